@@ -1,0 +1,125 @@
+#include "ph_fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int ph_fs_mkdirs(const char *dir, ph_err *err)
+{
+    char buf[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof buf)
+        return ph_err_set(err, PH_EINVAL, "%s: bad directory path", dir);
+    memcpy(buf, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return ph_err_set(err, PH_EIO, "%s: cannot create directory: %s", buf,
+                              strerror(errno));
+        buf[i] = c;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return ph_err_set(err, PH_EIO, "%s: not a directory", dir);
+    return PH_OK;
+}
+
+static int write_full(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync_file,
+                       ph_err *err)
+{
+    static atomic_uint counter;
+    char tmp[4200];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
+                     atomic_fetch_add(&counter, 1));
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return ph_err_set(err, PH_EINVAL, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ph_err_set(err, PH_EIO, "%s: cannot create: %s", path, strerror(errno));
+    int saved = 0;
+    if (write_full(fd, data, len) != 0 || (fsync_file && fsync(fd) != 0))
+        saved = errno;
+    if (close(fd) != 0 && !saved)
+        saved = errno;
+    if (!saved && rename(tmp, path) != 0)
+        saved = errno;
+    if (saved) {
+        unlink(tmp);
+        return ph_err_set(err, PH_EIO, "%s: cannot write: %s", path, strerror(saved));
+    }
+    return PH_OK;
+}
+
+int ph_fs_read_all(const char *path, size_t max_len, void **data, size_t *len, ph_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ph_err_set(err, PH_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return ph_err_set(err, PH_EINVAL, "%s: not a regular file", path);
+    }
+    if ((unsigned long long)st.st_size > max_len) {
+        close(fd);
+        return ph_err_set(err, PH_EINVAL, "%s: file too large (%lld bytes, limit %zu)", path,
+                          (long long)st.st_size, max_len);
+    }
+    size_t size = (size_t)st.st_size;
+    char *buf = malloc(size ? size : 1);
+    if (!buf) {
+        close(fd);
+        return ph_err_set(err, PH_ENOMEM, "%s: out of memory", path);
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = r < 0 ? errno : EIO;
+            free(buf);
+            close(fd);
+            return ph_err_set(err, PH_EIO, "%s: read failed: %s", path, strerror(e));
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *data = buf;
+    *len = size;
+    return PH_OK;
+}
+
+int ph_fs_join(char *out, size_t outlen, const char *dir, const char *name, ph_err *err)
+{
+    size_t dl = strlen(dir);
+    int n = snprintf(out, outlen, "%s%s%s", dir, (dl && dir[dl - 1] == '/') ? "" : "/", name);
+    if (n < 0 || (size_t)n >= outlen)
+        return ph_err_set(err, PH_EINVAL, "%s/%s: path too long", dir, name);
+    return PH_OK;
+}

@@ -1,0 +1,28 @@
+/* ph_fs.h - files written whole or not at all.
+ *
+ * Every output of phcluster goes through ph_fs_write_atomic: the bytes land
+ * in a temporary file beside the target, are flushed, and renamed over the
+ * target, so a reader (or a crash) never sees half a file. */
+#ifndef PH_FS_H
+#define PH_FS_H
+
+#include <stddef.h>
+
+#include "ph_err.h"
+
+/* Create dir and its parents (mode 0755); ok if it exists. */
+int ph_fs_mkdirs(const char *dir, ph_err *err);
+
+/* Write len bytes to path via "path.tmp.PID.N" + rename.  fsync: also
+ * fsync the file (and not the directory) before renaming. */
+int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync_file,
+                       ph_err *err);
+
+/* Read a whole regular file (at most max_len bytes) into a malloc'd buffer
+ * owned by the caller.  Refuses non-regular files. */
+int ph_fs_read_all(const char *path, size_t max_len, void **data, size_t *len, ph_err *err);
+
+/* Join dir and name into out (size outlen); error if it does not fit. */
+int ph_fs_join(char *out, size_t outlen, const char *dir, const char *name, ph_err *err);
+
+#endif

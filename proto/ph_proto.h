@@ -1,0 +1,220 @@
+/* ph_proto.h - the messages of the phcluster wire protocol (msgpack).
+ *
+ * One ZeroMQ frame carries one message: a msgpack array
+ *     [version, type, field...]
+ * whose fields are fixed per type (see docs/PROTOCOL.md).  The decoder is
+ * strict: the frame size is capped before parsing, container counts are
+ * checked against the bytes left, every field's type is checked, and
+ * trailing bytes are refused.
+ *
+ * Decoded strings and byte fields are views (ph_bytes) into the frame that
+ * was decoded: keep the frame alive as long as the message.  Arrays inside a
+ * decoded message (artifacts, workers, jobs, per-node counts) are owned by
+ * the message and released by ph_msg_free. */
+#ifndef PH_PROTO_H
+#define PH_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ph_err.h"
+
+#define PH_PROTO_VERSION 1
+/* Largest frame accepted (also set as ZMQ_MAXMSGSIZE on every socket). */
+#define PH_PROTO_MAX_FRAME (64u * 1024u * 1024u)
+#define PH_PROTO_MAX_LIST 100000u   /* artifacts, workers, jobs, nodes */
+
+typedef enum ph_msg_type {
+    /* worker -> coordinator */
+    PH_MSG_READY = 1,
+    PH_MSG_HEARTBEAT = 2,      /* both directions */
+    PH_MSG_RESULT = 3,
+    /* coordinator -> worker */
+    PH_MSG_TASK = 4,
+    PH_MSG_STOP = 5,           /* worker: finish up and exit */
+    /* client -> coordinator */
+    PH_MSG_SUBMIT_CREATE = 10,
+    PH_MSG_SUBMIT_BULK = 11,
+    PH_MSG_WAIT = 12,
+    PH_MSG_STATUS = 13,
+    PH_MSG_SHUTDOWN = 14,
+    PH_MSG_PING = 15,
+    /* coordinator -> client (replies) */
+    PH_MSG_ACCEPTED = 20,
+    PH_MSG_JOB = 21,           /* reply to WAIT: progress or final state */
+    PH_MSG_STATUS_REPLY = 22,
+    PH_MSG_OK = 23,            /* reply to SHUTDOWN */
+    PH_MSG_PONG = 24,
+    PH_MSG_ERROR = 25,
+} ph_msg_type;
+
+typedef struct ph_bytes {
+    const char *p;   /* not NUL-terminated */
+    uint32_t n;
+} ph_bytes;
+
+typedef struct ph_opts {
+    ph_bytes hash;       /* "auto", "mulshift", "mulrot", "mix" */
+    bool compact;
+    uint32_t threads;    /* solver threads per task; 0 = worker decides */
+    uint64_t seed;
+} ph_opts;
+
+typedef struct ph_msg_ready {
+    ph_bytes host;
+    uint32_t pid;
+    uint32_t numa_node;
+    uint32_t threads;
+    uint32_t credits;    /* tasks it will hold at once (threads + prefetch) */
+} ph_msg_ready;
+
+typedef struct ph_msg_heartbeat {
+    uint32_t running;
+    uint64_t done;
+    uint64_t failed;
+} ph_msg_heartbeat;
+
+typedef struct ph_msg_task {
+    uint64_t job_id;
+    uint64_t task_id;
+    ph_bytes name;       /* table name, e.g. "foo-123" */
+    ph_bytes keys;       /* raw LE uint32 keys, validated by the worker */
+    ph_opts opts;
+} ph_msg_task;
+
+typedef struct ph_artifact_view {
+    ph_bytes path;       /* relative, e.g. "foo-123/foo-123.h" */
+    ph_bytes data;
+} ph_artifact_view;
+
+typedef struct ph_msg_result {
+    uint64_t job_id;
+    uint64_t task_id;
+    int32_t status;      /* PH_OK or a PH_E* code */
+    ph_bytes error;      /* one line when status != 0 */
+    uint32_t numa_node;
+    uint32_t keys;
+    ph_bytes hash;       /* family used */
+    uint32_t seeds[4];
+    uint32_t vertices;
+    uint64_t attempts;
+    uint64_t solve_us;
+    uint64_t verify_us;
+    uint64_t table_bytes;
+    uint32_t nartifacts;
+    ph_artifact_view *artifacts;  /* owned by the message */
+} ph_msg_result;
+
+typedef struct ph_msg_submit_create {
+    ph_bytes name;       /* table name */
+    ph_bytes keys;       /* raw keys, read by the client */
+    ph_bytes out_dir;    /* on the coordinator's host */
+    ph_opts opts;
+} ph_msg_submit_create;
+
+typedef struct ph_msg_submit_bulk {
+    ph_bytes dir;        /* on the coordinator's host */
+    ph_bytes out_dir;
+    ph_opts opts;
+} ph_msg_submit_bulk;
+
+typedef struct ph_msg_wait {
+    ph_bytes token;
+    uint32_t timeout_ms; /* reply at completion or after this long */
+} ph_msg_wait;
+
+typedef struct ph_msg_accepted {
+    ph_bytes token;
+    uint64_t total;      /* tasks in the job */
+} ph_msg_accepted;
+
+typedef struct ph_node_count {
+    ph_bytes node;       /* "host/numaN" */
+    uint64_t queued, running, succeeded, failed;
+} ph_node_count;
+
+/* Job result codes, as the reference's bulk-create. */
+typedef enum ph_job_state {
+    PH_JOB_RUNNING = 0,
+    PH_JOB_ALL_SUCCEEDED = 1,
+    PH_JOB_SOME_FAILED = 2,
+    PH_JOB_NO_KEYS = 3,      /* directory had no *.keys files */
+} ph_job_state;
+
+typedef struct ph_msg_job {
+    ph_bytes token;
+    uint32_t state;          /* ph_job_state */
+    uint64_t total, queued, running, succeeded, failed;
+    uint64_t elapsed_us;
+    ph_bytes first_error;    /* "" if none */
+    ph_bytes out_dir;
+    uint32_t nnodes;
+    ph_node_count *nodes;    /* owned */
+} ph_msg_job;
+
+typedef struct ph_worker_info {
+    ph_bytes id;             /* coordinator's name for it */
+    ph_bytes host;
+    uint32_t pid, numa_node, threads;
+    uint32_t running;
+    uint64_t done, failed;
+    uint64_t last_heartbeat_ms; /* ago */
+} ph_worker_info;
+
+typedef struct ph_msg_status_reply {
+    uint64_t uptime_ms;
+    uint32_t nworkers;
+    ph_worker_info *workers; /* owned */
+    uint32_t njobs;
+    ph_msg_job *jobs;        /* owned (each with its own nodes) */
+} ph_msg_status_reply;
+
+typedef struct ph_msg_error {
+    int32_t code;
+    ph_bytes text;
+} ph_msg_error;
+
+typedef struct ph_msg_pong {
+    uint32_t version;
+    uint64_t uptime_ms;
+} ph_msg_pong;
+
+typedef struct ph_msg {
+    ph_msg_type type;
+    union {
+        ph_msg_ready ready;
+        ph_msg_heartbeat heartbeat;
+        ph_msg_task task;
+        ph_msg_result result;
+        ph_msg_submit_create submit_create;
+        ph_msg_submit_bulk submit_bulk;
+        ph_msg_wait wait;
+        ph_msg_accepted accepted;
+        ph_msg_job job;
+        ph_msg_status_reply status_reply;
+        ph_msg_error error;
+        ph_msg_pong pong;
+    } u;                     /* STOP, STATUS, SHUTDOWN, PING, OK have no fields */
+} ph_msg;
+
+/* ph_bytes from a C string (NULL -> empty). */
+ph_bytes ph_bytes_str(const char *s);
+/* Copy b into out (size outlen) with a NUL; PH_EINVAL if it does not fit
+ * or b holds a NUL byte. */
+int ph_bytes_cstr(ph_bytes b, char *out, size_t outlen, ph_err *err);
+bool ph_bytes_eq(ph_bytes b, const char *s);
+
+/* Encode m into a malloc'd buffer (*buf, *len), owned by the caller. */
+int ph_msg_encode(const ph_msg *m, char **buf, size_t *len, ph_err *err);
+
+/* Decode one frame.  On success out refers into buf (see above) and must be
+ * released with ph_msg_free.  On failure out needs no freeing and err names
+ * the offending field ("RESULT.artifacts[3].path: expected str"). */
+int ph_msg_decode(const void *buf, size_t len, ph_msg *out, ph_err *err);
+
+void ph_msg_free(ph_msg *m);
+
+const char *ph_msg_type_name(ph_msg_type t);
+
+#endif

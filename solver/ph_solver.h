@@ -1,0 +1,72 @@
+/* ph_solver.h - order-preserving minimal perfect hashing (CHM).
+ *
+ * Each key i becomes an edge (h1(k), h2(k)) in a graph of nverts vertices.
+ * If the graph is acyclic, vertex values A[] can be assigned so that
+ *     (A[h1(k)] + A[h2(k)]) mod nedges == i      for every key i.
+ * Seeds are drawn until the graph is acyclic; the hash family escalates from
+ * cheap to strongly mixed when attempts pile up. */
+#ifndef PH_SOLVER_H
+#define PH_SOLVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ph_err.h"
+
+typedef enum ph_hash_kind {
+    PH_HASH_MULSHIFT = 0, /* h = (k * s) >> shift: two multiplies, cheapest Index */
+    PH_HASH_MULROT = 1,   /* h = (rotr(k * s1, r) * s2) >> shift */
+    PH_HASH_MIX = 2,      /* seeded multiply-xorshift finalizer, strongly mixed */
+    PH_HASH_AUTO = 3,     /* escalate mulshift -> mulrot -> mix (solve option only) */
+} ph_hash_kind;
+
+/* "mulshift", "mulrot", "mix", "auto" <-> kind.  Returns -1 if unknown. */
+int ph_hash_parse(const char *name);
+const char *ph_hash_name(ph_hash_kind kind);
+
+typedef struct ph_solve_opts {
+    ph_hash_kind hash;      /* default PH_HASH_AUTO */
+    bool compact;           /* non-power-of-two vertices, smaller table */
+    unsigned threads;       /* parallel attempts; 0 = 1; small sets use 1 */
+    uint64_t seed;          /* start seed: same seed + keys => same table */
+    uint64_t max_attempts;  /* 0 = default (large: effectively "until solved") */
+    const volatile int *cancel; /* optional: non-zero stops the solve (PH_ETIMEOUT) */
+} ph_solve_opts;
+
+void ph_solve_opts_init(ph_solve_opts *o);
+
+typedef struct ph_table {
+    ph_hash_kind hash;      /* the family actually used (never AUTO) */
+    bool compact;
+    uint32_t seeds[4];      /* hash parameters; meaning depends on hash */
+    uint32_t nkeys;
+    uint32_t nedges;        /* index modulus: pow2 mode 2^k >= nkeys, compact nkeys */
+    uint32_t nverts;        /* size of assigned[] */
+    uint32_t shift;         /* pow2 mode: 32 - log2(nverts) */
+    uint8_t width;          /* bytes per assigned element: 2 or 4 */
+    void *assigned;         /* owned: nverts elements of width bytes */
+    uint64_t attempts;      /* graphs tried, all threads */
+    uint64_t solve_us;
+    uint64_t verify_us;
+} ph_table;
+
+/* Solve keys[0..n) (n >= 1, unique).  On success *out owns its memory and
+ * has been verified against every key. */
+int ph_solve(const uint32_t *keys, uint32_t n, const ph_solve_opts *opts, ph_table *out,
+             ph_err *err);
+
+/* The two vertices of key under t (exposed for tests and the emitter). */
+void ph_table_vertices(const ph_table *t, uint32_t key, uint32_t *u, uint32_t *v);
+
+/* Index of key (meaningful only for keys in the set). */
+uint32_t ph_table_index(const ph_table *t, uint32_t key);
+
+/* Check Index(keys[i]) == i for all i; PH_EVERIFY names the first bad key. */
+int ph_table_verify(const ph_table *t, const uint32_t *keys, uint32_t n, ph_err *err);
+
+/* Bytes of the table data (assigned array). */
+uint64_t ph_table_bytes(const ph_table *t);
+
+void ph_table_free(ph_table *t);
+
+#endif
