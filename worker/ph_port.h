@@ -46,4 +46,49 @@ int ph_port_fd(ph_port *port);
 /* Free the port; no thread may be using it. */
 void ph_port_destroy(ph_port *port);
 
+/* ---- Additions by the runtime (additive; nothing above changed) ---- */
+
+#include <stdbool.h>
+
+/* Queue p at the FRONT, never blocking: it is taken before everything
+ * already queued.  Uses slots kept beyond the high-water mark (capacity/4,
+ * at least 16), so it succeeds even when ordinary posts get PH_EBUSY;
+ * PH_EBUSY only when those are used up too, PH_ECLOSED after close.  The
+ * runtime posts the solver's helper jobs this way so they are not stuck
+ * behind a queue of whole files. */
+int ph_port_post_urgent(ph_port *port, const ph_packet *p);
+
+/* "epoll" or "pipe": the readiness backend compiled in. */
+const char *ph_port_backend_name(void);
+
+/* Result of ph_port_read_file, delivered as a packet with key = the key
+ * given, value = len, data = this struct.  One allocation: the receiver
+ * frees it with ph_port_file_free. */
+typedef struct ph_port_file {
+    uint64_t key;
+    int status;            /* 0, or PH_EIO with err.msg naming the file */
+    ph_err err;
+    const char *path;      /* inside this allocation */
+    unsigned char *bytes;  /* inside this allocation; len bytes */
+    size_t len;
+    bool via_uring;        /* read by io_uring (false: plain read) */
+} ph_port_file;
+
+/* Read the whole regular file at path (at most max_len bytes; 0 = no limit)
+ * and post its bytes to port as a completion.  With io_uring (built in when
+ * liburing is found, and usable at run time: containers often refuse it
+ * with EPERM, which is logged once) the read runs in the kernel and a reaper
+ * thread of the port posts it; otherwise the calling thread reads with
+ * pread and posts.  PH_PORT_URING=0 in the environment forces the plain
+ * path.  Problems found before the read (open, not a regular file, too big)
+ * are returned here and nothing is posted; I/O errors arrive as a packet
+ * with status != 0.  Posting waits for room like ph_port_post(.., -1), so
+ * the port's only consumer should not call this on a full port. */
+int ph_port_read_file(ph_port *port, const char *path, uint64_t key, size_t max_len,
+                      ph_err *err);
+void ph_port_file_free(ph_port_file *f);
+
+/* True if io_uring works in this process (probed once, result cached). */
+bool ph_port_uring_usable(void);
+
 #endif

@@ -55,4 +55,24 @@ void ph_runtime_node_free(ph_runtime *rt, unsigned node, void *p, size_t size);
  * (cancel_fn(arg) is called for each, if given).  Joins threads, frees all. */
 void ph_runtime_destroy(ph_runtime *rt, bool drain, void (*cancel_fn)(void *arg));
 
+/* ---- Additions by the runtime (additive; nothing above changed) ---- */
+
+/* About destroy (as implemented): cancel_fn runs on the node threads,
+ * possibly concurrently; work already running is finished, never
+ * interrupted. */
+
+/* Threads of node (0 if node is out of range). */
+unsigned ph_runtime_node_threads(const ph_runtime *rt, unsigned node);
+
+/* Executor hook for the solver (ph_solve_opts.exec_post / exec_ctx): a work
+ * fn running on node passes ph_runtime_exec_post and
+ * ph_runtime_node_exec_ctx(rt, node) so a big table's parallel attempts run
+ * on that node's own threads.  exec_post never blocks and never deadlocks:
+ * the helper goes to the FRONT of the node's queue (ph_port_post_urgent), or
+ * runs inline at once if there is no room or the runtime is shutting down.
+ * Helpers always run, even when destroy cancels queued work (a solve may be
+ * waiting for them).  ctx NULL: fn runs inline. */
+void *ph_runtime_node_exec_ctx(ph_runtime *rt, unsigned node);
+void ph_runtime_exec_post(void *ctx, void (*fn)(void *arg), void *arg);
+
 #endif

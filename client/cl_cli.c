@@ -1,0 +1,244 @@
+/* cl_cli.c - phclient's command line. */
+#include "cl.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ph_solver.h"
+
+#ifndef PH_VERSION
+#define PH_VERSION "0.0.0"
+#endif
+
+/* Which options each command accepts. */
+enum {
+    A_OUT = 1 << 0, A_SOLVE = 1 << 1, A_LOCAL = 1 << 2, A_NOWAIT = 1 << 3,
+    A_JSON = 1 << 4, A_WATCH = 1 << 5,
+};
+
+typedef struct cl_cmd_desc {
+    const char *name;
+    cl_cmd cmd;
+    int allowed;
+    const char *arg;      /* positional argument name, NULL = none */
+    const char *summary;
+    const char *help;
+} cl_cmd_desc;
+
+static const cl_cmd_desc cmds[] = {
+    {"create", CL_CREATE, A_OUT | A_SOLVE | A_LOCAL | A_JSON, "FILE",
+     "build the table of one keys file",
+     "usage: phclient create FILE -o DIR [--hash NAME] [--compact] [--threads N] [--seed S]\n"
+     "                       [--local] [--json] [--coordinator EP]\n"
+     "Build an order-preserving minimal perfect hash table for FILE (raw little-endian\n"
+     "uint32 keys) and write DIR/NAME/{NAME.h,NAME.c,NAME_test.c,NAME_bench.c,\n"
+     "CMakeLists.txt} and DIR/results.csv, NAME being FILE's name without .keys.\n"
+     "The keys are read here and sent to the coordinator; DIR is on its host.\n"},
+    {"bulk-create", CL_BULK, A_OUT | A_SOLVE | A_LOCAL | A_NOWAIT | A_JSON, "DIR",
+     "build a table for every *.keys file of a directory",
+     "usage: phclient bulk-create DIR -o OUT [--hash NAME] [--compact] [--threads N]\n"
+     "                            [--seed S] [--local] [--no-wait] [--json] [--coordinator EP]\n"
+     "One table per regular *.keys file of DIR (a directory on the coordinator's host),\n"
+     "written under OUT with OUT/results.csv (one row per file, sorted by name).\n"
+     "Prints the job token, then waits with progress (files done/total, per-node counts,\n"
+     "rate, ETA) unless --no-wait; `phclient wait TOKEN` waits later from any shell.\n"},
+    {"wait", CL_WAIT, A_JSON, "TOKEN", "wait for a job and report its result",
+     "usage: phclient wait TOKEN [--json] [--coordinator EP]\n"
+     "Wait for the job TOKEN (from bulk-create) to finish, showing progress.\n"},
+    {"status", CL_STATUS, A_JSON | A_WATCH, NULL, "show workers and jobs",
+     "usage: phclient status [--json] [--watch] [--coordinator EP]\n"
+     "Workers (host, node, threads, running, done, failed, last heartbeat) and jobs\n"
+     "(token, progress, per-node counts).  --watch repeats every second.\n"},
+    {"shutdown", CL_SHUTDOWN, 0, NULL, "stop the coordinator and its workers",
+     "usage: phclient shutdown [--coordinator EP]\n"
+     "Ask the coordinator to stop; it tells its workers to stop too.\n"},
+    {"ping", CL_PING, 0, NULL, "check that the coordinator answers",
+     "usage: phclient ping [--coordinator EP]\n"},
+};
+
+#define NCMDS (sizeof cmds / sizeof cmds[0])
+
+static const char common_help[] =
+    "\nOptions:\n"
+    "  -o, --out DIR      output directory (absolute paths are sent to the coordinator)\n"
+    "  --hash NAME        auto (default: escalates mulshift -> mulrot -> mix), mulshift,\n"
+    "                     mulrot or mix\n"
+    "  --compact          non-power-of-two vertex count: smaller tables\n"
+    "  --threads N        solver threads per table (default: the worker decides)\n"
+    "  --seed S           start seed; the same keys and seed give the same table\n"
+    "  --local            run an embedded coordinator and one worker per NUMA node in\n"
+    "                     this process for the duration of the command (no setup)\n"
+    "  --no-wait          print the job token and return at once\n"
+    "  --json             machine-readable output on stdout\n"
+    "  --watch            repeat every second (status)\n"
+    "  --coordinator EP   coordinator endpoint (env PHCLUSTER_COORDINATOR,\n"
+    "                     default " CL_DEFAULT_COORDINATOR ")\n"
+    "\nExit codes: 0 all succeeded, 1 usage or other error, 2 some tables failed\n"
+    "(the first failure is printed), 3 no keys files found, 4 cannot reach the\n"
+    "coordinator.\n";
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: phclient [--coordinator EP] COMMAND [ARGS]\n"
+               "Order-preserving minimal perfect hash tables, from one file to a cluster.\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < NCMDS; i++)
+        fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
+    fprintf(f, "\n`phclient COMMAND --help` describes a command.  --version prints the version.\n"
+               "Quick start: phclient bulk-create KEYS_DIR -o OUT --local\n%s", common_help);
+}
+
+static int bad(int *exit_code, const char *fmt, const char *a, const char *b)
+{
+    fputs("phclient: ", stderr);
+    fprintf(stderr, fmt, a, b);
+    fputs(" (see --help)\n", stderr);
+    *exit_code = CL_EXIT_OTHER;
+    return -1;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (!s[0] || s[0] == '-')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (*end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+enum { O_HASH = 256, O_COMPACT, O_THREADS, O_SEED, O_LOCAL, O_NOWAIT, O_JSON, O_WATCH, O_COORD,
+       O_VERSION };
+
+static const struct option longopts[] = {
+    {"out", required_argument, 0, 'o'},      {"hash", required_argument, 0, O_HASH},
+    {"compact", no_argument, 0, O_COMPACT},  {"threads", required_argument, 0, O_THREADS},
+    {"seed", required_argument, 0, O_SEED},  {"local", no_argument, 0, O_LOCAL},
+    {"no-wait", no_argument, 0, O_NOWAIT},   {"json", no_argument, 0, O_JSON},
+    {"watch", no_argument, 0, O_WATCH},      {"coordinator", required_argument, 0, O_COORD},
+    {"version", no_argument, 0, O_VERSION},  {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+static int need(const cl_cmd_desc *d, int flag, const char *opt, int *exit_code)
+{
+    if (d->allowed & flag)
+        return 0;
+    return bad(exit_code, "%s does not take %s", d->name, opt);
+}
+
+static int apply(const cl_cmd_desc *d, int c, cl_args *a, int *exit_code)
+{
+    uint64_t v;
+    switch (c) {
+    case 'o': a->out_dir = optarg; return need(d, A_OUT, "-o", exit_code);
+    case O_HASH:
+        if (ph_hash_parse(optarg) < 0)
+            return bad(exit_code, "--hash '%s': expected auto, mulshift, mulrot or mix%s",
+                       optarg, "");
+        a->hash = optarg;
+        return need(d, A_SOLVE, "--hash", exit_code);
+    case O_COMPACT: a->compact = true; return need(d, A_SOLVE, "--compact", exit_code);
+    case O_THREADS:
+        if (parse_u64(optarg, 1024, &v))
+            return bad(exit_code, "--threads '%s': expected 0..1024%s", optarg, "");
+        a->threads = (unsigned)v;
+        return need(d, A_SOLVE, "--threads", exit_code);
+    case O_SEED:
+        if (parse_u64(optarg, UINT64_MAX, &v))
+            return bad(exit_code, "--seed '%s': expected an unsigned integer%s", optarg, "");
+        a->seed = v;
+        return need(d, A_SOLVE, "--seed", exit_code);
+    case O_LOCAL: a->local = true; return need(d, A_LOCAL, "--local", exit_code);
+    case O_NOWAIT: a->no_wait = true; return need(d, A_NOWAIT, "--no-wait", exit_code);
+    case O_JSON: a->json = true; return need(d, A_JSON, "--json", exit_code);
+    case O_WATCH: a->watch = true; return need(d, A_WATCH, "--watch", exit_code);
+    case O_COORD: a->coordinator = optarg; return 0;
+    case O_VERSION: printf("phclient %s (protocol %d)\n", PH_VERSION, PH_PROTO_VERSION);
+        *exit_code = 0; return -1;
+    case 'h': fputs(d->help, stdout); fputs(common_help, stdout); *exit_code = 0; return -1;
+    default:
+        return bad(exit_code, "%s: unsupported option%s", d->name, "");
+    }
+}
+
+/* Global options before the command: --coordinator, --help, --version. */
+static int parse_global(int argc, char **argv, cl_args *a, int *i, int *exit_code)
+{
+    for (*i = 1; *i < argc && argv[*i][0] == '-'; (*i)++) {
+        const char *s = argv[*i];
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+            usage(stdout);
+            *exit_code = 0;
+            return -1;
+        }
+        if (!strcmp(s, "--version")) {
+            printf("phclient %s (protocol %d)\n", PH_VERSION, PH_PROTO_VERSION);
+            *exit_code = 0;
+            return -1;
+        }
+        if (!strcmp(s, "--coordinator") && *i + 1 < argc) {
+            a->coordinator = argv[++*i];
+            continue;
+        }
+        if (!strncmp(s, "--coordinator=", 14)) {
+            a->coordinator = s + 14;
+            continue;
+        }
+        return bad(exit_code, "unknown option '%s' before the command%s", s, "");
+    }
+    if (*i >= argc) {
+        usage(stderr);
+        *exit_code = CL_EXIT_OTHER;
+        return -1;
+    }
+    return 0;
+}
+
+int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
+{
+    memset(a, 0, sizeof *a);
+    ph_solve_opts so;
+    ph_solve_opts_init(&so);
+    a->seed = so.seed;
+    int first;
+    if (parse_global(argc, argv, a, &first, exit_code))
+        return -1;
+    const cl_cmd_desc *d = NULL;
+    for (size_t k = 0; k < NCMDS && !d; k++)
+        if (!strcmp(argv[first], cmds[k].name))
+            d = &cmds[k];
+    if (!d)
+        return bad(exit_code, "unknown command '%s'%s", argv[first], "");
+    a->cmd = d->cmd;
+    int sub_argc = argc - first;
+    char **sub_argv = argv + first;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(sub_argc, sub_argv, "o:h", longopts, NULL)) != -1) {
+        if (c == '?' || c == ':')
+            return bad(exit_code, "%s: unknown or incomplete option '%s'", d->name,
+                       sub_argv[optind - 1]);
+        if (apply(d, c, a, exit_code))
+            return -1;
+    }
+    int npos = sub_argc - optind;
+    if (d->arg && npos != 1)
+        return bad(exit_code, "%s needs exactly one %s", d->name, d->arg);
+    if (!d->arg && npos != 0)
+        return bad(exit_code, "%s takes no argument, got '%s'", d->name, sub_argv[optind]);
+    if (d->arg)
+        a->arg = sub_argv[optind];
+    if ((d->allowed & A_OUT) && !a->out_dir)
+        return bad(exit_code, "%s needs -o %s", d->name, d->cmd == CL_BULK ? "OUT" : "DIR");
+    if (!a->coordinator)
+        a->coordinator = getenv("PHCLUSTER_COORDINATOR");
+    if (!a->coordinator || !a->coordinator[0])
+        a->coordinator = CL_DEFAULT_COORDINATOR;
+    return 0;
+}

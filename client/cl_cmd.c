@@ -1,0 +1,311 @@
+/* cl_cmd.c - the commands: each one a short dialogue with the coordinator. */
+#include "cl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "ph_fs.h"
+#include "ph_time.h"
+
+#define CL_PING_MS 2000          /* "cannot reach" after this long */
+#define CL_REQUEST_MS 60000      /* SUBMIT (directory walk) and friends */
+#define CL_WAIT_POLL_MS 250      /* long-poll slice of a WAIT */
+#define CL_WAIT_SLACK_MS 10000   /* coordinator busy beyond the slice */
+#define CL_KEYS_MAX (PH_PROTO_MAX_FRAME - 65536u)
+
+static int fail(int code, const char *msg)
+{
+    fprintf(stderr, "phclient: %s\n", msg);
+    return code;
+}
+
+/* PH_ETIMEOUT from a request means the coordinator is gone or absent. */
+static int request_failed(const ph_err *err)
+{
+    return fail(err->code == PH_ETIMEOUT ? CL_EXIT_UNREACHABLE : CL_EXIT_OTHER, err->msg);
+}
+
+/* Absolute form of path: realpath when it exists, else realpath of the
+ * parent + the last component (an output dir the coordinator creates). */
+static int abs_path(const char *path, char *out, size_t len, ph_err *err)
+{
+    char buf[PATH_MAX];
+    if (realpath(path, buf)) {
+        if (strlen(buf) >= len)
+            return ph_err_set(err, PH_EINVAL, "%s: path too long", path);
+        strcpy(out, buf);
+        return PH_OK;
+    }
+    char a[PATH_MAX], b[PATH_MAX];
+    snprintf(a, sizeof a, "%s", path);
+    snprintf(b, sizeof b, "%s", path);
+    const char *base = basename(b);
+    char *parent = dirname(a);
+    if (realpath(parent, buf)) {
+        int n = snprintf(out, len, "%s/%s", strcmp(buf, "/") ? buf : "", base);
+        return n > 0 && (size_t)n < len ? PH_OK
+                                         : ph_err_set(err, PH_EINVAL, "%s: path too long", path);
+    }
+    if (path[0] == '/') { /* only on the coordinator's host, perhaps */
+        snprintf(out, len, "%s", path);
+        return PH_OK;
+    }
+    if (!getcwd(buf, sizeof buf))
+        return ph_err_set(err, PH_EINVAL, "%s: cannot resolve: %s", path, strerror(errno));
+    int n = snprintf(out, len, "%s/%s", buf, path);
+    return n > 0 && (size_t)n < len ? PH_OK
+                                     : ph_err_set(err, PH_EINVAL, "%s: path too long", path);
+}
+
+static void fill_opts(const cl_args *a, ph_opts *o)
+{
+    o->hash = ph_bytes_str(a->hash ? a->hash : "auto");
+    o->compact = a->compact;
+    o->threads = a->threads;
+    o->seed = a->seed;
+}
+
+static int exit_for_state(uint32_t state)
+{
+    switch (state) {
+    case PH_JOB_ALL_SUCCEEDED: return CL_EXIT_OK;
+    case PH_JOB_SOME_FAILED: return CL_EXIT_SOME_FAILED;
+    case PH_JOB_NO_KEYS: return CL_EXIT_NO_KEYS;
+    default: return CL_EXIT_OTHER;
+    }
+}
+
+static void print_final(const cl_args *a, const ph_msg_job *j)
+{
+    if (a->json) {
+        cl_json_job(stdout, j);
+        return;
+    }
+    double secs = (double)j->elapsed_us / 1e6;
+    uint64_t done = j->succeeded + j->failed;
+    switch (j->state) {
+    case PH_JOB_ALL_SUCCEEDED:
+        printf("all succeeded: %" PRIu64 " table(s) in %.2f s (%.0f files/s) -> %.*s\n",
+               j->succeeded, secs, secs > 0 ? (double)done / secs : 0.0, (int)j->out_dir.n,
+               j->out_dir.p);
+        break;
+    case PH_JOB_SOME_FAILED:
+        printf("some failed: %" PRIu64 " of %" PRIu64 " failed in %.2f s -> %.*s\n", j->failed,
+               j->total, secs, (int)j->out_dir.n, j->out_dir.p);
+        fprintf(stderr, "phclient: first failure: %.*s\n", (int)j->first_error.n,
+                j->first_error.p);
+        break;
+    case PH_JOB_NO_KEYS:
+        fprintf(stderr, "phclient: no *.keys files found\n");
+        break;
+    default:
+        break;
+    }
+    for (uint32_t i = 0; i < j->nnodes && j->state != PH_JOB_NO_KEYS; i++)
+        printf("  %-30.*s ok=%" PRIu64 " failed=%" PRIu64 "\n", (int)j->nodes[i].node.n,
+               j->nodes[i].node.p, j->nodes[i].succeeded, j->nodes[i].failed);
+}
+
+/* Long-poll until the job is final; prints it and returns the exit code. */
+static int wait_job(cl_conn *c, const cl_args *a, const char *token, bool progress)
+{
+    cl_progress p;
+    cl_progress_init(&p);
+    ph_msg req = {.type = PH_MSG_WAIT};
+    req.u.wait.token = ph_bytes_str(token);
+    req.u.wait.timeout_ms = CL_WAIT_POLL_MS;
+    for (;;) {
+        const ph_msg *r;
+        ph_err err = {0};
+        if (cl_conn_request(c, &req, PH_MSG_JOB, CL_WAIT_POLL_MS + CL_WAIT_SLACK_MS, &r,
+                            &err) != 0) {
+            cl_progress_end(&p);
+            return request_failed(&err);
+        }
+        const ph_msg_job *j = &r->u.job;
+        if (j->state != PH_JOB_RUNNING) {
+            if (progress && j->total > 0)
+                cl_progress_update(&p, j);
+            cl_progress_end(&p);
+            print_final(a, j);
+            return exit_for_state(j->state);
+        }
+        if (progress)
+            cl_progress_update(&p, j);
+    }
+}
+
+static int submit(cl_conn *c, const ph_msg *req, char token[17], uint64_t *total)
+{
+    const ph_msg *r;
+    ph_err err = {0};
+    if (cl_conn_request(c, req, PH_MSG_ACCEPTED, CL_REQUEST_MS, &r, &err) != 0)
+        return request_failed(&err);
+    if (ph_bytes_cstr(r->u.accepted.token, token, 17, &err) != 0)
+        return fail(CL_EXIT_OTHER, "coordinator sent a malformed token");
+    *total = r->u.accepted.total;
+    return CL_EXIT_OK;
+}
+
+static int table_name(const char *path, char *out, size_t len)
+{
+    if (keys_table_name(path, out, len, NULL) == 0)
+        return 0;
+    /* Not NAME.keys: the base name without its extension. */
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, len, "%s", b);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out)
+        *dot = '\0';
+    return out[0] ? 0 : -1;
+}
+
+static int cmd_create(cl_conn *c, const cl_args *a)
+{
+    char out_dir[PATH_MAX], name[256], token[17];
+    ph_err err = {0};
+    if (abs_path(a->out_dir, out_dir, sizeof out_dir, &err))
+        return fail(CL_EXIT_OTHER, err.msg);
+    if (table_name(a->arg, name, sizeof name))
+        return fail(CL_EXIT_OTHER, "create: cannot derive a table name from the file name");
+    void *buf;
+    size_t len;
+    if (ph_fs_read_all(a->arg, CL_KEYS_MAX, &buf, &len, &err))
+        return fail(CL_EXIT_OTHER, err.msg);
+    ph_msg req = {.type = PH_MSG_SUBMIT_CREATE};
+    req.u.submit_create.name = ph_bytes_str(name);
+    req.u.submit_create.keys = (ph_bytes){buf, (uint32_t)len};
+    req.u.submit_create.out_dir = ph_bytes_str(out_dir);
+    fill_opts(a, &req.u.submit_create.opts);
+    uint64_t total;
+    int rc = submit(c, &req, token, &total);
+    free(buf);
+    return rc ? rc : wait_job(c, a, token, false);
+}
+
+static int cmd_bulk(cl_conn *c, const cl_args *a)
+{
+    char dir[PATH_MAX], out_dir[PATH_MAX], token[17];
+    ph_err err = {0};
+    if (abs_path(a->arg, dir, sizeof dir, &err) || abs_path(a->out_dir, out_dir, sizeof out_dir,
+                                                             &err))
+        return fail(CL_EXIT_OTHER, err.msg);
+    ph_msg req = {.type = PH_MSG_SUBMIT_BULK};
+    req.u.submit_bulk.dir = ph_bytes_str(dir);
+    req.u.submit_bulk.out_dir = ph_bytes_str(out_dir);
+    fill_opts(a, &req.u.submit_bulk.opts);
+    uint64_t total;
+    int rc = submit(c, &req, token, &total);
+    if (rc)
+        return rc;
+    if (a->json && a->no_wait) {
+        printf("{\"token\":\"%s\",\"total\":%" PRIu64 "}\n", token, total);
+        return CL_EXIT_OK;
+    }
+    if (!a->json) {
+        printf("%s\n", token);
+        fflush(stdout);
+        if (!a->no_wait)
+            fprintf(stderr, "job %s: %" PRIu64 " keys file(s)\n", token, total);
+    }
+    if (a->no_wait)
+        return total == 0 ? CL_EXIT_NO_KEYS : CL_EXIT_OK;
+    return wait_job(c, a, token, !a->json || isatty(STDERR_FILENO));
+}
+
+static int cmd_status(cl_conn *c, const cl_args *a)
+{
+    bool tty = isatty(STDOUT_FILENO);
+    for (;;) {
+        ph_msg req = {.type = PH_MSG_STATUS};
+        const ph_msg *r;
+        ph_err err = {0};
+        if (cl_conn_request(c, &req, PH_MSG_STATUS_REPLY, CL_REQUEST_MS, &r, &err) != 0)
+            return request_failed(&err);
+        if (a->watch && tty && !a->json)
+            fputs("\033[H\033[2J", stdout);
+        if (a->json)
+            cl_json_status(stdout, &r->u.status_reply);
+        else
+            cl_print_status(stdout, &r->u.status_reply);
+        fflush(stdout);
+        if (!a->watch)
+            return CL_EXIT_OK;
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int cmd_simple(cl_conn *c, ph_msg_type type, ph_msg_type expect, const ph_msg **r)
+{
+    ph_msg req = {.type = type};
+    ph_err err = {0};
+    if (cl_conn_request(c, &req, expect, type == PH_MSG_PING ? CL_PING_MS : CL_REQUEST_MS, r,
+                        &err) != 0)
+        return request_failed(&err);
+    return CL_EXIT_OK;
+}
+
+static int dispatch(cl_conn *c, const cl_args *a)
+{
+    const ph_msg *r;
+    /* Every command first proves the coordinator is there, so "cannot
+     * reach" is one clear error after ~2 s, not a hang. */
+    int rc = cmd_simple(c, PH_MSG_PING, PH_MSG_PONG, &r);
+    if (rc)
+        return rc;
+    switch (a->cmd) {
+    case CL_PING:
+        printf("pong from %s: protocol %u, up %.1f s\n", a->local ? "embedded coordinator"
+                                                                 : a->coordinator,
+               r->u.pong.version, (double)r->u.pong.uptime_ms / 1000.0);
+        return CL_EXIT_OK;
+    case CL_CREATE: return cmd_create(c, a);
+    case CL_BULK: return cmd_bulk(c, a);
+    case CL_WAIT: return wait_job(c, a, a->arg, !a->json || isatty(STDERR_FILENO));
+    case CL_STATUS: return cmd_status(c, a);
+    case CL_SHUTDOWN:
+        rc = cmd_simple(c, PH_MSG_SHUTDOWN, PH_MSG_OK, &r);
+        if (!rc)
+            printf("coordinator is shutting down\n");
+        return rc;
+    }
+    return CL_EXIT_OTHER;
+}
+
+int cl_run(const cl_args *a)
+{
+    cl_local *local = NULL;
+    void *ctx = NULL;
+    const char *ep = a->coordinator;
+    ph_err err = {0};
+    if (a->local && cl_local_start(&local, &ctx, &ep, &err) != 0)
+        return fail(CL_EXIT_OTHER, err.msg);
+    cl_conn c;
+    int rc;
+    if (cl_conn_open(&c, ctx, ep, &err) != 0) {
+        rc = fail(CL_EXIT_OTHER, err.msg);
+    } else {
+        cl_args eff = *a;
+        eff.coordinator = ep;
+        /* --local --no-wait would shut the job down with us: wait anyway. */
+        if (a->local)
+            eff.no_wait = false;
+        rc = dispatch(&c, &eff);
+        if (local) {
+            const ph_msg *r;
+            cmd_simple(&c, PH_MSG_SHUTDOWN, PH_MSG_OK, &r);
+        }
+        cl_conn_close(&c);
+    }
+    cl_local_stop(local);
+    return rc;
+}

@@ -1,0 +1,675 @@
+/* coord.c - the coordinator's event loop: one ROUTER, one thread.
+ *
+ * Workers and clients are both DEALERs on the same ROUTER; a peer is a
+ * worker once it has sent READY.  Every frame pair is [identity][ph_msg].
+ * The loop, in the spirit of the ZeroMQ guide's Majordomo broker but with
+ * our own policy:
+ *   1. poll the socket (timeout = next heartbeat or WAIT deadline),
+ *   2. handle every message already queued (bounded batch),
+ *   3. dispatch tasks while some worker has a free credit,
+ *   4. heartbeat workers, drop silent ones (requeueing what they held),
+ *      answer WAITs whose deadline passed.
+ * Unlike the guide's broker we track task -> worker ourselves, because a
+ * dropped worker's tasks must be requeued and its late results ignored. */
+#include "coord_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "keys.h"
+#include "ph_fs.h"
+#include "ph_log.h"
+#include "ph_time.h"
+#include "ph_wire.h"
+
+#define COORD_BATCH 512               /* messages handled per poll wake-up */
+#define COORD_MAX_WAIT_MS 600000u     /* cap on a client's WAIT */
+#define COORD_STATUS_JOBS 32          /* finished jobs listed by STATUS */
+#define COORD_KEYS_MAX (PH_PROTO_MAX_FRAME - 65536u) /* room for the TASK header */
+
+uint64_t coord_now_ms(void) { return ph_time_ms(); }
+
+void coord_opts_init(coord_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->bind = COORD_DEFAULT_BIND;
+    o->heartbeat_ms = 250;
+    o->liveness_ms = 3000;
+}
+
+/* ---- sending ----------------------------------------------------------- */
+
+static int reply(coord *c, const void *ident, size_t ident_len, const ph_msg *m)
+{
+    ph_err err = {0};
+    int rc = ph_wire_send(c->sock, ident, ident_len, m, &err);
+    if (rc)
+        ph_log_warn("coord", "type=%s msg=\"reply dropped: %s\"", ph_msg_type_name(m->type),
+                    err.msg);
+    return rc;
+}
+
+static void reply_error(coord *c, const void *ident, size_t ident_len, int code,
+                        const char *text)
+{
+    ph_msg m = {.type = PH_MSG_ERROR};
+    m.u.error.code = code;
+    m.u.error.text = ph_bytes_str(text);
+    reply(c, ident, ident_len, &m);
+}
+
+static void reply_job(coord *c, const void *ident, size_t ident_len, const coord_job *j)
+{
+    ph_msg m = {.type = PH_MSG_JOB};
+    if (coord_job_msg(j, &m.u.job) != 0) {
+        reply_error(c, ident, ident_len, PH_ENOMEM, "out of memory");
+        return;
+    }
+    reply(c, ident, ident_len, &m);
+    free(m.u.job.nodes);
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+static void ident_hex(const unsigned char *id, size_t n, char *out)
+{
+    bool printable = n > 0;
+    for (size_t i = 0; i < n && printable; i++)
+        printable = id[i] > 32 && id[i] < 127;
+    if (printable) {
+        memcpy(out, id, n);
+        out[n] = '\0';
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[id[i] >> 4];
+        out[2 * i + 1] = hex[id[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static coord_worker *find_worker(coord *c, const void *ident, size_t n, size_t *idx)
+{
+    for (size_t i = 0; i < c->nworkers; i++) {
+        coord_worker *w = c->workers[i];
+        if (w->ident_len == n && !memcmp(w->ident, ident, n)) {
+            if (idx)
+                *idx = i;
+            return w;
+        }
+    }
+    return NULL;
+}
+
+/* Take back everything w holds and forget it. */
+static void drop_worker(coord *c, size_t idx, const char *why)
+{
+    coord_worker *w = c->workers[idx];
+    uint64_t requeued = 0;
+    for (size_t k = 0; k < c->njobs; k++) {
+        coord_job *j = c->jobs[k];
+        if (j->state != PH_JOB_RUNNING)
+            continue;
+        coord_jw *jw = NULL;
+        for (size_t e = 0; e < j->njw && !jw; e++)
+            if (j->jw[e].worker == w->serial)
+                jw = &j->jw[e];
+        if (!jw || jw->inflight == 0)
+            continue;
+        for (uint64_t t = 0; t < j->total && jw->inflight > 0; t++) {
+            if (j->tasks[t].state == TASK_RUNNING && j->tasks[t].worker == w->serial) {
+                coord_job_requeue(j, t);
+                jw->inflight--;
+                j->inflight--;
+                requeued++;
+            }
+        }
+    }
+    ph_log_warn("coord", "worker=%s node=%s requeued=%" PRIu64 " msg=\"worker dropped: %s\"",
+                w->id, w->node, requeued, why);
+    c->workers[idx] = c->workers[--c->nworkers];
+    free(w);
+}
+
+static void on_ready(coord *c, const void *ident, size_t n, const ph_msg_ready *r)
+{
+    size_t idx;
+    /* Same identity again (a worker re-registering): start it afresh. */
+    if (find_worker(c, ident, n, &idx))
+        drop_worker(c, idx, "sent READY again");
+    if (c->nworkers == c->capworkers) {
+        size_t cap = c->capworkers ? 2 * c->capworkers : 16;
+        coord_worker **p = realloc(c->workers, cap * sizeof *p);
+        if (!p)
+            return reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+        c->workers = p;
+        c->capworkers = cap;
+    }
+    coord_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+    memcpy(w->ident, ident, n);
+    w->ident_len = n;
+    ident_hex(ident, n, w->id);
+    if (ph_bytes_cstr(r->host, w->host, sizeof w->host, NULL) != 0)
+        snprintf(w->host, sizeof w->host, "?");
+    snprintf(w->node, sizeof w->node, "%s/numa%u", w->host, r->numa_node);
+    w->pid = r->pid;
+    w->numa_node = r->numa_node;
+    w->threads = r->threads ? r->threads : 1;
+    w->credits = r->credits ? r->credits : w->threads;
+    w->last_seen_ms = coord_now_ms();
+    w->serial = ++c->next_serial;
+    c->workers[c->nworkers++] = w;
+    ph_log_info("coord", "worker=%s node=%s pid=%u threads=%u credits=%u msg=\"worker ready\"",
+                w->id, w->node, w->pid, w->threads, w->credits);
+}
+
+static int write_artifacts(const coord_job *j, const ph_msg_result *r, ph_err *err)
+{
+    ph_artifacts a = {0};
+    int rc = PH_OK;
+    for (uint32_t i = 0; i < r->nartifacts && !rc; i++) {
+        char path[1024];
+        rc = ph_bytes_cstr(r->artifacts[i].path, path, sizeof path, err);
+        if (!rc)
+            rc = ph_artifacts_add(&a, path, r->artifacts[i].data.p, r->artifacts[i].data.n, err);
+    }
+    if (!rc)
+        rc = ph_artifacts_write(&a, j->out_dir, err);
+    ph_artifacts_free(&a);
+    return rc;
+}
+
+static void on_result(coord *c, coord_worker *w, const ph_msg_result *r)
+{
+    coord_job *j = coord_job_by_id(c, r->job_id);
+    coord_task *t = NULL;
+    if (j && j->state == PH_JOB_RUNNING && r->task_id < j->total)
+        t = &j->tasks[r->task_id];
+    /* Only the current holder's answer counts: a result from a worker the
+     * task was taken back from (dropped, then late) is discarded. */
+    if (!t || t->state != TASK_RUNNING || t->worker != w->serial) {
+        ph_log_info("coord", "worker=%s job=%" PRIu64 " task=%" PRIu64
+                    " msg=\"stale result discarded\"", w->id, r->job_id, r->task_id);
+        return;
+    }
+    coord_jw *jw = coord_job_jw(j, w);
+    w->inflight--;
+    j->inflight--;
+    if (jw)
+        jw->inflight--;
+    int status = r->status;
+    char error[512] = "";
+    ph_err err = {0};
+    if (status == 0 && write_artifacts(j, r, &err) != 0) {
+        status = err.code ? err.code : PH_EIO;
+        snprintf(error, sizeof error, "%s", err.msg);
+    } else if (status != 0 && ph_bytes_cstr(r->error, error, sizeof error, NULL) != 0) {
+        snprintf(error, sizeof error, "%.*s", (int)(r->error.n < 500 ? r->error.n : 500),
+                 r->error.p);
+    }
+    if (status == 0)
+        w->done++;
+    else
+        w->failed++;
+    coord_job_finish_task(c, j, r->task_id, jw, r, status, error);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static coord_job *next_pending_job(coord *c)
+{
+    for (size_t i = 0; i < c->njobs; i++)
+        if (coord_job_pending(c->jobs[i]))
+            return c->jobs[i];
+    return NULL;
+}
+
+static coord_worker *next_free_worker(coord *c)
+{
+    for (size_t k = 0; k < c->nworkers; k++) {
+        size_t i = (c->cursor + k) % c->nworkers;
+        coord_worker *w = c->workers[i];
+        if (!w->blocked && w->inflight < w->credits) {
+            c->cursor = i + 1;
+            return w;
+        }
+    }
+    return NULL;
+}
+
+static int task_keys(const coord_job *j, uint64_t tid, void **buf, size_t *len, ph_err *err)
+{
+    if (j->is_create) {
+        *buf = j->keys;
+        *len = j->keys_len;
+        return PH_OK;
+    }
+    char path[8192];
+    int rc = ph_fs_join(path, sizeof path, j->dir, j->tasks[tid].file, err);
+    if (!rc)
+        rc = ph_fs_read_all(path, COORD_KEYS_MAX, buf, len, err);
+    return rc;
+}
+
+/* Send one task of j to w; false if w turned out unusable. */
+static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
+{
+    uint64_t tid = coord_job_take(j);
+    coord_task *t = &j->tasks[tid];
+    ph_err err = {0};
+    void *kbuf = NULL;
+    size_t len = 0;
+    char name[256];
+    int rc = task_keys(j, tid, &kbuf, &len, &err);
+    if (!rc && j->is_create)
+        snprintf(name, sizeof name, "%s", t->file);
+    else if (!rc)
+        rc = keys_table_name(t->file, name, sizeof name, &err);
+    if (rc) {
+        /* Unreadable input fails the task here; no worker is involved. */
+        coord_job_finish_task(c, j, tid, coord_job_jw(j, NULL), NULL, rc, err.msg);
+        return true;
+    }
+    ph_msg m = {.type = PH_MSG_TASK};
+    m.u.task.job_id = j->id;
+    m.u.task.task_id = tid;
+    m.u.task.name = ph_bytes_str(name);
+    m.u.task.keys = (ph_bytes){kbuf, (uint32_t)len};
+    m.u.task.opts.hash = ph_bytes_str(j->hash);
+    m.u.task.opts.compact = j->compact;
+    m.u.task.opts.threads = j->threads;
+    m.u.task.opts.seed = j->seed;
+    rc = ph_wire_send(c->sock, w->ident, w->ident_len, &m, &err);
+    if (!j->is_create)
+        free(kbuf);
+    if (rc) {
+        coord_job_requeue(j, tid);
+        if (rc == PH_EBUSY) {
+            w->blocked = true; /* until it talks to us again */
+            return true;
+        }
+        drop_worker(c, widx, err.msg);
+        return false;
+    }
+    t->state = TASK_RUNNING;
+    t->worker = w->serial;
+    w->inflight++;
+    j->inflight++;
+    coord_jw *jw = coord_job_jw(j, w);
+    if (jw)
+        jw->inflight++;
+    return true;
+}
+
+static void dispatch(coord *c)
+{
+    for (;;) {
+        coord_job *j = next_pending_job(c);
+        if (!j)
+            return;
+        coord_worker *w = next_free_worker(c);
+        if (!w)
+            return;
+        size_t widx = (c->cursor + c->nworkers - 1) % c->nworkers;
+        send_task(c, j, w, widx);
+    }
+}
+
+/* ---- clients ----------------------------------------------------------- */
+
+void coord_notify_job(coord *c, coord_job *j)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->nwaiters; i++) {
+        coord_waiter *wt = &c->waiters[i];
+        if (wt->job_id == j->id)
+            reply_job(c, wt->ident, wt->ident_len, j);
+        else
+            c->waiters[k++] = *wt;
+    }
+    c->nwaiters = k;
+}
+
+static void on_wait(coord *c, const void *ident, size_t n, const ph_msg_wait *m)
+{
+    coord_job *j = coord_job_by_token(c, m->token);
+    if (!j) {
+        char text[128];
+        snprintf(text, sizeof text, "unknown job token '%.*s'",
+                 (int)(m->token.n < 64 ? m->token.n : 64), m->token.p);
+        return reply_error(c, ident, n, PH_EINVAL, text);
+    }
+    if (j->state != PH_JOB_RUNNING || m->timeout_ms == 0)
+        return reply_job(c, ident, n, j);
+    if (c->nwaiters == c->capwaiters) {
+        size_t cap = c->capwaiters ? 2 * c->capwaiters : 16;
+        coord_waiter *p = realloc(c->waiters, cap * sizeof *p);
+        if (!p)
+            return reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+        c->waiters = p;
+        c->capwaiters = cap;
+    }
+    coord_waiter *wt = &c->waiters[c->nwaiters++];
+    memcpy(wt->ident, ident, n);
+    wt->ident_len = n;
+    wt->job_id = j->id;
+    uint32_t ms = m->timeout_ms < COORD_MAX_WAIT_MS ? m->timeout_ms : COORD_MAX_WAIT_MS;
+    wt->deadline_ms = coord_now_ms() + ms;
+}
+
+static void on_submit(coord *c, const void *ident, size_t n, const ph_msg *m)
+{
+    ph_err err = {0};
+    coord_job *j = NULL;
+    int rc = m->type == PH_MSG_SUBMIT_BULK ? coord_job_bulk(c, &m->u.submit_bulk, &j, &err)
+                                           : coord_job_create(c, &m->u.submit_create, &j, &err);
+    if (rc) {
+        ph_log_warn("coord", "type=%s msg=\"submit refused: %s\"", ph_msg_type_name(m->type),
+                    err.msg);
+        return reply_error(c, ident, n, rc, err.msg);
+    }
+    ph_log_info("coord", "job=%s tasks=%" PRIu64 " out=%s msg=\"job accepted\"", j->token,
+                j->total, j->out_dir);
+    ph_msg a = {.type = PH_MSG_ACCEPTED};
+    a.u.accepted.token = (ph_bytes){j->token, 16};
+    a.u.accepted.total = j->total;
+    reply(c, ident, n, &a);
+}
+
+static void on_status(coord *c, const void *ident, size_t n)
+{
+    ph_msg m = {.type = PH_MSG_STATUS_REPLY};
+    ph_msg_status_reply *s = &m.u.status_reply;
+    uint64_t now = coord_now_ms();
+    s->uptime_ms = now - c->start_ms;
+    s->workers = calloc(c->nworkers ? c->nworkers : 1, sizeof *s->workers);
+    s->jobs = calloc(c->njobs ? c->njobs : 1, sizeof *s->jobs);
+    if (!s->workers || !s->jobs) {
+        free(s->workers);
+        free(s->jobs);
+        return reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+    }
+    for (size_t i = 0; i < c->nworkers; i++) {
+        const coord_worker *w = c->workers[i];
+        ph_worker_info *wi = &s->workers[s->nworkers++];
+        wi->id = ph_bytes_str(w->id);
+        wi->host = ph_bytes_str(w->host);
+        wi->pid = w->pid;
+        wi->numa_node = w->numa_node;
+        wi->threads = w->threads;
+        wi->running = w->inflight;
+        wi->done = w->done;
+        wi->failed = w->failed;
+        wi->last_heartbeat_ms = now - w->last_seen_ms;
+    }
+    /* Running jobs and the most recent finished ones. */
+    for (size_t i = 0; i < c->njobs; i++) {
+        const coord_job *j = c->jobs[i];
+        if (j->state != PH_JOB_RUNNING && i + COORD_STATUS_JOBS < c->njobs)
+            continue;
+        coord_job_msg(j, &s->jobs[s->njobs++]);
+    }
+    reply(c, ident, n, &m);
+    for (uint32_t i = 0; i < s->njobs; i++)
+        free(s->jobs[i].nodes);
+    free(s->jobs);
+    free(s->workers);
+}
+
+/* ---- one message ------------------------------------------------------- */
+
+static void handle(coord *c, const void *ident, size_t n, const ph_msg *m)
+{
+    coord_worker *w = find_worker(c, ident, n, NULL);
+    if (w) {
+        w->last_seen_ms = coord_now_ms();
+        w->blocked = false;
+    }
+    switch (m->type) {
+    case PH_MSG_READY:
+        return on_ready(c, ident, n, &m->u.ready);
+    case PH_MSG_HEARTBEAT:
+    case PH_MSG_RESULT:
+        if (!w) {
+            /* e.g. we dropped it for silence: tell it to register again. */
+            return reply_error(c, ident, n, PH_EPROTO, "unknown worker: send READY");
+        }
+        if (m->type == PH_MSG_RESULT)
+            on_result(c, w, &m->u.result);
+        return;
+    case PH_MSG_SUBMIT_BULK:
+    case PH_MSG_SUBMIT_CREATE:
+        return on_submit(c, ident, n, m);
+    case PH_MSG_WAIT:
+        return on_wait(c, ident, n, &m->u.wait);
+    case PH_MSG_STATUS:
+        return on_status(c, ident, n);
+    case PH_MSG_SHUTDOWN: {
+        ph_msg ok = {.type = PH_MSG_OK};
+        reply(c, ident, n, &ok);
+        ph_log_info("coord", "msg=\"shutdown requested\"");
+        c->quit = true;
+        return;
+    }
+    case PH_MSG_PING: {
+        ph_msg p = {.type = PH_MSG_PONG};
+        p.u.pong.version = PH_PROTO_VERSION;
+        p.u.pong.uptime_ms = coord_now_ms() - c->start_ms;
+        reply(c, ident, n, &p);
+        return;
+    }
+    default:
+        ph_log_warn("coord", "type=%s msg=\"unexpected message\"", ph_msg_type_name(m->type));
+        if (!w)
+            reply_error(c, ident, n, PH_EPROTO, "unexpected message type");
+        return;
+    }
+}
+
+/* Receive and handle one [identity][payload] pair; 0 when none is queued. */
+static int recv_one(coord *c)
+{
+    zmq_msg_t id, body;
+    zmq_msg_init(&id);
+    if (zmq_msg_recv(&id, c->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&id);
+        return 0;
+    }
+    const void *ident = zmq_msg_data(&id);
+    size_t n = zmq_msg_size(&id);
+    if (n == 0 || n > COORD_IDENT_MAX || !zmq_msg_more(&id)) {
+        ph_log_warn("coord", "msg=\"malformed envelope dropped\"");
+        ph_wire_drain_parts(c->sock);
+        zmq_msg_close(&id);
+        return 1;
+    }
+    zmq_msg_init(&body);
+    if (zmq_msg_recv(&body, c->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&body);
+        zmq_msg_close(&id);
+        return 1;
+    }
+    bool extra = zmq_msg_more(&body);
+    ph_msg m;
+    ph_err err = {0};
+    if (extra) {
+        ph_wire_drain_parts(c->sock);
+        ph_err_set(&err, PH_EPROTO, "expected one frame per message, got several");
+    }
+    int rc = extra ? PH_EPROTO : ph_msg_decode(zmq_msg_data(&body), zmq_msg_size(&body), &m, &err);
+    if (rc) {
+        char idtxt[2 * COORD_IDENT_MAX + 1];
+        ident_hex(ident, n, idtxt);
+        ph_log_warn("coord", "peer=%s bytes=%zu msg=\"bad frame: %s\"", idtxt,
+                    zmq_msg_size(&body), err.msg);
+        /* Clients get told; workers (which never send garbage on purpose)
+         * are not answered, so a confused worker cannot loop on errors. */
+        if (!find_worker(c, ident, n, NULL))
+            reply_error(c, ident, n, rc, err.msg);
+    } else {
+        handle(c, ident, n, &m);
+        ph_msg_free(&m);
+    }
+    zmq_msg_close(&body);
+    zmq_msg_close(&id);
+    return 1;
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+static void heartbeat(coord *c, uint64_t now)
+{
+    for (size_t i = 0; i < c->nworkers;) {
+        coord_worker *w = c->workers[i];
+        if (now - w->last_seen_ms > (uint64_t)c->opts->liveness_ms) {
+            drop_worker(c, i, "silent past liveness");
+            continue; /* slot i now holds another worker */
+        }
+        i++;
+    }
+    if (now - c->last_hb_ms < (uint64_t)c->opts->heartbeat_ms)
+        return;
+    c->last_hb_ms = now;
+    for (size_t i = 0; i < c->nworkers;) {
+        coord_worker *w = c->workers[i];
+        ph_msg m = {.type = PH_MSG_HEARTBEAT};
+        m.u.heartbeat.running = w->inflight;
+        m.u.heartbeat.done = w->done;
+        m.u.heartbeat.failed = w->failed;
+        ph_err err = {0};
+        if (ph_wire_send(c->sock, w->ident, w->ident_len, &m, &err) == PH_ECLOSED) {
+            drop_worker(c, i, "disconnected");
+            continue;
+        }
+        i++;
+    }
+}
+
+static void expire_waiters(coord *c, uint64_t now)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->nwaiters; i++) {
+        coord_waiter *wt = &c->waiters[i];
+        if (now >= wt->deadline_ms)
+            reply_job(c, wt->ident, wt->ident_len, coord_job_by_id(c, wt->job_id));
+        else
+            c->waiters[k++] = *wt;
+    }
+    c->nwaiters = k;
+}
+
+static long poll_timeout(const coord *c, uint64_t now)
+{
+    uint64_t next = c->last_hb_ms + (uint64_t)c->opts->heartbeat_ms;
+    for (size_t i = 0; i < c->nwaiters; i++)
+        if (c->waiters[i].deadline_ms < next)
+            next = c->waiters[i].deadline_ms;
+    return next > now ? (long)(next - now) : 0;
+}
+
+/* ---- set-up and teardown ------------------------------------------------ */
+
+static int open_socket(coord *c, void *ctx, ph_err *err)
+{
+    ph_wire_opts wo;
+    ph_wire_opts_init(&wo);
+    wo.heartbeat_ms = c->opts->heartbeat_ms;
+    wo.heartbeat_timeout_ms = c->opts->liveness_ms;
+    int rc = ph_wire_socket(ctx, ZMQ_ROUTER, &wo, &c->sock, err);
+    if (rc)
+        return rc;
+    if (zmq_bind(c->sock, c->opts->bind) != 0)
+        return ph_err_set(err, PH_EIO, "--bind %s: %s", c->opts->bind, ph_wire_strerror());
+    char ep[512];
+    size_t len = sizeof ep;
+    if (zmq_getsockopt(c->sock, ZMQ_LAST_ENDPOINT, ep, &len) != 0)
+        snprintf(ep, sizeof ep, "%s", c->opts->bind);
+    ph_log_info("coord", "endpoint=%s msg=\"coordinator listening\"", ep);
+    if (c->opts->endpoint_file) {
+        char line[520];
+        int n = snprintf(line, sizeof line, "%s\n", ep);
+        rc = ph_fs_write_atomic(c->opts->endpoint_file, line, (size_t)n, 0, err);
+    }
+    return rc;
+}
+
+static void teardown(coord *c)
+{
+    for (size_t i = 0; i < c->nwaiters; i++)
+        reply_error(c, c->waiters[i].ident, c->waiters[i].ident_len, PH_ECLOSED,
+                    "coordinator shutting down");
+    ph_msg stop = {.type = PH_MSG_STOP};
+    for (size_t i = 0; i < c->nworkers; i++) {
+        reply(c, c->workers[i]->ident, c->workers[i]->ident_len, &stop);
+        free(c->workers[i]);
+    }
+    for (size_t i = 0; i < c->njobs; i++)
+        coord_job_free(c->jobs[i]);
+    free(c->workers);
+    free(c->jobs);
+    free(c->waiters);
+}
+
+static int loop(coord *c, ph_err *err)
+{
+    while (!c->quit && !(c->opts->stop && atomic_load(c->opts->stop))) {
+        uint64_t now = coord_now_ms();
+        long timeout = poll_timeout(c, now);
+        /* A stop flag set from another thread is noticed within 100 ms. */
+        if (c->opts->stop && timeout > 100)
+            timeout = 100;
+        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, timeout) < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            if (zmq_errno() == ETERM)
+                break;
+            return ph_err_set(err, PH_EIO, "zmq_poll: %s", ph_wire_strerror());
+        }
+        for (int i = 0; i < COORD_BATCH && !c->quit && recv_one(c); i++)
+            ;
+        if (!c->quit)
+            dispatch(c);
+        now = coord_now_ms();
+        heartbeat(c, now);
+        expire_waiters(c, now);
+    }
+    return PH_OK;
+}
+
+int coord_run(const coord_opts *o, void *zmq_ctx, ph_err *err)
+{
+    coord_opts defaults;
+    coord_opts_init(&defaults);
+    coord_opts eff = *o;
+    if (!eff.bind)
+        eff.bind = defaults.bind;
+    if (eff.heartbeat_ms <= 0)
+        eff.heartbeat_ms = defaults.heartbeat_ms;
+    if (eff.liveness_ms <= 0)
+        eff.liveness_ms = defaults.liveness_ms;
+    if (eff.liveness_ms < 2 * eff.heartbeat_ms)
+        return ph_err_set(err, PH_EINVAL, "--liveness-ms %d: must be at least twice "
+                          "--heartbeat-ms %d", eff.liveness_ms, eff.heartbeat_ms);
+    void *ctx = zmq_ctx ? zmq_ctx : zmq_ctx_new();
+    if (!ctx)
+        return ph_err_set(err, PH_EIO, "zmq_ctx_new: %s", ph_wire_strerror());
+    coord c = {.opts = &eff};
+    c.start_ms = c.last_hb_ms = coord_now_ms();
+    int rc = open_socket(&c, ctx, err);
+    if (!rc)
+        rc = loop(&c, err);
+    teardown(&c);
+    if (c.sock)
+        zmq_close(c.sock);
+    if (!zmq_ctx)
+        zmq_ctx_term(ctx);
+    return rc;
+}

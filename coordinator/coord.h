@@ -1,0 +1,29 @@
+/* coord.h - the phcluster coordinator as a library.
+ *
+ * coord_run owns one ROUTER socket and runs a single-threaded zmq_poll loop
+ * until SHUTDOWN (or *stop becomes non-zero).  It can run in the main thread
+ * (phcoord) or in a thread of phclient --local, sharing a zmq context so an
+ * inproc:// endpoint works. */
+#ifndef COORD_H
+#define COORD_H
+
+#include <stdatomic.h>
+
+#include "ph_err.h"
+
+#define COORD_DEFAULT_BIND "tcp://127.0.0.1:7710"
+
+typedef struct coord_opts {
+    const char *bind;          /* endpoint; default COORD_DEFAULT_BIND */
+    int heartbeat_ms;          /* app + ZMTP heartbeat interval; default 250 */
+    int liveness_ms;           /* worker silent this long is dropped; default 3000 */
+    const char *endpoint_file; /* if set, the bound endpoint is written here (atomic) */
+    atomic_int *stop;          /* optional: set non-zero to leave the loop */
+} coord_opts;
+
+void coord_opts_init(coord_opts *o);
+
+/* zmq_ctx: the context to use (NULL = make and destroy one). */
+int coord_run(const coord_opts *o, void *zmq_ctx, ph_err *err);
+
+#endif

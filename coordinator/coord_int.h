@@ -1,0 +1,123 @@
+/* coord_int.h - the coordinator's state, shared by its source files.
+ *
+ * Ownership: the coord owns workers[], jobs[] and waiters[]; a job owns its
+ * tasks, rows and (for SUBMIT_CREATE) the in-band keys.  Tasks refer to the
+ * worker holding them by serial number, never by pointer, so a dropped
+ * worker cannot leave a dangling reference behind: its serial simply stops
+ * matching anything. */
+#ifndef COORD_INT_H
+#define COORD_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coord.h"
+#include "ph_emit.h"
+#include "ph_proto.h"
+
+#define COORD_IDENT_MAX 255
+#define COORD_NODE_MAX 96
+
+typedef struct coord_worker {
+    unsigned char ident[COORD_IDENT_MAX];
+    size_t ident_len;
+    char id[2 * COORD_IDENT_MAX + 1]; /* printable form of ident */
+    char host[64];
+    char node[COORD_NODE_MAX];        /* "host/numaN" */
+    uint32_t pid, numa_node, threads, credits;
+    uint32_t inflight;                /* tasks sent, no result yet */
+    bool blocked;                     /* its queue was full: wait for a message */
+    uint64_t done, failed;            /* results accepted from it */
+    uint64_t last_seen_ms;
+    uint64_t serial;                  /* never reused */
+} coord_worker;
+
+enum { TASK_QUEUED = 0, TASK_RUNNING = 1, TASK_DONE = 2 };
+
+typedef struct coord_task {
+    char *file;            /* bulk: base name "x.keys"; create: table name */
+    uint64_t worker;       /* serial of the holder while RUNNING, else 0 */
+    uint8_t state;
+} coord_task;
+
+/* Counts of one job at one worker; kept after the worker leaves so that
+ * per-node totals always add up. */
+typedef struct coord_jw {
+    uint64_t worker;       /* serial; 0 = failed before dispatch */
+    char node[COORD_NODE_MAX];
+    uint32_t threads;
+    uint64_t inflight, succeeded, failed;
+} coord_jw;
+
+typedef struct coord_job {
+    uint64_t id;
+    char token[17];
+    bool is_create;
+    char *dir;             /* bulk: absolute input dir */
+    char *out_dir;
+    char hash[16];
+    bool compact;
+    uint32_t threads;
+    uint64_t seed;
+    char *keys;            /* create: in-band keys (owned) */
+    size_t keys_len;
+
+    coord_task *tasks;     /* sorted by file name */
+    ph_result_row *rows;   /* rows[i] for tasks[i] */
+    uint64_t total, next;  /* next: first never-dispatched task */
+    uint64_t *requeue;     /* FIFO of task indexes taken back from workers */
+    size_t rq_head, rq_len, rq_cap;
+    uint64_t inflight, succeeded, failed;
+    uint64_t first_error_index;
+    char first_error[512];
+    uint32_t state;        /* ph_job_state */
+    uint64_t start_us, end_us;
+    coord_jw *jw;
+    size_t njw, capjw;
+} coord_job;
+
+typedef struct coord_waiter {
+    unsigned char ident[COORD_IDENT_MAX];
+    size_t ident_len;
+    uint64_t job_id;
+    uint64_t deadline_ms;
+} coord_waiter;
+
+typedef struct coord {
+    const coord_opts *opts;
+    void *sock;
+    uint64_t start_ms;
+    coord_worker **workers;
+    size_t nworkers, capworkers, cursor;
+    uint64_t next_serial;
+    coord_job **jobs;      /* index = id - 1 */
+    size_t njobs, capjobs;
+    coord_waiter *waiters;
+    size_t nwaiters, capwaiters;
+    uint64_t last_hb_ms;
+    bool quit;
+} coord;
+
+/* coord_job.c */
+int coord_job_bulk(coord *c, const ph_msg_submit_bulk *m, coord_job **out, ph_err *err);
+int coord_job_create(coord *c, const ph_msg_submit_create *m, coord_job **out, ph_err *err);
+coord_job *coord_job_by_token(coord *c, ph_bytes token);
+coord_job *coord_job_by_id(coord *c, uint64_t id);
+bool coord_job_pending(const coord_job *j);
+/* Take the next task to dispatch (requeued first). */
+uint64_t coord_job_take(coord_job *j);
+void coord_job_requeue(coord_job *j, uint64_t task);
+coord_jw *coord_job_jw(coord_job *j, const coord_worker *w);
+/* Record a final result for task (status 0 = ok). */
+void coord_job_finish_task(coord *c, coord_job *j, uint64_t task, coord_jw *jw,
+                           const ph_msg_result *r, int status, const char *error);
+/* Fill a JOB message; nodes array allocated (free with free(m->nodes)). */
+int coord_job_msg(const coord_job *j, ph_msg_job *m);
+void coord_job_free(coord_job *j);
+
+/* coord.c */
+void coord_notify_job(coord *c, coord_job *j);
+uint64_t coord_now_ms(void);
+
+#endif

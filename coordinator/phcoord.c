@@ -1,0 +1,116 @@
+/* phcoord - the phcluster coordinator daemon. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord.h"
+#include "ph_log.h"
+
+#ifndef PH_VERSION
+#define PH_VERSION "0.0.0"
+#endif
+
+static atomic_int stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_flag, 1);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: phcoord [options]\n"
+            "Run the phcluster coordinator: accepts jobs from phclient, hands tasks to\n"
+            "phworker processes, writes tables and results.csv into each job's output dir.\n"
+            "\n"
+            "  --bind EP           endpoint to listen on (default %s;\n"
+            "                      tcp://HOST:PORT, tcp://HOST:* for any port, inproc://NAME)\n"
+            "  --heartbeat-ms N    heartbeat interval to workers (default 250)\n"
+            "  --liveness-ms N     drop a worker silent this long and requeue its tasks\n"
+            "                      (default 3000; at least twice the heartbeat)\n"
+            "  --endpoint-file F   write the bound endpoint to F (useful with port *)\n"
+            "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
+            "  --version           print the version\n"
+            "  -h, --help          this help\n",
+            COORD_DEFAULT_BIND);
+}
+
+static int parse_ms(const char *opt, const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v <= 0 || v > 3600000) {
+        fprintf(stderr, "phcoord: %s '%s': expected milliseconds in 1..3600000\n", opt, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_level(const char *s)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) {
+            ph_log_set_level((enum ph_log_level)i);
+            return 0;
+        }
+    fprintf(stderr, "phcoord: --log-level '%s': expected error|warn|info|debug\n", s);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"bind", required_argument, 0, 'b'},       {"heartbeat-ms", required_argument, 0, 'H'},
+        {"liveness-ms", required_argument, 0, 'L'}, {"endpoint-file", required_argument, 0, 'E'},
+        {"log-level", required_argument, 0, 'l'},  {"version", no_argument, 0, 'V'},
+        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
+    };
+    ph_log_set_level(PH_LOG_INFO);
+    if (getenv("PH_LOG_LEVEL"))
+        ph_log_init();
+    coord_opts o;
+    coord_opts_init(&o);
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'b': o.bind = optarg; break;
+        case 'H': bad = parse_ms("--heartbeat-ms", optarg, &o.heartbeat_ms); break;
+        case 'L': bad = parse_ms("--liveness-ms", optarg, &o.liveness_ms); break;
+        case 'E': o.endpoint_file = optarg; break;
+        case 'l': bad = parse_level(optarg); break;
+        case 'V': printf("phcoord %s (protocol 1)\n", PH_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default:
+            fprintf(stderr, "phcoord: unknown or incomplete option '%s' (see --help)\n",
+                    argv[optind - 1]);
+            return 1;
+        }
+        if (bad)
+            return 1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "phcoord: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    o.stop = &stop_flag;
+    ph_err err = {0};
+    if (coord_run(&o, NULL, &err) != 0) {
+        fprintf(stderr, "phcoord: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,380 @@
+/* ph_proto.c - encoding of phcluster messages, and the small helpers.
+ *
+ * Every message is a msgpack array [version, type, field...] whose fields
+ * follow the order of its struct in ph_proto.h; nested structs are nested
+ * arrays in their own struct order (docs/PROTOCOL.md lists them).  The
+ * decoder lives in ph_proto_decode.c. */
+#include "ph_proto.h"
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+ph_bytes ph_bytes_str(const char *s)
+{
+    ph_bytes b = { s ? s : "", 0 };
+    size_t n = s ? strlen(s) : 0;
+    /* A C string longer than a frame cannot be sent anyway; clamping keeps
+     * the view in bounds and the encoder refuses the frame later. */
+    b.n = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    return b;
+}
+
+int ph_bytes_cstr(ph_bytes b, char *out, size_t outlen, ph_err *err)
+{
+    if (outlen == 0 || b.n > outlen - 1)
+        return ph_err_set(err, PH_EINVAL, "string of %u bytes does not fit in %zu",
+                          b.n, outlen);
+    if (b.n > 0 && memchr(b.p, '\0', b.n))
+        return ph_err_set(err, PH_EINVAL, "string holds a NUL byte");
+    if (b.n > 0)
+        memcpy(out, b.p, b.n);
+    out[b.n] = '\0';
+    return 0;
+}
+
+bool ph_bytes_eq(ph_bytes b, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n == b.n && (n == 0 || memcmp(b.p, s, n) == 0);
+}
+
+const char *ph_msg_type_name(ph_msg_type t)
+{
+    switch (t) {
+    case PH_MSG_READY: return "READY";
+    case PH_MSG_HEARTBEAT: return "HEARTBEAT";
+    case PH_MSG_RESULT: return "RESULT";
+    case PH_MSG_TASK: return "TASK";
+    case PH_MSG_STOP: return "STOP";
+    case PH_MSG_SUBMIT_CREATE: return "SUBMIT_CREATE";
+    case PH_MSG_SUBMIT_BULK: return "SUBMIT_BULK";
+    case PH_MSG_WAIT: return "WAIT";
+    case PH_MSG_STATUS: return "STATUS";
+    case PH_MSG_SHUTDOWN: return "SHUTDOWN";
+    case PH_MSG_PING: return "PING";
+    case PH_MSG_ACCEPTED: return "ACCEPTED";
+    case PH_MSG_JOB: return "JOB";
+    case PH_MSG_STATUS_REPLY: return "STATUS_REPLY";
+    case PH_MSG_OK: return "OK";
+    case PH_MSG_PONG: return "PONG";
+    case PH_MSG_ERROR: return "ERROR";
+    }
+    return "UNKNOWN";
+}
+
+/* ---- encoding ---------------------------------------------------------
+ * The enc_* helpers do nothing once something failed, so the per-type
+ * writers read as plain field lists; the first failure is kept in rc. */
+
+typedef struct enc {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    int rc;
+    ph_err *err;
+    const char *type;    /* message name, for error messages */
+} enc;
+
+static void enc_check(enc *e, int packer_rc)
+{
+    if (packer_rc != 0 && e->rc == 0)
+        e->rc = ph_err_set(e->err, PH_ENOMEM, "%s: out of memory while encoding", e->type);
+}
+
+static void enc_uint(enc *e, uint64_t v)
+{
+    if (e->rc == 0)
+        enc_check(e, msgpack_pack_uint64(&e->pk, v));
+}
+
+static void enc_int(enc *e, int32_t v)
+{
+    if (e->rc == 0)
+        enc_check(e, msgpack_pack_int32(&e->pk, v));
+}
+
+static void enc_bool(enc *e, bool v)
+{
+    if (e->rc == 0)
+        enc_check(e, v ? msgpack_pack_true(&e->pk) : msgpack_pack_false(&e->pk));
+}
+
+static void enc_array(enc *e, size_t n)
+{
+    if (e->rc == 0)
+        enc_check(e, msgpack_pack_array(&e->pk, n));
+}
+
+/* A list of n entries from pointer p: refuse what the decoder would. */
+static bool enc_list(enc *e, const char *field, uint32_t n, const void *p)
+{
+    if (e->rc != 0)
+        return false;
+    if (n > PH_PROTO_MAX_LIST)
+        e->rc = ph_err_set(e->err, PH_EINVAL, "%s.%s: %u entries exceed the limit of %u",
+                           e->type, field, n, PH_PROTO_MAX_LIST);
+    else if (n > 0 && p == NULL)
+        e->rc = ph_err_set(e->err, PH_EINVAL, "%s.%s: %u entries but no array",
+                           e->type, field, n);
+    else
+        enc_array(e, n);
+    return e->rc == 0;
+}
+
+static void enc_raw(enc *e, ph_bytes b, bool bin)
+{
+    if (e->rc != 0)
+        return;
+    if (b.n > 0 && b.p == NULL) {
+        e->rc = ph_err_set(e->err, PH_EINVAL, "%s: %u-byte field without data", e->type, b.n);
+        return;
+    }
+    enc_check(e, bin ? msgpack_pack_bin(&e->pk, b.n) : msgpack_pack_str(&e->pk, b.n));
+    /* memcpy from NULL is undefined even for zero bytes: skip empty bodies */
+    if (e->rc == 0 && b.n > 0)
+        enc_check(e, bin ? msgpack_pack_bin_body(&e->pk, b.p, b.n)
+                         : msgpack_pack_str_body(&e->pk, b.p, b.n));
+}
+
+static void enc_str(enc *e, ph_bytes b) { enc_raw(e, b, false); }
+static void enc_bin(enc *e, ph_bytes b) { enc_raw(e, b, true); }
+
+static void enc_opts(enc *e, const ph_opts *o)
+{
+    enc_array(e, 4);
+    enc_str(e, o->hash);
+    enc_bool(e, o->compact);
+    enc_uint(e, o->threads);
+    enc_uint(e, o->seed);
+}
+
+static void enc_ready(enc *e, const ph_msg_ready *r)
+{
+    enc_str(e, r->host);
+    enc_uint(e, r->pid);
+    enc_uint(e, r->numa_node);
+    enc_uint(e, r->threads);
+    enc_uint(e, r->credits);
+}
+
+static void enc_heartbeat(enc *e, const ph_msg_heartbeat *h)
+{
+    enc_uint(e, h->running);
+    enc_uint(e, h->done);
+    enc_uint(e, h->failed);
+}
+
+static void enc_task(enc *e, const ph_msg_task *t)
+{
+    enc_uint(e, t->job_id);
+    enc_uint(e, t->task_id);
+    enc_str(e, t->name);
+    enc_bin(e, t->keys);
+    enc_opts(e, &t->opts);
+}
+
+static void enc_result(enc *e, const ph_msg_result *r)
+{
+    enc_uint(e, r->job_id);
+    enc_uint(e, r->task_id);
+    enc_int(e, r->status);
+    enc_str(e, r->error);
+    enc_uint(e, r->numa_node);
+    enc_uint(e, r->keys);
+    enc_str(e, r->hash);
+    enc_array(e, 4);
+    for (int i = 0; i < 4; i++)
+        enc_uint(e, r->seeds[i]);
+    enc_uint(e, r->vertices);
+    enc_uint(e, r->attempts);
+    enc_uint(e, r->solve_us);
+    enc_uint(e, r->verify_us);
+    enc_uint(e, r->table_bytes);
+    if (!enc_list(e, "artifacts", r->nartifacts, r->artifacts))
+        return;
+    for (uint32_t i = 0; i < r->nartifacts && e->rc == 0; i++) {
+        enc_array(e, 2);
+        enc_str(e, r->artifacts[i].path);
+        enc_bin(e, r->artifacts[i].data);
+    }
+}
+
+static void enc_submit_create(enc *e, const ph_msg_submit_create *s)
+{
+    enc_str(e, s->name);
+    enc_bin(e, s->keys);
+    enc_str(e, s->out_dir);
+    enc_opts(e, &s->opts);
+}
+
+static void enc_submit_bulk(enc *e, const ph_msg_submit_bulk *s)
+{
+    enc_str(e, s->dir);
+    enc_str(e, s->out_dir);
+    enc_opts(e, &s->opts);
+}
+
+/* JOB fields, shared by the JOB message and STATUS_REPLY's job entries. */
+static void enc_job_fields(enc *e, const ph_msg_job *j)
+{
+    enc_str(e, j->token);
+    enc_uint(e, j->state);
+    enc_uint(e, j->total);
+    enc_uint(e, j->queued);
+    enc_uint(e, j->running);
+    enc_uint(e, j->succeeded);
+    enc_uint(e, j->failed);
+    enc_uint(e, j->elapsed_us);
+    enc_str(e, j->first_error);
+    enc_str(e, j->out_dir);
+    if (!enc_list(e, "nodes", j->nnodes, j->nodes))
+        return;
+    for (uint32_t i = 0; i < j->nnodes && e->rc == 0; i++) {
+        const ph_node_count *c = &j->nodes[i];
+        enc_array(e, 5);
+        enc_str(e, c->node);
+        enc_uint(e, c->queued);
+        enc_uint(e, c->running);
+        enc_uint(e, c->succeeded);
+        enc_uint(e, c->failed);
+    }
+}
+
+static void enc_worker(enc *e, const ph_worker_info *w)
+{
+    enc_array(e, 9);
+    enc_str(e, w->id);
+    enc_str(e, w->host);
+    enc_uint(e, w->pid);
+    enc_uint(e, w->numa_node);
+    enc_uint(e, w->threads);
+    enc_uint(e, w->running);
+    enc_uint(e, w->done);
+    enc_uint(e, w->failed);
+    enc_uint(e, w->last_heartbeat_ms);
+}
+
+static void enc_status_reply(enc *e, const ph_msg_status_reply *s)
+{
+    enc_uint(e, s->uptime_ms);
+    if (!enc_list(e, "workers", s->nworkers, s->workers))
+        return;
+    for (uint32_t i = 0; i < s->nworkers && e->rc == 0; i++)
+        enc_worker(e, &s->workers[i]);
+    if (!enc_list(e, "jobs", s->njobs, s->jobs))
+        return;
+    for (uint32_t i = 0; i < s->njobs && e->rc == 0; i++) {
+        enc_array(e, 11);
+        enc_job_fields(e, &s->jobs[i]);
+    }
+}
+
+/* Fields after [version, type]; -1 for an unknown type. */
+static int enc_nfields(ph_msg_type t)
+{
+    switch (t) {
+    case PH_MSG_STOP: case PH_MSG_STATUS: case PH_MSG_SHUTDOWN:
+    case PH_MSG_PING: case PH_MSG_OK:
+        return 0;
+    case PH_MSG_WAIT: case PH_MSG_ACCEPTED: case PH_MSG_ERROR: case PH_MSG_PONG:
+        return 2;
+    case PH_MSG_HEARTBEAT: case PH_MSG_SUBMIT_BULK: case PH_MSG_STATUS_REPLY:
+        return 3;
+    case PH_MSG_SUBMIT_CREATE:
+        return 4;
+    case PH_MSG_READY: case PH_MSG_TASK:
+        return 5;
+    case PH_MSG_JOB:
+        return 11;
+    case PH_MSG_RESULT:
+        return 15;
+    }
+    return -1;
+}
+
+static void enc_body(enc *e, const ph_msg *m)
+{
+    switch (m->type) {
+    case PH_MSG_READY: enc_ready(e, &m->u.ready); break;
+    case PH_MSG_HEARTBEAT: enc_heartbeat(e, &m->u.heartbeat); break;
+    case PH_MSG_RESULT: enc_result(e, &m->u.result); break;
+    case PH_MSG_TASK: enc_task(e, &m->u.task); break;
+    case PH_MSG_SUBMIT_CREATE: enc_submit_create(e, &m->u.submit_create); break;
+    case PH_MSG_SUBMIT_BULK: enc_submit_bulk(e, &m->u.submit_bulk); break;
+    case PH_MSG_WAIT:
+        enc_str(e, m->u.wait.token);
+        enc_uint(e, m->u.wait.timeout_ms);
+        break;
+    case PH_MSG_ACCEPTED:
+        enc_str(e, m->u.accepted.token);
+        enc_uint(e, m->u.accepted.total);
+        break;
+    case PH_MSG_JOB: enc_job_fields(e, &m->u.job); break;
+    case PH_MSG_STATUS_REPLY: enc_status_reply(e, &m->u.status_reply); break;
+    case PH_MSG_ERROR:
+        enc_int(e, m->u.error.code);
+        enc_str(e, m->u.error.text);
+        break;
+    case PH_MSG_PONG:
+        enc_uint(e, m->u.pong.version);
+        enc_uint(e, m->u.pong.uptime_ms);
+        break;
+    default:
+        break;  /* no fields */
+    }
+}
+
+int ph_msg_encode(const ph_msg *m, char **buf, size_t *len, ph_err *err)
+{
+    *buf = NULL;
+    *len = 0;
+    int nfields = enc_nfields(m->type);
+    if (nfields < 0)
+        return ph_err_set(err, PH_EINVAL, "message: cannot encode unknown type %d",
+                          (int)m->type);
+    enc e = { .rc = 0, .err = err, .type = ph_msg_type_name(m->type) };
+    msgpack_sbuffer_init(&e.sb);
+    msgpack_packer_init(&e.pk, &e.sb, msgpack_sbuffer_write);
+    enc_array(&e, 2 + (size_t)nfields);
+    enc_uint(&e, PH_PROTO_VERSION);
+    enc_uint(&e, (uint64_t)m->type);
+    enc_body(&e, m);
+    if (e.rc == 0 && e.sb.size > PH_PROTO_MAX_FRAME)
+        e.rc = ph_err_set(err, PH_EINVAL, "%s: %zu bytes exceed the frame limit of %u",
+                          e.type, e.sb.size, PH_PROTO_MAX_FRAME);
+    if (e.rc != 0) {
+        msgpack_sbuffer_destroy(&e.sb);
+        return e.rc;
+    }
+    *len = e.sb.size;
+    *buf = msgpack_sbuffer_release(&e.sb);
+    return 0;
+}
+
+/* ---- release ---------------------------------------------------------- */
+
+void ph_msg_free(ph_msg *m)
+{
+    if (!m)
+        return;
+    switch (m->type) {
+    case PH_MSG_RESULT:
+        free(m->u.result.artifacts);
+        break;
+    case PH_MSG_JOB:
+        free(m->u.job.nodes);
+        break;
+    case PH_MSG_STATUS_REPLY:
+        free(m->u.status_reply.workers);
+        for (uint32_t i = 0; m->u.status_reply.jobs && i < m->u.status_reply.njobs; i++)
+            free(m->u.status_reply.jobs[i].nodes);
+        free(m->u.status_reply.jobs);
+        break;
+    default:
+        break;
+    }
+    /* keep the type, drop every pointer: a second free is harmless */
+    ph_msg_type t = m->type;
+    memset(m, 0, sizeof *m);
+    m->type = t;
+}

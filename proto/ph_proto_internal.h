@@ -1,0 +1,24 @@
+/* ph_proto_internal.h - pieces of the codec shared between its files. */
+#ifndef PH_PROTO_INTERNAL_H
+#define PH_PROTO_INTERNAL_H
+
+#include <stddef.h>
+
+#include "ph_err.h"
+
+/* Deepest container nesting accepted.  The deepest real message is
+ * STATUS_REPLY -> jobs -> job -> nodes -> node = 5 levels. */
+#define PH_PROTO_MAX_DEPTH 8
+/* Most msgpack objects (of any kind) in one frame.  msgpack-c reserves a
+ * msgpack_object (24 bytes) per element before it reads it, so this bounds
+ * the unpacker's zone to about 100 MB whatever the frame holds. */
+#define PH_PROTO_MAX_OBJECTS 4000000u
+
+/* Walk the raw msgpack bytes of exactly one object, with bounds checks,
+ * before msgpack-c sees them: every container count must fit in the bytes
+ * left (each element takes at least one byte), nesting stays within
+ * PH_PROTO_MAX_DEPTH, ext types and the reserved byte 0xc1 are refused, and
+ * the object must end exactly at len.  Returns 0 or PH_EPROTO. */
+int ph_proto_scan(const unsigned char *p, size_t len, ph_err *err);
+
+#endif

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it:
+#   1. Release build with -Werror, every ctest test (unit, integration, cluster)
+#   2. ASan+UBSan build, every ctest test
+#   3. TSan build, the runtime tests (label "runtime")
+#   4. libFuzzer targets for a bounded time (PH_FUZZ_SECONDS per target, default 60)
+#   5. packaging (.deb builds, installs into a temp root, runs) and the
+#      multi-host test in network namespaces (skipped where not permitted)
+# PH_TEST_STAGES="release asan tsan fuzz deploy" selects stages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+stages=${PH_TEST_STAGES:-release asan tsan fuzz deploy}
+jobs=$(nproc)
+export CTEST_OUTPUT_ON_FAILURE=1
+
+run_stage() { echo; echo "=== test.sh: $1 ==="; }
+
+for stage in $stages; do
+  case $stage in
+  release)
+    run_stage "Release build, all tests"
+    cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release -DPH_WERROR=ON >/dev/null
+    cmake --build build-test -j"$jobs"
+    ctest --test-dir build-test -j"$jobs" --timeout 600
+    ;;
+  asan)
+    run_stage "ASan+UBSan build, all tests"
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_WERROR=ON \
+      -DPH_SANITIZE=address,undefined -DPH_BENCH=OFF >/dev/null
+    cmake --build build-asan -j"$jobs"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      ctest --test-dir build-asan -j"$jobs" --timeout 900
+    ;;
+  tsan)
+    run_stage "TSan build, runtime tests"
+    cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_WERROR=ON \
+      -DPH_SANITIZE=thread -DPH_BENCH=OFF >/dev/null
+    cmake --build build-tsan -j"$jobs"
+    TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -L runtime --timeout 600
+    ;;
+  fuzz)
+    run_stage "fuzzing (${PH_FUZZ_SECONDS:-60} s per target)"
+    scripts/fuzz.sh "${PH_FUZZ_SECONDS:-60}"
+    ;;
+  deploy)
+    run_stage "packaging and multi-host"
+    scripts/deb-test.sh
+    scripts/netns-test.sh || { rc=$?; [ $rc -eq 77 ] && echo "netns-test: skipped"; [ $rc -eq 77 ]; }
+    ;;
+  *) echo "test.sh: unknown stage '$stage'" >&2; exit 1 ;;
+  esac
+done
+echo
+echo "=== test.sh: all stages passed: $stages ==="

@@ -1,0 +1,157 @@
+/* phworker - serve one NUMA node (or all, one process each) to a coordinator. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ph_log.h"
+#include "wrk.h"
+
+#ifndef PH_VERSION
+#define PH_VERSION "0.0.0"
+#endif
+
+static atomic_int stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_flag, 1);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: phworker --coordinator EP [--numa-node N | --all-nodes] [options]\n"
+            "Build perfect-hash tables for a phcluster coordinator.  One process serves one\n"
+            "NUMA node; --all-nodes starts one process per node and restarts crashed ones.\n"
+            "\n"
+            "  --coordinator EP    coordinator endpoint, e.g. tcp://HOST:7710 (required;\n"
+            "                      default from env PHCLUSTER_COORDINATOR)\n"
+            "  --numa-node N       serve NUMA node N (OS index; default: the first node)\n"
+            "  --all-nodes         one process per NUMA node, supervised\n"
+            "  --threads N         threads per node (default: its processing units)\n"
+            "  --prefetch N        tasks held beyond the threads (default max(2, threads))\n"
+            "  --topology STR      hwloc synthetic description or XML file instead of this\n"
+            "                      machine, e.g. \"pack:2 numa:1 core:1 pu:1\" (binding is off)\n"
+            "  --fake-work         answer each task at once with an empty success (benchmarks)\n"
+            "  --heartbeat-ms N    heartbeat interval (default 250)\n"
+            "  --liveness-ms N     reconnect when the coordinator is silent this long (3000)\n"
+            "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
+            "  --version, -h/--help\n");
+}
+
+static int parse_uint(const char *opt, const char *s, long max, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 0 || v > max) {
+        fprintf(stderr, "phworker: %s '%s': expected an integer in 0..%ld\n", opt, s, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_level(const char *s)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) {
+            ph_log_set_level((enum ph_log_level)i);
+            return 0;
+        }
+    fprintf(stderr, "phworker: --log-level '%s': expected error|warn|info|debug\n", s);
+    return -1;
+}
+
+enum { O_COORD = 256, O_NODE, O_ALL, O_THREADS, O_PREFETCH, O_TOPO, O_FAKE, O_HB, O_LIVE,
+       O_LEVEL, O_VERSION };
+
+static int parse(int argc, char **argv, wrk_opts *o, bool *all)
+{
+    static const struct option longopts[] = {
+        {"coordinator", required_argument, 0, O_COORD}, {"numa-node", required_argument, 0, O_NODE},
+        {"all-nodes", no_argument, 0, O_ALL},           {"threads", required_argument, 0, O_THREADS},
+        {"prefetch", required_argument, 0, O_PREFETCH}, {"topology", required_argument, 0, O_TOPO},
+        {"fake-work", no_argument, 0, O_FAKE},          {"heartbeat-ms", required_argument, 0, O_HB},
+        {"liveness-ms", required_argument, 0, O_LIVE},  {"log-level", required_argument, 0, O_LEVEL},
+        {"version", no_argument, 0, O_VERSION},         {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    long v;
+    bool have_node = false;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case O_COORD: o->coordinator = optarg; break;
+        case O_NODE: bad = parse_uint("--numa-node", optarg, 4095, &v); o->numa_node = (int)v;
+                     have_node = true; break;
+        case O_ALL: *all = true; break;
+        case O_THREADS: bad = parse_uint("--threads", optarg, 1024, &v); o->threads = (unsigned)v; break;
+        case O_PREFETCH: bad = parse_uint("--prefetch", optarg, 256, &v); o->prefetch = (unsigned)v; break;
+        case O_TOPO: o->topology = optarg; break;
+        case O_FAKE: o->fake_work = true; break;
+        case O_HB: bad = parse_uint("--heartbeat-ms", optarg, 3600000, &v); o->heartbeat_ms = (int)v; break;
+        case O_LIVE: bad = parse_uint("--liveness-ms", optarg, 3600000, &v); o->liveness_ms = (int)v; break;
+        case O_LEVEL: bad = parse_level(optarg); break;
+        case O_VERSION: printf("phworker %s (protocol 1)\n", PH_VERSION); exit(0);
+        case 'h': usage(stdout); exit(0);
+        default:
+            fprintf(stderr, "phworker: unknown or incomplete option '%s' (see --help)\n",
+                    argv[optind - 1]);
+            return -1;
+        }
+        if (bad)
+            return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "phworker: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return -1;
+    }
+    if (have_node && *all) {
+        fprintf(stderr, "phworker: --numa-node and --all-nodes exclude each other\n");
+        return -1;
+    }
+    if (!o->coordinator)
+        o->coordinator = getenv("PHCLUSTER_COORDINATOR");
+    if (!o->coordinator || !o->coordinator[0]) {
+        fprintf(stderr, "phworker: --coordinator EP is required (see --help)\n");
+        return -1;
+    }
+    if (o->heartbeat_ms > 0 && o->liveness_ms > 0 && o->liveness_ms < 2 * o->heartbeat_ms) {
+        fprintf(stderr, "phworker: --liveness-ms must be at least twice --heartbeat-ms\n");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    ph_log_set_level(PH_LOG_INFO);
+    if (getenv("PH_LOG_LEVEL"))
+        ph_log_init();
+    wrk_opts o;
+    wrk_opts_init(&o);
+    bool all = false;
+    if (parse(argc, argv, &o, &all) != 0)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    if (all)
+        return wrk_supervise(&o);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    o.stop = &stop_flag;
+    ph_err err = {0};
+    if (wrk_run(&o, NULL, &err) != 0) {
+        fprintf(stderr, "phworker: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,374 @@
+/* wrk.c - the worker's loop: one DEALER, one completion port, one runtime.
+ *
+ * Life of a connection:
+ *   new DEALER (routing id unique per connection) -> READY(credits) ->
+ *   TASKs in, RESULTs out, HEARTBEATs both ways ->
+ *   coordinator silent past liveness: close, back off, new DEALER, READY.
+ * The runtime and port outlive connections: tasks still running when we
+ * reconnect finish and their RESULTs go out on the new connection, where
+ * the coordinator discards them if it has already requeued those tasks. */
+#include "wrk.h"
+#include "wrk_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "ph_log.h"
+#include "ph_runtime.h"
+#include "ph_time.h"
+#include "ph_wire.h"
+
+#define WRK_BACKOFF_MIN_MS 100
+#define WRK_BACKOFF_MAX_MS 5000
+
+typedef struct wrk {
+    const wrk_opts *o;
+    void *ctx;
+    void *sock;
+    ph_runtime *rt;
+    ph_port *port;
+    ph_node_info node;
+    uint32_t numa_node;     /* OS index, reported in READY/RESULT */
+    uint32_t threads, credits;
+    char host[64];
+    uint32_t held;          /* tasks received, RESULT not yet sent */
+    uint64_t done, failed;
+    uint64_t last_recv_ms, last_send_ms;
+    unsigned generation;    /* connections made */
+    bool stop;
+} wrk;
+
+void wrk_opts_init(wrk_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->numa_node = -1;
+    o->heartbeat_ms = 250;
+    o->liveness_ms = 3000;
+}
+
+static bool stop_requested(const wrk *w)
+{
+    return w->stop || (w->o->stop && atomic_load(w->o->stop));
+}
+
+/* ---- sending ----------------------------------------------------------- */
+
+static void send_msg(wrk *w, const ph_msg *m)
+{
+    ph_err err = {0};
+    /* Short blocking wait: the socket is ours alone and HWM is far above
+     * what credits allow, so room is there unless the link is gone. */
+    if (ph_wire_send_wait(w->sock, m, 1000, &err) != 0)
+        ph_log_warn("worker", "type=%s msg=\"send failed: %s\"", ph_msg_type_name(m->type),
+                    err.msg);
+    else
+        w->last_send_ms = ph_time_ms();
+}
+
+static void send_ready(wrk *w)
+{
+    ph_msg m = {.type = PH_MSG_READY};
+    m.u.ready.host = ph_bytes_str(w->host);
+    m.u.ready.pid = (uint32_t)getpid();
+    m.u.ready.numa_node = w->numa_node;
+    m.u.ready.threads = w->threads;
+    m.u.ready.credits = w->credits;
+    send_msg(w, &m);
+}
+
+static void send_heartbeat(wrk *w)
+{
+    ph_msg m = {.type = PH_MSG_HEARTBEAT};
+    m.u.heartbeat.running = w->held;
+    m.u.heartbeat.done = w->done;
+    m.u.heartbeat.failed = w->failed;
+    send_msg(w, &m);
+}
+
+static void send_result(wrk *w, wrk_task *t)
+{
+    ph_msg m;
+    wrk_task_result(t, w->numa_node, &m);
+    if (m.u.result.status == 0)
+        w->done++;
+    else
+        w->failed++;
+    if (w->held > 0)
+        w->held--;
+    send_msg(w, &m);
+    free(m.u.result.artifacts);
+    wrk_task_free(t);
+}
+
+/* ---- receiving --------------------------------------------------------- */
+
+static void on_task(wrk *w, const ph_msg_task *m)
+{
+    wrk_task *t = wrk_task_new(m, w->threads, w->port);
+    if (!t) {
+        ph_log_error("worker", "task=%" PRIu64 " msg=\"out of memory\"", m->task_id);
+        return; /* the coordinator requeues it if we ever go silent */
+    }
+    w->held++;
+    if (w->o->fake_work) {
+        /* Dispatch benchmark: an empty success, straight back. */
+        t->row.keys = (uint32_t)(t->keys_len / 4);
+        send_result(w, t);
+        return;
+    }
+    if (ph_runtime_submit(w->rt, 0, wrk_task_work, t, 0) != 0) {
+        /* Queue full: the coordinator gave more than our credits (can
+         * happen right after a re-READY).  Answer with a failure rather
+         * than blocking the socket loop. */
+        t->status = ph_err_set(&t->err, PH_EBUSY, "%s: worker queue full", t->name);
+        send_result(w, t);
+    }
+}
+
+static void on_message(wrk *w, const ph_msg *m)
+{
+    switch (m->type) {
+    case PH_MSG_TASK:
+        on_task(w, &m->u.task);
+        break;
+    case PH_MSG_HEARTBEAT:
+        break;
+    case PH_MSG_STOP:
+        ph_log_info("worker", "node=%u msg=\"STOP from coordinator\"", w->numa_node);
+        w->stop = true;
+        break;
+    case PH_MSG_ERROR:
+        /* The coordinator does not know us (it dropped us, or restarted). */
+        ph_log_warn("worker", "msg=\"coordinator: %.*s; registering again\"",
+                    (int)m->u.error.text.n, m->u.error.text.p);
+        send_ready(w);
+        break;
+    default:
+        ph_log_warn("worker", "type=%s msg=\"unexpected message ignored\"",
+                    ph_msg_type_name(m->type));
+    }
+}
+
+static void recv_all(wrk *w)
+{
+    for (;;) {
+        zmq_msg_t f;
+        zmq_msg_init(&f);
+        if (zmq_msg_recv(&f, w->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&f);
+            return;
+        }
+        w->last_recv_ms = ph_time_ms();
+        ph_msg m;
+        ph_err err = {0};
+        if (zmq_msg_more(&f)) {
+            ph_wire_drain_parts(w->sock);
+            ph_log_warn("worker", "msg=\"multipart frame dropped\"");
+        } else if (ph_msg_decode(zmq_msg_data(&f), zmq_msg_size(&f), &m, &err) != 0) {
+            ph_log_warn("worker", "msg=\"bad frame: %s\"", err.msg);
+        } else {
+            on_message(w, &m);
+            ph_msg_free(&m);
+        }
+        zmq_msg_close(&f);
+    }
+}
+
+/* Send the RESULT of every finished task (or drop them when offline). */
+static void drain_port(wrk *w, bool send)
+{
+    ph_packet p;
+    while (ph_port_get(w->port, &p, 0) == 0) {
+        wrk_task *t = p.data;
+        if (send) {
+            send_result(w, t);
+        } else {
+            if (w->held > 0)
+                w->held--;
+            wrk_task_free(t);
+        }
+    }
+}
+
+/* ---- connection -------------------------------------------------------- */
+
+static int connect_sock(wrk *w, ph_err *err)
+{
+    char id[160];
+    snprintf(id, sizeof id, "w-%s-%ld-n%u-c%u", w->host, (long)getpid(), w->numa_node,
+             ++w->generation);
+    ph_wire_opts wo;
+    ph_wire_opts_init(&wo);
+    wo.heartbeat_ms = w->o->heartbeat_ms;
+    wo.heartbeat_timeout_ms = w->o->liveness_ms;
+    wo.routing_id = id;
+    int rc = ph_wire_socket(w->ctx, ZMQ_DEALER, &wo, &w->sock, err);
+    if (rc)
+        return rc;
+    if (zmq_connect(w->sock, w->o->coordinator) != 0) {
+        rc = ph_err_set(err, PH_EINVAL, "--coordinator %s: %s", w->o->coordinator,
+                        ph_wire_strerror());
+        zmq_close(w->sock);
+        w->sock = NULL;
+        return rc;
+    }
+    w->last_recv_ms = ph_time_ms();
+    send_ready(w);
+    return PH_OK;
+}
+
+static void close_sock(wrk *w)
+{
+    if (w->sock)
+        zmq_close(w->sock);
+    w->sock = NULL;
+}
+
+/* Serve one connection until it goes silent (returns 0) or we stop. */
+static int serve(wrk *w, ph_err *err)
+{
+    zmq_pollitem_t items[2] = {
+        {w->sock, 0, ZMQ_POLLIN, 0},
+        {NULL, ph_port_fd(w->port), ZMQ_POLLIN, 0},
+    };
+    while (!stop_requested(w)) {
+        uint64_t now = ph_time_ms();
+        long t = (long)w->o->heartbeat_ms - (long)(now - w->last_send_ms);
+        if (t < 0)
+            t = 0;
+        if (t > 100)
+            t = 100; /* notice *stop promptly */
+        if (zmq_poll(items, 2, t) < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            if (zmq_errno() == ETERM)
+                return PH_ECLOSED;
+            return ph_err_set(err, PH_EIO, "zmq_poll: %s", ph_wire_strerror());
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            recv_all(w);
+        drain_port(w, true);
+        now = ph_time_ms();
+        if (now - w->last_send_ms >= (uint64_t)w->o->heartbeat_ms)
+            send_heartbeat(w);
+        if (now - w->last_recv_ms > (uint64_t)w->o->liveness_ms) {
+            ph_log_warn("worker", "coordinator=%s msg=\"coordinator silent; reconnecting\"",
+                        w->o->coordinator);
+            return PH_OK;
+        }
+    }
+    return PH_OK;
+}
+
+static void sleep_ms(wrk *w, unsigned ms)
+{
+    /* Sleep in slices, dropping finished work (the coordinator requeued it). */
+    while (ms > 0 && !stop_requested(w)) {
+        unsigned s = ms < 50 ? ms : 50;
+        struct timespec ts = {0, (long)s * 1000000L};
+        nanosleep(&ts, NULL);
+        drain_port(w, false);
+        ms -= s;
+    }
+}
+
+static int run_loop(wrk *w, ph_err *err)
+{
+    unsigned backoff = WRK_BACKOFF_MIN_MS;
+    while (!stop_requested(w)) {
+        int rc = connect_sock(w, err);
+        if (rc)
+            return rc;
+        uint64_t started = ph_time_ms();
+        rc = serve(w, err);
+        close_sock(w);
+        if (rc)
+            return rc == PH_ECLOSED ? PH_OK : rc;
+        if (stop_requested(w))
+            break;
+        /* A connection that lived a while resets the backoff. */
+        if (ph_time_ms() - started > 2u * (uint64_t)w->o->liveness_ms)
+            backoff = WRK_BACKOFF_MIN_MS;
+        sleep_ms(w, backoff);
+        backoff = backoff * 2 > WRK_BACKOFF_MAX_MS ? WRK_BACKOFF_MAX_MS : backoff * 2;
+    }
+    return PH_OK;
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+static int setup(wrk *w, ph_err *err)
+{
+    const wrk_opts *o = w->o;
+    int numa = o->numa_node;
+    if (numa < 0) {
+        unsigned first = 0, count = 0;
+        int rc = wrk_topology_nodes(o->topology, &first, 1, &count, err);
+        if (rc)
+            return rc;
+        numa = (int)first;
+    }
+    ph_runtime_opts ro;
+    ph_runtime_opts_init(&ro);
+    ro.topology = o->topology;
+    ro.numa_node = numa;
+    ro.threads_per_node = o->threads;
+    /* The queue holds every task we could ever be given, with room for the
+     * overlap right after a re-READY. */
+    ro.queue_capacity = 1024;
+    int rc = ph_runtime_create(&ro, &w->rt, err);
+    if (rc)
+        return rc;
+    if (ph_runtime_node_count(w->rt) != 1 || ph_runtime_node_info(w->rt, 0, &w->node) != 0)
+        return ph_err_set(err, PH_EINVAL, "--numa-node %d: no such NUMA node", numa);
+    w->numa_node = w->node.os_index;
+    w->threads = w->node.threads ? w->node.threads : 1;
+    unsigned pre = o->prefetch ? o->prefetch : (w->threads > 2 ? w->threads : 2);
+    w->credits = w->threads + pre;
+    if (w->credits > 512)
+        w->credits = 512;
+    if (gethostname(w->host, sizeof w->host - 1) != 0 || !w->host[0])
+        snprintf(w->host, sizeof w->host, "localhost");
+    return ph_port_create(2048, &w->port, err);
+}
+
+int wrk_run(const wrk_opts *o, void *zmq_ctx, ph_err *err)
+{
+    if (!o->coordinator || !o->coordinator[0])
+        return ph_err_set(err, PH_EINVAL, "--coordinator: missing endpoint");
+    wrk_opts eff = *o;
+    if (eff.heartbeat_ms <= 0)
+        eff.heartbeat_ms = 250;
+    if (eff.liveness_ms <= 0)
+        eff.liveness_ms = 3000;
+    wrk w = {.o = &eff};
+    int rc = setup(&w, err);
+    if (!rc) {
+        w.ctx = zmq_ctx ? zmq_ctx : zmq_ctx_new();
+        if (!w.ctx)
+            rc = ph_err_set(err, PH_EIO, "zmq_ctx_new: %s", ph_wire_strerror());
+    }
+    if (!rc) {
+        ph_log_info("worker", "node=%u threads=%u credits=%u bound=%d coordinator=%s "
+                    "msg=\"worker started\"", w.numa_node, w.threads, w.credits,
+                    (int)w.node.bound, eff.coordinator);
+        rc = run_loop(&w, err);
+    }
+    /* Queued tasks are cancelled, running ones finish; nothing is sent. */
+    if (w.rt)
+        ph_runtime_destroy(w.rt, false, wrk_task_free);
+    if (w.port) {
+        drain_port(&w, false);
+        ph_port_destroy(w.port);
+    }
+    close_sock(&w);
+    if (w.ctx && !zmq_ctx)
+        zmq_ctx_term(w.ctx);
+    return rc;
+}

@@ -1,0 +1,40 @@
+/* wrk.h - the phcluster worker as a library (phworker, phclient --local).
+ *
+ * wrk_run serves ONE NUMA node: a ph_runtime restricted to that node runs
+ * the tasks, and the calling thread owns the DEALER socket.  Results come
+ * back from the runtime threads through a ph_port whose fd sits in the same
+ * zmq_poll as the socket, so only the loop thread ever touches the socket. */
+#ifndef WRK_H
+#define WRK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "ph_err.h"
+
+typedef struct wrk_opts {
+    const char *coordinator; /* endpoint, e.g. tcp://HOST:7710 or inproc://x */
+    int numa_node;           /* OS index of the node to serve; -1 = first node */
+    unsigned threads;        /* 0 = PUs of the node */
+    unsigned prefetch;       /* credits beyond threads; 0 = max(2, threads) */
+    const char *topology;    /* NULL = this machine; hwloc synthetic string or XML */
+    bool fake_work;          /* answer every task at once with an empty success */
+    int heartbeat_ms;        /* default 250 */
+    int liveness_ms;         /* coordinator silent this long -> reconnect; default 3000 */
+    atomic_int *stop;        /* optional: non-zero = leave */
+} wrk_opts;
+
+void wrk_opts_init(wrk_opts *o);
+
+/* Runs until STOP from the coordinator or *stop.  zmq_ctx NULL = own one. */
+int wrk_run(const wrk_opts *o, void *zmq_ctx, ph_err *err);
+
+/* OS indexes of the NUMA nodes of topology (NULL = this machine). */
+int wrk_topology_nodes(const char *topology, unsigned *os_index, unsigned max,
+                       unsigned *count, ph_err *err);
+
+/* --all-nodes: fork one wrk_run process per node, restart crashed ones,
+ * forward SIGTERM/SIGINT.  Returns the exit code for main. */
+int wrk_supervise(const wrk_opts *o);
+
+#endif

@@ -1,0 +1,43 @@
+/* wrk_int.h - the worker's task record, shared by wrk.c and wrk_task.c. */
+#ifndef WRK_INT_H
+#define WRK_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ph_emit.h"
+#include "ph_err.h"
+#include "ph_port.h"
+#include "ph_proto.h"
+
+/* One TASK from receipt to RESULT.  Owned by the loop thread, lent to one
+ * runtime thread while it runs, handed back through the port. */
+typedef struct wrk_task {
+    uint64_t job_id, task_id;
+    char name[256];
+    void *keys;            /* copy of the TASK's key bytes */
+    size_t keys_len;
+    char hash[16];
+    bool compact;
+    uint32_t threads;      /* solver threads; 0 = decide by size */
+    uint64_t seed;
+    unsigned node_threads; /* threads of the node, for large tables */
+    ph_port *done;         /* where to post the finished task */
+    /* filled by the run */
+    int status;
+    ph_err err;
+    ph_artifacts arts;
+    ph_result_row row;
+} wrk_task;
+
+/* Build a task from a decoded TASK (copies what it needs). */
+wrk_task *wrk_task_new(const ph_msg_task *t, unsigned node_threads, ph_port *done);
+/* Solve + render: fills status/err/arts/row.  Any thread. */
+void wrk_task_execute(wrk_task *t);
+/* ph_work_fn for the runtime: execute, then post to t->done. */
+void wrk_task_work(void *arg, unsigned node, unsigned thread);
+/* RESULT message for a finished task (views into t). */
+void wrk_task_result(const wrk_task *t, uint32_t numa_node, ph_msg *m);
+void wrk_task_free(void *arg);
+
+#endif

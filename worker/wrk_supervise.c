@@ -1,0 +1,163 @@
+/* wrk_supervise.c - phworker --all-nodes: one process per NUMA node.
+ *
+ * Processes rather than threads so a crash on one node (a bad table, an
+ * OOM kill) costs only that node, and the supervisor restarts it.  The
+ * supervisor itself never creates a zmq context or a thread: fork() stays
+ * safe. */
+#include "wrk.h"
+
+#include <errno.h>
+#include <hwloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ph_log.h"
+
+#define WRK_MAX_NODES 256
+#define WRK_RESTART_DELAY_MS 1000
+
+int wrk_topology_nodes(const char *topology, unsigned *os_index, unsigned max,
+                       unsigned *count, ph_err *err)
+{
+    hwloc_topology_t topo;
+    *count = 0;
+    if (hwloc_topology_init(&topo) != 0)
+        return ph_err_set(err, PH_ENOMEM, "hwloc_topology_init failed");
+    int rc = 0;
+    if (topology && topology[0]) {
+        struct stat st;
+        /* A path to an existing file is XML, anything else a synthetic
+         * description such as "pack:2 numa:1 core:1 pu:1". */
+        if (stat(topology, &st) == 0)
+            rc = hwloc_topology_set_xml(topo, topology);
+        else
+            rc = hwloc_topology_set_synthetic(topo, topology);
+    }
+    if (rc != 0 || hwloc_topology_load(topo) != 0) {
+        hwloc_topology_destroy(topo);
+        return ph_err_set(err, PH_EINVAL, "--topology '%s': not a valid XML file or synthetic "
+                          "description", topology ? topology : "");
+    }
+    int n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+    for (int i = 0; i < n; i++) {
+        hwloc_obj_t obj = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)i);
+        if (*count < max)
+            os_index[*count] = obj->os_index;
+        (*count)++;
+    }
+    hwloc_topology_destroy(topo);
+    if (*count == 0)
+        return ph_err_set(err, PH_EINVAL, "topology has no NUMA node");
+    if (*count > max)
+        *count = max;
+    return PH_OK;
+}
+
+static volatile sig_atomic_t sup_signal;
+static atomic_int child_stop;
+
+static void on_signal(int sig) { sup_signal = sig; }
+
+/* In a node process: leave the loop cleanly (tasks cancelled, socket closed). */
+static void on_child_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&child_stop, 1);
+}
+
+static pid_t spawn_node(const wrk_opts *o, unsigned os_index)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid; /* parent (or -1) */
+    /* Child: its own stop flag, serve the node, exit with its status. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_child_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    wrk_opts c = *o;
+    c.numa_node = (int)os_index;
+    c.stop = &child_stop;
+    ph_err err = {0};
+    int rc = wrk_run(&c, NULL, &err);
+    if (rc)
+        fprintf(stderr, "phworker: node %u: %s\n", os_index, err.msg);
+    _exit(rc ? 1 : 0);
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int wrk_supervise(const wrk_opts *o)
+{
+    unsigned nodes[WRK_MAX_NODES], n = 0;
+    ph_err err = {0};
+    if (wrk_topology_nodes(o->topology, nodes, WRK_MAX_NODES, &n, &err) != 0) {
+        fprintf(stderr, "phworker: %s\n", err.msg);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: waitpid returns EINTR */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    pid_t pids[WRK_MAX_NODES];
+    unsigned alive = 0;
+    for (unsigned i = 0; i < n; i++) {
+        pids[i] = spawn_node(o, nodes[i]);
+        if (pids[i] > 0)
+            alive++;
+        ph_log_info("worker", "node=%u pid=%ld msg=\"node process started\"", nodes[i],
+                    (long)pids[i]);
+    }
+    bool stopping = false;
+    int result = 0;
+    while (alive > 0) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno != EINTR)
+                break;
+            if (sup_signal && !stopping) {
+                stopping = true;
+                for (unsigned i = 0; i < n; i++)
+                    if (pids[i] > 0)
+                        kill(pids[i], SIGTERM);
+            }
+            continue;
+        }
+        unsigned i = 0;
+        while (i < n && pids[i] != pid)
+            i++;
+        if (i == n)
+            continue;
+        pids[i] = 0;
+        alive--;
+        bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (clean || stopping || sup_signal) {
+            /* Finished on STOP (or we are stopping): not a crash. */
+            if (!clean && !WIFSIGNALED(status))
+                result = 1;
+            continue;
+        }
+        ph_log_warn("worker", "node=%u pid=%ld status=%d msg=\"node process died; restarting\"",
+                    nodes[i], (long)pid, status);
+        sleep_ms(WRK_RESTART_DELAY_MS);
+        if (sup_signal)
+            continue;
+        pids[i] = spawn_node(o, nodes[i]);
+        if (pids[i] > 0)
+            alive++;
+    }
+    return result;
+}

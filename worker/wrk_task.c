@@ -1,0 +1,133 @@
+/* wrk_task.c - one table built on a runtime thread. */
+#include "wrk_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "ph_create.h"
+#include "ph_log.h"
+#include "ph_solver.h"
+
+/* Tables at least this large get the node's threads for parallel attempts;
+ * below it one thread per table keeps every thread busy with its own file,
+ * which is faster for the many small files of a bulk job. */
+#define WRK_BIG_TABLE 100000u
+
+wrk_task *wrk_task_new(const ph_msg_task *m, unsigned node_threads, ph_port *done)
+{
+    wrk_task *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->job_id = m->job_id;
+    t->task_id = m->task_id;
+    t->node_threads = node_threads;
+    t->done = done;
+    t->compact = m->opts.compact;
+    t->threads = m->opts.threads;
+    t->seed = m->opts.seed;
+    if (ph_bytes_cstr(m->name, t->name, sizeof t->name, NULL) != 0 ||
+        ph_bytes_cstr(m->opts.hash, t->hash, sizeof t->hash, NULL) != 0) {
+        /* Reported as the task's failure, not dropped: the coordinator must
+         * get exactly one RESULT per TASK. */
+        t->status = ph_err_set(&t->err, PH_EINVAL, "TASK: name or hash field invalid");
+    }
+    t->keys = malloc(m->keys.n ? m->keys.n : 1);
+    if (!t->keys) {
+        free(t);
+        return NULL;
+    }
+    memcpy(t->keys, m->keys.p, m->keys.n);
+    t->keys_len = m->keys.n;
+    return t;
+}
+
+static int solve_opts(const wrk_task *t, uint32_t n, ph_solve_opts *so, ph_err *err)
+{
+    ph_solve_opts_init(so);
+    int h = ph_hash_parse(t->hash[0] ? t->hash : "auto");
+    if (h < 0)
+        return ph_err_set(err, PH_EINVAL, "TASK.opts.hash: unknown family '%s'", t->hash);
+    so->hash = (ph_hash_kind)h;
+    so->compact = t->compact;
+    so->seed = t->seed;
+    so->threads = t->threads ? t->threads : (n >= WRK_BIG_TABLE ? t->node_threads : 1);
+    return PH_OK;
+}
+
+void wrk_task_execute(wrk_task *t)
+{
+    if (t->status)
+        return;
+    keys k = {0};
+    ph_solve_opts so;
+    char file[300];
+    snprintf(file, sizeof file, "%s.keys", t->name);
+    int rc = keys_from_bytes(t->keys, t->keys_len, file, &k, &t->err);
+    if (!rc)
+        rc = solve_opts(t, k.n, &so, &t->err);
+    if (!rc)
+        rc = ph_create_from_keys(t->name, k.v, k.n, &so, &t->arts, &t->row, &t->err);
+    keys_free(&k);
+    t->status = rc;
+    if (rc && !t->err.msg[0])
+        ph_err_set(&t->err, rc, "%s: %s", file, ph_err_name(rc));
+}
+
+void wrk_task_work(void *arg, unsigned node, unsigned thread)
+{
+    (void)node;
+    (void)thread;
+    wrk_task *t = arg;
+    wrk_task_execute(t);
+    ph_packet p = {.key = t->task_id, .value = 0, .data = t};
+    /* The port holds more than the credits we ever grant, so this does not
+     * block in practice; -1 keeps a result from ever being lost. */
+    if (ph_port_post(t->done, &p, -1) != 0)
+        wrk_task_free(t); /* port closed: we are shutting down */
+}
+
+void wrk_task_result(const wrk_task *t, uint32_t numa_node, ph_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    m->type = PH_MSG_RESULT;
+    ph_msg_result *r = &m->u.result;
+    r->job_id = t->job_id;
+    r->task_id = t->task_id;
+    r->status = t->status;
+    r->error = ph_bytes_str(t->status ? t->err.msg : "");
+    r->numa_node = numa_node;
+    r->keys = t->row.keys;
+    r->hash = ph_bytes_str(t->row.hash);
+    memcpy(r->seeds, t->row.seeds, sizeof r->seeds);
+    r->vertices = t->row.vertices;
+    r->attempts = t->row.attempts;
+    r->solve_us = t->row.solve_us;
+    r->verify_us = t->row.verify_us;
+    r->table_bytes = t->row.table_bytes;
+    if (t->status || t->arts.count == 0)
+        return;
+    r->artifacts = calloc(t->arts.count, sizeof *r->artifacts);
+    if (!r->artifacts) {
+        /* Cannot describe the artifacts: report the task as failed. */
+        r->status = PH_ENOMEM;
+        r->error = ph_bytes_str("worker out of memory building RESULT");
+        return;
+    }
+    r->nartifacts = (uint32_t)t->arts.count;
+    for (size_t i = 0; i < t->arts.count; i++) {
+        r->artifacts[i].path = ph_bytes_str(t->arts.items[i].path);
+        r->artifacts[i].data = (ph_bytes){t->arts.items[i].data, (uint32_t)t->arts.items[i].len};
+    }
+}
+
+void wrk_task_free(void *arg)
+{
+    wrk_task *t = arg;
+    if (!t)
+        return;
+    ph_artifacts_free(&t->arts);
+    free(t->keys);
+    free(t);
+}
