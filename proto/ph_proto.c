@@ -5,6 +5,7 @@
  * arrays in their own struct order (docs/PROTOCOL.md lists them).  The
  * decoder lives in ph_proto_decode.c. */
 #include "ph_proto.h"
+#include "ph_proto_internal.h"
 
 #include <msgpack.h>
 #include <stdlib.h>
@@ -264,15 +265,16 @@ static void enc_status_reply(enc *e, const ph_msg_status_reply *s)
     if (!enc_list(e, "jobs", s->njobs, s->jobs))
         return;
     for (uint32_t i = 0; i < s->njobs && e->rc == 0; i++) {
-        enc_array(e, 11);
+        enc_array(e, PH_PROTO_JOB_FIELDS);
         enc_job_fields(e, &s->jobs[i]);
     }
 }
 
-/* Fields after [version, type]; -1 for an unknown type. */
-static int enc_nfields(ph_msg_type t)
+/* Fields after [version, type]; -1 for an unknown type.  The one table
+ * both directions use. */
+int ph_proto_nfields(uint64_t type)
 {
-    switch (t) {
+    switch (type) {
     case PH_MSG_STOP: case PH_MSG_STATUS: case PH_MSG_SHUTDOWN:
     case PH_MSG_PING: case PH_MSG_OK:
         return 0;
@@ -285,11 +287,12 @@ static int enc_nfields(ph_msg_type t)
     case PH_MSG_READY: case PH_MSG_TASK:
         return 5;
     case PH_MSG_JOB:
-        return 11;
+        return PH_PROTO_JOB_FIELDS;
     case PH_MSG_RESULT:
-        return 15;
+        return 14;
+    default:
+        return -1;
     }
-    return -1;
 }
 
 static void enc_body(enc *e, const ph_msg *m)
@@ -328,7 +331,7 @@ int ph_msg_encode(const ph_msg *m, char **buf, size_t *len, ph_err *err)
 {
     *buf = NULL;
     *len = 0;
-    int nfields = enc_nfields(m->type);
+    int nfields = ph_proto_nfields((uint64_t)m->type);
     if (nfields < 0)
         return ph_err_set(err, PH_EINVAL, "message: cannot encode unknown type %d",
                           (int)m->type);

@@ -3,6 +3,7 @@
 #define PH_PROTO_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ph_err.h"
 
@@ -20,5 +21,11 @@
  * PH_PROTO_MAX_DEPTH, ext types and the reserved byte 0xc1 are refused, and
  * the object must end exactly at len.  Returns 0 or PH_EPROTO. */
 int ph_proto_scan(const unsigned char *p, size_t len, ph_err *err);
+
+/* A JOB's fields: the body of a JOB message and each STATUS_REPLY job. */
+#define PH_PROTO_JOB_FIELDS 11
+
+/* Fields after [version, type] for a message type; -1 if unknown. */
+int ph_proto_nfields(uint64_t type);
 
 #endif

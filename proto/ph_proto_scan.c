@@ -62,7 +62,7 @@ static int scan_open(scan *s, uint64_t n)
  * count sits in the next hdr bytes. */
 static int scan_sized(scan *s, unsigned hdr, int kind)
 {
-    uint64_t n;
+    uint64_t n = 0;
     int rc = scan_be(s, hdr, &n);
     if (rc < 0)
         return rc;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +101,7 @@ static void *mp_produce(void *arg)
         /* Mix blocking and retry-on-busy posts. */
         int rc;
         while ((rc = ph_port_post(c->port, &x, (int)(i % 3) - 1)) == PH_EBUSY)
-            ;
+            sched_yield();
         if (rc)
             return (void *)1;
     }

@@ -1,0 +1,480 @@
+/* ph_proto_decode.c - strict decoding of one phcluster frame.
+ *
+ * Three stages, each refusing what the next must not see:
+ *   1. size cap and a bounds-checked pre-scan of the raw bytes
+ *      (ph_proto_scan.c), because msgpack-c reserves memory from counts;
+ *   2. msgpack_unpack_next, which must consume exactly the frame;
+ *   3. typed extraction: exact field counts, types and ranges.
+ * Strings and bins come back as views into the caller's frame: msgpack-c's
+ * msgpack_unpack_next leaves str/bin pointers in the input buffer, which
+ * dec_raw verifies for every field, so the unpacker's zone is freed before
+ * ph_msg_decode returns. */
+#include "ph_proto.h"
+#include "ph_proto_internal.h"
+
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct dec {
+    const char *buf;     /* the frame, for the view check */
+    size_t len;
+    ph_err *err;
+    char path[160];      /* "RESULT.artifacts[3]" */
+    size_t plen;
+} dec;
+
+/* Append a path segment; returns the previous length for dec_pop. */
+static size_t dec_push(dec *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static size_t dec_push(dec *d, const char *fmt, ...)
+{
+    size_t old = d->plen;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(d->path + old, sizeof d->path - old, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        d->plen = old + (size_t)n < sizeof d->path ? old + (size_t)n : sizeof d->path - 1;
+    return old;
+}
+
+static void dec_pop(dec *d, size_t old)
+{
+    d->plen = old;
+    d->path[old] = '\0';
+}
+
+static int dec_fail(dec *d, const char *field, const char *what)
+{
+    return ph_err_set(d->err, PH_EPROTO, "%s%s%s: %s", d->path,
+                      field ? "." : "", field ? field : "", what);
+}
+
+static int dec_uint(dec *d, const msgpack_object *o, const char *field,
+                    uint64_t max, uint64_t *v)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return dec_fail(d, field, "expected uint");
+    if (o->via.u64 > max) {
+        char what[64];
+        snprintf(what, sizeof what, "%llu out of range (max %llu)",
+                 (unsigned long long)o->via.u64, (unsigned long long)max);
+        return dec_fail(d, field, what);
+    }
+    *v = o->via.u64;
+    return 0;
+}
+
+static int dec_u32(dec *d, const msgpack_object *o, const char *field, uint32_t *v)
+{
+    uint64_t x = 0;
+    int rc = dec_uint(d, o, field, UINT32_MAX, &x);
+    if (rc == 0)
+        *v = (uint32_t)x;
+    return rc;
+}
+
+static int dec_u64(dec *d, const msgpack_object *o, const char *field, uint64_t *v)
+{
+    return dec_uint(d, o, field, UINT64_MAX, v);
+}
+
+/* A signed 32-bit field: msgpack-c packs non-negative ints as uints. */
+static int dec_i32(dec *d, const msgpack_object *o, const char *field, int32_t *v)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT32_MAX)
+        *v = (int32_t)o->via.u64;
+    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && o->via.i64 >= INT32_MIN)
+        *v = (int32_t)o->via.i64;
+    else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+             || o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        return dec_fail(d, field, "out of range (int32)");
+    else
+        return dec_fail(d, field, "expected int");
+    return 0;
+}
+
+static int dec_bool(dec *d, const msgpack_object *o, const char *field, bool *v)
+{
+    if (o->type != MSGPACK_OBJECT_BOOLEAN)
+        return dec_fail(d, field, "expected bool");
+    *v = o->via.boolean;
+    return 0;
+}
+
+static int dec_raw(dec *d, const msgpack_object *o, const char *field, bool bin,
+                   ph_bytes *v)
+{
+    msgpack_object_type want = bin ? MSGPACK_OBJECT_BIN : MSGPACK_OBJECT_STR;
+    if (o->type != want)
+        return dec_fail(d, field, bin ? "expected bin" : "expected str");
+    const char *p = bin ? o->via.bin.ptr : o->via.str.ptr;
+    uint32_t n = bin ? o->via.bin.size : o->via.str.size;
+    /* The views must point into the frame (see the file comment); a
+     * msgpack-c that copied into its zone would leave them dangling. */
+    uintptr_t b = (uintptr_t)d->buf, q = (uintptr_t)p;
+    if (n > 0 && (q < b || q - b > d->len || d->len - (q - b) < n))
+        return dec_fail(d, field, "internal: unpacked data not in the frame");
+    v->p = n > 0 ? p : d->buf;
+    v->n = n;
+    return 0;
+}
+
+static int dec_str(dec *d, const msgpack_object *o, const char *field, ph_bytes *v)
+{
+    return dec_raw(d, o, field, false, v);
+}
+
+static int dec_bin(dec *d, const msgpack_object *o, const char *field, ph_bytes *v)
+{
+    return dec_raw(d, o, field, true, v);
+}
+
+/* An array of exactly n elements (n == 0: any length up to the list limit;
+ * the count is then returned in *count). */
+static int dec_array(dec *d, const msgpack_object *o, const char *field,
+                     uint32_t n, uint32_t *count)
+{
+    char what[80];
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return dec_fail(d, field, "expected array");
+    uint32_t got = o->via.array.size;
+    if (n == 0 && got > PH_PROTO_MAX_LIST) {
+        snprintf(what, sizeof what, "%u entries exceed the limit of %u", got,
+                 PH_PROTO_MAX_LIST);
+        return dec_fail(d, field, what);
+    }
+    if (n != 0 && got != n) {
+        snprintf(what, sizeof what, "expected %u entries, got %u", n, got);
+        return dec_fail(d, field, what);
+    }
+    if (count)
+        *count = got;
+    return 0;
+}
+
+/* calloc for a decoded list; n may be 0 (then NULL is fine). */
+static int dec_alloc(dec *d, const char *field, uint32_t n, size_t size, void **out)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    *out = calloc(n, size);
+    if (!*out)
+        return ph_err_set(d->err, PH_ENOMEM, "%s.%s: out of memory for %u entries",
+                          d->path, field, n);
+    return 0;
+}
+
+static int dec_opts(dec *d, const msgpack_object *o, ph_opts *v)
+{
+    int rc = dec_array(d, o, "opts", 4, NULL);
+    if (rc)
+        return rc;
+    const msgpack_object *f = o->via.array.ptr;
+    size_t old = dec_push(d, ".opts");
+    if (!(rc = dec_str(d, &f[0], "hash", &v->hash))
+        && !(rc = dec_bool(d, &f[1], "compact", &v->compact))
+        && !(rc = dec_u32(d, &f[2], "threads", &v->threads)))
+        rc = dec_u64(d, &f[3], "seed", &v->seed);
+    dec_pop(d, old);
+    return rc;
+}
+
+/* ---- per-type field lists (f = the fields after version and type) ---- */
+
+static int dec_ready(dec *d, const msgpack_object *f, ph_msg_ready *v)
+{
+    int rc;
+    if ((rc = dec_str(d, &f[0], "host", &v->host))
+        || (rc = dec_u32(d, &f[1], "pid", &v->pid))
+        || (rc = dec_u32(d, &f[2], "numa_node", &v->numa_node))
+        || (rc = dec_u32(d, &f[3], "threads", &v->threads)))
+        return rc;
+    return dec_u32(d, &f[4], "credits", &v->credits);
+}
+
+static int dec_heartbeat(dec *d, const msgpack_object *f, ph_msg_heartbeat *v)
+{
+    int rc;
+    if ((rc = dec_u32(d, &f[0], "running", &v->running))
+        || (rc = dec_u64(d, &f[1], "done", &v->done)))
+        return rc;
+    return dec_u64(d, &f[2], "failed", &v->failed);
+}
+
+static int dec_task(dec *d, const msgpack_object *f, ph_msg_task *v)
+{
+    int rc;
+    if ((rc = dec_u64(d, &f[0], "job_id", &v->job_id))
+        || (rc = dec_u64(d, &f[1], "task_id", &v->task_id))
+        || (rc = dec_str(d, &f[2], "name", &v->name))
+        || (rc = dec_bin(d, &f[3], "keys", &v->keys)))
+        return rc;
+    return dec_opts(d, &f[4], &v->opts);
+}
+
+static int dec_artifact(dec *d, const msgpack_object *o, uint32_t i, ph_artifact_view *a)
+{
+    size_t old = dec_push(d, ".artifacts[%u]", i);
+    int rc = dec_array(d, o, NULL, 2, NULL);
+    if (!rc && !(rc = dec_str(d, &o->via.array.ptr[0], "path", &a->path)))
+        rc = dec_bin(d, &o->via.array.ptr[1], "data", &a->data);
+    dec_pop(d, old);
+    return rc;
+}
+
+static int dec_result_tail(dec *d, const msgpack_object *f, ph_msg_result *v)
+{
+    int rc;
+    if ((rc = dec_array(d, &f[7], "seeds", 4, NULL)))
+        return rc;
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "seeds[%d]", i);
+        if ((rc = dec_u32(d, &f[7].via.array.ptr[i], name, &v->seeds[i])))
+            return rc;
+    }
+    if ((rc = dec_u32(d, &f[8], "vertices", &v->vertices))
+        || (rc = dec_u64(d, &f[9], "attempts", &v->attempts))
+        || (rc = dec_u64(d, &f[10], "solve_us", &v->solve_us))
+        || (rc = dec_u64(d, &f[11], "verify_us", &v->verify_us))
+        || (rc = dec_u64(d, &f[12], "table_bytes", &v->table_bytes))
+        || (rc = dec_array(d, &f[13], "artifacts", 0, &v->nartifacts))
+        || (rc = dec_alloc(d, "artifacts", v->nartifacts, sizeof *v->artifacts,
+                           (void **)&v->artifacts)))
+        return rc;
+    for (uint32_t i = 0; i < v->nartifacts; i++)
+        if ((rc = dec_artifact(d, &f[13].via.array.ptr[i], i, &v->artifacts[i])))
+            return rc;
+    return 0;
+}
+
+static int dec_result(dec *d, const msgpack_object *f, ph_msg_result *v)
+{
+    int rc;
+    if ((rc = dec_u64(d, &f[0], "job_id", &v->job_id))
+        || (rc = dec_u64(d, &f[1], "task_id", &v->task_id))
+        || (rc = dec_i32(d, &f[2], "status", &v->status))
+        || (rc = dec_str(d, &f[3], "error", &v->error))
+        || (rc = dec_u32(d, &f[4], "numa_node", &v->numa_node))
+        || (rc = dec_u32(d, &f[5], "keys", &v->keys))
+        || (rc = dec_str(d, &f[6], "hash", &v->hash)))
+        return rc;
+    return dec_result_tail(d, f, v);
+}
+
+static int dec_submit_create(dec *d, const msgpack_object *f, ph_msg_submit_create *v)
+{
+    int rc;
+    if ((rc = dec_str(d, &f[0], "name", &v->name))
+        || (rc = dec_bin(d, &f[1], "keys", &v->keys))
+        || (rc = dec_str(d, &f[2], "out_dir", &v->out_dir)))
+        return rc;
+    return dec_opts(d, &f[3], &v->opts);
+}
+
+static int dec_submit_bulk(dec *d, const msgpack_object *f, ph_msg_submit_bulk *v)
+{
+    int rc;
+    if ((rc = dec_str(d, &f[0], "dir", &v->dir))
+        || (rc = dec_str(d, &f[1], "out_dir", &v->out_dir)))
+        return rc;
+    return dec_opts(d, &f[2], &v->opts);
+}
+
+static int dec_node(dec *d, const msgpack_object *o, uint32_t i, ph_node_count *c)
+{
+    size_t old = dec_push(d, ".nodes[%u]", i);
+    int rc = dec_array(d, o, NULL, 5, NULL);
+    if (!rc) {
+        const msgpack_object *f = o->via.array.ptr;
+        if (!(rc = dec_str(d, &f[0], "node", &c->node))
+            && !(rc = dec_u64(d, &f[1], "queued", &c->queued))
+            && !(rc = dec_u64(d, &f[2], "running", &c->running))
+            && !(rc = dec_u64(d, &f[3], "succeeded", &c->succeeded)))
+            rc = dec_u64(d, &f[4], "failed", &c->failed);
+    }
+    dec_pop(d, old);
+    return rc;
+}
+
+/* The PH_PROTO_JOB_FIELDS JOB fields (a JOB message's body, or one STATUS_REPLY job). */
+static int dec_job_fields(dec *d, const msgpack_object *f, ph_msg_job *v)
+{
+    int rc;
+    if ((rc = dec_str(d, &f[0], "token", &v->token))
+        || (rc = dec_u32(d, &f[1], "state", &v->state)))
+        return rc;
+    if (v->state > PH_JOB_NO_KEYS)
+        return dec_fail(d, "state", "unknown job state");
+    if ((rc = dec_u64(d, &f[2], "total", &v->total))
+        || (rc = dec_u64(d, &f[3], "queued", &v->queued))
+        || (rc = dec_u64(d, &f[4], "running", &v->running))
+        || (rc = dec_u64(d, &f[5], "succeeded", &v->succeeded))
+        || (rc = dec_u64(d, &f[6], "failed", &v->failed))
+        || (rc = dec_u64(d, &f[7], "elapsed_us", &v->elapsed_us))
+        || (rc = dec_str(d, &f[8], "first_error", &v->first_error))
+        || (rc = dec_str(d, &f[9], "out_dir", &v->out_dir))
+        || (rc = dec_array(d, &f[10], "nodes", 0, &v->nnodes))
+        || (rc = dec_alloc(d, "nodes", v->nnodes, sizeof *v->nodes, (void **)&v->nodes)))
+        return rc;
+    for (uint32_t i = 0; i < v->nnodes; i++)
+        if ((rc = dec_node(d, &f[10].via.array.ptr[i], i, &v->nodes[i])))
+            return rc;
+    return 0;
+}
+
+static int dec_worker(dec *d, const msgpack_object *o, uint32_t i, ph_worker_info *w)
+{
+    size_t old = dec_push(d, ".workers[%u]", i);
+    int rc = dec_array(d, o, NULL, 9, NULL);
+    const msgpack_object *f = rc ? NULL : o->via.array.ptr;
+    if (!rc && !(rc = dec_str(d, &f[0], "id", &w->id))
+        && !(rc = dec_str(d, &f[1], "host", &w->host))
+        && !(rc = dec_u32(d, &f[2], "pid", &w->pid))
+        && !(rc = dec_u32(d, &f[3], "numa_node", &w->numa_node))
+        && !(rc = dec_u32(d, &f[4], "threads", &w->threads))
+        && !(rc = dec_u32(d, &f[5], "running", &w->running))
+        && !(rc = dec_u64(d, &f[6], "done", &w->done))
+        && !(rc = dec_u64(d, &f[7], "failed", &w->failed)))
+        rc = dec_u64(d, &f[8], "last_heartbeat_ms", &w->last_heartbeat_ms);
+    dec_pop(d, old);
+    return rc;
+}
+
+static int dec_status_job(dec *d, const msgpack_object *o, uint32_t i, ph_msg_job *j)
+{
+    size_t old = dec_push(d, ".jobs[%u]", i);
+    int rc = dec_array(d, o, NULL, PH_PROTO_JOB_FIELDS, NULL);
+    if (!rc)
+        rc = dec_job_fields(d, o->via.array.ptr, j);
+    dec_pop(d, old);
+    return rc;
+}
+
+static int dec_status_reply(dec *d, const msgpack_object *f, ph_msg_status_reply *v)
+{
+    int rc;
+    if ((rc = dec_u64(d, &f[0], "uptime_ms", &v->uptime_ms))
+        || (rc = dec_array(d, &f[1], "workers", 0, &v->nworkers))
+        || (rc = dec_array(d, &f[2], "jobs", 0, &v->njobs))
+        || (rc = dec_alloc(d, "workers", v->nworkers, sizeof *v->workers,
+                           (void **)&v->workers))
+        || (rc = dec_alloc(d, "jobs", v->njobs, sizeof *v->jobs, (void **)&v->jobs)))
+        return rc;
+    for (uint32_t i = 0; i < v->nworkers; i++)
+        if ((rc = dec_worker(d, &f[1].via.array.ptr[i], i, &v->workers[i])))
+            return rc;
+    for (uint32_t i = 0; i < v->njobs; i++)
+        if ((rc = dec_status_job(d, &f[2].via.array.ptr[i], i, &v->jobs[i])))
+            return rc;
+    return 0;
+}
+
+static int dec_pair(dec *d, const msgpack_object *f, ph_msg *m)
+{
+    int rc;
+    switch (m->type) {
+    case PH_MSG_WAIT:
+        if ((rc = dec_str(d, &f[0], "token", &m->u.wait.token)))
+            return rc;
+        return dec_u32(d, &f[1], "timeout_ms", &m->u.wait.timeout_ms);
+    case PH_MSG_ACCEPTED:
+        if ((rc = dec_str(d, &f[0], "token", &m->u.accepted.token)))
+            return rc;
+        return dec_u64(d, &f[1], "total", &m->u.accepted.total);
+    case PH_MSG_ERROR:
+        if ((rc = dec_i32(d, &f[0], "code", &m->u.error.code)))
+            return rc;
+        return dec_str(d, &f[1], "text", &m->u.error.text);
+    default: /* PH_MSG_PONG */
+        if ((rc = dec_u32(d, &f[0], "version", &m->u.pong.version)))
+            return rc;
+        return dec_u64(d, &f[1], "uptime_ms", &m->u.pong.uptime_ms);
+    }
+}
+
+static int dec_body(dec *d, const msgpack_object *f, ph_msg *m)
+{
+    switch (m->type) {
+    case PH_MSG_READY: return dec_ready(d, f, &m->u.ready);
+    case PH_MSG_HEARTBEAT: return dec_heartbeat(d, f, &m->u.heartbeat);
+    case PH_MSG_RESULT: return dec_result(d, f, &m->u.result);
+    case PH_MSG_TASK: return dec_task(d, f, &m->u.task);
+    case PH_MSG_SUBMIT_CREATE: return dec_submit_create(d, f, &m->u.submit_create);
+    case PH_MSG_SUBMIT_BULK: return dec_submit_bulk(d, f, &m->u.submit_bulk);
+    case PH_MSG_JOB: return dec_job_fields(d, f, &m->u.job);
+    case PH_MSG_STATUS_REPLY: return dec_status_reply(d, f, &m->u.status_reply);
+    case PH_MSG_WAIT: case PH_MSG_ACCEPTED: case PH_MSG_ERROR: case PH_MSG_PONG:
+        return dec_pair(d, f, m);
+    default:
+        return 0;   /* no fields */
+    }
+}
+
+/* Check [version, type, ...] and the field count, then the fields. */
+static int dec_message(dec *d, const msgpack_object *root, ph_msg *m)
+{
+    if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 2)
+        return ph_err_set(d->err, PH_EPROTO,
+                          "message: expected an array [version, type, ...]");
+    const msgpack_object *a = root->via.array.ptr;
+    if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return ph_err_set(d->err, PH_EPROTO, "message.version: expected uint");
+    if (a[0].via.u64 != PH_PROTO_VERSION)
+        return ph_err_set(d->err, PH_EPROTO, "unsupported version %llu",
+                          (unsigned long long)a[0].via.u64);
+    if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return ph_err_set(d->err, PH_EPROTO, "message.type: expected uint");
+    int nf = ph_proto_nfields(a[1].via.u64);
+    if (nf < 0)
+        return ph_err_set(d->err, PH_EPROTO, "unknown message type %llu",
+                          (unsigned long long)a[1].via.u64);
+    m->type = (ph_msg_type)a[1].via.u64;
+    dec_push(d, "%s", ph_msg_type_name(m->type));
+    if (root->via.array.size != 2u + (uint32_t)nf)
+        return ph_err_set(d->err, PH_EPROTO, "%s: expected %d fields, got %u",
+                          d->path, nf, root->via.array.size - 2);
+    return dec_body(d, a + 2, m);
+}
+
+int ph_msg_decode(const void *buf, size_t len, ph_msg *out, ph_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (len == 0)
+        return ph_err_set(err, PH_EPROTO, "message: empty frame");
+    if (len > PH_PROTO_MAX_FRAME)
+        return ph_err_set(err, PH_EPROTO, "message: %zu bytes exceed the frame limit of %u",
+                          len, PH_PROTO_MAX_FRAME);
+    int rc = ph_proto_scan(buf, len, err);
+    if (rc)
+        return rc;
+
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    msgpack_unpack_return ur = msgpack_unpack_next(&up, buf, len, &off);
+    if (ur == MSGPACK_UNPACK_SUCCESS && off == len) {
+        dec d = { .buf = buf, .len = len, .err = err };
+        rc = dec_message(&d, &up.data, out);
+    } else if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
+        rc = ph_err_set(err, PH_ENOMEM, "message: out of memory while unpacking");
+    } else if (ur == MSGPACK_UNPACK_CONTINUE) {
+        rc = ph_err_set(err, PH_EPROTO, "message: truncated");
+    } else if (ur == MSGPACK_UNPACK_SUCCESS) {
+        rc = ph_err_set(err, PH_EPROTO, "message: %zu trailing bytes", len - off);
+    } else {
+        rc = ph_err_set(err, PH_EPROTO, "message: not valid msgpack");
+    }
+    msgpack_unpacked_destroy(&up);
+    if (rc) {
+        ph_msg_free(out);
+        memset(out, 0, sizeof *out);
+    }
+    return rc;
+}

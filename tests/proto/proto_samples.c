@@ -1,0 +1,225 @@
+/* proto_samples.c - the sample messages (see proto_samples.h). */
+#include "proto_samples.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define NMANY 200
+
+static const uint8_t key_bytes[] = {
+    0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+    0x00, 0x10, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+};
+static char many_paths[NMANY][40];
+static uint8_t many_data[NMANY][8];
+static ph_artifact_view many[NMANY];
+static ph_node_count nodes_a[3];
+static ph_node_count nodes_b[1];
+static ph_worker_info workers[3];
+static ph_msg_job jobs[2];
+
+static ph_bytes bin(const void *p, uint32_t n)
+{
+    ph_bytes b = { p, n };
+    return b;
+}
+
+static ph_opts opts(const char *hash, bool compact, uint32_t threads, uint64_t seed)
+{
+    ph_opts o = { ph_bytes_str(hash), compact, threads, seed };
+    return o;
+}
+
+static void fill_many(void)
+{
+    for (int i = 0; i < NMANY; i++) {
+        snprintf(many_paths[i], sizeof many_paths[i], "t-%d/t-%d.%s", i, i,
+                 i % 2 ? "h" : "c");
+        many[i].path = ph_bytes_str(many_paths[i]);
+        for (int j = 0; j < 8; j++)
+            many_data[i][j] = (uint8_t)(i * 8 + j);
+        /* every 7th artifact is empty: zero-length bins must survive */
+        many[i].data = bin(many_data[i], i % 7 == 0 ? 0 : (uint32_t)(1 + i % 8));
+    }
+}
+
+static void fill_nodes(void)
+{
+    nodes_a[0] = (ph_node_count){ ph_bytes_str("host-a/numa0"), 1, 2, 3, 4 };
+    nodes_a[1] = (ph_node_count){ ph_bytes_str("host-a/numa1"), 0, 0, UINT64_MAX, 0 };
+    nodes_a[2] = (ph_node_count){ ph_bytes_str(""), 5, 6, 7, 8 };
+    nodes_b[0] = (ph_node_count){ ph_bytes_str("host-b/numa0"), 9, 10, 11, 12 };
+}
+
+static void fill_job(ph_msg_job *j, const char *token, uint32_t state,
+                     ph_node_count *n, uint32_t nn)
+{
+    memset(j, 0, sizeof *j);
+    j->token = ph_bytes_str(token);
+    j->state = state;
+    j->total = 13637;
+    j->queued = 100;
+    j->running = 4;
+    j->succeeded = 13000;
+    j->failed = 533;
+    j->elapsed_us = UINT64_MAX;
+    j->first_error = ph_bytes_str(state == PH_JOB_SOME_FAILED ? "x.keys: duplicate key" : "");
+    j->out_dir = ph_bytes_str("/srv/out");
+    j->nodes = n;
+    j->nnodes = nn;
+}
+
+static void fill_workers(void)
+{
+    workers[0] = (ph_worker_info){ ph_bytes_str("w1"), ph_bytes_str("host-a"),
+                                   100, 0, 8, 8, 12345, 1, 20 };
+    workers[1] = (ph_worker_info){ ph_bytes_str("w2"), ph_bytes_str("host-a"),
+                                   101, 1, 8, 0, 0, 0, 0 };
+    workers[2] = (ph_worker_info){ ph_bytes_str(""), ph_bytes_str(""),
+                                   UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
+                                   UINT64_MAX, UINT64_MAX, UINT64_MAX };
+}
+
+static void sample_result(ph_msg *m, bool ok)
+{
+    ph_msg_result *r = &m->u.result;
+    m->type = PH_MSG_RESULT;
+    r->job_id = 7;
+    r->task_id = UINT64_MAX;
+    r->status = ok ? PH_OK : PH_ESOLVE;
+    r->error = ph_bytes_str(ok ? "" : "t-1.keys: no acyclic graph in 1000 attempts");
+    r->numa_node = 1;
+    r->keys = 283263;
+    r->hash = ph_bytes_str("mix");
+    r->seeds[0] = 1; r->seeds[1] = 0x80000000u; r->seeds[2] = UINT32_MAX; r->seeds[3] = 0;
+    r->vertices = 1048576;
+    r->attempts = ok ? 3 : 1000;
+    r->solve_us = 1234567;
+    r->verify_us = 89;
+    r->table_bytes = UINT64_MAX;
+    r->artifacts = ok ? many : NULL;
+    r->nartifacts = ok ? NMANY : 0;
+}
+
+static void sample_status(ph_msg *m, bool empty)
+{
+    m->type = PH_MSG_STATUS_REPLY;
+    m->u.status_reply.uptime_ms = 987654321;
+    if (empty)
+        return;
+    fill_job(&jobs[0], "job-1", PH_JOB_RUNNING, nodes_a, 3);
+    fill_job(&jobs[1], "job-2", PH_JOB_SOME_FAILED, nodes_b, 1);
+    m->u.status_reply.workers = workers;
+    m->u.status_reply.nworkers = 3;
+    m->u.status_reply.jobs = jobs;
+    m->u.status_reply.njobs = 2;
+}
+
+static const char *const labels[] = {
+    "ready", "ready-max", "heartbeat", "result-many", "result-failed", "task",
+    "task-empty", "stop", "submit-create", "submit-bulk", "wait", "status",
+    "shutdown", "ping", "accepted", "job", "job-no-nodes", "status-reply",
+    "status-reply-empty", "ok", "pong", "error", "error-min",
+};
+
+int proto_sample_count(void)
+{
+    return (int)(sizeof labels / sizeof labels[0]);
+}
+
+const char *proto_sample_label(int i)
+{
+    return i >= 0 && i < proto_sample_count() ? labels[i] : "?";
+}
+
+static void sample_client(int i, ph_msg *m)
+{
+    switch (i) {
+    case 8:
+        m->type = PH_MSG_SUBMIT_CREATE;
+        m->u.submit_create = (ph_msg_submit_create){ ph_bytes_str("foo-123"),
+            bin(key_bytes, sizeof key_bytes), ph_bytes_str("/tmp/out"),
+            opts("auto", false, 0, 0) };
+        break;
+    case 9:
+        m->type = PH_MSG_SUBMIT_BULK;
+        m->u.submit_bulk = (ph_msg_submit_bulk){ ph_bytes_str("/srv/keys/sys32"),
+            ph_bytes_str(""), opts("mulrot", true, 2, 42) };
+        break;
+    case 10:
+        m->type = PH_MSG_WAIT;
+        m->u.wait = (ph_msg_wait){ ph_bytes_str("tok-abc"), UINT32_MAX };
+        break;
+    case 11: m->type = PH_MSG_STATUS; break;
+    case 12: m->type = PH_MSG_SHUTDOWN; break;
+    default: m->type = PH_MSG_PING; break;
+    }
+}
+
+static void sample_reply(int i, ph_msg *m)
+{
+    switch (i) {
+    case 14:
+        m->type = PH_MSG_ACCEPTED;
+        m->u.accepted = (ph_msg_accepted){ ph_bytes_str("tok-abc"), 13637 };
+        break;
+    case 15: m->type = PH_MSG_JOB; fill_job(&m->u.job, "tok", PH_JOB_SOME_FAILED, nodes_a, 3); break;
+    case 16: m->type = PH_MSG_JOB; fill_job(&m->u.job, "", PH_JOB_NO_KEYS, NULL, 0); break;
+    case 17: sample_status(m, false); break;
+    case 18: sample_status(m, true); break;
+    case 19: m->type = PH_MSG_OK; break;
+    case 20:
+        m->type = PH_MSG_PONG;
+        m->u.pong = (ph_msg_pong){ PH_PROTO_VERSION, UINT64_MAX };
+        break;
+    case 21:
+        m->type = PH_MSG_ERROR;
+        m->u.error = (ph_msg_error){ PH_EPERM, ph_bytes_str("out_dir: outside the allowed roots") };
+        break;
+    default:
+        m->type = PH_MSG_ERROR;
+        m->u.error = (ph_msg_error){ INT32_MIN, ph_bytes_str("") };
+        break;
+    }
+}
+
+void proto_sample(int i, ph_msg *m)
+{
+    fill_many();
+    fill_nodes();
+    fill_workers();
+    memset(m, 0, sizeof *m);
+    switch (i) {
+    case 0:
+        m->type = PH_MSG_READY;
+        m->u.ready = (ph_msg_ready){ ph_bytes_str("node-a.example"), 4242, 1, 16, 18 };
+        break;
+    case 1:
+        m->type = PH_MSG_READY;
+        m->u.ready = (ph_msg_ready){ ph_bytes_str(""), UINT32_MAX, UINT32_MAX,
+                                     UINT32_MAX, UINT32_MAX };
+        break;
+    case 2:
+        m->type = PH_MSG_HEARTBEAT;
+        m->u.heartbeat = (ph_msg_heartbeat){ 3, UINT64_MAX, 0 };
+        break;
+    case 3: sample_result(m, true); break;
+    case 4: sample_result(m, false); break;
+    case 5:
+        m->type = PH_MSG_TASK;
+        m->u.task = (ph_msg_task){ 1, 2, ph_bytes_str("foo-123"),
+            bin(key_bytes, sizeof key_bytes), opts("mix", true, 4, UINT64_MAX) };
+        break;
+    case 6:
+        m->type = PH_MSG_TASK;
+        m->u.task = (ph_msg_task){ 0, 0, ph_bytes_str(""), bin(NULL, 0), opts("", false, 0, 0) };
+        break;
+    case 7: m->type = PH_MSG_STOP; break;
+    default:
+        if (i < 14)
+            sample_client(i, m);
+        else
+            sample_reply(i, m);
+        break;
+    }
+}

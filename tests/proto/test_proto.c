@@ -1,0 +1,634 @@
+/* test_proto.c - round trips and malformed input for the wire codec. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ph_proto.h"
+#include "proto_samples.h"
+
+/* ---- comparison ------------------------------------------------------ */
+
+static void eq_bytes(ph_bytes a, ph_bytes b)
+{
+    assert_int_equal(a.n, b.n);
+    if (a.n)
+        assert_memory_equal(a.p, b.p, a.n);
+}
+
+static void eq_opts(const ph_opts *a, const ph_opts *b)
+{
+    eq_bytes(a->hash, b->hash);
+    assert_int_equal(a->compact, b->compact);
+    assert_int_equal(a->threads, b->threads);
+    assert_true(a->seed == b->seed);
+}
+
+static void eq_job(const ph_msg_job *a, const ph_msg_job *b)
+{
+    eq_bytes(a->token, b->token);
+    assert_int_equal(a->state, b->state);
+    assert_true(a->total == b->total && a->queued == b->queued);
+    assert_true(a->running == b->running && a->succeeded == b->succeeded);
+    assert_true(a->failed == b->failed && a->elapsed_us == b->elapsed_us);
+    eq_bytes(a->first_error, b->first_error);
+    eq_bytes(a->out_dir, b->out_dir);
+    assert_int_equal(a->nnodes, b->nnodes);
+    for (uint32_t i = 0; i < a->nnodes; i++) {
+        eq_bytes(a->nodes[i].node, b->nodes[i].node);
+        assert_true(a->nodes[i].queued == b->nodes[i].queued);
+        assert_true(a->nodes[i].running == b->nodes[i].running);
+        assert_true(a->nodes[i].succeeded == b->nodes[i].succeeded);
+        assert_true(a->nodes[i].failed == b->nodes[i].failed);
+    }
+}
+
+static void eq_result(const ph_msg_result *a, const ph_msg_result *b)
+{
+    assert_true(a->job_id == b->job_id && a->task_id == b->task_id);
+    assert_int_equal(a->status, b->status);
+    eq_bytes(a->error, b->error);
+    assert_int_equal(a->numa_node, b->numa_node);
+    assert_int_equal(a->keys, b->keys);
+    eq_bytes(a->hash, b->hash);
+    assert_memory_equal(a->seeds, b->seeds, sizeof a->seeds);
+    assert_int_equal(a->vertices, b->vertices);
+    assert_true(a->attempts == b->attempts && a->solve_us == b->solve_us);
+    assert_true(a->verify_us == b->verify_us && a->table_bytes == b->table_bytes);
+    assert_int_equal(a->nartifacts, b->nartifacts);
+    for (uint32_t i = 0; i < a->nartifacts; i++) {
+        eq_bytes(a->artifacts[i].path, b->artifacts[i].path);
+        eq_bytes(a->artifacts[i].data, b->artifacts[i].data);
+    }
+}
+
+static void eq_status(const ph_msg_status_reply *a, const ph_msg_status_reply *b)
+{
+    assert_true(a->uptime_ms == b->uptime_ms);
+    assert_int_equal(a->nworkers, b->nworkers);
+    for (uint32_t i = 0; i < a->nworkers; i++) {
+        const ph_worker_info *x = &a->workers[i], *y = &b->workers[i];
+        eq_bytes(x->id, y->id);
+        eq_bytes(x->host, y->host);
+        assert_true(x->pid == y->pid && x->numa_node == y->numa_node);
+        assert_true(x->threads == y->threads && x->running == y->running);
+        assert_true(x->done == y->done && x->failed == y->failed);
+        assert_true(x->last_heartbeat_ms == y->last_heartbeat_ms);
+    }
+    assert_int_equal(a->njobs, b->njobs);
+    for (uint32_t i = 0; i < a->njobs; i++)
+        eq_job(&a->jobs[i], &b->jobs[i]);
+}
+
+static void eq_msg(const ph_msg *a, const ph_msg *b)
+{
+    assert_int_equal(a->type, b->type);
+    const ph_msg_ready *r = &a->u.ready, *s = &b->u.ready;
+    switch (a->type) {
+    case PH_MSG_READY:
+        eq_bytes(r->host, s->host);
+        assert_true(r->pid == s->pid && r->numa_node == s->numa_node);
+        assert_true(r->threads == s->threads && r->credits == s->credits);
+        break;
+    case PH_MSG_HEARTBEAT:
+        assert_int_equal(a->u.heartbeat.running, b->u.heartbeat.running);
+        assert_true(a->u.heartbeat.done == b->u.heartbeat.done);
+        assert_true(a->u.heartbeat.failed == b->u.heartbeat.failed);
+        break;
+    case PH_MSG_TASK:
+        assert_true(a->u.task.job_id == b->u.task.job_id);
+        assert_true(a->u.task.task_id == b->u.task.task_id);
+        eq_bytes(a->u.task.name, b->u.task.name);
+        eq_bytes(a->u.task.keys, b->u.task.keys);
+        eq_opts(&a->u.task.opts, &b->u.task.opts);
+        break;
+    case PH_MSG_RESULT: eq_result(&a->u.result, &b->u.result); break;
+    case PH_MSG_SUBMIT_CREATE:
+        eq_bytes(a->u.submit_create.name, b->u.submit_create.name);
+        eq_bytes(a->u.submit_create.keys, b->u.submit_create.keys);
+        eq_bytes(a->u.submit_create.out_dir, b->u.submit_create.out_dir);
+        eq_opts(&a->u.submit_create.opts, &b->u.submit_create.opts);
+        break;
+    case PH_MSG_SUBMIT_BULK:
+        eq_bytes(a->u.submit_bulk.dir, b->u.submit_bulk.dir);
+        eq_bytes(a->u.submit_bulk.out_dir, b->u.submit_bulk.out_dir);
+        eq_opts(&a->u.submit_bulk.opts, &b->u.submit_bulk.opts);
+        break;
+    case PH_MSG_WAIT:
+        eq_bytes(a->u.wait.token, b->u.wait.token);
+        assert_int_equal(a->u.wait.timeout_ms, b->u.wait.timeout_ms);
+        break;
+    case PH_MSG_ACCEPTED:
+        eq_bytes(a->u.accepted.token, b->u.accepted.token);
+        assert_true(a->u.accepted.total == b->u.accepted.total);
+        break;
+    case PH_MSG_JOB: eq_job(&a->u.job, &b->u.job); break;
+    case PH_MSG_STATUS_REPLY: eq_status(&a->u.status_reply, &b->u.status_reply); break;
+    case PH_MSG_ERROR:
+        assert_int_equal(a->u.error.code, b->u.error.code);
+        eq_bytes(a->u.error.text, b->u.error.text);
+        break;
+    case PH_MSG_PONG:
+        assert_int_equal(a->u.pong.version, b->u.pong.version);
+        assert_true(a->u.pong.uptime_ms == b->u.pong.uptime_ms);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- helpers --------------------------------------------------------- */
+
+static void encode_sample(int i, char **buf, size_t *len)
+{
+    ph_msg m;
+    ph_err err = { 0 };
+    proto_sample(i, &m);
+    assert_int_equal(ph_msg_encode(&m, buf, len, &err), 0);
+}
+
+/* Decode must fail with PH_EPROTO and a message containing want. */
+static void expect_fail(const void *buf, size_t len, const char *want)
+{
+    ph_msg m;
+    ph_err err = { 0 };
+    int rc = ph_msg_decode(buf, len, &m, &err);
+    if (rc == 0)
+        ph_msg_free(&m);
+    assert_int_equal(rc, PH_EPROTO);
+    if (want && !strstr(err.msg, want))
+        fail_msg("error '%s' lacks '%s'", err.msg, want);
+}
+
+/* A packer into a fresh sbuffer, for hand-made frames. */
+typedef struct frame {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} frame;
+
+static void frame_init(frame *f, uint32_t version, uint32_t type, size_t nfields)
+{
+    msgpack_sbuffer_init(&f->sb);
+    msgpack_packer_init(&f->pk, &f->sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&f->pk, 2 + nfields);
+    msgpack_pack_uint32(&f->pk, version);
+    msgpack_pack_uint32(&f->pk, type);
+}
+
+static void frame_str(frame *f, const char *s)
+{
+    msgpack_pack_str_with_body(&f->pk, s, strlen(s));
+}
+
+static void frame_expect(frame *f, const char *want)
+{
+    expect_fail(f->sb.data, f->sb.size, want);
+    msgpack_sbuffer_destroy(&f->sb);
+}
+
+/* ---- round trips ----------------------------------------------------- */
+
+static void test_round_trip_all(void **state)
+{
+    (void)state;
+    bool seen[32] = { false };
+    for (int i = 0; i < proto_sample_count(); i++) {
+        ph_msg in, out, again;
+        ph_err err = { 0 };
+        char *buf, *buf2;
+        size_t len, len2;
+        proto_sample(i, &in);
+        assert_int_equal(ph_msg_encode(&in, &buf, &len, &err), 0);
+        assert_int_equal(ph_msg_decode(buf, len, &out, &err), 0);
+        eq_msg(&in, &out);
+        seen[in.type] = true;
+        /* re-encoding the decoded message gives the same bytes */
+        assert_int_equal(ph_msg_encode(&out, &buf2, &len2, &err), 0);
+        assert_int_equal(len, len2);
+        assert_memory_equal(buf, buf2, len);
+        assert_int_equal(ph_msg_decode(buf2, len2, &again, &err), 0);
+        eq_msg(&in, &again);
+        ph_msg_free(&again);
+        ph_msg_free(&out);
+        ph_msg_free(&out);   /* a second free is harmless */
+        free(buf);
+        free(buf2);
+    }
+    const ph_msg_type all[] = {
+        PH_MSG_READY, PH_MSG_HEARTBEAT, PH_MSG_RESULT, PH_MSG_TASK, PH_MSG_STOP,
+        PH_MSG_SUBMIT_CREATE, PH_MSG_SUBMIT_BULK, PH_MSG_WAIT, PH_MSG_STATUS,
+        PH_MSG_SHUTDOWN, PH_MSG_PING, PH_MSG_ACCEPTED, PH_MSG_JOB,
+        PH_MSG_STATUS_REPLY, PH_MSG_OK, PH_MSG_PONG, PH_MSG_ERROR,
+    };
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (!seen[all[k]])
+            fail_msg("no sample of %s", ph_msg_type_name(all[k]));
+}
+
+/* Decoded views point into the frame itself, not into copies. */
+static void test_views_into_frame(void **state)
+{
+    (void)state;
+    char *buf;
+    size_t len;
+    ph_msg m;
+    ph_err err = { 0 };
+    encode_sample(3, &buf, &len);   /* result-many */
+    assert_int_equal(ph_msg_decode(buf, len, &m, &err), 0);
+    assert_int_equal(m.u.result.nartifacts, 200);
+    for (uint32_t i = 0; i < m.u.result.nartifacts; i++) {
+        ph_bytes p = m.u.result.artifacts[i].path, d = m.u.result.artifacts[i].data;
+        assert_true(p.p >= buf && p.p + p.n <= buf + len);
+        assert_true(d.p >= buf && d.p + d.n <= buf + len);
+    }
+    assert_true(m.u.result.hash.p >= buf && m.u.result.hash.p < buf + len);
+    ph_msg_free(&m);
+    free(buf);
+}
+
+static void test_signed_fields(void **state)
+{
+    (void)state;
+    /* a positive code is packed as a uint and must still decode */
+    ph_msg m = { .type = PH_MSG_ERROR }, out;
+    m.u.error.code = 5;
+    m.u.error.text = ph_bytes_str("x");
+    char *buf;
+    size_t len;
+    ph_err err = { 0 };
+    assert_int_equal(ph_msg_encode(&m, &buf, &len, &err), 0);
+    assert_int_equal(ph_msg_decode(buf, len, &out, &err), 0);
+    assert_int_equal(out.u.error.code, 5);
+    free(buf);
+
+    frame f;
+    frame_init(&f, 1, PH_MSG_ERROR, 2);
+    msgpack_pack_int64(&f.pk, (int64_t)INT32_MIN - 1);
+    frame_str(&f, "x");
+    frame_expect(&f, "ERROR.code: out of range");
+    frame_init(&f, 1, PH_MSG_ERROR, 2);
+    msgpack_pack_uint64(&f.pk, (uint64_t)INT32_MAX + 1);
+    frame_str(&f, "x");
+    frame_expect(&f, "ERROR.code: out of range");
+}
+
+/* ---- malformed input ------------------------------------------------- */
+
+static void test_empty_and_garbage(void **state)
+{
+    (void)state;
+    expect_fail("", 0, "empty");
+    expect_fail("\x93\x01", 2, "container count exceeds");
+    expect_fail("\x92\x01\xcd\x01", 4, "truncated");
+    const char garbage[] = "GET / HTTP/1.1\r\n";
+    expect_fail(garbage, sizeof garbage - 1, NULL);
+    unsigned char noise[64];
+    for (unsigned i = 0; i < sizeof noise; i++)
+        noise[i] = (unsigned char)(i * 37 + 11);
+    expect_fail(noise, sizeof noise, NULL);
+}
+
+static void test_not_an_array(void **state)
+{
+    (void)state;
+    expect_fail("\x01", 1, "expected an array");
+    expect_fail("\x81\x01\x01", 3, "expected an array");          /* {1: 1} */
+    expect_fail("\xa3" "abc", 4, "expected an array");
+    expect_fail("\x91\x01", 2, "expected an array");              /* [1] */
+    expect_fail("\x92\xa1x\x01", 4, "message.version: expected uint");
+    expect_fail("\x92\x01\xc3", 3, "message.type: expected uint");
+}
+
+static void test_version_and_type(void **state)
+{
+    (void)state;
+    char *buf;
+    size_t len;
+    encode_sample(0, &buf, &len);
+    assert_int_equal((unsigned char)buf[1], PH_PROTO_VERSION);
+    buf[1] = 2;
+    expect_fail(buf, len, "unsupported version 2");
+    buf[1] = PH_PROTO_VERSION;
+    buf[2] = 99;
+    expect_fail(buf, len, "unknown message type 99");
+    buf[2] = 0;
+    expect_fail(buf, len, "unknown message type 0");
+    free(buf);
+}
+
+static void test_field_count(void **state)
+{
+    (void)state;
+    frame f;
+    frame_init(&f, 1, PH_MSG_READY, 4);   /* credits missing */
+    frame_str(&f, "h");
+    for (int i = 0; i < 3; i++)
+        msgpack_pack_uint32(&f.pk, 1);
+    frame_expect(&f, "READY: expected 5 fields, got 4");
+    frame_init(&f, 1, PH_MSG_PING, 1);
+    msgpack_pack_nil(&f.pk);
+    frame_expect(&f, "PING: expected 0 fields, got 1");
+    frame_init(&f, 1, PH_MSG_TASK, 5);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 2);
+    frame_str(&f, "n");
+    msgpack_pack_bin_with_body(&f.pk, "kkkk", 4);
+    msgpack_pack_array(&f.pk, 3);
+    frame_str(&f, "mix");
+    msgpack_pack_true(&f.pk);
+    msgpack_pack_uint32(&f.pk, 1);
+    frame_expect(&f, "TASK.opts: expected 4 entries, got 3");
+}
+
+static void test_field_types(void **state)
+{
+    (void)state;
+    frame f;
+    frame_init(&f, 1, PH_MSG_READY, 5);
+    msgpack_pack_bin_with_body(&f.pk, "h", 1);   /* str expected */
+    for (int i = 0; i < 4; i++)
+        msgpack_pack_uint32(&f.pk, 1);
+    frame_expect(&f, "READY.host: expected str");
+
+    frame_init(&f, 1, PH_MSG_READY, 5);
+    frame_str(&f, "h");
+    msgpack_pack_uint64(&f.pk, 1ull << 32);      /* does not fit uint32 */
+    for (int i = 0; i < 3; i++)
+        msgpack_pack_uint32(&f.pk, 1);
+    frame_expect(&f, "READY.pid: 4294967296 out of range");
+
+    frame_init(&f, 1, PH_MSG_HEARTBEAT, 3);
+    msgpack_pack_int32(&f.pk, -1);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 1);
+    frame_expect(&f, "HEARTBEAT.running: expected uint");
+
+    frame_init(&f, 1, PH_MSG_SUBMIT_BULK, 3);
+    frame_str(&f, "d");
+    frame_str(&f, "o");
+    msgpack_pack_array(&f.pk, 4);
+    frame_str(&f, "mix");
+    msgpack_pack_uint32(&f.pk, 1);               /* bool expected */
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 1);
+    frame_expect(&f, "SUBMIT_BULK.opts.compact: expected bool");
+}
+
+/* The error names the exact nested field. */
+static void test_nested_field_names(void **state)
+{
+    (void)state;
+    frame f;
+    frame_init(&f, 1, PH_MSG_RESULT, 14);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 2);
+    msgpack_pack_int32(&f.pk, 0);
+    frame_str(&f, "");
+    msgpack_pack_uint32(&f.pk, 0);
+    msgpack_pack_uint32(&f.pk, 4);
+    frame_str(&f, "mix");
+    msgpack_pack_array(&f.pk, 4);
+    for (int i = 0; i < 4; i++)
+        msgpack_pack_uint32(&f.pk, (uint32_t)i);
+    for (int i = 0; i < 5; i++)
+        msgpack_pack_uint32(&f.pk, 9);
+    msgpack_pack_array(&f.pk, 5);
+    for (int i = 0; i < 5; i++) {
+        msgpack_pack_array(&f.pk, 2);
+        if (i == 3)
+            msgpack_pack_uint32(&f.pk, 7);   /* path is not a str */
+        else
+            frame_str(&f, "p");
+        msgpack_pack_bin_with_body(&f.pk, "d", 1);
+    }
+    frame_expect(&f, "RESULT.artifacts[3].path: expected str");
+
+    frame_init(&f, 1, PH_MSG_STATUS_REPLY, 3);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_array(&f.pk, 0);
+    msgpack_pack_array(&f.pk, 1);
+    msgpack_pack_array(&f.pk, 11);
+    frame_str(&f, "tok");
+    msgpack_pack_uint32(&f.pk, 9);           /* unknown state */
+    for (int i = 0; i < 6; i++)
+        msgpack_pack_uint32(&f.pk, 0);
+    frame_str(&f, "");
+    frame_str(&f, "");
+    msgpack_pack_array(&f.pk, 0);
+    frame_expect(&f, "STATUS_REPLY.jobs[0].state: unknown job state");
+}
+
+/* Every proper prefix of every valid frame is refused, never a crash. */
+static void test_truncated_everywhere(void **state)
+{
+    (void)state;
+    for (int i = 0; i < proto_sample_count(); i++) {
+        char *buf;
+        size_t len;
+        encode_sample(i, &buf, &len);
+        for (size_t cut = 0; cut < len; cut++) {
+            /* an exact-size copy so ASan sees any read past the cut */
+            char *part = malloc(cut ? cut : 1);
+            assert_non_null(part);
+            memcpy(part, buf, cut);
+            expect_fail(part, cut, NULL);
+            free(part);
+        }
+        free(buf);
+    }
+}
+
+static void test_trailing_byte(void **state)
+{
+    (void)state;
+    for (int i = 0; i < proto_sample_count(); i++) {
+        char *buf;
+        size_t len;
+        encode_sample(i, &buf, &len);
+        char *more = malloc(len + 1);
+        assert_non_null(more);
+        memcpy(more, buf, len);
+        more[len] = 0x00;
+        expect_fail(more, len + 1, "trailing");
+        free(more);
+        free(buf);
+    }
+}
+
+/* Headers claiming 2^32-1 elements or bytes in a tiny frame are refused by
+ * the pre-scan, before msgpack-c could reserve memory for them. */
+static void test_huge_counts(void **state)
+{
+    (void)state;
+    expect_fail("\xdd\xff\xff\xff\xff\x01\x01", 7, "container count exceeds");
+    expect_fail("\xdf\xff\xff\xff\xff\x01\x01", 7, "container count exceeds");
+    expect_fail("\x93\x01\x03\xdd\xff\xff\xff\xff", 8, "container count exceeds");
+    expect_fail("\x93\x01\x03\xc6\xff\xff\xff\xff\x00", 9, "truncated");
+    expect_fail("\x93\x01\x03\xdb\xff\xff\xff\xff\x00", 9, "truncated");
+    expect_fail("\x93\x01\x03\xdc\xff\xff", 6, "container count exceeds");
+    /* a fixarray that promises more than is there */
+    expect_fail("\x9f\x01\x01", 3, "container count exceeds");
+}
+
+static void test_list_limit(void **state)
+{
+    (void)state;
+    frame f;
+    frame_init(&f, 1, PH_MSG_JOB, 11);
+    frame_str(&f, "tok");
+    for (int i = 0; i < 7; i++)
+        msgpack_pack_uint32(&f.pk, 0);
+    frame_str(&f, "");
+    frame_str(&f, "");
+    msgpack_pack_array(&f.pk, PH_PROTO_MAX_LIST + 1);
+    for (uint32_t i = 0; i < PH_PROTO_MAX_LIST + 1; i++)
+        msgpack_pack_nil(&f.pk);
+    frame_expect(&f, "JOB.nodes: 100001 entries exceed the limit of 100000");
+
+    /* the encoder refuses it too, before touching the array */
+    ph_node_count one;
+    ph_msg m = { .type = PH_MSG_JOB };
+    m.u.job.nodes = &one;
+    m.u.job.nnodes = PH_PROTO_MAX_LIST + 1;
+    char *buf;
+    size_t len;
+    ph_err err = { 0 };
+    assert_int_equal(ph_msg_encode(&m, &buf, &len, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "JOB.nodes"));
+    assert_null(buf);
+}
+
+static void test_frame_limit(void **state)
+{
+    (void)state;
+    size_t big = (size_t)PH_PROTO_MAX_FRAME + 1;
+    char *buf = calloc(1, big);   /* never read: refused by its length */
+    assert_non_null(buf);
+    buf[0] = (char)0x92;
+    expect_fail(buf, big, "exceed the frame limit");
+
+    /* encoding a message that would exceed the limit fails cleanly */
+    ph_msg m = { .type = PH_MSG_TASK };
+    m.u.task.keys.p = buf;
+    m.u.task.keys.n = PH_PROTO_MAX_FRAME;
+    char *out;
+    size_t len;
+    ph_err err = { 0 };
+    assert_int_equal(ph_msg_encode(&m, &out, &len, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "frame limit"));
+    assert_null(out);
+    free(buf);
+}
+
+static void test_deep_nesting(void **state)
+{
+    (void)state;
+    unsigned char deep[200];
+    memset(deep, 0x91, sizeof deep);   /* [[[[...]]]] */
+    deep[sizeof deep - 1] = 0x01;
+    expect_fail(deep, sizeof deep, "nesting too deep");
+    /* 8 levels are fine for the scanner (the message is still wrong) */
+    memset(deep, 0x91, 8);
+    deep[8] = 0x01;
+    expect_fail(deep, 9, "expected an array [version, type");
+    memset(deep, 0x91, 9);
+    deep[9] = 0x01;
+    expect_fail(deep, 10, "nesting too deep");
+}
+
+static void test_ext_and_reserved(void **state)
+{
+    (void)state;
+    expect_fail("\x93\x01\x03\xd4\x01\x00", 6, "ext type refused");
+    expect_fail("\x93\x01\x03\xc7\x01\x01\x00", 7, "ext type refused");
+    expect_fail("\x93\x01\x03\xc1", 4, "reserved byte");
+}
+
+static void test_encode_rejects(void **state)
+{
+    (void)state;
+    char *buf;
+    size_t len;
+    ph_err err = { 0 };
+    ph_msg m = { .type = (ph_msg_type)77 };
+    assert_int_equal(ph_msg_encode(&m, &buf, &len, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown type 77"));
+    m.type = PH_MSG_READY;
+    m.u.ready.host.p = NULL;
+    m.u.ready.host.n = 3;
+    assert_int_equal(ph_msg_encode(&m, &buf, &len, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "READY"));
+    memset(&m, 0, sizeof m);
+    m.type = PH_MSG_RESULT;
+    m.u.result.nartifacts = 2;   /* but no array */
+    assert_int_equal(ph_msg_encode(&m, &buf, &len, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "RESULT.artifacts"));
+}
+
+/* ---- helpers of the header ------------------------------------------- */
+
+static void test_bytes_helpers(void **state)
+{
+    (void)state;
+    char out[8];
+    ph_err err = { 0 };
+    ph_bytes b = ph_bytes_str("abc");
+    assert_int_equal(b.n, 3);
+    assert_true(ph_bytes_eq(b, "abc"));
+    assert_false(ph_bytes_eq(b, "abcd"));
+    assert_false(ph_bytes_eq(b, "abd"));
+    assert_int_equal(ph_bytes_str(NULL).n, 0);
+    assert_true(ph_bytes_eq(ph_bytes_str(NULL), ""));
+    assert_true(ph_bytes_eq(ph_bytes_str(NULL), NULL));
+    assert_int_equal(ph_bytes_cstr(b, out, sizeof out, &err), 0);
+    assert_string_equal(out, "abc");
+    assert_int_equal(ph_bytes_cstr(ph_bytes_str("1234567"), out, sizeof out, &err), 0);
+    assert_int_equal(ph_bytes_cstr(ph_bytes_str("12345678"), out, sizeof out, &err),
+                     PH_EINVAL);
+    ph_bytes nul = { "a\0b", 3 };
+    assert_int_equal(ph_bytes_cstr(nul, out, sizeof out, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "NUL"));
+    ph_bytes empty = { NULL, 0 };
+    assert_int_equal(ph_bytes_cstr(empty, out, sizeof out, &err), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(ph_bytes_cstr(empty, out, 0, &err), PH_EINVAL);
+}
+
+static void test_type_names(void **state)
+{
+    (void)state;
+    assert_string_equal(ph_msg_type_name(PH_MSG_READY), "READY");
+    assert_string_equal(ph_msg_type_name(PH_MSG_STATUS_REPLY), "STATUS_REPLY");
+    assert_string_equal(ph_msg_type_name(PH_MSG_ERROR), "ERROR");
+    assert_string_equal(ph_msg_type_name((ph_msg_type)99), "UNKNOWN");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_all),
+        cmocka_unit_test(test_views_into_frame),
+        cmocka_unit_test(test_signed_fields),
+        cmocka_unit_test(test_empty_and_garbage),
+        cmocka_unit_test(test_not_an_array),
+        cmocka_unit_test(test_version_and_type),
+        cmocka_unit_test(test_field_count),
+        cmocka_unit_test(test_field_types),
+        cmocka_unit_test(test_nested_field_names),
+        cmocka_unit_test(test_truncated_everywhere),
+        cmocka_unit_test(test_trailing_byte),
+        cmocka_unit_test(test_huge_counts),
+        cmocka_unit_test(test_list_limit),
+        cmocka_unit_test(test_frame_limit),
+        cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_ext_and_reserved),
+        cmocka_unit_test(test_encode_rejects),
+        cmocka_unit_test(test_bytes_helpers),
+        cmocka_unit_test(test_type_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
