@@ -1,0 +1,71 @@
+/* ph_hash.h - the hash families, exactly as generated tables compute them.
+ *
+ * Every family maps a key to a pair of 32-bit values (h1, h2); the pair is
+ * then reduced to two vertices in [0, nverts):
+ *   power-of-two mode:  u = h1 >> shift             (shift = 32 - log2 nverts)
+ *   compact mode:       u = (uint64_t)h1 * nverts >> 32   (range reduction)
+ * The emitter writes these same expressions with the seeds as literals, so
+ * any change here must be mirrored in ph_emit.c (the integration test that
+ * builds a generated table catches a mismatch). */
+#ifndef PH_HASH_H
+#define PH_HASH_H
+
+#include <stdint.h>
+
+#include "ph_solver.h"
+
+static inline uint32_t ph_rotr32(uint32_t x, uint32_t r)
+{
+    r &= 31;
+    return r ? (x >> r) | (x << (32 - r)) : x;
+}
+
+/* MULSHIFT: two independent odd multipliers; the cheapest Index.
+ * seeds[0], seeds[1] odd. */
+static inline void ph_hash_mulshift(const uint32_t s[4], uint32_t k, uint32_t *h1, uint32_t *h2)
+{
+    *h1 = k * s[0];
+    *h2 = k * s[1];
+}
+
+/* MULROT: multiply, rotate (moves well-mixed high bits down so structured
+ * low bits reach the top), then one multiply per vertex.
+ * seeds[0..2] odd, seeds[3] rotation in 1..31. */
+static inline void ph_hash_mulrot(const uint32_t s[4], uint32_t k, uint32_t *h1, uint32_t *h2)
+{
+    uint32_t x = ph_rotr32(k * s[0], s[3]);
+    *h1 = x * s[1];
+    *h2 = x * s[2];
+}
+
+/* MIX: a seeded 64-bit multiply-xorshift finalizer; both halves are used.
+ * seeds[0..1] form a 64-bit xor key, seeds[2..3] a 64-bit odd multiplier. */
+static inline void ph_hash_mix(const uint32_t s[4], uint32_t k, uint32_t *h1, uint32_t *h2)
+{
+    uint64_t x = (uint64_t)k ^ ((uint64_t)s[0] << 32 | s[1]);
+    uint64_t m = (uint64_t)s[2] << 32 | s[3];
+    x ^= x >> 32;
+    x *= m;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 32;
+    *h1 = (uint32_t)(x >> 32);
+    *h2 = (uint32_t)x;
+}
+
+static inline void ph_hash_pair(ph_hash_kind kind, const uint32_t s[4], uint32_t k,
+                                uint32_t *h1, uint32_t *h2)
+{
+    switch (kind) {
+    case PH_HASH_MULROT: ph_hash_mulrot(s, k, h1, h2); return;
+    case PH_HASH_MIX: ph_hash_mix(s, k, h1, h2); return;
+    default: ph_hash_mulshift(s, k, h1, h2); return;
+    }
+}
+
+static inline uint32_t ph_reduce(uint32_t h, int compact, uint32_t shift, uint32_t nverts)
+{
+    return compact ? (uint32_t)(((uint64_t)h * nverts) >> 32) : h >> shift;
+}
+
+#endif

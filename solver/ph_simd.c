@@ -1,0 +1,65 @@
+/* ph_simd.c - vector paths, chosen at run time.
+ *
+ * The functions are compiled for AVX2 with a target attribute, so the rest of
+ * the library stays baseline x86-64 (or any other architecture) and a CPU
+ * without AVX2 never executes them. */
+#include <stdlib.h>
+
+#include "ph_solve_int.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+bool ph_simd_avx2(void)
+{
+    static int state = -1; /* racing first calls compute the same answer */
+    int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+    if (s < 0) {
+        __builtin_cpu_init();
+        s = __builtin_cpu_supports("avx2") && !getenv("PH_NO_SIMD");
+        __atomic_store_n(&state, s, __ATOMIC_RELAXED);
+    }
+    return s;
+}
+
+__attribute__((target("avx2"))) bool ph_hash_mulshift_avx2(const uint32_t *keys, uint32_t n,
+                                                           const uint32_t s[4], uint32_t shift,
+                                                           uint32_t *eu, uint32_t *ev)
+{
+    const __m256i m1 = _mm256_set1_epi32((int)s[0]);
+    const __m256i m2 = _mm256_set1_epi32((int)s[1]);
+    const __m128i sh = _mm_cvtsi32_si128((int)shift);
+    __m256i same = _mm256_setzero_si256();
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i k = _mm256_loadu_si256((const __m256i *)(keys + i));
+        __m256i u = _mm256_srl_epi32(_mm256_mullo_epi32(k, m1), sh);
+        __m256i v = _mm256_srl_epi32(_mm256_mullo_epi32(k, m2), sh);
+        _mm256_storeu_si256((__m256i *)(eu + i), u);
+        _mm256_storeu_si256((__m256i *)(ev + i), v);
+        same = _mm256_or_si256(same, _mm256_cmpeq_epi32(u, v));
+    }
+    bool ok = _mm256_testz_si256(same, same);
+    for (; i < n; i++) {
+        eu[i] = (keys[i] * s[0]) >> shift;
+        ev[i] = (keys[i] * s[1]) >> shift;
+        ok &= eu[i] != ev[i];
+    }
+    return ok;
+}
+
+#else
+
+bool ph_simd_avx2(void)
+{
+    return false;
+}
+
+bool ph_hash_mulshift_avx2(const uint32_t *keys, uint32_t n, const uint32_t s[4],
+                           uint32_t shift, uint32_t *eu, uint32_t *ev)
+{
+    (void)keys; (void)n; (void)s; (void)shift; (void)eu; (void)ev;
+    return false;
+}
+
+#endif

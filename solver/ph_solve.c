@@ -1,0 +1,474 @@
+/* ph_solve.c - CHM: find an acyclic 2-graph, assign vertex values, verify.
+ *
+ * One attempt hashes every key to an edge (u, v), builds per-vertex degree
+ * and XOR-of-incident-edge-ids, and peels degree-1 vertices.  The graph is
+ * acyclic exactly when every edge peels.  Values are then assigned in reverse
+ * peel order so that each key's two values sum to its position.
+ *
+ * Attempts are numbered; attempt a's seeds and hash family depend only on
+ * (start seed, a).  Threads take attempt numbers from a shared counter and
+ * the table kept is the lowest-numbered acyclic attempt, so the result is
+ * the same whatever the thread count or scheduling. */
+#include "ph_solver.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "ph_hash.h"
+#include "ph_solve_int.h"
+#include "ph_time.h"
+
+#define SOLVE_MAX_KEYS (1u << 30)       /* keeps 2.09 n vertices within 32 bits */
+#define SOLVE_PARALLEL_MIN 16384u       /* below this one thread is faster */
+#define SOLVE_DEFAULT_ATTEMPTS 1000000u
+/* AUTO escalation by attempt number: cheap hashes get a fair chance (an
+ * acyclic graph is expected within ~2 attempts with good mixing), then
+ * structured key sets move on to stronger mixing. */
+#define AUTO_MULSHIFT_TRIES 2u
+#define AUTO_MULROT_TRIES 4u
+
+void ph_solve_opts_init(ph_solve_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->hash = PH_HASH_AUTO;
+    o->threads = 1;
+}
+
+/* ---- sizing ---------------------------------------------------------- */
+
+static uint64_t next_pow2(uint64_t x)
+{
+    uint64_t p = 1;
+    while (p < x)
+        p <<= 1;
+    return p;
+}
+
+static uint32_t log2_u64(uint64_t p)
+{
+    uint32_t k = 0;
+    while ((1ull << k) < p)
+        k++;
+    return k;
+}
+
+/* Vertices per key: CMPH's c = 2.09 keeps P(acyclic) near 0.2 at worst. */
+static uint64_t min_vertices(uint32_t n)
+{
+    return ((uint64_t)n * 209 + 99) / 100;
+}
+
+static void size_table(ph_table *t, uint32_t n, bool compact)
+{
+    t->nkeys = n;
+    t->compact = compact;
+    if (compact) {
+        uint64_t v = min_vertices(n);
+        t->nverts = (uint32_t)(v < 4 ? 4 : v);
+        t->nedges = n;
+        t->shift = 0;
+        t->width = n <= 65536 ? 2 : 4;
+    } else {
+        uint64_t v = next_pow2(min_vertices(n) < 16 ? 16 : min_vertices(n));
+        t->nverts = (uint32_t)v;
+        t->nedges = (uint32_t)next_pow2(n < 8 ? 8 : n);
+        t->shift = 32 - log2_u64(v);
+        t->width = t->nedges <= 65536 ? 2 : 4;
+    }
+}
+
+/* ---- seeds ----------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+ph_hash_kind ph_solve_kind_for_attempt(ph_hash_kind requested, uint64_t attempt)
+{
+    if (requested != PH_HASH_AUTO)
+        return requested;
+    if (attempt < AUTO_MULSHIFT_TRIES)
+        return PH_HASH_MULSHIFT;
+    if (attempt < AUTO_MULROT_TRIES)
+        return PH_HASH_MULROT;
+    return PH_HASH_MIX;
+}
+
+/* Counter-based: seeds of attempt a are a pure function of (seed, a). */
+void ph_solve_seeds_for_attempt(ph_hash_kind kind, uint64_t seed, uint64_t attempt,
+                                uint32_t s[4])
+{
+    uint64_t a = splitmix64(seed ^ splitmix64(attempt * 2));
+    uint64_t b = splitmix64(seed ^ splitmix64(attempt * 2 + 1));
+    s[0] = (uint32_t)a | 1;
+    s[1] = (uint32_t)(a >> 32) | 1;
+    s[2] = (uint32_t)b | 1;
+    s[3] = (uint32_t)(b >> 32);
+    if (kind == PH_HASH_MULROT)
+        s[3] = 1 + s[3] % 31;
+    else if (kind == PH_HASH_MULSHIFT)
+        s[2] = s[3] = 0;
+}
+
+/* ---- one attempt ----------------------------------------------------- */
+
+typedef struct vertex {
+    uint32_t deg;
+    uint32_t xr;   /* XOR of the ids of incident, not yet peeled edges */
+} vertex;
+
+typedef struct graph {
+    void *block;              /* owns everything below */
+    uint32_t *eu, *ev;        /* n: the two vertices of each edge */
+    vertex *vx;               /* nverts */
+    uint32_t *peel_e, *peel_v;/* n: edge and its free vertex, in peel order */
+} graph;
+
+/* One block per graph.  Large blocks ask for transparent huge pages: first
+ * touch of 4 KiB pages (zeroing + a fault each) otherwise costs more than the
+ * search itself for a million vertices. */
+#define HUGE_PAGE (2u << 20)
+
+static void *big_alloc(size_t bytes)
+{
+    if (bytes < HUGE_PAGE)
+        return malloc(bytes);
+    size_t rounded = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    void *p = aligned_alloc(HUGE_PAGE, rounded);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        (void)madvise(p, rounded, MADV_HUGEPAGE); /* advice only: fine if refused */
+#endif
+    return p;
+}
+
+static void graph_free(graph *g)
+{
+    free(g->block);
+    memset(g, 0, sizeof *g);
+}
+
+static int graph_alloc(graph *g, const ph_table *t)
+{
+    size_t n = t->nkeys;
+    memset(g, 0, sizeof *g);
+    g->block = big_alloc((size_t)t->nverts * sizeof *g->vx + n * 4 * sizeof(uint32_t));
+    if (!g->block)
+        return PH_ENOMEM;
+    g->vx = g->block;
+    g->eu = (uint32_t *)(g->vx + t->nverts);
+    g->ev = g->eu + n;
+    g->peel_e = g->ev + n;
+    g->peel_v = g->peel_e + n;
+    return PH_OK;
+}
+
+/* Hash all keys to edges; false if some key's two vertices coincide. */
+static bool graph_hash(const ph_table *t, const uint32_t *keys, graph *g)
+{
+    uint32_t n = t->nkeys;
+    if (!t->compact && t->hash == PH_HASH_MULSHIFT && ph_simd_avx2())
+        return ph_hash_mulshift_avx2(keys, n, t->seeds, t->shift, g->eu, g->ev);
+    bool ok = true;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t h1, h2;
+        ph_hash_pair(t->hash, t->seeds, keys[i], &h1, &h2);
+        g->eu[i] = ph_reduce(h1, t->compact, t->shift, t->nverts);
+        g->ev[i] = ph_reduce(h2, t->compact, t->shift, t->nverts);
+        ok &= g->eu[i] != g->ev[i];
+    }
+    return ok;
+}
+
+/* Peel without a queue: scan vertices in order; when peeling frees a vertex
+ * already scanned, follow the chain at once, otherwise the scan reaches it. */
+static uint32_t graph_peel(const ph_table *t, graph *g)
+{
+    uint32_t n = t->nkeys, done = 0;
+    memset(g->vx, 0, (size_t)t->nverts * sizeof *g->vx);
+    /* Vertices are random: prefetching a few edges ahead keeps several cache
+     * misses in flight on graphs larger than L2. */
+    for (uint32_t e = 0; e < n; e++) {
+        if (e + 16 < n) {
+            __builtin_prefetch(&g->vx[g->eu[e + 16]], 1);
+            __builtin_prefetch(&g->vx[g->ev[e + 16]], 1);
+        }
+        g->vx[g->eu[e]].deg++;
+        g->vx[g->eu[e]].xr ^= e;
+        g->vx[g->ev[e]].deg++;
+        g->vx[g->ev[e]].xr ^= e;
+    }
+    for (uint32_t v = 0; v < t->nverts; v++) {
+        uint32_t u = v;
+        while (g->vx[u].deg == 1) {
+            uint32_t e = g->vx[u].xr;
+            uint32_t w = g->eu[e] ^ g->ev[e] ^ u;
+            g->peel_e[done] = e;
+            g->peel_v[done] = u;
+            done++;
+            g->vx[u].deg = 0;
+            g->vx[w].deg--;
+            g->vx[w].xr ^= e;
+            if (w > v)
+                break;
+            u = w;
+        }
+    }
+    return done;
+}
+
+/* Reverse peel order: when edge e is assigned from its free vertex v, every
+ * other edge of v comes later (v was their fixed end), and the value of the
+ * other end w is already final. */
+static void graph_assign(const ph_table *t, const graph *g, uint32_t *a)
+{
+    uint32_t n = t->nkeys, m = t->nedges;
+    memset(a, 0, (size_t)t->nverts * sizeof *a);
+    for (uint32_t k = n; k-- > 0;) {
+        uint32_t e = g->peel_e[k], v = g->peel_v[k];
+        uint32_t w = g->eu[e] ^ g->ev[e] ^ v;
+        if (t->compact)
+            a[v] = a[w] <= e ? e - a[w] : e + m - a[w];
+        else
+            a[v] = (e - a[w]) & (m - 1);
+    }
+}
+
+static bool attempt_acyclic(ph_table *t, const uint32_t *keys, graph *g)
+{
+    return graph_hash(t, keys, g) && graph_peel(t, g) == t->nkeys;
+}
+
+/* ---- the search, on one or more threads ------------------------------ */
+
+typedef struct search {
+    const uint32_t *keys;
+    const ph_table *shape;     /* sizing only */
+    ph_hash_kind requested;
+    uint64_t seed, max_attempts;
+    const volatile int *cancel;
+    _Atomic uint64_t next;     /* next attempt number to try */
+    _Atomic uint64_t best;     /* lowest acyclic attempt so far */
+    _Atomic uint64_t tried;
+} search;
+
+typedef struct searcher {
+    search *s;
+    graph g;
+    ph_table t;                /* shape + the seeds of its success */
+    uint64_t found;            /* attempt number, UINT64_MAX if none */
+    int rc;
+} searcher;
+
+static void best_lower(search *s, uint64_t a)
+{
+    uint64_t cur = atomic_load(&s->best);
+    while (a < cur && !atomic_compare_exchange_weak(&s->best, &cur, a))
+        ;
+}
+
+static void *searcher_run(void *arg)
+{
+    searcher *w = arg;
+    search *s = w->s;
+    w->found = UINT64_MAX;
+    for (;;) {
+        if (s->cancel && *s->cancel)
+            break;
+        uint64_t a = atomic_fetch_add(&s->next, 1);
+        if (a >= s->max_attempts || a > atomic_load(&s->best))
+            break;
+        w->t.hash = ph_solve_kind_for_attempt(s->requested, a);
+        ph_solve_seeds_for_attempt(w->t.hash, s->seed, a, w->t.seeds);
+        atomic_fetch_add(&s->tried, 1);
+        if (attempt_acyclic(&w->t, s->keys, &w->g)) {
+            w->found = a;
+            best_lower(s, a);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static unsigned solve_threads(const ph_solve_opts *o, uint32_t n)
+{
+    unsigned t = o->threads ? o->threads : 1;
+    if (n < SOLVE_PARALLEL_MIN)
+        return 1;
+    return t > 64 ? 64 : t;
+}
+
+static int searchers_init(searcher *w, unsigned nt, search *s, const ph_table *shape)
+{
+    for (unsigned i = 0; i < nt; i++) {
+        w[i].s = s;
+        w[i].t = *shape;
+        w[i].found = UINT64_MAX;
+        if (graph_alloc(&w[i].g, shape))
+            return PH_ENOMEM;
+    }
+    return PH_OK;
+}
+
+/* Run the search; returns the index of the winning searcher or -1. */
+static int search_run(searcher *w, unsigned nt)
+{
+    pthread_t tid[64];
+    unsigned started = 1;
+    for (unsigned i = 1; i < nt; i++, started++)
+        if (pthread_create(&tid[i], NULL, searcher_run, &w[i]))
+            break;  /* fewer threads is still correct */
+    searcher_run(&w[0]);
+    for (unsigned i = 1; i < started; i++)
+        pthread_join(tid[i], NULL);
+    int win = -1;
+    for (unsigned i = 0; i < nt; i++)
+        if (w[i].found != UINT64_MAX && (win < 0 || w[i].found < w[win].found))
+            win = (int)i;
+    return win;
+}
+
+static int table_finish(ph_table *out, const searcher *win, ph_err *err)
+{
+    ph_table *t = out;
+    *t = win->t;
+    uint32_t *a = big_alloc((size_t)t->nverts * sizeof *a);
+    if (!a)
+        return ph_err_set(err, PH_ENOMEM, "out of memory for %u vertex values", t->nverts);
+    graph_assign(t, &win->g, a);
+    if (t->width == 4) {
+        t->assigned = a;
+        return PH_OK;
+    }
+    uint16_t *a16 = malloc((size_t)t->nverts * sizeof *a16);
+    if (a16)
+        for (uint32_t i = 0; i < t->nverts; i++)
+            a16[i] = (uint16_t)a[i];
+    free(a);
+    t->assigned = a16;
+    return a16 ? PH_OK : ph_err_set(err, PH_ENOMEM, "out of memory for %u vertex values",
+                                    t->nverts);
+}
+
+static int solve_checks(const uint32_t *keys, uint32_t n, const ph_solve_opts *o, ph_err *err)
+{
+    if (!keys || n == 0)
+        return ph_err_set(err, PH_EINVAL, "no keys to solve");
+    if (n > SOLVE_MAX_KEYS)
+        return ph_err_set(err, PH_EINVAL, "%u keys: more than 2^30 in one table", n);
+    if ((unsigned)o->hash > PH_HASH_AUTO)
+        return ph_err_set(err, PH_EINVAL, "unknown hash kind %d", (int)o->hash);
+    return PH_OK;
+}
+
+static int search_outcome(search *s, ph_err *err)
+{
+    if (s->cancel && *s->cancel)
+        return ph_err_set(err, PH_ETIMEOUT, "solve cancelled after %llu attempts",
+                          (unsigned long long)atomic_load(&s->tried));
+    return ph_err_set(err, PH_ESOLVE, "no acyclic graph in %llu attempts",
+                      (unsigned long long)atomic_load(&s->tried));
+}
+
+int ph_solve(const uint32_t *keys, uint32_t n, const ph_solve_opts *opts, ph_table *out,
+             ph_err *err)
+{
+    ph_solve_opts defaults;
+    if (!opts) {
+        ph_solve_opts_init(&defaults);
+        opts = &defaults;
+    }
+    memset(out, 0, sizeof *out);
+    int rc = solve_checks(keys, n, opts, err);
+    if (rc)
+        return rc;
+    uint64_t t0 = ph_time_us();
+    ph_table shape = {0};
+    size_table(&shape, n, opts->compact);
+    search s = {.keys = keys, .shape = &shape, .requested = opts->hash, .seed = opts->seed,
+                .max_attempts = opts->max_attempts ? opts->max_attempts : SOLVE_DEFAULT_ATTEMPTS,
+                .cancel = opts->cancel};
+    atomic_init(&s.next, 0);
+    atomic_init(&s.best, UINT64_MAX);
+    atomic_init(&s.tried, 0);
+    unsigned nt = solve_threads(opts, n);
+    searcher *w = calloc(nt, sizeof *w);
+    if (!w || searchers_init(w, nt, &s, &shape)) {
+        rc = ph_err_set(err, PH_ENOMEM, "out of memory for a graph of %u keys", n);
+    } else {
+        int win = search_run(w, nt);
+        rc = win < 0 ? search_outcome(&s, err) : table_finish(out, &w[win], err);
+    }
+    for (unsigned i = 0; w && i < nt; i++)
+        graph_free(&w[i].g);
+    free(w);
+    if (rc)
+        return rc;
+    out->attempts = atomic_load(&s.tried);
+    out->solve_us = ph_time_us() - t0;
+    uint64_t t1 = ph_time_us();
+    rc = ph_table_verify(out, keys, n, err);
+    out->verify_us = ph_time_us() - t1;
+    if (rc)
+        ph_table_free(out);
+    return rc;
+}
+
+/* ---- lookups --------------------------------------------------------- */
+
+void ph_table_vertices(const ph_table *t, uint32_t key, uint32_t *u, uint32_t *v)
+{
+    uint32_t h1, h2;
+    ph_hash_pair(t->hash, t->seeds, key, &h1, &h2);
+    *u = ph_reduce(h1, t->compact, t->shift, t->nverts);
+    *v = ph_reduce(h2, t->compact, t->shift, t->nverts);
+}
+
+static uint32_t table_value(const ph_table *t, uint32_t vtx)
+{
+    return t->width == 2 ? ((const uint16_t *)t->assigned)[vtx]
+                         : ((const uint32_t *)t->assigned)[vtx];
+}
+
+uint32_t ph_table_index(const ph_table *t, uint32_t key)
+{
+    uint32_t u, v;
+    ph_table_vertices(t, key, &u, &v);
+    uint32_t s = table_value(t, u) + table_value(t, v);
+    if (t->compact)
+        return s >= t->nedges ? s - t->nedges : s;
+    return s & (t->nedges - 1);
+}
+
+int ph_table_verify(const ph_table *t, const uint32_t *keys, uint32_t n, ph_err *err)
+{
+    if (!t->assigned || t->nkeys != n)
+        return ph_err_set(err, PH_EVERIFY, "table is for %u keys, not %u", t->nkeys, n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t got = ph_table_index(t, keys[i]);
+        if (got != i)
+            return ph_err_set(err, PH_EVERIFY, "key 0x%08x at position %u maps to index %u",
+                              keys[i], i, got);
+    }
+    return PH_OK;
+}
+
+uint64_t ph_table_bytes(const ph_table *t)
+{
+    return (uint64_t)t->nverts * t->width;
+}
+
+void ph_table_free(ph_table *t)
+{
+    if (!t)
+        return;
+    free(t->assigned);
+    t->assigned = NULL;
+}
