@@ -1,9 +1,14 @@
 /* ph_hash.h - the hash families, exactly as generated tables compute them.
  *
- * Every family maps a key to a pair of 32-bit values (h1, h2); the pair is
- * then reduced to two vertices in [0, nverts):
- *   power-of-two mode:  u = h1 >> shift             (shift = 32 - log2 nverts)
- *   compact mode:       u = (uint64_t)h1 * nverts >> 32   (range reduction)
+ * Every family maps a key to a pair of 32-bit values (h1, h2).  The graph is
+ * bipartite: h1 picks a vertex in the lower half [0, half) and h2 one in the
+ * upper half [half, nverts), so an edge can never be a self-loop (with one
+ * shared range a self-loop would spoil ~1 attempt in 3 at c = 2.09).
+ *   power-of-two mode:  half = nverts / 2,  shift = 32 - log2(half)
+ *                       u = h1 >> shift          v = half + (h2 >> shift)
+ *   compact mode:       half = nverts / 2 (rounded down), range reduction
+ *                       u = (uint64_t)h1 * half >> 32
+ *                       v = half + ((uint64_t)h2 * (nverts - half) >> 32)
  * The emitter writes these same expressions with the seeds as literals, so
  * any change here must be mirrored in ph_emit.c (the integration test that
  * builds a generated table catches a mismatch). */
@@ -63,9 +68,16 @@ static inline void ph_hash_pair(ph_hash_kind kind, const uint32_t s[4], uint32_t
     }
 }
 
-static inline uint32_t ph_reduce(uint32_t h, int compact, uint32_t shift, uint32_t nverts)
+/* The two vertices of a hashed pair under a table's shape. */
+static inline uint32_t ph_vertex_u(uint32_t h1, int compact, uint32_t shift, uint32_t nverts)
 {
-    return compact ? (uint32_t)(((uint64_t)h * nverts) >> 32) : h >> shift;
+    return compact ? (uint32_t)(((uint64_t)h1 * (nverts / 2)) >> 32) : h1 >> shift;
+}
+
+static inline uint32_t ph_vertex_v(uint32_t h2, int compact, uint32_t shift, uint32_t nverts)
+{
+    uint32_t half = nverts / 2;
+    return half + (compact ? (uint32_t)(((uint64_t)h2 * (nverts - half)) >> 32) : h2 >> shift);
 }
 
 #endif

@@ -24,11 +24,13 @@
 #define SOLVE_MAX_KEYS (1u << 30)       /* keeps 2.09 n vertices within 32 bits */
 #define SOLVE_PARALLEL_MIN 16384u       /* below this one thread is faster */
 #define SOLVE_DEFAULT_ATTEMPTS 1000000u
-/* AUTO escalation by attempt number: cheap hashes get a fair chance (an
- * acyclic graph is expected within ~2 attempts with good mixing), then
- * structured key sets move on to stronger mixing. */
-#define AUTO_MULSHIFT_TRIES 2u
-#define AUTO_MULROT_TRIES 4u
+/* AUTO escalation by attempt number: cheap hashes get a fair chance (with
+ * good mixing an acyclic graph comes within ~1.5 attempts), then structured
+ * key sets move on to stronger mixing.  A failed attempt costs time in
+ * proportion to n, so large sets get fewer cheap tries. */
+#define AUTO_SMALL_KEYS 16384u
+#define AUTO_CHEAP_TRIES_SMALL 2u  /* per cheap family */
+#define AUTO_CHEAP_TRIES_LARGE 1u
 
 void ph_solve_opts_init(ph_solve_opts *o)
 {
@@ -75,7 +77,7 @@ static void size_table(ph_table *t, uint32_t n, bool compact)
         uint64_t v = next_pow2(min_vertices(n) < 16 ? 16 : min_vertices(n));
         t->nverts = (uint32_t)v;
         t->nedges = (uint32_t)next_pow2(n < 8 ? 8 : n);
-        t->shift = 32 - log2_u64(v);
+        t->shift = 32 - log2_u64(v / 2);
         t->width = t->nedges <= 65536 ? 2 : 4;
     }
 }
@@ -90,13 +92,14 @@ static uint64_t splitmix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-ph_hash_kind ph_solve_kind_for_attempt(ph_hash_kind requested, uint64_t attempt)
+ph_hash_kind ph_solve_kind_for_attempt(ph_hash_kind requested, uint32_t n, uint64_t attempt)
 {
     if (requested != PH_HASH_AUTO)
         return requested;
-    if (attempt < AUTO_MULSHIFT_TRIES)
+    uint64_t tries = n <= AUTO_SMALL_KEYS ? AUTO_CHEAP_TRIES_SMALL : AUTO_CHEAP_TRIES_LARGE;
+    if (attempt < tries)
         return PH_HASH_MULSHIFT;
-    if (attempt < AUTO_MULROT_TRIES)
+    if (attempt < 2 * tries)
         return PH_HASH_MULROT;
     return PH_HASH_MIX;
 }
@@ -170,21 +173,19 @@ static int graph_alloc(graph *g, const ph_table *t)
     return PH_OK;
 }
 
-/* Hash all keys to edges; false if some key's two vertices coincide. */
+/* Hash all keys to edges (never self-loops: the graph is bipartite). */
 static bool graph_hash(const ph_table *t, const uint32_t *keys, graph *g)
 {
     uint32_t n = t->nkeys;
     if (!t->compact && t->hash == PH_HASH_MULSHIFT && ph_simd_avx2())
-        return ph_hash_mulshift_avx2(keys, n, t->seeds, t->shift, g->eu, g->ev);
-    bool ok = true;
+        return ph_hash_mulshift_avx2(keys, n, t->seeds, t->shift, t->nverts / 2, g->eu, g->ev);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t h1, h2;
         ph_hash_pair(t->hash, t->seeds, keys[i], &h1, &h2);
-        g->eu[i] = ph_reduce(h1, t->compact, t->shift, t->nverts);
-        g->ev[i] = ph_reduce(h2, t->compact, t->shift, t->nverts);
-        ok &= g->eu[i] != g->ev[i];
+        g->eu[i] = ph_vertex_u(h1, t->compact, t->shift, t->nverts);
+        g->ev[i] = ph_vertex_v(h2, t->compact, t->shift, t->nverts);
     }
-    return ok;
+    return true;
 }
 
 /* Peel without a queue: scan vertices in order; when peeling frees a vertex
@@ -285,7 +286,7 @@ static void *searcher_run(void *arg)
         uint64_t a = atomic_fetch_add(&s->next, 1);
         if (a >= s->max_attempts || a > atomic_load(&s->best))
             break;
-        w->t.hash = ph_solve_kind_for_attempt(s->requested, a);
+        w->t.hash = ph_solve_kind_for_attempt(s->requested, w->t.nkeys, a);
         ph_solve_seeds_for_attempt(w->t.hash, s->seed, a, w->t.seeds);
         atomic_fetch_add(&s->tried, 1);
         if (attempt_acyclic(&w->t, s->keys, &w->g)) {
@@ -427,8 +428,8 @@ void ph_table_vertices(const ph_table *t, uint32_t key, uint32_t *u, uint32_t *v
 {
     uint32_t h1, h2;
     ph_hash_pair(t->hash, t->seeds, key, &h1, &h2);
-    *u = ph_reduce(h1, t->compact, t->shift, t->nverts);
-    *v = ph_reduce(h2, t->compact, t->shift, t->nverts);
+    *u = ph_vertex_u(h1, t->compact, t->shift, t->nverts);
+    *v = ph_vertex_v(h2, t->compact, t->shift, t->nverts);
 }
 
 static uint32_t table_value(const ph_table *t, uint32_t vtx)

@@ -7,17 +7,17 @@
 
 #include "ph_solver.h"
 
-/* The family AUTO uses for attempt a, and the seeds of attempt a. */
-ph_hash_kind ph_solve_kind_for_attempt(ph_hash_kind requested, uint64_t attempt);
+/* The family AUTO uses for attempt a on n keys, and the seeds of attempt a. */
+ph_hash_kind ph_solve_kind_for_attempt(ph_hash_kind requested, uint32_t n, uint64_t attempt);
 void ph_solve_seeds_for_attempt(ph_hash_kind kind, uint64_t seed, uint64_t attempt,
                                 uint32_t s[4]);
 
 /* True when the CPU runs AVX2 (checked once) and PH_NO_SIMD is unset. */
 bool ph_simd_avx2(void);
 
-/* MULSHIFT in power-of-two mode, 8 keys at a time.  Same result as the
- * scalar path; returns false if some key's two vertices coincide. */
+/* MULSHIFT in power-of-two mode, 8 keys at a time; the same vertices as
+ * ph_vertex_u/v.  Returns true (kept boolean for other vector paths). */
 bool ph_hash_mulshift_avx2(const uint32_t *keys, uint32_t n, const uint32_t s[4],
-                           uint32_t shift, uint32_t *eu, uint32_t *ev);
+                           uint32_t shift, uint32_t half, uint32_t *eu, uint32_t *ev);
 
 #endif

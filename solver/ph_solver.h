@@ -1,6 +1,7 @@
 /* ph_solver.h - order-preserving minimal perfect hashing (CHM).
  *
- * Each key i becomes an edge (h1(k), h2(k)) in a graph of nverts vertices.
+ * Each key i becomes an edge (u, v) of a bipartite graph of nverts vertices
+ * (u in the lower half, v in the upper; ph_hash.h has the exact formulas).
  * If the graph is acyclic, vertex values A[] can be assigned so that
  *     (A[h1(k)] + A[h2(k)]) mod nedges == i      for every key i.
  * Seeds are drawn until the graph is acyclic; the hash family escalates from
@@ -42,7 +43,7 @@ typedef struct ph_table {
     uint32_t nkeys;
     uint32_t nedges;        /* index modulus: pow2 mode 2^k >= nkeys, compact nkeys */
     uint32_t nverts;        /* size of assigned[] */
-    uint32_t shift;         /* pow2 mode: 32 - log2(nverts) */
+    uint32_t shift;         /* pow2 mode: 32 - log2(nverts / 2); see ph_hash.h */
     uint8_t width;          /* bytes per assigned element: 2 or 4 */
     void *assigned;         /* owned: nverts elements of width bytes */
     uint64_t attempts;      /* graphs tried, all threads */
