@@ -1,0 +1,188 @@
+/* ph_journal.c - append-only, checksummed record log (see ph_journal.h). */
+#include "ph_journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ph_fs.h"
+
+#define JOURNAL_MAGIC 0xA7u
+#define HEADER_LEN 10u
+
+struct ph_journal {
+    int fd;
+    char *path;  /* owned, for messages */
+};
+
+uint32_t ph_crc32c(uint32_t crc, const void *data, size_t len)
+{
+    static uint32_t table[256];
+    static int ready; /* benign race: every thread computes the same table */
+    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+            table[i] = c;
+        }
+        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+    }
+    const unsigned char *p = data;
+    crc = ~crc;
+    while (len--)
+        crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t record_crc(uint8_t type, uint32_t len, const void *data)
+{
+    unsigned char head[5] = {type};
+    put_le32(head + 1, len);
+    return ph_crc32c(ph_crc32c(0, head, sizeof head), data, len);
+}
+
+/* Length of the good record at buf[off..size), or 0 if torn or corrupt. */
+static size_t record_at(const unsigned char *buf, size_t off, size_t size)
+{
+    if (size - off < HEADER_LEN || buf[off] != JOURNAL_MAGIC)
+        return 0;
+    uint32_t len = get_le32(buf + off + 2);
+    if (len > PH_JOURNAL_MAX_RECORD || size - off - HEADER_LEN < len)
+        return 0;
+    if (record_crc(buf[off + 1], len, buf + off + HEADER_LEN) != get_le32(buf + off + 6))
+        return 0;
+    return HEADER_LEN + len;
+}
+
+static int replay_buffer(const unsigned char *buf, size_t size,
+                         ph_journal_fn fn, void *ctx, uint64_t *records, size_t *good)
+{
+    size_t off = 0, rec;
+    uint64_t count = 0;
+    while (off < size && (rec = record_at(buf, off, size))) {
+        int rc = fn ? fn(ctx, buf[off + 1], buf + off + HEADER_LEN, (uint32_t)(rec - HEADER_LEN))
+                    : 0;
+        if (rc)
+            return rc;
+        off += rec;
+        count++;
+    }
+    if (records)
+        *records = count;
+    *good = off;
+    return PH_OK;
+}
+
+int ph_journal_replay(const char *path, ph_journal_fn fn, void *ctx, uint64_t *records,
+                      ph_err *err)
+{
+    if (records)
+        *records = 0;
+    struct stat st;
+    if (stat(path, &st) && errno == ENOENT)
+        return PH_OK;
+    void *data = NULL;
+    size_t size = 0;
+    int rc = ph_fs_read_all(path, (size_t)1 << 40, &data, &size, err);
+    if (rc)
+        return rc;
+    size_t good = 0;
+    rc = replay_buffer(data, size, fn, ctx, records, &good);
+    free(data);
+    if (rc)
+        return rc;
+    if (good < size && truncate(path, (off_t)good))
+        return ph_err_set(err, PH_EIO, "%s: cannot cut torn tail at byte %zu: %s", path, good,
+                          strerror(errno));
+    return PH_OK;
+}
+
+int ph_journal_open(const char *path, ph_journal **out, ph_err *err)
+{
+    *out = NULL;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return ph_err_set(err, PH_EIO, "%s: cannot open journal: %s", path, strerror(errno));
+    ph_journal *j = calloc(1, sizeof *j);
+    char *copy = strdup(path);
+    if (!j || !copy) {
+        free(j);
+        free(copy);
+        close(fd);
+        return ph_err_set(err, PH_ENOMEM, "%s: out of memory", path);
+    }
+    j->fd = fd;
+    j->path = copy;
+    *out = j;
+    return PH_OK;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int ph_journal_append(ph_journal *j, uint8_t type, const void *data, uint32_t len, bool sync,
+                      ph_err *err)
+{
+    if (len > PH_JOURNAL_MAX_RECORD)
+        return ph_err_set(err, PH_EINVAL, "%s: record of %u bytes is too large", j->path, len);
+    /* One write per record: with O_APPEND a record is never interleaved. */
+    unsigned char *rec = malloc(HEADER_LEN + (size_t)len);
+    if (!rec)
+        return ph_err_set(err, PH_ENOMEM, "%s: out of memory", j->path);
+    rec[0] = JOURNAL_MAGIC;
+    rec[1] = type;
+    put_le32(rec + 2, len);
+    put_le32(rec + 6, record_crc(type, len, data));
+    if (len)
+        memcpy(rec + HEADER_LEN, data, len);
+    int failed = write_all(j->fd, rec, HEADER_LEN + (size_t)len);
+    free(rec);
+    if (failed)
+        return ph_err_set(err, PH_EIO, "%s: journal write failed: %s", j->path, strerror(errno));
+    return sync ? ph_journal_sync(j, err) : PH_OK;
+}
+
+int ph_journal_sync(ph_journal *j, ph_err *err)
+{
+    if (fdatasync(j->fd))
+        return ph_err_set(err, PH_EIO, "%s: fdatasync failed: %s", j->path, strerror(errno));
+    return PH_OK;
+}
+
+void ph_journal_close(ph_journal *j)
+{
+    if (!j)
+        return;
+    close(j->fd);
+    free(j->path);
+    free(j);
+}
