@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "keys.h"
 #include "ph_hash.h"
 #include "ph_solve_int.h"
 #include "ph_time.h"
@@ -24,6 +25,10 @@
 #define SOLVE_MAX_KEYS (1u << 30)       /* keeps 2.09 n vertices within 32 bits */
 #define SOLVE_PARALLEL_MIN 16384u       /* below this one thread is faster */
 #define SOLVE_DEFAULT_ATTEMPTS 1000000u
+/* Duplicate keys make every graph cyclic.  Callers promise unique keys, but
+ * after this many failed attempts (rare for unique keys) they are checked
+ * once, so a broken promise ends in PH_EDUP instead of a million attempts. */
+#define SOLVE_DUP_CHECK_AT 32u
 /* AUTO escalation by attempt number: cheap hashes get a fair chance (with
  * good mixing an acyclic graph comes within ~1.5 attempts), then structured
  * key sets move on to stronger mixing.  A failed attempt costs time in
@@ -116,6 +121,8 @@ void ph_solve_seeds_for_attempt(ph_hash_kind kind, uint64_t seed, uint64_t attem
     s[3] = (uint32_t)(b >> 32);
     if (kind == PH_HASH_MULROT)
         s[3] = 1 + s[3] % 31;
+    else if (kind == PH_HASH_MIX)
+        s[3] |= 1; /* low half of the odd 64-bit multiplier */
     else if (kind == PH_HASH_MULSHIFT)
         s[2] = s[3] = 0;
 }
@@ -174,14 +181,14 @@ static int graph_alloc(graph *g, const ph_table *t)
 }
 
 /* Hash all keys to edges (never self-loops: the graph is bipartite). */
-static bool graph_hash(const ph_table *t, const uint32_t *keys, graph *g)
+static bool graph_hash(const ph_table *t, const uint32_t *keyv, graph *g)
 {
     uint32_t n = t->nkeys;
     if (!t->compact && t->hash == PH_HASH_MULSHIFT && ph_simd_avx2())
-        return ph_hash_mulshift_avx2(keys, n, t->seeds, t->shift, t->nverts / 2, g->eu, g->ev);
+        return ph_hash_mulshift_avx2(keyv, n, t->seeds, t->shift, t->nverts / 2, g->eu, g->ev);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t h1, h2;
-        ph_hash_pair(t->hash, t->seeds, keys[i], &h1, &h2);
+        ph_hash_pair(t->hash, t->seeds, keyv[i], &h1, &h2);
         g->eu[i] = ph_vertex_u(h1, t->compact, t->shift, t->nverts);
         g->ev[i] = ph_vertex_v(h2, t->compact, t->shift, t->nverts);
     }
@@ -242,9 +249,9 @@ static void graph_assign(const ph_table *t, const graph *g, uint32_t *a)
     }
 }
 
-static bool attempt_acyclic(ph_table *t, const uint32_t *keys, graph *g)
+static bool attempt_acyclic(ph_table *t, const uint32_t *keyv, graph *g)
 {
-    return graph_hash(t, keys, g) && graph_peel(t, g) == t->nkeys;
+    return graph_hash(t, keyv, g) && graph_peel(t, g) == t->nkeys;
 }
 
 /* ---- the search, on one or more threads ------------------------------ */
@@ -258,6 +265,7 @@ typedef struct search {
     _Atomic uint64_t next;     /* next attempt number to try */
     _Atomic uint64_t best;     /* lowest acyclic attempt so far */
     _Atomic uint64_t tried;
+    _Atomic int duplicate;     /* set by the duplicate check */
 } search;
 
 typedef struct searcher {
@@ -284,8 +292,13 @@ static void *searcher_run(void *arg)
         if (s->cancel && *s->cancel)
             break;
         uint64_t a = atomic_fetch_add(&s->next, 1);
-        if (a >= s->max_attempts || a > atomic_load(&s->best))
+        if (a >= s->max_attempts || a > atomic_load(&s->best) || atomic_load(&s->duplicate))
             break;
+        if (a == SOLVE_DUP_CHECK_AT &&
+            keys_check_unique(s->keys, w->t.nkeys, "keys", NULL) == PH_EDUP) {
+            atomic_store(&s->duplicate, 1);
+            break;
+        }
         w->t.hash = ph_solve_kind_for_attempt(s->requested, w->t.nkeys, a);
         ph_solve_seeds_for_attempt(w->t.hash, s->seed, a, w->t.seeds);
         atomic_fetch_add(&s->tried, 1);
@@ -358,9 +371,9 @@ static int table_finish(ph_table *out, const searcher *win, ph_err *err)
                                     t->nverts);
 }
 
-static int solve_checks(const uint32_t *keys, uint32_t n, const ph_solve_opts *o, ph_err *err)
+static int solve_checks(const uint32_t *keyv, uint32_t n, const ph_solve_opts *o, ph_err *err)
 {
-    if (!keys || n == 0)
+    if (!keyv || n == 0)
         return ph_err_set(err, PH_EINVAL, "no keys to solve");
     if (n > SOLVE_MAX_KEYS)
         return ph_err_set(err, PH_EINVAL, "%u keys: more than 2^30 in one table", n);
@@ -371,6 +384,11 @@ static int solve_checks(const uint32_t *keys, uint32_t n, const ph_solve_opts *o
 
 static int search_outcome(search *s, ph_err *err)
 {
+    if (atomic_load(&s->duplicate)) {
+        ph_err dup;
+        keys_check_unique(s->keys, s->shape->nkeys, "keys", &dup);
+        return ph_err_set(err, PH_EDUP, "%s", dup.msg);
+    }
     if (s->cancel && *s->cancel)
         return ph_err_set(err, PH_ETIMEOUT, "solve cancelled after %llu attempts",
                           (unsigned long long)atomic_load(&s->tried));
@@ -378,7 +396,7 @@ static int search_outcome(search *s, ph_err *err)
                       (unsigned long long)atomic_load(&s->tried));
 }
 
-int ph_solve(const uint32_t *keys, uint32_t n, const ph_solve_opts *opts, ph_table *out,
+int ph_solve(const uint32_t *keyv, uint32_t n, const ph_solve_opts *opts, ph_table *out,
              ph_err *err)
 {
     ph_solve_opts defaults;
@@ -387,18 +405,19 @@ int ph_solve(const uint32_t *keys, uint32_t n, const ph_solve_opts *opts, ph_tab
         opts = &defaults;
     }
     memset(out, 0, sizeof *out);
-    int rc = solve_checks(keys, n, opts, err);
+    int rc = solve_checks(keyv, n, opts, err);
     if (rc)
         return rc;
     uint64_t t0 = ph_time_us();
     ph_table shape = {0};
     size_table(&shape, n, opts->compact);
-    search s = {.keys = keys, .shape = &shape, .requested = opts->hash, .seed = opts->seed,
+    search s = {.keys = keyv, .shape = &shape, .requested = opts->hash, .seed = opts->seed,
                 .max_attempts = opts->max_attempts ? opts->max_attempts : SOLVE_DEFAULT_ATTEMPTS,
                 .cancel = opts->cancel};
     atomic_init(&s.next, 0);
     atomic_init(&s.best, UINT64_MAX);
     atomic_init(&s.tried, 0);
+    atomic_init(&s.duplicate, 0);
     unsigned nt = solve_threads(opts, n);
     searcher *w = calloc(nt, sizeof *w);
     if (!w || searchers_init(w, nt, &s, &shape)) {
@@ -415,7 +434,7 @@ int ph_solve(const uint32_t *keys, uint32_t n, const ph_solve_opts *opts, ph_tab
     out->attempts = atomic_load(&s.tried);
     out->solve_us = ph_time_us() - t0;
     uint64_t t1 = ph_time_us();
-    rc = ph_table_verify(out, keys, n, err);
+    rc = ph_table_verify(out, keyv, n, err);
     out->verify_us = ph_time_us() - t1;
     if (rc)
         ph_table_free(out);
@@ -448,15 +467,15 @@ uint32_t ph_table_index(const ph_table *t, uint32_t key)
     return s & (t->nedges - 1);
 }
 
-int ph_table_verify(const ph_table *t, const uint32_t *keys, uint32_t n, ph_err *err)
+int ph_table_verify(const ph_table *t, const uint32_t *keyv, uint32_t n, ph_err *err)
 {
     if (!t->assigned || t->nkeys != n)
         return ph_err_set(err, PH_EVERIFY, "table is for %u keys, not %u", t->nkeys, n);
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t got = ph_table_index(t, keys[i]);
+        uint32_t got = ph_table_index(t, keyv[i]);
         if (got != i)
             return ph_err_set(err, PH_EVERIFY, "key 0x%08x at position %u maps to index %u",
-                              keys[i], i, got);
+                              keyv[i], i, got);
     }
     return PH_OK;
 }

@@ -1,0 +1,74 @@
+/* ph_create.c - solve + verify + render (+ write), see ph_create.h. */
+#include "ph_create.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "keys.h"
+
+/* A row for a table that was never built: what we know plus the status. */
+static void row_failed(ph_result_row *row, const char *file, uint32_t n,
+                       const ph_solve_opts *o, int code)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->file, sizeof row->file, "%s", file);
+    row->keys = n;
+    snprintf(row->hash, sizeof row->hash, "%s", ph_hash_name(o ? o->hash : PH_HASH_AUTO));
+    snprintf(row->status, sizeof row->status, "%s", ph_err_name(code));
+}
+
+int ph_create_from_keys(const char *name, const uint32_t *v, uint32_t n,
+                        const ph_solve_opts *o, ph_artifacts *arts, ph_result_row *row,
+                        ph_err *err)
+{
+    char file[sizeof row->file];
+    snprintf(file, sizeof file, "%s.keys", name ? name : "");
+    ph_solve_opts defaults;
+    if (!o) {
+        ph_solve_opts_init(&defaults);
+        o = &defaults;
+    }
+    ph_table t = {0};
+    int rc = ph_solve(v, n, o, &t, err);
+    /* ph_solve verifies already; verifying again here would double the
+     * cost for nothing, its verify_us is in the row. */
+    if (!rc)
+        rc = ph_emit_render(&t, v, name, arts, err);
+    if (rc)
+        row_failed(row, file, n, o, rc);
+    else
+        ph_result_row_from_table(row, file, &t);
+    ph_table_free(&t);
+    return rc;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+int ph_create_file(const char *keys_path, const char *out_dir, const ph_solve_opts *o,
+                   ph_result_row *row, ph_err *err)
+{
+    const char *file = base_name(keys_path);
+    char name[256];
+    keys k = {0};
+    int rc = keys_table_name(keys_path, name, sizeof name, err);
+    if (!rc)
+        rc = keys_load(keys_path, &k, err);
+    if (rc) {
+        row_failed(row, file, 0, o, rc);
+        return rc;
+    }
+    ph_artifacts arts = {0};
+    rc = ph_create_from_keys(name, k.v, k.n, o, &arts, row, err);
+    if (!rc)
+        rc = ph_artifacts_write(&arts, out_dir, err);
+    if (rc)
+        snprintf(row->status, sizeof row->status, "%s", ph_err_name(rc));
+    snprintf(row->file, sizeof row->file, "%s", file);
+    ph_artifacts_free(&arts);
+    keys_free(&k);
+    return rc;
+}

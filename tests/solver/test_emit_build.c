@@ -1,0 +1,275 @@
+/* test_emit_build.c - generated tables really build and pass their tests.
+ *
+ * usage: test_emit_build CMAKE CTEST SCRATCH_DIR
+ * For several key sets and hash families: write a keys file, ph_create_file
+ * it, configure and build the generated folder with CMake (warnings as
+ * errors), run its ctest, its NAME_test and one round of NAME_bench.  Then
+ * a table with one corrupted value must make its NAME_test fail: proof that
+ * the generated test can fail at all. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gen_keys.h"
+#include "ph_create.h"
+#include "ph_emit.h"
+#include "ph_fs.h"
+#include "ph_solver.h"
+
+static const char *g_cmake, *g_ctest, *g_tmp;
+
+/* snprintf for paths that fails the test instead of truncating. */
+static void pathf(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void pathf(char *out, size_t outlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, outlen, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0 && (size_t)n < outlen);
+}
+
+/* Run argv (argv[0] an absolute path) with stdout+stderr appended to log;
+ * returns the exit status, or -1 if it did not exit normally. */
+static int run(char *const argv[], const char *log)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        assert_int_equal(errno, EINTR);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path)
+{
+    void *data = NULL;
+    size_t len = 0;
+    if (ph_fs_read_all(path, 1u << 24, &data, &len, NULL) != 0)
+        return strdup("");
+    char *s = realloc(data, len + 1);
+    s[len] = '\0';
+    return s;
+}
+
+static void show_log(const char *log)
+{
+    char *s = slurp(log);
+    size_t n = strlen(s);
+    print_error("---- %s (last 3000 bytes) ----\n%s\n", log, n > 3000 ? s + n - 3000 : s);
+    free(s);
+}
+
+/* Configure and build dir/build; 0 if both steps succeed. */
+static int build_table(const char *dir, const char *log)
+{
+    char bdir[1024];
+    pathf(bdir, sizeof bdir, "%s/build", dir);
+    char *conf[] = {(char *)g_cmake, "-S", (char *)dir, "-B", bdir,
+                    "-DCMAKE_C_FLAGS=-Wall -Wextra -Wshadow -Werror", NULL};
+    char *build[] = {(char *)g_cmake, "--build", bdir, "-j", "2", NULL};
+    int rc = run(conf, log);
+    if (rc == 0)
+        rc = run(build, log);
+    return rc;
+}
+
+/* Build out/name and check ctest, NAME_test and NAME_bench all succeed. */
+static void build_and_pass(const char *out, const char *name)
+{
+    char dir[1024], log[1200], exe[1200], bdir[1100];
+    pathf(dir, sizeof dir, "%s/%s", out, name);
+    pathf(log, sizeof log, "%s/%s.log", g_tmp, name);
+    pathf(bdir, sizeof bdir, "%s/build", dir);
+    int rc = build_table(dir, log);
+    char *ctest[] = {(char *)g_ctest, "--test-dir", bdir, "--output-on-failure", NULL};
+    if (rc == 0)
+        rc = run(ctest, log);
+    pathf(exe, sizeof exe, "%s/%s_test", bdir, name);
+    char *test[] = {exe, NULL};
+    if (rc == 0)
+        rc = run(test, log);
+    pathf(exe, sizeof exe, "%s/%s_bench", bdir, name);
+    char *bench[] = {exe, "1", NULL};
+    if (rc == 0)
+        rc = run(bench, log);
+    char *text = slurp(log);
+    if (rc != 0 || !strstr(text, "keys ok") || !strstr(text, "ns_per_index=")) {
+        show_log(log);
+        fail_msg("%s: generated table did not build and pass (rc %d)", name, rc);
+    }
+    free(text);
+}
+
+typedef struct table_case {
+    const char *name;
+    gen_kind kind;
+    uint32_t n;
+    ph_hash_kind hash;
+    bool compact;
+} table_case;
+
+static void create_case(const table_case *c)
+{
+    char kp[1024], out[1024];
+    pathf(kp, sizeof kp, "%s/%s.keys", g_tmp, c->name);
+    pathf(out, sizeof out, "%s/out", g_tmp);
+    uint32_t *k = gen_keys(c->kind, c->n, 20261125);
+    assert_non_null(k);
+    assert_int_equal(gen_keys_write(kp, k, c->n), 0);
+    free(k);
+    ph_solve_opts o;
+    ph_solve_opts_init(&o);
+    o.hash = c->hash;
+    o.compact = c->compact;
+    o.seed = 7;
+    ph_result_row r;
+    ph_err err = {0};
+    if (ph_create_file(kp, out, &o, &r, &err) != 0)
+        fail_msg("%s: %s", c->name, err.msg);
+    assert_int_equal(r.keys, c->n);
+    if (c->hash != PH_HASH_AUTO)
+        assert_string_equal(r.hash, ph_hash_name(c->hash));
+    build_and_pass(out, c->name);
+}
+
+static void test_random_5000(void **state)
+{
+    (void)state;
+    create_case(&(table_case){"random-5000", GEN_RANDOM, 5000, PH_HASH_AUTO, false});
+}
+
+static void test_compact_4100(void **state)
+{
+    (void)state;
+    create_case(&(table_case){"compact-4100", GEN_CLUSTERED16, 4100, PH_HASH_AUTO, true});
+}
+
+static void test_mulshift_65537(void **state)
+{
+    (void)state;
+    create_case(&(table_case){"mulshift-65537", GEN_RANDOM, 65537, PH_HASH_MULSHIFT, false});
+}
+
+static void test_mulrot_65537(void **state)
+{
+    (void)state;
+    create_case(&(table_case){"mulrot-65537", GEN_CLUSTERED16, 65537, PH_HASH_MULROT, false});
+}
+
+static void test_mix_65537(void **state)
+{
+    (void)state;
+    create_case(&(table_case){"mix-65537", GEN_SHUFFLED, 65537, PH_HASH_MIX, false});
+}
+
+/* Flip the last digit of the vertex-th value of the assigned table in the
+ * NUL-terminated source text (±1, so the value stays in range). */
+static void corrupt_value(char *src, uint32_t vertex)
+{
+    char *p = strchr(strstr(src, "_assigned["), '{');
+    assert_non_null(p);
+    for (uint32_t i = 0;; i++) {
+        while (*p < '0' || *p > '9')
+            p++;
+        char *end = p;
+        while (*end >= '0' && *end <= '9')
+            end++;
+        if (i == vertex) {
+            char d = end[-1];
+            end[-1] = (char)(((d - '0') ^ 1) + '0');
+            return;
+        }
+        p = end;
+    }
+}
+
+static void test_corrupt_table_fails(void **state)
+{
+    (void)state;
+    const uint32_t n = 5000;
+    uint32_t *k = gen_keys(GEN_RANDOM, n, 99);
+    assert_non_null(k);
+    ph_solve_opts o;
+    ph_solve_opts_init(&o);
+    ph_table t = {0};
+    ph_err err = {0};
+    assert_int_equal(ph_solve(k, n, &o, &t, &err), 0);
+    ph_artifacts a = {0};
+    assert_int_equal(ph_emit_render(&t, k, "bad-5000", &a, &err), 0);
+    ph_artifact *src = NULL;
+    for (size_t i = 0; i < a.count; i++)
+        if (!strcmp(a.items[i].path, "bad-5000/bad-5000.c"))
+            src = &a.items[i];
+    assert_non_null(src);
+    /* Artifacts are not NUL-terminated: corrupt a terminated copy. */
+    char *text = malloc(src->len + 1);
+    memcpy(text, src->data, src->len);
+    text[src->len] = '\0';
+    uint32_t u, v;
+    ph_table_vertices(&t, k[0], &u, &v); /* a vertex key 0 really uses */
+    corrupt_value(text, u);
+    free(src->data);
+    src->data = text;
+    char out[1024], log[1200], exe[1200];
+    pathf(out, sizeof out, "%s/bad", g_tmp);
+    assert_int_equal(ph_artifacts_write(&a, out, &err), 0);
+    pathf(log, sizeof log, "%s/bad-5000.log", g_tmp);
+    pathf(out, sizeof out, "%s/bad/bad-5000", g_tmp);
+    if (build_table(out, log) != 0) {
+        show_log(log);
+        fail_msg("corrupted table did not build");
+    }
+    pathf(exe, sizeof exe, "%s/build/bad-5000_test", out);
+    char *test[] = {exe, NULL};
+    assert_int_equal(run(test, log), 1);
+    char *s = slurp(log);
+    assert_non_null(strstr(s, "at position 0:"));
+    free(s);
+    ph_artifacts_free(&a);
+    ph_table_free(&t);
+    free(k);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s CMAKE CTEST SCRATCH_DIR\n", argv[0]);
+        return 2;
+    }
+    g_cmake = argv[1];
+    g_ctest = argv[2];
+    g_tmp = argv[3];
+    /* A fresh scratch dir every run: stale builds must not hide failures. */
+    char *rm[] = {(char *)g_cmake, "-E", "rm", "-rf", (char *)g_tmp, NULL};
+    ph_err err = {0};
+    if (run(rm, "/dev/null") != 0 || ph_fs_mkdirs(g_tmp, &err) != 0) {
+        fprintf(stderr, "test_emit_build: cannot reset %s: %s\n", g_tmp, err.msg);
+        return 2;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_5000),    cmocka_unit_test(test_compact_4100),
+        cmocka_unit_test(test_mulshift_65537), cmocka_unit_test(test_mulrot_65537),
+        cmocka_unit_test(test_mix_65537),      cmocka_unit_test(test_corrupt_table_fails),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
