@@ -2,11 +2,12 @@
  * NUMA runtime, the way a worker node does without the network.
  *
  * usage: bench_inproc [DIR] [--threads N] [--solve-threads N] [--topology T]
- *                     [--out OUTDIR]
  * DIR defaults to /work/shared/keys/sys32, threads (per node) to 2.  Files
  * are read through a completion port (io_uring where allowed) and each one
- * becomes a work item: validate keys, solve, verify, and with --out render
- * and write the table's C files.  Prints one summary line. */
+ * becomes a work item: validate keys, solve, verify.  Nothing is written.
+ * --solve-threads: parallel attempts per table; 0 (default) = the node's
+ * thread count, as a worker asks for (the solver uses 1 for small sets).
+ * Prints one summary line. */
 #include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,9 +20,6 @@
 #include "ph_runtime.h"
 #include "ph_solver.h"
 #include "ph_time.h"
-#ifdef PH_BENCH_HAVE_EMIT
-#include "ph_emit.h"
-#endif
 
 #define READ_WINDOW 64   /* file reads in flight at most */
 #define MAX_ERRORS_SHOWN 5
@@ -29,7 +27,6 @@
 typedef struct bench {
     ph_runtime *rt;
     ph_solve_opts sopts;
-    const char *outdir;
     atomic_ulong ok, failed, keys, attempts, shown, via_uring;
 } bench;
 
@@ -43,28 +40,6 @@ static void report_error(bench *b, const ph_err *err)
     atomic_fetch_add(&b->failed, 1);
     if (atomic_fetch_add(&b->shown, 1) < MAX_ERRORS_SHOWN)
         fprintf(stderr, "bench_inproc: %s\n", err->msg);
-}
-
-static int emit_table(bench *b, const ph_table *t, const keys *k, const char *path,
-                      ph_err *err)
-{
-#ifdef PH_BENCH_HAVE_EMIT
-    if (!b->outdir)
-        return 0;
-    char name[256];
-    int rc = keys_table_name(path, name, sizeof name, err);
-    if (rc)
-        return rc;
-    ph_artifacts arts = {0};
-    rc = ph_emit_render(t, k->v, name, &arts, err);
-    if (!rc)
-        rc = ph_artifacts_write(&arts, b->outdir, err);
-    ph_artifacts_free(&arts);
-    return rc;
-#else
-    (void)b, (void)t, (void)k, (void)path, (void)err;
-    return 0;
-#endif
 }
 
 static void solve_job(void *arg, unsigned node, unsigned thread)
@@ -84,16 +59,16 @@ static void solve_job(void *arg, unsigned node, unsigned thread)
         rc = keys_from_bytes(f->bytes, f->len, f->path, &k, &err);
     if (!rc) {
         ph_solve_opts o = b->sopts;
-#ifdef PH_BENCH_EXEC_HOOK
-        o.exec_post = ph_runtime_exec_post;
-        o.exec_ctx = ph_runtime_node_exec_ctx(b->rt, node);
-#else
-        (void)node;
-#endif
+        /* A big table fans out over its node's threads; the solver's
+         * threads inherit this thread's binding. */
+        if (o.threads == 0)
+            o.threads = ph_runtime_node_threads(b->rt, node);
         rc = ph_solve(k.v, k.n, &o, &t, &err);
     }
+    /* ph_solve verifies already; verify again here so the figure includes
+     * a full lookup pass, as the cluster's worker does before replying. */
     if (!rc)
-        rc = emit_table(b, &t, &k, f->path, &err);
+        rc = ph_table_verify(&t, k.v, k.n, &err);
     if (rc)
         report_error(b, &err);
     else {
@@ -167,7 +142,7 @@ static int dispatch_one(bench *b, ph_port *io)
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_inproc [DIR] [--threads N] [--solve-threads N] "
-                    "[--topology T] [--out OUTDIR]\n");
+                    "[--topology T]\n");
     return 2;
 }
 
@@ -177,6 +152,7 @@ int main(int argc, char **argv)
     const char *dir = "/work/shared/keys/sys32";
     bench b = {0};
     ph_solve_opts_init(&b.sopts);
+    b.sopts.threads = 0; /* = the node's threads, set per job */
     ph_runtime_opts ro;
     ph_runtime_opts_init(&ro);
     ro.threads_per_node = 2;
@@ -186,16 +162,9 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--threads") && v) ro.threads_per_node = (unsigned)atoi(v), i++;
         else if (!strcmp(a, "--solve-threads") && v) b.sopts.threads = (unsigned)atoi(v), i++;
         else if (!strcmp(a, "--topology") && v) ro.topology = v, i++;
-        else if (!strcmp(a, "--out") && v) b.outdir = v, i++;
         else if (a[0] == '-') return usage();
         else dir = a;
     }
-#ifndef PH_BENCH_HAVE_EMIT
-    if (b.outdir) {
-        fprintf(stderr, "bench_inproc: --out needs the emitter (solver/ph_emit.c)\n");
-        return 2;
-    }
-#endif
     char **paths;
     size_t n;
     if (list_keys(dir, &paths, &n))

@@ -2,6 +2,7 @@
  * with empty work, 1 producer / 1 consumer and 2 / 2.
  *
  * usage: bench_port [packets] [capacity]    (defaults 2000000, 1024)
+ * Each packet is one post and one completion (get) of an empty work item.
  * One line per configuration; "fd=1" runs with the readiness fd armed (as
  * when a zmq_poll loop watches the port), which adds eventfd writes/reads on
  * every empty <-> non-empty transition. */
@@ -66,9 +67,9 @@ static int run(unsigned producers, unsigned consumers, unsigned long packets, si
     }
     double s = (double)(ph_time_ns() - t0) / 1e9;
     printf("bench_port backend=%s producers=%u consumers=%u capacity=%zu fd=%d packets=%lu "
-           "seconds=%.3f packets_per_s=%.0f\n",
+           "seconds=%.3f packets_per_s=%.0f posts_plus_completions_per_s=%.0f\n",
            ph_port_backend_name(), producers, consumers, cap, arm_fd, got, s,
-           (double)got / s);
+           (double)got / s, 2.0 * (double)got / s);
     ph_port_destroy(c.port);
     return got == c.per_producer * producers ? 0 : 1;
 }

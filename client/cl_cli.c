@@ -51,9 +51,10 @@ static const cl_cmd_desc cmds[] = {
      "usage: phclient status [--json] [--watch] [--coordinator EP]\n"
      "Workers (host, node, threads, running, done, failed, last heartbeat) and jobs\n"
      "(token, progress, per-node counts).  --watch repeats every second.\n"},
-    {"shutdown", CL_SHUTDOWN, 0, NULL, "stop the coordinator and its workers",
+    {"shutdown", CL_SHUTDOWN, 0, NULL, "stop the coordinator",
      "usage: phclient shutdown [--coordinator EP]\n"
-     "Ask the coordinator to stop; it tells its workers to stop too.\n"},
+     "Ask the coordinator to stop.  Running jobs are abandoned.  Workers stay up and\n"
+     "reconnect with backoff until a coordinator is back (stop them with SIGTERM).\n"},
     {"ping", CL_PING, 0, NULL, "check that the coordinator answers",
      "usage: phclient ping [--coordinator EP]\n"},
 };

@@ -90,6 +90,14 @@ static void print_final(const cl_args *a, const ph_msg_job *j)
     }
     double secs = (double)j->elapsed_us / 1e6;
     uint64_t done = j->succeeded + j->failed;
+    if (a->cmd == CL_CREATE) {
+        /* One table: one line either way (the error names the file). */
+        if (j->state == PH_JOB_ALL_SUCCEEDED)
+            printf("created 1 table in %.3f s -> %.*s\n", secs, (int)j->out_dir.n, j->out_dir.p);
+        else
+            fprintf(stderr, "phclient: %.*s\n", (int)j->first_error.n, j->first_error.p);
+        return;
+    }
     switch (j->state) {
     case PH_JOB_ALL_SUCCEEDED:
         printf("all succeeded: %" PRIu64 " table(s) in %.2f s (%.0f files/s) -> %.*s\n",

@@ -102,8 +102,9 @@ void cl_local_stop(cl_local *l)
 {
     if (!l)
         return;
-    /* The coordinator normally left on SHUTDOWN (sending STOP to the
-     * workers); the flag covers an abandoned run. */
+    /* The coordinator normally left on SHUTDOWN; the flag stops the
+     * workers (which would otherwise wait for a coordinator to return) and
+     * covers an abandoned run. */
     atomic_store(&l->stop, 1);
     if (l->coord_started)
         pthread_join(l->coord_tid, NULL);

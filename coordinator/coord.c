@@ -268,12 +268,12 @@ static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
     size_t len = 0;
     char name[256];
     int rc = task_keys(j, tid, &kbuf, &len, &err);
-    if (!rc && j->is_create)
-        snprintf(name, sizeof name, "%s", t->file);
-    else if (!rc)
+    if (!rc)
         rc = keys_table_name(t->file, name, sizeof name, &err);
     if (rc) {
         /* Unreadable input fails the task here; no worker is involved. */
+        if (!j->is_create)
+            free(kbuf);
         coord_job_finish_task(c, j, tid, coord_job_jw(j, NULL), NULL, rc, err.msg);
         return true;
     }
@@ -605,11 +605,12 @@ static void teardown(coord *c)
     for (size_t i = 0; i < c->nwaiters; i++)
         reply_error(c, c->waiters[i].ident, c->waiters[i].ident_len, PH_ECLOSED,
                     "coordinator shutting down");
-    ph_msg stop = {.type = PH_MSG_STOP};
-    for (size_t i = 0; i < c->nworkers; i++) {
-        reply(c, c->workers[i]->ident, c->workers[i]->ident_len, &stop);
+    /* Workers are not told to stop: they keep reconnecting with backoff
+     * until a coordinator is back (docs/OPERATIONS.md), so restarting
+     * phcoord never takes the cluster down.  STOP stays in the protocol for
+     * a future "shutdown --workers". */
+    for (size_t i = 0; i < c->nworkers; i++)
         free(c->workers[i]);
-    }
     for (size_t i = 0; i < c->njobs; i++)
         coord_job_free(c->jobs[i]);
     free(c->workers);

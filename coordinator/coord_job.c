@@ -210,7 +210,11 @@ int coord_job_create(coord *c, const ph_msg_submit_create *m, coord_job **out, p
         rc = alloc_tasks(j, 1, err);
     if (!rc) {
         j->out_dir = strdup(out_dir);
-        j->tasks[0].file = strdup(name);
+        /* The row names the keys file as a bulk job would; TASK sends the
+         * bare table name (send_task strips ".keys" for create jobs too). */
+        j->tasks[0].file = malloc(strlen(name) + sizeof ".keys");
+        if (j->tasks[0].file)
+            sprintf(j->tasks[0].file, "%s.keys", name);
         j->keys = malloc(m->keys.n ? m->keys.n : 1);
         if (!j->out_dir || !j->tasks[0].file || !j->keys)
             rc = ph_err_set(err, PH_ENOMEM, "job: out of memory");

@@ -130,6 +130,14 @@ static void enc_raw(enc *e, ph_bytes b, bool bin)
         e->rc = ph_err_set(e->err, PH_EINVAL, "%s: %u-byte field without data", e->type, b.n);
         return;
     }
+    /* Refuse an oversized frame before copying the field, not after: a
+     * caller's multi-GB buffer must not be duplicated just to be refused. */
+    if (e->sb.size > PH_PROTO_MAX_FRAME || b.n > PH_PROTO_MAX_FRAME - e->sb.size) {
+        e->rc = ph_err_set(e->err, PH_EINVAL,
+                           "%s: a %u-byte field makes the frame exceed the frame limit of %u",
+                           e->type, b.n, PH_PROTO_MAX_FRAME);
+        return;
+    }
     enc_check(e, bin ? msgpack_pack_bin(&e->pk, b.n) : msgpack_pack_str(&e->pk, b.n));
     /* memcpy from NULL is undefined even for zero bytes: skip empty bodies */
     if (e->rc == 0 && b.n > 0)
@@ -218,6 +226,9 @@ static void enc_submit_bulk(enc *e, const ph_msg_submit_bulk *s)
 /* JOB fields, shared by the JOB message and STATUS_REPLY's job entries. */
 static void enc_job_fields(enc *e, const ph_msg_job *j)
 {
+    if (e->rc == 0 && j->state > PH_JOB_NO_KEYS)
+        e->rc = ph_err_set(e->err, PH_EINVAL, "%s.state: unknown job state %u",
+                           e->type, j->state);
     enc_str(e, j->token);
     enc_uint(e, j->state);
     enc_uint(e, j->total);

@@ -417,6 +417,47 @@ static int dec_body(dec *d, const msgpack_object *f, ph_msg *m)
     }
 }
 
+static int version_fail(ph_err *err, uint64_t version)
+{
+    return ph_err_set(err, PH_EPROTO,
+                      "message.version: unsupported version %llu (this peer speaks %d)",
+                      (unsigned long long)version, PH_PROTO_VERSION);
+}
+
+/* Look at the version before anything else: a peer speaking another
+ * version is told so even when the rest of its frame would not pass this
+ * version's scan (other nesting, other types).  Only the canonical shapes
+ * (an array header, then a uint) are recognised here; anything else is
+ * left to the full decode, which checks the version again. */
+static int peek_version(const unsigned char *p, size_t len, ph_err *err)
+{
+    size_t off;
+    if (p[0] >= 0x92 && p[0] <= 0x9f)
+        off = 1;                          /* fixarray of >= 2 */
+    else if (p[0] == 0xdc)
+        off = 3;                          /* array16 */
+    else if (p[0] == 0xdd)
+        off = 5;                          /* array32 */
+    else
+        return 0;
+    if (off >= len)
+        return 0;
+    unsigned char b = p[off++];
+    unsigned n;
+    if (b <= 0x7f)
+        return b == PH_PROTO_VERSION ? 0 : version_fail(err, b);
+    else if (b >= 0xcc && b <= 0xcf)
+        n = 1u << (b - 0xcc);             /* uint8/16/32/64 */
+    else
+        return 0;
+    if (len - off < n)
+        return 0;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = (v << 8) | p[off + i];
+    return v == PH_PROTO_VERSION ? 0 : version_fail(err, v);
+}
+
 /* Check [version, type, ...] and the field count, then the fields. */
 static int dec_message(dec *d, const msgpack_object *root, ph_msg *m)
 {
@@ -427,13 +468,12 @@ static int dec_message(dec *d, const msgpack_object *root, ph_msg *m)
     if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return ph_err_set(d->err, PH_EPROTO, "message.version: expected uint");
     if (a[0].via.u64 != PH_PROTO_VERSION)
-        return ph_err_set(d->err, PH_EPROTO, "unsupported version %llu",
-                          (unsigned long long)a[0].via.u64);
+        return version_fail(d->err, a[0].via.u64);
     if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return ph_err_set(d->err, PH_EPROTO, "message.type: expected uint");
     int nf = ph_proto_nfields(a[1].via.u64);
     if (nf < 0)
-        return ph_err_set(d->err, PH_EPROTO, "unknown message type %llu",
+        return ph_err_set(d->err, PH_EPROTO, "message.type: unknown message type %llu",
                           (unsigned long long)a[1].via.u64);
     m->type = (ph_msg_type)a[1].via.u64;
     dec_push(d, "%s", ph_msg_type_name(m->type));
@@ -451,7 +491,9 @@ int ph_msg_decode(const void *buf, size_t len, ph_msg *out, ph_err *err)
     if (len > PH_PROTO_MAX_FRAME)
         return ph_err_set(err, PH_EPROTO, "message: %zu bytes exceed the frame limit of %u",
                           len, PH_PROTO_MAX_FRAME);
-    int rc = ph_proto_scan(buf, len, err);
+    int rc = peek_version(buf, len, err);
+    if (rc == 0)
+        rc = ph_proto_scan(buf, len, err);
     if (rc)
         return rc;
 

@@ -5,7 +5,9 @@
  * pthreads bound to its cpuset, and work is a function pointer + argument
  * carried in a packet.  Nothing here allocates per work item. */
 #include <hwloc.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -109,7 +111,7 @@ static int load_topology(ph_runtime *rt, const char *desc, ph_err *err)
     if (!rt->thissystem) {
         static atomic_flag logged = ATOMIC_FLAG_INIT;
         if (!atomic_flag_test_and_set(&logged))
-            ph_log_info("runtime", "topology=fake binding=off msg=\"topology is not this "
+            ph_log_warn("runtime", "topology=fake binding=off msg=\"topology is not this "
                                    "machine: threads and memory are not bound\"");
     }
     return 0;
@@ -176,6 +178,50 @@ static int select_nodes(ph_runtime *rt, const ph_runtime_opts *o, ph_err *err)
     return 0;
 }
 
+/* One "a" or "a-b" item of a node list; advances *s past it. */
+static bool parse_range(const char **s, unsigned *lo, unsigned *hi)
+{
+    char *end;
+    if (**s < '0' || **s > '9')
+        return false;
+    unsigned long a = strtoul(*s, &end, 10);
+    unsigned long b = a;
+    if (*end == '-') {
+        const char *t = end + 1;
+        if (*t < '0' || *t > '9')
+            return false;
+        b = strtoul(t, &end, 10);
+    }
+    if (a > b || b >= 64)
+        return false;
+    *lo = (unsigned)a;
+    *hi = (unsigned)b;
+    *s = end;
+    return true;
+}
+
+int ph_runtime_parse_nodes(const char *list, uint64_t *mask, ph_err *err)
+{
+    uint64_t m = 0;
+    const char *s = list ? list : "";
+    for (;;) {
+        unsigned lo, hi;
+        if (!parse_range(&s, &lo, &hi))
+            break;
+        for (unsigned i = lo; i <= hi; i++)
+            m |= (uint64_t)1 << i;
+        if (*s == '\0') {
+            *mask = m;
+            return 0;
+        }
+        if (*s++ != ',')
+            break;
+    }
+    return ph_err_set(err, PH_EINVAL,
+                      "nodes=\"%s\": expected a list like 0,2-3 of NUMA nodes 0..63",
+                      list ? list : "");
+}
+
 /* ---- threads --------------------------------------------------------- */
 
 static void bind_thread(ph_runtime *rt, rt_node *n, pthread_t tid)
@@ -207,6 +253,10 @@ static int node_start(ph_runtime *rt, rt_node *n, size_t capacity, ph_err *err)
             return ph_err_set(err, PH_ENOMEM, "numa=%u: cannot create thread %u of %u",
                               n->info.os_index, i, n->info.threads);
         n->started++;
+        /* Names show up in top -H, gdb and TSan reports: ph-n<os>-t<i>. */
+        char name[16];
+        snprintf(name, sizeof name, "ph-n%u-t%u", n->info.os_index % 1000u, i % 10000u);
+        pthread_setname_np(t->tid, name);
         bind_thread(rt, n, t->tid);
     }
     ph_log_debug("runtime", "numa=%u threads=%u cpuset=%s bound=%d", n->info.os_index,

@@ -75,4 +75,8 @@ unsigned ph_runtime_node_threads(const ph_runtime *rt, unsigned node);
 void *ph_runtime_node_exec_ctx(ph_runtime *rt, unsigned node);
 void ph_runtime_exec_post(void *ctx, void (*fn)(void *arg), void *arg);
 
+/* Parse a NUMA node list such as "0", "1,3" or "0-2,5" (OS indices < 64)
+ * into a ph_runtime_opts.node_mask.  PH_EINVAL with err naming the list. */
+int ph_runtime_parse_nodes(const char *list, uint64_t *mask, ph_err *err);
+
 #endif

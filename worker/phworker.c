@@ -36,6 +36,7 @@ static void usage(FILE *f)
             "  --topology STR      hwloc synthetic description or XML file instead of this\n"
             "                      machine, e.g. \"pack:2 numa:1 core:1 pu:1\" (binding is off)\n"
             "  --fake-work         answer each task at once with an empty success (benchmarks)\n"
+            "  --task-delay-ms N   sleep N ms before each task (tests: a slow worker)\n"
             "  --heartbeat-ms N    heartbeat interval (default 250)\n"
             "  --liveness-ms N     reconnect when the coordinator is silent this long (3000)\n"
             "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
@@ -66,7 +67,7 @@ static int parse_level(const char *s)
     return -1;
 }
 
-enum { O_COORD = 256, O_NODE, O_ALL, O_THREADS, O_PREFETCH, O_TOPO, O_FAKE, O_HB, O_LIVE,
+enum { O_COORD = 256, O_NODE, O_ALL, O_THREADS, O_PREFETCH, O_TOPO, O_FAKE, O_DELAY, O_HB, O_LIVE,
        O_LEVEL, O_VERSION };
 
 static int parse(int argc, char **argv, wrk_opts *o, bool *all)
@@ -75,8 +76,9 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
         {"coordinator", required_argument, 0, O_COORD}, {"numa-node", required_argument, 0, O_NODE},
         {"all-nodes", no_argument, 0, O_ALL},           {"threads", required_argument, 0, O_THREADS},
         {"prefetch", required_argument, 0, O_PREFETCH}, {"topology", required_argument, 0, O_TOPO},
-        {"fake-work", no_argument, 0, O_FAKE},          {"heartbeat-ms", required_argument, 0, O_HB},
-        {"liveness-ms", required_argument, 0, O_LIVE},  {"log-level", required_argument, 0, O_LEVEL},
+        {"fake-work", no_argument, 0, O_FAKE},          {"task-delay-ms", required_argument, 0, O_DELAY},
+        {"heartbeat-ms", required_argument, 0, O_HB},   {"liveness-ms", required_argument, 0, O_LIVE},
+        {"log-level", required_argument, 0, O_LEVEL},
         {"version", no_argument, 0, O_VERSION},         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -95,6 +97,8 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
         case O_PREFETCH: bad = parse_uint("--prefetch", optarg, 256, &v); o->prefetch = (unsigned)v; break;
         case O_TOPO: o->topology = optarg; break;
         case O_FAKE: o->fake_work = true; break;
+        case O_DELAY: bad = parse_uint("--task-delay-ms", optarg, 600000, &v);
+                      o->task_delay_ms = (unsigned)v; break;
         case O_HB: bad = parse_uint("--heartbeat-ms", optarg, 3600000, &v); o->heartbeat_ms = (int)v; break;
         case O_LIVE: bad = parse_uint("--liveness-ms", optarg, 3600000, &v); o->liveness_ms = (int)v; break;
         case O_LEVEL: bad = parse_level(optarg); break;

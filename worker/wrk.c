@@ -116,6 +116,7 @@ static void on_task(wrk *w, const ph_msg_task *m)
         return; /* the coordinator requeues it if we ever go silent */
     }
     w->held++;
+    t->delay_ms = w->o->task_delay_ms;
     if (w->o->fake_work) {
         /* Dispatch benchmark: an empty success, straight back. */
         t->row.keys = (uint32_t)(t->keys_len / 4);

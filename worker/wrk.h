@@ -19,6 +19,8 @@ typedef struct wrk_opts {
     unsigned prefetch;       /* credits beyond threads; 0 = max(2, threads) */
     const char *topology;    /* NULL = this machine; hwloc synthetic string or XML */
     bool fake_work;          /* answer every task at once with an empty success */
+    unsigned task_delay_ms;  /* tests: each task sleeps this long before solving, so a
+                                frozen worker reliably holds tasks */
     int heartbeat_ms;        /* default 250 */
     int liveness_ms;         /* coordinator silent this long -> reconnect; default 3000 */
     atomic_int *stop;        /* optional: non-zero = leave */

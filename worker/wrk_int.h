@@ -22,6 +22,7 @@ typedef struct wrk_task {
     uint32_t threads;      /* solver threads; 0 = decide by size */
     uint64_t seed;
     unsigned node_threads; /* threads of the node, for large tables */
+    unsigned delay_ms;     /* wrk_opts.task_delay_ms (tests) */
     ph_port *done;         /* where to post the finished task */
     /* filled by the run */
     int status;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "keys.h"
 #include "ph_create.h"
@@ -14,6 +15,8 @@
  * below it one thread per table keeps every thread busy with its own file,
  * which is faster for the many small files of a bulk job. */
 #define WRK_BIG_TABLE 100000u
+/* Room for the RESULT's fixed fields and msgpack headers. */
+#define WRK_RESULT_SLACK 65536u
 
 wrk_task *wrk_task_new(const ph_msg_task *m, unsigned node_threads, ph_port *done)
 {
@@ -56,6 +59,23 @@ static int solve_opts(const wrk_task *t, uint32_t n, ph_solve_opts *so, ph_err *
     return PH_OK;
 }
 
+/* A RESULT must fit in one frame (the coordinator's ZMQ_MAXMSGSIZE): a
+ * larger one would only get the connection cut, and the task would never
+ * finish.  Fail it here with a clear message instead. */
+static int check_wire_size(wrk_task *t)
+{
+    uint64_t total = WRK_RESULT_SLACK;
+    for (size_t i = 0; i < t->arts.count; i++)
+        total += strlen(t->arts.items[i].path) + t->arts.items[i].len + 16;
+    if (total <= PH_PROTO_MAX_FRAME)
+        return PH_OK;
+    ph_artifacts_free(&t->arts);
+    snprintf(t->row.status, sizeof t->row.status, "%s", ph_err_name(PH_EINVAL));
+    return ph_err_set(&t->err, PH_EINVAL, "%s.keys: generated files take %llu bytes, more "
+                      "than the %u-byte message limit", t->name, (unsigned long long)total,
+                      PH_PROTO_MAX_FRAME);
+}
+
 void wrk_task_execute(wrk_task *t)
 {
     if (t->status)
@@ -70,6 +90,8 @@ void wrk_task_execute(wrk_task *t)
     if (!rc)
         rc = ph_create_from_keys(t->name, k.v, k.n, &so, &t->arts, &t->row, &t->err);
     keys_free(&k);
+    if (!rc)
+        rc = check_wire_size(t);
     t->status = rc;
     if (rc && !t->err.msg[0])
         ph_err_set(&t->err, rc, "%s: %s", file, ph_err_name(rc));
@@ -80,6 +102,10 @@ void wrk_task_work(void *arg, unsigned node, unsigned thread)
     (void)node;
     (void)thread;
     wrk_task *t = arg;
+    if (t->delay_ms) {
+        struct timespec ts = {t->delay_ms / 1000, (long)(t->delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     wrk_task_execute(t);
     ph_packet p = {.key = t->task_id, .value = 0, .data = t};
     /* The port holds more than the credits we ever grant, so this does not

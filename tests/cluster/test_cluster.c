@@ -181,27 +181,39 @@ static int workers_registered(void)
     return n;
 }
 
+/* Start phcoord on bind and learn its endpoint (port * = a free port). */
+static int start_coord(const char *bind)
+{
+    char epf[512], log[512];
+    path_of(epf, sizeof epf, "endpoint");
+    path_of(log, sizeof log, "coord.log");
+    unlink(epf);
+    coord_pid = spawn((char *const[]){PHCOORD_BIN, "--bind", (char *)bind, "--endpoint-file",
+                                      epf, "--heartbeat-ms", "100", "--liveness-ms", "1500",
+                                      "--log-level", "warn", NULL},
+                      NULL, log);
+    for (int i = 0; i < 200 && !exists(epf); i++)
+        sleep_ms(50);
+    char *ep = slurp(epf);
+    if (coord_pid <= 0 || !ep) {
+        free(ep);
+        return -1;
+    }
+    ep[strcspn(ep, "\n")] = '\0';
+    snprintf(endpoint, sizeof endpoint, "%s", ep);
+    free(ep);
+    return 0;
+}
+
 static int setup_cluster(void **state)
 {
     (void)state;
     snprintf(tmp_root, sizeof tmp_root, "/tmp/phcluster-test-XXXXXX");
     if (!mkdtemp(tmp_root))
         return -1;
-    char epf[512], log[512];
-    path_of(epf, sizeof epf, "endpoint");
-    path_of(log, sizeof log, "coord.log");
-    coord_pid = spawn((char *const[]){PHCOORD_BIN, "--bind", "tcp://127.0.0.1:*",
-                                      "--endpoint-file", epf, "--heartbeat-ms", "100",
-                                      "--liveness-ms", "1500", "--log-level", "warn", NULL},
-                      NULL, log);
-    for (int i = 0; i < 100 && !exists(epf); i++)
-        sleep_ms(50);
-    char *ep = slurp(epf);
-    if (coord_pid <= 0 || !ep)
+    if (start_coord("tcp://127.0.0.1:*") != 0)
         return -1;
-    ep[strcspn(ep, "\n")] = '\0';
-    snprintf(endpoint, sizeof endpoint, "%s", ep);
-    free(ep);
+    char log[512];
     path_of(log, sizeof log, "worker-a.log");
     worker_a_pid = spawn((char *const[]){PHWORKER_BIN, "--coordinator", endpoint, "--threads",
                                          "1", "--heartbeat-ms", "100", "--liveness-ms", "1500",
@@ -222,22 +234,51 @@ static int setup_cluster(void **state)
     return -1;
 }
 
+/* Wait for pid with a deadline; SIGKILL past it.  Returns the exit code. */
+static int reap(pid_t pid, int deadline_ms)
+{
+    int status;
+    for (int t = 0; t < deadline_ms / 20; t++) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r < 0)
+            return -1;
+        sleep_ms(20);
+    }
+    kill(pid, SIGKILL);
+    return wait_exit(pid) + 1000;
+}
+
 static int teardown_cluster(void **state)
 {
     (void)state;
-    run(CLIENT("shutdown"), NULL);
-    pid_t pids[] = {coord_pid, worker_a_pid, worker_b_pid};
-    for (size_t i = 0; i < 3; i++) {
-        if (pids[i] <= 0)
-            continue;
-        /* STOP should end the workers; make sure nothing outlives us. */
-        for (int t = 0; t < 100 && waitpid(pids[i], NULL, WNOHANG) == 0; t++)
-            sleep_ms(50);
-        if (kill(pids[i], 0) == 0) {
-            kill(pids[i], SIGTERM);
-            wait_exit(pids[i]);
+    int bad = 0;
+    /* The coordinator leaves on SHUTDOWN; workers (which would wait for a
+     * coordinator to come back) leave on SIGTERM.  All must exit 0: under
+     * ASan a leak or error shows up as a non-zero exit here. */
+    if (coord_pid > 0) {
+        run(CLIENT("shutdown"), NULL);
+        int rc = reap(coord_pid, 10000);
+        if (rc != 0) {
+            fprintf(stderr, "phcoord exited with %d (see its log in %s)\n", rc, tmp_root);
+            bad = 1;
         }
     }
+    pid_t pids[] = {worker_a_pid, worker_b_pid};
+    for (size_t i = 0; i < 2; i++) {
+        if (pids[i] <= 0)
+            continue;
+        kill(pids[i], SIGTERM);
+        int rc = reap(pids[i], 10000);
+        if (rc != 0) {
+            fprintf(stderr, "phworker %ld exited with %d (see its log in %s)\n", (long)pids[i],
+                    rc, tmp_root);
+            bad = 1;
+        }
+    }
+    if (bad)
+        return -1; /* keep tmp_root for the logs */
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     return system(cmd) == 0 ? 0 : -1;
@@ -256,6 +297,20 @@ static void make_bulk_dir(const char *sub, int nfiles)
             n = 40000 + (uint32_t)(rng() % 30000); /* a few larger tables */
         write_keys(p, n, (uint32_t)i + 1, false);
     }
+}
+
+/* Compile OUT/NAME/NAME.c + NAME_test.c with the system C compiler and run
+ * the test; returns its exit code (0 = every key maps to its position). */
+static int build_and_run_table(const char *out, const char *name)
+{
+    char src[600], test[600], exe[600];
+    path_of(src, sizeof src, "%s/%s/%s.c", out, name, name);
+    path_of(test, sizeof test, "%s/%s/%s_test.c", out, name, name);
+    path_of(exe, sizeof exe, "%s/%s/%s_test", out, name, name);
+    int rc = run((char *const[]){"/usr/bin/cc", "-O1", "-o", exe, src, test, NULL}, NULL);
+    if (rc != 0)
+        return 100 + rc;
+    return run((char *const[]){exe, NULL}, NULL);
 }
 
 /* 500 files, two clients waiting on one token, per-node counts, files. */
@@ -315,6 +370,11 @@ static void test_bulk_500(void **state)
         path_of(c, sizeof c, "bulk-out/t%04d-x/t%04d-x.c", i, i);
         assert_true(exists(c));
     }
+    /* The tables survived the trip worker -> coordinator -> disk intact:
+     * build two of them (a small one and a large one) with their own
+     * generated test, which checks every key's index. */
+    assert_int_equal(build_and_run_table("bulk-out", "t0000-x"), 0);
+    assert_int_equal(build_and_run_table("bulk-out", "t0007-x"), 0);
 }
 
 static void test_status_json(void **state)
@@ -357,6 +417,50 @@ static void test_create_same_table(void **state)
     free(b);
 }
 
+/* --local: embedded coordinator + workers, same outputs as a cluster. */
+static void test_local_bulk(void **state)
+{
+    (void)state;
+    make_dir("lbulk");
+    for (int i = 0; i < 20; i++) {
+        char p[512];
+        path_of(p, sizeof p, "lbulk/l%02d-x.keys", i);
+        write_keys(p, 1 + (uint32_t)(rng() % 3000), 70000u + (uint32_t)i, false);
+    }
+    char dir[512], out[512], csv[600], res[512];
+    path_of(dir, sizeof dir, "lbulk");
+    path_of(out, sizeof out, "lbulk-out");
+    path_of(res, sizeof res, "lbulk.json");
+    assert_int_equal(run((char *const[]){PHCLIENT_BIN, "bulk-create", dir, "-o", out, "--local",
+                                         "--json", NULL}, res), 0);
+    char *j = slurp(res);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "\"state\":\"all_succeeded\""));
+    assert_int_equal(field(j, "succeeded"), 20);
+    assert_int_equal(sum_nodes(j, "succeeded"), 20);
+    free(j);
+    path_of(csv, sizeof csv, "lbulk-out/results.csv");
+    char *rows = slurp(csv);
+    assert_non_null(rows);
+    assert_int_equal(count_substr(rows, "\n"), 21);
+    assert_int_equal(count_substr(rows, ",ok"), 20);
+    free(rows);
+    for (int i = 0; i < 20; i++) {
+        char c[600];
+        path_of(c, sizeof c, "lbulk-out/l%02d-x/l%02d-x.c", i, i);
+        assert_true(exists(c));
+    }
+    /* A bad keys file through --local: one line, non-zero. */
+    char bad[512], bout[512];
+    path_of(bad, sizeof bad, "empty-0.keys");
+    FILE *f = fopen(bad, "wb");
+    assert_non_null(f);
+    fclose(f);
+    path_of(bout, sizeof bout, "lbad-out");
+    assert_int_equal(run((char *const[]){PHCLIENT_BIN, "create", bad, "-o", bout, "--local",
+                                         NULL}, NULL), 2);
+}
+
 static void test_exit_no_keys(void **state)
 {
     (void)state;
@@ -382,6 +486,12 @@ static void test_exit_some_failed(void **state)
         path_of(p, sizeof p, "mixed/m%d-100.keys", i);
         write_keys(p, 100, 9000u + (uint32_t)i, i == 3);
     }
+    char odd[512];
+    path_of(odd, sizeof odd, "mixed/m6-odd.keys");
+    FILE *f = fopen(odd, "wb");
+    assert_non_null(f);
+    fwrite("abcdefg", 1, 7, f); /* 7 bytes: not a multiple of 4 */
+    fclose(f);
     char dir[512], out[512], csv[600];
     path_of(dir, sizeof dir, "mixed");
     path_of(out, sizeof out, "mixed-out");
@@ -389,13 +499,19 @@ static void test_exit_some_failed(void **state)
     path_of(csv, sizeof csv, "mixed-out/results.csv");
     char *rows = slurp(csv);
     assert_non_null(rows);
-    assert_int_equal(count_substr(rows, "\n"), 7);
+    assert_int_equal(count_substr(rows, "\n"), 8);
     const char *bad = strstr(rows, "m3-100");
     assert_non_null(bad);
     const char *eol = strchr(bad, '\n');
     assert_non_null(eol);
     const char *edup = strstr(bad, "EDUP");
     assert_true(edup != NULL && edup < eol);
+    const char *odd_row = strstr(rows, "m6-odd");
+    assert_non_null(odd_row);
+    eol = strchr(odd_row, '\n');
+    assert_non_null(eol);
+    const char *einval = strstr(odd_row, "EINVAL");
+    assert_true(einval != NULL && einval < eol);
     assert_int_equal(count_substr(rows, ",ok"), 5);
     free(rows);
 }
@@ -416,9 +532,11 @@ static void test_frozen_worker_requeued(void **state)
     (void)state;
     char log[512];
     path_of(log, sizeof log, "worker-c.log");
+    /* Each of its tasks sleeps 1 s first: whatever it was given at submit
+     * time, it still holds when it is frozen. */
     pid_t c = spawn((char *const[]){PHWORKER_BIN, "--coordinator", endpoint, "--threads", "1",
-                                    "--heartbeat-ms", "100", "--liveness-ms", "1500",
-                                    "--log-level", "warn", NULL},
+                                    "--task-delay-ms", "1000", "--heartbeat-ms", "100",
+                                    "--liveness-ms", "1500", "--log-level", "warn", NULL},
                     NULL, log);
     assert_true(c > 0);
     for (int i = 0; i < 200 && workers_registered() < 4; i++)
@@ -435,13 +553,30 @@ static void test_frozen_worker_requeued(void **state)
     path_of(out, sizeof out, "frozen-out");
     path_of(tokf, sizeof tokf, "frozen-token");
     assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out, "--no-wait"), tokf), 0);
-    kill(c, SIGSTOP); /* holds a few tasks now, most likely */
+    kill(c, SIGSTOP); /* holds its credits' worth of tasks, all sleeping */
+    /* The coordinator drops it after liveness (it stops answering). */
+    char cpid[64];
+    snprintf(cpid, sizeof cpid, "\"pid\":%ld,", (long)c);
+    bool dropped = false;
+    for (int i = 0; i < 400 && !dropped; i++) {
+        char st[512];
+        path_of(st, sizeof st, "frozen-status.json");
+        if (run(CLIENT("status", "--json"), st) == 0) {
+            char *s = slurp(st);
+            dropped = s && !strstr(s, cpid);
+            free(s);
+        }
+        if (!dropped)
+            sleep_ms(50);
+    }
+    assert_true(dropped);
+    /* Late results after it wakes up must be discarded, not counted. */
+    kill(c, SIGCONT);
     char *tok = slurp(tokf);
     assert_non_null(tok);
     tok[strcspn(tok, "\n")] = '\0';
     path_of(res, sizeof res, "frozen.json");
     assert_int_equal(run(CLIENT("wait", tok, "--json"), res), 0);
-    kill(c, SIGCONT);
     char *j = slurp(res);
     assert_non_null(j);
     assert_int_equal(field(j, "succeeded"), 120);
@@ -449,8 +584,46 @@ static void test_frozen_worker_requeued(void **state)
     assert_int_equal(sum_nodes(j, "succeeded") + sum_nodes(j, "failed"), 120);
     free(j);
     free(tok);
+    /* The coordinator logged the drop with a non-zero requeue count. */
+    char clog[512];
+    path_of(clog, sizeof clog, "coord.log");
+    char *l = slurp(clog);
+    assert_non_null(l);
+    const char *rq = strstr(l, "requeued=");
+    bool requeued = false;
+    for (; rq && !requeued; rq = strstr(rq + 1, "requeued="))
+        requeued = rq[9] >= '1' && rq[9] <= '9';
+    assert_true(requeued);
+    free(l);
     kill(c, SIGTERM);
     assert_int_equal(wait_exit(c), 0);
+}
+
+/* phcoord goes away and comes back on the same endpoint: the workers
+ * notice the silence, reconnect with backoff and serve the new one. */
+static void test_coordinator_restart(void **state)
+{
+    (void)state;
+    assert_int_equal(run(CLIENT("shutdown"), NULL), 0);
+    assert_int_equal(reap(coord_pid, 10000), 0);
+    coord_pid = -1;
+    char bind[256];
+    snprintf(bind, sizeof bind, "%s", endpoint);
+    assert_int_equal(start_coord(bind), 0);
+    int n = 0;
+    for (int i = 0; i < 400 && (n = workers_registered()) < 3; i++)
+        sleep_ms(50);
+    assert_int_equal(n, 3);
+    make_dir("again");
+    for (int i = 0; i < 10; i++) {
+        char p[512];
+        path_of(p, sizeof p, "again/a%d-x.keys", i);
+        write_keys(p, 100 + (uint32_t)i, 80000u + (uint32_t)i, false);
+    }
+    char dir[512], out[512];
+    path_of(dir, sizeof dir, "again");
+    path_of(out, sizeof out, "again-out");
+    assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out), NULL), 0);
 }
 
 static void test_usage_errors(void **state)
@@ -463,19 +636,46 @@ static void test_usage_errors(void **state)
     assert_int_equal(run((char *const[]){PHWORKER_BIN, "--threads", "2", NULL}, NULL), 1);
 }
 
-int main(void)
+/* argv[1] (optional): comma-separated test names, so ctest can run each
+ * group as its own test (each with its own cluster, well under 60 s). */
+static bool selected(const char *list, const char *name)
 {
-    const struct CMUnitTest tests[] = {
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n))
+            return true;
+        p = e ? e + 1 : NULL;
+    }
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest all[] = {
         cmocka_unit_test(test_bulk_500),
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_create_same_table),
+        cmocka_unit_test(test_local_bulk),
         cmocka_unit_test(test_exit_no_keys),
         cmocka_unit_test(test_exit_some_failed),
         cmocka_unit_test(test_exit_unreachable),
         cmocka_unit_test(test_frozen_worker_requeued),
+        cmocka_unit_test(test_coordinator_restart),
         cmocka_unit_test(test_usage_errors),
     };
+    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (argc < 2 || selected(argv[1], all[i].name))
+            chosen[n++] = all[i];
+    if (n == 0) {
+        fprintf(stderr, "test_cluster: no test matches '%s'\n", argv[1]);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     unsetenv("PHCLUSTER_COORDINATOR"); /* tests name their endpoint explicitly */
-    return cmocka_run_group_tests(tests, setup_cluster, teardown_cluster);
+    return _cmocka_run_group_tests(argc < 2 ? "cluster" : argv[1], chosen, n, setup_cluster,
+                                   teardown_cluster);
 }

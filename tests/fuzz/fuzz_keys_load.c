@@ -1,9 +1,13 @@
 /* fuzz_keys_load - libFuzzer target for keys_from_bytes and
  * keys_check_unique (solver/keys.h).
  *
- * Oracle: for small inputs a quadratic duplicate search decides what the
- * answer must be; loaded keys must equal the input read as LE uint32. */
+ * Oracle, independent of keys.c: sort a copy and look for equal
+ * neighbours.  Empty or ragged input must be refused; input with a
+ * duplicate must be refused with PH_EDUP; anything else must load, in the
+ * input's order, as little-endian uint32, and pass keys_check_unique. */
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,19 +15,49 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void die(const char *what, const ph_err *err)
+{
+    fprintf(stderr, "fuzz_keys_load: %s (%s)\n", what, err ? err->msg : "");
+    abort();
+}
+
 static uint32_t le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16
            | (uint32_t)p[3] << 24;
 }
 
-static int has_dup(const uint8_t *data, size_t n)
+static int cmp_u32(const void *a, const void *b)
 {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static bool has_dup(const uint8_t *data, size_t n)
+{
+    uint32_t *v = malloc(n * sizeof *v);
+    if (!v)
+        die("out of memory in the oracle", NULL);
     for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            if (le32(data + 4 * i) == le32(data + 4 * j))
-                return 1;
-    return 0;
+        v[i] = le32(data + 4 * i);
+    qsort(v, n, sizeof *v, cmp_u32);
+    bool dup = false;
+    for (size_t i = 1; i < n && !dup; i++)
+        dup = v[i] == v[i - 1];
+    free(v);
+    return dup;
+}
+
+static void check_refusal(int rc, const ph_err *err, const keys *k)
+{
+    if (err->msg[0] == '\0' || strchr(err->msg, '\n'))
+        die("refusal without a one-line message", err);
+    if (!strstr(err->msg, "fuzz"))
+        die("error does not name the input", err);
+    if (rc != PH_EINVAL && rc != PH_EDUP)
+        die("unexpected error code", err);
+    if (k->v != NULL)
+        die("output holds memory after a failure", err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,27 +66,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ph_err err = { 0 };
     int rc = keys_from_bytes(data, size, "fuzz", &k, &err);
     size_t n = size / 4;
-    int shape_ok = size > 0 && size % 4 == 0;
-    if (!shape_ok) {
+    if (size == 0 || size % 4 != 0) {
         if (rc == 0)
-            abort();   /* empty or ragged input must be refused */
+            die("empty or ragged input accepted", NULL);
+        check_refusal(rc, &err, &k);
         return 0;
     }
-    /* quadratic oracle only where it is cheap */
-    if (n <= 512 && (rc == 0) == has_dup(data, n))
-        abort();
-    if (rc != 0) {
-        if (err.msg[0] == '\0')
-            abort();
+    bool dup = has_dup(data, n);
+    if (dup) {
+        if (rc != PH_EDUP)
+            die("duplicate not refused with PH_EDUP", &err);
+        check_refusal(rc, &err, &k);
         return 0;
     }
+    if (rc != 0)
+        die("unique keys refused", &err);
     if (k.n != n)
-        abort();
+        die("wrong key count", NULL);
     for (size_t i = 0; i < n; i++)
         if (k.v[i] != le32(data + 4 * i))
-            abort();
+            die("keys reordered or misread", NULL);
     if (keys_check_unique(k.v, k.n, "fuzz", &err) != 0)
-        abort();
+        die("keys_check_unique refuses loaded keys", &err);
     keys_free(&k);
     return 0;
 }

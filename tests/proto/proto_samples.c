@@ -2,6 +2,7 @@
 #include "proto_samples.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NMANY 200
@@ -222,4 +223,243 @@ void proto_sample(int i, ph_msg *m)
             sample_reply(i, m);
         break;
     }
+}
+
+/* ---- walking, comparing ---------------------------------------------- */
+
+static void walk_u(proto_visit_fn fn, void *ctx, const char *name, uint64_t u)
+{
+    fn(ctx, name, u, NULL);
+}
+
+static void walk_b(proto_visit_fn fn, void *ctx, const char *name, ph_bytes b)
+{
+    fn(ctx, name, 0, &b);
+}
+
+static void walk_opts(const ph_opts *o, proto_visit_fn fn, void *ctx)
+{
+    walk_b(fn, ctx, "opts.hash", o->hash);
+    walk_u(fn, ctx, "opts.compact", o->compact);
+    walk_u(fn, ctx, "opts.threads", o->threads);
+    walk_u(fn, ctx, "opts.seed", o->seed);
+}
+
+static void walk_job(const ph_msg_job *j, proto_visit_fn fn, void *ctx)
+{
+    walk_b(fn, ctx, "token", j->token);
+    walk_u(fn, ctx, "state", j->state);
+    walk_u(fn, ctx, "total", j->total);
+    walk_u(fn, ctx, "queued", j->queued);
+    walk_u(fn, ctx, "running", j->running);
+    walk_u(fn, ctx, "succeeded", j->succeeded);
+    walk_u(fn, ctx, "failed", j->failed);
+    walk_u(fn, ctx, "elapsed_us", j->elapsed_us);
+    walk_b(fn, ctx, "first_error", j->first_error);
+    walk_b(fn, ctx, "out_dir", j->out_dir);
+    walk_u(fn, ctx, "nnodes", j->nnodes);
+    for (uint32_t i = 0; i < j->nnodes; i++) {
+        walk_b(fn, ctx, "nodes.node", j->nodes[i].node);
+        walk_u(fn, ctx, "nodes.queued", j->nodes[i].queued);
+        walk_u(fn, ctx, "nodes.running", j->nodes[i].running);
+        walk_u(fn, ctx, "nodes.succeeded", j->nodes[i].succeeded);
+        walk_u(fn, ctx, "nodes.failed", j->nodes[i].failed);
+    }
+}
+
+static void walk_result(const ph_msg_result *r, proto_visit_fn fn, void *ctx)
+{
+    walk_u(fn, ctx, "job_id", r->job_id);
+    walk_u(fn, ctx, "task_id", r->task_id);
+    walk_u(fn, ctx, "status", (uint64_t)(int64_t)r->status);
+    walk_b(fn, ctx, "error", r->error);
+    walk_u(fn, ctx, "numa_node", r->numa_node);
+    walk_u(fn, ctx, "keys", r->keys);
+    walk_b(fn, ctx, "hash", r->hash);
+    for (int i = 0; i < 4; i++)
+        walk_u(fn, ctx, "seeds", r->seeds[i]);
+    walk_u(fn, ctx, "vertices", r->vertices);
+    walk_u(fn, ctx, "attempts", r->attempts);
+    walk_u(fn, ctx, "solve_us", r->solve_us);
+    walk_u(fn, ctx, "verify_us", r->verify_us);
+    walk_u(fn, ctx, "table_bytes", r->table_bytes);
+    walk_u(fn, ctx, "nartifacts", r->nartifacts);
+    for (uint32_t i = 0; i < r->nartifacts; i++) {
+        walk_b(fn, ctx, "artifacts.path", r->artifacts[i].path);
+        walk_b(fn, ctx, "artifacts.data", r->artifacts[i].data);
+    }
+}
+
+static void walk_status(const ph_msg_status_reply *s, proto_visit_fn fn, void *ctx)
+{
+    walk_u(fn, ctx, "uptime_ms", s->uptime_ms);
+    walk_u(fn, ctx, "nworkers", s->nworkers);
+    for (uint32_t i = 0; i < s->nworkers; i++) {
+        const ph_worker_info *w = &s->workers[i];
+        walk_b(fn, ctx, "workers.id", w->id);
+        walk_b(fn, ctx, "workers.host", w->host);
+        walk_u(fn, ctx, "workers.pid", w->pid);
+        walk_u(fn, ctx, "workers.numa_node", w->numa_node);
+        walk_u(fn, ctx, "workers.threads", w->threads);
+        walk_u(fn, ctx, "workers.running", w->running);
+        walk_u(fn, ctx, "workers.done", w->done);
+        walk_u(fn, ctx, "workers.failed", w->failed);
+        walk_u(fn, ctx, "workers.last_heartbeat_ms", w->last_heartbeat_ms);
+    }
+    walk_u(fn, ctx, "njobs", s->njobs);
+    for (uint32_t i = 0; i < s->njobs; i++)
+        walk_job(&s->jobs[i], fn, ctx);
+}
+
+static void walk_small(const ph_msg *m, proto_visit_fn fn, void *ctx)
+{
+    switch (m->type) {
+    case PH_MSG_READY:
+        walk_b(fn, ctx, "host", m->u.ready.host);
+        walk_u(fn, ctx, "pid", m->u.ready.pid);
+        walk_u(fn, ctx, "numa_node", m->u.ready.numa_node);
+        walk_u(fn, ctx, "threads", m->u.ready.threads);
+        walk_u(fn, ctx, "credits", m->u.ready.credits);
+        break;
+    case PH_MSG_HEARTBEAT:
+        walk_u(fn, ctx, "running", m->u.heartbeat.running);
+        walk_u(fn, ctx, "done", m->u.heartbeat.done);
+        walk_u(fn, ctx, "failed", m->u.heartbeat.failed);
+        break;
+    case PH_MSG_WAIT:
+        walk_b(fn, ctx, "token", m->u.wait.token);
+        walk_u(fn, ctx, "timeout_ms", m->u.wait.timeout_ms);
+        break;
+    case PH_MSG_ACCEPTED:
+        walk_b(fn, ctx, "token", m->u.accepted.token);
+        walk_u(fn, ctx, "total", m->u.accepted.total);
+        break;
+    case PH_MSG_ERROR:
+        walk_u(fn, ctx, "code", (uint64_t)(int64_t)m->u.error.code);
+        walk_b(fn, ctx, "text", m->u.error.text);
+        break;
+    case PH_MSG_PONG:
+        walk_u(fn, ctx, "version", m->u.pong.version);
+        walk_u(fn, ctx, "uptime_ms", m->u.pong.uptime_ms);
+        break;
+    default:
+        break;   /* no fields */
+    }
+}
+
+void proto_msg_walk(const ph_msg *m, proto_visit_fn fn, void *ctx)
+{
+    walk_u(fn, ctx, "type", (uint64_t)m->type);
+    switch (m->type) {
+    case PH_MSG_TASK:
+        walk_u(fn, ctx, "job_id", m->u.task.job_id);
+        walk_u(fn, ctx, "task_id", m->u.task.task_id);
+        walk_b(fn, ctx, "name", m->u.task.name);
+        walk_b(fn, ctx, "keys", m->u.task.keys);
+        walk_opts(&m->u.task.opts, fn, ctx);
+        break;
+    case PH_MSG_SUBMIT_CREATE:
+        walk_b(fn, ctx, "name", m->u.submit_create.name);
+        walk_b(fn, ctx, "keys", m->u.submit_create.keys);
+        walk_b(fn, ctx, "out_dir", m->u.submit_create.out_dir);
+        walk_opts(&m->u.submit_create.opts, fn, ctx);
+        break;
+    case PH_MSG_SUBMIT_BULK:
+        walk_b(fn, ctx, "dir", m->u.submit_bulk.dir);
+        walk_b(fn, ctx, "out_dir", m->u.submit_bulk.out_dir);
+        walk_opts(&m->u.submit_bulk.opts, fn, ctx);
+        break;
+    case PH_MSG_RESULT: walk_result(&m->u.result, fn, ctx); break;
+    case PH_MSG_JOB: walk_job(&m->u.job, fn, ctx); break;
+    case PH_MSG_STATUS_REPLY: walk_status(&m->u.status_reply, fn, ctx); break;
+    default: walk_small(m, fn, ctx); break;
+    }
+}
+
+/* A flattened message: one entry per visited field. */
+typedef struct flat_field {
+    const char *name;
+    uint64_t u;
+    bool is_bytes;
+    ph_bytes b;
+} flat_field;
+
+typedef struct flat {
+    flat_field *v;
+    size_t n, cap;
+    bool oom;
+} flat;
+
+static void flat_add(void *ctx, const char *name, uint64_t u, const ph_bytes *b)
+{
+    flat *f = ctx;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? 2 * f->cap : 64;
+        flat_field *v = realloc(f->v, cap * sizeof *v);
+        if (!v) {
+            f->oom = true;
+            return;
+        }
+        f->v = v;
+        f->cap = cap;
+    }
+    f->v[f->n++] = (flat_field){ name, u, b != NULL, b ? *b : (ph_bytes){ NULL, 0 } };
+}
+
+static bool field_eq(const flat_field *x, const flat_field *y)
+{
+    if (x->is_bytes != y->is_bytes || strcmp(x->name, y->name) != 0)
+        return false;
+    if (!x->is_bytes)
+        return x->u == y->u;
+    return x->b.n == y->b.n && (x->b.n == 0 || memcmp(x->b.p, y->b.p, x->b.n) == 0);
+}
+
+const char *proto_msg_diff(const ph_msg *a, const ph_msg *b)
+{
+    static char why[96];
+    flat fa = { 0 }, fb = { 0 };
+    proto_msg_walk(a, flat_add, &fa);
+    proto_msg_walk(b, flat_add, &fb);
+    const char *res = NULL;
+    if (fa.oom || fb.oom) {
+        res = "out of memory while comparing";
+    } else {
+        size_t i = 0;
+        while (i < fa.n && i < fb.n && field_eq(&fa.v[i], &fb.v[i]))
+            i++;
+        if (i < fa.n || i < fb.n) {
+            snprintf(why, sizeof why, "field %zu (%s)", i,
+                     i < fa.n ? fa.v[i].name : fb.v[i].name);
+            res = why;
+        }
+    }
+    free(fa.v);
+    free(fb.v);
+    return res;
+}
+
+typedef struct views_ctx {
+    uintptr_t lo;
+    size_t len;
+    bool ok;
+} views_ctx;
+
+static void views_check(void *ctx, const char *name, uint64_t u, const ph_bytes *b)
+{
+    views_ctx *v = ctx;
+    (void)name;
+    (void)u;
+    if (!b || b->n == 0)
+        return;
+    uintptr_t q = (uintptr_t)b->p;
+    if (q < v->lo || q - v->lo > v->len || v->len - (q - v->lo) < b->n)
+        v->ok = false;
+}
+
+bool proto_msg_views_in(const ph_msg *m, const void *buf, size_t len)
+{
+    views_ctx v = { (uintptr_t)buf, len, true };
+    proto_msg_walk(m, views_check, &v);
+    return v.ok;
 }

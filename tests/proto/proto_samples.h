@@ -15,4 +15,18 @@ void proto_sample(int i, ph_msg *m);
 /* A short file-name-safe label for sample i, e.g. "result-many". */
 const char *proto_sample_label(int i);
 
+/* Visit every field of m in wire order: numbers (bools as 0/1, signed
+ * values sign-extended, list lengths included) with b == NULL, str/bin
+ * fields with b set.  name is the field's name, without indices. */
+typedef void (*proto_visit_fn)(void *ctx, const char *name, uint64_t u, const ph_bytes *b);
+void proto_msg_walk(const ph_msg *m, proto_visit_fn fn, void *ctx);
+
+/* NULL if a and b hold the same values, else a static text naming the
+ * first field that differs ("field 12 (keys)").  Independent of the codec:
+ * compares the C structs, not encodings. */
+const char *proto_msg_diff(const ph_msg *a, const ph_msg *b);
+
+/* True if every non-empty str/bin view of m lies inside buf[0..len). */
+bool proto_msg_views_in(const ph_msg *m, const void *buf, size_t len);
+
 #endif

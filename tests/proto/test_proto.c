@@ -13,132 +13,11 @@
 
 /* ---- comparison ------------------------------------------------------ */
 
-static void eq_bytes(ph_bytes a, ph_bytes b)
-{
-    assert_int_equal(a.n, b.n);
-    if (a.n)
-        assert_memory_equal(a.p, b.p, a.n);
-}
-
-static void eq_opts(const ph_opts *a, const ph_opts *b)
-{
-    eq_bytes(a->hash, b->hash);
-    assert_int_equal(a->compact, b->compact);
-    assert_int_equal(a->threads, b->threads);
-    assert_true(a->seed == b->seed);
-}
-
-static void eq_job(const ph_msg_job *a, const ph_msg_job *b)
-{
-    eq_bytes(a->token, b->token);
-    assert_int_equal(a->state, b->state);
-    assert_true(a->total == b->total && a->queued == b->queued);
-    assert_true(a->running == b->running && a->succeeded == b->succeeded);
-    assert_true(a->failed == b->failed && a->elapsed_us == b->elapsed_us);
-    eq_bytes(a->first_error, b->first_error);
-    eq_bytes(a->out_dir, b->out_dir);
-    assert_int_equal(a->nnodes, b->nnodes);
-    for (uint32_t i = 0; i < a->nnodes; i++) {
-        eq_bytes(a->nodes[i].node, b->nodes[i].node);
-        assert_true(a->nodes[i].queued == b->nodes[i].queued);
-        assert_true(a->nodes[i].running == b->nodes[i].running);
-        assert_true(a->nodes[i].succeeded == b->nodes[i].succeeded);
-        assert_true(a->nodes[i].failed == b->nodes[i].failed);
-    }
-}
-
-static void eq_result(const ph_msg_result *a, const ph_msg_result *b)
-{
-    assert_true(a->job_id == b->job_id && a->task_id == b->task_id);
-    assert_int_equal(a->status, b->status);
-    eq_bytes(a->error, b->error);
-    assert_int_equal(a->numa_node, b->numa_node);
-    assert_int_equal(a->keys, b->keys);
-    eq_bytes(a->hash, b->hash);
-    assert_memory_equal(a->seeds, b->seeds, sizeof a->seeds);
-    assert_int_equal(a->vertices, b->vertices);
-    assert_true(a->attempts == b->attempts && a->solve_us == b->solve_us);
-    assert_true(a->verify_us == b->verify_us && a->table_bytes == b->table_bytes);
-    assert_int_equal(a->nartifacts, b->nartifacts);
-    for (uint32_t i = 0; i < a->nartifacts; i++) {
-        eq_bytes(a->artifacts[i].path, b->artifacts[i].path);
-        eq_bytes(a->artifacts[i].data, b->artifacts[i].data);
-    }
-}
-
-static void eq_status(const ph_msg_status_reply *a, const ph_msg_status_reply *b)
-{
-    assert_true(a->uptime_ms == b->uptime_ms);
-    assert_int_equal(a->nworkers, b->nworkers);
-    for (uint32_t i = 0; i < a->nworkers; i++) {
-        const ph_worker_info *x = &a->workers[i], *y = &b->workers[i];
-        eq_bytes(x->id, y->id);
-        eq_bytes(x->host, y->host);
-        assert_true(x->pid == y->pid && x->numa_node == y->numa_node);
-        assert_true(x->threads == y->threads && x->running == y->running);
-        assert_true(x->done == y->done && x->failed == y->failed);
-        assert_true(x->last_heartbeat_ms == y->last_heartbeat_ms);
-    }
-    assert_int_equal(a->njobs, b->njobs);
-    for (uint32_t i = 0; i < a->njobs; i++)
-        eq_job(&a->jobs[i], &b->jobs[i]);
-}
-
 static void eq_msg(const ph_msg *a, const ph_msg *b)
 {
-    assert_int_equal(a->type, b->type);
-    const ph_msg_ready *r = &a->u.ready, *s = &b->u.ready;
-    switch (a->type) {
-    case PH_MSG_READY:
-        eq_bytes(r->host, s->host);
-        assert_true(r->pid == s->pid && r->numa_node == s->numa_node);
-        assert_true(r->threads == s->threads && r->credits == s->credits);
-        break;
-    case PH_MSG_HEARTBEAT:
-        assert_int_equal(a->u.heartbeat.running, b->u.heartbeat.running);
-        assert_true(a->u.heartbeat.done == b->u.heartbeat.done);
-        assert_true(a->u.heartbeat.failed == b->u.heartbeat.failed);
-        break;
-    case PH_MSG_TASK:
-        assert_true(a->u.task.job_id == b->u.task.job_id);
-        assert_true(a->u.task.task_id == b->u.task.task_id);
-        eq_bytes(a->u.task.name, b->u.task.name);
-        eq_bytes(a->u.task.keys, b->u.task.keys);
-        eq_opts(&a->u.task.opts, &b->u.task.opts);
-        break;
-    case PH_MSG_RESULT: eq_result(&a->u.result, &b->u.result); break;
-    case PH_MSG_SUBMIT_CREATE:
-        eq_bytes(a->u.submit_create.name, b->u.submit_create.name);
-        eq_bytes(a->u.submit_create.keys, b->u.submit_create.keys);
-        eq_bytes(a->u.submit_create.out_dir, b->u.submit_create.out_dir);
-        eq_opts(&a->u.submit_create.opts, &b->u.submit_create.opts);
-        break;
-    case PH_MSG_SUBMIT_BULK:
-        eq_bytes(a->u.submit_bulk.dir, b->u.submit_bulk.dir);
-        eq_bytes(a->u.submit_bulk.out_dir, b->u.submit_bulk.out_dir);
-        eq_opts(&a->u.submit_bulk.opts, &b->u.submit_bulk.opts);
-        break;
-    case PH_MSG_WAIT:
-        eq_bytes(a->u.wait.token, b->u.wait.token);
-        assert_int_equal(a->u.wait.timeout_ms, b->u.wait.timeout_ms);
-        break;
-    case PH_MSG_ACCEPTED:
-        eq_bytes(a->u.accepted.token, b->u.accepted.token);
-        assert_true(a->u.accepted.total == b->u.accepted.total);
-        break;
-    case PH_MSG_JOB: eq_job(&a->u.job, &b->u.job); break;
-    case PH_MSG_STATUS_REPLY: eq_status(&a->u.status_reply, &b->u.status_reply); break;
-    case PH_MSG_ERROR:
-        assert_int_equal(a->u.error.code, b->u.error.code);
-        eq_bytes(a->u.error.text, b->u.error.text);
-        break;
-    case PH_MSG_PONG:
-        assert_int_equal(a->u.pong.version, b->u.pong.version);
-        assert_true(a->u.pong.uptime_ms == b->u.pong.uptime_ms);
-        break;
-    default:
-        break;
-    }
+    const char *why = proto_msg_diff(a, b);
+    if (why)
+        fail_msg("%s: messages differ at %s", ph_msg_type_name(a->type), why);
 }
 
 /* ---- helpers --------------------------------------------------------- */
@@ -233,21 +112,52 @@ static void test_round_trip_all(void **state)
 static void test_views_into_frame(void **state)
 {
     (void)state;
-    char *buf;
-    size_t len;
-    ph_msg m;
-    ph_err err = { 0 };
-    encode_sample(3, &buf, &len);   /* result-many */
-    assert_int_equal(ph_msg_decode(buf, len, &m, &err), 0);
-    assert_int_equal(m.u.result.nartifacts, 200);
-    for (uint32_t i = 0; i < m.u.result.nartifacts; i++) {
-        ph_bytes p = m.u.result.artifacts[i].path, d = m.u.result.artifacts[i].data;
-        assert_true(p.p >= buf && p.p + p.n <= buf + len);
-        assert_true(d.p >= buf && d.p + d.n <= buf + len);
+    for (int i = 0; i < proto_sample_count(); i++) {
+        char *buf;
+        size_t len;
+        ph_msg m;
+        ph_err err = { 0 };
+        encode_sample(i, &buf, &len);
+        assert_int_equal(ph_msg_decode(buf, len, &m, &err), 0);
+        if (!proto_msg_views_in(&m, buf, len))
+            fail_msg("%s: a view points outside the frame", proto_sample_label(i));
+        /* and the check itself can fail: a view one byte too long */
+        if (m.type == PH_MSG_RESULT && m.u.result.nartifacts > 0) {
+            ph_artifact_view *last = &m.u.result.artifacts[m.u.result.nartifacts - 1];
+            assert_true(last->data.p + last->data.n == buf + len);
+            last->data.n++;
+            assert_false(proto_msg_views_in(&m, buf, len));
+        }
+        ph_msg_free(&m);
+        free(buf);
     }
-    assert_true(m.u.result.hash.p >= buf && m.u.result.hash.p < buf + len);
-    ph_msg_free(&m);
-    free(buf);
+}
+
+/* The comparison used by the round trips notices any changed field. */
+static void test_diff_notices(void **state)
+{
+    (void)state;
+    ph_msg a, b;
+    proto_sample(3, &a);               /* result-many */
+    proto_sample(3, &b);
+    assert_null(proto_msg_diff(&a, &b));
+    b.u.result.seeds[2]--;
+    assert_non_null(strstr(proto_msg_diff(&a, &b), "seeds"));
+    proto_sample(3, &b);
+    ph_artifact_view copy[200];
+    memcpy(copy, a.u.result.artifacts, sizeof copy);
+    b.u.result.artifacts = copy;
+    copy[150].path.n--;
+    assert_non_null(strstr(proto_msg_diff(&a, &b), "artifacts.path"));
+    proto_sample(17, &a);              /* status-reply */
+    proto_sample(18, &b);
+    assert_non_null(proto_msg_diff(&a, &b));
+    proto_sample(21, &a);              /* error */
+    proto_sample(22, &b);
+    assert_non_null(strstr(proto_msg_diff(&a, &b), "code"));
+    proto_sample(7, &a);               /* stop vs ok: only the type differs */
+    proto_sample(19, &b);
+    assert_non_null(strstr(proto_msg_diff(&a, &b), "type"));
 }
 
 static void test_signed_fields(void **state)
@@ -318,6 +228,27 @@ static void test_version_and_type(void **state)
     buf[2] = 0;
     expect_fail(buf, len, "unknown message type 0");
     free(buf);
+}
+
+/* The version is checked first, whatever follows it. */
+static void test_version_first(void **state)
+{
+    (void)state;
+    /* a "version 2" frame with an ext type the v1 scan would refuse */
+    expect_fail("\x93\x02\xa1x\xd4\x01\x00", 7, "message.version: unsupported version 2");
+    expect_fail("\x92\x00\x0f", 3, "unsupported version 0 (this peer speaks 1)");
+    expect_fail("\x92\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x0f", 11,
+                "unsupported version 18446744073709551615");
+    expect_fail("\xdc\x00\x02\xcd\x01\x00\x0f", 7, "unsupported version 256");
+    /* a non-canonical width is still read as a number */
+    expect_fail("\x92\xd0\x02\x0f", 4, "unsupported version 2");
+    expect_fail("\x92\xcb\x3f\xf0\0\0\0\0\0\0\x0f", 11, "message.version: expected uint");
+    ph_msg m;
+    ph_err err = { 0 };
+    assert_int_equal(ph_msg_decode("\x92\xd0\x01\x0f", 4, &m, &err), 0);
+    assert_int_equal(m.type, PH_MSG_PING);
+    assert_int_equal(ph_msg_decode("\x92\xcf\0\0\0\0\0\0\0\x01\x0f", 11, &m, &err), 0);
+    assert_int_equal(m.type, PH_MSG_PING);
 }
 
 static void test_field_count(void **state)
@@ -422,6 +353,127 @@ static void test_nested_field_names(void **state)
     frame_expect(&f, "STATUS_REPLY.jobs[0].state: unknown job state");
 }
 
+/* ---- systematic mutations of every sample ----------------------------
+ * Each node of a sample's msgpack tree is, in turn, replaced by nil, or by
+ * a value of a neighbouring kind (uint <-> str, str <-> bin, bool -> uint,
+ * array -> map), and every array gets one extra nil element.  No field of
+ * the protocol accepts any of these, so each mutant must be refused with an
+ * error naming the message (or the version/type). */
+
+enum mutation { MUT_NIL, MUT_KIND, MUT_APPEND };
+
+static void pack_kind_swap(msgpack_packer *pk, const msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_STR:
+        msgpack_pack_bin_with_body(pk, o->via.str.ptr, o->via.str.size);
+        break;
+    case MSGPACK_OBJECT_BIN:
+        msgpack_pack_str_with_body(pk, o->via.bin.ptr, o->via.bin.size);
+        break;
+    case MSGPACK_OBJECT_BOOLEAN:
+        msgpack_pack_uint8(pk, o->via.boolean);
+        break;
+    case MSGPACK_OBJECT_ARRAY:
+        msgpack_pack_map(pk, 0);
+        break;
+    default:   /* integers */
+        msgpack_pack_str_with_body(pk, "1", 1);
+        break;
+    }
+}
+
+/* Pack o with node number *target (pre-order, root = 0) mutated; *hit is
+ * set to that node when it is reached. */
+static void pack_mutant(msgpack_packer *pk, const msgpack_object *o, long *target,
+                        enum mutation mut, const msgpack_object **hit)
+{
+    bool here = (*target)-- == 0;
+    if (here)
+        *hit = o;
+    if (here && mut == MUT_NIL) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    if (here && mut == MUT_KIND) {
+        pack_kind_swap(pk, o);
+        return;
+    }
+    if (o->type != MSGPACK_OBJECT_ARRAY) {
+        msgpack_pack_object(pk, *o);
+        return;
+    }
+    bool append = here && mut == MUT_APPEND;
+    msgpack_pack_array(pk, o->via.array.size + (append ? 1 : 0));
+    for (uint32_t i = 0; i < o->via.array.size; i++)
+        pack_mutant(pk, &o->via.array.ptr[i], target, mut, hit);
+    if (append)
+        msgpack_pack_nil(pk);
+}
+
+static void check_mutant(int sample, long node, enum mutation mut, const msgpack_sbuffer *sb)
+{
+    ph_msg m;
+    ph_err err = { 0 };
+    int rc = ph_msg_decode(sb->data, sb->size, &m, &err);
+    if (rc == 0) {
+        ph_msg_free(&m);
+        fail_msg("%s: mutant %d of node %ld decoded", proto_sample_label(sample), mut, node);
+    }
+    assert_int_equal(rc, PH_EPROTO);
+    ph_msg ref;
+    proto_sample(sample, &ref);
+    const char *name = ph_msg_type_name(ref.type);
+    const char *want = node == 1 ? "message.version: expected uint"
+                     : node == 2 ? "message.type: expected uint" : name;
+    if (node == 0 || (node <= 2 && mut == MUT_APPEND))
+        want = NULL;   /* the root: any complaint will do */
+    if (want && strncmp(err.msg, want, strlen(want)) != 0)
+        fail_msg("%s: mutant %d of node %ld: '%s' does not start with '%s'",
+                 proto_sample_label(sample), mut, node, err.msg, want);
+    if (node > 2 && !strstr(err.msg, "expected"))
+        fail_msg("%s: mutant %d of node %ld: '%s'", proto_sample_label(sample), mut, node,
+                 err.msg);
+}
+
+static void test_mutants(void **state)
+{
+    (void)state;
+    long total = 0;
+    for (int i = 0; i < proto_sample_count(); i++) {
+        char *buf;
+        size_t len;
+        encode_sample(i, &buf, &len);
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        size_t off = 0;
+        assert_int_equal(msgpack_unpack_next(&up, buf, len, &off), MSGPACK_UNPACK_SUCCESS);
+        for (long node = 0;; node++) {
+            const msgpack_object *hit = NULL;
+            for (int mut = MUT_NIL; mut <= MUT_APPEND; mut++) {
+                msgpack_sbuffer sb;
+                msgpack_packer pk;
+                msgpack_sbuffer_init(&sb);
+                msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+                long target = node;
+                hit = NULL;
+                pack_mutant(&pk, &up.data, &target, (enum mutation)mut, &hit);
+                /* appending applies to arrays only */
+                if (hit && (mut != MUT_APPEND || hit->type == MSGPACK_OBJECT_ARRAY)) {
+                    check_mutant(i, node, (enum mutation)mut, &sb);
+                    total++;
+                }
+                msgpack_sbuffer_destroy(&sb);
+            }
+            if (!hit)
+                break;
+        }
+        msgpack_unpacked_destroy(&up);
+        free(buf);
+    }
+    assert_true(total > 1000);   /* the walk really visited the trees */
+}
+
 /* Every proper prefix of every valid frame is refused, never a crash. */
 static void test_truncated_everywhere(void **state)
 {
@@ -521,6 +573,24 @@ static void test_frame_limit(void **state)
     assert_int_equal(ph_msg_encode(&m, &out, &len, &err), PH_EINVAL);
     assert_non_null(strstr(err.msg, "frame limit"));
     assert_null(out);
+
+    /* a frame of exactly the limit is fine both ways, one byte more is not */
+    m.u.task.keys.n = 70000;
+    assert_int_equal(ph_msg_encode(&m, &out, &len, &err), 0);
+    size_t overhead = len - 70000;
+    free(out);
+    m.u.task.keys.n = (uint32_t)(PH_PROTO_MAX_FRAME - overhead);
+    assert_int_equal(ph_msg_encode(&m, &out, &len, &err), 0);
+    assert_int_equal(len, PH_PROTO_MAX_FRAME);
+    ph_msg d;
+    assert_int_equal(ph_msg_decode(out, len, &d, &err), 0);
+    assert_int_equal(d.u.task.keys.n, m.u.task.keys.n);
+    ph_msg_free(&d);
+    free(out);
+    m.u.task.keys.n++;
+    assert_int_equal(ph_msg_encode(&m, &out, &len, &err), PH_EINVAL);
+    if (strncmp(err.msg, "TASK: ", 6) != 0 || !strstr(err.msg, "frame limit"))
+        fail_msg("unexpected error: %s", err.msg);
     free(buf);
 }
 
@@ -612,13 +682,16 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_all),
         cmocka_unit_test(test_views_into_frame),
+        cmocka_unit_test(test_diff_notices),
         cmocka_unit_test(test_signed_fields),
         cmocka_unit_test(test_empty_and_garbage),
         cmocka_unit_test(test_not_an_array),
         cmocka_unit_test(test_version_and_type),
+        cmocka_unit_test(test_version_first),
         cmocka_unit_test(test_field_count),
         cmocka_unit_test(test_field_types),
         cmocka_unit_test(test_nested_field_names),
+        cmocka_unit_test(test_mutants),
         cmocka_unit_test(test_truncated_everywhere),
         cmocka_unit_test(test_trailing_byte),
         cmocka_unit_test(test_huge_counts),

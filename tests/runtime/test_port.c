@@ -232,6 +232,52 @@ static void test_get_timeout(void **state)
     ph_port_destroy(p);
 }
 
+/* A bounded get/post that is satisfied before its deadline returns 0,
+ * whether the other thread acts before or while we wait (usually while:
+ * the post below is made on a full port).  Deadlines are far away, so no
+ * timing is asserted. */
+static void *post_when_waited(void *arg)
+{
+    ph_port *p = arg;
+    ph_packet x = pk(42);
+    while (ph_port_post(p, &x, 0) != 0)
+        sched_yield();
+    return NULL;
+}
+
+static void *get_after_full(void *arg)
+{
+    ph_port *p = arg;
+    ph_packet x;
+    while (ph_port_depth(p) < 2)
+        sched_yield();
+    (void)ph_port_get(p, &x, -1);
+    return NULL;
+}
+
+static void test_timeouts_satisfied(void **state)
+{
+    (void)state;
+    ph_port *p = make_port(2);
+    pthread_t t;
+    pthread_create(&t, NULL, post_when_waited, p);
+    ph_packet out;
+    assert_int_equal(ph_port_get(p, &out, 60000), 0);
+    assert_int_equal(out.key, 42);
+    pthread_join(t, NULL);
+
+    assert_int_equal(ph_port_post(p, &(ph_packet){.key = 1}, 0), 0);
+    pthread_create(&t, NULL, get_after_full, p);
+    assert_int_equal(ph_port_post(p, &(ph_packet){.key = 2}, 0), 0);
+    assert_int_equal(ph_port_post(p, &(ph_packet){.key = 3}, 60000), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(ph_port_get(p, &out, 0), 0);
+    assert_int_equal(out.key, 2);
+    assert_int_equal(ph_port_get(p, &out, 0), 0);
+    assert_int_equal(out.key, 3);
+    ph_port_destroy(p);
+}
+
 static void test_bad_capacity(void **state)
 {
     (void)state;
@@ -490,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_high_water_mark),
         cmocka_unit_test(test_urgent_goes_first),
         cmocka_unit_test(test_get_timeout),
+        cmocka_unit_test(test_timeouts_satisfied),
         cmocka_unit_test(test_bad_capacity),
         cmocka_unit_test(test_close_wakes_waiters),
         cmocka_unit_test(test_close_still_drains),

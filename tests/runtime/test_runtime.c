@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ph_log.h"
 #include "ph_runtime.h"
 
 #define TOPO2 "pack:2 numa:1 core:2 pu:1"  /* 2 nodes x 2 PUs */
@@ -122,6 +123,36 @@ static void check_topology(const char *topo, unsigned nodes, unsigned pus)
     }
     pthread_mutex_destroy(&r->mu);
     free(r);
+}
+
+/* Binding on a fake topology is off, and that is logged exactly once per
+ * process however many fake runtimes are made.  Must run first. */
+static void test_fake_logged_once(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ph_test_rtlog_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    ph_log_set_level(PH_LOG_WARN); /* whatever PH_LOG_LEVEL says */
+    for (int i = 0; i < 3; i++)
+        ph_runtime_destroy(make_rt(i == 1 ? TOPO4 : TOPO2, 1, 0, 0), true, NULL);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fd);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[1024];
+    int hits = 0;
+    while (fgets(line, sizeof line, f))
+        hits += strstr(line, "topology=fake") != NULL;
+    fclose(f);
+    unlink(path);
+    assert_int_equal(hits, 1);
 }
 
 static void test_synthetic_2_nodes(void **state)
@@ -244,6 +275,162 @@ static void test_submit_any_round_robin(void **state)
     free(r);
 }
 
+/* ---- order and counts under many producers ------------------------------ */
+
+typedef struct seq_ctx {
+    unsigned order[2000];
+    atomic_uint next;
+    atomic_int bad;
+} seq_ctx;
+
+typedef struct seq_item {
+    seq_ctx *c;
+    unsigned id;
+} seq_item;
+
+static void seq_fn(void *arg, unsigned node, unsigned thread)
+{
+    seq_item *it = arg;
+    if (node != 0 || thread != 0)
+        atomic_fetch_add(&it->c->bad, 1);
+    unsigned slot = atomic_fetch_add(&it->c->next, 1u);
+    if (slot < 2000)
+        it->c->order[slot] = it->id;
+}
+
+/* One thread per node and one producer: work runs in submission order,
+ * including across blocking submits on a tiny queue. */
+static void test_fifo_one_thread(void **state)
+{
+    (void)state;
+    seq_ctx *c = calloc(1, sizeof *c);
+    seq_item *items = calloc(2000, sizeof *items);
+    ph_runtime *rt = make_rt(TOPO2, 1, 0, 3);
+    for (unsigned i = 0; i < 2000; i++) {
+        items[i] = (seq_item){.c = c, .id = i};
+        assert_int_equal(ph_runtime_submit(rt, 0, seq_fn, &items[i], -1), 0);
+    }
+    ph_runtime_destroy(rt, true, NULL);
+    assert_int_equal(atomic_load(&c->bad), 0);
+    assert_int_equal(atomic_load(&c->next), 2000);
+    for (unsigned i = 0; i < 2000; i++)
+        assert_int_equal(c->order[i], i);
+    free(items);
+    free(c);
+}
+
+#define MP_PRODUCERS 4
+#define MP_EACH 2500
+
+typedef struct mp_ctx {
+    ph_runtime *rt;
+    atomic_int seen[MP_PRODUCERS * MP_EACH];
+    atomic_uint per_node[4];
+    atomic_int bad;
+    atomic_uint next_id;
+} mp_ctx;
+
+typedef struct mp_item {
+    mp_ctx *c;
+    unsigned id;
+} mp_item;
+
+static mp_item g_mp_items[MP_PRODUCERS * MP_EACH];
+
+static void mp_fn(void *arg, unsigned node, unsigned thread)
+{
+    mp_item *it = arg;
+    if (node >= 4 || thread >= 2)
+        atomic_fetch_add(&it->c->bad, 1);
+    else
+        atomic_fetch_add(&it->c->per_node[node], 1u);
+    atomic_fetch_add(&it->c->seen[it->id], 1);
+}
+
+static void *mp_producer(void *arg)
+{
+    mp_ctx *c = arg;
+    for (unsigned k = 0; k < MP_EACH; k++) {
+        unsigned id = atomic_fetch_add(&c->next_id, 1u);
+        g_mp_items[id] = (mp_item){.c = c, .id = id};
+        /* Alternate blocking submits and retry-on-busy ones. */
+        int rc;
+        while ((rc = ph_runtime_submit_any(c->rt, mp_fn, &g_mp_items[id], k % 2 ? 0 : -1)) ==
+               PH_EBUSY)
+            sched_yield();
+        if (rc)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+/* Four producers, four nodes of two threads, queues of 8: every item runs
+ * exactly once, on a valid node and thread. */
+static void test_many_producers(void **state)
+{
+    (void)state;
+    mp_ctx *c = calloc(1, sizeof *c);
+    c->rt = make_rt(TOPO4, 2, 0, 8);
+    pthread_t t[MP_PRODUCERS];
+    for (int i = 0; i < MP_PRODUCERS; i++)
+        pthread_create(&t[i], NULL, mp_producer, c);
+    for (int i = 0; i < MP_PRODUCERS; i++) {
+        void *ret;
+        pthread_join(t[i], &ret);
+        assert_null(ret);
+    }
+    ph_runtime_destroy(c->rt, true, NULL);
+    assert_int_equal(atomic_load(&c->bad), 0);
+    for (int i = 0; i < MP_PRODUCERS * MP_EACH; i++)
+        assert_int_equal(atomic_load(&c->seen[i]), 1);
+    /* A submit_any answered PH_EBUSY still used its round-robin turn, so
+     * only the total is exact here (evenness: test_submit_any_round_robin). */
+    unsigned total = 0;
+    for (int n = 0; n < 4; n++)
+        total += atomic_load(&c->per_node[n]);
+    assert_int_equal(total, MP_PRODUCERS * MP_EACH);
+    free(c);
+}
+
+/* ---- node lists ----------------------------------------------------------- */
+
+static void test_parse_nodes(void **state)
+{
+    (void)state;
+    uint64_t m = 0;
+    ph_err err = {0};
+    assert_int_equal(ph_runtime_parse_nodes("0", &m, &err), 0);
+    assert_int_equal(m, 0x1);
+    assert_int_equal(ph_runtime_parse_nodes("1,3", &m, &err), 0);
+    assert_int_equal(m, 0xA);
+    assert_int_equal(ph_runtime_parse_nodes("0-2,5,63", &m, &err), 0);
+    assert_int_equal(m, 0x27 | (1ull << 63));
+    const char *bad[] = {"", ",", "1,", "a", "3-1", "64", "1-", "-1", "1;2", "0-64", NULL};
+    for (int i = 0; bad[i]; i++) {
+        m = 77;
+        assert_int_equal(ph_runtime_parse_nodes(bad[i], &m, &err), PH_EINVAL);
+        assert_int_equal(m, 77);
+        assert_non_null(strstr(err.msg, "nodes="));
+    }
+    assert_int_equal(ph_runtime_parse_nodes(NULL, &m, &err), PH_EINVAL);
+    /* The mask selects exactly those nodes of a 4-node topology. */
+    assert_int_equal(ph_runtime_parse_nodes("0,2-3", &m, &err), 0);
+    ph_runtime_opts o;
+    ph_runtime_opts_init(&o);
+    o.topology = TOPO4;
+    o.node_mask = m;
+    ph_runtime *rt = NULL;
+    assert_int_equal(ph_runtime_create(&o, &rt, &err), 0);
+    assert_int_equal(ph_runtime_node_count(rt), 3);
+    unsigned want[] = {0, 2, 3};
+    for (unsigned i = 0; i < 3; i++) {
+        ph_node_info info;
+        assert_int_equal(ph_runtime_node_info(rt, i, &info), 0);
+        assert_int_equal(info.os_index, want[i]);
+    }
+    ph_runtime_destroy(rt, true, NULL);
+}
+
 /* ---- shutdown with work queued ------------------------------------------ */
 
 typedef struct shut_ctx {
@@ -252,10 +439,14 @@ typedef struct shut_ctx {
     atomic_int gates_in;
     atomic_int ran;
     atomic_int cancelled;
-    atomic_int helpers;
 } shut_ctx;
 
-static shut_ctx *g_shut; /* for cancel_fn, which only gets arg */
+/* One per queued item, so "once per item" is checked, not just a total. */
+typedef struct shut_item {
+    shut_ctx *c;
+    atomic_int runs;
+    atomic_int cancels;
+} shut_item;
 
 static void gate_fn(void *arg, unsigned node, unsigned thread)
 {
@@ -271,13 +462,16 @@ static void count_fn(void *arg, unsigned node, unsigned thread)
 {
     (void)node;
     (void)thread;
-    atomic_fetch_add(&((shut_ctx *)arg)->ran, 1);
+    shut_item *it = arg;
+    atomic_fetch_add(&it->runs, 1);
+    atomic_fetch_add(&it->c->ran, 1);
 }
 
 static void count_cancel(void *arg)
 {
-    assert_ptr_equal(arg, g_shut);
-    atomic_fetch_add(&g_shut->cancelled, 1);
+    shut_item *it = arg;
+    atomic_fetch_add(&it->cancels, 1);
+    atomic_fetch_add(&it->c->cancelled, 1);
 }
 
 static void noop_fn(void *arg, unsigned node, unsigned thread)
@@ -302,7 +496,7 @@ static void shutdown_case(bool drain)
 {
     enum { QUEUED = 64 };
     shut_ctx *c = calloc(1, sizeof *c);
-    g_shut = c;
+    shut_item *items = calloc(2 * QUEUED, sizeof *items);
     c->rt = make_rt(TOPO2, 2, 0, QUEUED);
     /* Occupy all 4 threads, then fill both queues to the brim. */
     for (unsigned n = 0; n < 2; n++)
@@ -313,21 +507,24 @@ static void shutdown_case(bool drain)
     int submitted = 0;
     for (unsigned n = 0; n < 2; n++)
         for (int k = 0; k < QUEUED; k++) {
-            assert_int_equal(ph_runtime_submit(c->rt, n, count_fn, c, 0), 0);
+            shut_item *it = &items[submitted];
+            it->c = c;
+            assert_int_equal(ph_runtime_submit(c->rt, n, count_fn, it, 0), 0);
             submitted++;
         }
-    assert_int_equal(ph_runtime_submit(c->rt, 0, count_fn, c, 0), PH_EBUSY);
+    assert_int_equal(ph_runtime_submit(c->rt, 0, count_fn, &items[0], 0), PH_EBUSY);
     pthread_t t;
     pthread_create(&t, NULL, releaser, c);
     ph_runtime_destroy(c->rt, drain, count_cancel);
     pthread_join(t, NULL);
-    assert_int_equal(atomic_load(&c->ran) + atomic_load(&c->cancelled), submitted);
-    if (drain)
-        assert_int_equal(atomic_load(&c->ran), submitted);
-    else
-        assert_int_equal(atomic_load(&c->cancelled), submitted);
+    assert_int_equal(atomic_load(&c->gates_in), 4);
+    for (int i = 0; i < submitted; i++) {
+        assert_int_equal(atomic_load(&items[i].runs), drain ? 1 : 0);
+        assert_int_equal(atomic_load(&items[i].cancels), drain ? 0 : 1);
+    }
+    assert_int_equal(atomic_load(drain ? &c->ran : &c->cancelled), submitted);
+    free(items);
     free(c);
-    g_shut = NULL;
 }
 
 static void test_shutdown_drain(void **state)
@@ -347,7 +544,6 @@ static void test_shutdown_cancel(void **state)
 typedef struct exec_ctx {
     ph_runtime *rt;
     atomic_int helpers_ran;
-    atomic_int helpers_on_node;
     atomic_int done;
 } exec_ctx;
 
@@ -431,6 +627,7 @@ static void test_fake_alloc(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fake_logged_once),
         cmocka_unit_test(test_synthetic_2_nodes),
         cmocka_unit_test(test_synthetic_4_nodes),
         cmocka_unit_test(test_threads_per_node_and_cap),
@@ -438,6 +635,9 @@ int main(void)
         cmocka_unit_test(test_bad_topology),
         cmocka_unit_test(test_xml_topology),
         cmocka_unit_test(test_submit_any_round_robin),
+        cmocka_unit_test(test_fifo_one_thread),
+        cmocka_unit_test(test_many_producers),
+        cmocka_unit_test(test_parse_nodes),
         cmocka_unit_test(test_shutdown_drain),
         cmocka_unit_test(test_shutdown_cancel),
         cmocka_unit_test(test_exec_post),
