@@ -106,10 +106,9 @@ static coord_worker *find_worker(coord *c, const void *ident, size_t n, size_t *
     return NULL;
 }
 
-/* Take back everything w holds and forget it. */
-static void drop_worker(coord *c, size_t idx, const char *why)
+/* Requeue every task w holds; returns how many. */
+static uint64_t take_back(coord *c, coord_worker *w)
 {
-    coord_worker *w = c->workers[idx];
     uint64_t requeued = 0;
     for (size_t k = 0; k < c->njobs; k++) {
         coord_job *j = c->jobs[k];
@@ -130,6 +129,15 @@ static void drop_worker(coord *c, size_t idx, const char *why)
             }
         }
     }
+    w->inflight = 0;
+    return requeued;
+}
+
+/* Take back everything w holds and forget it. */
+static void drop_worker(coord *c, size_t idx, const char *why)
+{
+    coord_worker *w = c->workers[idx];
+    uint64_t requeued = take_back(c, w);
     ph_log_warn("coord", "worker=%s node=%s requeued=%" PRIu64 " msg=\"worker dropped: %s\"",
                 w->id, w->node, requeued, why);
     c->workers[idx] = c->workers[--c->nworkers];
@@ -221,6 +229,23 @@ static void on_result(coord *c, coord_worker *w, const ph_msg_result *r)
     coord_job_finish_task(c, j, r->task_id, jw, r, status, error);
 }
 
+/* A worker that says it holds nothing, while we think it holds tasks sent
+ * long ago, lost them (a connection reset can drop queued frames, and the
+ * worker keeps heartbeating on the new connection so it is never "silent").
+ * Frames of one connection arrive in order, so every RESULT it sent before
+ * this HEARTBEAT has been handled: take the rest back.  A result that turns
+ * up later anyway is discarded as stale. */
+static void on_heartbeat(coord *c, coord_worker *w, const ph_msg_heartbeat *h)
+{
+    uint64_t now = coord_now_ms();
+    if (h->running != 0 || w->inflight == 0 ||
+        now - w->last_task_ms <= (uint64_t)c->opts->liveness_ms)
+        return;
+    uint64_t n = take_back(c, w);
+    ph_log_warn("coord", "worker=%s node=%s requeued=%" PRIu64
+                " msg=\"worker holds none of its tasks; requeued\"", w->id, w->node, n);
+}
+
 /* ---- dispatch ---------------------------------------------------------- */
 
 static coord_job *next_pending_job(coord *c)
@@ -300,6 +325,7 @@ static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
     }
     t->state = TASK_RUNNING;
     t->worker = w->serial;
+    w->last_task_ms = coord_now_ms();
     w->inflight++;
     j->inflight++;
     coord_jw *jw = coord_job_jw(j, w);
@@ -443,6 +469,8 @@ static void handle(coord *c, const void *ident, size_t n, const ph_msg *m)
         }
         if (m->type == PH_MSG_RESULT)
             on_result(c, w, &m->u.result);
+        else
+            on_heartbeat(c, w, &m->u.heartbeat);
         return;
     case PH_MSG_SUBMIT_BULK:
     case PH_MSG_SUBMIT_CREATE:

@@ -30,6 +30,7 @@ typedef struct coord_worker {
     bool blocked;                     /* its queue was full: wait for a message */
     uint64_t done, failed;            /* results accepted from it */
     uint64_t last_seen_ms;
+    uint64_t last_task_ms;            /* last TASK sent to it */
     uint64_t serial;                  /* never reused */
 } coord_worker;
 
