@@ -24,7 +24,12 @@
 
 #define SOLVE_MAX_KEYS (1u << 30)       /* keeps 2.09 n vertices within 32 bits */
 #define SOLVE_PARALLEL_MIN 16384u       /* below this one thread is faster */
-#define SOLVE_DEFAULT_ATTEMPTS 1000000u
+/* Default attempt budgets.  Strong mixing needs ~1.5 attempts on average, so
+ * 10,000 failures mean something is wrong with the input.  A forced cheap
+ * family can fail forever on structured keys (arithmetic runs make lattice
+ * cycles), so it gives up sooner with a hint. */
+#define SOLVE_DEFAULT_ATTEMPTS 10000u
+#define SOLVE_DEFAULT_ATTEMPTS_CHEAP 1000u
 /* Duplicate keys make every graph cyclic.  Callers promise unique keys, but
  * after this many failed attempts (rare for unique keys) they are checked
  * once, so a broken promise ends in PH_EDUP instead of a million attempts. */
@@ -382,6 +387,12 @@ static int solve_checks(const uint32_t *keyv, uint32_t n, const ph_solve_opts *o
     return PH_OK;
 }
 
+static uint64_t default_attempts(ph_hash_kind hash)
+{
+    return hash == PH_HASH_MULSHIFT || hash == PH_HASH_MULROT ? SOLVE_DEFAULT_ATTEMPTS_CHEAP
+                                                              : SOLVE_DEFAULT_ATTEMPTS;
+}
+
 static int search_outcome(search *s, ph_err *err)
 {
     if (atomic_load(&s->duplicate)) {
@@ -392,6 +403,12 @@ static int search_outcome(search *s, ph_err *err)
     if (s->cancel && *s->cancel)
         return ph_err_set(err, PH_ETIMEOUT, "solve cancelled after %llu attempts",
                           (unsigned long long)atomic_load(&s->tried));
+    if (s->requested == PH_HASH_MULSHIFT || s->requested == PH_HASH_MULROT)
+        return ph_err_set(err, PH_ESOLVE,
+                          "no acyclic graph in %llu attempts with hash %s "
+                          "(structured keys: try --hash auto or mix)",
+                          (unsigned long long)atomic_load(&s->tried),
+                          ph_hash_name(s->requested));
     return ph_err_set(err, PH_ESOLVE, "no acyclic graph in %llu attempts",
                       (unsigned long long)atomic_load(&s->tried));
 }
@@ -412,7 +429,8 @@ int ph_solve(const uint32_t *keyv, uint32_t n, const ph_solve_opts *opts, ph_tab
     ph_table shape = {0};
     size_table(&shape, n, opts->compact);
     search s = {.keys = keyv, .shape = &shape, .requested = opts->hash, .seed = opts->seed,
-                .max_attempts = opts->max_attempts ? opts->max_attempts : SOLVE_DEFAULT_ATTEMPTS,
+                .max_attempts = opts->max_attempts ? opts->max_attempts
+                                                   : default_attempts(opts->hash),
                 .cancel = opts->cancel};
     atomic_init(&s.next, 0);
     atomic_init(&s.best, UINT64_MAX);

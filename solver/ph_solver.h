@@ -30,7 +30,9 @@ typedef struct ph_solve_opts {
     bool compact;           /* non-power-of-two vertices, smaller table */
     unsigned threads;       /* parallel attempts; 0 = 1; small sets use 1 */
     uint64_t seed;          /* start seed: same seed + keys => same table */
-    uint64_t max_attempts;  /* 0 = default (large: effectively "until solved") */
+    uint64_t max_attempts;  /* 0 = default: 10,000 (auto, mix); 1,000 for a forced
+                               mulshift/mulrot, which can fail forever on
+                               structured keys (PH_ESOLVE says so) */
     const volatile int *cancel; /* optional: non-zero stops the solve (PH_ETIMEOUT) */
 } ph_solve_opts;
 
