@@ -38,7 +38,7 @@
  * good mixing an acyclic graph comes within ~1.5 attempts), then structured
  * key sets move on to stronger mixing.  A failed attempt costs time in
  * proportion to n, so large sets get fewer cheap tries. */
-#define AUTO_SMALL_KEYS 16384u
+#define AUTO_SMALL_KEYS 2048u
 #define AUTO_CHEAP_TRIES_SMALL 2u  /* per cheap family */
 #define AUTO_CHEAP_TRIES_LARGE 1u
 
