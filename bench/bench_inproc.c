@@ -2,9 +2,12 @@
  * NUMA runtime, the way a worker node does without the network.
  *
  * usage: bench_inproc [DIR] [--threads N] [--solve-threads N] [--topology T]
+ *                     [--out OUT]
  * DIR defaults to /work/shared/keys/sys32, threads (per node) to 2.  Files
  * are read through a completion port (io_uring where allowed) and each one
- * becomes a work item: validate keys, solve, verify.  Nothing is written.
+ * becomes a work item: validate keys, solve, verify.  Nothing is written
+ * unless --out is given: then each table's C files are rendered and written
+ * under OUT, as the cluster does (the like-for-like baseline for it).
  * --solve-threads: parallel attempts per table; 0 (default) = the node's
  * thread count, as a worker asks for (the solver uses 1 for small sets).
  * Prints one summary line. */
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "ph_emit.h"
 #include "ph_log.h"
 #include "ph_port.h"
 #include "ph_runtime.h"
@@ -27,6 +31,7 @@
 typedef struct bench {
     ph_runtime *rt;
     ph_solve_opts sopts;
+    const char *out;          /* write artifacts here when set */
     atomic_ulong ok, failed, keys, attempts, shown, via_uring;
 } bench;
 
@@ -40,6 +45,20 @@ static void report_error(bench *b, const ph_err *err)
     atomic_fetch_add(&b->failed, 1);
     if (atomic_fetch_add(&b->shown, 1) < MAX_ERRORS_SHOWN)
         fprintf(stderr, "bench_inproc: %s\n", err->msg);
+}
+
+static int write_tables(const char *out, const char *path, const ph_table *t, const keys *k,
+                        ph_err *err)
+{
+    char name[256];
+    ph_artifacts arts = {0};
+    int rc = keys_table_name(path, name, sizeof name, err);
+    if (!rc)
+        rc = ph_emit_render(t, k->v, name, &arts, err);
+    if (!rc)
+        rc = ph_artifacts_write(&arts, out, err);
+    ph_artifacts_free(&arts);
+    return rc;
 }
 
 static void solve_job(void *arg, unsigned node, unsigned thread)
@@ -69,6 +88,8 @@ static void solve_job(void *arg, unsigned node, unsigned thread)
      * a full lookup pass, as the cluster's worker does before replying. */
     if (!rc)
         rc = ph_table_verify(&t, k.v, k.n, &err);
+    if (!rc && b->out)
+        rc = write_tables(b->out, f->path, &t, &k, &err);
     if (rc)
         report_error(b, &err);
     else {
@@ -142,7 +163,7 @@ static int dispatch_one(bench *b, ph_port *io)
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_inproc [DIR] [--threads N] [--solve-threads N] "
-                    "[--topology T]\n");
+                    "[--topology T] [--out OUT]\n");
     return 2;
 }
 
@@ -162,6 +183,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--threads") && v) ro.threads_per_node = (unsigned)atoi(v), i++;
         else if (!strcmp(a, "--solve-threads") && v) b.sopts.threads = (unsigned)atoi(v), i++;
         else if (!strcmp(a, "--topology") && v) ro.topology = v, i++;
+        else if (!strcmp(a, "--out") && v) b.out = v, i++;
         else if (a[0] == '-') return usage();
         else dir = a;
     }

@@ -2,7 +2,8 @@
  * same keys.
  *
  * usage: phbench FILES_OR_DIRS... [--threads N] [--hash NAME] [--compact]
- *                [--seed S] [--repeat R] [--no-cmph] [--csv] [--verbose]
+ *                [--seed S] [--max-attempts N] [--repeat R] [--no-cmph] [--csv]
+ *                [--verbose]
  *
  * Per keys file: solve time (median of R runs, wall ms, ours includes the
  * full verification ph_solve always does), attempts, bits per key and
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "keys.h"
 #include "ph_err.h"
@@ -56,6 +58,7 @@ typedef struct pb_opts {
 typedef struct pb_meas {
     bool ok;
     double ms;        /* median solve wall time */
+    double cpu_ms;    /* median process CPU time of the same solves */
     double bits;      /* bits per key */
     double ns;        /* best-round ns per lookup */
 } pb_meas;
@@ -164,6 +167,16 @@ static int pb_expand(const char *arg, pb_list *l, bool *dir_mode, ph_err *err)
 
 /* ------------------------------------------------------------------------ */
 /* Timing helpers                                                           */
+
+/* Process CPU time: on a shared machine it excludes time spent waiting for a
+ * core, so it is the steadier companion of the wall time (for --threads > 1
+ * it sums all threads). */
+static uint64_t pb_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static int pb_cmp_double(const void *a, const void *b)
 {
@@ -303,20 +316,22 @@ static int pb_ours_lookup(const ph_table *t, const uint32_t *kv, uint32_t n, con
 static int pb_run_ours(const pb_opts *po, const keys *k, const char *path, pb_result *r,
                        ph_err *err)
 {
-    double ms[PB_MAX_REPEAT];
+    double ms[PB_MAX_REPEAT], cpu[PB_MAX_REPEAT];
     ph_table t = {0};
     for (unsigned i = 0; i < po->repeat; i++) {
         ph_table_free(&t);
         memset(&t, 0, sizeof t);
-        uint64_t t0 = ph_time_ns();
+        uint64_t c0 = pb_cpu_ns(), t0 = ph_time_ns();
         int rc = ph_solve(k->v, k->n, &po->solve, &t, err);
         ms[i] = (double)(ph_time_ns() - t0) / 1e6;
+        cpu[i] = (double)(pb_cpu_ns() - c0) / 1e6;
         if (rc)
             return rc;
     }
     r->attempts = t.attempts;
     r->hash = t.hash;
     r->ours.ms = pb_median(ms, po->repeat);
+    r->ours.cpu_ms = pb_median(cpu, po->repeat);
     r->ours.bits = (double)ph_table_bytes(&t) * 8.0 / k->n;
     int rc = pb_ours_lookup(&t, k->v, k->n, path, &r->ours.ns, err);
     ph_table_free(&t);
@@ -408,15 +423,16 @@ static void pb_cmph_failure(const char *path, const char *name)
 static void pb_run_cmph(const pb_opts *po, const keys *k, const char *path, CMPH_ALGO algo,
                         pb_meas *m)
 {
-    double ms[PB_MAX_REPEAT];
+    double ms[PB_MAX_REPEAT], cpu[PB_MAX_REPEAT];
     cmph_t *h = NULL;
     const char *name = algo == CMPH_CHM ? "CHM" : "BDZ";
     for (unsigned i = 0; i < po->repeat; i++) {
         if (h)
             cmph_destroy(h);
-        uint64_t t0 = ph_time_ns();
+        uint64_t c0 = pb_cpu_ns(), t0 = ph_time_ns();
         h = pb_cmph_build(k, algo);
         ms[i] = (double)(ph_time_ns() - t0) / 1e6;
+        cpu[i] = (double)(pb_cpu_ns() - c0) / 1e6;
         if (!h) {
             pb_cmph_failure(path, name);
             return;
@@ -427,6 +443,7 @@ static void pb_run_cmph(const pb_opts *po, const keys *k, const char *path, CMPH
         pb_cmph_failure(path, algo == CMPH_CHM ? "CHM (wrong indices)" : "BDZ (wrong indices)");
     else {
         m->ms = pb_median(ms, po->repeat);
+        m->cpu_ms = pb_median(cpu, po->repeat);
         m->bits = (double)cmph_packed_size(h) * 8.0 / k->n;
         m->ns = pb_lookup_ns(pb_cmph_pass, h, k->v, k->n, &sum_ok);
         m->ok = sum_ok;
@@ -454,57 +471,67 @@ static void pb_print_header(const pb_opts *po)
         printf("# cmph CHM (c=%.2f): order-preserving minimal, comparable; cmph BDZ (default c): "
                "minimal only, NOT order-preserving (index != position)\n",
                PB_CHM_C);
-    printf("# ms = median of %u solves (wall); ns = ns/lookup over all keys, best of %d rounds; "
+    printf("# ms = median of %u solves (wall; *_cpu_ms: process CPU time); ns = ns/lookup over all keys, best of %d rounds; "
            "bpk = table bits/key\n",
            po->repeat, PB_ROUNDS);
     const char *cols[] = {"file", "keys", "ours_ms", "attempts", "hash", "chm_ms", "bdz_ms",
-                          "ours_bpk", "chm_bpk", "bdz_bpk", "ours_ns", "chm_ns", "bdz_ns"};
+                          "ours_bpk", "chm_bpk", "bdz_bpk", "ours_ns", "chm_ns", "bdz_ns",
+                          "ours_cpu_ms", "chm_cpu_ms"};
     if (po->csv) {
         for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
             printf("%s%s", i ? "," : "", cols[i]);
         printf("\n");
     } else {
-        printf("%-44s %8s %9s %8s %-8s %9s %9s %8s %8s %8s %7s %7s %7s\n", cols[0], cols[1],
-               cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10],
-               cols[11], cols[12]);
+        printf("%-44s %8s %9s %8s %-8s %9s %9s %8s %8s %8s %7s %7s %7s %11s %10s\n", cols[0],
+               cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9],
+               cols[10], cols[11], cols[12], cols[13], cols[14]);
     }
 }
 
-/* "-" for a measurement that failed or was not taken. */
+/* which: 0 ms, 1 bits/key, 2 ns, 3 CPU ms.  "-" for a measurement that
+ * failed or was not taken. */
 static void pb_fmt(char *buf, size_t len, const pb_meas *m, int which)
 {
     if (!m->ok) {
         snprintf(buf, len, "-");
         return;
     }
-    double v = which == 0 ? m->ms : which == 1 ? m->bits : m->ns;
-    snprintf(buf, len, which == 0 ? "%.3f" : "%.2f", v);
+    double v = which == 0 ? m->ms : which == 1 ? m->bits : which == 2 ? m->ns : m->cpu_ms;
+    snprintf(buf, len, which == 0 || which == 3 ? "%.3f" : "%.2f", v);
 }
 
 static void pb_print_row(const pb_opts *po, const pb_result *r)
 {
-    char f[9][32];
+    char f[11][32];
     const pb_meas *ms[3] = {&r->ours, &r->chm, &r->bdz};
     for (int w = 0; w < 3; w++)
         for (int s = 0; s < 3; s++)
             pb_fmt(f[w * 3 + s], sizeof f[0], ms[s], w);
+    pb_fmt(f[9], sizeof f[0], ms[0], 3);
+    pb_fmt(f[10], sizeof f[0], ms[1], 3);
     const char *hash = r->ours.ok ? ph_hash_name(r->hash) : "-";
+    char att[24] = "-";
+    if (r->ours.ok)
+        snprintf(att, sizeof att, "%" PRIu64, r->attempts);
     if (po->csv)
-        printf("%s,%" PRIu32 ",%s,%" PRIu64 ",%s,%s,%s,%s,%s,%s,%s,%s,%s\n", pb_base(r->path),
-               r->n, f[0], r->attempts, hash, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]);
+        printf("%s,%" PRIu32 ",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", pb_base(r->path),
+               r->n, f[0], att, hash, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9],
+               f[10]);
     else
-        printf("%-44s %8" PRIu32 " %9s %8" PRIu64 " %-8s %9s %9s %8s %8s %8s %7s %7s %7s\n",
-               pb_base(r->path), r->n, f[0], r->attempts, hash, f[1], f[2], f[3], f[4], f[5],
-               f[6], f[7], f[8]);
+        printf("%-44s %8" PRIu32 " %9s %8s %-8s %9s %9s %8s %8s %8s %7s %7s %7s %11s %10s\n",
+               pb_base(r->path), r->n, f[0], att, hash, f[1], f[2], f[3], f[4], f[5],
+               f[6], f[7], f[8], f[9], f[10]);
     fflush(stdout);
 }
 
 typedef struct pb_sum {
     size_t files, loaded, ok[3];
     uint64_t keys, attempts;
-    double load_ms, ms[3];
+    double load_ms, ms[3], cpu_ms[3];
     double lookup_ns_keys[3], lookup_keys[3]; /* key-weighted lookup mean */
+    double bits_keys[3];                       /* table bits, summed */
     double log_chm, log_bdz;                   /* sums of log(cmph_ms / our_ms) */
+    double log_chm_cpu;                        /* the same for CPU time */
     double pair_chm[2], pair_bdz[2];           /* {ours, cmph} ms where both solved */
     size_t n_chm, n_bdz;
 } pb_sum;
@@ -523,8 +550,10 @@ static void pb_sum_add(pb_sum *s, const pb_result *r)
             continue;
         s->ok[i]++;
         s->ms[i] += m[i]->ms;
+        s->cpu_ms[i] += m[i]->cpu_ms;
         s->lookup_ns_keys[i] += m[i]->ns * r->n;
         s->lookup_keys[i] += r->n;
+        s->bits_keys[i] += m[i]->bits * r->n;
     }
     if (!r->ours.ok)
         return;
@@ -533,6 +562,8 @@ static void pb_sum_add(pb_sum *s, const pb_result *r)
     double ours = r->ours.ms > 1e-6 ? r->ours.ms : 1e-6;
     if (r->chm.ok) {
         s->log_chm += log((r->chm.ms > 1e-6 ? r->chm.ms : 1e-6) / ours);
+        s->log_chm_cpu += log((r->chm.cpu_ms > 1e-6 ? r->chm.cpu_ms : 1e-6) /
+                              (r->ours.cpu_ms > 1e-6 ? r->ours.cpu_ms : 1e-6));
         s->pair_chm[0] += r->ours.ms;
         s->pair_chm[1] += r->chm.ms;
         s->n_chm++;
@@ -590,34 +621,41 @@ static void pb_print_speedup(const char *name, double logsum, size_t n)
 
 static void pb_print_summary(const pb_opts *po, const pb_sum *s, pb_result *rs, bool many)
 {
-    double mean_ns[3];
-    for (int i = 0; i < 3; i++)
+    double mean_ns[3], mean_bits[3];
+    for (int i = 0; i < 3; i++) {
         mean_ns[i] = s->lookup_keys[i] > 0 ? s->lookup_ns_keys[i] / s->lookup_keys[i] : 0;
+        mean_bits[i] = s->lookup_keys[i] > 0 ? s->bits_keys[i] / s->lookup_keys[i] : 0;
+    }
     printf("total: files=%zu loaded=%zu keys=%" PRIu64 " solved_ours=%zu solved_chm=%zu "
            "solved_bdz=%zu attempts=%" PRIu64 "\n",
            s->files, s->loaded, s->keys, s->ok[0], s->ok[1], s->ok[2], s->attempts);
     printf("total_ms: ours=%.3f cmph_chm=%.3f cmph_bdz=%.3f load=%.3f\n", s->ms[0], s->ms[1],
            s->ms[2], s->load_ms);
+    printf("total_cpu_ms: ours=%.3f cmph_chm=%.3f cmph_bdz=%.3f\n", s->cpu_ms[0], s->cpu_ms[1],
+           s->cpu_ms[2]);
     if (po->cmph && s->pair_chm[0] > 0 && s->pair_bdz[0] > 0)
         printf("total_ratio: cmph_chm/ours=%.2f cmph_bdz/ours=%.2f (summed ms over files "
                "both solved)\n",
                s->pair_chm[1] / s->pair_chm[0], s->pair_bdz[1] / s->pair_bdz[0]);
     printf("lookup_ns (key-weighted mean): ours=%.2f cmph_chm=%.2f cmph_bdz=%.2f\n",
            mean_ns[0], mean_ns[1], mean_ns[2]);
+    printf("bits_per_key (all tables / all keys): ours=%.2f cmph_chm=%.2f cmph_bdz=%.2f\n",
+           mean_bits[0], mean_bits[1], mean_bits[2]);
     if (many) {
         double ours_s = s->ms[0] / 1e3;
         printf("many_files: ours_solve_total_s=%.3f cmph_chm_total_s=%.3f "
-               "cmph_bdz_total_s=%.3f files_per_s=%.0f (sum of per-file medians, no files "
-               "written, load excluded)\n",
+               "cmph_bdz_total_s=%.3f files_per_s=%.0f ours_cpu_total_s=%.3f (sum of per-file "
+               "medians, no files written, load excluded)\n",
                ours_s, s->ms[1] / 1e3, s->ms[2] / 1e3,
-               ours_s > 0 ? (double)s->ok[0] / ours_s : 0.0);
+               ours_s > 0 ? (double)s->ok[0] / ours_s : 0.0, s->cpu_ms[0] / 1e3);
     }
     pb_print_top("most_attempts", rs, s->files, pb_cmp_attempts, false);
     pb_print_top("slowest_ours", rs, s->files, pb_cmp_ours_ms, true);
     if (!po->cmph) {
-        printf("speedup_vs_cmph_bdz=n/a\nspeedup_vs_cmph_chm=n/a\n");
+        printf("speedup_vs_cmph_chm_cpu=n/a\nspeedup_vs_cmph_bdz=n/a\nspeedup_vs_cmph_chm=n/a\n");
         return;
     }
+    pb_print_speedup("speedup_vs_cmph_chm_cpu", s->log_chm_cpu, s->n_chm);
     /* BDZ first: the contract wants speedup_vs_cmph_chm last. */
     pb_print_speedup("speedup_vs_cmph_bdz", s->log_bdz, s->n_bdz);
     pb_print_speedup("speedup_vs_cmph_chm", s->log_chm, s->n_chm);
@@ -640,8 +678,10 @@ static void pb_bench_file(const pb_opts *po, const char *path, pb_result *r)
     r->load_ms = (double)(ph_time_ns() - t0) / 1e6;
     r->loaded = true;
     r->n = k.n;
+    /* ph_solve does not know the file name; lookup errors already carry it. */
     if (pb_run_ours(po, &k, path, r, &err))
-        fprintf(stderr, "phbench: %s\n", err.msg);
+        fprintf(stderr, "phbench: %s%s%s\n", strstr(err.msg, path) ? "" : path,
+                strstr(err.msg, path) ? "" : ": ", err.msg);
 #ifdef PH_BENCH_HAVE_CMPH
     if (po->cmph) {
         pb_run_cmph(po, &k, path, CMPH_CHM, &r->chm);
@@ -655,7 +695,8 @@ static void pb_usage(FILE *f)
 {
     fprintf(f,
             "usage: phbench FILES_OR_DIRS... [--threads N] [--hash NAME] [--compact]\n"
-            "               [--seed S] [--repeat R] [--no-cmph] [--csv] [--verbose]\n"
+            "               [--seed S] [--max-attempts N] [--repeat R] [--no-cmph]\n"
+            "               [--csv] [--verbose]\n"
             "Solve each keys file (directories: their *.keys, sorted) with our CHM solver\n"
             "and with libcmph CHM and BDZ; print solve ms (median of R, default 3),\n"
             "attempts, bits/key and lookup ns per file, then totals and\n"
@@ -664,6 +705,7 @@ static void pb_usage(FILE *f)
             "  --hash NAME   mulshift | mulrot | mix | auto (default auto)\n"
             "  --compact     non-power-of-two vertices\n"
             "  --seed S      start seed (default: ph_solve_opts_init's)\n"
+            "  --max-attempts N  give up after N graphs (default: ph_solve's)\n"
             "  --no-cmph     only our solver\n"
             "  --csv         comma-separated rows\n"
             "  --verbose     per-file lines even for directories of > %d files\n",
@@ -691,8 +733,10 @@ static int pb_parse(int argc, char **argv, pb_opts *po, pb_list *paths)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         unsigned long long v;
-        if (!strcmp(a, "--threads") || !strcmp(a, "--repeat") || !strcmp(a, "--seed")) {
-            unsigned long long max = !strcmp(a, "--seed") ? UINT64_MAX
+        if (!strcmp(a, "--threads") || !strcmp(a, "--repeat") || !strcmp(a, "--seed") ||
+            !strcmp(a, "--max-attempts")) {
+            bool wide = !strcmp(a, "--seed") || !strcmp(a, "--max-attempts");
+            unsigned long long max = wide ? UINT64_MAX
                                      : !strcmp(a, "--repeat") ? PB_MAX_REPEAT : 1024;
             if (pb_parse_uint(val, max, &v) || (v == 0 && strcmp(a, "--seed"))) {
                 fprintf(stderr, "phbench: %s needs a number in 1..%llu\n", a, max);
@@ -702,6 +746,8 @@ static int pb_parse(int argc, char **argv, pb_opts *po, pb_list *paths)
                 po->solve.threads = (unsigned)v;
             else if (!strcmp(a, "--repeat"))
                 po->repeat = (unsigned)v;
+            else if (!strcmp(a, "--max-attempts"))
+                po->solve.max_attempts = v;
             else
                 po->solve.seed = v;
             i++;

@@ -39,6 +39,7 @@ void coord_opts_init(coord_opts *o)
     o->bind = COORD_DEFAULT_BIND;
     o->heartbeat_ms = 250;
     o->liveness_ms = 3000;
+    o->writers = -1;
 }
 
 /* ---- sending ----------------------------------------------------------- */
@@ -178,24 +179,57 @@ static void on_ready(coord *c, const void *ident, size_t n, const ph_msg_ready *
                 w->id, w->node, w->pid, w->threads, w->credits);
 }
 
-static int write_artifacts(const coord_job *j, const ph_msg_result *r, ph_err *err)
+static void result_error(const ph_msg_result *r, char *error, size_t len)
 {
-    ph_artifacts a = {0};
-    int rc = PH_OK;
-    for (uint32_t i = 0; i < r->nartifacts && !rc; i++) {
-        char path[1024];
-        rc = ph_bytes_cstr(r->artifacts[i].path, path, sizeof path, err);
-        if (!rc)
-            rc = ph_artifacts_add(&a, path, r->artifacts[i].data.p, r->artifacts[i].data.n, err);
-    }
-    if (!rc)
-        rc = ph_artifacts_write(&a, j->out_dir, err);
-    ph_artifacts_free(&a);
-    return rc;
+    if (ph_bytes_cstr(r->error, error, len, NULL) != 0)
+        snprintf(error, len, "%.*s", (int)(r->error.n < 500 ? r->error.n : 500), r->error.p);
 }
 
-static void on_result(coord *c, coord_worker *w, const ph_msg_result *r)
+/* The write of a RESULT's files finished (in the pool or inline). */
+static void finish_write(coord *c, coord_wjob *wj)
 {
+    coord_job *j = coord_job_by_id(c, wj->job_id);
+    if (!j || j->state != PH_JOB_RUNNING || j->tasks[wj->task_id].state != TASK_WRITING)
+        return; /* cannot happen: a WRITING task waits for exactly this */
+    j->writing--;
+    coord_jw *jw = coord_job_jw_serial(j, wj->worker);
+    coord_job_finish_task(c, j, wj->task_id, jw, &wj->msg.u.result, wj->status,
+                          wj->status ? wj->err.msg : "");
+}
+
+/* Hand a successful RESULT (frame + decoded message) to the writer pool, or
+ * write it here when there is no pool or it is full. */
+static void start_write(coord *c, coord_job *j, coord_worker *w, zmq_msg_t *frame,
+                        ph_msg *m)
+{
+    coord_wjob *wj = calloc(1, sizeof *wj);
+    if (!wj) {
+        ph_err err = {0};
+        int rc = coord_write_result(j->out_dir, &m->u.result, &err);
+        coord_job_finish_task(c, j, m->u.result.task_id, coord_job_jw(j, w), &m->u.result,
+                              rc, rc ? err.msg : "");
+        return;
+    }
+    wj->job_id = j->id;
+    wj->task_id = m->u.result.task_id;
+    wj->worker = w->serial;
+    wj->out_dir = j->out_dir;
+    zmq_msg_init(&wj->frame);
+    zmq_msg_move(&wj->frame, frame);
+    wj->msg = *m;          /* the artifact array moves with it */
+    c->taken = true;       /* recv_one must not free either */
+    j->tasks[wj->task_id].state = TASK_WRITING;
+    j->writing++;
+    if (coord_writer_submit(c->writer, wj))
+        return;
+    wj->status = coord_write_result(wj->out_dir, &wj->msg.u.result, &wj->err);
+    finish_write(c, wj);
+    coord_wjob_free(wj);
+}
+
+static void on_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m)
+{
+    const ph_msg_result *r = &m->u.result;
     coord_job *j = coord_job_by_id(c, r->job_id);
     coord_task *t = NULL;
     if (j && j->state == PH_JOB_RUNNING && r->task_id < j->total)
@@ -203,7 +237,7 @@ static void on_result(coord *c, coord_worker *w, const ph_msg_result *r)
     /* Only the current holder's answer counts: a result from a worker the
      * task was taken back from (dropped, then late) is discarded. */
     if (!t || t->state != TASK_RUNNING || t->worker != w->serial) {
-        ph_log_info("coord", "worker=%s job=%" PRIu64 " task=%" PRIu64
+        ph_log_warn("coord", "worker=%s job=%" PRIu64 " task=%" PRIu64
                     " msg=\"stale result discarded\"", w->id, r->job_id, r->task_id);
         return;
     }
@@ -212,21 +246,18 @@ static void on_result(coord *c, coord_worker *w, const ph_msg_result *r)
     j->inflight--;
     if (jw)
         jw->inflight--;
-    int status = r->status;
-    char error[512] = "";
-    ph_err err = {0};
-    if (status == 0 && write_artifacts(j, r, &err) != 0) {
-        status = err.code ? err.code : PH_EIO;
-        snprintf(error, sizeof error, "%s", err.msg);
-    } else if (status != 0 && ph_bytes_cstr(r->error, error, sizeof error, NULL) != 0) {
-        snprintf(error, sizeof error, "%.*s", (int)(r->error.n < 500 ? r->error.n : 500),
-                 r->error.p);
-    }
-    if (status == 0)
+    if (r->status == 0)
         w->done++;
     else
         w->failed++;
-    coord_job_finish_task(c, j, r->task_id, jw, r, status, error);
+    if (r->status == 0 && r->nartifacts > 0)
+        return start_write(c, j, w, frame, m);
+    /* A failure, or a success without files (phworker --fake-work, the
+     * dispatch benchmark): nothing to write. */
+    char error[512] = "";
+    if (r->status != 0)
+        result_error(r, error, sizeof error);
+    coord_job_finish_task(c, j, r->task_id, jw, r, r->status, error);
 }
 
 /* A worker that says it holds nothing, while we think it holds tasks sent
@@ -451,7 +482,7 @@ static void on_status(coord *c, const void *ident, size_t n)
 
 /* ---- one message ------------------------------------------------------- */
 
-static void handle(coord *c, const void *ident, size_t n, const ph_msg *m)
+static void handle(coord *c, const void *ident, size_t n, zmq_msg_t *frame, ph_msg *m)
 {
     coord_worker *w = find_worker(c, ident, n, NULL);
     if (w) {
@@ -468,7 +499,7 @@ static void handle(coord *c, const void *ident, size_t n, const ph_msg *m)
             return reply_error(c, ident, n, PH_EPROTO, "unknown worker: send READY");
         }
         if (m->type == PH_MSG_RESULT)
-            on_result(c, w, &m->u.result);
+            on_result(c, w, frame, m);
         else
             on_heartbeat(c, w, &m->u.heartbeat);
         return;
@@ -542,8 +573,10 @@ static int recv_one(coord *c)
         if (!find_worker(c, ident, n, NULL))
             reply_error(c, ident, n, rc, err.msg);
     } else {
-        handle(c, ident, n, &m);
-        ph_msg_free(&m);
+        c->taken = false;
+        handle(c, ident, n, &body, &m);
+        if (!c->taken)
+            ph_msg_free(&m);
     }
     zmq_msg_close(&body);
     zmq_msg_close(&id);
@@ -630,6 +663,9 @@ static int open_socket(coord *c, void *ctx, ph_err *err)
 
 static void teardown(coord *c)
 {
+    /* First: pending writes refer to jobs' out_dir. */
+    coord_writer_stop(c->writer);
+    c->writer = NULL;
     for (size_t i = 0; i < c->nwaiters; i++)
         reply_error(c, c->waiters[i].ident, c->waiters[i].ident_len, PH_ECLOSED,
                     "coordinator shutting down");
@@ -654,8 +690,11 @@ static int loop(coord *c, ph_err *err)
         /* A stop flag set from another thread is noticed within 100 ms. */
         if (c->opts->stop && timeout > 100)
             timeout = 100;
-        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, timeout) < 0) {
+        zmq_pollitem_t it[2] = {
+            {c->sock, 0, ZMQ_POLLIN, 0},
+            {NULL, c->writer ? coord_writer_fd(c->writer) : -1, ZMQ_POLLIN, 0},
+        };
+        if (zmq_poll(it, c->writer ? 2 : 1, timeout) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             if (zmq_errno() == ETERM)
@@ -664,6 +703,11 @@ static int loop(coord *c, ph_err *err)
         }
         for (int i = 0; i < COORD_BATCH && !c->quit && recv_one(c); i++)
             ;
+        coord_wjob *wj;
+        while ((wj = coord_writer_take(c->writer)) != NULL) {
+            finish_write(c, wj);
+            coord_wjob_free(wj);
+        }
         if (!c->quit)
             dispatch(c);
         now = coord_now_ms();
@@ -692,7 +736,12 @@ int coord_run(const coord_opts *o, void *zmq_ctx, ph_err *err)
         return ph_err_set(err, PH_EIO, "zmq_ctx_new: %s", ph_wire_strerror());
     coord c = {.opts = &eff};
     c.start_ms = c.last_hb_ms = coord_now_ms();
-    int rc = open_socket(&c, ctx, err);
+    int rc = PH_OK;
+    if (eff.writers != 0)
+        rc = coord_writer_start(eff.writers < 0 ? COORD_DEFAULT_WRITERS : (unsigned)eff.writers,
+                                &c.writer, err);
+    if (!rc)
+        rc = open_socket(&c, ctx, err);
     if (!rc)
         rc = loop(&c, err);
     teardown(&c);

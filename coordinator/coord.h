@@ -12,6 +12,7 @@
 #include "ph_err.h"
 
 #define COORD_DEFAULT_BIND "tcp://127.0.0.1:7710"
+#define COORD_DEFAULT_WRITERS 2
 
 typedef struct coord_opts {
     const char *bind;          /* endpoint; default COORD_DEFAULT_BIND */
@@ -19,6 +20,8 @@ typedef struct coord_opts {
     int liveness_ms;           /* worker silent this long is dropped; default 3000 */
     const char *endpoint_file; /* if set, the bound endpoint is written here (atomic) */
     atomic_int *stop;          /* optional: set non-zero to leave the loop */
+    int writers;               /* threads writing tables; 0 = the loop itself;
+                                  < 0 = default (2) */
 } coord_opts;
 
 void coord_opts_init(coord_opts *o);

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zmq.h>
+
 #include "coord.h"
 #include "ph_emit.h"
 #include "ph_proto.h"
@@ -34,7 +36,9 @@ typedef struct coord_worker {
     uint64_t serial;                  /* never reused */
 } coord_worker;
 
-enum { TASK_QUEUED = 0, TASK_RUNNING = 1, TASK_DONE = 2 };
+/* WRITING: its worker answered, the table's files are being written by
+ * the writer pool; no longer the worker's, not yet final. */
+enum { TASK_QUEUED = 0, TASK_RUNNING = 1, TASK_DONE = 2, TASK_WRITING = 3 };
 
 typedef struct coord_task {
     char *file;            /* bulk: base name "x.keys"; create: table name */
@@ -70,6 +74,7 @@ typedef struct coord_job {
     uint64_t *requeue;     /* FIFO of task indexes taken back from workers */
     size_t rq_head, rq_len, rq_cap;
     uint64_t inflight, succeeded, failed;
+    uint64_t writing;      /* tasks in TASK_WRITING */
     uint64_t first_error_index;
     char first_error[512];
     uint32_t state;        /* ph_job_state */
@@ -85,9 +90,24 @@ typedef struct coord_waiter {
     uint64_t deadline_ms;
 } coord_waiter;
 
+/* One successful RESULT on its way to disk: owns the received frame and
+ * the decoded message viewing into it. */
+typedef struct coord_wjob {
+    uint64_t job_id, task_id, worker;  /* worker: serial of the sender */
+    const char *out_dir;               /* the job's; jobs live until teardown */
+    zmq_msg_t frame;
+    ph_msg msg;
+    int status;                        /* filled by the writer */
+    ph_err err;
+} coord_wjob;
+
+typedef struct coord_writer coord_writer;
+
 typedef struct coord {
     const coord_opts *opts;
     void *sock;
+    coord_writer *writer;  /* NULL: the loop writes tables itself */
+    bool taken;            /* handler kept the current frame (recv_one) */
     uint64_t start_ms;
     coord_worker **workers;
     size_t nworkers, capworkers, cursor;
@@ -116,6 +136,21 @@ void coord_job_finish_task(coord *c, coord_job *j, uint64_t task, coord_jw *jw,
 /* Fill a JOB message; nodes array allocated (free with free(m->nodes)). */
 int coord_job_msg(const coord_job *j, ph_msg_job *m);
 void coord_job_free(coord_job *j);
+
+coord_jw *coord_job_jw_serial(coord_job *j, uint64_t serial);
+
+/* coord_write.c */
+/* Write r's artifacts under out_dir (paths checked first), atomically each. */
+int coord_write_result(const char *out_dir, const ph_msg_result *r, ph_err *err);
+int coord_writer_start(unsigned nthreads, coord_writer **out, ph_err *err);
+int coord_writer_fd(const coord_writer *wr);
+/* Queue wj; false if the pool is absent or full (then write it yourself). */
+bool coord_writer_submit(coord_writer *wr, coord_wjob *wj);
+/* A finished write, or NULL. */
+coord_wjob *coord_writer_take(coord_writer *wr);
+/* Join the threads, free unfinished writes. */
+void coord_writer_stop(coord_writer *wr);
+void coord_wjob_free(coord_wjob *wj);
 
 /* coord.c */
 void coord_notify_job(coord *c, coord_job *j);

@@ -314,6 +314,14 @@ coord_jw *coord_job_jw(coord_job *j, const coord_worker *w)
     return e;
 }
 
+coord_jw *coord_job_jw_serial(coord_job *j, uint64_t serial)
+{
+    for (size_t i = 0; i < j->njw; i++)
+        if (j->jw[i].worker == serial)
+            return &j->jw[i];
+    return NULL;
+}
+
 static void fill_row(ph_result_row *row, const char *file, const ph_msg_result *r, int status)
 {
     memset(row, 0, sizeof *row);
@@ -405,10 +413,10 @@ int coord_job_msg(const coord_job *j, ph_msg_job *m)
     m->token = (ph_bytes){j->token, 16};
     m->state = j->state;
     m->total = j->total;
-    m->running = j->inflight;
+    m->running = j->inflight + j->writing;
     m->succeeded = j->succeeded;
     m->failed = j->failed;
-    m->queued = j->total - j->inflight - j->succeeded - j->failed;
+    m->queued = j->total - m->running - j->succeeded - j->failed;
     uint64_t end = j->state == PH_JOB_RUNNING ? ph_time_us() : j->end_us;
     m->elapsed_us = end - j->start_us;
     m->first_error = ph_bytes_str(j->first_error);

@@ -33,10 +33,12 @@ static void usage(FILE *f)
             "  --liveness-ms N     drop a worker silent this long and requeue its tasks\n"
             "                      (default 3000; at least twice the heartbeat)\n"
             "  --endpoint-file F   write the bound endpoint to F (useful with port *)\n"
+            "  --writers N         threads writing tables to disk (default %d; 0 = the\n"
+            "                      event loop writes them itself)\n"
             "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
             "  --version           print the version\n"
             "  -h, --help          this help\n",
-            COORD_DEFAULT_BIND);
+            COORD_DEFAULT_BIND, COORD_DEFAULT_WRITERS);
 }
 
 static int parse_ms(const char *opt, const char *s, int *out)
@@ -45,6 +47,18 @@ static int parse_ms(const char *opt, const char *s, int *out)
     long v = strtol(s, &end, 10);
     if (*s == '\0' || *end != '\0' || v <= 0 || v > 3600000) {
         fprintf(stderr, "phcoord: %s '%s': expected milliseconds in 1..3600000\n", opt, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_count(const char *opt, const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 0 || v > 64) {
+        fprintf(stderr, "phcoord: %s '%s': expected an integer in 0..64\n", opt, s);
         return -1;
     }
     *out = (int)v;
@@ -69,6 +83,7 @@ int main(int argc, char **argv)
         {"bind", required_argument, 0, 'b'},       {"heartbeat-ms", required_argument, 0, 'H'},
         {"liveness-ms", required_argument, 0, 'L'}, {"endpoint-file", required_argument, 0, 'E'},
         {"log-level", required_argument, 0, 'l'},  {"version", no_argument, 0, 'V'},
+        {"writers", required_argument, 0, 'W'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
     };
     ph_log_set_level(PH_LOG_INFO);
@@ -85,6 +100,7 @@ int main(int argc, char **argv)
         case 'H': bad = parse_ms("--heartbeat-ms", optarg, &o.heartbeat_ms); break;
         case 'L': bad = parse_ms("--liveness-ms", optarg, &o.liveness_ms); break;
         case 'E': o.endpoint_file = optarg; break;
+        case 'W': bad = parse_count("--writers", optarg, &o.writers); break;
         case 'l': bad = parse_level(optarg); break;
         case 'V': printf("phcoord %s (protocol 1)\n", PH_VERSION); return 0;
         case 'h': usage(stdout); return 0;

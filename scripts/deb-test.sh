@@ -13,7 +13,8 @@
 #   6. the packaged units pass `systemd-analyze verify` (when available)
 # Only with PH_DEB_TEST_INSTALL=1, or CI=true as root (throwaway machine):
 #   7. `apt-get install ./phcluster_*.deb` for real, /usr/bin/phclient
-#      --version, the phcluster user exists, then `dpkg --purge`.
+#      --version and a 3-file `bulk-create --local`, the phcluster user and
+#      /etc/phcluster/phcluster.conf exist, then `dpkg --purge`.
 # Extracting is the default because it checks what can go wrong in the
 # package itself without touching the host; the real install adds dpkg's
 # dependency resolution and the maintainer scripts, which only a disposable
@@ -34,7 +35,8 @@ done
 
 say "building in $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DPH_BENCH=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)" >/dev/null
+# Only the packaged programs: tests and benchmarks are not in the .deb.
+cmake --build "$build" -j"${PH_JOBS:-2}" --target phcoord phworker phclient >/dev/null
 [ -f "$build/CPackConfig.cmake" ] ||
     fail "no CPackConfig.cmake in $build: is include(cmake/packaging.cmake) in CMakeLists.txt?"
 rm -f "$build"/phcluster_*.deb
@@ -79,11 +81,16 @@ for u in phcoord.service "phworker@.service"; do
         fail "$u: ExecStart does not point at /usr/bin"
 done
 grep -q '^\.TH' "$r/usr/share/man/man1/phclient.1" || fail "phclient.1 is not a man page"
+# The pages are rendered from the real --help (help2man): the worker's
+# NUMA flag must be there (troff writes '-' as '\-').
+grep -q 'numa\\-node' "$r/usr/share/man/man1/phworker.1" || fail "phworker.1 lacks --numa-node"
 
 # ---- 4. run from the extracted tree --------------------------------------
 for p in phcoord phworker phclient; do
     bin=$r/usr/bin/$p
-    if readelf -d "$bin" | grep -E 'R(UN)?PATH' | grep -q "$build"; then
+    # No `grep -q` / `head` / early `exit` in pipes here: with pipefail the
+    # writer's SIGPIPE would fail the whole script at random.
+    if readelf -d "$bin" | grep -E 'R(UN)?PATH' | grep -c "$build" >/dev/null; then
         fail "$p has an RPATH into the build tree"
     fi
     v=$(env -u LD_LIBRARY_PATH -u LD_PRELOAD "$bin" --version 2>&1) ||
@@ -96,11 +103,13 @@ done
 dep_names=$(tr ',' '\n' <<<"$depends" | sed 's/(.*//; s/|.*//; s/ //g')
 for p in phcoord phworker phclient; do
     for lib in $(readelf -d "$r/usr/bin/$p" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-        path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+        path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !seen { print $NF; seen = 1 }')
         [ -n "$path" ] || fail "$p needs $lib, which this system does not have"
-        owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1) ||
+        owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | sed -n '1s/:.*//p') ||
             owner=""
-        [ -n "$owner" ] || owner=$(dpkg -S "$path" 2>/dev/null | head -n 1 | cut -d: -f1)
+        if [ -z "$owner" ]; then
+            owner=$(dpkg -S "$path" 2>/dev/null | sed -n '1s/:.*//p') || owner=""
+        fi
         [ -n "$owner" ] || fail "$p needs $lib ($path), owned by no package"
         grep -qx "$owner" <<<"$dep_names" ||
             fail "$p needs $lib from package $owner, which Depends does not name"
@@ -137,11 +146,19 @@ if [ "${PH_DEB_TEST_INSTALL:-}" = 1 ] || { [ "${CI:-}" = true ] && [ "$(id -u)" 
         dpkg --purge phcluster >/dev/null || true
         fail "installed phclient --version failed: $v"
     }
+    # The installed programs do real work: a small job through the embedded
+    # coordinator and worker of `phclient --local`.
+    python3 "$root/scripts/gen-keys.py" "$tmp/keys" 3 500 5 >/dev/null
+    if ! env -u LD_LIBRARY_PATH /usr/bin/phclient bulk-create "$tmp/keys" -o "$tmp/out" --local \
+        >"$tmp/local.log" 2>&1; then
+        dpkg --purge phcluster >/dev/null || true
+        fail "installed phclient bulk-create --local failed: $(cat "$tmp/local.log")"
+    fi
     getent passwd phcluster >/dev/null || { dpkg --purge phcluster >/dev/null; fail "no phcluster user"; }
     [ -f /etc/phcluster/phcluster.conf ] || { dpkg --purge phcluster >/dev/null; fail "no /etc/phcluster/phcluster.conf"; }
     dpkg --purge phcluster >/dev/null || fail "dpkg --purge phcluster"
     [ ! -e /usr/bin/phclient ] || fail "/usr/bin/phclient still there after purge"
-    say "installed, ran (/usr/bin/phclient --version: $v), purged"
+    say "installed, ran (/usr/bin/phclient --version: $v; bulk-create --local: $(grep -c ',ok$' "$tmp/out/results.csv") tables ok), purged"
 else
     say "real install skipped (set PH_DEB_TEST_INSTALL=1 on a throwaway machine)"
 fi

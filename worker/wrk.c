@@ -26,6 +26,7 @@
 
 #define WRK_BACKOFF_MIN_MS 100
 #define WRK_BACKOFF_MAX_MS 5000
+#define WRK_FAKE_PREFETCH 32
 
 typedef struct wrk {
     const wrk_opts *o;
@@ -42,6 +43,7 @@ typedef struct wrk {
     uint64_t last_recv_ms, last_send_ms;
     unsigned generation;    /* connections made */
     bool stop;
+    volatile int cancel;    /* read by running solves (ph_solve_opts.cancel) */
 } wrk;
 
 void wrk_opts_init(wrk_opts *o)
@@ -117,6 +119,7 @@ static void on_task(wrk *w, const ph_msg_task *m)
     }
     w->held++;
     t->delay_ms = w->o->task_delay_ms;
+    t->cancel = &w->cancel;
     if (w->o->fake_work) {
         /* Dispatch benchmark: an empty success, straight back. */
         t->row.keys = (uint32_t)(t->keys_len / 4);
@@ -331,6 +334,10 @@ static int setup(wrk *w, ph_err *err)
     w->numa_node = w->node.os_index;
     w->threads = w->node.threads ? w->node.threads : 1;
     unsigned pre = o->prefetch ? o->prefetch : (w->threads > 2 ? w->threads : 2);
+    /* Simulated work costs nothing to hold: a deeper pipeline measures the
+     * coordinator's dispatch rate rather than round trips. */
+    if (o->fake_work && !o->prefetch)
+        pre = WRK_FAKE_PREFETCH;
     w->credits = w->threads + pre;
     if (w->credits > 512)
         w->credits = 512;
@@ -361,7 +368,9 @@ int wrk_run(const wrk_opts *o, void *zmq_ctx, ph_err *err)
                     (int)w.node.bound, eff.coordinator);
         rc = run_loop(&w, err);
     }
-    /* Queued tasks are cancelled, running ones finish; nothing is sent. */
+    /* Queued tasks are cancelled, running solves are told to stop (the
+     * coordinator requeues whatever we held); nothing more is sent. */
+    w.cancel = 1;
     if (w.rt)
         ph_runtime_destroy(w.rt, false, wrk_task_free);
     if (w.port) {

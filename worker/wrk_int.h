@@ -23,6 +23,7 @@ typedef struct wrk_task {
     uint64_t seed;
     unsigned node_threads; /* threads of the node, for large tables */
     unsigned delay_ms;     /* wrk_opts.task_delay_ms (tests) */
+    const volatile int *cancel; /* set when the worker exits: stops a long solve */
     ph_port *done;         /* where to post the finished task */
     /* filled by the run */
     int status;

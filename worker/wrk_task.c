@@ -55,6 +55,7 @@ static int solve_opts(const wrk_task *t, uint32_t n, ph_solve_opts *so, ph_err *
     so->hash = (ph_hash_kind)h;
     so->compact = t->compact;
     so->seed = t->seed;
+    so->cancel = t->cancel;
     so->threads = t->threads ? t->threads : (n >= WRK_BIG_TABLE ? t->node_threads : 1);
     return PH_OK;
 }

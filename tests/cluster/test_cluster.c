@@ -23,6 +23,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zmq.h>
+
+#include "ph_proto.h"
+#include "ph_time.h"
+#include "ph_wire.h"
 
 extern char **environ;
 
@@ -626,6 +631,285 @@ static void test_coordinator_restart(void **state)
     assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out), NULL), 0);
 }
 
+/* ---- a scripted worker: speaks the protocol from the test itself ------- */
+
+typedef struct fake_worker {
+    void *ctx, *sock;
+} fake_worker;
+
+static void fake_open(fake_worker *f, const char *ep, const char *id)
+{
+    f->ctx = zmq_ctx_new();
+    assert_non_null(f->ctx);
+    ph_wire_opts wo;
+    ph_wire_opts_init(&wo);
+    wo.heartbeat_ms = 0; /* it must be able to go silent */
+    wo.linger_ms = 0;
+    wo.routing_id = id;
+    ph_err err = {0};
+    assert_int_equal(ph_wire_socket(f->ctx, ZMQ_DEALER, &wo, &f->sock, &err), 0);
+    assert_int_equal(zmq_connect(f->sock, ep), 0);
+}
+
+static void fake_close(fake_worker *f)
+{
+    zmq_close(f->sock);
+    zmq_ctx_term(f->ctx);
+}
+
+static void fake_send(fake_worker *f, const ph_msg *m)
+{
+    ph_err err = {0};
+    assert_int_equal(ph_wire_send_wait(f->sock, m, 5000, &err), 0);
+}
+
+static void fake_ready(fake_worker *f)
+{
+    ph_msg m = {.type = PH_MSG_READY};
+    m.u.ready.host = ph_bytes_str("fakehost");
+    m.u.ready.pid = 1;
+    m.u.ready.numa_node = 7;
+    m.u.ready.threads = 1;
+    m.u.ready.credits = 1;
+    fake_send(f, &m);
+}
+
+/* Wait (deadline 20 s) for a TASK, skipping heartbeats; copies its ids and
+ * table name. */
+static void fake_take_task(fake_worker *f, uint64_t *job, uint64_t *task, char *name, size_t len)
+{
+    uint64_t deadline = ph_time_ms() + 20000;
+    while (ph_time_ms() < deadline) {
+        zmq_pollitem_t it = {f->sock, 0, ZMQ_POLLIN, 0};
+        assert_true(zmq_poll(&it, 1, 100) >= 0);
+        if (!(it.revents & ZMQ_POLLIN))
+            continue;
+        zmq_msg_t fr;
+        zmq_msg_init(&fr);
+        assert_true(zmq_msg_recv(&fr, f->sock, 0) >= 0);
+        ph_msg m;
+        ph_err err = {0};
+        assert_int_equal(ph_msg_decode(zmq_msg_data(&fr), zmq_msg_size(&fr), &m, &err), 0);
+        bool got = m.type == PH_MSG_TASK;
+        if (got) {
+            *job = m.u.task.job_id;
+            *task = m.u.task.task_id;
+            assert_int_equal(ph_bytes_cstr(m.u.task.name, name, len, &err), 0);
+        }
+        ph_msg_free(&m);
+        zmq_msg_close(&fr);
+        if (got)
+            return;
+    }
+    fail_msg("no TASK reached the scripted worker");
+}
+
+/* A successful RESULT with one artifact at path holding text. */
+static void fake_result(fake_worker *f, uint64_t job, uint64_t task, const char *path,
+                        const char *text)
+{
+    ph_artifact_view art = {ph_bytes_str(path), ph_bytes_str(text)};
+    ph_msg m = {.type = PH_MSG_RESULT};
+    m.u.result.job_id = job;
+    m.u.result.task_id = task;
+    m.u.result.hash = ph_bytes_str("mix");
+    m.u.result.keys = 1;
+    m.u.result.nartifacts = 1;
+    m.u.result.artifacts = &art;
+    fake_send(f, &m);
+}
+
+static bool worker_listed(const char *id)
+{
+    char out[512], pat[128];
+    path_of(out, sizeof out, "status-fake.json");
+    if (run(CLIENT("status", "--json"), out) != 0)
+        return false;
+    char *s = slurp(out);
+    snprintf(pat, sizeof pat, "\"id\":\"%s\"", id);
+    bool listed = s && strstr(s, pat);
+    free(s);
+    return listed;
+}
+
+static char *job_token(const char *json_path)
+{
+    char *tj = slurp(json_path);
+    assert_non_null(tj);
+    char *t = strstr(tj, "\"token\":\"");
+    assert_non_null(t);
+    char *token = strndup(t + 9, 16);
+    free(tj);
+    return token;
+}
+
+/* PING and wait for the PONG (deadline 20 s), skipping anything else. */
+static void fake_ping(fake_worker *f)
+{
+    ph_msg ping = {.type = PH_MSG_PING};
+    fake_send(f, &ping);
+    uint64_t deadline = ph_time_ms() + 20000;
+    while (ph_time_ms() < deadline) {
+        zmq_pollitem_t it = {f->sock, 0, ZMQ_POLLIN, 0};
+        assert_true(zmq_poll(&it, 1, 100) >= 0);
+        if (!(it.revents & ZMQ_POLLIN))
+            continue;
+        zmq_msg_t fr;
+        zmq_msg_init(&fr);
+        assert_true(zmq_msg_recv(&fr, f->sock, 0) >= 0);
+        ph_msg m;
+        ph_err err = {0};
+        assert_int_equal(ph_msg_decode(zmq_msg_data(&fr), zmq_msg_size(&fr), &m, &err), 0);
+        bool pong = m.type == PH_MSG_PONG;
+        ph_msg_free(&m);
+        zmq_msg_close(&fr);
+        if (pong)
+            return;
+    }
+    fail_msg("no PONG");
+}
+
+static void fake_heartbeat(fake_worker *f)
+{
+    ph_msg m = {.type = PH_MSG_HEARTBEAT};
+    m.u.heartbeat.running = 1;
+    fake_send(f, &m);
+}
+
+/* The scripted tests get a coordinator of their own, so the scripted
+ * workers get every task; these swap it in and out. */
+static pid_t saved_pid;
+static char saved_ep[256];
+
+static void own_coord_start(void)
+{
+    saved_pid = coord_pid;
+    snprintf(saved_ep, sizeof saved_ep, "%s", endpoint);
+    assert_int_equal(start_coord("tcp://127.0.0.1:*"), 0);
+}
+
+static void own_coord_stop(void)
+{
+    assert_int_equal(run(CLIENT("shutdown"), NULL), 0);
+    assert_int_equal(reap(coord_pid, 10000), 0);
+    coord_pid = saved_pid;
+    snprintf(endpoint, sizeof endpoint, "%s", saved_ep);
+}
+
+/* Worker 1 takes a task and goes silent; it is dropped and the task goes
+ * to worker 2.  Worker 1 comes back (READY, new serial) and delivers its
+ * old result while worker 2 still holds the task: that result must be
+ * discarded, and worker 2's is the one written. */
+static void test_late_result_discarded(void **state)
+{
+    (void)state;
+    own_coord_start();
+    fake_worker f1, f2;
+    fake_open(&f1, endpoint, "fake-one");
+    fake_open(&f2, endpoint, "fake-two");
+    fake_ready(&f1);
+    for (int i = 0; i < 200 && !worker_listed("fake-one"); i++)
+        sleep_ms(50);
+    fake_ready(&f2);
+    for (int i = 0; i < 200 && !worker_listed("fake-two"); i++)
+        sleep_ms(50);
+    assert_true(worker_listed("fake-one") && worker_listed("fake-two"));
+    make_dir("late");
+    for (int i = 0; i < 2; i++) {
+        char p[512];
+        path_of(p, sizeof p, "late/z%d-x.keys", i);
+        write_keys(p, 50, 90000u + (uint32_t)i, false);
+    }
+    char dir[512], out[512], tokf[512], res[512];
+    path_of(dir, sizeof dir, "late");
+    path_of(out, sizeof out, "late-out");
+    path_of(tokf, sizeof tokf, "late-token.json");
+    assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out, "--no-wait", "--json"), tokf), 0);
+    /* One credit each: one task each. */
+    uint64_t job1, task1, job2, task2;
+    char name1[256], name2[256], p1[600], p2[600];
+    fake_take_task(&f1, &job1, &task1, name1, sizeof name1);
+    fake_take_task(&f2, &job2, &task2, name2, sizeof name2);
+    assert_true(task1 != task2);
+    snprintf(p1, sizeof p1, "%s/%s.c", name1, name1);
+    snprintf(p2, sizeof p2, "%s/%s.c", name2, name2);
+    fake_result(&f2, job2, task2, p2, "GOOD-B");
+    /* Worker 1 silent past liveness (worker 2 keeps heartbeating). */
+    bool dropped = false;
+    for (int i = 0; i < 400 && !dropped; i++) {
+        fake_heartbeat(&f2);
+        dropped = !worker_listed("fake-one");
+        if (!dropped)
+            sleep_ms(50);
+    }
+    assert_true(dropped);
+    uint64_t job3, task3;
+    char name3[256];
+    fake_take_task(&f2, &job3, &task3, name3, sizeof name3); /* the requeued one */
+    assert_true(job3 == job1 && task3 == task1);
+    fake_ready(&f1);
+    fake_result(&f1, job1, task1, p1, "STALE");
+    fake_ping(&f1); /* one connection is ordered: the RESULT was handled */
+    fake_result(&f2, job3, task3, p1, "GOOD-A");
+    char *token = job_token(tokf);
+    path_of(res, sizeof res, "late.json");
+    assert_int_equal(run(CLIENT("wait", token, "--json"), res), 0);
+    char *j = slurp(res);
+    assert_non_null(j);
+    assert_int_equal(field(j, "succeeded"), 2);
+    assert_int_equal(sum_nodes(j, "succeeded"), 2);
+    free(j);
+    free(token);
+    char cfile[700];
+    path_of(cfile, sizeof cfile, "late-out/%s", p1);
+    char *c = slurp(cfile);
+    assert_non_null(c);
+    assert_string_equal(c, "GOOD-A");
+    free(c);
+    fake_close(&f1);
+    fake_close(&f2);
+    own_coord_stop();
+}
+
+/* Artifact paths come from the network: a RESULT that tries to write
+ * outside the job's output dir fails the task and writes nothing. */
+static void test_artifact_path_refused(void **state)
+{
+    (void)state;
+    own_coord_start();
+    fake_worker f;
+    fake_open(&f, endpoint, "fake-paths");
+    fake_ready(&f);
+    const char *bad[] = {"../escaped.c", "/tmp/absolute-escape.c", "x/../../escaped2.c"};
+    char keys[512], out[512];
+    path_of(keys, sizeof keys, "p-3.keys");
+    write_keys(keys, 3, 123, false);
+    path_of(out, sizeof out, "paths/out");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char res[512];
+        path_of(res, sizeof res, "paths-%zu.out", i);
+        pid_t cl = spawn(CLIENT("create", keys, "-o", out), res, NULL);
+        uint64_t job, task;
+        char name[256];
+        fake_take_task(&f, &job, &task, name, sizeof name);
+        fake_result(&f, job, task, bad[i], "EVIL");
+        assert_int_equal(wait_exit(cl), 2);
+    }
+    char p[600];
+    path_of(p, sizeof p, "paths/escaped.c");
+    assert_false(exists(p));
+    path_of(p, sizeof p, "escaped2.c");
+    assert_false(exists(p));
+    assert_false(exists("/tmp/absolute-escape.c"));
+    path_of(p, sizeof p, "paths/out/results.csv");
+    char *rows = slurp(p);
+    assert_non_null(rows);
+    assert_non_null(strstr(rows, "EPROTO"));
+    free(rows);
+    fake_close(&f);
+    own_coord_stop();
+}
+
 static void test_usage_errors(void **state)
 {
     (void)state;
@@ -662,6 +946,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_exit_some_failed),
         cmocka_unit_test(test_exit_unreachable),
         cmocka_unit_test(test_frozen_worker_requeued),
+        cmocka_unit_test(test_late_result_discarded),
+        cmocka_unit_test(test_artifact_path_refused),
         cmocka_unit_test(test_coordinator_restart),
         cmocka_unit_test(test_usage_errors),
     };

@@ -23,6 +23,10 @@ for a in "$@"; do
     [ -n "${a#*=}" ] || { echo "install-test: $prog not built, not checked"; continue; }
     [ -x "$dest/bin/$prog" ] || fail "not installed: bin/$prog"
     grep -q '^\.TH' "$dest/share/man/man1/$prog.1" 2>/dev/null || fail "no man page for $prog"
+    # Rendered from this program's --help: its first option is in the page
+    # (troff escapes '-' as '\-').
+    opt=$("$dest/bin/$prog" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | head -n 1 | sed 's/-/\\-/g')
+    grep -qF -- "$opt" "$dest/share/man/man1/$prog.1" || fail "$prog.1 does not show $prog --help"
     "$dest/bin/$prog" --version >/dev/null || fail "installed $prog --version failed"
 done
 rm -rf "$dest" "$dest.log"

@@ -13,6 +13,14 @@ done
 for f in "$src/scripts/netns-test.sh" "$src/scripts/deb-test.sh"; do
     bash -n "$f" || fail "$f does not parse"
 done
+if command -v shellcheck >/dev/null 2>&1; then
+    shellcheck "$src/deploy/slurm/phcluster.sbatch" "$src/scripts/phcluster-enable-workers" \
+        "$src/scripts/netns-test.sh" "$src/scripts/deb-test.sh" "$src"/tests/deploy/*.sh \
+        "$src"/deploy/debian/postinst "$src"/deploy/debian/prerm "$src"/deploy/debian/postrm \
+        "$src/deploy/man/render-man.sh" || fail "shellcheck"
+else
+    echo "syntax-test: shellcheck missing, scripts only parsed"
+fi
 if python3 -c 'import yaml' 2>/dev/null; then
     python3 - "$src/deploy/k8s" <<'PY' || fail "Kubernetes manifests"
 import glob, sys, yaml

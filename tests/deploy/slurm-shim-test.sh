@@ -1,0 +1,80 @@
+#!/bin/sh
+# slurm-shim-test.sh SBATCH phcoord=BIN phworker=BIN phclient=BIN
+# Runs deploy/slurm/phcluster.sbatch on this machine as a one-node Slurm
+# allocation: a stand-in `srun` starts --ntasks-per-node copies of its
+# command locally with SLURM_LOCALID=0..n-1 (what real srun does on each
+# node).  Proves the script's own logic and the program flags it uses with
+# the real programs; it says nothing about Slurm itself.
+set -eu
+sbatch=$1
+shift
+bindir=""
+for a in "$@"; do
+    case "$a" in
+    phcoord=?* | phworker=?* | phclient=?*) ;;
+    *) continue ;;
+    esac
+    prog=${a%%=*}
+    bin=${a#*=}
+    [ -n "$bindir" ] || bindir=$(mktemp -d)
+    ln -s "$bin" "$bindir/$prog"
+done
+if [ -z "$bindir" ] || [ ! -e "$bindir/phcoord" ] || [ ! -e "$bindir/phworker" ] ||
+    [ ! -e "$bindir/phclient" ]; then
+    echo "slurm-shim-test: SKIP: phcoord, phworker and phclient are not all built"
+    exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp" "$bindir"' EXIT
+fail() { echo "slurm-shim-test: FAIL: $*" >&2; cat "$tmp/job.out" >&2 || true; exit 1; }
+
+cat >"$bindir/srun" <<'EOF'
+#!/bin/sh
+# Stand-in srun: one node; --ntasks-per-node=N copies of the command.
+n=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --ntasks-per-node=*) n=${1#*=} ;;
+    --*) ;;
+    *) break ;;
+    esac
+    shift
+done
+# Like srun, pass a TERM on to the tasks (the batch script's cleanup sends
+# one; workers themselves keep reconnecting to a stopped coordinator).
+pids=""
+trap 'kill $pids 2>/dev/null; wait; exit 0' TERM
+i=0
+while [ $i -lt "$n" ]; do
+    SLURM_LOCALID=$i "$@" &
+    pids="$pids $!"
+    i=$((i + 1))
+done
+wait
+EOF
+chmod +x "$bindir/srun"
+
+mkdir "$tmp/keys"
+# Three small files of distinct little-endian keys.
+for f in a b c; do
+    i=1
+    # shellcheck disable=SC2059  # the format is built to be one key's 4 bytes
+    while [ $i -le 50 ]; do printf "\\$(printf %o $((i + 40)))\\000\\000\\001"; i=$((i + 1)); done \
+        >"$tmp/keys/$f.keys"
+done
+# A port nobody else in this test run uses; loopback only.
+port=$((20000 + $$ % 20000))
+rc=0
+PATH=$bindir:$PATH SLURM_JOB_NUM_NODES=1 PHCLUSTER_COORD_HOST=127.0.0.1 \
+    PHCLUSTER_PORT=$port \
+    timeout 60 bash "$sbatch" "$tmp/keys" "$tmp/out" >"$tmp/job.out" 2>&1 || rc=$?
+[ $rc -eq 0 ] || fail "sbatch script exited $rc"
+[ "$(grep -c ',ok$' "$tmp/out/results.csv")" -eq 3 ] || fail "results.csv lacks 3 ok rows"
+grep -q 'bulk-create exited 0' "$tmp/job.out" || fail "no final line"
+# The script's cleanup must leave no worker behind (srun forwards TERM).
+sleep 0.5
+if pgrep -f "phworker --coordinator tcp://127.0.0.1:$port" >/dev/null; then
+    fail "workers still running after the batch script ended"
+fi
+sed "s/^/slurm-shim-test: job: /" "$tmp/job.out"
+echo "slurm-shim-test: ok"

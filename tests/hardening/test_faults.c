@@ -1,0 +1,516 @@
+/* test_faults.c - the cluster survives faults (issue 5, "Faults").
+ *
+ * Real phcoord/phworker/phclient processes on loopback.  argv[1] names the
+ * one scenario to run, so each is its own ctest with its own cluster:
+ *   fault_kill_worker    kill -9 a worker mid bulk job
+ *   fault_kill_node_child kill -9 one node process of an --all-nodes worker
+ *   fault_stop_worker    SIGSTOP a worker, later SIGCONT it
+ *   fault_coord_restart  kill -9 phcoord, restart it on the same --state-dir
+ *   fault_poison         a task that always times out fails after --max-tries
+ *   fault_backpressure   many files + one slow worker: coordinator RSS bounded
+ * Every wait is a poll with a deadline well under the ctest timeout.
+ * phcoord runs in the test's temp dir: its default --allow-root (its
+ * working directory) then covers every input and output. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static char *status_json(void)
+{
+    if (hx_client(10000, "status", "--json", NULL) != 0)
+        return NULL;
+    return hx_client_out();
+}
+
+/* "running" of the worker with this pid in a status text; -1 if absent. */
+static long worker_running(const char *st, pid_t pid)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"pid\":%ld,", (long)pid);
+    const char *w = st ? strstr(st, pat) : NULL;
+    if (!w)
+        return -1;
+    uint64_t v = hx_field(w, "running");
+    return v == UINT64_MAX ? -1 : (long)v;
+}
+
+/* "succeeded" of the first job in a status text (0 if none yet). */
+static uint64_t job_succeeded(const char *st)
+{
+    const char *j = st ? strstr(st, "\"jobs\":") : NULL;
+    uint64_t v = j ? hx_field(j, "succeeded") : UINT64_MAX;
+    return v == UINT64_MAX ? 0 : v;
+}
+
+/* nfiles keys files f0000.keys... with 200..1199 keys each. */
+static void make_bulk(const char *dir, int nfiles, uint32_t salt)
+{
+    hx_mkdir(dir);
+    for (int i = 0; i < nfiles; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/f%04d.keys", dir, i);
+        hx_write_keys(p, 200u + (uint32_t)((i * 7919) % 1000), salt + (uint32_t)i, false);
+    }
+}
+
+/* The output of a finished job: header + exactly one ok row per file, no
+ * temporary file left behind. */
+static void check_results(const char *out, int nfiles)
+{
+    char csvp[1200];
+    snprintf(csvp, sizeof csvp, "%s/results.csv", out);
+    char *csv = hx_slurp(csvp);
+    assert_non_null(csv);
+    int bad = 0;
+    for (int i = 0; i < nfiles; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "f%04d.keys", i);
+        int rows = hx_csv_rows_for(csv, name);
+        if (rows != 1 && bad++ < 5)
+            fprintf(stderr, "results.csv: %s has %d rows\n", name, rows);
+    }
+    assert_int_equal(bad, 0);
+    assert_int_equal(hx_count(csv, "\n"), nfiles + 1);
+    assert_int_equal(hx_count(csv, ",ok\n"), nfiles);
+    free(csv);
+    assert_int_equal(hx_count_names(out, ".tmp."), 0);
+    /* One table dir per file and nothing else beside results.csv. */
+    int entries = 0;
+    DIR *d = opendir(out);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        entries += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(entries, nfiles + 1);
+    for (int i = 0; i < nfiles; i++) {
+        struct stat st;
+        assert_int_equal(stat(hx_path("out/f%04d/f%04d.c", i, i), &st), 0);
+        assert_true(st.st_size > 0);
+    }
+}
+
+/* `wait TOKEN --json`: exit code 0, all_succeeded, succeeded == n. */
+static void wait_all_ok(const char *token, int n)
+{
+    int rc = hx_client(50000, "wait", token, "--json", NULL);
+    char *j = hx_client_out();
+    if (rc != 0) {
+        fprintf(stderr, "phclient wait exited %d: %s\n", rc, j ? j : "");
+        hx_dump("client stderr", hx_path("client.err"));
+    }
+    assert_int_equal(rc, 0);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "\"state\":\"all_succeeded\""));
+    assert_int_equal(hx_field(j, "succeeded"), (uint64_t)n);
+    assert_int_equal(hx_field(j, "failed"), 0);
+    free(j);
+}
+
+static void start_coord(const hx_args *extra)
+{
+    int rc = hx_coord_start(NULL, extra, hx_root(), "coord.log");
+    if (rc != 0)
+        fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
+}
+
+static pid_t start_worker(const char *delay_ms, const char *log)
+{
+    hx_args a = {0};
+    hx_args_add(&a, "--threads", "1", "--task-delay-ms", delay_ms, NULL);
+    return hx_worker_start(&a, log);
+}
+
+/* Poll status until pid holds at least one task and the job made some
+ * progress: the moment to hurt that worker. */
+static void wait_victim_busy(pid_t victim, uint64_t min_done)
+{
+    uint64_t end = hx_deadline(30000);
+    long running = -1;
+    uint64_t done = 0;
+    while (hx_now_ms() < end) {
+        char *st = status_json();
+        running = worker_running(st, victim);
+        done = job_succeeded(st);
+        free(st);
+        if (running >= 1 && done >= min_done)
+            return;
+        hx_sleep_ms(20);
+    }
+    fail_msg("victim never busy: running=%ld job succeeded=%llu", running,
+             (unsigned long long)done);
+}
+
+static void print_log_lines(const char *path, const char *needle)
+{
+    char *l = hx_slurp(path);
+    for (char *p = l; p && *p;) {
+        char *e = strchr(p, '\n');
+        if (e)
+            *e = '\0';
+        if (strstr(p, needle))
+            fprintf(stderr, "  %s\n", p);
+        p = e ? e + 1 : NULL;
+    }
+    free(l);
+}
+
+/* ---- (a) kill -9 a worker mid job ---------------------------------------- */
+
+static void fault_kill_worker(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    start_coord(NULL);
+    start_worker("10", "healthy.log");
+    pid_t victim = start_worker("300", "victim.log");
+    assert_true(hx_wait_workers(2, 15000));
+    char dir[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    make_bulk(dir, N, 1000);
+    assert_true(hx_submit_bulk(dir, out, token));
+    wait_victim_busy(victim, 20);
+    kill(victim, SIGKILL);
+    assert_int_equal(hx_wait(victim, 5000), 128 + SIGKILL);
+    wait_all_ok(token, N);
+    check_results(out, N);
+    fprintf(stderr, "coordinator log on the drop:\n");
+    print_log_lines(hx_path("coord.log"), "requeue");
+}
+
+/* ---- (a2) kill -9 one node process of a supervised --all-nodes worker ---- */
+
+/* The pids listed in a status text, in order (at most max). */
+static int status_pids(const char *st, long *pids, int max)
+{
+    int n = 0;
+    for (const char *p = st; p && n < max && (p = strstr(p, "\"pid\":")) != NULL; p += 6)
+        pids[n++] = strtol(p + 6, NULL, 10);
+    return n;
+}
+
+static void fault_kill_node_child(void **state)
+{
+    (void)state;
+    enum { N = 150 };
+    start_coord(NULL);
+    hx_args a = {0};
+    hx_args_add(&a, "--all-nodes", "--topology", "pack:2 numa:1 core:1 pu:1", "--threads", "1",
+                "--task-delay-ms", "40", NULL);
+    pid_t sup = hx_worker_start(&a, "supervisor.log");
+    assert_true(hx_wait_workers(2, 15000));
+    char *st = status_json();
+    long pids[4];
+    assert_int_equal(status_pids(st, pids, 4), 2);
+    free(st);
+    pid_t victim = (pid_t)pids[0];
+    assert_true(victim != sup);
+    char dir[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    make_bulk(dir, N, 4000);
+    assert_true(hx_submit_bulk(dir, out, token));
+    wait_victim_busy(victim, 10);
+    assert_int_equal(kill(victim, SIGKILL), 0);
+    wait_all_ok(token, N);
+    check_results(out, N);
+    /* The supervisor replaced the dead node process. */
+    bool replaced = false;
+    for (uint64_t end = hx_deadline(15000); !replaced && hx_now_ms() < end;) {
+        st = status_json();
+        int n = status_pids(st, pids, 4);
+        free(st);
+        replaced = n == 2 && pids[0] != victim && pids[1] != victim;
+        if (!replaced)
+            hx_sleep_ms(50);
+    }
+    assert_true(replaced);
+    assert_true(hx_alive(sup));
+}
+
+/* ---- (b) SIGSTOP a worker, SIGCONT later ---------------------------------- */
+
+static void fault_stop_worker(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    start_coord(NULL);
+    start_worker("10", "healthy.log");
+    pid_t victim = start_worker("1000", "victim.log");
+    assert_true(hx_wait_workers(2, 15000));
+    char dir[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    make_bulk(dir, N, 2000);
+    assert_true(hx_submit_bulk(dir, out, token));
+    wait_victim_busy(victim, 5);
+    kill(victim, SIGSTOP);
+    uint64_t t0 = hx_now_ms(), drop_end = hx_deadline(15000);
+    /* Application heartbeats (liveness 1000 ms) must drop it. */
+    bool dropped = false;
+    while (!dropped && hx_now_ms() < drop_end) {
+        char *st = status_json();
+        dropped = st && worker_running(st, victim) < 0;
+        free(st);
+        if (!dropped)
+            hx_sleep_ms(20);
+    }
+    if (!dropped)
+        fail_msg("stopped worker still listed 15 s after SIGSTOP (liveness 1000 ms)");
+    fprintf(stderr, "stopped worker dropped after %llu ms\n",
+            (unsigned long long)(hx_now_ms() - t0));
+    kill(victim, SIGCONT);
+    wait_all_ok(token, N);
+    /* Let the woken worker deliver its late results: it is done when it is
+     * registered again and holds nothing (or, if it never comes back, the
+     * late results went to a coordinator that no longer knows it). */
+    uint64_t end = hx_deadline(15000);
+    bool settled = false;
+    while (!settled && hx_now_ms() < end) {
+        char *st = status_json();
+        settled = st && worker_running(st, victim) == 0;
+        free(st);
+        if (!settled)
+            hx_sleep_ms(50);
+    }
+    fprintf(stderr, "woken worker %s\n", settled ? "re-registered and idle"
+                                                 : "did not re-register within 15 s");
+    wait_all_ok(token, N); /* counts unchanged by late results */
+    check_results(out, N);
+    print_log_lines(hx_path("coord.log"), "requeue");
+}
+
+/* ---- (c) coordinator kill -9 + restart on the same state dir ------------- */
+
+static void fault_coord_restart(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    char bind[64], sdir[1024];
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", hx_free_port());
+    snprintf(sdir, sizeof sdir, "%s", hx_path("state"));
+    hx_mkdir(sdir);
+    hx_args extra = {0};
+    hx_args_add(&extra, "--state-dir", sdir, NULL);
+    int rc = hx_coord_start(bind, &extra, hx_root(), "coord.log");
+    if (rc != 0)
+        fail_msg("phcoord --state-dir did not start (exit %d): missing feature?", rc);
+    start_worker("25", "worker.log");
+    assert_true(hx_wait_workers(1, 15000));
+    char dir[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    make_bulk(dir, N, 3000);
+    assert_true(hx_submit_bulk(dir, out, token));
+    /* A client already waiting must survive the restart too. */
+    hx_args wa = {0};
+    hx_args_add(&wa, hx_client_bin, "wait", token, "--json", "--coordinator", hx_endpoint(),
+                NULL);
+    char waiter_out[1024];
+    snprintf(waiter_out, sizeof waiter_out, "%s", hx_path("waiter.json"));
+    pid_t waiter = hx_spawn(&wa, NULL, waiter_out, hx_path("waiter.err"));
+
+    uint64_t end = hx_deadline(30000), done = 0;
+    while (done < 40 && hx_now_ms() < end) {
+        char *st = status_json();
+        done = job_succeeded(st);
+        free(st);
+        if (done < 40)
+            hx_sleep_ms(20);
+    }
+    assert_true(done >= 40 && done < N);
+    hx_coord_kill9();
+    /* Which tables exist now, and their inodes: a redone file is written
+     * again through an atomic rename, i.e. gets a new inode. */
+    static ino_t before[N];
+    int nbefore = 0;
+    for (int i = 0; i < N; i++) {
+        struct stat st;
+        before[i] = stat(hx_path("out/f%04d/f%04d.c", i, i), &st) == 0 ? st.st_ino : 0;
+        nbefore += before[i] != 0;
+    }
+    fprintf(stderr, "killed phcoord at job succeeded>=%llu, %d tables on disk\n",
+            (unsigned long long)done, nbefore);
+
+    rc = hx_coord_start(bind, &extra, hx_root(), "coord2.log");
+    if (rc != 0)
+        fail_msg("phcoord did not restart on the same --state-dir (exit %d)", rc);
+    assert_true(hx_wait_workers(1, 20000)); /* the worker reconnects by itself */
+    wait_all_ok(token, N);                  /* the old token is still valid */
+    check_results(out, N);
+    int redone = 0;
+    for (int i = 0; i < N; i++) {
+        struct stat st;
+        if (before[i] && stat(hx_path("out/f%04d/f%04d.c", i, i), &st) == 0 &&
+            st.st_ino != before[i])
+            redone++;
+    }
+    fprintf(stderr, "tables on disk before the crash redone after it: %d of %d\n", redone,
+            nbefore);
+    fprintf(stderr, "restarted coordinator's log (job lines):\n");
+    print_log_lines(hx_path("coord2.log"), "job");
+    /* At most what was in flight at the kill (worker credits = 3) plus the
+     * results not yet journaled may be redone. */
+    assert_true(redone <= 4);
+    int wrc = hx_wait(waiter, 20000);
+    if (wrc != 0)
+        hx_dump("waiting client stderr", hx_path("waiter.err"));
+    assert_int_equal(wrc, 0);
+    char *wj = hx_slurp(waiter_out);
+    assert_non_null(wj);
+    assert_non_null(strstr(wj, "\"state\":\"all_succeeded\""));
+    free(wj);
+}
+
+/* ---- (d) poison task ------------------------------------------------------ */
+
+static void fault_poison(void **state)
+{
+    (void)state;
+    hx_args extra = {0};
+    hx_args_add(&extra, "--task-timeout-ms", "500", "--max-tries", "2", NULL);
+    start_coord(&extra);
+    start_worker("100000", "stuck.log"); /* every task outlives the timeout */
+    assert_true(hx_wait_workers(1, 15000));
+    char dir[1024], out[1024];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_mkdir(dir);
+    hx_write_keys(hx_path("keys/poison.keys"), 100, 77, false);
+    int rc = hx_client(30000, "bulk-create", dir, "-o", out, "--json", NULL);
+    char *j = hx_client_out();
+    fprintf(stderr, "bulk-create exited %d: %s", rc, j ? j : "");
+    assert_int_not_equal(rc, HX_TIMEOUT); /* looped instead of giving up */
+    assert_int_equal(rc, 2);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "\"state\":\"some_failed\""));
+    assert_int_equal(hx_field(j, "failed"), 1);
+    free(j);
+    char *csv = hx_slurp(hx_path("out/results.csv"));
+    assert_non_null(csv);
+    assert_int_equal(hx_csv_rows_for(csv, "poison.keys"), 1);
+    assert_int_equal(hx_count(csv, ",ok\n"), 0);
+    free(csv);
+    assert_false(hx_exists(hx_path("out/poison")));
+    print_log_lines(hx_path("coord.log"), "poison");
+}
+
+/* ---- (e) backpressure ------------------------------------------------------ */
+
+/* Coordinator peak RSS bound.  Per task the coordinator needs a name and a
+ * few counters (< 1 KiB even generously); 100,000 tasks is then < 100 MB
+ * on top of a ~10 MB process.  200 MB leaves room for allocator slack and
+ * still catches reading every file up front into per-task buffers or
+ * queueing every TASK message at once.  ASan's quarantine and shadow
+ * memory inflate RSS, so there the bound only catches gross growth. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BP_BOUND_MB 1024
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BP_BOUND_MB 1024
+#endif
+#endif
+#ifndef BP_BOUND_MB
+#define BP_BOUND_MB 200
+#endif
+
+static void fault_backpressure(void **state)
+{
+    (void)state;
+    const char *env = getenv("HX_BP_FILES");
+    int nfiles = env ? atoi(env) : 20000;
+    assert_true(nfiles > 0);
+    char dir[1024], out[1024];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_mkdir(dir);
+    uint64_t t0 = hx_now_ms();
+    for (int i = 0; i < nfiles; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/k%06d.keys", dir, i);
+        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        assert_true(fd >= 0);
+        uint32_t k = (uint32_t)i * 2654435761u;
+        assert_int_equal(write(fd, &k, 4), 4);
+        close(fd);
+    }
+    fprintf(stderr, "generated %d one-key files in %llu ms\n", nfiles,
+            (unsigned long long)(hx_now_ms() - t0));
+    start_coord(NULL);
+    pid_t w = start_worker("20", "slow.log");
+    assert_true(hx_wait_workers(1, 15000));
+    long base_kb = hx_hwm_kb(hx_coord_pid());
+    char token[17];
+    t0 = hx_now_ms();
+    assert_true(hx_submit_bulk(dir, out, token));
+    fprintf(stderr, "submit of %d files accepted in %llu ms\n", nfiles,
+            (unsigned long long)(hx_now_ms() - t0));
+    /* Steady state: tasks flow to the slow worker, which never holds more
+     * than its credits (1 thread + prefetch 2). */
+    uint64_t end = hx_deadline(20000), done = 0;
+    long max_running = 0;
+    while (done < 20 && hx_now_ms() < end) {
+        char *st = status_json();
+        done = job_succeeded(st);
+        long r = worker_running(st, w);
+        max_running = r > max_running ? r : max_running;
+        free(st);
+        hx_sleep_ms(20);
+    }
+    assert_true(done >= 20);
+    long hwm_kb = hx_hwm_kb(hx_coord_pid());
+    long whwm_kb = hx_hwm_kb(w);
+    fprintf(stderr,
+            "coordinator VmHWM: %ld KiB before submit, %ld KiB with %d queued tasks "
+            "(%.0f bytes/task); slow worker VmHWM %ld KiB; max running at the worker %ld; "
+            "bound %d MB\n",
+            base_kb, hwm_kb, nfiles, (double)(hwm_kb - base_kb) * 1024.0 / nfiles, whwm_kb,
+            max_running, BP_BOUND_MB);
+    assert_true(hwm_kb > 0);
+    assert_true(hwm_kb < BP_BOUND_MB * 1024L);
+    assert_true(max_running <= 3);
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest all[] = {
+        cmocka_unit_test_setup_teardown(fault_kill_worker, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_kill_node_child, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_stop_worker, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_coord_restart, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_poison, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_backpressure, hx_setup, hx_teardown),
+    };
+    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (argc < 2 || !strcmp(argv[1], all[i].name))
+            chosen[n++] = all[i];
+    if (n == 0) {
+        fprintf(stderr, "test_faults: no test named '%s'\n", argv[1]);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    unsetenv("PHCLUSTER_COORDINATOR");
+    return _cmocka_run_group_tests(argc < 2 ? "faults" : argv[1], chosen, n, NULL, NULL);
+}
