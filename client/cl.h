@@ -26,7 +26,7 @@ enum {
 };
 
 typedef enum cl_cmd {
-    CL_CREATE, CL_BULK, CL_WAIT, CL_STATUS, CL_SHUTDOWN, CL_PING,
+    CL_CREATE, CL_BULK, CL_WAIT, CL_STATUS, CL_SHUTDOWN, CL_PING, CL_KEYGEN,
 } cl_cmd;
 
 typedef struct cl_args {
@@ -39,6 +39,8 @@ typedef struct cl_args {
     uint64_t seed;
     bool local, no_wait, json, watch;
     const char *coordinator;
+    const char *curve_secret;  /* our key pair's secret file (CURVE) */
+    const char *curve_server;  /* the coordinator's public key file */
 } cl_args;
 
 /* cl_cli.c: parse argv.  Returns -1 to exit with *exit_code (help, version,
@@ -56,7 +58,9 @@ typedef struct cl_conn {
     ph_msg reply;            /* views into frame; valid until the next request */
 } cl_conn;
 
-int cl_conn_open(cl_conn *c, void *ctx, const char *endpoint, ph_err *err);
+/* curve_secret/curve_server: both NULL (no CURVE) or both set. */
+int cl_conn_open(cl_conn *c, void *ctx, const char *endpoint, const char *curve_secret,
+                 const char *curve_server, ph_err *err);
 /* Send req, wait at most timeout_ms for a reply of type expect (others are
  * stale replies and skipped).  ERROR replies -> their code and text;
  * no reply -> PH_ETIMEOUT. */

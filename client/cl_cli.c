@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ph_curve.h"
 #include "ph_solver.h"
 
 #ifndef PH_VERSION
@@ -15,7 +16,7 @@
 /* Which options each command accepts. */
 enum {
     A_OUT = 1 << 0, A_SOLVE = 1 << 1, A_LOCAL = 1 << 2, A_NOWAIT = 1 << 3,
-    A_JSON = 1 << 4, A_WATCH = 1 << 5,
+    A_JSON = 1 << 4, A_WATCH = 1 << 5, A_NOCOORD = 1 << 6,
 };
 
 typedef struct cl_cmd_desc {
@@ -57,6 +58,10 @@ static const cl_cmd_desc cmds[] = {
      "reconnect with backoff until a coordinator is back (stop them with SIGTERM).\n"},
     {"ping", CL_PING, 0, NULL, "check that the coordinator answers",
      "usage: phclient ping [--coordinator EP]\n"},
+    {"keygen", CL_KEYGEN, A_NOCOORD, "PREFIX", "write a CURVE key pair PREFIX.key/PREFIX.pub",
+     "usage: phclient keygen PREFIX\n"
+     "Write a new CURVE key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub\n"
+     "(public: add it to the coordinator's --curve-allow list).  Never overwrites.\n"},
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])
@@ -76,6 +81,9 @@ static const char common_help[] =
     "  --watch            repeat every second (status)\n"
     "  --coordinator EP   coordinator endpoint (env PHCLUSTER_COORDINATOR,\n"
     "                     default " CL_DEFAULT_COORDINATOR ")\n"
+    "  --curve-secret F   our CURVE secret key file (phclient keygen)\n"
+    "  --curve-server F   the coordinator's CURVE public key file; both are required\n"
+    "                     for a coordinator that is not on loopback\n"
     "\nExit codes: 0 all succeeded, 1 usage or other error, 2 some tables failed\n"
     "(the first failure is printed), 3 no keys files found, 4 cannot reach the\n"
     "coordinator.\n";
@@ -113,7 +121,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 enum { O_HASH = 256, O_COMPACT, O_THREADS, O_SEED, O_LOCAL, O_NOWAIT, O_JSON, O_WATCH, O_COORD,
-       O_VERSION };
+       O_VERSION, O_CSECRET, O_CSERVER };
 
 static const struct option longopts[] = {
     {"out", required_argument, 0, 'o'},      {"hash", required_argument, 0, O_HASH},
@@ -122,6 +130,8 @@ static const struct option longopts[] = {
     {"no-wait", no_argument, 0, O_NOWAIT},   {"json", no_argument, 0, O_JSON},
     {"watch", no_argument, 0, O_WATCH},      {"coordinator", required_argument, 0, O_COORD},
     {"version", no_argument, 0, O_VERSION},  {"help", no_argument, 0, 'h'},
+    {"curve-secret", required_argument, 0, O_CSECRET},
+    {"curve-server", required_argument, 0, O_CSERVER},
     {0, 0, 0, 0},
 };
 
@@ -159,6 +169,8 @@ static int apply(const cl_cmd_desc *d, int c, cl_args *a, int *exit_code)
     case O_JSON: a->json = true; return need(d, A_JSON, "--json", exit_code);
     case O_WATCH: a->watch = true; return need(d, A_WATCH, "--watch", exit_code);
     case O_COORD: a->coordinator = optarg; return 0;
+    case O_CSECRET: a->curve_secret = optarg; return 0;
+    case O_CSERVER: a->curve_server = optarg; return 0;
     case O_VERSION: printf("phclient %s (protocol %d)\n", PH_VERSION, PH_PROTO_VERSION);
         *exit_code = 0; return -1;
     case 'h': fputs(d->help, stdout); fputs(common_help, stdout); *exit_code = 0; return -1;
@@ -188,6 +200,14 @@ static int parse_global(int argc, char **argv, cl_args *a, int *i, int *exit_cod
         }
         if (!strncmp(s, "--coordinator=", 14)) {
             a->coordinator = s + 14;
+            continue;
+        }
+        if (!strcmp(s, "--curve-secret") && *i + 1 < argc) {
+            a->curve_secret = argv[++*i];
+            continue;
+        }
+        if (!strcmp(s, "--curve-server") && *i + 1 < argc) {
+            a->curve_server = argv[++*i];
             continue;
         }
         return bad(exit_code, "unknown option '%s' before the command%s", s, "");
@@ -241,5 +261,13 @@ int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
         a->coordinator = getenv("PHCLUSTER_COORDINATOR");
     if (!a->coordinator || !a->coordinator[0])
         a->coordinator = CL_DEFAULT_COORDINATOR;
+    if (d->allowed & A_NOCOORD)
+        return 0;
+    if (!a->curve_secret != !a->curve_server)
+        return bad(exit_code, "--curve-secret and --curve-server go together%s%s", "", "");
+    /* Refuse rather than hang on a handshake the coordinator will refuse. */
+    if (!a->local && !a->curve_secret && !ph_endpoint_is_loopback(a->coordinator))
+        return bad(exit_code, "coordinator %s is not loopback; it requires --curve-secret "
+                   "and --curve-server%s", a->coordinator, "");
     return 0;
 }

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "ph_curve.h"
 #include "ph_fs.h"
+#include "ph_log.h"
 #include "ph_time.h"
 
 #define CL_PING_MS 2000          /* "cannot reach" after this long */
@@ -285,21 +287,42 @@ static int dispatch(cl_conn *c, const cl_args *a)
         if (!rc)
             printf("coordinator is shutting down\n");
         return rc;
+    case CL_KEYGEN:
+        break; /* handled before connecting */
     }
     return CL_EXIT_OTHER;
 }
 
+static int cmd_keygen(const cl_args *a)
+{
+    ph_err err = {0};
+    if (ph_curve_keygen(a->arg, &err) != 0)
+        return fail(CL_EXIT_OTHER, err.msg);
+    printf("secret key: %s.key (keep it private, mode 0600)\npublic key: %s.pub\n", a->arg,
+           a->arg);
+    return CL_EXIT_OK;
+}
+
 int cl_run(const cl_args *a)
 {
+    if (a->cmd == CL_KEYGEN)
+        return cmd_keygen(a);
     cl_local *local = NULL;
     void *ctx = NULL;
     const char *ep = a->coordinator;
     ph_err err = {0};
+    /* The embedded coordinator's warnings (a refused submit, a failed
+     * table) repeat what the client prints in one line: keep them out
+     * unless asked for with PH_LOG_LEVEL. */
+    if (a->local && !getenv("PH_LOG_LEVEL"))
+        ph_log_set_level(PH_LOG_ERROR);
     if (a->local && cl_local_start(&local, &ctx, &ep, &err) != 0)
         return fail(CL_EXIT_OTHER, err.msg);
     cl_conn c;
     int rc;
-    if (cl_conn_open(&c, ctx, ep, &err) != 0) {
+    /* The embedded coordinator is reached over inproc: no keys needed. */
+    if (cl_conn_open(&c, ctx, ep, local ? NULL : a->curve_secret,
+                     local ? NULL : a->curve_server, &err) != 0) {
         rc = fail(CL_EXIT_OTHER, err.msg);
     } else {
         cl_args eff = *a;

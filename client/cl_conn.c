@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ph_curve.h"
 #include "ph_time.h"
 #include "ph_wire.h"
 
@@ -17,7 +18,8 @@ static void release(cl_conn *c)
     c->have = false;
 }
 
-int cl_conn_open(cl_conn *c, void *ctx, const char *endpoint, ph_err *err)
+int cl_conn_open(cl_conn *c, void *ctx, const char *endpoint, const char *curve_secret,
+                 const char *curve_server, ph_err *err)
 {
     memset(c, 0, sizeof *c);
     c->endpoint = endpoint;
@@ -33,6 +35,8 @@ int cl_conn_open(cl_conn *c, void *ctx, const char *endpoint, ph_err *err)
     wo.linger_ms = 0;      /* a client never needs its unsent requests after exit */
     wo.heartbeat_ms = 0;   /* deadlines on each request do the job */
     int rc = ph_wire_socket(c->ctx, ZMQ_DEALER, &wo, &c->sock, err);
+    if (!rc && curve_secret)
+        rc = ph_curve_client(c->sock, curve_secret, curve_server, err);
     if (!rc && zmq_connect(c->sock, endpoint) != 0)
         rc = ph_err_set(err, PH_EINVAL, "coordinator endpoint '%s': %s", endpoint,
                         ph_wire_strerror());

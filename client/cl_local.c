@@ -43,6 +43,7 @@ struct cl_local {
 static void *coord_main(void *arg)
 {
     cl_local *l = arg;
+    pthread_setname_np(pthread_self(), "ph-coord");
     l->coord_rc = coord_run(&l->co, l->ctx, &l->coord_err);
     if (l->coord_rc)
         fprintf(stderr, "phclient: embedded coordinator: %s\n", l->coord_err.msg);
@@ -52,6 +53,9 @@ static void *coord_main(void *arg)
 static void *wrk_main(void *arg)
 {
     cl_wrk_thread *t = arg;
+    char name[16];
+    snprintf(name, sizeof name, "ph-wrk-n%d", t->o.numa_node);
+    pthread_setname_np(pthread_self(), name);
     t->rc = wrk_run(&t->o, t->ctx, &t->err);
     return NULL;
 }
@@ -74,6 +78,11 @@ int cl_local_start(cl_local **out, void **zmq_ctx, const char **endpoint, ph_err
     snprintf(l->endpoint, sizeof l->endpoint, "inproc://phclient-local-%ld", (long)getpid());
     coord_opts_init(&l->co);
     l->co.bind = l->endpoint;
+    /* In-process, the "coordinator" is the user: it may use any path the
+     * user can. */
+    static const char *const everywhere[] = {"/"};
+    l->co.allow_roots = everywhere;
+    l->co.nallow_roots = 1;
     l->co.stop = &l->stop;
     if (pthread_create(&l->coord_tid, NULL, coord_main, l) != 0) {
         cl_local_stop(l);

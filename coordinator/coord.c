@@ -14,17 +14,23 @@
 #include "coord_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "keys.h"
+#include "ph_curve.h"
 #include "ph_fs.h"
 #include "ph_log.h"
+#include "ph_path.h"
 #include "ph_time.h"
 #include "ph_wire.h"
+#include "ph_zap.h"
 
 #define COORD_BATCH 512               /* messages handled per poll wake-up */
 #define COORD_MAX_WAIT_MS 600000u     /* cap on a client's WAIT */
@@ -300,6 +306,46 @@ static coord_worker *next_free_worker(coord *c)
     return NULL;
 }
 
+/* Read a keys file without ever blocking the loop: O_NONBLOCK makes opening
+ * a FIFO (or one swapped in after the directory walk) return at once, and
+ * anything but a regular file is refused. */
+static int read_keys_file(const char *path, void **buf, size_t *len, ph_err *err)
+{
+    *buf = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return ph_err_set(err, PH_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    int rc = PH_OK;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        rc = ph_err_set(err, PH_EINVAL, "%s: not a regular file", path);
+    else if ((uint64_t)st.st_size > COORD_KEYS_MAX)
+        rc = ph_err_set(err, PH_EINVAL, "%s: %lld bytes, more than the %u-byte limit", path,
+                        (long long)st.st_size, COORD_KEYS_MAX);
+    else if (!(*buf = malloc(st.st_size ? (size_t)st.st_size : 1)))
+        rc = ph_err_set(err, PH_ENOMEM, "%s: out of memory", path);
+    size_t got = 0;
+    while (!rc && got < (size_t)st.st_size) {
+        ssize_t r = read(fd, (char *)*buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            rc = ph_err_set(err, PH_EIO, "%s: read failed: %s", path,
+                            r < 0 ? strerror(errno) : "file shrank");
+        else
+            got += (size_t)r;
+    }
+    close(fd);
+    if (rc) {
+        free(*buf);
+        *buf = NULL;
+        return rc;
+    }
+    *len = got;
+    return PH_OK;
+}
+
 static int task_keys(const coord_job *j, uint64_t tid, void **buf, size_t *len, ph_err *err)
 {
     if (j->is_create) {
@@ -309,8 +355,19 @@ static int task_keys(const coord_job *j, uint64_t tid, void **buf, size_t *len, 
     }
     char path[8192];
     int rc = ph_fs_join(path, sizeof path, j->dir, j->tasks[tid].file, err);
+    /* A bulk job reads the files of the directory it names: an entry that
+     * is a symlink leading out of it (to another user's keys, /etc, ...)
+     * is refused, whatever the roots. */
+    if (!rc) {
+        const char *dirs[1] = {j->dir};
+        ph_err e = {0};
+        char real[4096];
+        if (ph_path_check_roots(path, dirs, 1, real, sizeof real, &e) != 0)
+            rc = ph_err_set(err, PH_EPERM, "%s: resolves outside the input directory %s",
+                            j->tasks[tid].file, j->dir);
+    }
     if (!rc)
-        rc = ph_fs_read_all(path, COORD_KEYS_MAX, buf, len, err);
+        rc = read_keys_file(path, buf, len, err);
     return rc;
 }
 
@@ -646,6 +703,11 @@ static int open_socket(coord *c, void *ctx, ph_err *err)
     int rc = ph_wire_socket(ctx, ZMQ_ROUTER, &wo, &c->sock, err);
     if (rc)
         return rc;
+    /* The ZAP handler is already running (coord_run): no CURVE client is
+     * ever let in unchecked. */
+    if (c->opts->curve_secret &&
+        (rc = ph_curve_server_file(c->sock, c->opts->curve_secret, err)) != 0)
+        return rc;
     if (zmq_bind(c->sock, c->opts->bind) != 0)
         return ph_err_set(err, PH_EIO, "--bind %s: %s", c->opts->bind, ph_wire_strerror());
     char ep[512];
@@ -682,6 +744,18 @@ static void teardown(coord *c)
     free(c->waiters);
 }
 
+static void maybe_reload(coord *c)
+{
+    if (!c->zap || !c->opts->reload || !atomic_exchange(c->opts->reload, 0))
+        return;
+    ph_err err = {0};
+    if (ph_zap_reload(c->zap, &err) != 0)
+        ph_log_error("coord", "msg=\"allow-list reload failed, old list kept: %s\"", err.msg);
+    else
+        ph_log_info("coord", "keys=%zu msg=\"allow-list reloaded\"",
+                    ph_zap_allowed_count(c->zap));
+}
+
 static int loop(coord *c, ph_err *err)
 {
     while (!c->quit && !(c->opts->stop && atomic_load(c->opts->stop))) {
@@ -710,10 +784,54 @@ static int loop(coord *c, ph_err *err)
         }
         if (!c->quit)
             dispatch(c);
+        maybe_reload(c);
         now = coord_now_ms();
         heartbeat(c, now);
         expire_waiters(c, now);
     }
+    return PH_OK;
+}
+
+int coord_check_path(const coord *c, const char *what, const char *path, char *resolved,
+                     size_t len, ph_err *err)
+{
+    ph_err e = {0};
+    char tmp[4096];
+    if (!resolved) {
+        resolved = tmp;
+        len = sizeof tmp;
+    }
+    int rc = c->nroots ? ph_path_check_roots(path, c->roots, c->nroots, resolved, len, &e)
+                       : ph_path_resolve(path, resolved, len, &e);
+    if (rc)
+        return ph_err_set(err, rc, "%s %s", what, e.msg);
+    return PH_OK;
+}
+
+static void setup_roots(coord *c)
+{
+    c->roots = c->opts->allow_roots;
+    c->nroots = c->opts->nallow_roots;
+    for (size_t i = 0; i < c->nroots; i++)
+        ph_log_info("coord", "root=%s msg=\"jobs may read and write here\"", c->roots[i]);
+    if (c->nroots == 0)
+        ph_log_info("coord", "msg=\"no --allow-root: jobs may use any path this process "
+                    "can\"");
+}
+
+/* Loopback needs no keys; anything else needs CURVE with an allow-list. */
+static int check_security(const coord_opts *o, ph_err *err)
+{
+    if (o->curve_secret && !o->curve_allow)
+        return ph_err_set(err, PH_EINVAL, "--curve-secret needs --curve-allow (the keys "
+                          "that may connect)");
+    if (o->curve_allow && !o->curve_secret)
+        return ph_err_set(err, PH_EINVAL, "--curve-allow needs --curve-secret");
+    if (!o->curve_secret && !ph_endpoint_is_loopback(o->bind))
+        return ph_err_set(err, PH_EPERM, "--bind %s is not loopback; it requires "
+                          "--curve-secret and --curve-allow (CURVE)", o->bind);
+    if (o->curve_secret && !ph_curve_available())
+        return ph_err_set(err, PH_EINVAL, "--curve-secret: this libzmq has no CURVE support");
     return PH_OK;
 }
 
@@ -731,13 +849,22 @@ int coord_run(const coord_opts *o, void *zmq_ctx, ph_err *err)
     if (eff.liveness_ms < 2 * eff.heartbeat_ms)
         return ph_err_set(err, PH_EINVAL, "--liveness-ms %d: must be at least twice "
                           "--heartbeat-ms %d", eff.liveness_ms, eff.heartbeat_ms);
+    int rc = check_security(&eff, err);
+    if (rc)
+        return rc;
     void *ctx = zmq_ctx ? zmq_ctx : zmq_ctx_new();
     if (!ctx)
         return ph_err_set(err, PH_EIO, "zmq_ctx_new: %s", ph_wire_strerror());
     coord c = {.opts = &eff};
     c.start_ms = c.last_hb_ms = coord_now_ms();
-    int rc = PH_OK;
-    if (eff.writers != 0)
+    if (eff.curve_secret) {
+        rc = ph_zap_start(ctx, eff.curve_allow, &c.zap, err);
+        if (!rc)
+            ph_log_info("coord", "keys=%zu msg=\"CURVE on, allow-list loaded\"",
+                        ph_zap_allowed_count(c.zap));
+    }
+    setup_roots(&c);
+    if (!rc && eff.writers != 0)
         rc = coord_writer_start(eff.writers < 0 ? COORD_DEFAULT_WRITERS : (unsigned)eff.writers,
                                 &c.writer, err);
     if (!rc)
@@ -747,6 +874,7 @@ int coord_run(const coord_opts *o, void *zmq_ctx, ph_err *err)
     teardown(&c);
     if (c.sock)
         zmq_close(c.sock);
+    ph_zap_stop(c.zap); /* before the context goes */
     if (!zmq_ctx)
         zmq_ctx_term(ctx);
     return rc;

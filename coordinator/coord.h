@@ -22,6 +22,14 @@ typedef struct coord_opts {
     atomic_int *stop;          /* optional: set non-zero to leave the loop */
     int writers;               /* threads writing tables; 0 = the loop itself;
                                   < 0 = default (2) */
+    /* CURVE (docs/SECURITY.md): required to bind a non-loopback endpoint. */
+    const char *curve_secret;  /* our secret key file (mode 0600) */
+    const char *curve_allow;   /* allow-list: dir of *.pub or file of keys */
+    atomic_int *reload;        /* optional: non-zero = re-read the allow-list */
+    /* Directories jobs may read from and write to (after resolving symlinks
+     * and ".."); none given = anywhere this process can. */
+    const char *const *allow_roots;
+    size_t nallow_roots;
 } coord_opts;
 
 void coord_opts_init(coord_opts *o);

@@ -107,6 +107,9 @@ typedef struct coord {
     const coord_opts *opts;
     void *sock;
     coord_writer *writer;  /* NULL: the loop writes tables itself */
+    struct ph_zap *zap;    /* CURVE allow-list handler, or NULL */
+    const char *const *roots; /* --allow-root; none = no confinement */
+    size_t nroots;
     bool taken;            /* handler kept the current frame (recv_one) */
     uint64_t start_ms;
     coord_worker **workers;
@@ -119,6 +122,10 @@ typedef struct coord {
     uint64_t last_hb_ms;
     bool quit;
 } coord;
+
+/* coord.c: path confinement; resolved gets the canonical path. */
+int coord_check_path(const coord *c, const char *what, const char *path, char *resolved,
+                     size_t len, ph_err *err);
 
 /* coord_job.c */
 int coord_job_bulk(coord *c, const ph_msg_submit_bulk *m, coord_job **out, ph_err *err);

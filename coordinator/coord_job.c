@@ -71,17 +71,20 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Every *.keys entry except directories becomes a task: a FIFO, device,
+ * socket or dangling symlink then gets a refusing row in results.csv (the
+ * read checks the type without blocking) instead of vanishing silently. */
 static bool is_keys_file(int dfd, const struct dirent *de)
 {
     size_t n = strlen(de->d_name);
     if (n <= 5 || strcmp(de->d_name + n - 5, ".keys") != 0)
         return false;
-    if (de->d_type == DT_REG)
-        return true;
-    if (de->d_type != DT_UNKNOWN && de->d_type != DT_LNK)
+    if (de->d_type == DT_DIR)
         return false;
+    if (de->d_type != DT_UNKNOWN && de->d_type != DT_LNK)
+        return true;
     struct stat st;
-    return fstatat(dfd, de->d_name, &st, 0) == 0 && S_ISREG(st.st_mode);
+    return fstatat(dfd, de->d_name, &st, 0) != 0 || !S_ISDIR(st.st_mode);
 }
 
 /* Sorted names of the regular *.keys files in dir. */
@@ -150,18 +153,23 @@ static coord_job *job_new(bool is_create)
 
 int coord_job_bulk(coord *c, const ph_msg_submit_bulk *m, coord_job **out, ph_err *err)
 {
-    char dir[COORD_PATH_MAX], out_dir[COORD_PATH_MAX];
+    char raw[COORD_PATH_MAX], dir[COORD_PATH_MAX], out_dir[COORD_PATH_MAX];
     *out = NULL;
-    if (ph_bytes_cstr(m->dir, dir, sizeof dir, err) || !dir[0])
+    if (ph_bytes_cstr(m->dir, raw, sizeof raw, err) || !raw[0])
         return ph_err_set(err, PH_EINVAL, "SUBMIT_BULK.dir: empty or invalid path");
-    if (ph_bytes_cstr(m->out_dir, out_dir, sizeof out_dir, err) || !out_dir[0])
+    int rc = coord_check_path(c, "input directory", raw, dir, sizeof dir, err);
+    if (rc)
+        return rc;
+    if (ph_bytes_cstr(m->out_dir, raw, sizeof raw, err) || !raw[0])
         return ph_err_set(err, PH_EINVAL, "SUBMIT_BULK.out_dir: empty or invalid path");
+    if ((rc = coord_check_path(c, "output directory", raw, out_dir, sizeof out_dir, err)) != 0)
+        return rc;
     coord_job *j = job_new(false);
     if (!j)
         return ph_err_set(err, PH_ENOMEM, "job: out of memory");
     char **names = NULL;
     size_t n = 0;
-    int rc = opts_from_msg(j, &m->opts, err);
+    rc = opts_from_msg(j, &m->opts, err);
     if (!rc)
         rc = list_keys(dir, &names, &n, err);
     if (!rc && n > 0)
@@ -194,12 +202,17 @@ int coord_job_bulk(coord *c, const ph_msg_submit_bulk *m, coord_job **out, ph_er
 
 int coord_job_create(coord *c, const ph_msg_submit_create *m, coord_job **out, ph_err *err)
 {
-    char name[200], out_dir[COORD_PATH_MAX];
+    char name[200], raw[COORD_PATH_MAX], out_dir[COORD_PATH_MAX];
     *out = NULL;
-    if (ph_bytes_cstr(m->name, name, sizeof name, err) || !name[0] || strchr(name, '/'))
-        return ph_err_set(err, PH_EINVAL, "SUBMIT_CREATE.name: empty, too long or has '/'");
-    if (ph_bytes_cstr(m->out_dir, out_dir, sizeof out_dir, err) || !out_dir[0])
+    if (ph_bytes_cstr(m->name, name, sizeof name, err) || !name[0] || strchr(name, '/') ||
+        !strcmp(name, ".") || !strcmp(name, ".."))
+        return ph_err_set(err, PH_EINVAL, "SUBMIT_CREATE.name: empty, too long or not a plain "
+                          "file name");
+    if (ph_bytes_cstr(m->out_dir, raw, sizeof raw, err) || !raw[0])
         return ph_err_set(err, PH_EINVAL, "SUBMIT_CREATE.out_dir: empty or invalid path");
+    int rc0 = coord_check_path(c, "output directory", raw, out_dir, sizeof out_dir, err);
+    if (rc0)
+        return rc0;
     coord_job *j = job_new(true);
     if (!j)
         return ph_err_set(err, PH_ENOMEM, "job: out of memory");
@@ -399,8 +412,12 @@ void coord_job_finish_task(coord *c, coord_job *j, uint64_t task, coord_jw *jw,
          * which worker happened to answer first. */
         if (task < j->first_error_index) {
             j->first_error_index = task;
-            snprintf(j->first_error, sizeof j->first_error, "%s: %s", t->file,
-                     error && error[0] ? error : ph_err_name(status));
+            const char *e = error && error[0] ? error : ph_err_name(status);
+            /* Most errors already name the file (or its full path). */
+            if (strstr(e, t->file))
+                snprintf(j->first_error, sizeof j->first_error, "%s", e);
+            else
+                snprintf(j->first_error, sizeof j->first_error, "%s: %s", t->file, e);
         }
     }
     if (j->succeeded + j->failed == j->total)

@@ -103,6 +103,7 @@ int coord_write_result(const char *out_dir, const ph_msg_result *r, ph_err *err)
 static void *writer_main(void *arg)
 {
     coord_writer *wr = arg;
+    pthread_setname_np(pthread_self(), "ph-write");
     ph_packet p;
     while (ph_port_get(wr->todo, &p, -1) == 0) {
         coord_wjob *wj = p.data;

@@ -12,12 +12,17 @@
 #define PH_VERSION "0.0.0"
 #endif
 
+#define PHCOORD_MAX_ROOTS 64
+
 static atomic_int stop_flag;
+static atomic_int reload_flag;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    atomic_store(&stop_flag, 1);
+    if (sig == SIGHUP)
+        atomic_store(&reload_flag, 1); /* the loop re-reads the allow-list */
+    else
+        atomic_store(&stop_flag, 1);
 }
 
 static void usage(FILE *f)
@@ -35,6 +40,14 @@ static void usage(FILE *f)
             "  --endpoint-file F   write the bound endpoint to F (useful with port *)\n"
             "  --writers N         threads writing tables to disk (default %d; 0 = the\n"
             "                      event loop writes them itself)\n"
+            "  --allow-root DIR    jobs may read keys and write tables only below DIR\n"
+            "                      (repeatable; symlinks and .. resolved first; default:\n"
+            "                      anywhere phcoord can).  Keys files that are symlinks out\n"
+            "                      of a bulk job's directory are refused in any case.\n"
+            "  --curve-secret F    CURVE secret key file (mode 0600, from `phclient keygen`);\n"
+            "                      required to bind anything but loopback\n"
+            "  --curve-allow D|F   public keys that may connect: a directory of *.pub files\n"
+            "                      or a file with one key per line (SIGHUP re-reads it)\n"
             "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
             "  --version           print the version\n"
             "  -h, --help          this help\n",
@@ -84,6 +97,8 @@ int main(int argc, char **argv)
         {"liveness-ms", required_argument, 0, 'L'}, {"endpoint-file", required_argument, 0, 'E'},
         {"log-level", required_argument, 0, 'l'},  {"version", no_argument, 0, 'V'},
         {"writers", required_argument, 0, 'W'},
+        {"curve-secret", required_argument, 0, 'S'}, {"curve-allow", required_argument, 0, 'A'},
+        {"allow-root", required_argument, 0, 'R'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
     };
     ph_log_set_level(PH_LOG_INFO);
@@ -91,6 +106,8 @@ int main(int argc, char **argv)
         ph_log_init();
     coord_opts o;
     coord_opts_init(&o);
+    static const char *roots[PHCOORD_MAX_ROOTS];
+    size_t nroots = 0;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -101,6 +118,15 @@ int main(int argc, char **argv)
         case 'L': bad = parse_ms("--liveness-ms", optarg, &o.liveness_ms); break;
         case 'E': o.endpoint_file = optarg; break;
         case 'W': bad = parse_count("--writers", optarg, &o.writers); break;
+        case 'S': o.curve_secret = optarg; break;
+        case 'A': o.curve_allow = optarg; break;
+        case 'R':
+            if (nroots == PHCOORD_MAX_ROOTS) {
+                fprintf(stderr, "phcoord: at most %d --allow-root\n", PHCOORD_MAX_ROOTS);
+                return 1;
+            }
+            roots[nroots++] = optarg;
+            break;
         case 'l': bad = parse_level(optarg); break;
         case 'V': printf("phcoord %s (protocol 1)\n", PH_VERSION); return 0;
         case 'h': usage(stdout); return 0;
@@ -121,8 +147,12 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     o.stop = &stop_flag;
+    o.reload = &reload_flag;
+    o.allow_roots = roots;
+    o.nallow_roots = nroots;
     ph_err err = {0};
     if (coord_run(&o, NULL, &err) != 0) {
         fprintf(stderr, "phcoord: %s\n", err.msg);

@@ -40,6 +40,9 @@ static void usage(FILE *f)
             "  --task-delay-ms N   sleep N ms before each task (tests: a slow worker)\n"
             "  --heartbeat-ms N    heartbeat interval (default 250)\n"
             "  --liveness-ms N     reconnect when the coordinator is silent this long (3000)\n"
+            "  --curve-secret F    our CURVE secret key file (from `phclient keygen`)\n"
+            "  --curve-server F    the coordinator's CURVE public key file; both are\n"
+            "                      required for a coordinator that is not on loopback\n"
             "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
             "  --version, -h/--help\n");
 }
@@ -69,7 +72,7 @@ static int parse_level(const char *s)
 }
 
 enum { O_COORD = 256, O_NODE, O_ALL, O_THREADS, O_PREFETCH, O_TOPO, O_FAKE, O_DELAY, O_HB, O_LIVE,
-       O_LEVEL, O_VERSION };
+       O_LEVEL, O_VERSION, O_CSECRET, O_CSERVER };
 
 static int parse(int argc, char **argv, wrk_opts *o, bool *all)
 {
@@ -80,6 +83,8 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
         {"fake-work", no_argument, 0, O_FAKE},          {"task-delay-ms", required_argument, 0, O_DELAY},
         {"heartbeat-ms", required_argument, 0, O_HB},   {"liveness-ms", required_argument, 0, O_LIVE},
         {"log-level", required_argument, 0, O_LEVEL},
+        {"curve-secret", required_argument, 0, O_CSECRET},
+        {"curve-server", required_argument, 0, O_CSERVER},
         {"version", no_argument, 0, O_VERSION},         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -103,6 +108,8 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
         case O_HB: bad = parse_uint("--heartbeat-ms", optarg, 3600000, &v); o->heartbeat_ms = (int)v; break;
         case O_LIVE: bad = parse_uint("--liveness-ms", optarg, 3600000, &v); o->liveness_ms = (int)v; break;
         case O_LEVEL: bad = parse_level(optarg); break;
+        case O_CSECRET: o->curve_secret = optarg; break;
+        case O_CSERVER: o->curve_server = optarg; break;
         case O_VERSION: printf("phworker %s (protocol 1)\n", PH_VERSION); exit(0);
         case 'h': usage(stdout); exit(0);
         default:
@@ -125,6 +132,11 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
         o->coordinator = getenv("PHCLUSTER_COORDINATOR");
     if (!o->coordinator || !o->coordinator[0]) {
         fprintf(stderr, "phworker: --coordinator EP is required (see --help)\n");
+        return -1;
+    }
+    ph_err err = {0};
+    if (wrk_check_security(o, &err) != 0) {
+        fprintf(stderr, "phworker: %s\n", err.msg);
         return -1;
     }
     if (o->heartbeat_ms > 0 && o->liveness_ms > 0 && o->liveness_ms < 2 * o->heartbeat_ms) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "ph_curve.h"
 #include "ph_log.h"
 #include "ph_runtime.h"
 #include "ph_time.h"
@@ -42,6 +43,8 @@ typedef struct wrk {
     uint64_t done, failed;
     uint64_t last_recv_ms, last_send_ms;
     unsigned generation;    /* connections made */
+    bool registering;       /* READY sent, nothing heard from the coordinator since */
+    uint64_t ready_ms;      /* when that READY went out */
     bool stop;
     volatile int cancel;    /* read by running solves (ph_solve_opts.cancel) */
 } wrk;
@@ -82,6 +85,8 @@ static void send_ready(wrk *w)
     m.u.ready.threads = w->threads;
     m.u.ready.credits = w->credits;
     send_msg(w, &m);
+    w->registering = true;
+    w->ready_ms = ph_time_ms();
 }
 
 static void send_heartbeat(wrk *w)
@@ -137,6 +142,8 @@ static void on_task(wrk *w, const ph_msg_task *m)
 
 static void on_message(wrk *w, const ph_msg *m)
 {
+    if (m->type == PH_MSG_TASK || m->type == PH_MSG_HEARTBEAT)
+        w->registering = false; /* it knows us */
     switch (m->type) {
     case PH_MSG_TASK:
         on_task(w, &m->u.task);
@@ -148,7 +155,12 @@ static void on_message(wrk *w, const ph_msg *m)
         w->stop = true;
         break;
     case PH_MSG_ERROR:
-        /* The coordinator does not know us (it dropped us, or restarted). */
+        /* The coordinator does not know us (it dropped us, or restarted).
+         * Every HEARTBEAT/RESULT we sent before our READY arrived earns one
+         * such ERROR: answer only the first, or each extra READY would make
+         * the coordinator re-register us and take back what it just gave. */
+        if (w->registering && ph_time_ms() - w->ready_ms < (uint64_t)w->o->liveness_ms)
+            break;
         ph_log_warn("worker", "msg=\"coordinator: %.*s; registering again\"",
                     (int)m->u.error.text.n, m->u.error.text.p);
         send_ready(w);
@@ -202,6 +214,13 @@ static void drain_port(wrk *w, bool send)
 
 /* ---- connection -------------------------------------------------------- */
 
+static void close_sock(wrk *w)
+{
+    if (w->sock)
+        zmq_close(w->sock);
+    w->sock = NULL;
+}
+
 static int connect_sock(wrk *w, ph_err *err)
 {
     char id[160];
@@ -213,8 +232,12 @@ static int connect_sock(wrk *w, ph_err *err)
     wo.heartbeat_timeout_ms = w->o->liveness_ms;
     wo.routing_id = id;
     int rc = ph_wire_socket(w->ctx, ZMQ_DEALER, &wo, &w->sock, err);
-    if (rc)
+    if (!rc && w->o->curve_secret)
+        rc = ph_curve_client(w->sock, w->o->curve_secret, w->o->curve_server, err);
+    if (rc) {
+        close_sock(w);
         return rc;
+    }
     if (zmq_connect(w->sock, w->o->coordinator) != 0) {
         rc = ph_err_set(err, PH_EINVAL, "--coordinator %s: %s", w->o->coordinator,
                         ph_wire_strerror());
@@ -225,13 +248,6 @@ static int connect_sock(wrk *w, ph_err *err)
     w->last_recv_ms = ph_time_ms();
     send_ready(w);
     return PH_OK;
-}
-
-static void close_sock(wrk *w)
-{
-    if (w->sock)
-        zmq_close(w->sock);
-    w->sock = NULL;
 }
 
 /* Serve one connection until it goes silent (returns 0) or we stop. */
@@ -346,10 +362,25 @@ static int setup(wrk *w, ph_err *err)
     return ph_port_create(2048, &w->port, err);
 }
 
+int wrk_check_security(const wrk_opts *o, ph_err *err)
+{
+    if (!o->curve_secret != !o->curve_server)
+        return ph_err_set(err, PH_EINVAL, "--curve-secret and --curve-server go together");
+    if (!o->curve_secret && o->coordinator && !ph_endpoint_is_loopback(o->coordinator))
+        return ph_err_set(err, PH_EPERM, "--coordinator %s is not loopback; it requires "
+                          "--curve-secret and --curve-server (CURVE)", o->coordinator);
+    if (o->curve_secret && !ph_curve_available())
+        return ph_err_set(err, PH_EINVAL, "--curve-secret: this libzmq has no CURVE support");
+    return PH_OK;
+}
+
 int wrk_run(const wrk_opts *o, void *zmq_ctx, ph_err *err)
 {
     if (!o->coordinator || !o->coordinator[0])
         return ph_err_set(err, PH_EINVAL, "--coordinator: missing endpoint");
+    int src = wrk_check_security(o, err);
+    if (src)
+        return src;
     wrk_opts eff = *o;
     if (eff.heartbeat_ms <= 0)
         eff.heartbeat_ms = 250;

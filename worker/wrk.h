@@ -24,7 +24,14 @@ typedef struct wrk_opts {
     int heartbeat_ms;        /* default 250 */
     int liveness_ms;         /* coordinator silent this long -> reconnect; default 3000 */
     atomic_int *stop;        /* optional: non-zero = leave */
+    /* CURVE (docs/SECURITY.md): both or neither; required for a coordinator
+     * that is not on loopback. */
+    const char *curve_secret; /* our secret key file (mode 0600) */
+    const char *curve_server; /* the coordinator's public key file */
 } wrk_opts;
+
+/* The CURVE rules above, checked before anything starts. */
+int wrk_check_security(const wrk_opts *o, ph_err *err);
 
 void wrk_opts_init(wrk_opts *o);
 

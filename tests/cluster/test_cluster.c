@@ -195,7 +195,7 @@ static int start_coord(const char *bind)
     unlink(epf);
     coord_pid = spawn((char *const[]){PHCOORD_BIN, "--bind", (char *)bind, "--endpoint-file",
                                       epf, "--heartbeat-ms", "100", "--liveness-ms", "1500",
-                                      "--log-level", "warn", NULL},
+                                      "--allow-root", tmp_root, "--log-level", "warn", NULL},
                       NULL, log);
     for (int i = 0; i < 200 && !exists(epf); i++)
         sleep_ms(50);
@@ -497,6 +497,13 @@ static void test_exit_some_failed(void **state)
     assert_non_null(f);
     fwrite("abcdefg", 1, 7, f); /* 7 bytes: not a multiple of 4 */
     fclose(f);
+    /* A FIFO must be refused (not block the coordinator); a directory
+     * named *.keys is not a keys file at all. */
+    char fifo[512], sub_dir[512];
+    path_of(fifo, sizeof fifo, "mixed/m7-fifo.keys");
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    path_of(sub_dir, sizeof sub_dir, "mixed/m8-dir.keys");
+    assert_int_equal(mkdir(sub_dir, 0755), 0);
     char dir[512], out[512], csv[600];
     path_of(dir, sizeof dir, "mixed");
     path_of(out, sizeof out, "mixed-out");
@@ -504,7 +511,12 @@ static void test_exit_some_failed(void **state)
     path_of(csv, sizeof csv, "mixed-out/results.csv");
     char *rows = slurp(csv);
     assert_non_null(rows);
-    assert_int_equal(count_substr(rows, "\n"), 8);
+    assert_int_equal(count_substr(rows, "\n"), 9);
+    assert_null(strstr(rows, "m8-dir"));
+    const char *fifo_row = strstr(rows, "m7-fifo");
+    assert_non_null(fifo_row);
+    assert_true(strstr(fifo_row, "EINVAL") != NULL &&
+                strstr(fifo_row, "EINVAL") < strchr(fifo_row, '\n'));
     const char *bad = strstr(rows, "m3-100");
     assert_non_null(bad);
     const char *eol = strchr(bad, '\n');

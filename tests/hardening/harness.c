@@ -524,6 +524,11 @@ int hx_teardown(void **state)
             hx_dump("phcoord log", hx_path("coord.log"));
             bad = 1;
         }
+    } else if (coord > 0) {
+        int rc = hx_wait(coord, 1000);
+        fprintf(stderr, "phcoord died during the test (exit %d)\n", rc);
+        hx_dump("phcoord log", hx_path("coord.log"));
+        bad = 1;
     }
     for (int i = 0; i < HX_MAX_PIDS; i++) {
         pid_t p = procs[i].pid;

@@ -35,7 +35,8 @@ void hx_args_add(hx_args *a, ...);
 /* cmocka setup/teardown: a fresh temp dir; teardown stops the cluster
  * (SHUTDOWN to a live coordinator, SIGTERM to workers, SIGKILL past a
  * deadline) and removes the dir unless HX_KEEP is set in the environment.
- * Teardown fails when the coordinator does not exit 0 after SHUTDOWN. */
+ * Teardown fails when the coordinator died during the test or does not
+ * exit 0 after SHUTDOWN (under ASan: leaks and errors show up there). */
 int hx_setup(void **state);
 int hx_teardown(void **state);
 

@@ -679,13 +679,22 @@ static void auth_curve_cluster(void **state)
     hx_args_add(&w, "--threads", "1", "--curve-secret", wkey, "--curve-server", server_pub,
                 NULL);
     worker = hx_worker_start(&w, "worker.log");
+    hx_args iw = {0};
+    hx_args_add(&iw, "--threads", "1", "--curve-secret", ikey, "--curve-server", server_pub,
+                NULL);
+    pid_t intruder = hx_worker_start(&iw, "intruder.log");
     rc = hx_client(10000, "ping", NULL);
     if (rc != 0)
         hx_dump("client stderr", hx_path("client.err"));
     assert_int_equal(rc, 0);
-    if (!hx_wait_workers(1, 15000)) {
+    bool registered = false;
+    for (uint64_t end = hx_deadline(15000); !registered && hx_alive(worker) &&
+                                            hx_now_ms() < end;)
+        registered = hx_wait_workers(1, 200);
+    if (!registered) {
         hx_dump("worker log", hx_path("worker.log"));
-        fail_msg("the CURVE worker never registered");
+        fail_msg("the CURVE worker never registered%s",
+                 hx_alive(worker) ? "" : " (it exited: option unknown?)");
     }
     hx_mkdir(hx_path("in/kdir"));
     for (int i = 0; i < 5; i++)
@@ -709,6 +718,16 @@ static void auth_curve_cluster(void **state)
     assert_true(rc != 0 && rc < 128);
     assert_true(hx_alive(hx_coord_pid())); /* the refused SHUTDOWN did nothing */
     assert_int_equal(hx_client(10000, "ping", NULL), 0);
+    /* The worker with the unknown key, started with the allowed one and
+     * given all this time, never got in. */
+    assert_int_equal(hx_client(10000, "status", "--json", NULL), 0);
+    char *st = hx_client_out();
+    char ipid[64];
+    snprintf(ipid, sizeof ipid, "\"pid\":%ld,", (long)intruder);
+    assert_non_null(st);
+    assert_null(strstr(st, ipid));
+    assert_int_equal(hx_count(st, "\"pid\":"), 1);
+    free(st);
 }
 
 /* phcoord refused to start: fail clearly if only because it does not know

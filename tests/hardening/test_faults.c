@@ -455,7 +455,9 @@ static void fault_backpressure(void **state)
     fprintf(stderr, "generated %d one-key files in %llu ms\n", nfiles,
             (unsigned long long)(hx_now_ms() - t0));
     start_coord(NULL);
-    pid_t w = start_worker("20", "slow.log");
+    hx_args wa = {0};
+    hx_args_add(&wa, "--threads", "1", "--prefetch", "2", "--task-delay-ms", "20", NULL);
+    pid_t w = hx_worker_start(&wa, "slow.log");
     assert_true(hx_wait_workers(1, 15000));
     long base_kb = hx_hwm_kb(hx_coord_pid());
     char token[17];
@@ -464,7 +466,7 @@ static void fault_backpressure(void **state)
     fprintf(stderr, "submit of %d files accepted in %llu ms\n", nfiles,
             (unsigned long long)(hx_now_ms() - t0));
     /* Steady state: tasks flow to the slow worker, which never holds more
-     * than its credits (1 thread + prefetch 2). */
+     * than its credits (1 thread + --prefetch 2). */
     uint64_t end = hx_deadline(20000), done = 0;
     long max_running = 0;
     while (done < 20 && hx_now_ms() < end) {
