@@ -19,7 +19,8 @@
 #define CL_PING_MS 2000          /* "cannot reach" after this long */
 #define CL_REQUEST_MS 60000      /* SUBMIT (directory walk) and friends */
 #define CL_WAIT_POLL_MS 250      /* long-poll slice of a WAIT */
-#define CL_WAIT_SLACK_MS 10000   /* coordinator busy beyond the slice */
+#define CL_WAIT_RETRY_MS 2000    /* no JOB reply this long after the slice: ask again */
+#define CL_WAIT_LOST_MS 30000    /* silent this long while waiting: unreachable (exit 4) */
 #define CL_KEYS_MAX (PH_PROTO_MAX_FRAME - 65536u)
 
 static int fail(int code, const char *msg)
@@ -131,14 +132,22 @@ static int wait_job(cl_conn *c, const cl_args *a, const char *token, bool progre
     ph_msg req = {.type = PH_MSG_WAIT};
     req.u.wait.token = ph_bytes_str(token);
     req.u.wait.timeout_ms = CL_WAIT_POLL_MS;
+    uint64_t last_reply = ph_time_ms();
     for (;;) {
         const ph_msg *r;
         ph_err err = {0};
-        if (cl_conn_request(c, &req, PH_MSG_JOB, CL_WAIT_POLL_MS + CL_WAIT_SLACK_MS, &r,
-                            &err) != 0) {
+        int rc = cl_conn_request(c, &req, PH_MSG_JOB, CL_WAIT_POLL_MS + CL_WAIT_RETRY_MS, &r,
+                                 &err);
+        /* No answer: the coordinator may be restarting (its journal keeps
+         * the job); the socket reconnects by itself, so ask again until it
+         * has been silent for CL_WAIT_LOST_MS. */
+        if (rc == PH_ETIMEOUT && ph_time_ms() - last_reply < CL_WAIT_LOST_MS)
+            continue;
+        if (rc != 0) {
             cl_progress_end(&p);
             return request_failed(&err);
         }
+        last_reply = ph_time_ms();
         const ph_msg_job *j = &r->u.job;
         if (j->state != PH_JOB_RUNNING) {
             if (progress && j->total > 0)

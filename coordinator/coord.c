@@ -114,6 +114,28 @@ static coord_worker *find_worker(coord *c, const void *ident, size_t n, size_t *
 }
 
 /* Requeue every task w holds; returns how many. */
+/* Task t of j was taken from its worker (jw its entry, may be NULL): send
+ * it again, or fail it once it has been taken back max_tries times. */
+static void retry_or_fail(coord *c, coord_job *j, uint64_t t, coord_jw *jw, int code,
+                          const char *why)
+{
+    j->inflight--;
+    if (jw)
+        jw->inflight--;
+    coord_task *task = &j->tasks[t];
+    if (task->tries < UINT8_MAX)
+        task->tries++;
+    if (task->tries < c->max_tries) {
+        coord_job_requeue(j, t);
+        return;
+    }
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s %u times; given up", task->file, why, task->tries);
+    ph_log_warn("coord", "job=%s file=%s tries=%u msg=\"%s\"", j->token, task->file,
+                task->tries, msg);
+    coord_job_finish_task(c, j, t, jw, NULL, code, msg);
+}
+
 static uint64_t take_back(coord *c, coord_worker *w)
 {
     uint64_t requeued = 0;
@@ -127,11 +149,11 @@ static uint64_t take_back(coord *c, coord_worker *w)
                 jw = &j->jw[e];
         if (!jw || jw->inflight == 0)
             continue;
-        for (uint64_t t = 0; t < j->total && jw->inflight > 0; t++) {
+        /* The job may complete (and free its tasks) when a task fails. */
+        for (uint64_t t = 0; j->state == PH_JOB_RUNNING && t < j->total && jw->inflight > 0;
+             t++) {
             if (j->tasks[t].state == TASK_RUNNING && j->tasks[t].worker == w->serial) {
-                coord_job_requeue(j, t);
-                jw->inflight--;
-                j->inflight--;
+                retry_or_fail(c, j, t, jw, PH_ECLOSED, "its worker was lost");
                 requeued++;
             }
         }
@@ -413,7 +435,7 @@ static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
     }
     t->state = TASK_RUNNING;
     t->worker = w->serial;
-    w->last_task_ms = coord_now_ms();
+    t->sent_ms = w->last_task_ms = coord_now_ms();
     w->inflight++;
     j->inflight++;
     coord_jw *jw = coord_job_jw(j, w);
@@ -642,6 +664,40 @@ static int recv_one(coord *c)
 
 /* ---- timers ------------------------------------------------------------ */
 
+static coord_worker *worker_by_serial(coord *c, uint64_t serial)
+{
+    for (size_t i = 0; i < c->nworkers; i++)
+        if (c->workers[i]->serial == serial)
+            return c->workers[i];
+    return NULL;
+}
+
+/* Take back tasks held past --task-timeout-ms (a hung thread, a poison
+ * file).  A linear scan per heartbeat tick: cheap next to the work. */
+static void expire_tasks(coord *c, uint64_t now)
+{
+    uint64_t limit = (uint64_t)c->opts->task_timeout_ms;
+    if (limit == 0)
+        return;
+    for (size_t k = 0; k < c->njobs; k++) {
+        coord_job *j = c->jobs[k];
+        for (uint64_t t = 0; j->state == PH_JOB_RUNNING && j->inflight > 0 && t < j->total;
+             t++) {
+            coord_task *task = &j->tasks[t];
+            if (task->state != TASK_RUNNING || now - task->sent_ms <= limit)
+                continue;
+            coord_worker *w = worker_by_serial(c, task->worker);
+            if (w && w->inflight > 0)
+                w->inflight--;
+            ph_log_warn("coord", "job=%s file=%s worker=%s msg=\"task timed out\"", j->token,
+                        task->file, w ? w->id : "?");
+            char why[64];
+            snprintf(why, sizeof why, "timed out after %llu ms", (unsigned long long)limit);
+            retry_or_fail(c, j, t, coord_job_jw_serial(j, task->worker), PH_ETIMEOUT, why);
+        }
+    }
+}
+
 static void heartbeat(coord *c, uint64_t now)
 {
     for (size_t i = 0; i < c->nworkers;) {
@@ -655,6 +711,7 @@ static void heartbeat(coord *c, uint64_t now)
     if (now - c->last_hb_ms < (uint64_t)c->opts->heartbeat_ms)
         return;
     c->last_hb_ms = now;
+    expire_tasks(c, now);
     for (size_t i = 0; i < c->nworkers;) {
         coord_worker *w = c->workers[i];
         ph_msg m = {.type = PH_MSG_HEARTBEAT};
@@ -728,6 +785,7 @@ static void teardown(coord *c)
     /* First: pending writes refer to jobs' out_dir. */
     coord_writer_stop(c->writer);
     c->writer = NULL;
+    coord_journal_close(c);
     for (size_t i = 0; i < c->nwaiters; i++)
         reply_error(c, c->waiters[i].ident, c->waiters[i].ident_len, PH_ECLOSED,
                     "coordinator shutting down");
@@ -785,6 +843,7 @@ static int loop(coord *c, ph_err *err)
         if (!c->quit)
             dispatch(c);
         maybe_reload(c);
+        coord_journal_flush(c, false);
         now = coord_now_ms();
         heartbeat(c, now);
         expire_waiters(c, now);
@@ -864,6 +923,9 @@ int coord_run(const coord_opts *o, void *zmq_ctx, ph_err *err)
                         ph_zap_allowed_count(c.zap));
     }
     setup_roots(&c);
+    c.max_tries = eff.max_tries > 0 ? (unsigned)eff.max_tries : COORD_DEFAULT_MAX_TRIES;
+    if (!rc && eff.state_dir)
+        rc = coord_journal_open(&c, eff.state_dir, err);
     if (!rc && eff.writers != 0)
         rc = coord_writer_start(eff.writers < 0 ? COORD_DEFAULT_WRITERS : (unsigned)eff.writers,
                                 &c.writer, err);

@@ -13,6 +13,7 @@
 
 #define COORD_DEFAULT_BIND "tcp://127.0.0.1:7710"
 #define COORD_DEFAULT_WRITERS 2
+#define COORD_DEFAULT_MAX_TRIES 3
 
 typedef struct coord_opts {
     const char *bind;          /* endpoint; default COORD_DEFAULT_BIND */
@@ -30,6 +31,12 @@ typedef struct coord_opts {
      * and ".."); none given = anywhere this process can. */
     const char *const *allow_roots;
     size_t nallow_roots;
+    /* Poison tasks: a task held longer than task_timeout_ms (0 = no limit)
+     * is taken back; a task taken back (timeout or its worker lost)
+     * max_tries times fails instead of being sent again. */
+    int task_timeout_ms;
+    int max_tries;             /* 0 = default (3) */
+    const char *state_dir;     /* journal of jobs and results: survives restarts */
 } coord_opts;
 
 void coord_opts_init(coord_opts *o);

@@ -43,7 +43,9 @@ enum { TASK_QUEUED = 0, TASK_RUNNING = 1, TASK_DONE = 2, TASK_WRITING = 3 };
 typedef struct coord_task {
     char *file;            /* bulk: base name "x.keys"; create: table name */
     uint64_t worker;       /* serial of the holder while RUNNING, else 0 */
+    uint64_t sent_ms;      /* when the current holder got it */
     uint8_t state;
+    uint8_t tries;         /* times taken back (timeout, worker lost) */
 } coord_task;
 
 /* Counts of one job at one worker; kept after the worker leaves so that
@@ -53,6 +55,7 @@ typedef struct coord_jw {
     char node[COORD_NODE_MAX];
     uint32_t threads;
     uint64_t inflight, succeeded, failed;
+    bool replayed;         /* rebuilt from the journal: no live worker */
 } coord_jw;
 
 typedef struct coord_job {
@@ -81,6 +84,7 @@ typedef struct coord_job {
     uint64_t start_us, end_us;
     coord_jw *jw;
     size_t njw, capjw;
+    bool done_recorded;    /* replay: the journal has its DONE record */
 } coord_job;
 
 typedef struct coord_waiter {
@@ -108,6 +112,10 @@ typedef struct coord {
     void *sock;
     coord_writer *writer;  /* NULL: the loop writes tables itself */
     struct ph_zap *zap;    /* CURVE allow-list handler, or NULL */
+    unsigned max_tries;
+    struct ph_journal *journal; /* --state-dir, or NULL */
+    bool journal_dirty, replaying;
+    uint64_t journal_sync_ms;
     const char *const *roots; /* --allow-root; none = no confinement */
     size_t nroots;
     bool taken;            /* handler kept the current frame (recv_one) */
@@ -122,6 +130,36 @@ typedef struct coord {
     uint64_t last_hb_ms;
     bool quit;
 } coord;
+
+/* coord_journal.c */
+int coord_journal_open(coord *c, const char *state_dir, ph_err *err);
+int coord_journal_job(coord *c, const coord_job *j, ph_err *err);
+void coord_journal_task(coord *c, const coord_job *j, uint64_t task, const char *node,
+                        int status, const char *error);
+void coord_journal_done(coord *c, const coord_job *j);
+void coord_journal_flush(coord *c, bool force);
+void coord_journal_close(coord *c);
+
+/* coord_job.c: rebuilding jobs from the journal. */
+typedef struct coord_job_restore {
+    uint64_t id;
+    const char *token;
+    bool is_create, compact;
+    uint32_t threads;
+    uint64_t seed;
+    char hash[16];
+    const char *dir, *out_dir;
+    char **files;          /* taken over on success */
+    uint64_t nfiles;
+    const char *keys;
+    size_t keys_len;
+} coord_job_restore;
+int coord_job_restore_job(coord *c, const coord_job_restore *rs);
+int coord_job_restore_task(coord *c, uint64_t job, uint64_t task, const char *node,
+                           const ph_msg_result *r, int status, const char *error);
+int coord_job_restore_done(coord *c, uint64_t job);
+/* After replay: finish complete jobs, queue every unfinished task again. */
+void coord_job_restore_finish(coord *c);
 
 /* coord.c: path confinement; resolved gets the canonical path. */
 int coord_check_path(const coord *c, const char *what, const char *path, char *resolved,

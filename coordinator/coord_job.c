@@ -63,7 +63,10 @@ static int add_job(coord *c, coord_job *j, ph_err *err)
     j->start_us = ph_time_us();
     j->first_error_index = UINT64_MAX;
     c->jobs[c->njobs++] = j;
-    return PH_OK;
+    int rc = coord_journal_job(c, j, err);
+    if (rc)
+        c->njobs--; /* not accepted: the caller frees it */
+    return rc;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -390,6 +393,7 @@ static void job_complete(coord *c, coord_job *j)
                 " msg=\"job complete\"", j->token, j->state, j->total, j->failed,
                 (j->end_us - j->start_us) / 1000);
     free_work(j);
+    coord_journal_done(c, j);
     coord_notify_job(c, j);
 }
 
@@ -400,6 +404,7 @@ void coord_job_finish_task(coord *c, coord_job *j, uint64_t task, coord_jw *jw,
     t->state = TASK_DONE;
     t->worker = 0;
     fill_row(&j->rows[task], t->file, r, status);
+    coord_journal_task(c, j, task, jw ? jw->node : "coordinator", status, error);
     if (status == 0) {
         j->succeeded++;
         if (jw)
@@ -420,7 +425,8 @@ void coord_job_finish_task(coord *c, coord_job *j, uint64_t task, coord_jw *jw,
                 snprintf(j->first_error, sizeof j->first_error, "%s: %s", t->file, e);
         }
     }
-    if (j->succeeded + j->failed == j->total)
+    /* While replaying, completion waits for coord_job_restore_finish. */
+    if (j->succeeded + j->failed == j->total && !c->replaying)
         job_complete(c, j);
 }
 
@@ -472,4 +478,129 @@ void coord_job_free(coord_job *j)
     free(j->out_dir);
     free(j->jw);
     free(j);
+}
+
+/* ---- rebuilding from the journal (coord_journal.c) ----------------------- */
+
+int coord_job_restore_job(coord *c, const coord_job_restore *rs)
+{
+    if (rs->id != c->njobs + 1 || strlen(rs->token) != 16)
+        return -1;
+    coord_job *j = job_new(rs->is_create);
+    if (!j)
+        return -1;
+    ph_err err = {0};
+    int rc = alloc_tasks(j, rs->nfiles, &err);
+    if (!rc && rs->dir[0] && !(j->dir = strdup(rs->dir)))
+        rc = -1;
+    if (!rc && !(j->out_dir = strdup(rs->out_dir)))
+        rc = -1;
+    if (!rc && rs->is_create) {
+        if (!(j->keys = malloc(rs->keys_len ? rs->keys_len : 1)))
+            rc = -1;
+        else {
+            memcpy(j->keys, rs->keys, rs->keys_len);
+            j->keys_len = rs->keys_len;
+        }
+    }
+    if (!rc && c->njobs == c->capjobs) {
+        size_t cap = c->capjobs ? 2 * c->capjobs : 16;
+        coord_job **p = realloc(c->jobs, cap * sizeof *p);
+        if (!p)
+            rc = -1;
+        else {
+            c->jobs = p;
+            c->capjobs = cap;
+        }
+    }
+    if (rc) {
+        coord_job_free(j);
+        return -1;
+    }
+    for (uint64_t i = 0; i < rs->nfiles; i++) {
+        j->tasks[i].file = rs->files[i];
+        rs->files[i] = NULL; /* ownership moves to the task */
+    }
+    j->id = rs->id;
+    memcpy(j->token, rs->token, 17);
+    snprintf(j->hash, sizeof j->hash, "%s", rs->hash);
+    j->compact = rs->compact;
+    j->threads = rs->threads;
+    j->seed = rs->seed;
+    j->start_us = ph_time_us();
+    j->first_error_index = UINT64_MAX;
+    j->next = j->total; /* unfinished tasks are queued by restore_finish */
+    if (j->total == 0) {
+        j->state = PH_JOB_NO_KEYS;
+        j->end_us = j->start_us;
+    }
+    c->jobs[c->njobs++] = j;
+    return 0;
+}
+
+/* Per-node counts of replayed results: one entry per node name, under a
+ * serial no live worker will ever have. */
+static coord_jw *replay_jw(coord *c, coord_job *j, const char *node)
+{
+    for (size_t i = 0; i < j->njw; i++)
+        if (j->jw[i].replayed && !strcmp(j->jw[i].node, node))
+            return &j->jw[i];
+    if (j->njw == j->capjw) {
+        size_t cap = j->capjw ? 2 * j->capjw : 8;
+        coord_jw *p = realloc(j->jw, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        j->jw = p;
+        j->capjw = cap;
+    }
+    coord_jw *e = &j->jw[j->njw++];
+    memset(e, 0, sizeof *e);
+    e->worker = ++c->next_serial;
+    e->replayed = true;
+    e->threads = 1;
+    snprintf(e->node, sizeof e->node, "%s", node);
+    return e;
+}
+
+int coord_job_restore_task(coord *c, uint64_t job, uint64_t task, const char *node,
+                           const ph_msg_result *r, int status, const char *error)
+{
+    coord_job *j = coord_job_by_id(c, job);
+    if (!j || j->state != PH_JOB_RUNNING || !j->tasks || task >= j->total ||
+        j->tasks[task].state == TASK_DONE)
+        return -1;
+    coord_job_finish_task(c, j, task, replay_jw(c, j, node), r, status, error);
+    return 0;
+}
+
+int coord_job_restore_done(coord *c, uint64_t job)
+{
+    coord_job *j = coord_job_by_id(c, job);
+    if (!j)
+        return -1;
+    j->done_recorded = true;
+    return 0;
+}
+
+void coord_job_restore_finish(coord *c)
+{
+    for (size_t i = 0; i < c->njobs; i++) {
+        coord_job *j = c->jobs[i];
+        if (j->state != PH_JOB_RUNNING)
+            continue;
+        if (j->succeeded + j->failed < j->total) {
+            for (uint64_t t = 0; t < j->total; t++)
+                if (j->tasks[t].state != TASK_DONE)
+                    coord_job_requeue(j, t);
+            continue;
+        }
+        if (!j->done_recorded) {
+            job_complete(c, j); /* results.csv may not have been written */
+            continue;
+        }
+        /* Finished before the restart: results.csv is on disk already. */
+        j->state = j->failed ? PH_JOB_SOME_FAILED : PH_JOB_ALL_SUCCEEDED;
+        j->end_us = ph_time_us();
+        free_work(j);
+    }
 }

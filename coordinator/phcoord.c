@@ -40,6 +40,13 @@ static void usage(FILE *f)
             "  --endpoint-file F   write the bound endpoint to F (useful with port *)\n"
             "  --writers N         threads writing tables to disk (default %d; 0 = the\n"
             "                      event loop writes them itself)\n"
+            "  --state-dir DIR     keep a journal of jobs and results in DIR: after a crash\n"
+            "                      or restart, jobs resume (same tokens), finished tables\n"
+            "                      are not redone\n"
+            "  --task-timeout-ms N take a task back from a worker holding it this long\n"
+            "                      (default 0: no limit; big tables can take a while)\n"
+            "  --max-tries N       a task taken back N times (timeout, worker lost) fails\n"
+            "                      instead of being sent again (default %d)\n"
             "  --allow-root DIR    jobs may read keys and write tables only below DIR\n"
             "                      (repeatable; symlinks and .. resolved first; default:\n"
             "                      anywhere phcoord can).  Keys files that are symlinks out\n"
@@ -51,7 +58,7 @@ static void usage(FILE *f)
             "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
             "  --version           print the version\n"
             "  -h, --help          this help\n",
-            COORD_DEFAULT_BIND, COORD_DEFAULT_WRITERS);
+            COORD_DEFAULT_BIND, COORD_DEFAULT_WRITERS, COORD_DEFAULT_MAX_TRIES);
 }
 
 static int parse_ms(const char *opt, const char *s, int *out)
@@ -99,6 +106,8 @@ int main(int argc, char **argv)
         {"writers", required_argument, 0, 'W'},
         {"curve-secret", required_argument, 0, 'S'}, {"curve-allow", required_argument, 0, 'A'},
         {"allow-root", required_argument, 0, 'R'},
+        {"task-timeout-ms", required_argument, 0, 'T'}, {"max-tries", required_argument, 0, 'M'},
+        {"state-dir", required_argument, 0, 'D'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
     };
     ph_log_set_level(PH_LOG_INFO);
@@ -119,6 +128,15 @@ int main(int argc, char **argv)
         case 'E': o.endpoint_file = optarg; break;
         case 'W': bad = parse_count("--writers", optarg, &o.writers); break;
         case 'S': o.curve_secret = optarg; break;
+        case 'D': o.state_dir = optarg; break;
+        case 'T': bad = parse_ms("--task-timeout-ms", optarg, &o.task_timeout_ms); break;
+        case 'M':
+            bad = parse_count("--max-tries", optarg, &o.max_tries);
+            if (!bad && o.max_tries == 0) {
+                fprintf(stderr, "phcoord: --max-tries 0: expected at least 1\n");
+                bad = 1;
+            }
+            break;
         case 'A': o.curve_allow = optarg; break;
         case 'R':
             if (nroots == PHCOORD_MAX_ROOTS) {

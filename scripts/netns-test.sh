@@ -132,7 +132,7 @@ if "$phcoord" --help 2>&1 | grep -c -- '--insecure' >/dev/null; then
     say "phcoord has --insecure: passing it (test network only)"
 elif "$phcoord" --help 2>&1 | grep -c -- '--curve-secret' >/dev/null; then
     mkdir -m 700 "$work/curve" "$work/curve/allow"
-    for who in coord w2 w3 client; do
+    for who in coord w2 w3 client rogue; do
         "$phclient" keygen "$work/curve/$who" >/dev/null ||
             fail "phclient keygen $work/curve/$who"
     done
@@ -218,6 +218,15 @@ done
 ip netns exec "$ns1" "$phclient" --coordinator "$ep" "${client_args[@]}" status --json \
     >"$work/status-before.json"
 say "coordinator in ns1 at $ep; workers registered from ns2 (10.77.0.2) and ns3 (10.77.0.3)"
+if [ "$curve" -eq 1 ]; then
+    # A key pair the coordinator does not list must get nothing, over the net.
+    if ip netns exec "$ns2" timeout 20 "$phclient" --coordinator "$ep" \
+        --curve-secret "$work/curve/rogue.key" --curve-server "$work/curve/coord.pub" ping \
+        >/dev/null 2>&1; then
+        fail "a client with a key not in --curve-allow got a reply"
+    fi
+    say "CURVE: a client from ns2 with an unlisted key was refused"
+fi
 
 # ---- the job, and the cut ------------------------------------------------
 ip netns exec "$ns1" timeout "$limit" "$phclient" --coordinator "$ep" "${client_args[@]}" \

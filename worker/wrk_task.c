@@ -103,9 +103,12 @@ void wrk_task_work(void *arg, unsigned node, unsigned thread)
     (void)node;
     (void)thread;
     wrk_task *t = arg;
-    if (t->delay_ms) {
-        struct timespec ts = {t->delay_ms / 1000, (long)(t->delay_ms % 1000) * 1000000L};
+    /* Test delay, in slices so that a worker told to exit does not wait. */
+    for (unsigned left = t->delay_ms; left > 0 && !(t->cancel && *t->cancel);) {
+        unsigned s = left < 20 ? left : 20;
+        struct timespec ts = {0, (long)s * 1000000L};
         nanosleep(&ts, NULL);
+        left -= s;
     }
     wrk_task_execute(t);
     ph_packet p = {.key = t->task_id, .value = 0, .data = t};

@@ -44,6 +44,8 @@ set -a
 set +a
 # shellcheck disable=SC2034  # used by the eval of the unit's ExecStart
 PHCOORD_BIND='tcp://127.0.0.1:*'
+# shellcheck disable=SC2034  # likewise
+PHCOORD_STATE_DIR=$tmp/state
 PHCOORD_ARGS="$PHCOORD_ARGS --endpoint-file $tmp/ep"
 PH_LOG_SYSLOG_PREFIX=1 # as the units set it
 export PH_LOG_SYSLOG_PREFIX

@@ -1,0 +1,361 @@
+/* coord_journal.c - what the coordinator must not forget, on disk.
+ *
+ * With --state-dir, every accepted job and every final task result is
+ * appended to STATE_DIR/journal (common/ph_journal.h: checksummed records,
+ * a torn tail is cut off on replay).  A restarted coordinator replays it:
+ * jobs come back under the same ids and tokens, finished tasks keep their
+ * results.csv rows and are not redone, everything else is queued again.
+ *
+ * Durability: a job record is fdatasync'd before the client gets its token;
+ * task records are synced in groups (at most every COORD_JOURNAL_SYNC_MS),
+ * so a power cut may redo a few tables but never loses a job.  A process
+ * crash loses nothing that was appended.
+ *
+ * Records (little-endian; str = u32 length + bytes):
+ *   JOB  id u64, token 16 bytes, is_create u8, compact u8, threads u32,
+ *        seed u64, hash str, dir str, out_dir str, ntasks u64, file str x n,
+ *        keys str (create jobs; empty for bulk)
+ *   TASK job u64, task u64, status i32, node str, keys u32, hash str,
+ *        seeds 4 x u32, vertices u32, attempts u64, solve_us u64,
+ *        verify_us u64, table_bytes u64, error str
+ *   DONE job u64 */
+#include "coord_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ph_fs.h"
+#include "ph_journal.h"
+#include "ph_log.h"
+#include "ph_time.h"
+
+#define COORD_JOURNAL_SYNC_MS 50
+enum { JR_JOB = 1, JR_TASK = 2, JR_DONE = 3 };
+
+/* ---- record building ----------------------------------------------------- */
+
+typedef struct jbuf {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} jbuf;
+
+static void jb_put(jbuf *b, const void *data, size_t len)
+{
+    if (b->oom)
+        return;
+    if (b->n + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + len)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q) {
+            b->oom = true;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, len);
+    b->n += len;
+}
+
+static void jb_u64(jbuf *b, uint64_t v)
+{
+    unsigned char x[8];
+    for (int i = 0; i < 8; i++)
+        x[i] = (unsigned char)(v >> (8 * i));
+    jb_put(b, x, 8);
+}
+
+static void jb_u32(jbuf *b, uint32_t v)
+{
+    unsigned char x[4];
+    for (int i = 0; i < 4; i++)
+        x[i] = (unsigned char)(v >> (8 * i));
+    jb_put(b, x, 4);
+}
+
+static void jb_u8(jbuf *b, uint8_t v) { jb_put(b, &v, 1); }
+
+static void jb_str(jbuf *b, const char *s, size_t len)
+{
+    jb_u32(b, (uint32_t)len);
+    jb_put(b, s, len);
+}
+
+static void jb_cstr(jbuf *b, const char *s) { jb_str(b, s ? s : "", s ? strlen(s) : 0); }
+
+/* ---- record reading (bounds-checked: a record is our own, but a disk
+ * can still hand back garbage that passed the CRC by accident) ----------- */
+
+typedef struct jrd {
+    const unsigned char *p;
+    size_t n, off;
+    bool bad;
+} jrd;
+
+static uint64_t jr_uint(jrd *r, int bytes)
+{
+    if (r->bad || r->n - r->off < (size_t)bytes) {
+        r->bad = true;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t)r->p[r->off + (size_t)i] << (8 * i);
+    r->off += (size_t)bytes;
+    return v;
+}
+
+/* A view of a str field; copied out by the caller. */
+static const char *jr_str(jrd *r, size_t *len)
+{
+    *len = (size_t)jr_uint(r, 4);
+    if (r->bad || r->n - r->off < *len) {
+        r->bad = true;
+        *len = 0;
+        return "";
+    }
+    const char *s = (const char *)r->p + r->off;
+    r->off += *len;
+    return s;
+}
+
+static void jr_cstr(jrd *r, char *out, size_t outlen)
+{
+    size_t len;
+    const char *s = jr_str(r, &len);
+    if (len >= outlen)
+        len = outlen - 1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+static char *jr_dup(jrd *r)
+{
+    size_t len;
+    const char *s = jr_str(r, &len);
+    char *d = malloc(len + 1);
+    if (!d) {
+        r->bad = true;
+        return NULL;
+    }
+    memcpy(d, s, len);
+    d[len] = '\0';
+    return d;
+}
+
+/* ---- writing --------------------------------------------------------------- */
+
+static int append(coord *c, uint8_t type, jbuf *b, bool sync, ph_err *err)
+{
+    int rc = PH_OK;
+    if (b->oom)
+        rc = ph_err_set(err, PH_ENOMEM, "journal: out of memory");
+    else if (b->n > PH_JOURNAL_MAX_RECORD)
+        rc = ph_err_set(err, PH_EINVAL, "journal: record of %zu bytes is over the %u-byte "
+                        "limit (keys too large to keep across restarts)", b->n,
+                        PH_JOURNAL_MAX_RECORD);
+    else
+        rc = ph_journal_append(c->journal, type, b->p, (uint32_t)b->n, sync, err);
+    free(b->p);
+    if (!rc && !sync)
+        c->journal_dirty = true;
+    return rc;
+}
+
+int coord_journal_job(coord *c, const coord_job *j, ph_err *err)
+{
+    if (!c->journal || c->replaying)
+        return PH_OK;
+    jbuf b = {0};
+    jb_u64(&b, j->id);
+    jb_put(&b, j->token, 16);
+    jb_u8(&b, j->is_create);
+    jb_u8(&b, j->compact);
+    jb_u32(&b, j->threads);
+    jb_u64(&b, j->seed);
+    jb_cstr(&b, j->hash);
+    jb_cstr(&b, j->dir);
+    jb_cstr(&b, j->out_dir);
+    jb_u64(&b, j->total);
+    for (uint64_t i = 0; i < j->total; i++)
+        jb_cstr(&b, j->tasks[i].file);
+    jb_str(&b, j->keys ? j->keys : "", j->keys ? j->keys_len : 0);
+    /* Synced: a client holding a token can count on the job surviving. */
+    return append(c, JR_JOB, &b, true, err);
+}
+
+void coord_journal_task(coord *c, const coord_job *j, uint64_t task, const char *node,
+                        int status, const char *error)
+{
+    if (!c->journal || c->replaying)
+        return;
+    const ph_result_row *row = &j->rows[task];
+    jbuf b = {0};
+    jb_u64(&b, j->id);
+    jb_u64(&b, task);
+    jb_u32(&b, (uint32_t)status);
+    jb_cstr(&b, node);
+    jb_u32(&b, row->keys);
+    jb_cstr(&b, row->hash);
+    for (int i = 0; i < 4; i++)
+        jb_u32(&b, row->seeds[i]);
+    jb_u32(&b, row->vertices);
+    jb_u64(&b, row->attempts);
+    jb_u64(&b, row->solve_us);
+    jb_u64(&b, row->verify_us);
+    jb_u64(&b, row->table_bytes);
+    jb_cstr(&b, error);
+    ph_err err = {0};
+    if (append(c, JR_TASK, &b, false, &err) != 0)
+        ph_log_error("coord", "job=%s task=%llu msg=\"journal: %s\"", j->token,
+                     (unsigned long long)task, err.msg);
+}
+
+void coord_journal_done(coord *c, const coord_job *j)
+{
+    if (!c->journal || c->replaying)
+        return;
+    jbuf b = {0};
+    jb_u64(&b, j->id);
+    ph_err err = {0};
+    if (append(c, JR_DONE, &b, false, &err) != 0)
+        ph_log_error("coord", "job=%s msg=\"journal: %s\"", j->token, err.msg);
+}
+
+void coord_journal_flush(coord *c, bool force)
+{
+    if (!c->journal || !c->journal_dirty)
+        return;
+    uint64_t now = ph_time_ms();
+    if (!force && now - c->journal_sync_ms < COORD_JOURNAL_SYNC_MS)
+        return;
+    ph_err err = {0};
+    if (ph_journal_sync(c->journal, &err) != 0)
+        ph_log_error("coord", "msg=\"journal sync: %s\"", err.msg);
+    c->journal_dirty = false;
+    c->journal_sync_ms = now;
+}
+
+/* ---- replay ----------------------------------------------------------------- */
+
+static int replay_job(coord *c, jrd *r)
+{
+    uint64_t id = jr_uint(r, 8);
+    char token[17];
+    if (r->bad || r->n - r->off < 16)
+        return -1;
+    memcpy(token, r->p + r->off, 16);
+    token[16] = '\0';
+    r->off += 16;
+    coord_job_restore rs = {.id = id, .token = token};
+    rs.is_create = jr_uint(r, 1) != 0;
+    rs.compact = jr_uint(r, 1) != 0;
+    rs.threads = (uint32_t)jr_uint(r, 4);
+    rs.seed = jr_uint(r, 8);
+    jr_cstr(r, rs.hash, sizeof rs.hash);
+    char *dir = jr_dup(r), *out_dir = jr_dup(r);
+    uint64_t n = jr_uint(r, 8);
+    int rc = -1;
+    /* Each name takes at least its 4-byte length: a count beyond that is
+     * corruption, not a reason to allocate. */
+    char **files = !r->bad && n <= (r->n - r->off) / 4 ? calloc(n ? n : 1, sizeof *files) : NULL;
+    for (uint64_t i = 0; files && i < n && !r->bad; i++)
+        files[i] = jr_dup(r);
+    size_t klen = 0;
+    const char *keys = jr_str(r, &klen);
+    if (files && !r->bad && r->off == r->n && dir && out_dir) {
+        rs.dir = dir;
+        rs.out_dir = out_dir;
+        rs.files = files;
+        rs.nfiles = n;
+        rs.keys = keys;
+        rs.keys_len = klen;
+        rc = coord_job_restore_job(c, &rs); /* takes the file names */
+    }
+    if (rc != 0 && files)
+        for (uint64_t i = 0; i < n; i++)
+            free(files[i]);
+    free(files);
+    free(dir);
+    free(out_dir);
+    return rc;
+}
+
+static int replay_task(coord *c, jrd *r)
+{
+    uint64_t job = jr_uint(r, 8), task = jr_uint(r, 8);
+    int status = (int)(int32_t)jr_uint(r, 4);
+    char node[COORD_NODE_MAX], hash[16], error[512];
+    jr_cstr(r, node, sizeof node);
+    ph_msg_result res = {0};
+    res.job_id = job;
+    res.task_id = task;
+    res.keys = (uint32_t)jr_uint(r, 4);
+    jr_cstr(r, hash, sizeof hash);
+    res.hash = ph_bytes_str(hash);
+    for (int i = 0; i < 4; i++)
+        res.seeds[i] = (uint32_t)jr_uint(r, 4);
+    res.vertices = (uint32_t)jr_uint(r, 4);
+    res.attempts = jr_uint(r, 8);
+    res.solve_us = jr_uint(r, 8);
+    res.verify_us = jr_uint(r, 8);
+    res.table_bytes = jr_uint(r, 8);
+    jr_cstr(r, error, sizeof error);
+    if (r->bad || r->off != r->n)
+        return -1;
+    return coord_job_restore_task(c, job, task, node, &res, status, error);
+}
+
+static int replay_one(void *ctx, uint8_t type, const void *data, uint32_t len)
+{
+    coord *c = ctx;
+    jrd r = {data, len, 0, false};
+    int rc;
+    switch (type) {
+    case JR_JOB: rc = replay_job(c, &r); break;
+    case JR_TASK: rc = replay_task(c, &r); break;
+    case JR_DONE: rc = coord_job_restore_done(c, jr_uint(&r, 8)); break;
+    default: rc = -1; break;
+    }
+    if (rc != 0)
+        ph_log_warn("coord", "type=%u bytes=%u msg=\"journal record not understood; skipped\"",
+                    type, len);
+    return 0; /* one bad record must not cost the rest */
+}
+
+int coord_journal_open(coord *c, const char *state_dir, ph_err *err)
+{
+    char path[4096];
+    int rc = ph_fs_mkdirs(state_dir, err);
+    if (!rc)
+        rc = ph_fs_join(path, sizeof path, state_dir, "journal", err);
+    if (rc)
+        return rc;
+    uint64_t records = 0;
+    c->replaying = true;
+    rc = ph_journal_replay(path, replay_one, c, &records, err);
+    c->replaying = false;
+    if (!rc)
+        rc = ph_journal_open(path, &c->journal, err);
+    if (rc)
+        return rc;
+    /* With the journal open, jobs completed here get their DONE record. */
+    coord_job_restore_finish(c);
+    uint64_t running = 0;
+    for (size_t i = 0; i < c->njobs; i++)
+        running += c->jobs[i]->state == PH_JOB_RUNNING;
+    ph_log_info("coord", "journal=%s records=%llu jobs=%zu running=%llu msg=\"state restored\"",
+                path, (unsigned long long)records, c->njobs, (unsigned long long)running);
+    return PH_OK;
+}
+
+void coord_journal_close(coord *c)
+{
+    coord_journal_flush(c, true);
+    ph_journal_close(c->journal);
+    c->journal = NULL;
+}
