@@ -85,6 +85,7 @@ typedef struct coord_job {
     coord_jw *jw;
     size_t njw, capjw;
     bool done_recorded;    /* replay: the journal has its DONE record */
+    uint64_t done_elapsed_us; /* replay: its run time, from that record */
 } coord_job;
 
 typedef struct coord_waiter {
@@ -157,7 +158,7 @@ typedef struct coord_job_restore {
 int coord_job_restore_job(coord *c, const coord_job_restore *rs);
 int coord_job_restore_task(coord *c, uint64_t job, uint64_t task, const char *node,
                            const ph_msg_result *r, int status, const char *error);
-int coord_job_restore_done(coord *c, uint64_t job);
+int coord_job_restore_done(coord *c, uint64_t job, uint64_t elapsed_us);
 /* After replay: finish complete jobs, queue every unfinished task again. */
 void coord_job_restore_finish(coord *c);
 

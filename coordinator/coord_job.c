@@ -573,12 +573,13 @@ int coord_job_restore_task(coord *c, uint64_t job, uint64_t task, const char *no
     return 0;
 }
 
-int coord_job_restore_done(coord *c, uint64_t job)
+int coord_job_restore_done(coord *c, uint64_t job, uint64_t elapsed_us)
 {
     coord_job *j = coord_job_by_id(c, job);
     if (!j)
         return -1;
     j->done_recorded = true;
+    j->done_elapsed_us = elapsed_us;
     return 0;
 }
 
@@ -600,7 +601,7 @@ void coord_job_restore_finish(coord *c)
         }
         /* Finished before the restart: results.csv is on disk already. */
         j->state = j->failed ? PH_JOB_SOME_FAILED : PH_JOB_ALL_SUCCEEDED;
-        j->end_us = ph_time_us();
+        j->end_us = j->start_us + j->done_elapsed_us;
         free_work(j);
     }
 }

@@ -18,7 +18,7 @@
  *   TASK job u64, task u64, status i32, node str, keys u32, hash str,
  *        seeds 4 x u32, vertices u32, attempts u64, solve_us u64,
  *        verify_us u64, table_bytes u64, error str
- *   DONE job u64 */
+ *   DONE job u64, elapsed_us u64 */
 #include "coord_int.h"
 
 #include <stdio.h>
@@ -221,6 +221,7 @@ void coord_journal_done(coord *c, const coord_job *j)
         return;
     jbuf b = {0};
     jb_u64(&b, j->id);
+    jb_u64(&b, j->end_us - j->start_us);
     ph_err err = {0};
     if (append(c, JR_DONE, &b, false, &err) != 0)
         ph_log_error("coord", "job=%s msg=\"journal: %s\"", j->token, err.msg);
@@ -318,7 +319,11 @@ static int replay_one(void *ctx, uint8_t type, const void *data, uint32_t len)
     switch (type) {
     case JR_JOB: rc = replay_job(c, &r); break;
     case JR_TASK: rc = replay_task(c, &r); break;
-    case JR_DONE: rc = coord_job_restore_done(c, jr_uint(&r, 8)); break;
+    case JR_DONE: {
+        uint64_t id = jr_uint(&r, 8), elapsed = jr_uint(&r, 8);
+        rc = r.bad || r.off != r.n ? -1 : coord_job_restore_done(c, id, elapsed);
+        break;
+    }
     default: rc = -1; break;
     }
     if (rc != 0)

@@ -563,14 +563,16 @@ static void bad_tcp_garbage(void **state)
 
 /* ---- --allow-root ------------------------------------------------------------ */
 
-static void bad_submit_outside_roots(void **state)
+/* explicit: --allow-root <tmp>/in; else no option, and the contract's
+ * default root is phcoord's working directory, which is <tmp>/in too. */
+static void submit_outside_roots(bool explicit)
 {
-    (void)state;
     hx_mkdir(hx_path("in"));
     char in[1024];
     snprintf(in, sizeof in, "%s", hx_path("in"));
     hx_args extra = {0};
-    hx_args_add(&extra, "--allow-root", in, NULL);
+    if (explicit)
+        hx_args_add(&extra, "--allow-root", in, NULL);
     start_cluster(&extra);
     hx_mkdir(hx_path("in/kdir"));
     hx_write_keys(hx_path("in/kdir/a.keys"), 100, 21, false);
@@ -607,6 +609,18 @@ static void bad_submit_outside_roots(void **state)
     int rc = hx_client(20000, "bulk-create", hx_path("in/kdir"), "-o", hx_path("in/ok"), NULL);
     assert_int_equal(rc, 0);
     assert_cluster_alive();
+}
+
+static void bad_submit_outside_roots(void **state)
+{
+    (void)state;
+    submit_outside_roots(true);
+}
+
+static void bad_submit_outside_default_root(void **state)
+{
+    (void)state;
+    submit_outside_roots(false);
 }
 
 /* ---- CURVE ---------------------------------------------------------------------- */
@@ -801,6 +815,7 @@ int main(int argc, char **argv)
         T(bad_frame_oversized),
         T(bad_tcp_garbage),
         T(bad_submit_outside_roots),
+        T(bad_submit_outside_default_root),
         T(auth_keygen_cli),
         T(auth_curve_cluster),
         T(auth_nonloopback_needs_curve),
