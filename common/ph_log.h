@@ -8,7 +8,10 @@
 
 enum ph_log_level { PH_LOG_ERROR = 0, PH_LOG_WARN, PH_LOG_INFO, PH_LOG_DEBUG };
 
-/* Threshold from env PH_LOG_LEVEL (error|warn|info|debug), default warn. */
+/* Read the environment: PH_LOG_LEVEL (error|warn|info|debug) overrides the
+ * current threshold (default warn, or what ph_log_set_level chose), and
+ * PH_LOG_SYSLOG_PREFIX=1 switches to journald priority prefixes.  Call it
+ * once at start-up, after any program default set with ph_log_set_level. */
 void ph_log_init(void);
 void ph_log_set_level(enum ph_log_level level);
 int ph_log_enabled(enum ph_log_level level);

@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# The cluster benchmark (issue 4): a keys directory (default all of sys32)
+# solved and written
+#   1. in-process (bench_inproc, the worker runtime without the network),
+#      with --out (tables written, the like-for-like baseline) and without,
+#   2. through `phclient bulk-create --local` (embedded coordinator + worker),
+#   3. through phcoord + one phworker on loopback,
+# then 4. the ratios, and 5. coordinator dispatch: phcoord + 32
+# `phworker --fake-work --threads 1` on a generated directory of tiny files.
+#
+#   scripts/cluster-bench.sh [KEYS_DIR]
+#
+# Environment:
+#   PH_KEYS_DIR          keys directory (default <repo's parent>/shared/keys/sys32)
+#   PH_BENCH_RUNS        runs per figure, the median is reported (default 3)
+#   PH_CBENCH_BUILD      Release build directory (default <repo>/build-cbench)
+#   PH_BENCH_JOBS        parallel build jobs (default 2)
+#   PH_THREADS           threads of the in-process runtime and the worker (2)
+#   PH_DISPATCH_FILES    tiny one-key files for the dispatch test (50000)
+#   PH_DISPATCH_WORKERS  fake workers for the dispatch test (32)
+#   PH_CBENCH_SKIP       space-separated parts to skip: inproc local cluster dispatch
+#
+# Every run writes into a fresh directory under the build dir (same
+# filesystem as the build), which is removed afterwards; `sync` runs before
+# each timed run so writeback of the previous one is not charged to it.
+# Wall times move with the load of a shared machine: the load average is
+# printed with every figure, and CPU seconds (user+sys of every process
+# involved) are printed beside them.  docs/BENCHMARKS.md ("Cluster") explains
+# the columns.  All processes started here are stopped on exit.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+keys=${1:-${PH_KEYS_DIR:-$(dirname "$repo")/shared/keys/sys32}}
+build=${PH_CBENCH_BUILD:-$repo/build-cbench}
+runs=${PH_BENCH_RUNS:-3}
+jobs=${PH_BENCH_JOBS:-2}
+threads=${PH_THREADS:-2}
+nfake=${PH_DISPATCH_FILES:-50000}
+nworkers=${PH_DISPATCH_WORKERS:-32}
+skip=" ${PH_CBENCH_SKIP:-} "
+work=$build/cbench
+tck=$(getconf CLK_TCK)
+
+if [ ! -d "$keys" ]; then
+  echo "cluster-bench.sh: keys directory $keys not found (set PH_KEYS_DIR)" >&2
+  exit 1
+fi
+keys=$(cd "$keys" && pwd)
+
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+  rm -rf "$work/out"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+# CPU seconds (user+sys, all threads) a live process has used so far.
+cpu_of() { awk -v t="$tck" '{printf "%.3f", ($14 + $15) / t}' "/proc/$1/stat"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+calc() { awk "BEGIN {printf \"%.${2:-3}f\", $1}"; }
+skipped() { [[ $skip == *" $1 "* ]]; }
+
+# Run a command; sets T_REAL T_USER T_SYS (seconds, children of this shell).
+timed() {
+  local out=$1; shift
+  local TIMEFORMAT='%3R %3U %3S' tf
+  tf=$(mktemp)
+  { time "$@" >"$out" 2>&1; } 2>"$tf" || { cat "$out" >&2; rm -f "$tf"; return 1; }
+  read -r T_REAL T_USER T_SYS <"$tf"
+  rm -f "$tf"
+}
+
+fresh_out() {
+  rm -rf "$work/out"
+  mkdir -p "$work/out"
+  sync
+  echo "$work/out/$1"
+}
+
+# Tables written = subdirectories of OUT (one per keys file).
+count_tables() { find "$1" -mindepth 1 -maxdepth 1 -type d | wc -l; }
+
+wait_workers() { # EP N
+  local i
+  for i in $(seq 100); do
+    local n
+    n=$("$phclient" --coordinator "$1" status --json 2>/dev/null | grep -o '"pid":' | wc -l || true)
+    [ "$n" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  echo "cluster-bench.sh: only $n of $2 workers registered" >&2
+  return 1
+}
+
+start_coord() { # sets EP, CPID
+  rm -f "$work/endpoint"
+  "$phcoord" --bind 'tcp://127.0.0.1:*' --endpoint-file "$work/endpoint" --log-level warn &
+  CPID=$!
+  pids+=("$CPID")
+  local i
+  for i in $(seq 100); do [ -s "$work/endpoint" ] && break; sleep 0.05; done
+  EP=$(cat "$work/endpoint")
+}
+
+stop_all() { cleanup; }
+
+echo "=== machine ==="
+echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
+echo "nproc: $(nproc)"
+echo "kernel: $(uname -r)"
+echo "filesystem: $(df -T "$build" 2>/dev/null | awk 'NR==2 {print $2, $1}' || true)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "keys: $keys ($(find "$keys" -maxdepth 1 -name '*.keys' | wc -l) files), runs=$runs threads=$threads"
+
+echo "=== build (Release, $build) ==="
+cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$jobs" --target phclient phcoord phworker bench_inproc >/dev/null
+phclient=$build/client/phclient
+phcoord=$build/coordinator/phcoord
+phworker=$build/worker/phworker
+inproc=$build/bench/bench_inproc
+mkdir -p "$work"
+nfiles=$(find "$keys" -maxdepth 1 -name '*.keys' | wc -l)
+# Warm the page cache so the first timed run does not pay for cold reads.
+find "$keys" -maxdepth 1 -name '*.keys' -exec cat {} + >/dev/null
+
+declare -A MED   # figure name -> median
+# Summarise one series: NAME, then arrays W (wall) C (cpu) L (load).
+summarise() {
+  local name=$1
+  MED[$name.wall]=$(median "${W[@]}")
+  MED[$name.cpu]=$(median "${C[@]}")
+  MED[$name.load]=$(median "${L[@]}")
+  printf '%-22s median wall %7.3f s  %9.1f files/s  cpu %7.3f s  load %s\n' "$name" \
+    "${MED[$name.wall]}" "$(calc "$2 / ${MED[$name.wall]}" 1)" "${MED[$name.cpu]}" \
+    "${MED[$name.load]}"
+}
+
+# One run line: MODE RUN WALL CPU LOAD EXTRA
+runline() {
+  printf '%-10s run %d  wall %7.3f s  %9.1f files/s  cpu %7.3f s  load %-5s %s\n' \
+    "$1" "$2" "$3" "$(calc "$nfiles / $3" 1)" "$4" "$5" "${6:-}"
+}
+
+if ! skipped inproc; then
+  echo
+  echo "=== 1. in-process: bench_inproc --threads $threads ==="
+  for mode in solve out; do
+    W=() C=() L=()
+    for r in $(seq "$runs"); do
+      out=$(fresh_out "inproc-$r")
+      args=("$keys" --threads "$threads")
+      [ "$mode" = out ] && args+=(--out "$out")
+      L+=("$(loadavg)")
+      timed "$work/last.txt" "$inproc" "${args[@]}"
+      W+=("$T_REAL") C+=("$(calc "$T_USER + $T_SYS")")
+      extra="user $T_USER sys $T_SYS"
+      [ "$mode" = out ] && extra="$extra tables $(count_tables "$out")"
+      runline "inproc-$mode" "$r" "$T_REAL" "${C[-1]}" "${L[-1]}" "$extra"
+      grep -q "failed=0" "$work/last.txt" || { cat "$work/last.txt"; exit 1; }
+    done
+    summarise "inproc-$mode" "$nfiles"
+  done
+fi
+
+if ! skipped local; then
+  echo
+  echo "=== 2. phclient bulk-create --local ==="
+  W=() C=() L=()
+  for r in $(seq "$runs"); do
+    out=$(fresh_out "local-$r")
+    L+=("$(loadavg)")
+    timed "$work/last.txt" "$phclient" bulk-create "$keys" -o "$out" --local --json
+    W+=("$T_REAL") C+=("$(calc "$T_USER + $T_SYS")")
+    job_s=$(grep -o '"elapsed_us":[0-9]*' "$work/last.txt" | cut -d: -f2)
+    runline local "$r" "$T_REAL" "${C[-1]}" "${L[-1]}" \
+      "user $T_USER sys $T_SYS job $(calc "$job_s / 1e6") s tables $(count_tables "$out")"
+    grep -q '"state":"all_succeeded"' "$work/last.txt" || { cat "$work/last.txt"; exit 1; }
+  done
+  summarise local "$nfiles"
+fi
+
+if ! skipped cluster; then
+  echo
+  echo "=== 3. phcoord + 1 phworker --threads $threads on loopback ==="
+  start_coord
+  "$phworker" --coordinator "$EP" --threads "$threads" --log-level warn &
+  WPID=$!
+  pids+=("$WPID")
+  wait_workers "$EP" 1
+  W=() C=() L=()
+  for r in $(seq "$runs"); do
+    out=$(fresh_out "cluster-$r")
+    L+=("$(loadavg)")
+    c0=$(cpu_of "$CPID") w0=$(cpu_of "$WPID")
+    timed "$work/last.txt" "$phclient" --coordinator "$EP" bulk-create "$keys" -o "$out" --json
+    c1=$(cpu_of "$CPID") w1=$(cpu_of "$WPID")
+    cc=$(calc "$c1 - $c0") wc=$(calc "$w1 - $w0")
+    W+=("$T_REAL") C+=("$(calc "$cc + $wc + $T_USER + $T_SYS")")
+    job_s=$(grep -o '"elapsed_us":[0-9]*' "$work/last.txt" | cut -d: -f2)
+    runline cluster "$r" "$T_REAL" "${C[-1]}" "${L[-1]}" \
+      "coord $cc worker $wc client $(calc "$T_USER + $T_SYS") job $(calc "$job_s / 1e6") s tables $(count_tables "$out")"
+    grep -q '"state":"all_succeeded"' "$work/last.txt" || { cat "$work/last.txt"; exit 1; }
+  done
+  summarise cluster "$nfiles"
+  stop_all
+fi
+
+echo
+echo "=== 4. ratios (median wall; median cpu) ==="
+if [ -n "${MED[inproc-out.wall]:-}" ]; then
+  for m in local cluster; do
+    [ -n "${MED[$m.wall]:-}" ] || continue
+    printf '%-8s / in-process(--out): wall %.3f  cpu %.3f\n' "$m" \
+      "$(calc "${MED[$m.wall]} / ${MED[inproc-out.wall]}")" \
+      "$(calc "${MED[$m.cpu]} / ${MED[inproc-out.cpu]}")"
+  done
+fi
+
+if ! skipped dispatch; then
+  echo
+  echo "=== 5. dispatch: phcoord + $nworkers phworker --fake-work --threads 1, $nfake one-key files ==="
+  tiny=$build/cbench-tiny-$nfake
+  if [ ! -f "$tiny/.complete" ]; then
+    rm -rf "$tiny"
+    mkdir -p "$tiny"
+    # One 4-byte key per file; python is quick enough (~2 s for 50k).
+    python3 - "$tiny" "$nfake" <<'EOF'
+import os, struct, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    with open(os.path.join(d, "t%07d.keys" % i), "wb") as f:
+        f.write(struct.pack("<I", i))
+open(os.path.join(d, ".complete"), "w").close()
+EOF
+  fi
+  find "$tiny" -maxdepth 1 -name '*.keys' -exec cat {} + >/dev/null
+  start_coord
+  for i in $(seq "$nworkers"); do
+    "$phworker" --coordinator "$EP" --threads 1 --fake-work --log-level warn &
+    pids+=("$!")
+  done
+  wait_workers "$EP" "$nworkers"
+  W=() C=() L=()
+  for r in $(seq "$runs"); do
+    out=$(fresh_out "dispatch-$r")
+    L+=("$(loadavg)")
+    c0=$(cpu_of "$CPID")
+    timed "$work/last.txt" "$phclient" --coordinator "$EP" bulk-create "$tiny" -o "$out" --json
+    c1=$(cpu_of "$CPID")
+    cc=$(calc "$c1 - $c0")
+    W+=("$T_REAL") C+=("$cc")
+    job_s=$(grep -o '"elapsed_us":[0-9]*' "$work/last.txt" | cut -d: -f2)
+    printf 'dispatch   run %d  wall %7.3f s  %9.1f tasks/s  job %.3f s  coord cpu %.3f s (%.1f tasks per coord cpu-s)  load %s\n' \
+      "$r" "$T_REAL" "$(calc "$nfake / $T_REAL" 1)" "$(calc "$job_s / 1e6")" "$cc" \
+      "$(calc "$nfake / $cc" 1)" "${L[-1]}"
+    grep -q '"state":"all_succeeded"' "$work/last.txt" || { cat "$work/last.txt"; exit 1; }
+  done
+  MED[dispatch.wall]=$(median "${W[@]}")
+  MED[dispatch.cpu]=$(median "${C[@]}")
+  printf 'dispatch median wall %.3f s  %.1f tasks/s  coord cpu %.3f s  %.1f tasks per coord cpu-s\n' \
+    "${MED[dispatch.wall]}" "$(calc "$nfake / ${MED[dispatch.wall]}" 1)" \
+    "${MED[dispatch.cpu]}" "$(calc "$nfake / ${MED[dispatch.cpu]}" 1)"
+  stop_all
+fi
+
+echo
+echo "=== targets (issue 4) ==="
+[ -n "${MED[cluster.wall]:-}" ] && printf 'end to end, cluster: %.1f files/s (target >= 3000)\n' \
+  "$(calc "$nfiles / ${MED[cluster.wall]}" 1)"
+[ -n "${MED[local.wall]:-}" ] && printf 'end to end, --local: %.1f files/s (target >= 3000)\n' \
+  "$(calc "$nfiles / ${MED[local.wall]}" 1)"
+[ -n "${MED[cluster.wall]:-}" ] && [ -n "${MED[inproc-out.wall]:-}" ] &&
+  printf 'cluster / in-process time: %.3f (target <= 1.15)\n' \
+    "$(calc "${MED[cluster.wall]} / ${MED[inproc-out.wall]}")"
+[ -n "${MED[dispatch.wall]:-}" ] && printf 'dispatch: %.1f tasks/s (target >= 50000)\n' \
+  "$(calc "$nfake / ${MED[dispatch.wall]}" 1)"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
