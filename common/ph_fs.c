@@ -1,7 +1,9 @@
 #include "ph_fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,4 +147,56 @@ int ph_fs_join(char *out, size_t outlen, const char *dir, const char *name, ph_e
     if (n < 0 || (size_t)n >= outlen)
         return ph_err_set(err, PH_EINVAL, "%s/%s: path too long", dir, name);
     return PH_OK;
+}
+
+/* "X.tmp.PID.N" -> PID, or 0 if the name is not one of our temp files. */
+static long tmp_owner_pid(const char *name)
+{
+    const char *t = strstr(name, ".tmp.");
+    if (!t)
+        return 0;
+    char *end;
+    long pid = strtol(t + 5, &end, 10);
+    if (pid <= 0 || *end != '.')
+        return 0;
+    const char *seq = end + 1;
+    if (!*seq)
+        return 0;
+    strtoul(seq, &end, 10);
+    return *end ? 0 : pid;
+}
+
+static int pid_alive(long pid)
+{
+    return pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+int ph_fs_sweep_stale_tmp(const char *dir, int depth, unsigned long *removed, ph_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? PH_OK
+                               : ph_err_set(err, PH_EIO, "%s: cannot list: %s", dir,
+                                            strerror(errno));
+    int rc = PH_OK;
+    struct dirent *e;
+    while (rc == PH_OK && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")))
+            continue;
+        char path[4096];
+        if (ph_fs_join(path, sizeof path, dir, e->d_name, NULL))
+            continue;
+        struct stat st;
+        if (lstat(path, &st))
+            continue;
+        if (S_ISDIR(st.st_mode) && depth > 0)
+            rc = ph_fs_sweep_stale_tmp(path, depth - 1, removed, err);
+        else if (S_ISREG(st.st_mode)) {
+            long pid = tmp_owner_pid(e->d_name);
+            if (pid && !pid_alive(pid) && unlink(path) == 0 && removed)
+                (*removed)++;
+        }
+    }
+    closedir(d);
+    return rc;
 }

@@ -18,6 +18,12 @@ int ph_fs_mkdirs(const char *dir, ph_err *err);
 int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync_file,
                        ph_err *err);
 
+/* Remove temporary files ph_fs_write_atomic left behind when its process was
+ * killed mid-write: names "X.tmp.PID.N" in dir and its subdirectories (depth
+ * levels below dir) whose PID is not a live process.  *removed (optional)
+ * counts them.  Used by a restarted coordinator on the dirs of resumed jobs. */
+int ph_fs_sweep_stale_tmp(const char *dir, int depth, unsigned long *removed, ph_err *err);
+
 /* Read a whole regular file (at most max_len bytes) into a malloc'd buffer
  * owned by the caller.  Refuses non-regular files. */
 int ph_fs_read_all(const char *path, size_t max_len, void **data, size_t *len, ph_err *err);

@@ -332,6 +332,20 @@ static int replay_one(void *ctx, uint8_t type, const void *data, uint32_t len)
     return 0; /* one bad record must not cost the rest */
 }
 
+/* A write cut short by the crash left "X.tmp.PID.N" files in the job's
+ * output (results.csv beside the table dirs): the previous process is dead,
+ * so nothing will ever rename them. */
+static void sweep_job_tmp(const coord_job *j)
+{
+    unsigned long removed = 0;
+    ph_err e;
+    if (ph_fs_sweep_stale_tmp(j->out_dir, 1, &removed, &e) != 0)
+        ph_log_warn("coord", "job=%s msg=\"%s\"", j->token, e.msg);
+    else if (removed)
+        ph_log_info("coord", "job=%s removed=%lu msg=\"stale temporary files removed\"",
+                    j->token, removed);
+}
+
 int coord_journal_open(coord *c, const char *state_dir, ph_err *err)
 {
     char path[4096];
@@ -352,7 +366,10 @@ int coord_journal_open(coord *c, const char *state_dir, ph_err *err)
     coord_job_restore_finish(c);
     uint64_t running = 0;
     for (size_t i = 0; i < c->njobs; i++)
-        running += c->jobs[i]->state == PH_JOB_RUNNING;
+        if (c->jobs[i]->state == PH_JOB_RUNNING) {
+            running++;
+            sweep_job_tmp(c->jobs[i]);
+        }
     ph_log_info("coord", "journal=%s records=%llu jobs=%zu running=%llu msg=\"state restored\"",
                 path, (unsigned long long)records, c->njobs, (unsigned long long)running);
     return PH_OK;

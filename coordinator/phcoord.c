@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "coord.h"
 #include "ph_log.h"
@@ -49,8 +50,9 @@ static void usage(FILE *f)
             "                      instead of being sent again (default %d)\n"
             "  --allow-root DIR    jobs may read keys and write tables only below DIR\n"
             "                      (repeatable; symlinks and .. resolved first; default:\n"
-            "                      anywhere phcoord can).  Keys files that are symlinks out\n"
-            "                      of a bulk job's directory are refused in any case.\n"
+            "                      the directory phcoord starts in).  Keys files that are\n"
+            "                      symlinks out of a bulk job's directory are refused in\n"
+            "                      any case.\n"
             "  --curve-secret F    CURVE secret key file (mode 0600, from `phclient keygen`);\n"
             "                      required to bind anything but loopback\n"
             "  --curve-allow D|F   public keys that may connect: a directory of *.pub files\n"
@@ -169,6 +171,17 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     o.stop = &stop_flag;
     o.reload = &reload_flag;
+    /* Secure by default: without --allow-root, jobs stay below the
+     * directory phcoord was started in. */
+    static char cwd[4096];
+    if (nroots == 0) {
+        if (!getcwd(cwd, sizeof cwd)) {
+            fprintf(stderr, "phcoord: cannot read the working directory for the default "
+                            "--allow-root\n");
+            return 1;
+        }
+        roots[nroots++] = cwd;
+    }
     o.allow_roots = roots;
     o.nallow_roots = nroots;
     ph_err err = {0};

@@ -175,6 +175,7 @@ nfiles=$(find "$keys" -maxdepth 1 -name '*.keys' | wc -l)
 say "generated $files key files (1..$max_keys keys each) in $keys"
 
 # ---- cluster -------------------------------------------------------------
+coord_args+=(--allow-root "$work")
 ip netns exec "$ns1" "$phcoord" --bind "$ep" --log-level debug "${coord_args[@]}" \
     2>"$work/coord.log" &
 pids+=($!)

@@ -46,7 +46,7 @@ set +a
 PHCOORD_BIND='tcp://127.0.0.1:*'
 # shellcheck disable=SC2034  # likewise
 PHCOORD_STATE_DIR=$tmp/state
-PHCOORD_ARGS="$PHCOORD_ARGS --endpoint-file $tmp/ep"
+PHCOORD_ARGS="$PHCOORD_ARGS --endpoint-file $tmp/ep --allow-root $tmp"
 PH_LOG_SYSLOG_PREFIX=1 # as the units set it
 export PH_LOG_SYSLOG_PREFIX
 
