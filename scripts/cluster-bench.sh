@@ -21,8 +21,13 @@
 #   PH_CBENCH_SKIP       space-separated parts to skip: inproc local cluster dispatch
 #
 # Every run writes into a fresh directory under the build dir (same
-# filesystem as the build), which is removed afterwards; `sync` runs before
-# each timed run so writeback of the previous one is not charged to it.
+# filesystem as the build); all of them are removed only at the end (needs
+# ~0.7 GB per sys32 run).  Removing tens of thousands of files right before a
+# run would make it up to 10x slower on an ext4 without a journal (this VM):
+# ext4 then skips inodes freed in the last ~35 s one by one when it allocates
+# new ones (recently_deleted()).  For the same reason a stale output left by
+# an interrupted run is removed first and followed by a pause.  `sync` runs
+# before each timed run so writeback of the previous one is not charged to it.
 # Wall times move with the load of a shared machine: the load average is
 # printed with every figure, and CPU seconds (user+sys of every process
 # involved) are printed beside them.  docs/BENCHMARKS.md ("Cluster") explains
@@ -47,11 +52,14 @@ fi
 keys=$(cd "$keys" && pwd)
 
 pids=()
-cleanup() {
+stop_all() {
   local p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   pids=()
+}
+cleanup() {
+  stop_all
   rm -rf "$work/out"
 }
 trap cleanup EXIT
@@ -75,7 +83,6 @@ timed() {
 }
 
 fresh_out() {
-  rm -rf "$work/out"
   mkdir -p "$work/out"
   sync
   echo "$work/out/$1"
@@ -106,7 +113,6 @@ start_coord() { # sets EP, CPID
   EP=$(cat "$work/endpoint")
 }
 
-stop_all() { cleanup; }
 
 echo "=== machine ==="
 echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
@@ -125,6 +131,11 @@ phcoord=$build/coordinator/phcoord
 phworker=$build/worker/phworker
 inproc=$build/bench/bench_inproc
 mkdir -p "$work"
+if [ -e "$work/out" ]; then
+  echo "removing the output of an earlier run, then 40 s pause (see the header)"
+  rm -rf "$work/out"
+  sleep 40
+fi
 nfiles=$(find "$keys" -maxdepth 1 -name '*.keys' | wc -l)
 # Warm the page cache so the first timed run does not pay for cold reads.
 find "$keys" -maxdepth 1 -name '*.keys' -exec cat {} + >/dev/null
