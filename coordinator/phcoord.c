@@ -113,8 +113,7 @@ int main(int argc, char **argv)
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
     };
     ph_log_set_level(PH_LOG_INFO);
-    if (getenv("PH_LOG_LEVEL"))
-        ph_log_init();
+    ph_log_init(); /* env overrides the default; also PH_LOG_SYSLOG_PREFIX */
     coord_opts o;
     coord_opts_init(&o);
     static const char *roots[PHCOORD_MAX_ROOTS];

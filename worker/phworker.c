@@ -149,8 +149,7 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
 int main(int argc, char **argv)
 {
     ph_log_set_level(PH_LOG_INFO);
-    if (getenv("PH_LOG_LEVEL"))
-        ph_log_init();
+    ph_log_init(); /* env overrides the default; also PH_LOG_SYSLOG_PREFIX */
     wrk_opts o;
     wrk_opts_init(&o);
     bool all = false;
