@@ -37,7 +37,7 @@ typedef struct cl_args {
     bool compact;
     unsigned threads;        /* solver threads per table; 0 = worker decides */
     uint64_t seed;
-    bool local, no_wait, json, watch;
+    bool local, no_wait, json, watch, metrics;
     const char *coordinator;
     const char *curve_secret;  /* our key pair's secret file (CURVE) */
     const char *curve_server;  /* the coordinator's public key file */
@@ -80,6 +80,8 @@ void cl_progress_update(cl_progress *p, const ph_msg_job *j);
 void cl_progress_end(cl_progress *p);
 void cl_json_job(FILE *f, const ph_msg_job *j);
 void cl_json_status(FILE *f, const ph_msg_status_reply *s);
+/* Prometheus text exposition of a STATUS reply. */
+void cl_metrics_status(FILE *f, const ph_msg_status_reply *s);
 void cl_print_status(FILE *f, const ph_msg_status_reply *s);
 const char *cl_job_state_name(uint32_t state);
 

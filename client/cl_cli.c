@@ -49,9 +49,11 @@ static const cl_cmd_desc cmds[] = {
      "usage: phclient wait TOKEN [--json] [--coordinator EP]\n"
      "Wait for the job TOKEN (from bulk-create) to finish, showing progress.\n"},
     {"status", CL_STATUS, A_JSON | A_WATCH, NULL, "show workers and jobs",
-     "usage: phclient status [--json] [--watch] [--coordinator EP]\n"
+     "usage: phclient status [--json | --metrics] [--watch] [--coordinator EP]\n"
      "Workers (host, node, threads, running, done, failed, last heartbeat) and jobs\n"
-     "(token, progress, per-node counts).  --watch repeats every second.\n"},
+     "(token, progress, per-node counts).  --watch repeats every second.\n"
+     "--json: one object (schema in docs/OPERATIONS.md); --metrics: Prometheus text\n"
+     "exposition (phcluster_* gauges and counters) for a textfile or exec collector.\n"},
     {"shutdown", CL_SHUTDOWN, 0, NULL, "stop the coordinator",
      "usage: phclient shutdown [--coordinator EP]\n"
      "Ask the coordinator to stop.  Running jobs are abandoned.  Workers stay up and\n"
@@ -121,7 +123,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 enum { O_HASH = 256, O_COMPACT, O_THREADS, O_SEED, O_LOCAL, O_NOWAIT, O_JSON, O_WATCH, O_COORD,
-       O_VERSION, O_CSECRET, O_CSERVER };
+       O_VERSION, O_CSECRET, O_CSERVER, O_METRICS };
 
 static const struct option longopts[] = {
     {"out", required_argument, 0, 'o'},      {"hash", required_argument, 0, O_HASH},
@@ -129,6 +131,7 @@ static const struct option longopts[] = {
     {"seed", required_argument, 0, O_SEED},  {"local", no_argument, 0, O_LOCAL},
     {"no-wait", no_argument, 0, O_NOWAIT},   {"json", no_argument, 0, O_JSON},
     {"watch", no_argument, 0, O_WATCH},      {"coordinator", required_argument, 0, O_COORD},
+    {"metrics", no_argument, 0, O_METRICS},
     {"version", no_argument, 0, O_VERSION},  {"help", no_argument, 0, 'h'},
     {"curve-secret", required_argument, 0, O_CSECRET},
     {"curve-server", required_argument, 0, O_CSERVER},
@@ -168,6 +171,7 @@ static int apply(const cl_cmd_desc *d, int c, cl_args *a, int *exit_code)
     case O_NOWAIT: a->no_wait = true; return need(d, A_NOWAIT, "--no-wait", exit_code);
     case O_JSON: a->json = true; return need(d, A_JSON, "--json", exit_code);
     case O_WATCH: a->watch = true; return need(d, A_WATCH, "--watch", exit_code);
+    case O_METRICS: a->metrics = true; return need(d, A_WATCH, "--metrics", exit_code);
     case O_COORD: a->coordinator = optarg; return 0;
     case O_CSECRET: a->curve_secret = optarg; return 0;
     case O_CSERVER: a->curve_server = optarg; return 0;

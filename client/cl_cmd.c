@@ -249,9 +249,11 @@ static int cmd_status(cl_conn *c, const cl_args *a)
         ph_err err = {0};
         if (cl_conn_request(c, &req, PH_MSG_STATUS_REPLY, CL_REQUEST_MS, &r, &err) != 0)
             return request_failed(&err);
-        if (a->watch && tty && !a->json)
+        if (a->watch && tty && !a->json && !a->metrics)
             fputs("\033[H\033[2J", stdout);
-        if (a->json)
+        if (a->metrics)
+            cl_metrics_status(stdout, &r->u.status_reply);
+        else if (a->json)
             cl_json_status(stdout, &r->u.status_reply);
         else
             cl_print_status(stdout, &r->u.status_reply);

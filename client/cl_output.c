@@ -167,6 +167,67 @@ void cl_json_status(FILE *f, const ph_msg_status_reply *s)
     fputs("]}\n", f);
 }
 
+/* Label values are escaped as the exposition format asks (\\, \", \n). */
+static void prom_label(FILE *f, const char *name, ph_bytes v)
+{
+    fprintf(f, "%s=\"", name);
+    for (uint32_t i = 0; i < v.n; i++) {
+        char ch = v.p[i];
+        if (ch == '\\' || ch == '"')
+            fprintf(f, "\\%c", ch);
+        else if (ch == '\n')
+            fputs("\\n", f);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void prom_worker(FILE *f, const char *metric, const ph_worker_info *w, uint64_t v)
+{
+    fprintf(f, "%s{", metric);
+    prom_label(f, "host", w->host);
+    fprintf(f, ",numa_node=\"%u\",pid=\"%u\"} %" PRIu64 "\n", w->numa_node, w->pid, v);
+}
+
+static void prom_job(FILE *f, const char *metric, const ph_msg_job *j, uint64_t v)
+{
+    fprintf(f, "%s{", metric);
+    prom_label(f, "token", j->token);
+    fprintf(f, ",state=\"%s\"} %" PRIu64 "\n", cl_job_state_name(j->state), v);
+}
+
+void cl_metrics_status(FILE *f, const ph_msg_status_reply *s)
+{
+    fprintf(f, "# TYPE phcluster_up gauge\nphcluster_up 1\n");
+    fprintf(f, "# TYPE phcluster_uptime_seconds gauge\nphcluster_uptime_seconds %.3f\n",
+            (double)s->uptime_ms / 1000.0);
+    fprintf(f, "# TYPE phcluster_workers gauge\nphcluster_workers %u\n", s->nworkers);
+    static const char *wm[] = {"phcluster_worker_threads", "phcluster_worker_running",
+                               "phcluster_worker_done_total", "phcluster_worker_failed_total",
+                               "phcluster_worker_heartbeat_age_ms"};
+    static const char *wt[] = {"gauge", "gauge", "counter", "counter", "gauge"};
+    for (int m = 0; m < 5; m++) {
+        fprintf(f, "# TYPE %s %s\n", wm[m], wt[m]);
+        for (uint32_t i = 0; i < s->nworkers; i++) {
+            const ph_worker_info *w = &s->workers[i];
+            uint64_t v[] = {w->threads, w->running, w->done, w->failed, w->last_heartbeat_ms};
+            prom_worker(f, wm[m], w, v[m]);
+        }
+    }
+    static const char *jm[] = {"phcluster_job_tasks", "phcluster_job_queued",
+                               "phcluster_job_running", "phcluster_job_succeeded",
+                               "phcluster_job_failed"};
+    for (int m = 0; m < 5; m++) {
+        fprintf(f, "# TYPE %s gauge\n", jm[m]);
+        for (uint32_t i = 0; i < s->njobs; i++) {
+            const ph_msg_job *j = &s->jobs[i];
+            uint64_t v[] = {j->total, j->queued, j->running, j->succeeded, j->failed};
+            prom_job(f, jm[m], j, v[m]);
+        }
+    }
+}
+
 void cl_print_status(FILE *f, const ph_msg_status_reply *s)
 {
     fprintf(f, "coordinator up %.1f s, %u worker(s), %u job(s)\n",

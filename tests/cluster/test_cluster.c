@@ -398,6 +398,25 @@ static void test_status_json(void **state)
     free(s);
 }
 
+/* The scrape format: one sample per worker and per job, after the bulk job. */
+static void test_status_metrics(void **state)
+{
+    (void)state;
+    char out[512];
+    path_of(out, sizeof out, "status.prom");
+    assert_int_equal(run(CLIENT("status", "--metrics"), out), 0);
+    char *s = slurp(out);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "phcluster_up 1\n"));
+    assert_non_null(strstr(s, "# TYPE phcluster_worker_done_total counter\n"));
+    assert_true(count_substr(s, "phcluster_worker_threads{host=") >= 3);
+    char apid[64];
+    snprintf(apid, sizeof apid, ",pid=\"%ld\"}", (long)worker_a_pid);
+    assert_non_null(strstr(s, apid));
+    assert_non_null(strstr(s, ",state=\"all_succeeded\"} 500\n")); /* the 500-file job */
+    free(s);
+}
+
 /* Same keys + seed: coordinator and --local give byte-identical tables. */
 static void test_create_same_table(void **state)
 {
@@ -952,6 +971,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest all[] = {
         cmocka_unit_test(test_bulk_500),
         cmocka_unit_test(test_status_json),
+        cmocka_unit_test(test_status_metrics),
         cmocka_unit_test(test_create_same_table),
         cmocka_unit_test(test_local_bulk),
         cmocka_unit_test(test_exit_no_keys),
