@@ -141,7 +141,8 @@ typedef struct vertex {
 
 typedef struct graph {
     void *block;              /* owns everything below */
-    uint32_t *eu, *ev;        /* n: the two vertices of each edge */
+    uint32_t *eu, *ev;        /* n: the two vertices of each edge (after
+                                 graph_peel, ev[e] holds eu[e] ^ ev[e]) */
     vertex *vx;               /* nverts */
     uint32_t *peel_e, *peel_v;/* n: edge and its free vertex, in peel order */
 } graph;
@@ -204,31 +205,41 @@ static bool graph_hash(const ph_table *t, const uint32_t *keyv, graph *g)
  * already scanned, follow the chain at once, otherwise the scan reaches it. */
 static uint32_t graph_peel(const ph_table *t, graph *g)
 {
-    uint32_t n = t->nkeys, done = 0;
-    memset(g->vx, 0, (size_t)t->nverts * sizeof *g->vx);
+    /* restrict locals: the stores into vx[] would otherwise make the
+     * compiler reload every array pointer on each step. */
+    const uint32_t n = t->nkeys, nv = t->nverts;
+    vertex *restrict vx = g->vx;
+    const uint32_t *restrict eu = g->eu;
+    uint32_t *restrict ev = g->ev;
+    uint32_t *restrict pe = g->peel_e, *restrict pv = g->peel_v;
+    uint32_t done = 0;
+    memset(vx, 0, (size_t)nv * sizeof *vx);
     /* Vertices are random: prefetching a few edges ahead keeps several cache
-     * misses in flight on graphs larger than L2. */
+     * misses in flight on graphs larger than L2.  From here on ev[e] holds
+     * eu[e] ^ ev[e]: one load then gives the other end of an edge. */
     for (uint32_t e = 0; e < n; e++) {
         if (e + 16 < n) {
-            __builtin_prefetch(&g->vx[g->eu[e + 16]], 1);
-            __builtin_prefetch(&g->vx[g->ev[e + 16]], 1);
+            __builtin_prefetch(&vx[eu[e + 16]], 1);
+            __builtin_prefetch(&vx[ev[e + 16]], 1);
         }
-        g->vx[g->eu[e]].deg++;
-        g->vx[g->eu[e]].xr ^= e;
-        g->vx[g->ev[e]].deg++;
-        g->vx[g->ev[e]].xr ^= e;
+        uint32_t a = eu[e], b = ev[e];
+        vx[a].deg++;
+        vx[a].xr ^= e;
+        vx[b].deg++;
+        vx[b].xr ^= e;
+        ev[e] = a ^ b;
     }
-    for (uint32_t v = 0; v < t->nverts; v++) {
+    for (uint32_t v = 0; v < nv; v++) {
         uint32_t u = v;
-        while (g->vx[u].deg == 1) {
-            uint32_t e = g->vx[u].xr;
-            uint32_t w = g->eu[e] ^ g->ev[e] ^ u;
-            g->peel_e[done] = e;
-            g->peel_v[done] = u;
+        while (vx[u].deg == 1) {
+            uint32_t e = vx[u].xr;
+            uint32_t w = ev[e] ^ u;
+            pe[done] = e;
+            pv[done] = u;
             done++;
-            g->vx[u].deg = 0;
-            g->vx[w].deg--;
-            g->vx[w].xr ^= e;
+            vx[u].deg = 0;
+            vx[w].deg--;
+            vx[w].xr ^= e;
             if (w > v)
                 break;
             u = w;
@@ -246,7 +257,7 @@ static void graph_assign(const ph_table *t, const graph *g, uint32_t *a)
     memset(a, 0, (size_t)t->nverts * sizeof *a);
     for (uint32_t k = n; k-- > 0;) {
         uint32_t e = g->peel_e[k], v = g->peel_v[k];
-        uint32_t w = g->eu[e] ^ g->ev[e] ^ v;
+        uint32_t w = g->ev[e] ^ v; /* ev holds eu ^ ev after graph_peel */
         if (t->compact)
             a[v] = a[w] <= e ? e - a[w] : e + m - a[w];
         else
