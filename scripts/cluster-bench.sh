@@ -24,9 +24,13 @@
 # filesystem as the build); all of them are removed only at the end (needs
 # ~0.7 GB per sys32 run).  Removing tens of thousands of files right before a
 # run would make it up to 10x slower on an ext4 without a journal (this VM):
-# ext4 then skips inodes freed in the last ~35 s one by one when it allocates
-# new ones (recently_deleted()).  For the same reason a stale output left by
-# an interrupted run is removed first and followed by a pause.  `sync` runs
+# ext4 then will not reuse an inode freed less than 60 s ago (up to 6 min
+# while its inode-table block is dirty), and checks the free ones one by one
+# on every allocation (recently_deleted() in fs/ext4/ialloc.c: sys time).  For the same reason a stale output left by
+# an interrupted run is only set aside, and removed at the end with the rest;
+# and a second run of this script within ~6 minutes of the first one's end
+# (when its outputs were removed) measures that slowdown, not ours.
+# PH_CBENCH_KEEP=1 keeps the outputs (remove them yourself, later).  `sync` runs
 # before each timed run so writeback of the previous one is not charged to it.
 # Wall times move with the load of a shared machine: the load average is
 # printed with every figure, and CPU seconds (user+sys of every process
@@ -60,7 +64,8 @@ stop_all() {
 }
 cleanup() {
   stop_all
-  rm -rf "$work/out"
+  [ "${PH_CBENCH_KEEP:-0}" = 1 ] || rm -rf "$work/out" "$work"/stale-*
+  sync # clean inode-table blocks: the "recently deleted" window is then 60 s
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -105,7 +110,8 @@ wait_workers() { # EP N
 
 start_coord() { # sets EP, CPID
   rm -f "$work/endpoint"
-  "$phcoord" --bind 'tcp://127.0.0.1:*' --endpoint-file "$work/endpoint" --log-level warn &
+  "$phcoord" --bind 'tcp://127.0.0.1:*' --endpoint-file "$work/endpoint" --log-level warn \
+    --allow-root "$keys" --allow-root "$build" &
   CPID=$!
   pids+=("$CPID")
   local i
@@ -132,9 +138,8 @@ phworker=$build/worker/phworker
 inproc=$build/bench/bench_inproc
 mkdir -p "$work"
 if [ -e "$work/out" ]; then
-  echo "removing the output of an earlier run, then 40 s pause (see the header)"
-  rm -rf "$work/out"
-  sleep 40
+  # Left by an interrupted run: set aside now, removed at the end (see the header).
+  mv "$work/out" "$work/stale-$$"
 fi
 nfiles=$(find "$keys" -maxdepth 1 -name '*.keys' | wc -l)
 # Warm the page cache so the first timed run does not pay for cold reads.
@@ -252,24 +257,27 @@ EOF
   fi
   find "$tiny" -maxdepth 1 -name '*.keys' -exec cat {} + >/dev/null
   start_coord
+  wpids=()
   for i in $(seq "$nworkers"); do
     "$phworker" --coordinator "$EP" --threads 1 --fake-work --log-level warn &
-    pids+=("$!")
+    pids+=("$!") wpids+=("$!")
   done
+  # CPU seconds of all fake workers together.
+  workers_cpu() { local p t=0; for p in "${wpids[@]}"; do t=$(calc "$t + $(cpu_of "$p")"); done; echo "$t"; }
   wait_workers "$EP" "$nworkers"
   W=() C=() L=()
   for r in $(seq "$runs"); do
     out=$(fresh_out "dispatch-$r")
     L+=("$(loadavg)")
-    c0=$(cpu_of "$CPID")
+    c0=$(cpu_of "$CPID") w0=$(workers_cpu)
     timed "$work/last.txt" "$phclient" --coordinator "$EP" bulk-create "$tiny" -o "$out" --json
-    c1=$(cpu_of "$CPID")
-    cc=$(calc "$c1 - $c0")
+    c1=$(cpu_of "$CPID") w1=$(workers_cpu)
+    cc=$(calc "$c1 - $c0") wc=$(calc "$w1 - $w0")
     W+=("$T_REAL") C+=("$cc")
     job_s=$(grep -o '"elapsed_us":[0-9]*' "$work/last.txt" | cut -d: -f2)
-    printf 'dispatch   run %d  wall %7.3f s  %9.1f tasks/s  job %.3f s  coord cpu %.3f s (%.1f tasks per coord cpu-s)  load %s\n' \
+    printf 'dispatch   run %d  wall %7.3f s  %9.1f tasks/s  job %.3f s  coord cpu %.3f s (%.1f tasks per coord cpu-s)  workers cpu %.3f s  load %s\n' \
       "$r" "$T_REAL" "$(calc "$nfake / $T_REAL" 1)" "$(calc "$job_s / 1e6")" "$cc" \
-      "$(calc "$nfake / $cc" 1)" "${L[-1]}"
+      "$(calc "$nfake / $cc" 1)" "$wc" "${L[-1]}"
     grep -q '"state":"all_succeeded"' "$work/last.txt" || { cat "$work/last.txt"; exit 1; }
   done
   MED[dispatch.wall]=$(median "${W[@]}")

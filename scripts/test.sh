@@ -40,8 +40,8 @@ for stage in $stages; do
     TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -L runtime --timeout 600
     ;;
   fuzz)
-    run_stage "fuzzing (${PH_FUZZ_SECONDS:-60} s per target)"
-    scripts/fuzz.sh "${PH_FUZZ_SECONDS:-60}"
+    run_stage "fuzzing (${PH_FUZZ_SECONDS:-120} s per target)"
+    scripts/fuzz.sh "${PH_FUZZ_SECONDS:-120}"
     ;;
   deploy)
     run_stage "packaging"

@@ -18,7 +18,8 @@ typedef enum ph_hash_kind {
     PH_HASH_MULSHIFT = 0, /* h = (k * s) >> shift: two multiplies, cheapest Index */
     PH_HASH_MULROT = 1,   /* h = (rotr(k * s1, r) * s2) >> shift */
     PH_HASH_MIX = 2,      /* seeded multiply-xorshift finalizer, strongly mixed */
-    PH_HASH_AUTO = 3,     /* escalate mulshift -> mulrot -> mix (solve option only) */
+    PH_HASH_AUTO = 3,     /* escalate mulshift -> mulrot -> mix, fewer cheap tries
+                             for larger sets (solve option only; ph_solve.c) */
 } ph_hash_kind;
 
 /* "mulshift", "mulrot", "mix", "auto" <-> kind.  Returns -1 if unknown. */
