@@ -3,7 +3,7 @@
 #   1. Release build with -Werror, every ctest test (unit, integration, cluster)
 #   2. ASan+UBSan build, every ctest test
 #   3. TSan build, the runtime tests (label "runtime")
-#   4. libFuzzer targets for a bounded time (PH_FUZZ_SECONDS per target, default 60)
+#   4. libFuzzer targets for a bounded time (PH_FUZZ_SECONDS per target, default 120)
 #   5. packaging: the .deb builds, installs and runs (the multi-host test in
 #      network namespaces is a ctest of stages 1-2, skipped where not permitted)
 # PH_TEST_STAGES="release asan tsan fuzz deploy" selects stages.
