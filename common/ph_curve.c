@@ -1,9 +1,9 @@
 #include "ph_curve.h"
+#include "ph_fs.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -203,12 +203,9 @@ static int publish_noreplace(const char *tmp, const char *path)
 static int write_key_file(const char *path, const char *data, size_t len, mode_t mode,
                           ph_err *err)
 {
-    static atomic_uint counter;
     char tmp[4200];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
-                     atomic_fetch_add(&counter, 1));
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return ph_err_set(err, PH_EINVAL, "%s: path too long", path);
+    if (ph_fs_tmp_name(tmp, sizeof tmp, path, err))
+        return PH_EINVAL;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return ph_err_set(err, PH_EIO, "%s: cannot create: %s", path, strerror(errno));

@@ -72,15 +72,22 @@ static int write_full(int fd, const char *p, size_t len)
     return 0;
 }
 
+int ph_fs_tmp_name(char *out, size_t outlen, const char *path, ph_err *err)
+{
+    static atomic_uint counter;
+    int n = snprintf(out, outlen, "%s.tmp.%ld.%u", path, (long)getpid(),
+                     atomic_fetch_add(&counter, 1));
+    if (n < 0 || (size_t)n >= outlen)
+        return ph_err_set(err, PH_EINVAL, "%s: path too long", path);
+    return PH_OK;
+}
+
 int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync_file,
                        ph_err *err)
 {
-    static atomic_uint counter;
     char tmp[4200];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
-                     atomic_fetch_add(&counter, 1));
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return ph_err_set(err, PH_EINVAL, "%s: path too long", path);
+    if (ph_fs_tmp_name(tmp, sizeof tmp, path, err))
+        return PH_EINVAL;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return ph_err_set(err, PH_EIO, "%s: cannot create: %s", path, strerror(errno));

@@ -18,6 +18,11 @@ int ph_fs_mkdirs(const char *dir, ph_err *err);
 int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync_file,
                        ph_err *err);
 
+/* The temporary name for path: "path.tmp.PID.N", N counting up in this
+ * process.  Every temp-then-rename writer uses it, so that
+ * ph_fs_sweep_stale_tmp can recognise what a killed process left. */
+int ph_fs_tmp_name(char *out, size_t outlen, const char *path, ph_err *err);
+
 /* Remove temporary files ph_fs_write_atomic left behind when its process was
  * killed mid-write: names "X.tmp.PID.N" in dir and its subdirectories (depth
  * levels below dir) whose PID is not a live process.  *removed (optional)

@@ -10,15 +10,21 @@
 static atomic_int log_level = PH_LOG_WARN;
 static atomic_int log_syslog_prefix = 0;
 
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+int ph_log_parse_level(const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (name && !strcmp(name, level_names[i]))
+            return i;
+    return -1;
+}
+
 void ph_log_init(void)
 {
-    const char *lv = getenv("PH_LOG_LEVEL");
-    if (lv) {
-        if (!strcmp(lv, "error")) log_level = PH_LOG_ERROR;
-        else if (!strcmp(lv, "warn")) log_level = PH_LOG_WARN;
-        else if (!strcmp(lv, "info")) log_level = PH_LOG_INFO;
-        else if (!strcmp(lv, "debug")) log_level = PH_LOG_DEBUG;
-    }
+    int lv = ph_log_parse_level(getenv("PH_LOG_LEVEL"));
+    if (lv >= 0)
+        log_level = lv;
     const char *sp = getenv("PH_LOG_SYSLOG_PREFIX");
     log_syslog_prefix = sp && sp[0] == '1';
 }
@@ -29,7 +35,6 @@ int ph_log_enabled(enum ph_log_level level) { return (int)level <= log_level; }
 
 void ph_log(enum ph_log_level level, const char *component, const char *fmt, ...)
 {
-    static const char *names[] = {"error", "warn", "info", "debug"};
     static const int prio[] = {3, 4, 6, 7};
     if (!ph_log_enabled(level))
         return;
@@ -48,7 +53,7 @@ void ph_log(enum ph_log_level level, const char *component, const char *fmt, ...
         n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ ", ts.tv_nsec / 1000000);
     }
     n += snprintf(line + n, sizeof line - (size_t)n, "level=%s component=%s ",
-                  names[level], component);
+                  level_names[level], component);
     va_list ap;
     va_start(ap, fmt);
     if (n < (int)sizeof line)

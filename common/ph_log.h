@@ -14,6 +14,9 @@ enum ph_log_level { PH_LOG_ERROR = 0, PH_LOG_WARN, PH_LOG_INFO, PH_LOG_DEBUG };
  * once at start-up, after any program default set with ph_log_set_level. */
 void ph_log_init(void);
 void ph_log_set_level(enum ph_log_level level);
+/* "error"|"warn"|"info"|"debug" -> level; -1 if unknown (PH_LOG_LEVEL and
+ * the programs' --log-level use the same names). */
+int ph_log_parse_level(const char *name);
 int ph_log_enabled(enum ph_log_level level);
 
 /* component: "coord", "worker", "runtime", ...; fmt is free text that may

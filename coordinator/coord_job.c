@@ -306,12 +306,9 @@ void coord_job_requeue(coord_job *j, uint64_t task)
     j->tasks[task].worker = 0;
 }
 
-coord_jw *coord_job_jw(coord_job *j, const coord_worker *w)
+/* A zeroed new entry at the end of j->jw, or NULL when out of memory. */
+static coord_jw *jw_push(coord_job *j)
 {
-    uint64_t serial = w ? w->serial : 0;
-    for (size_t i = 0; i < j->njw; i++)
-        if (j->jw[i].worker == serial)
-            return &j->jw[i];
     if (j->njw == j->capjw) {
         size_t cap = j->capjw ? 2 * j->capjw : 8;
         coord_jw *p = realloc(j->jw, cap * sizeof *p);
@@ -322,6 +319,18 @@ coord_jw *coord_job_jw(coord_job *j, const coord_worker *w)
     }
     coord_jw *e = &j->jw[j->njw++];
     memset(e, 0, sizeof *e);
+    return e;
+}
+
+coord_jw *coord_job_jw(coord_job *j, const coord_worker *w)
+{
+    uint64_t serial = w ? w->serial : 0;
+    for (size_t i = 0; i < j->njw; i++)
+        if (j->jw[i].worker == serial)
+            return &j->jw[i];
+    coord_jw *e = jw_push(j);
+    if (!e)
+        return NULL;
     e->worker = serial;
     /* Tasks that fail before reaching any worker (unreadable file) are
      * counted on a pseudo node so per-node sums still equal the total. */
@@ -545,16 +554,9 @@ static coord_jw *replay_jw(coord *c, coord_job *j, const char *node)
     for (size_t i = 0; i < j->njw; i++)
         if (j->jw[i].replayed && !strcmp(j->jw[i].node, node))
             return &j->jw[i];
-    if (j->njw == j->capjw) {
-        size_t cap = j->capjw ? 2 * j->capjw : 8;
-        coord_jw *p = realloc(j->jw, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        j->jw = p;
-        j->capjw = cap;
-    }
-    coord_jw *e = &j->jw[j->njw++];
-    memset(e, 0, sizeof *e);
+    coord_jw *e = jw_push(j);
+    if (!e)
+        return NULL;
     e->worker = ++c->next_serial;
     e->replayed = true;
     e->threads = 1;

@@ -89,14 +89,13 @@ static int parse_count(const char *opt, const char *s, int *out)
 
 static int parse_level(const char *s)
 {
-    static const char *names[] = {"error", "warn", "info", "debug"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i])) {
-            ph_log_set_level((enum ph_log_level)i);
-            return 0;
-        }
-    fprintf(stderr, "phcoord: --log-level '%s': expected error|warn|info|debug\n", s);
-    return -1;
+    int level = ph_log_parse_level(s);
+    if (level < 0) {
+        fprintf(stderr, "%s: --log-level '%s': expected error|warn|info|debug\n", "phcoord", s);
+        return -1;
+    }
+    ph_log_set_level((enum ph_log_level)level);
+    return 0;
 }
 
 int main(int argc, char **argv)

@@ -61,14 +61,13 @@ static int parse_uint(const char *opt, const char *s, long max, long *out)
 
 static int parse_level(const char *s)
 {
-    static const char *names[] = {"error", "warn", "info", "debug"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i])) {
-            ph_log_set_level((enum ph_log_level)i);
-            return 0;
-        }
-    fprintf(stderr, "phworker: --log-level '%s': expected error|warn|info|debug\n", s);
-    return -1;
+    int level = ph_log_parse_level(s);
+    if (level < 0) {
+        fprintf(stderr, "%s: --log-level '%s': expected error|warn|info|debug\n", "phworker", s);
+        return -1;
+    }
+    ph_log_set_level((enum ph_log_level)level);
+    return 0;
 }
 
 enum { O_COORD = 256, O_NODE, O_ALL, O_THREADS, O_PREFETCH, O_TOPO, O_FAKE, O_DELAY, O_HB, O_LIVE,
