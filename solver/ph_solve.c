@@ -354,8 +354,94 @@ static int searchers_init(searcher *w, unsigned nt, search *s, const ph_table *s
     return PH_OK;
 }
 
-/* Run the search; returns the index of the winning searcher or -1. */
-static int search_run(searcher *w, unsigned nt)
+/* Helpers through an outside executor (a worker's node queue).  The caller
+ * may itself be one of the executor's threads, and all of them may be busy
+ * with solves of their own: a caller that waited for helpers that never get
+ * a thread would deadlock.  So a helper must claim its slot before it runs;
+ * once the caller's own search is over it takes back every slot not yet
+ * claimed (those helpers would only have seen the search end) and waits just
+ * for the ones that are running.  The group is reference counted because a
+ * taken-back helper still runs later and must find live memory. */
+enum { SLOT_POSTED = 0, SLOT_RUNNING, SLOT_TAKEN_BACK, SLOT_DONE };
+
+typedef struct exec_group {
+    _Atomic unsigned refs;          /* the caller + one per posted ticket */
+    _Atomic int slot[64];
+    searcher *w;                    /* valid while a slot can be RUNNING */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} exec_group;
+
+typedef struct exec_ticket {
+    exec_group *g;
+    unsigned idx;
+} exec_ticket;
+
+static void group_unref(exec_group *g)
+{
+    if (atomic_fetch_sub(&g->refs, 1) != 1)
+        return;
+    pthread_cond_destroy(&g->cond);
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}
+
+static void searcher_helper(void *arg)
+{
+    exec_ticket *t = arg;
+    exec_group *g = t->g;
+    int expect = SLOT_POSTED;
+    if (atomic_compare_exchange_strong(&g->slot[t->idx], &expect, SLOT_RUNNING)) {
+        searcher_run(&g->w[t->idx]);
+        pthread_mutex_lock(&g->lock);
+        atomic_store(&g->slot[t->idx], SLOT_DONE);
+        pthread_cond_signal(&g->cond);
+        pthread_mutex_unlock(&g->lock);
+    }
+    free(t);
+    group_unref(g);
+}
+
+static bool group_busy(exec_group *g, unsigned nt)
+{
+    for (unsigned i = 1; i < nt; i++)
+        if (atomic_load(&g->slot[i]) == SLOT_RUNNING)
+            return true;
+    return false;
+}
+
+static int search_run_exec(searcher *w, unsigned nt, const ph_solve_opts *o)
+{
+    exec_group *g = calloc(1, sizeof *g);
+    if (!g)
+        return PH_ENOMEM;
+    atomic_init(&g->refs, 1);
+    g->w = w;
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->cond, NULL);
+    for (unsigned i = 1; i < nt; i++) {
+        exec_ticket *t = malloc(sizeof *t);
+        atomic_init(&g->slot[i], t ? SLOT_POSTED : SLOT_TAKEN_BACK);
+        if (!t)
+            continue; /* fewer helpers is still correct */
+        *t = (exec_ticket){g, i};
+        atomic_fetch_add(&g->refs, 1);
+        o->exec_post(o->exec_ctx, searcher_helper, t);
+    }
+    searcher_run(&w[0]);
+    for (unsigned i = 1; i < nt; i++) {
+        int expect = SLOT_POSTED;
+        atomic_compare_exchange_strong(&g->slot[i], &expect, SLOT_TAKEN_BACK);
+    }
+    pthread_mutex_lock(&g->lock);
+    while (group_busy(g, nt))
+        pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+    group_unref(g);
+    return PH_OK;
+}
+
+static void search_run_threads(searcher *w, unsigned nt)
 {
     pthread_t tid[64];
     unsigned started = 1;
@@ -365,6 +451,13 @@ static int search_run(searcher *w, unsigned nt)
     searcher_run(&w[0]);
     for (unsigned i = 1; i < started; i++)
         pthread_join(tid[i], NULL);
+}
+
+/* Run the search; returns the index of the winning searcher or -1. */
+static int search_run(searcher *w, unsigned nt, const ph_solve_opts *o)
+{
+    if (nt == 1 || !o->exec_post || search_run_exec(w, nt, o) != PH_OK)
+        search_run_threads(w, nt);
     int win = -1;
     for (unsigned i = 0; i < nt; i++)
         if (w[i].found != UINT64_MAX && (win < 0 || w[i].found < w[win].found))
@@ -454,12 +547,13 @@ int ph_solve(const uint32_t *keyv, uint32_t n, const ph_solve_opts *opts, ph_tab
     atomic_init(&s.best, UINT64_MAX);
     atomic_init(&s.tried, 0);
     atomic_init(&s.duplicate, 0);
+
     unsigned nt = solve_threads(opts, n);
     searcher *w = calloc(nt, sizeof *w);
     if (!w || searchers_init(w, nt, &s, &shape)) {
         rc = ph_err_set(err, PH_ENOMEM, "out of memory for a graph of %u keys", n);
     } else {
-        int win = search_run(w, nt);
+        int win = search_run(w, nt, opts);
         rc = win < 0 ? search_outcome(&s, err) : table_finish(out, &w[win], err);
     }
     for (unsigned i = 0; w && i < nt; i++)

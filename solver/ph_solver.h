@@ -35,6 +35,13 @@ typedef struct ph_solve_opts {
                                mulshift/mulrot, which can fail forever on
                                structured keys (PH_ESOLVE says so) */
     const volatile int *cancel; /* optional: non-zero stops the solve (PH_ETIMEOUT) */
+    /* Optional executor for the extra attempt threads of a parallel solve:
+     * exec_post(exec_ctx, fn, arg) must run fn(arg) once on some thread,
+     * soon and never dropped (a worker passes its NUMA node's queue, so the
+     * attempts run on that node's pinned threads).  NULL: the solver starts
+     * its own threads. */
+    void (*exec_post)(void *ctx, void (*fn)(void *arg), void *arg);
+    void *exec_ctx;
 } ph_solve_opts;
 
 void ph_solve_opts_init(ph_solve_opts *o);

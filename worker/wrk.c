@@ -125,6 +125,7 @@ static void on_task(wrk *w, const ph_msg_task *m)
     w->held++;
     t->delay_ms = w->o->task_delay_ms;
     t->cancel = &w->cancel;
+    t->rt = w->rt;
     if (w->o->fake_work) {
         /* Dispatch benchmark: an empty success, straight back. */
         t->row.keys = (uint32_t)(t->keys_len / 4);

@@ -9,6 +9,7 @@
 #include "ph_err.h"
 #include "ph_port.h"
 #include "ph_proto.h"
+#include "ph_runtime.h"
 
 /* One TASK from receipt to RESULT.  Owned by the loop thread, lent to one
  * runtime thread while it runs, handed back through the port. */
@@ -24,6 +25,8 @@ typedef struct wrk_task {
     unsigned node_threads; /* threads of the node, for large tables */
     unsigned delay_ms;     /* wrk_opts.task_delay_ms (tests) */
     const volatile int *cancel; /* set when the worker exits: stops a long solve */
+    ph_runtime *rt;        /* parallel attempts run on the node's threads */
+    unsigned node;         /* set by wrk_task_work */
     ph_port *done;         /* where to post the finished task */
     /* filled by the run */
     int status;

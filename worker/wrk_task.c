@@ -57,6 +57,10 @@ static int solve_opts(const wrk_task *t, uint32_t n, ph_solve_opts *so, ph_err *
     so->seed = t->seed;
     so->cancel = t->cancel;
     so->threads = t->threads ? t->threads : (n >= WRK_BIG_TABLE ? t->node_threads : 1);
+    if (t->rt) {
+        so->exec_post = ph_runtime_exec_post;
+        so->exec_ctx = ph_runtime_node_exec_ctx(t->rt, t->node);
+    }
     return PH_OK;
 }
 
@@ -100,9 +104,9 @@ void wrk_task_execute(wrk_task *t)
 
 void wrk_task_work(void *arg, unsigned node, unsigned thread)
 {
-    (void)node;
     (void)thread;
     wrk_task *t = arg;
+    t->node = node;
     /* Test delay, in slices so that a worker told to exit does not wait. */
     for (unsigned left = t->delay_ms; left > 0 && !(t->cancel && *t->cancel);) {
         unsigned s = left < 20 ? left : 20;

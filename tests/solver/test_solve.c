@@ -12,9 +12,12 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gen_keys.h"
 #include "ph_hash.h"
@@ -351,6 +354,111 @@ static void test_reproducible_many_attempts(void **state)
     free(keys);
 }
 
+/* An outside executor (as a worker's NUMA node queue): each helper runs on a
+ * thread that starts only after a delay, so some begin after the caller has
+ * already found its table.  The result must equal the single-thread one and
+ * every helper must have run before ph_solve returns. */
+typedef struct late_exec {
+    atomic_int posted, finished;
+} late_exec;
+
+typedef struct late_job {
+    late_exec *ex;
+    void (*fn)(void *);
+    void *arg;
+} late_job;
+
+static void *late_thread(void *p)
+{
+    late_job *j = p;
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    j->fn(j->arg);
+    atomic_fetch_add(&j->ex->finished, 1);
+    free(j);
+    return NULL;
+}
+
+static void late_post(void *ctx, void (*fn)(void *), void *arg)
+{
+    late_exec *ex = ctx;
+    late_job *j = malloc(sizeof *j);
+    assert_non_null(j);
+    *j = (late_job){ex, fn, arg};
+    atomic_fetch_add(&ex->posted, 1);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, late_thread, j), 0);
+    pthread_detach(t);
+}
+
+static void test_executor_hook(void **state)
+{
+    (void)state;
+    uint32_t n = 60000;
+    uint32_t *keys = gen_keys_strided(n, 5, 65536, 16);
+    assert_non_null(keys);
+    ph_solve_opts one = opts_for(PH_HASH_AUTO, 0, 1, 9);
+    ph_solve_opts four = opts_for(PH_HASH_AUTO, 0, 4, 9);
+    late_exec ex = {0};
+    four.exec_post = late_post;
+    four.exec_ctx = &ex;
+    ph_table a, b;
+    solve(keys, n, &one, &a);
+    solve(keys, n, &four, &b);
+    assert_int_equal(atomic_load(&ex.posted), 3);
+    /* ph_solve waited for the helpers' searches; their threads only have
+     * the counter left to bump. */
+    for (int i = 0; i < 1000 && atomic_load(&ex.finished) < 3; i++) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(atomic_load(&ex.finished), 3);
+    assert_memory_equal(a.seeds, b.seeds, sizeof a.seeds);
+    assert_int_equal(a.hash, b.hash);
+    assert_memory_equal(a.assigned, b.assigned, ph_table_bytes(&a));
+    check_table(&b, keys, n, &four);
+    ph_table_free(&a);
+    ph_table_free(&b);
+    free(keys);
+}
+
+/* An executor whose threads are all busy (as when every thread of a node is
+ * itself solving): nothing posted runs until ph_solve has returned.  The
+ * solve must still finish, alone, and the late helpers must be harmless. */
+typedef struct deferred {
+    void (*fn[8])(void *);
+    void *arg[8];
+    int n;
+} deferred;
+
+static void deferred_post(void *ctx, void (*fn)(void *), void *arg)
+{
+    deferred *d = ctx;
+    assert_true(d->n < 8);
+    d->fn[d->n] = fn;
+    d->arg[d->n] = arg;
+    d->n++;
+}
+
+static void test_executor_busy_no_deadlock(void **state)
+{
+    (void)state;
+    uint32_t n = 40000;
+    uint32_t *keys = make_keys(GEN_RANDOM, n, 21);
+    ph_solve_opts o = opts_for(PH_HASH_AUTO, 0, 3, 4);
+    deferred d = {0};
+    o.exec_post = deferred_post;
+    o.exec_ctx = &d;
+    ph_table t;
+    solve(keys, n, &o, &t);
+    assert_int_equal(d.n, 2);
+    for (int i = 0; i < d.n; i++)
+        d.fn[i](d.arg[i]); /* after the solve: must not touch freed state */
+    check_table(&t, keys, n, &o);
+    ph_table_free(&t);
+    free(keys);
+}
+
 static void test_seed_changes_table(void **state)
 {
     (void)state;
@@ -590,6 +698,8 @@ int main(void)
         cmocka_unit_test(test_million_auto_two_threads),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_reproducible_many_attempts),
+        cmocka_unit_test(test_executor_hook),
+        cmocka_unit_test(test_executor_busy_no_deadlock),
         cmocka_unit_test(test_seed_changes_table),
         cmocka_unit_test(test_verify_catches_corruption),
         cmocka_unit_test(test_cancel_before_solve),
