@@ -19,6 +19,8 @@
 #   PH_DISPATCH_FILES    tiny one-key files for the dispatch test (50000)
 #   PH_DISPATCH_WORKERS  fake workers for the dispatch test (32)
 #   PH_CBENCH_SKIP       space-separated parts to skip: inproc local cluster dispatch
+#   PH_CBENCH_WORK       where outputs go (default <build>/cbench); e.g. a tmpfs
+#                        such as /dev/shm/cbench to take the disk out of the figures
 #
 # Every run writes into a fresh directory under the build dir (same
 # filesystem as the build); all of them are removed only at the end (needs
@@ -46,7 +48,7 @@ threads=${PH_THREADS:-2}
 nfake=${PH_DISPATCH_FILES:-50000}
 nworkers=${PH_DISPATCH_WORKERS:-32}
 skip=" ${PH_CBENCH_SKIP:-} "
-work=$build/cbench
+work=${PH_CBENCH_WORK:-$build/cbench}
 tck=$(getconf CLK_TCK)
 
 if [ ! -d "$keys" ]; then
@@ -111,7 +113,7 @@ wait_workers() { # EP N
 start_coord() { # sets EP, CPID
   rm -f "$work/endpoint"
   "$phcoord" --bind 'tcp://127.0.0.1:*' --endpoint-file "$work/endpoint" --log-level warn \
-    --allow-root "$keys" --allow-root "$build" &
+    --allow-root "$keys" --allow-root "$build" --allow-root "$work" &
   CPID=$!
   pids+=("$CPID")
   local i
