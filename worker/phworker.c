@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ph_log.h"
+#include "ph_runtime.h"
 #include "wrk.h"
 
 #ifndef PH_VERSION
@@ -31,6 +32,8 @@ static void usage(FILE *f)
             "                      default from env PHCLUSTER_COORDINATOR)\n"
             "  --numa-node N       serve NUMA node N (OS index; default: the first node)\n"
             "  --all-nodes         one process per NUMA node, supervised\n"
+            "  --nodes LIST        like --all-nodes, for the listed nodes only (OS indices,\n"
+            "                      e.g. 0,2-3)\n"
             "  --threads N         threads per node (default: its processing units)\n"
             "  --prefetch N        tasks held beyond the threads (default max(2, threads))\n"
             "  --topology STR      hwloc synthetic description or XML file instead of this\n"
@@ -45,6 +48,15 @@ static void usage(FILE *f)
             "                      required for a coordinator that is not on loopback\n"
             "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
             "  --version, -h/--help\n");
+}
+
+static int parse_nodes(const char *list, uint64_t *mask)
+{
+    ph_err err = {0};
+    if (ph_runtime_parse_nodes(list, mask, &err) == 0)
+        return 0;
+    fprintf(stderr, "phworker: --nodes: %s\n", err.msg);
+    return -1;
 }
 
 static int parse_uint(const char *opt, const char *s, long max, long *out)
@@ -71,13 +83,14 @@ static int parse_level(const char *s)
 }
 
 enum { O_COORD = 256, O_NODE, O_ALL, O_THREADS, O_PREFETCH, O_TOPO, O_FAKE, O_DELAY, O_HB, O_LIVE,
-       O_LEVEL, O_VERSION, O_CSECRET, O_CSERVER };
+       O_LEVEL, O_VERSION, O_CSECRET, O_CSERVER, O_NODES };
 
 static int parse(int argc, char **argv, wrk_opts *o, bool *all)
 {
     static const struct option longopts[] = {
         {"coordinator", required_argument, 0, O_COORD}, {"numa-node", required_argument, 0, O_NODE},
         {"all-nodes", no_argument, 0, O_ALL},           {"threads", required_argument, 0, O_THREADS},
+        {"nodes", required_argument, 0, O_NODES},
         {"prefetch", required_argument, 0, O_PREFETCH}, {"topology", required_argument, 0, O_TOPO},
         {"fake-work", no_argument, 0, O_FAKE},          {"task-delay-ms", required_argument, 0, O_DELAY},
         {"heartbeat-ms", required_argument, 0, O_HB},   {"liveness-ms", required_argument, 0, O_LIVE},
@@ -98,6 +111,7 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
         case O_NODE: bad = parse_uint("--numa-node", optarg, 4095, &v); o->numa_node = (int)v;
                      have_node = true; break;
         case O_ALL: *all = true; break;
+        case O_NODES: bad = parse_nodes(optarg, &o->node_mask); *all = true; break;
         case O_THREADS: bad = parse_uint("--threads", optarg, 1024, &v); o->threads = (unsigned)v; break;
         case O_PREFETCH: bad = parse_uint("--prefetch", optarg, 256, &v); o->prefetch = (unsigned)v; break;
         case O_TOPO: o->topology = optarg; break;

@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "ph_err.h"
 
@@ -18,6 +19,8 @@ typedef struct wrk_opts {
     unsigned threads;        /* 0 = PUs of the node */
     unsigned prefetch;       /* credits beyond threads; 0 = max(2, threads) */
     const char *topology;    /* NULL = this machine; hwloc synthetic string or XML */
+    uint64_t node_mask;      /* wrk_supervise: only these OS indices (bit i = node i);
+                                0 = every node */
     bool fake_work;          /* answer every task at once with an empty success */
     unsigned task_delay_ms;  /* tests: each task sleeps this long before solving, so a
                                 frozen worker reliably holds tasks */

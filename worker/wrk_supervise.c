@@ -98,12 +98,29 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
+/* Keep the nodes whose OS index is in mask (0 = keep all); returns the count. */
+static unsigned select_nodes(unsigned *nodes, unsigned n, uint64_t mask)
+{
+    if (!mask)
+        return n;
+    unsigned kept = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (nodes[i] < 64 && (mask >> nodes[i] & 1))
+            nodes[kept++] = nodes[i];
+    return kept;
+}
+
 int wrk_supervise(const wrk_opts *o)
 {
     unsigned nodes[WRK_MAX_NODES], n = 0;
     ph_err err = {0};
     if (wrk_topology_nodes(o->topology, nodes, WRK_MAX_NODES, &n, &err) != 0) {
         fprintf(stderr, "phworker: %s\n", err.msg);
+        return 1;
+    }
+    n = select_nodes(nodes, n, o->node_mask);
+    if (n == 0) {
+        fprintf(stderr, "phworker: --nodes: none of the listed NUMA nodes exists here\n");
         return 1;
     }
     struct sigaction sa;
