@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it:
 #   1. Release build with -Werror, every ctest test (unit, integration, cluster)
 #   2. ASan+UBSan build, every ctest test
-#   3. TSan build, the runtime tests (label "runtime")
+#   3. TSan build, the runtime tests (label "runtime") and the solver's
+#      parallel-attempt tests (test_solve)
 #   4. libFuzzer targets for a bounded time (PH_FUZZ_SECONDS per target, default 120)
 #   5. packaging: the .deb builds, installs and runs (the multi-host test in
 #      network namespaces is a ctest of stages 1-2, skipped where not permitted)
@@ -33,11 +34,13 @@ for stage in $stages; do
       ctest --test-dir build-asan -j"$jobs" --timeout 900
     ;;
   tsan)
-    run_stage "TSan build, runtime tests"
+    run_stage "TSan build, runtime and parallel solver tests"
     cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_WERROR=ON \
       -DPH_SANITIZE=thread -DPH_BENCH=OFF >/dev/null
     cmake --build build-tsan -j"$jobs"
     TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -L runtime --timeout 600
+    # The solver's parallel attempts (own threads and an outside executor).
+    TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^test_solve$' --timeout 900
     ;;
   fuzz)
     run_stage "fuzzing (${PH_FUZZ_SECONDS:-120} s per target)"
