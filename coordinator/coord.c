@@ -225,32 +225,54 @@ static void finish_write(coord *c, coord_wjob *wj)
                           wj->status ? wj->err.msg : "");
 }
 
+/* What the writer needs to find the task's keys and name its table. */
+static int wjob_source(const coord_job *j, uint64_t tid, coord_wjob *wj, ph_err *err)
+{
+    int rc = keys_table_name(j->tasks[tid].file, wj->name, sizeof wj->name, err);
+    if (rc)
+        return rc;
+    if (j->is_create) {
+        wj->keys = j->keys;
+        wj->keys_len = j->keys_len;
+        return PH_OK;
+    }
+    char path[8192];
+    rc = ph_fs_join(path, sizeof path, j->dir, j->tasks[tid].file, err);
+    if (!rc && !(wj->keys_path = strdup(path)))
+        rc = ph_err_set(err, PH_ENOMEM, "%s: out of memory", j->tasks[tid].file);
+    return rc;
+}
+
 /* Hand a successful RESULT (frame + decoded message) to the writer pool, or
  * write it here when there is no pool or it is full. */
 static void start_write(coord *c, coord_job *j, coord_worker *w, zmq_msg_t *frame,
                         ph_msg *m)
 {
+    uint64_t tid = m->u.result.task_id;
+    ph_err err = {0};
     coord_wjob *wj = calloc(1, sizeof *wj);
-    if (!wj) {
-        ph_err err = {0};
-        int rc = coord_write_result(j->out_dir, &m->u.result, &err);
-        coord_job_finish_task(c, j, m->u.result.task_id, coord_job_jw(j, w), &m->u.result,
-                              rc, rc ? err.msg : "");
+    int rc = wj ? wjob_source(j, tid, wj, &err)
+                : ph_err_set(&err, PH_ENOMEM, "out of memory for a table write");
+    if (rc) {
+        if (wj)
+            free(wj->keys_path);
+        free(wj);
+        coord_job_finish_task(c, j, tid, coord_job_jw(j, w), &m->u.result, rc, err.msg);
         return;
     }
     wj->job_id = j->id;
-    wj->task_id = m->u.result.task_id;
+    wj->task_id = tid;
     wj->worker = w->serial;
     wj->out_dir = j->out_dir;
     zmq_msg_init(&wj->frame);
     zmq_msg_move(&wj->frame, frame);
-    wj->msg = *m;          /* the artifact array moves with it */
+    wj->msg = *m;          /* the table view moves with it */
     c->taken = true;       /* recv_one must not free either */
-    j->tasks[wj->task_id].state = TASK_WRITING;
+    j->tasks[tid].state = TASK_WRITING;
     j->writing++;
     if (coord_writer_submit(c->writer, wj))
         return;
-    wj->status = coord_write_result(wj->out_dir, &wj->msg.u.result, &wj->err);
+    wj->status = coord_write_table(wj, &wj->err);
     finish_write(c, wj);
     coord_wjob_free(wj);
 }
@@ -278,9 +300,9 @@ static void on_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m)
         w->done++;
     else
         w->failed++;
-    if (r->status == 0 && r->nartifacts > 0)
+    if (r->status == 0 && r->has_table)
         return start_write(c, j, w, frame, m);
-    /* A failure, or a success without files (phworker --fake-work, the
+    /* A failure, or a success without a table (phworker --fake-work, the
      * dispatch benchmark): nothing to write. */
     char error[512] = "";
     if (r->status != 0)
@@ -331,7 +353,7 @@ static coord_worker *next_free_worker(coord *c)
 /* Read a keys file without ever blocking the loop: O_NONBLOCK makes opening
  * a FIFO (or one swapped in after the directory walk) return at once, and
  * anything but a regular file is refused. */
-static int read_keys_file(const char *path, void **buf, size_t *len, ph_err *err)
+int coord_read_keys_file(const char *path, void **buf, size_t *len, ph_err *err)
 {
     *buf = NULL;
     *len = 0;
@@ -385,7 +407,7 @@ static int task_keys(const coord_job *j, uint64_t tid, void **buf, size_t *len, 
     char path[8192];
     int rc = ph_fs_join(path, sizeof path, j->dir, j->tasks[tid].file, err);
     if (!rc)
-        rc = read_keys_file(path, buf, len, err);
+        rc = coord_read_keys_file(path, buf, len, err);
     return rc;
 }
 

@@ -100,6 +100,10 @@ typedef struct coord_waiter {
 typedef struct coord_wjob {
     uint64_t job_id, task_id, worker;  /* worker: serial of the sender */
     const char *out_dir;               /* the job's; jobs live until teardown */
+    char name[256];                    /* table name */
+    char *keys_path;                   /* bulk: the keys file, read again (owned) */
+    const void *keys;                  /* create: the job's in-band keys; a job */
+    size_t keys_len;                   /* keeps them while a task is WRITING */
     zmq_msg_t frame;
     ph_msg msg;
     int status;                        /* filled by the writer */
@@ -186,8 +190,10 @@ void coord_job_free(coord_job *j);
 coord_jw *coord_job_jw_serial(coord_job *j, uint64_t serial);
 
 /* coord_write.c */
-/* Write r's artifacts under out_dir (paths checked first), atomically each. */
-int coord_write_result(const char *out_dir, const ph_msg_result *r, ph_err *err);
+/* Check wj's table against the task's keys, render its files and write
+ * them under wj->out_dir, atomically each.  A table that fails any check
+ * writes nothing (PH_EPROTO / PH_EVERIFY). */
+int coord_write_table(const coord_wjob *wj, ph_err *err);
 int coord_writer_start(unsigned nthreads, coord_writer **out, ph_err *err);
 int coord_writer_fd(const coord_writer *wr);
 /* Queue wj; false if the pool is absent or full (then write it yourself). */
@@ -199,6 +205,9 @@ void coord_writer_stop(coord_writer *wr);
 void coord_wjob_free(coord_wjob *wj);
 
 /* coord.c */
+/* A keys file of a bulk job: O_NOFOLLOW, regular files only, size capped;
+ * *buf malloc'd. */
+int coord_read_keys_file(const char *path, void **buf, size_t *len, ph_err *err);
 void coord_notify_job(coord *c, coord_job *j);
 uint64_t coord_now_ms(void);
 

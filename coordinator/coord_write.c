@@ -1,14 +1,21 @@
-/* coord_write.c - writing tables to disk off the event loop.
+/* coord_write.c - checking, rendering and writing tables off the event loop.
  *
- * A successful RESULT carries a table's files.  Writing them (a directory,
- * then temp + rename per file) costs far more than the rest of handling the
+ * A successful RESULT carries the solved table (about 6 bytes a key), not
+ * its files (about 46): the coordinator renders them itself, from the table
+ * and the keys it sent.  A worker is not trusted with what lands on disk:
+ * the table is rebuilt field by field, its shape checked against the key
+ * count (ph_table_check_shape), and every key verified before anything is
+ * rendered; a table that fails fails the task.
+ *
+ * Re-reading the keys, verifying, rendering and writing (a directory, then
+ * temp + rename per file) cost far more than the rest of handling the
  * message, so the loop hands the whole received frame to a small pool of
  * writer threads through a completion port and goes back to dispatching.
  * Finished writes come back on a second port whose fd sits in the loop's
  * zmq_poll; only the loop thread ever touches jobs, workers or the socket.
  *
- * A write job owns the frame (zmq_msg_t) and the decoded RESULT whose
- * artifact views point into it, so nothing is copied. */
+ * A write job owns the frame (zmq_msg_t) and the decoded RESULT whose table
+ * view points into it. */
 #include "coord_int.h"
 
 #include <errno.h>
@@ -17,9 +24,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ph_emit.h"
 #include "ph_fs.h"
 #include "ph_log.h"
 #include "ph_port.h"
+#include "ph_solver.h"
+
+/* A received assigned[] and the keys buffers are used as they lie: both are
+ * little-endian on the wire and on disk. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "tables and keys are read in place on a little-endian host");
 
 #define COORD_WRITE_QUEUE 1024  /* writes outstanding before the loop writes itself */
 
@@ -31,24 +45,25 @@ struct coord_writer {
     size_t outstanding;         /* posted to todo, not yet taken back from done */
 };
 
-/* Artifact paths come from the network: relative, no empty, "." or ".."
- * component, at most a few levels deep, so writes stay inside out_dir. */
+/* Artifact paths are built here from the job's own file names; checked
+ * anyway (relative, no empty, "." or ".." component, at most a few levels
+ * deep) so writes can only ever stay inside out_dir. */
 static int path_ok(const char *path, ph_err *err)
 {
     if (!path[0] || path[0] == '/')
-        return ph_err_set(err, PH_EPROTO, "RESULT artifact '%s': path must be relative", path);
+        return ph_err_set(err, PH_EPROTO, "artifact '%s': path must be relative", path);
     unsigned depth = 0;
     for (const char *p = path; *p; depth++) {
         size_t n = strcspn(p, "/");
         if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
             return ph_err_set(err, PH_EPROTO,
-                              "RESULT artifact '%s': empty, '.' or '..' component", path);
+                              "artifact '%s': empty, '.' or '..' component", path);
         p += n;
         if (*p == '/' && !*++p)
-            return ph_err_set(err, PH_EPROTO, "RESULT artifact '%s': ends in '/'", path);
+            return ph_err_set(err, PH_EPROTO, "artifact '%s': ends in '/'", path);
     }
     if (depth > 4)
-        return ph_err_set(err, PH_EPROTO, "RESULT artifact '%s': too deep", path);
+        return ph_err_set(err, PH_EPROTO, "artifact '%s': too deep", path);
     return PH_OK;
 }
 
@@ -70,32 +85,127 @@ static int make_parent(char *full, char *last_dir, size_t last_len, ph_err *err)
     return rc;
 }
 
-int coord_write_result(const char *out_dir, const ph_msg_result *r, ph_err *err)
+static int write_artifacts(const char *out_dir, const ph_artifacts *a, ph_err *err)
 {
-    char path[1024];
     /* Check every path first so a bad set writes nothing at all. */
-    for (uint32_t i = 0; i < r->nartifacts; i++) {
-        int rc = ph_bytes_cstr(r->artifacts[i].path, path, sizeof path, err);
-        if (!rc)
-            rc = path_ok(path, err);
+    for (size_t i = 0; i < a->count; i++) {
+        int rc = path_ok(a->items[i].path, err);
         if (rc)
             return rc;
     }
     char last_dir[4096] = "";
-    for (uint32_t i = 0; i < r->nartifacts; i++) {
+    for (size_t i = 0; i < a->count; i++) {
         char full[4096];
-        int rc = ph_bytes_cstr(r->artifacts[i].path, path, sizeof path, err);
-        if (!rc)
-            rc = ph_fs_join(full, sizeof full, out_dir, path, err);
+        int rc = ph_fs_join(full, sizeof full, out_dir, a->items[i].path, err);
         if (!rc)
             rc = make_parent(full, last_dir, sizeof last_dir, err);
         if (!rc)
-            rc = ph_fs_write_atomic(full, r->artifacts[i].data.p, r->artifacts[i].data.n, 0,
-                                   err);
+            rc = ph_fs_write_atomic(full, a->items[i].data, a->items[i].len, 0, err);
         if (rc)
             return rc;
     }
     return PH_OK;
+}
+
+/* The RESULT's header repeats the table's parameters for results.csv: they
+ * must agree with the table that is written. */
+static int header_matches(const ph_msg_result *r, const ph_table *t, ph_err *err)
+{
+    const char *field = NULL;
+    if (r->keys != t->nkeys)
+        field = "keys";
+    else if (r->vertices != t->nverts)
+        field = "vertices";
+    else if (memcmp(r->seeds, t->seeds, sizeof r->seeds) != 0)
+        field = "seeds";
+    else if (r->table_bytes != ph_table_bytes(t))
+        field = "table_bytes";
+    else if (!ph_bytes_eq(r->hash, ph_hash_name(t->hash)))
+        field = "hash";
+    if (field)
+        return ph_err_set(err, PH_EPROTO, "RESULT.%s: does not match RESULT.table", field);
+    return PH_OK;
+}
+
+/* Rebuild a ph_table from the RESULT (its own copy of assigned[]: the view
+ * into the frame need not be aligned) and check its shape. */
+static int table_from_result(const ph_msg_result *r, ph_table *t, ph_err *err)
+{
+    memset(t, 0, sizeof *t);
+    if (!r->has_table)
+        return ph_err_set(err, PH_EPROTO, "RESULT: success without a table");
+    const ph_table_view *v = &r->table;
+    t->hash = (ph_hash_kind)v->hash;
+    t->compact = v->compact;
+    memcpy(t->seeds, v->seeds, sizeof t->seeds);
+    t->nkeys = v->nkeys;
+    t->nedges = v->nedges;
+    t->nverts = v->nverts;
+    t->shift = v->shift;
+    t->width = (uint8_t)(v->width == 2 || v->width == 4 ? v->width : 0);
+    t->attempts = r->attempts;
+    t->solve_us = r->solve_us;
+    t->verify_us = r->verify_us;
+    ph_err why = {0};
+    if (ph_table_check_shape(t, &why) != 0 || (uint64_t)v->assigned.n != ph_table_bytes(t))
+        return ph_err_set(err, PH_EPROTO, "RESULT.%s", why.msg[0] ? why.msg
+                          : "table.assigned: length is not nverts * width");
+    int rc = header_matches(r, t, err);
+    if (rc)
+        return rc;
+    if (!(t->assigned = malloc(v->assigned.n)))
+        return ph_err_set(err, PH_ENOMEM, "RESULT.table: out of memory for %u bytes",
+                          v->assigned.n);
+    memcpy(t->assigned, v->assigned.p, v->assigned.n);
+    return PH_OK;
+}
+
+/* The task's keys as uint32s: the job's in-band keys (create), or the keys
+ * file read again (bulk; the page cache has it from dispatch).  *owned is
+ * what the caller frees. */
+static int write_keys(const coord_wjob *wj, uint32_t nkeys, const uint32_t **v, void **owned,
+                      ph_err *err)
+{
+    const void *buf = wj->keys;
+    size_t len = wj->keys_len;
+    *owned = NULL;
+    if (wj->keys_path) {
+        int rc = coord_read_keys_file(wj->keys_path, owned, &len, err);
+        if (rc)
+            return rc;
+        buf = *owned;
+    }
+    if (len % 4 != 0 || len / 4 != nkeys)
+        return ph_err_set(err, PH_EVERIFY, "%s.keys: %zu bytes now, but the table is for %u "
+                          "keys (file changed since it was sent?)", wj->name, len, nkeys);
+    *v = buf; /* malloc'd, so aligned */
+    return PH_OK;
+}
+
+int coord_write_table(const coord_wjob *wj, ph_err *err)
+{
+    const ph_msg_result *r = &wj->msg.u.result;
+    ph_table t;
+    ph_artifacts arts = {0};
+    const uint32_t *keyv = NULL;
+    void *owned = NULL;
+    int rc = table_from_result(r, &t, err);
+    if (!rc)
+        rc = write_keys(wj, t.nkeys, &keyv, &owned, err);
+    if (!rc) {
+        ph_err why = {0};
+        if (ph_table_verify(&t, keyv, t.nkeys, &why) != 0)
+            rc = ph_err_set(err, PH_EVERIFY, "%s.keys: the worker's table fails "
+                            "verification: %s", wj->name, why.msg);
+    }
+    if (!rc)
+        rc = ph_emit_render(&t, keyv, wj->name, &arts, err);
+    if (!rc)
+        rc = write_artifacts(wj->out_dir, &arts, err);
+    ph_artifacts_free(&arts);
+    free(owned);
+    ph_table_free(&t);
+    return rc;
 }
 
 /* ---- the pool ---------------------------------------------------------- */
@@ -107,7 +217,7 @@ static void *writer_main(void *arg)
     ph_packet p;
     while (ph_port_get(wr->todo, &p, -1) == 0) {
         coord_wjob *wj = p.data;
-        wj->status = coord_write_result(wj->out_dir, &wj->msg.u.result, &wj->err);
+        wj->status = coord_write_table(wj, &wj->err);
         /* done holds more than todo ever has outstanding: never blocks long. */
         if (ph_port_post(wr->done, &p, -1) != 0)
             coord_wjob_free(wj);
@@ -191,5 +301,6 @@ void coord_wjob_free(coord_wjob *wj)
         return;
     ph_msg_free(&wj->msg);
     zmq_msg_close(&wj->frame);
+    free(wj->keys_path);
     free(wj);
 }

@@ -182,6 +182,51 @@ static void enc_task(enc *e, const ph_msg_task *t)
     enc_opts(e, &t->opts);
 }
 
+const char *ph_proto_table_problem(const ph_table_view *t)
+{
+    if (t->hash > PH_PROTO_HASH_MAX)
+        return "hash: unknown family";
+    if (t->width != 2 && t->width != 4)
+        return "width: must be 2 or 4";
+    /* 64-bit product: nverts * width cannot wrap, and more than a frame
+     * cannot be in the frame anyway. */
+    uint64_t want = (uint64_t)t->nverts * t->width;
+    if (want > PH_PROTO_MAX_FRAME)
+        return "assigned: nverts * width exceeds the frame limit";
+    if (t->assigned.n != want)
+        return "assigned: length is not nverts * width";
+    return NULL;
+}
+
+/* The table of a RESULT: [] (none), or [hash, compact, seeds[4], nkeys, nedges,
+ * nverts, shift, width, assigned]. */
+static void enc_table(enc *e, const ph_table_view *t)
+{
+    if (e->rc != 0)
+        return;
+    if (!t) {
+        enc_array(e, 0);
+        return;
+    }
+    const char *bad = ph_proto_table_problem(t);
+    if (bad) {
+        e->rc = ph_err_set(e->err, PH_EINVAL, "%s.table.%s", e->type, bad);
+        return;
+    }
+    enc_array(e, PH_PROTO_TABLE_FIELDS);
+    enc_uint(e, t->hash);
+    enc_bool(e, t->compact);
+    enc_array(e, 4);
+    for (int i = 0; i < 4; i++)
+        enc_uint(e, t->seeds[i]);
+    enc_uint(e, t->nkeys);
+    enc_uint(e, t->nedges);
+    enc_uint(e, t->nverts);
+    enc_uint(e, t->shift);
+    enc_uint(e, t->width);
+    enc_bin(e, t->assigned);
+}
+
 static void enc_result(enc *e, const ph_msg_result *r)
 {
     enc_uint(e, r->job_id);
@@ -199,13 +244,10 @@ static void enc_result(enc *e, const ph_msg_result *r)
     enc_uint(e, r->solve_us);
     enc_uint(e, r->verify_us);
     enc_uint(e, r->table_bytes);
-    if (!enc_list(e, "artifacts", r->nartifacts, r->artifacts))
-        return;
-    for (uint32_t i = 0; i < r->nartifacts && e->rc == 0; i++) {
-        enc_array(e, 2);
-        enc_str(e, r->artifacts[i].path);
-        enc_bin(e, r->artifacts[i].data);
-    }
+    if (e->rc == 0 && r->status != 0 && r->has_table)
+        e->rc = ph_err_set(e->err, PH_EINVAL, "%s.table: must be empty when status is not 0",
+                           e->type);
+    enc_table(e, r->has_table ? &r->table : NULL);
 }
 
 static void enc_submit_create(enc *e, const ph_msg_submit_create *s)
@@ -372,9 +414,6 @@ void ph_msg_free(ph_msg *m)
     if (!m)
         return;
     switch (m->type) {
-    case PH_MSG_RESULT:
-        free(m->u.result.artifacts);
-        break;
     case PH_MSG_JOB:
         free(m->u.job.nodes);
         break;

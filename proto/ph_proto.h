@@ -9,7 +9,7 @@
  *
  * Decoded strings and byte fields are views (ph_bytes) into the frame that
  * was decoded: keep the frame alive as long as the message.  Arrays inside a
- * decoded message (artifacts, workers, jobs, per-node counts) are owned by
+ * decoded message (workers, jobs, per-node counts) are owned by
  * the message and released by ph_msg_free. */
 #ifndef PH_PROTO_H
 #define PH_PROTO_H
@@ -20,10 +20,11 @@
 
 #include "ph_err.h"
 
-#define PH_PROTO_VERSION 1
+/* 2: RESULT carries the solved table instead of rendered files. */
+#define PH_PROTO_VERSION 2
 /* Largest frame accepted (also set as ZMQ_MAXMSGSIZE on every socket). */
 #define PH_PROTO_MAX_FRAME (64u * 1024u * 1024u)
-#define PH_PROTO_MAX_LIST 100000u   /* artifacts, workers, jobs, nodes */
+#define PH_PROTO_MAX_LIST 100000u   /* workers, jobs, nodes */
 
 typedef enum ph_msg_type {
     /* worker -> coordinator */
@@ -83,10 +84,25 @@ typedef struct ph_msg_task {
     ph_opts opts;
 } ph_msg_task;
 
-typedef struct ph_artifact_view {
-    ph_bytes path;       /* relative, e.g. "foo-123/foo-123.h" */
-    ph_bytes data;
-} ph_artifact_view;
+/* Hash families on the wire (the values of ph_hash_kind; AUTO is never a
+ * table's family). */
+#define PH_PROTO_HASH_MAX 2u
+
+/* A solved table as a worker ships it (ph_table of solver/ph_solver.h
+ * without the timings).  The decoder checks the field types, hash <=
+ * PH_PROTO_HASH_MAX, width 2 or 4 and assigned.n == nverts * width; the
+ * coordinator checks the shape against nkeys and verifies every key. */
+typedef struct ph_table_view {
+    uint32_t hash;       /* ph_hash_kind */
+    bool compact;
+    uint32_t seeds[4];
+    uint32_t nkeys;
+    uint32_t nedges;
+    uint32_t nverts;
+    uint32_t shift;
+    uint32_t width;      /* bytes per assigned element: 2 or 4 */
+    ph_bytes assigned;   /* nverts elements, little-endian */
+} ph_table_view;
 
 typedef struct ph_msg_result {
     uint64_t job_id;
@@ -102,8 +118,8 @@ typedef struct ph_msg_result {
     uint64_t solve_us;
     uint64_t verify_us;
     uint64_t table_bytes;
-    uint32_t nartifacts;
-    ph_artifact_view *artifacts;  /* owned by the message */
+    bool has_table;      /* an empty array on the wire when false */
+    ph_table_view table; /* set iff has_table (a success, except fake work) */
 } ph_msg_result;
 
 typedef struct ph_msg_submit_create {
@@ -210,7 +226,7 @@ int ph_msg_encode(const ph_msg *m, char **buf, size_t *len, ph_err *err);
 
 /* Decode one frame.  On success out refers into buf (see above) and must be
  * released with ph_msg_free.  On failure out needs no freeing and err names
- * the offending field ("RESULT.artifacts[3].path: expected str"). */
+ * the offending field ("RESULT.table.width: must be 2 or 4"). */
 int ph_msg_decode(const void *buf, size_t len, ph_msg *out, ph_err *err);
 
 void ph_msg_free(ph_msg *m);

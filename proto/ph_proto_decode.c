@@ -22,7 +22,7 @@ typedef struct dec {
     const char *buf;     /* the frame, for the view check */
     size_t len;
     ph_err *err;
-    char path[160];      /* "RESULT.artifacts[3]" */
+    char path[160];      /* "STATUS_REPLY.jobs[3].nodes[1]" */
     size_t plen;
 } dec;
 
@@ -218,39 +218,64 @@ static int dec_task(dec *d, const msgpack_object *f, ph_msg_task *v)
     return dec_opts(d, &f[4], &v->opts);
 }
 
-static int dec_artifact(dec *d, const msgpack_object *o, uint32_t i, ph_artifact_view *a)
+static int dec_seeds(dec *d, const msgpack_object *o, uint32_t seeds[4])
 {
-    size_t old = dec_push(d, ".artifacts[%u]", i);
-    int rc = dec_array(d, o, NULL, 2, NULL);
-    if (!rc && !(rc = dec_str(d, &o->via.array.ptr[0], "path", &a->path)))
-        rc = dec_bin(d, &o->via.array.ptr[1], "data", &a->data);
+    int rc = dec_array(d, o, "seeds", 4, NULL);
+    for (int i = 0; !rc && i < 4; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "seeds[%d]", i);
+        rc = dec_u32(d, &o->via.array.ptr[i], name, &seeds[i]);
+    }
+    return rc;
+}
+
+/* RESULT.table: [] (no table), or the 9 fields of ph_table_view, then the
+ * checks the encoder makes too (ph_proto_table_problem). */
+static int dec_table(dec *d, const msgpack_object *o, ph_msg_result *v)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return dec_fail(d, "table", "expected array");
+    if (o->via.array.size == 0)
+        return 0;
+    int rc = dec_array(d, o, "table", PH_PROTO_TABLE_FIELDS, NULL);
+    if (rc)
+        return rc;
+    const msgpack_object *f = o->via.array.ptr;
+    ph_table_view *t = &v->table;
+    size_t old = dec_push(d, ".table");
+    if (!(rc = dec_u32(d, &f[0], "hash", &t->hash))
+        && !(rc = dec_bool(d, &f[1], "compact", &t->compact))
+        && !(rc = dec_seeds(d, &f[2], t->seeds))
+        && !(rc = dec_u32(d, &f[3], "nkeys", &t->nkeys))
+        && !(rc = dec_u32(d, &f[4], "nedges", &t->nedges))
+        && !(rc = dec_u32(d, &f[5], "nverts", &t->nverts))
+        && !(rc = dec_u32(d, &f[6], "shift", &t->shift))
+        && !(rc = dec_u32(d, &f[7], "width", &t->width))
+        && !(rc = dec_bin(d, &f[8], "assigned", &t->assigned))) {
+        const char *bad = ph_proto_table_problem(t);
+        if (bad)
+            rc = ph_err_set(d->err, PH_EPROTO, "%s.%s", d->path, bad);
+    }
     dec_pop(d, old);
+    if (!rc)
+        v->has_table = true;
     return rc;
 }
 
 static int dec_result_tail(dec *d, const msgpack_object *f, ph_msg_result *v)
 {
     int rc;
-    if ((rc = dec_array(d, &f[7], "seeds", 4, NULL)))
-        return rc;
-    for (int i = 0; i < 4; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "seeds[%d]", i);
-        if ((rc = dec_u32(d, &f[7].via.array.ptr[i], name, &v->seeds[i])))
-            return rc;
-    }
-    if ((rc = dec_u32(d, &f[8], "vertices", &v->vertices))
+    if ((rc = dec_seeds(d, &f[7], v->seeds))
+        || (rc = dec_u32(d, &f[8], "vertices", &v->vertices))
         || (rc = dec_u64(d, &f[9], "attempts", &v->attempts))
         || (rc = dec_u64(d, &f[10], "solve_us", &v->solve_us))
         || (rc = dec_u64(d, &f[11], "verify_us", &v->verify_us))
-        || (rc = dec_u64(d, &f[12], "table_bytes", &v->table_bytes))
-        || (rc = dec_array(d, &f[13], "artifacts", 0, &v->nartifacts))
-        || (rc = dec_alloc(d, "artifacts", v->nartifacts, sizeof *v->artifacts,
-                           (void **)&v->artifacts)))
+        || (rc = dec_u64(d, &f[12], "table_bytes", &v->table_bytes)))
         return rc;
-    for (uint32_t i = 0; i < v->nartifacts; i++)
-        if ((rc = dec_artifact(d, &f[13].via.array.ptr[i], i, &v->artifacts[i])))
-            return rc;
+    if ((rc = dec_table(d, &f[13], v)))
+        return rc;
+    if (v->status != 0 && v->has_table)
+        return dec_fail(d, "table", "must be empty when status is not 0");
     return 0;
 }
 

@@ -25,6 +25,15 @@ int ph_proto_scan(const unsigned char *p, size_t len, ph_err *err);
 /* A JOB's fields: the body of a JOB message and each STATUS_REPLY job. */
 #define PH_PROTO_JOB_FIELDS 11
 
+/* A RESULT's table: [hash, compact, seeds, nkeys, nedges, nverts, shift,
+ * width, assigned]. */
+#define PH_PROTO_TABLE_FIELDS 9
+
+/* What the codec refuses in a table (both directions): NULL if fine, else
+ * "field: reason". */
+struct ph_table_view;
+const char *ph_proto_table_problem(const struct ph_table_view *t);
+
 /* Fields after [version, type] for a message type; -1 if unknown. */
 int ph_proto_nfields(uint64_t type);
 

@@ -17,9 +17,8 @@ static void row_failed(ph_result_row *row, const char *file, uint32_t n,
     snprintf(row->status, sizeof row->status, "%s", ph_err_name(code));
 }
 
-int ph_create_from_keys(const char *name, const uint32_t *v, uint32_t n,
-                        const ph_solve_opts *o, ph_artifacts *arts, ph_result_row *row,
-                        ph_err *err)
+int ph_create_table(const char *name, const uint32_t *v, uint32_t n, const ph_solve_opts *o,
+                    ph_table *t, ph_result_row *row, ph_err *err)
 {
     char file[sizeof row->file];
     snprintf(file, sizeof file, "%s.keys", name ? name : "");
@@ -28,16 +27,28 @@ int ph_create_from_keys(const char *name, const uint32_t *v, uint32_t n,
         ph_solve_opts_init(&defaults);
         o = &defaults;
     }
-    ph_table t = {0};
-    int rc = ph_solve(v, n, o, &t, err);
+    memset(t, 0, sizeof *t);
     /* ph_solve verifies already; verifying again here would double the
      * cost for nothing, its verify_us is in the row. */
-    if (!rc)
-        rc = ph_emit_render(&t, v, name, arts, err);
+    int rc = ph_solve(v, n, o, t, err);
     if (rc)
         row_failed(row, file, n, o, rc);
     else
-        ph_result_row_from_table(row, file, &t);
+        ph_result_row_from_table(row, file, t);
+    return rc;
+}
+
+int ph_create_from_keys(const char *name, const uint32_t *v, uint32_t n,
+                        const ph_solve_opts *o, ph_artifacts *arts, ph_result_row *row,
+                        ph_err *err)
+{
+    ph_table t = {0};
+    int rc = ph_create_table(name, v, n, o, &t, row, err);
+    if (!rc && (rc = ph_emit_render(&t, v, name, arts, err)) != 0) {
+        char file[sizeof row->file];
+        snprintf(file, sizeof file, "%s", row->file);
+        row_failed(row, file, n, o, rc);
+    }
     ph_table_free(&t);
     return rc;
 }

@@ -610,6 +610,28 @@ int ph_table_verify(const ph_table *t, const uint32_t *keyv, uint32_t n, ph_err 
     return PH_OK;
 }
 
+int ph_table_check_shape(const ph_table *t, ph_err *err)
+{
+    if ((unsigned)t->hash >= (unsigned)PH_HASH_AUTO)
+        return ph_err_set(err, PH_EINVAL, "table.hash: unknown family %u", (unsigned)t->hash);
+    if (t->nkeys == 0)
+        return ph_err_set(err, PH_EINVAL, "table.nkeys: 0");
+    ph_table want = {0};
+    size_table(&want, t->nkeys, t->compact);
+    const struct { const char *name; uint32_t got, want; } f[] = {
+        {"nedges", t->nedges, want.nedges},
+        {"nverts", t->nverts, want.nverts},
+        {"shift", t->shift, want.shift},
+        {"width", t->width, want.width},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].got != f[i].want)
+            return ph_err_set(err, PH_EINVAL, "table.%s: %u, but %u keys in %s mode need %u",
+                              f[i].name, f[i].got, t->nkeys,
+                              t->compact ? "compact" : "power-of-two", f[i].want);
+    return PH_OK;
+}
+
 uint64_t ph_table_bytes(const ph_table *t)
 {
     return (uint64_t)t->nverts * t->width;

@@ -75,6 +75,12 @@ uint32_t ph_table_index(const ph_table *t, uint32_t key);
 /* Check Index(keys[i]) == i for all i; PH_EVERIFY names the first bad key. */
 int ph_table_verify(const ph_table *t, const uint32_t *keys, uint32_t n, ph_err *err);
 
+/* Check that t's shape is one ph_solve produces: a known family (not
+ * AUTO), nkeys >= 1, and nedges, nverts, shift and width exactly as sized
+ * for nkeys in t's mode.  A table from elsewhere (the network) that passes
+ * indexes inside assigned[] for any key; PH_EINVAL names the field. */
+int ph_table_check_shape(const ph_table *t, ph_err *err);
+
 /* Bytes of the table data (assigned array). */
 uint64_t ph_table_bytes(const ph_table *t);
 

@@ -109,7 +109,6 @@ static void send_result(wrk *w, wrk_task *t)
     if (w->held > 0)
         w->held--;
     send_msg(w, &m);
-    free(m.u.result.artifacts);
     wrk_task_free(t);
 }
 

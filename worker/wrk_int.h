@@ -10,6 +10,7 @@
 #include "ph_port.h"
 #include "ph_proto.h"
 #include "ph_runtime.h"
+#include "ph_solver.h"
 
 /* One TASK from receipt to RESULT.  Owned by the loop thread, lent to one
  * runtime thread while it runs, handed back through the port. */
@@ -31,13 +32,13 @@ typedef struct wrk_task {
     /* filled by the run */
     int status;
     ph_err err;
-    ph_artifacts arts;
+    ph_table table;        /* the solved table (RESULT ships it) */
     ph_result_row row;
 } wrk_task;
 
 /* Build a task from a decoded TASK (copies what it needs). */
 wrk_task *wrk_task_new(const ph_msg_task *t, unsigned node_threads, ph_port *done);
-/* Solve + render: fills status/err/arts/row.  Any thread. */
+/* Solve: fills status/err/table/row.  Any thread. */
 void wrk_task_execute(wrk_task *t);
 /* ph_work_fn for the runtime: execute, then post to t->done. */
 void wrk_task_work(void *arg, unsigned node, unsigned thread);

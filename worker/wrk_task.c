@@ -1,4 +1,5 @@
-/* wrk_task.c - one table built on a runtime thread. */
+/* wrk_task.c - one table solved on a runtime thread; the RESULT carries the
+ * table, the coordinator renders its files. */
 #include "wrk_int.h"
 
 #include <stdio.h>
@@ -10,6 +11,10 @@
 #include "ph_create.h"
 #include "ph_log.h"
 #include "ph_solver.h"
+
+/* assigned[] goes on the wire as it lies in memory: little-endian. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "RESULT.table needs a little-endian host");
 
 /* Tables at least this large get the node's threads for parallel attempts;
  * below it one thread per table keeps every thread busy with its own file,
@@ -69,14 +74,12 @@ static int solve_opts(const wrk_task *t, uint32_t n, ph_solve_opts *so, ph_err *
  * finish.  Fail it here with a clear message instead. */
 static int check_wire_size(wrk_task *t)
 {
-    uint64_t total = WRK_RESULT_SLACK;
-    for (size_t i = 0; i < t->arts.count; i++)
-        total += strlen(t->arts.items[i].path) + t->arts.items[i].len + 16;
+    uint64_t total = WRK_RESULT_SLACK + ph_table_bytes(&t->table);
     if (total <= PH_PROTO_MAX_FRAME)
         return PH_OK;
-    ph_artifacts_free(&t->arts);
+    ph_table_free(&t->table);
     snprintf(t->row.status, sizeof t->row.status, "%s", ph_err_name(PH_EINVAL));
-    return ph_err_set(&t->err, PH_EINVAL, "%s.keys: generated files take %llu bytes, more "
+    return ph_err_set(&t->err, PH_EINVAL, "%s.keys: the table takes %llu bytes, more "
                       "than the %u-byte message limit", t->name, (unsigned long long)total,
                       PH_PROTO_MAX_FRAME);
 }
@@ -93,7 +96,7 @@ void wrk_task_execute(wrk_task *t)
     if (!rc)
         rc = solve_opts(t, k.n, &so, &t->err);
     if (!rc)
-        rc = ph_create_from_keys(t->name, k.v, k.n, &so, &t->arts, &t->row, &t->err);
+        rc = ph_create_table(t->name, k.v, k.n, &so, &t->table, &t->row, &t->err);
     keys_free(&k);
     if (!rc)
         rc = check_wire_size(t);
@@ -140,20 +143,21 @@ void wrk_task_result(const wrk_task *t, uint32_t numa_node, ph_msg *m)
     r->solve_us = t->row.solve_us;
     r->verify_us = t->row.verify_us;
     r->table_bytes = t->row.table_bytes;
-    if (t->status || t->arts.count == 0)
+    if (t->status || !t->table.assigned)
         return;
-    r->artifacts = calloc(t->arts.count, sizeof *r->artifacts);
-    if (!r->artifacts) {
-        /* Cannot describe the artifacts: report the task as failed. */
-        r->status = PH_ENOMEM;
-        r->error = ph_bytes_str("worker out of memory building RESULT");
-        return;
-    }
-    r->nartifacts = (uint32_t)t->arts.count;
-    for (size_t i = 0; i < t->arts.count; i++) {
-        r->artifacts[i].path = ph_bytes_str(t->arts.items[i].path);
-        r->artifacts[i].data = (ph_bytes){t->arts.items[i].data, (uint32_t)t->arts.items[i].len};
-    }
+    /* The coordinator renders the files from this and the keys it has. */
+    const ph_table *tb = &t->table;
+    ph_table_view *v = &r->table;
+    r->has_table = true;
+    v->hash = (uint32_t)tb->hash;
+    v->compact = tb->compact;
+    memcpy(v->seeds, tb->seeds, sizeof v->seeds);
+    v->nkeys = tb->nkeys;
+    v->nedges = tb->nedges;
+    v->nverts = tb->nverts;
+    v->shift = tb->shift;
+    v->width = tb->width;
+    v->assigned = (ph_bytes){tb->assigned, (uint32_t)ph_table_bytes(tb)};
 }
 
 void wrk_task_free(void *arg)
@@ -161,7 +165,7 @@ void wrk_task_free(void *arg)
     wrk_task *t = arg;
     if (!t)
         return;
-    ph_artifacts_free(&t->arts);
+    ph_table_free(&t->table);
     free(t->keys);
     free(t);
 }

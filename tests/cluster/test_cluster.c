@@ -26,6 +26,7 @@
 #include <zmq.h>
 
 #include "ph_proto.h"
+#include "ph_solver.h"
 #include "ph_time.h"
 #include "ph_wire.h"
 
@@ -705,8 +706,12 @@ static void fake_ready(fake_worker *f)
     fake_send(f, &m);
 }
 
-/* Wait (deadline 20 s) for a TASK, skipping heartbeats; copies its ids and
- * table name. */
+/* Keys of the last TASK the scripted workers took (they solve them). */
+static uint32_t fake_keys[4096];
+static uint32_t fake_nkeys;
+
+/* Wait (deadline 20 s) for a TASK, skipping heartbeats; copies its ids,
+ * table name and keys (to fake_keys). */
 static void fake_take_task(fake_worker *f, uint64_t *job, uint64_t *task, char *name, size_t len)
 {
     uint64_t deadline = ph_time_ms() + 20000;
@@ -726,6 +731,9 @@ static void fake_take_task(fake_worker *f, uint64_t *job, uint64_t *task, char *
             *job = m.u.task.job_id;
             *task = m.u.task.task_id;
             assert_int_equal(ph_bytes_cstr(m.u.task.name, name, len, &err), 0);
+            assert_true(m.u.task.keys.n % 4 == 0 && m.u.task.keys.n <= sizeof fake_keys);
+            memcpy(fake_keys, m.u.task.keys.p, m.u.task.keys.n);
+            fake_nkeys = m.u.task.keys.n / 4;
         }
         ph_msg_free(&m);
         zmq_msg_close(&fr);
@@ -735,19 +743,50 @@ static void fake_take_task(fake_worker *f, uint64_t *job, uint64_t *task, char *
     fail_msg("no TASK reached the scripted worker");
 }
 
-/* A successful RESULT with one artifact at path holding text. */
-static void fake_result(fake_worker *f, uint64_t job, uint64_t task, const char *path,
-                        const char *text)
+/* Ways a scripted worker's table can be wrong. */
+enum fake_lie { LIE_NONE, LIE_VALUES, LIE_SHAPE, LIE_HEADER };
+
+/* A successful RESULT for the last TASK taken: its keys solved from start
+ * seed `seed`, then falsified as `lie` says.  Returns the table's first
+ * seed (it appears in the generated .c file). */
+static uint32_t fake_result(fake_worker *f, uint64_t job, uint64_t task, uint64_t seed,
+                            enum fake_lie lie)
 {
-    ph_artifact_view art = {ph_bytes_str(path), ph_bytes_str(text)};
+    ph_solve_opts o;
+    ph_solve_opts_init(&o);
+    o.seed = seed;
+    o.hash = PH_HASH_MIX;
+    ph_table t = {0};
+    ph_err err = {0};
+    assert_int_equal(ph_solve(fake_keys, fake_nkeys, &o, &t, &err), 0);
     ph_msg m = {.type = PH_MSG_RESULT};
-    m.u.result.job_id = job;
-    m.u.result.task_id = task;
-    m.u.result.hash = ph_bytes_str("mix");
-    m.u.result.keys = 1;
-    m.u.result.nartifacts = 1;
-    m.u.result.artifacts = &art;
+    ph_msg_result *r = &m.u.result;
+    r->job_id = job;
+    r->task_id = task;
+    r->hash = ph_bytes_str(ph_hash_name(t.hash));
+    r->keys = t.nkeys;
+    memcpy(r->seeds, t.seeds, sizeof r->seeds);
+    r->vertices = t.nverts;
+    r->table_bytes = ph_table_bytes(&t);
+    r->has_table = true;
+    r->table = (ph_table_view){.hash = (uint32_t)t.hash, .compact = t.compact,
+                               .nkeys = t.nkeys, .nedges = t.nedges, .nverts = t.nverts,
+                               .shift = t.shift, .width = t.width};
+    memcpy(r->table.seeds, t.seeds, sizeof r->table.seeds);
+    r->table.assigned = (ph_bytes){t.assigned, (uint32_t)ph_table_bytes(&t)};
+    if (lie == LIE_VALUES) /* every index moves by 2 (width 2: small sets) */
+        for (uint32_t i = 0; i < t.nverts; i++)
+            ((uint16_t *)t.assigned)[i]++;
+    if (lie == LIE_SHAPE) { /* half the vertices: keys would index past them */
+        r->table.nverts /= 2;
+        r->table.assigned.n /= 2;
+    }
+    if (lie == LIE_HEADER)
+        r->keys++;
     fake_send(f, &m);
+    uint32_t s0 = t.seeds[0];
+    ph_table_free(&t);
+    return s0;
 }
 
 static bool worker_listed(const char *id)
@@ -864,7 +903,9 @@ static void test_late_result_discarded(void **state)
     assert_true(task1 != task2);
     snprintf(p1, sizeof p1, "%s/%s.c", name1, name1);
     snprintf(p2, sizeof p2, "%s/%s.c", name2, name2);
-    fake_result(&f2, job2, task2, p2, "GOOD-B");
+    uint32_t keys1[4096], n1 = 0;
+    (void)p2;
+    fake_result(&f2, job2, task2, 1, LIE_NONE);
     /* Worker 1 silent past liveness (worker 2 keeps heartbeating). */
     bool dropped = false;
     for (int i = 0; i < 400 && !dropped; i++) {
@@ -878,10 +919,15 @@ static void test_late_result_discarded(void **state)
     char name3[256];
     fake_take_task(&f2, &job3, &task3, name3, sizeof name3); /* the requeued one */
     assert_true(job3 == job1 && task3 == task1);
+    n1 = fake_nkeys;
+    memcpy(keys1, fake_keys, sizeof keys1);
     fake_ready(&f1);
-    fake_result(&f1, job1, task1, p1, "STALE");
+    uint32_t stale = fake_result(&f1, job1, task1, 1000, LIE_NONE);
     fake_ping(&f1); /* one connection is ordered: the RESULT was handled */
-    fake_result(&f2, job3, task3, p1, "GOOD-A");
+    memcpy(fake_keys, keys1, sizeof keys1);
+    fake_nkeys = n1;
+    uint32_t good = fake_result(&f2, job3, task3, 2000, LIE_NONE);
+    assert_true(stale != good);
     char *token = job_token(tokf);
     path_of(res, sizeof res, "late.json");
     assert_int_equal(run(CLIENT("wait", token, "--json"), res), 0);
@@ -895,44 +941,60 @@ static void test_late_result_discarded(void **state)
     path_of(cfile, sizeof cfile, "late-out/%s", p1);
     char *c = slurp(cfile);
     assert_non_null(c);
-    assert_string_equal(c, "GOOD-A");
+    char want[32], unwanted[32];
+    snprintf(want, sizeof want, "seeds=0x%08x,", good);
+    snprintf(unwanted, sizeof unwanted, "seeds=0x%08x,", stale);
+    assert_non_null(strstr(c, want));
+    assert_null(strstr(c, unwanted));
     free(c);
     fake_close(&f1);
     fake_close(&f2);
     own_coord_stop();
 }
 
-/* Artifact paths come from the network: a RESULT that tries to write
- * outside the job's output dir fails the task and writes nothing. */
-static void test_artifact_path_refused(void **state)
+/* A worker is not trusted with what lands on disk: a table that fails
+ * verification, has the wrong shape for its key count, or disagrees with
+ * the RESULT's own header fails the task, and no file of it is written. */
+static void test_bad_table_refused(void **state)
 {
     (void)state;
     own_coord_start();
     fake_worker f;
-    fake_open(&f, endpoint, "fake-paths");
+    fake_open(&f, endpoint, "fake-liar");
     fake_ready(&f);
-    const char *bad[] = {"../escaped.c", "/tmp/absolute-escape.c", "x/../../escaped2.c"};
+    const struct { enum fake_lie lie; const char *error; } cases[] = {
+        {LIE_VALUES, "fails verification"},
+        {LIE_SHAPE, "RESULT.table"},
+        {LIE_HEADER, "RESULT.keys: does not match RESULT.table"},
+    };
     char keys[512], out[512];
     path_of(keys, sizeof keys, "p-3.keys");
-    write_keys(keys, 3, 123, false);
-    path_of(out, sizeof out, "paths/out");
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char res[512];
-        path_of(res, sizeof res, "paths-%zu.out", i);
-        pid_t cl = spawn(CLIENT("create", keys, "-o", out), res, NULL);
+    write_keys(keys, 300, 123, false);
+    path_of(out, sizeof out, "liar/out");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char res[512], errf[512];
+        path_of(res, sizeof res, "liar-%zu.out", i);
+        path_of(errf, sizeof errf, "liar-%zu.err", i);
+        pid_t cl = spawn(CLIENT("create", keys, "-o", out), res, errf);
         uint64_t job, task;
         char name[256];
         fake_take_task(&f, &job, &task, name, sizeof name);
-        fake_result(&f, job, task, bad[i], "EVIL");
+        fake_result(&f, job, task, 7, cases[i].lie);
         assert_int_equal(wait_exit(cl), 2);
+        char *o = slurp(res), *e = slurp(errf);
+        bool said = (o && strstr(o, cases[i].error)) || (e && strstr(e, cases[i].error));
+        if (!said)
+            fail_msg("case %zu: '%s' not reported (out '%s', err '%s')", i, cases[i].error,
+                     o ? o : "", e ? e : "");
+        free(o);
+        free(e);
     }
     char p[600];
-    path_of(p, sizeof p, "paths/escaped.c");
+    path_of(p, sizeof p, "liar/out/p-3/p-3.c");
     assert_false(exists(p));
-    path_of(p, sizeof p, "escaped2.c");
+    path_of(p, sizeof p, "liar/out/p-3");
     assert_false(exists(p));
-    assert_false(exists("/tmp/absolute-escape.c"));
-    path_of(p, sizeof p, "paths/out/results.csv");
+    path_of(p, sizeof p, "liar/out/results.csv");
     char *rows = slurp(p);
     assert_non_null(rows);
     assert_non_null(strstr(rows, "EPROTO"));
@@ -979,7 +1041,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_exit_unreachable),
         cmocka_unit_test(test_frozen_worker_requeued),
         cmocka_unit_test(test_late_result_discarded),
-        cmocka_unit_test(test_artifact_path_refused),
+        cmocka_unit_test(test_bad_table_refused),
         cmocka_unit_test(test_coordinator_restart),
         cmocka_unit_test(test_usage_errors),
     };

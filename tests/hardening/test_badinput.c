@@ -33,6 +33,9 @@
 #include "harness.h"
 #include "ph_curve.h"
 
+/* The protocol version (PH_PROTO_VERSION of proto/ph_proto.h) in raw frames. */
+#define HX_PROTO 0x02
+
 static pid_t worker;
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -289,11 +292,11 @@ static int recv_within(void *s, unsigned char *buf, size_t cap, int ms)
     return zmq_recv(s, buf, cap, 0);
 }
 
-/* A fresh client's PING ([1, 15]) gets PONG ([1, 24, version, uptime]). */
+/* A fresh client's PING ([2, 15]) gets PONG ([2, 24, version, uptime]). */
 static void assert_pong(void)
 {
     void *s = dealer(0);
-    const unsigned char ping[] = {0x92, 0x01, 0x0F};
+    const unsigned char ping[] = {0x92, HX_PROTO, 0x0F};
     assert_int_equal(zmq_send(s, ping, sizeof ping, 0), (int)sizeof ping);
     unsigned char buf[256];
     int n = recv_within(s, buf, sizeof buf, 5000);
@@ -301,12 +304,12 @@ static void assert_pong(void)
     if (n < 3)
         fail_msg("no PONG within 5 s after the bad frame");
     assert_int_equal(buf[0], 0x94);
-    assert_int_equal(buf[1], 0x01);
+    assert_int_equal(buf[1], HX_PROTO);
     assert_int_equal(buf[2], 24);
     assert_true(hx_alive(hx_coord_pid()));
 }
 
-/* Send one frame (or parts) and expect an ERROR reply ([1, 25, ...]). */
+/* Send one frame (or parts) and expect an ERROR reply ([2, 25, ...]). */
 static void send_expect_error(const char *what, const void *const *parts, const size_t *lens,
                               int nparts)
 {
@@ -316,7 +319,7 @@ static void send_expect_error(const char *what, const void *const *parts, const 
     unsigned char buf[1024];
     int n = recv_within(s, buf, sizeof buf, 5000);
     zmq_close(s);
-    if (n < 3 || buf[1] != 0x01 || buf[2] != 25)
+    if (n < 3 || buf[1] != HX_PROTO || buf[2] != 25)
         fail_msg("%s: expected an ERROR reply within 5 s, got %d bytes (type %d)", what, n,
                  n >= 3 ? buf[2] : -1);
     if (n < (int)sizeof buf)
@@ -349,9 +352,9 @@ static void bad_frame_garbage(void **state)
     /* array32 claiming 4 billion elements: must not reserve memory for it */
     const unsigned char huge[] = {0xDD, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x0F};
     one_frame("array32 with a huge count", huge, sizeof huge);
-    const unsigned char trailing[] = {0x92, 0x01, 0x0F, 0x00};
+    const unsigned char trailing[] = {0x92, HX_PROTO, 0x0F, 0x00};
     one_frame("PING with a trailing byte", trailing, sizeof trailing);
-    const void *parts[2] = {"\x92\x01\x0F", "\x92\x01\x0F"};
+    const void *parts[2] = {"\x92\x02\x0F", "\x92\x02\x0F"};
     size_t lens[2] = {3, 3};
     send_expect_error("two-part message", parts, lens, 2);
     close_zmq();
@@ -362,10 +365,10 @@ static void bad_frame_truncated(void **state)
 {
     (void)state;
     start_cluster(NULL);
-    const unsigned char short_ping[] = {0x93, 0x01, 0x0F};
+    const unsigned char short_ping[] = {0x93, HX_PROTO, 0x0F};
     one_frame("array of 3 with 2 elements", short_ping, sizeof short_ping);
-    /* SUBMIT_BULK [1, 11, dir str, out str, opts]: cut inside the dir */
-    const unsigned char cut[] = {0x95, 0x01, 0x0B, 0xD9, 0x40, '/', 't', 'm', 'p'};
+    /* SUBMIT_BULK [2, 11, dir str, out str, opts]: cut inside the dir */
+    const unsigned char cut[] = {0x95, HX_PROTO, 0x0B, 0xD9, 0x40, '/', 't', 'm', 'p'};
     one_frame("SUBMIT_BULK cut inside a string", cut, sizeof cut);
     const unsigned char empty[1] = {0};
     one_frame("empty frame", empty, 0);
@@ -377,11 +380,14 @@ static void bad_frame_version(void **state)
 {
     (void)state;
     start_cluster(NULL);
-    const unsigned char v2[] = {0x92, 0x02, 0x0F};
-    one_frame("PING with version 2", v2, sizeof v2);
+    const unsigned char v3[] = {0x92, 0x03, 0x0F};
+    one_frame("PING with version 3", v3, sizeof v3);
+    /* a version 1 peer (RESULT with rendered files) is told the version */
+    const unsigned char v1[] = {0x92, 0x01, 0x0F};
+    one_frame("PING with version 1", v1, sizeof v1);
     const unsigned char v0[] = {0x92, 0x00, 0x0F};
     one_frame("PING with version 0", v0, sizeof v0);
-    const unsigned char type99[] = {0x92, 0x01, 0x63};
+    const unsigned char type99[] = {0x92, HX_PROTO, 0x63};
     one_frame("unknown type 99", type99, sizeof type99);
     close_zmq();
     assert_cluster_alive();
@@ -496,11 +502,11 @@ static void zmtp_handshake(int fd)
     tcp_send(fd, ready, sizeof ready);
 }
 
-/* Bytes of a PONG reply ([1, 24, ...]) in a raw ZMTP stream. */
+/* Bytes of a PONG reply ([2, 24, ...]) in a raw ZMTP stream. */
 static bool saw_pong(const unsigned char *buf, size_t n)
 {
     for (size_t i = 0; i + 3 <= n; i++)
-        if (buf[i] == 0x94 && buf[i + 1] == 0x01 && buf[i + 2] == 24)
+        if (buf[i] == 0x94 && buf[i + 1] == HX_PROTO && buf[i + 2] == 24)
             return true;
     return false;
 }
@@ -533,7 +539,7 @@ static void bad_tcp_garbage(void **state)
      * drop below is about the frame size, not a bad handshake. */
     int ctl = tcp_connect();
     zmtp_handshake(ctl);
-    static const unsigned char ping[] = {0x00, 3, 0x92, 0x01, 0x0F};
+    static const unsigned char ping[] = {0x00, 3, 0x92, HX_PROTO, 0x0F};
     tcp_send(ctl, ping, sizeof ping);
     unsigned char buf[4096];
     size_t n = 0;

@@ -5,15 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NMANY 200
+#define NVERTS 512
 
 static const uint8_t key_bytes[] = {
     0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
     0x00, 0x10, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
 };
-static char many_paths[NMANY][40];
-static uint8_t many_data[NMANY][8];
-static ph_artifact_view many[NMANY];
+static uint8_t assigned[NVERTS * 4];
 static ph_node_count nodes_a[3];
 static ph_node_count nodes_b[1];
 static ph_worker_info workers[3];
@@ -31,17 +29,10 @@ static ph_opts opts(const char *hash, bool compact, uint32_t threads, uint64_t s
     return o;
 }
 
-static void fill_many(void)
+static void fill_assigned(void)
 {
-    for (int i = 0; i < NMANY; i++) {
-        snprintf(many_paths[i], sizeof many_paths[i], "t-%d/t-%d.%s", i, i,
-                 i % 2 ? "h" : "c");
-        many[i].path = ph_bytes_str(many_paths[i]);
-        for (int j = 0; j < 8; j++)
-            many_data[i][j] = (uint8_t)(i * 8 + j);
-        /* every 7th artifact is empty: zero-length bins must survive */
-        many[i].data = bin(many_data[i], i % 7 == 0 ? 0 : (uint32_t)(1 + i % 8));
-    }
+    for (size_t i = 0; i < sizeof assigned; i++)
+        assigned[i] = (uint8_t)(i * 37 + 11);
 }
 
 static void fill_nodes(void)
@@ -98,8 +89,19 @@ static void sample_result(ph_msg *m, bool ok)
     r->solve_us = 1234567;
     r->verify_us = 89;
     r->table_bytes = UINT64_MAX;
-    r->artifacts = ok ? many : NULL;
-    r->nartifacts = ok ? NMANY : 0;
+    r->has_table = ok;
+    if (!ok)
+        return;
+    ph_table_view *t = &r->table;
+    t->hash = 2;
+    t->compact = true;
+    t->seeds[0] = UINT32_MAX; t->seeds[1] = 0; t->seeds[2] = 0x12345678u; t->seeds[3] = 31;
+    t->nkeys = 283263;
+    t->nedges = UINT32_MAX;
+    t->nverts = NVERTS;
+    t->shift = 17;
+    t->width = 4;
+    t->assigned = bin(assigned, sizeof assigned);
 }
 
 static void sample_status(ph_msg *m, bool empty)
@@ -117,7 +119,7 @@ static void sample_status(ph_msg *m, bool empty)
 }
 
 static const char *const labels[] = {
-    "ready", "ready-max", "heartbeat", "result-many", "result-failed", "task",
+    "ready", "ready-max", "heartbeat", "result-table", "result-failed", "task",
     "task-empty", "stop", "submit-create", "submit-bulk", "wait", "status",
     "shutdown", "ping", "accepted", "job", "job-no-nodes", "status-reply",
     "status-reply-empty", "ok", "pong", "error", "error-min",
@@ -186,7 +188,7 @@ static void sample_reply(int i, ph_msg *m)
 
 void proto_sample(int i, ph_msg *m)
 {
-    fill_many();
+    fill_assigned();
     fill_nodes();
     fill_workers();
     memset(m, 0, sizeof *m);
@@ -283,11 +285,20 @@ static void walk_result(const ph_msg_result *r, proto_visit_fn fn, void *ctx)
     walk_u(fn, ctx, "solve_us", r->solve_us);
     walk_u(fn, ctx, "verify_us", r->verify_us);
     walk_u(fn, ctx, "table_bytes", r->table_bytes);
-    walk_u(fn, ctx, "nartifacts", r->nartifacts);
-    for (uint32_t i = 0; i < r->nartifacts; i++) {
-        walk_b(fn, ctx, "artifacts.path", r->artifacts[i].path);
-        walk_b(fn, ctx, "artifacts.data", r->artifacts[i].data);
-    }
+    walk_u(fn, ctx, "has_table", r->has_table);
+    if (!r->has_table)
+        return;
+    const ph_table_view *t = &r->table;
+    walk_u(fn, ctx, "table.hash", t->hash);
+    walk_u(fn, ctx, "table.compact", t->compact);
+    for (int i = 0; i < 4; i++)
+        walk_u(fn, ctx, "table.seeds", t->seeds[i]);
+    walk_u(fn, ctx, "table.nkeys", t->nkeys);
+    walk_u(fn, ctx, "table.nedges", t->nedges);
+    walk_u(fn, ctx, "table.nverts", t->nverts);
+    walk_u(fn, ctx, "table.shift", t->shift);
+    walk_u(fn, ctx, "table.width", t->width);
+    walk_b(fn, ctx, "table.assigned", t->assigned);
 }
 
 static void walk_status(const ph_msg_status_reply *s, proto_visit_fn fn, void *ctx)

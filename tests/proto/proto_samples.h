@@ -12,7 +12,7 @@ int proto_sample_count(void);
  * never ph_msg_free a sample. */
 void proto_sample(int i, ph_msg *m);
 
-/* A short file-name-safe label for sample i, e.g. "result-many". */
+/* A short file-name-safe label for sample i, e.g. "result-table". */
 const char *proto_sample_label(int i);
 
 /* Visit every field of m in wire order: numbers (bools as 0/1, signed

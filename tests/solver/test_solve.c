@@ -553,6 +553,55 @@ static void test_verify_catches_corruption(void **state)
     check_corruption(70000, 1, PH_HASH_AUTO);  /* width 4, compact */
 }
 
+/* A solved table passes ph_table_check_shape in both modes and at both
+ * widths; any one field off (as a table from the network could be) fails
+ * with the field's name. */
+static void test_check_shape(void **state)
+{
+    (void)state;
+    const uint32_t counts[] = {1, 7, 1000, 70000};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        for (int compact = 0; compact <= 1; compact++) {
+            uint32_t *keys = gen_keys_random(counts[k], 42 + k, false);
+            ph_solve_opts o;
+            ph_solve_opts_init(&o);
+            o.compact = compact;
+            ph_table t = {0};
+            ph_err err = {0};
+            assert_int_equal(ph_solve(keys, counts[k], &o, &t, &err), 0);
+            assert_int_equal(ph_table_check_shape(&t, &err), 0);
+            ph_table bad = t;
+            bad.nverts++;
+            assert_int_equal(ph_table_check_shape(&bad, &err), PH_EINVAL);
+            assert_non_null(strstr(err.msg, "table.nverts"));
+            bad = t;
+            bad.nedges = bad.nedges * 2;
+            assert_int_equal(ph_table_check_shape(&bad, &err), PH_EINVAL);
+            assert_non_null(strstr(err.msg, "table.nedges"));
+            bad = t;
+            bad.shift ^= 1;
+            assert_int_equal(ph_table_check_shape(&bad, &err), PH_EINVAL);
+            assert_non_null(strstr(err.msg, "table.shift"));
+            bad = t;
+            bad.width = t.width == 2 ? 4 : 2;
+            assert_int_equal(ph_table_check_shape(&bad, &err), PH_EINVAL);
+            assert_non_null(strstr(err.msg, "table.width"));
+            bad = t;
+            bad.compact = !t.compact;   /* the other mode counts differently */
+            assert_int_equal(ph_table_check_shape(&bad, &err), PH_EINVAL);
+            bad = t;
+            bad.hash = PH_HASH_AUTO;
+            assert_int_equal(ph_table_check_shape(&bad, &err), PH_EINVAL);
+            assert_non_null(strstr(err.msg, "table.hash"));
+            bad = t;
+            bad.nkeys = 0;
+            assert_int_equal(ph_table_check_shape(&bad, &err), PH_EINVAL);
+            ph_table_free(&t);
+            free(keys);
+        }
+    }
+}
+
 /* ---- cancel, hard sets, invalid input ------------------------------- */
 
 static void test_cancel_before_solve(void **state)
@@ -702,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_executor_busy_no_deadlock),
         cmocka_unit_test(test_seed_changes_table),
         cmocka_unit_test(test_verify_catches_corruption),
+        cmocka_unit_test(test_check_shape),
         cmocka_unit_test(test_cancel_before_solve),
         cmocka_unit_test(test_hard_clustered_escalates),
         cmocka_unit_test(test_invalid_args),
