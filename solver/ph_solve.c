@@ -284,7 +284,7 @@ typedef struct search {
     const ph_table *shape;     /* sizing only */
     ph_hash_kind requested;
     uint64_t seed, max_attempts;
-    const volatile int *cancel;
+    const atomic_int *cancel;
     _Atomic uint64_t next;     /* next attempt number to try */
     _Atomic uint64_t best;     /* lowest acyclic attempt so far */
     _Atomic uint64_t tried;
@@ -312,7 +312,7 @@ static void *searcher_run(void *arg)
     search *s = w->s;
     w->found = UINT64_MAX;
     for (;;) {
-        if (s->cancel && *s->cancel)
+        if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed))
             break;
         uint64_t a = atomic_fetch_add(&s->next, 1);
         if (a >= s->max_attempts || a > atomic_load(&s->best) || atomic_load(&s->duplicate))
@@ -511,7 +511,7 @@ static int search_outcome(search *s, ph_err *err)
         keys_check_unique(s->keys, s->shape->nkeys, "keys", &dup);
         return ph_err_set(err, PH_EDUP, "%s", dup.msg);
     }
-    if (s->cancel && *s->cancel)
+    if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed))
         return ph_err_set(err, PH_ETIMEOUT, "solve cancelled after %llu attempts",
                           (unsigned long long)atomic_load(&s->tried));
     if (s->requested == PH_HASH_MULSHIFT || s->requested == PH_HASH_MULROT)

@@ -9,6 +9,7 @@
 #ifndef PH_SOLVER_H
 #define PH_SOLVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,7 +35,8 @@ typedef struct ph_solve_opts {
     uint64_t max_attempts;  /* 0 = default: 10,000 (auto, mix); 1,000 for a forced
                                mulshift/mulrot, which can fail forever on
                                structured keys (PH_ESOLVE says so) */
-    const volatile int *cancel; /* optional: non-zero stops the solve (PH_ETIMEOUT) */
+    const atomic_int *cancel; /* optional: non-zero stops the solve (PH_ETIMEOUT);
+                                 set from any thread */
     /* Optional executor for the extra attempt threads of a parallel solve:
      * exec_post(exec_ctx, fn, arg) must run fn(arg) once on some thread,
      * soon and never dropped (a worker passes its NUMA node's queue, so the

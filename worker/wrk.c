@@ -46,7 +46,7 @@ typedef struct wrk {
     bool registering;       /* READY sent, nothing heard from the coordinator since */
     uint64_t ready_ms;      /* when that READY went out */
     bool stop;
-    volatile int cancel;    /* read by running solves (ph_solve_opts.cancel) */
+    atomic_int cancel;      /* read by running solves (ph_solve_opts.cancel) */
 } wrk;
 
 void wrk_opts_init(wrk_opts *o)
@@ -401,7 +401,7 @@ int wrk_run(const wrk_opts *o, void *zmq_ctx, ph_err *err)
     }
     /* Queued tasks are cancelled, running solves are told to stop (the
      * coordinator requeues whatever we held); nothing more is sent. */
-    w.cancel = 1;
+    atomic_store(&w.cancel, 1);
     if (w.rt)
         ph_runtime_destroy(w.rt, false, wrk_task_free);
     if (w.port) {

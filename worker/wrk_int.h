@@ -25,7 +25,7 @@ typedef struct wrk_task {
     uint64_t seed;
     unsigned node_threads; /* threads of the node, for large tables */
     unsigned delay_ms;     /* wrk_opts.task_delay_ms (tests) */
-    const volatile int *cancel; /* set when the worker exits: stops a long solve */
+    const atomic_int *cancel; /* set when the worker exits: stops a long solve */
     ph_runtime *rt;        /* parallel attempts run on the node's threads */
     unsigned node;         /* set by wrk_task_work */
     ph_port *done;         /* where to post the finished task */

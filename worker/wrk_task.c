@@ -111,7 +111,7 @@ void wrk_task_work(void *arg, unsigned node, unsigned thread)
     wrk_task *t = arg;
     t->node = node;
     /* Test delay, in slices so that a worker told to exit does not wait. */
-    for (unsigned left = t->delay_ms; left > 0 && !(t->cancel && *t->cancel);) {
+    for (unsigned left = t->delay_ms; left > 0 && !(t->cancel && atomic_load(t->cancel));) {
         unsigned s = left < 20 ? left : 20;
         struct timespec ts = {0, (long)s * 1000000L};
         nanosleep(&ts, NULL);

@@ -459,6 +459,37 @@ static void test_executor_busy_no_deadlock(void **state)
     free(keys);
 }
 
+/* Cancel from another thread while attempts run (a worker shutting down):
+ * the solve ends with PH_ETIMEOUT instead of running out its budget.  The
+ * set can never solve with forced mulshift, so only the cancel ends it. */
+static void *cancel_later(void *arg)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    atomic_store((atomic_int *)arg, 1);
+    return NULL;
+}
+
+static void test_cancel_while_solving(void **state)
+{
+    (void)state;
+    uint32_t n = 50000;
+    uint32_t *keys = gen_keys_strided(n, 3, 65536, 16);
+    assert_non_null(keys);
+    atomic_int stop = 0;
+    ph_solve_opts o = opts_for(PH_HASH_MULSHIFT, 0, 2, 1);
+    o.max_attempts = UINT64_MAX;
+    o.cancel = &stop;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, cancel_later, &stop), 0);
+    ph_table table;
+    ph_err err = {0};
+    assert_int_equal(ph_solve(keys, n, &o, &table, &err), PH_ETIMEOUT);
+    assert_non_null(strstr(err.msg, "cancelled"));
+    pthread_join(t, NULL);
+    free(keys);
+}
+
 static void test_seed_changes_table(void **state)
 {
     (void)state;
@@ -611,7 +642,7 @@ static void test_cancel_before_solve(void **state)
     for (size_t c = 0; c < 2; c++) {
         uint32_t n = ns[c];
         uint32_t *keys = make_keys(GEN_RANDOM, n, 5);
-        volatile int stop = 1;
+        atomic_int stop = 1;
         ph_solve_opts o = opts_for(PH_HASH_AUTO, 0, 2, 1);
         o.cancel = &stop;
         ph_table t;
@@ -748,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_reproducible_many_attempts),
         cmocka_unit_test(test_executor_hook),
+        cmocka_unit_test(test_cancel_while_solving),
         cmocka_unit_test(test_executor_busy_no_deadlock),
         cmocka_unit_test(test_seed_changes_table),
         cmocka_unit_test(test_verify_catches_corruption),
