@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,21 +17,26 @@
 struct ph_journal {
     int fd;
     char *path;  /* owned, for messages */
+    bool broken; /* a failed append could not be undone: refuse more */
 };
+
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_table_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+        crc_table[i] = c;
+    }
+}
 
 uint32_t ph_crc32c(uint32_t crc, const void *data, size_t len)
 {
-    static uint32_t table[256];
-    static int ready; /* benign race: every thread computes the same table */
-    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-            table[i] = c;
-        }
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    }
+    pthread_once(&crc_once, crc_table_init);
+    const uint32_t *table = crc_table;
     const unsigned char *p = data;
     crc = ~crc;
     while (len--)
@@ -152,8 +158,14 @@ static int write_all(int fd, const void *p, size_t n)
 int ph_journal_append(ph_journal *j, uint8_t type, const void *data, uint32_t len, bool sync,
                       ph_err *err)
 {
+    if (j->broken)
+        return ph_err_set(err, PH_EIO, "%s: journal unusable after a failed write", j->path);
     if (len > PH_JOURNAL_MAX_RECORD)
         return ph_err_set(err, PH_EINVAL, "%s: record of %u bytes is too large", j->path, len);
+    /* A write cut short (disk full, I/O error) must not leave half a record:
+     * replay stops at the first bad record and would drop every later one,
+     * synced or not.  So the file is cut back to where this record began. */
+    off_t start = lseek(j->fd, 0, SEEK_END);
     /* One write per record: with O_APPEND a record is never interleaved. */
     unsigned char *rec = malloc(HEADER_LEN + (size_t)len);
     if (!rec)
@@ -164,10 +176,14 @@ int ph_journal_append(ph_journal *j, uint8_t type, const void *data, uint32_t le
     put_le32(rec + 6, record_crc(type, len, data));
     if (len)
         memcpy(rec + HEADER_LEN, data, len);
-    int failed = write_all(j->fd, rec, HEADER_LEN + (size_t)len);
+    int failed = start < 0 || write_all(j->fd, rec, HEADER_LEN + (size_t)len);
+    int saved = errno;
     free(rec);
-    if (failed)
-        return ph_err_set(err, PH_EIO, "%s: journal write failed: %s", j->path, strerror(errno));
+    if (failed) {
+        if (start < 0 || ftruncate(j->fd, start) != 0)
+            j->broken = true;
+        return ph_err_set(err, PH_EIO, "%s: journal write failed: %s", j->path, strerror(saved));
+    }
     return sync ? ph_journal_sync(j, err) : PH_OK;
 }
 

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ph_journal.h"
@@ -161,6 +164,45 @@ static void test_open_error_names_file(void **state)
     assert_null(j);
 }
 
+/* A record cut short by a full disk (here: RLIMIT_FSIZE in a child) is
+ * undone, so a later record still replays after it. */
+static void test_failed_append_undone(void **state)
+{
+    (void)state;
+    char path[128];
+    temp_path(path, sizeof path, "full");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {40, 40};
+        ph_journal *j;
+        ph_err err;
+        if (setrlimit(RLIMIT_FSIZE, &rl) || ph_journal_open(path, &j, &err))
+            _exit(10);
+        char big[28] = {0};
+        if (ph_journal_append(j, 1, "first", 5, true, &err))       /* 15 bytes */
+            _exit(11);
+        if (ph_journal_append(j, 2, big, sizeof big, true, &err) != PH_EIO) /* 38: cut */
+            _exit(12);
+        if (ph_journal_append(j, 3, "third", 5, true, &err))       /* fits again */
+            _exit(13);
+        ph_journal_close(j);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    seen s = {0};
+    ph_err err;
+    assert_int_equal(ph_journal_replay(path, collect, &s, NULL, &err), PH_OK);
+    assert_int_equal(s.count, 2);
+    assert_int_equal(s.types[1], 3);
+    assert_memory_equal(s.data[1], "third", 5);
+    unlink(path);
+}
+
 static void test_crc32c_known_value(void **state)
 {
     (void)state;
@@ -177,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_corruption_stops),
         cmocka_unit_test(test_callback_error_returned),
         cmocka_unit_test(test_open_error_names_file),
+        cmocka_unit_test(test_failed_append_undone),
         cmocka_unit_test(test_crc32c_known_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
