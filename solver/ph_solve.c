@@ -22,7 +22,7 @@
 #include "ph_solve_int.h"
 #include "ph_time.h"
 
-#define SOLVE_MAX_KEYS (1u << 30)       /* keeps 2.09 n vertices within 32 bits */
+#define SOLVE_MAX_KEYS (1u << 30)       /* and pow2 vertices <= 2^31: see size_fits */
 #define SOLVE_PARALLEL_MIN 16384u       /* below this one thread is faster */
 /* Default attempt budgets.  Strong mixing needs ~1.5 attempts on average, so
  * 10,000 failures mean something is wrong with the input.  A forced cheap
@@ -76,6 +76,14 @@ static uint32_t log2_u64(uint64_t p)
 static uint64_t min_vertices(uint32_t n)
 {
     return ((uint64_t)n * 209 + 99) / 100;
+}
+
+/* Whether n keys fit one table: at most 2^30, and in power-of-two mode the
+ * vertex count (the next power of two above 2.09 n) must stay <= 2^31, i.e.
+ * n <= ~1.03e9; above that it would wrap to 0. */
+static bool size_fits(uint32_t n, bool compact)
+{
+    return n <= SOLVE_MAX_KEYS && (compact || min_vertices(n) <= (1ull << 31));
 }
 
 static void size_table(ph_table *t, uint32_t n, bool compact)
@@ -491,8 +499,9 @@ static int solve_checks(const uint32_t *keyv, uint32_t n, const ph_solve_opts *o
 {
     if (!keyv || n == 0)
         return ph_err_set(err, PH_EINVAL, "no keys to solve");
-    if (n > SOLVE_MAX_KEYS)
-        return ph_err_set(err, PH_EINVAL, "%u keys: more than 2^30 in one table", n);
+    if (!size_fits(n, o->compact))
+        return ph_err_set(err, PH_EINVAL, "%u keys: too many for one %s table (vertex count "
+                          "beyond 32 bits)", n, o->compact ? "compact" : "power-of-two");
     if ((unsigned)o->hash > PH_HASH_AUTO)
         return ph_err_set(err, PH_EINVAL, "unknown hash kind %d", (int)o->hash);
     return PH_OK;
@@ -616,6 +625,8 @@ int ph_table_check_shape(const ph_table *t, ph_err *err)
         return ph_err_set(err, PH_EINVAL, "table.hash: unknown family %u", (unsigned)t->hash);
     if (t->nkeys == 0)
         return ph_err_set(err, PH_EINVAL, "table.nkeys: 0");
+    if (!size_fits(t->nkeys, t->compact))
+        return ph_err_set(err, PH_EINVAL, "table.nkeys: %u, too many for one table", t->nkeys);
     ph_table want = {0};
     size_table(&want, t->nkeys, t->compact);
     const struct { const char *name; uint32_t got, want; } f[] = {

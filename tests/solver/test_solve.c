@@ -490,6 +490,23 @@ static void test_cancel_while_solving(void **state)
     free(keys);
 }
 
+/* Between ~1.03e9 and 2^30 keys a power-of-two vertex count would pass 2^31
+ * and wrap: refused before any allocation, by the solver and by the shape
+ * check the coordinator applies to tables from workers. */
+static void test_too_many_keys_refused(void **state)
+{
+    (void)state;
+    uint32_t one = 1;
+    ph_solve_opts o = opts_for(PH_HASH_AUTO, 0, 1, 0);
+    ph_table t;
+    ph_err err = {0};
+    assert_int_equal(ph_solve(&one, 1100000000u, &o, &t, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "too many"));
+    ph_table shape = {.hash = PH_HASH_MIX, .nkeys = 1100000000u};
+    assert_int_equal(ph_table_check_shape(&shape, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "table.nkeys"));
+}
+
 static void test_seed_changes_table(void **state)
 {
     (void)state;
@@ -780,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_reproducible_many_attempts),
         cmocka_unit_test(test_executor_hook),
         cmocka_unit_test(test_cancel_while_solving),
+        cmocka_unit_test(test_too_many_keys_refused),
         cmocka_unit_test(test_executor_busy_no_deadlock),
         cmocka_unit_test(test_seed_changes_table),
         cmocka_unit_test(test_verify_catches_corruption),
