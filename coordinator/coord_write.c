@@ -45,68 +45,6 @@ struct coord_writer {
     size_t outstanding;         /* posted to todo, not yet taken back from done */
 };
 
-/* Artifact paths are built here from the job's own file names; checked
- * anyway (relative, no empty, "." or ".." component, at most a few levels
- * deep) so writes can only ever stay inside out_dir. */
-static int path_ok(const char *path, ph_err *err)
-{
-    if (!path[0] || path[0] == '/')
-        return ph_err_set(err, PH_EPROTO, "artifact '%s': path must be relative", path);
-    unsigned depth = 0;
-    for (const char *p = path; *p; depth++) {
-        size_t n = strcspn(p, "/");
-        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-            return ph_err_set(err, PH_EPROTO,
-                              "artifact '%s': empty, '.' or '..' component", path);
-        p += n;
-        if (*p == '/' && !*++p)
-            return ph_err_set(err, PH_EPROTO, "artifact '%s': ends in '/'", path);
-    }
-    if (depth > 4)
-        return ph_err_set(err, PH_EPROTO, "artifact '%s': too deep", path);
-    return PH_OK;
-}
-
-/* Create the parent of full (one mkdir in the usual case: out_dir exists). */
-static int make_parent(char *full, char *last_dir, size_t last_len, ph_err *err)
-{
-    char *slash = strrchr(full, '/');
-    if (!slash || slash == full)
-        return PH_OK;
-    *slash = '\0';
-    int rc = PH_OK;
-    if (strcmp(full, last_dir) != 0) {
-        if (mkdir(full, 0755) != 0 && errno != EEXIST)
-            rc = ph_fs_mkdirs(full, err);
-        if (!rc)
-            snprintf(last_dir, last_len, "%s", full);
-    }
-    *slash = '/';
-    return rc;
-}
-
-static int write_artifacts(const char *out_dir, const ph_artifacts *a, ph_err *err)
-{
-    /* Check every path first so a bad set writes nothing at all. */
-    for (size_t i = 0; i < a->count; i++) {
-        int rc = path_ok(a->items[i].path, err);
-        if (rc)
-            return rc;
-    }
-    char last_dir[4096] = "";
-    for (size_t i = 0; i < a->count; i++) {
-        char full[4096];
-        int rc = ph_fs_join(full, sizeof full, out_dir, a->items[i].path, err);
-        if (!rc)
-            rc = make_parent(full, last_dir, sizeof last_dir, err);
-        if (!rc)
-            rc = ph_fs_write_atomic(full, a->items[i].data, a->items[i].len, 0, err);
-        if (rc)
-            return rc;
-    }
-    return PH_OK;
-}
-
 /* The RESULT's header repeats the table's parameters for results.csv: they
  * must agree with the table that is written. */
 static int header_matches(const ph_msg_result *r, const ph_table *t, ph_err *err)
@@ -201,7 +139,7 @@ int coord_write_table(const coord_wjob *wj, ph_err *err)
     if (!rc)
         rc = ph_emit_render(&t, keyv, wj->name, &arts, err);
     if (!rc)
-        rc = write_artifacts(wj->out_dir, &arts, err);
+        rc = ph_artifacts_write(&arts, wj->out_dir, err);
     ph_artifacts_free(&arts);
     free(owned);
     ph_table_free(&t);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ph_fs.h"
 
@@ -459,7 +460,10 @@ static int artifact_path_ok(const char *path, ph_err *err)
     return PH_OK;
 }
 
-static int artifact_write(const ph_artifact *it, const char *outdir, ph_err *err)
+/* Write one artifact under outdir.  last_dir caches the parent created last:
+ * the files of one table share a directory, so that costs one mkdir. */
+static int artifact_write(const ph_artifact *it, const char *outdir, char *last_dir,
+                          size_t last_len, ph_err *err)
 {
     char full[4096];
     int rc = ph_fs_join(full, sizeof full, outdir, it->path, err);
@@ -467,11 +471,27 @@ static int artifact_write(const ph_artifact *it, const char *outdir, ph_err *err
         return rc;
     char *slash = strrchr(full, '/');
     *slash = '\0'; /* join always puts one '/' after outdir */
-    rc = ph_fs_mkdirs(full, err);
+    if (strcmp(full, last_dir) != 0) {
+        rc = ph_fs_mkdirs(full, err);
+        if (!rc)
+            snprintf(last_dir, last_len, "%s", full);
+    }
     *slash = '/';
     if (!rc)
         rc = ph_fs_write_atomic(full, it->data, it->len, 0, err);
     return rc;
+}
+
+/* Remove the first n artifacts again (a later one failed): a table is
+ * written whole or not at all.  Best effort; the failure is what is
+ * reported. */
+static void artifacts_unwrite(const ph_artifacts *a, size_t n, const char *outdir)
+{
+    for (size_t i = 0; i < n; i++) {
+        char full[4096];
+        if (ph_fs_join(full, sizeof full, outdir, a->items[i].path, NULL) == PH_OK)
+            (void)unlink(full);
+    }
 }
 
 int ph_artifacts_write(const ph_artifacts *a, const char *outdir, ph_err *err)
@@ -482,10 +502,13 @@ int ph_artifacts_write(const ph_artifacts *a, const char *outdir, ph_err *err)
         if (rc)
             return rc;
     }
+    char last_dir[4096] = "";
     for (size_t i = 0; i < a->count; i++) {
-        int rc = artifact_write(&a->items[i], outdir, err);
-        if (rc)
+        int rc = artifact_write(&a->items[i], outdir, last_dir, sizeof last_dir, err);
+        if (rc) {
+            artifacts_unwrite(a, i, outdir);
             return rc;
+        }
     }
     return PH_OK;
 }

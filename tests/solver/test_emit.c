@@ -324,6 +324,38 @@ static void test_artifacts_write(void **state)
     free(dir);
 }
 
+/* A failure part-way (here a regular file where a directory must go) takes
+ * back the files already written: a table is written whole or not at all. */
+static void test_artifacts_write_all_or_nothing(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char p[700];
+    snprintf(p, sizeof p, "%s/t", dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/t/blocker", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fclose(f);
+    ph_artifacts a = {0};
+    ph_err err = {0};
+    assert_int_equal(ph_artifacts_add(&a, "t/t.h", "h", 1, &err), 0);
+    assert_int_equal(ph_artifacts_add(&a, "t/t.c", "c", 1, &err), 0);
+    assert_int_equal(ph_artifacts_add(&a, "t/blocker/x.c", "x", 1, &err), 0);
+    assert_int_not_equal(ph_artifacts_write(&a, dir, &err), 0);
+    assert_non_null(strstr(err.msg, "blocker"));
+    struct stat st;
+    snprintf(p, sizeof p, "%s/t/t.h", dir);
+    assert_int_not_equal(stat(p, &st), 0);
+    snprintf(p, sizeof p, "%s/t/t.c", dir);
+    assert_int_not_equal(stat(p, &st), 0);
+    snprintf(p, sizeof p, "%s/t", dir);
+    assert_int_equal(count_tmp_files(p), 0);
+    ph_artifacts_free(&a);
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_artifacts_refuse_escape(void **state)
 {
     (void)state;
@@ -561,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_render_sanitized_names),
         cmocka_unit_test(test_render_bad_table),
         cmocka_unit_test(test_artifacts_write),
+        cmocka_unit_test(test_artifacts_write_all_or_nothing),
         cmocka_unit_test(test_artifacts_refuse_escape),
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test(test_csv_roundtrip),
