@@ -6,10 +6,12 @@
  * jobs come back under the same ids and tokens, finished tasks keep their
  * results.csv rows and are not redone, everything else is queued again.
  *
- * Durability: a job record is fdatasync'd before the client gets its token;
- * task records are synced in groups (at most every COORD_JOURNAL_SYNC_MS),
- * so a power cut may redo a few tables but never loses a job.  A process
- * crash loses nothing that was appended.
+ * Durability: a job record is fdatasync'd before the client gets its token,
+ * so no accepted job is lost.  Task records are synced in groups (at most
+ * every COORD_JOURNAL_SYNC_MS).  A process crash loses nothing that was
+ * appended.  A power cut is weaker: table files are not fsync'd (that would
+ * cost a flush per file), so a task the journal counts as done may have lost
+ * its files, and it is not redone.
  *
  * Records (little-endian; str = u32 length + bytes):
  *   JOB  id u64, token 16 bytes, is_create u8, compact u8, threads u32,

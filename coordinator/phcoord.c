@@ -63,16 +63,22 @@ static void usage(FILE *f)
             COORD_DEFAULT_BIND, COORD_DEFAULT_WRITERS, COORD_DEFAULT_MAX_TRIES);
 }
 
-static int parse_ms(const char *opt, const char *s, int *out)
+static int parse_ms_min(const char *opt, const char *s, long min, int *out)
 {
     char *end;
     long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v <= 0 || v > 3600000) {
-        fprintf(stderr, "phcoord: %s '%s': expected milliseconds in 1..3600000\n", opt, s);
+    if (*s == '\0' || *end != '\0' || v < min || v > 3600000) {
+        fprintf(stderr, "phcoord: %s '%s': expected milliseconds in %ld..3600000\n", opt, s,
+                min);
         return -1;
     }
     *out = (int)v;
     return 0;
+}
+
+static int parse_ms(const char *opt, const char *s, int *out)
+{
+    return parse_ms_min(opt, s, 1, out);
 }
 
 static int parse_count(const char *opt, const char *s, int *out)
@@ -129,7 +135,7 @@ int main(int argc, char **argv)
         case 'W': bad = parse_count("--writers", optarg, &o.writers); break;
         case 'S': o.curve_secret = optarg; break;
         case 'D': o.state_dir = optarg; break;
-        case 'T': bad = parse_ms("--task-timeout-ms", optarg, &o.task_timeout_ms); break;
+        case 'T': bad = parse_ms_min("--task-timeout-ms", optarg, 0, &o.task_timeout_ms); break;
         case 'M':
             bad = parse_count("--max-tries", optarg, &o.max_tries);
             if (!bad && o.max_tries == 0) {
