@@ -169,20 +169,6 @@ int ph_curve_load_secret(const char *path, char secret_z85[PH_CURVE_Z85_LEN + 1]
 
 /* ---- keygen ------------------------------------------------------------- */
 
-static int write_full(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Publish tmp as path unless path exists.  renameat2(NOREPLACE) is atomic;
  * filesystems without it fall back to link(), which also never replaces. */
 static int publish_noreplace(const char *tmp, const char *path)
@@ -210,7 +196,7 @@ static int write_key_file(const char *path, const char *data, size_t len, mode_t
     if (fd < 0)
         return ph_err_set(err, PH_EIO, "%s: cannot create: %s", path, strerror(errno));
     int saved = 0;
-    if (fchmod(fd, mode) != 0 || write_full(fd, data, len) != 0 || fsync(fd) != 0)
+    if (fchmod(fd, mode) != 0 || ph_fs_write_full(fd, data, len) != 0 || fsync(fd) != 0)
         saved = errno;
     if (close(fd) != 0 && !saved)
         saved = errno;

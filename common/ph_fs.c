@@ -57,13 +57,16 @@ int ph_fs_mkdirs(const char *dir, ph_err *err)
     return PH_OK;
 }
 
-static int write_full(int fd, const char *p, size_t len)
+int ph_fs_write_full(int fd, const void *data, size_t len)
 {
+    const char *p = data;
     while (len > 0) {
         ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
             return -1;
         }
         p += w;
@@ -92,7 +95,7 @@ int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync
     if (fd < 0)
         return ph_err_set(err, PH_EIO, "%s: cannot create: %s", path, strerror(errno));
     int saved = 0;
-    if (write_full(fd, data, len) != 0 || (fsync_file && fsync(fd) != 0))
+    if (ph_fs_write_full(fd, data, len) != 0 || (fsync_file && fsync(fd) != 0))
         saved = errno;
     if (close(fd) != 0 && !saved)
         saved = errno;

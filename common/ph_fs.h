@@ -18,6 +18,10 @@ int ph_fs_mkdirs(const char *dir, ph_err *err);
 int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync_file,
                        ph_err *err);
 
+/* write(2) until all len bytes are out (EINTR retried): 0, or -1 with
+ * errno set (a zero-byte write counts as an error: the disk is full). */
+int ph_fs_write_full(int fd, const void *data, size_t len);
+
 /* The temporary name for path: "path.tmp.PID.N", N counting up in this
  * process.  Every temp-then-rename writer uses it, so that
  * ph_fs_sweep_stale_tmp can recognise what a killed process left. */

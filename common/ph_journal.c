@@ -140,21 +140,6 @@ int ph_journal_open(const char *path, ph_journal **out, ph_err *err)
     return PH_OK;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int ph_journal_append(ph_journal *j, uint8_t type, const void *data, uint32_t len, bool sync,
                       ph_err *err)
 {
@@ -176,7 +161,7 @@ int ph_journal_append(ph_journal *j, uint8_t type, const void *data, uint32_t le
     put_le32(rec + 6, record_crc(type, len, data));
     if (len)
         memcpy(rec + HEADER_LEN, data, len);
-    int failed = start < 0 || write_all(j->fd, rec, HEADER_LEN + (size_t)len);
+    int failed = start < 0 || ph_fs_write_full(j->fd, rec, HEADER_LEN + (size_t)len);
     int saved = errno;
     free(rec);
     if (failed) {
