@@ -710,9 +710,9 @@ static void fake_ready(fake_worker *f)
 static uint32_t fake_keys[4096];
 static uint32_t fake_nkeys;
 
-/* Wait (deadline 20 s) for a TASK, skipping heartbeats; copies its ids,
- * table name and keys (to fake_keys). */
-static void fake_take_task(fake_worker *f, uint64_t *job, uint64_t *task, char *name, size_t len)
+/* Wait (deadline 20 s) for a message of `type`, skipping anything else;
+ * decoded into *m, whose views point into *fr: free both when done. */
+static void fake_recv(fake_worker *f, ph_msg_type type, ph_msg *m, zmq_msg_t *fr)
 {
     uint64_t deadline = ph_time_ms() + 20000;
     while (ph_time_ms() < deadline) {
@@ -720,27 +720,33 @@ static void fake_take_task(fake_worker *f, uint64_t *job, uint64_t *task, char *
         assert_true(zmq_poll(&it, 1, 100) >= 0);
         if (!(it.revents & ZMQ_POLLIN))
             continue;
-        zmq_msg_t fr;
-        zmq_msg_init(&fr);
-        assert_true(zmq_msg_recv(&fr, f->sock, 0) >= 0);
-        ph_msg m;
+        zmq_msg_init(fr);
+        assert_true(zmq_msg_recv(fr, f->sock, 0) >= 0);
         ph_err err = {0};
-        assert_int_equal(ph_msg_decode(zmq_msg_data(&fr), zmq_msg_size(&fr), &m, &err), 0);
-        bool got = m.type == PH_MSG_TASK;
-        if (got) {
-            *job = m.u.task.job_id;
-            *task = m.u.task.task_id;
-            assert_int_equal(ph_bytes_cstr(m.u.task.name, name, len, &err), 0);
-            assert_true(m.u.task.keys.n % 4 == 0 && m.u.task.keys.n <= sizeof fake_keys);
-            memcpy(fake_keys, m.u.task.keys.p, m.u.task.keys.n);
-            fake_nkeys = m.u.task.keys.n / 4;
-        }
-        ph_msg_free(&m);
-        zmq_msg_close(&fr);
-        if (got)
+        assert_int_equal(ph_msg_decode(zmq_msg_data(fr), zmq_msg_size(fr), m, &err), 0);
+        if (m->type == type)
             return;
+        ph_msg_free(m);
+        zmq_msg_close(fr);
     }
-    fail_msg("no TASK reached the scripted worker");
+    fail_msg("no message of type %d reached the scripted worker", (int)type);
+}
+
+/* Wait for a TASK; copies its ids, table name and keys (to fake_keys). */
+static void fake_take_task(fake_worker *f, uint64_t *job, uint64_t *task, char *name, size_t len)
+{
+    ph_msg m;
+    zmq_msg_t fr;
+    ph_err err = {0};
+    fake_recv(f, PH_MSG_TASK, &m, &fr);
+    *job = m.u.task.job_id;
+    *task = m.u.task.task_id;
+    assert_int_equal(ph_bytes_cstr(m.u.task.name, name, len, &err), 0);
+    assert_true(m.u.task.keys.n % 4 == 0 && m.u.task.keys.n <= sizeof fake_keys);
+    memcpy(fake_keys, m.u.task.keys.p, m.u.task.keys.n);
+    fake_nkeys = m.u.task.keys.n / 4;
+    ph_msg_free(&m);
+    zmq_msg_close(&fr);
 }
 
 /* Ways a scripted worker's table can be wrong. */
@@ -818,25 +824,11 @@ static void fake_ping(fake_worker *f)
 {
     ph_msg ping = {.type = PH_MSG_PING};
     fake_send(f, &ping);
-    uint64_t deadline = ph_time_ms() + 20000;
-    while (ph_time_ms() < deadline) {
-        zmq_pollitem_t it = {f->sock, 0, ZMQ_POLLIN, 0};
-        assert_true(zmq_poll(&it, 1, 100) >= 0);
-        if (!(it.revents & ZMQ_POLLIN))
-            continue;
-        zmq_msg_t fr;
-        zmq_msg_init(&fr);
-        assert_true(zmq_msg_recv(&fr, f->sock, 0) >= 0);
-        ph_msg m;
-        ph_err err = {0};
-        assert_int_equal(ph_msg_decode(zmq_msg_data(&fr), zmq_msg_size(&fr), &m, &err), 0);
-        bool pong = m.type == PH_MSG_PONG;
-        ph_msg_free(&m);
-        zmq_msg_close(&fr);
-        if (pong)
-            return;
-    }
-    fail_msg("no PONG");
+    ph_msg m;
+    zmq_msg_t fr;
+    fake_recv(f, PH_MSG_PONG, &m, &fr);
+    ph_msg_free(&m);
+    zmq_msg_close(&fr);
 }
 
 static void fake_heartbeat(fake_worker *f)
