@@ -14,6 +14,7 @@
 #define COORD_DEFAULT_BIND "tcp://127.0.0.1:7710"
 #define COORD_DEFAULT_WRITERS 2
 #define COORD_DEFAULT_MAX_TRIES 3
+#define COORD_DEFAULT_PREFETCH_MS 10
 
 typedef struct coord_opts {
     const char *bind;          /* endpoint; default COORD_DEFAULT_BIND */
@@ -36,6 +37,9 @@ typedef struct coord_opts {
      * max_tries times fails instead of being sent again. */
     int task_timeout_ms;
     int max_tries;             /* 0 = default (3) */
+    /* Tasks a worker is sent beyond its threads: about this many ms of its
+     * measured pace (0 = none; coord_opts_init: 10). */
+    int prefetch_ms;
     const char *state_dir;     /* journal of jobs and results: survives restarts */
 } coord_opts;
 

@@ -29,6 +29,10 @@ typedef struct coord_worker {
     char node[COORD_NODE_MAX];        /* "host/numaN" */
     uint32_t pid, numa_node, threads, credits;
     uint32_t inflight;                /* tasks sent, no result yet */
+    uint64_t inflight_bytes;          /* keys bytes of those tasks */
+    uint64_t last_result_us;          /* when its last result came */
+    uint64_t busy_since_us;           /* when it was last sent work while idle */
+    uint64_t interval_us;             /* its pace: mean time between results; 0 = unknown */
     bool blocked;                     /* its queue was full: wait for a message */
     uint64_t done, failed;            /* results accepted from it */
     uint64_t last_seen_ms;
@@ -44,6 +48,8 @@ typedef struct coord_task {
     char *file;            /* bulk: base name "x.keys"; create: table name */
     uint64_t worker;       /* serial of the holder while RUNNING, else 0 */
     uint64_t sent_ms;      /* when the current holder got it */
+    void *keys;            /* bulk, RUNNING: the bytes sent, kept for the write */
+    uint32_t keys_len;     /* bytes sent (create: the job's keys) */
     uint8_t state;
     uint8_t tries;         /* times taken back (timeout, worker lost) */
 } coord_task;
@@ -101,9 +107,9 @@ typedef struct coord_wjob {
     uint64_t job_id, task_id, worker;  /* worker: serial of the sender */
     const char *out_dir;               /* the job's; jobs live until teardown */
     char name[256];                    /* table name */
-    char *keys_path;                   /* bulk: the keys file, read again (owned) */
-    const void *keys;                  /* create: the job's in-band keys; a job */
-    size_t keys_len;                   /* keeps them while a task is WRITING */
+    const void *keys;                  /* the keys the worker was sent: */
+    size_t keys_len;                   /* the task's (bulk), the job's (create) */
+    void *keys_owned;                  /* bulk: the task's buffer, moved here */
     zmq_msg_t frame;
     ph_msg msg;
     int status;                        /* filled by the writer */

@@ -302,8 +302,11 @@ void coord_job_requeue(coord_job *j, uint64_t task)
     }
     j->requeue[(j->rq_head + j->rq_len) % j->rq_cap] = task;
     j->rq_len++;
-    j->tasks[task].state = TASK_QUEUED;
-    j->tasks[task].worker = 0;
+    coord_task *t = &j->tasks[task];
+    t->state = TASK_QUEUED;
+    t->worker = 0;
+    free(t->keys); /* read again when sent again: the file may have been fixed */
+    t->keys = NULL;
 }
 
 /* A zeroed new entry at the end of j->jw, or NULL when out of memory. */
@@ -367,8 +370,10 @@ static void fill_row(ph_result_row *row, const char *file, const ph_msg_result *
 
 static void free_work(coord_job *j)
 {
-    for (uint64_t i = 0; j->tasks && i < j->total; i++)
+    for (uint64_t i = 0; j->tasks && i < j->total; i++) {
         free(j->tasks[i].file);
+        free(j->tasks[i].keys);
+    }
     free(j->tasks);
     free(j->rows);
     free(j->requeue);
@@ -412,6 +417,8 @@ void coord_job_finish_task(coord *c, coord_job *j, uint64_t task, coord_jw *jw,
     coord_task *t = &j->tasks[task];
     t->state = TASK_DONE;
     t->worker = 0;
+    free(t->keys);
+    t->keys = NULL;
     fill_row(&j->rows[task], t->file, r, status);
     coord_journal_task(c, j, task, jw ? jw->node : "coordinator", status, error);
     if (status == 0) {

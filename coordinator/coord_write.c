@@ -7,15 +7,16 @@
  * count (ph_table_check_shape), and every key verified before anything is
  * rendered; a table that fails fails the task.
  *
- * Re-reading the keys, verifying, rendering and writing (a directory, then
+ * Verifying, rendering and writing (a directory, then
  * temp + rename per file) cost far more than the rest of handling the
  * message, so the loop hands the whole received frame to a small pool of
  * writer threads through a completion port and goes back to dispatching.
  * Finished writes come back on a second port whose fd sits in the loop's
  * zmq_poll; only the loop thread ever touches jobs, workers or the socket.
  *
- * A write job owns the frame (zmq_msg_t) and the decoded RESULT whose table
- * view points into it. */
+ * A write job owns the frame (zmq_msg_t), the decoded RESULT whose table
+ * view points into it, and (bulk) the keys bytes the task was sent with:
+ * the coordinator keeps them from dispatch on, so no keys file is read twice. */
 #include "coord_int.h"
 
 #include <errno.h>
@@ -98,25 +99,14 @@ static int table_from_result(const ph_msg_result *r, ph_table *t, ph_err *err)
     return PH_OK;
 }
 
-/* The task's keys as uint32s: the job's in-band keys (create), or the keys
- * file read again (bulk; the page cache has it from dispatch).  *owned is
- * what the caller frees. */
-static int write_keys(const coord_wjob *wj, uint32_t nkeys, const uint32_t **v, void **owned,
-                      ph_err *err)
+/* The keys the worker was sent, as uint32s: exactly the bytes its table
+ * was solved for, so a keys file changed since dispatch cannot mismatch. */
+static int write_keys(const coord_wjob *wj, uint32_t nkeys, const uint32_t **v, ph_err *err)
 {
-    const void *buf = wj->keys;
-    size_t len = wj->keys_len;
-    *owned = NULL;
-    if (wj->keys_path) {
-        int rc = coord_read_keys_file(wj->keys_path, owned, &len, err);
-        if (rc)
-            return rc;
-        buf = *owned;
-    }
-    if (len % 4 != 0 || len / 4 != nkeys)
-        return ph_err_set(err, PH_EVERIFY, "%s.keys: %zu bytes now, but the table is for %u "
-                          "keys (file changed since it was sent?)", wj->name, len, nkeys);
-    *v = buf; /* malloc'd, so aligned */
+    if (wj->keys_len % 4 != 0 || wj->keys_len / 4 != nkeys)
+        return ph_err_set(err, PH_EVERIFY, "%s.keys: %zu bytes were sent, but the table is "
+                          "for %u keys", wj->name, wj->keys_len, nkeys);
+    *v = wj->keys; /* malloc'd, so aligned */
     return PH_OK;
 }
 
@@ -126,10 +116,9 @@ int coord_write_table(const coord_wjob *wj, ph_err *err)
     ph_table t;
     ph_artifacts arts = {0};
     const uint32_t *keyv = NULL;
-    void *owned = NULL;
     int rc = table_from_result(r, &t, err);
     if (!rc)
-        rc = write_keys(wj, t.nkeys, &keyv, &owned, err);
+        rc = write_keys(wj, t.nkeys, &keyv, err);
     if (!rc) {
         ph_err why = {0};
         if (ph_table_verify(&t, keyv, t.nkeys, &why) != 0)
@@ -141,7 +130,6 @@ int coord_write_table(const coord_wjob *wj, ph_err *err)
     if (!rc)
         rc = ph_artifacts_write(&arts, wj->out_dir, err);
     ph_artifacts_free(&arts);
-    free(owned);
     ph_table_free(&t);
     return rc;
 }
@@ -239,6 +227,6 @@ void coord_wjob_free(coord_wjob *wj)
         return;
     ph_msg_free(&wj->msg);
     zmq_msg_close(&wj->frame);
-    free(wj->keys_path);
+    free(wj->keys_owned);
     free(wj);
 }

@@ -46,6 +46,10 @@ static void usage(FILE *f)
             "                      are not redone\n"
             "  --task-timeout-ms N take a task back from a worker holding it this long\n"
             "                      (default 0: no limit; big tables can take a while)\n"
+            "  --prefetch-ms N     send a worker tasks beyond its threads for about N ms\n"
+            "                      of work at its measured pace, and only while they hold\n"
+            "                      under 1 MiB of keys (default %d; 0 = never; raise it for\n"
+            "                      round trips of more than a few ms)\n"
             "  --max-tries N       a task taken back N times (timeout, worker lost) fails\n"
             "                      instead of being sent again (default %d)\n"
             "  --allow-root DIR    jobs may read keys and write tables only below DIR\n"
@@ -60,7 +64,8 @@ static void usage(FILE *f)
             "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
             "  --version           print the version\n"
             "  -h, --help          this help\n",
-            COORD_DEFAULT_BIND, COORD_DEFAULT_WRITERS, COORD_DEFAULT_MAX_TRIES);
+            COORD_DEFAULT_BIND, COORD_DEFAULT_WRITERS, COORD_DEFAULT_PREFETCH_MS,
+            COORD_DEFAULT_MAX_TRIES);
 }
 
 static int parse_ms_min(const char *opt, const char *s, long min, int *out)
@@ -115,6 +120,7 @@ int main(int argc, char **argv)
         {"allow-root", required_argument, 0, 'R'},
         {"task-timeout-ms", required_argument, 0, 'T'}, {"max-tries", required_argument, 0, 'M'},
         {"state-dir", required_argument, 0, 'D'},
+        {"prefetch-ms", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
     };
     ph_log_set_level(PH_LOG_INFO);
@@ -136,6 +142,7 @@ int main(int argc, char **argv)
         case 'S': o.curve_secret = optarg; break;
         case 'D': o.state_dir = optarg; break;
         case 'T': bad = parse_ms_min("--task-timeout-ms", optarg, 0, &o.task_timeout_ms); break;
+        case 'P': bad = parse_ms_min("--prefetch-ms", optarg, 0, &o.prefetch_ms); break;
         case 'M':
             bad = parse_count("--max-tries", optarg, &o.max_tries);
             if (!bad && o.max_tries == 0) {

@@ -5,7 +5,7 @@
 #      with --out (tables written, the like-for-like baseline) and without,
 #   2. through `phclient bulk-create --local` (embedded coordinator + worker),
 #   3. through phcoord + one phworker on loopback,
-# then 4. the ratios, and 5. coordinator dispatch: phcoord + 32
+# in interleaved rounds (one run of each per round), then 4. the ratios, and 5. coordinator dispatch: phcoord + 32
 # `phworker --fake-work --threads 1` on a generated directory of tiny files.
 #
 #   scripts/cluster-bench.sh [KEYS_DIR]
@@ -23,8 +23,8 @@
 #                        such as /dev/shm/cbench to take the disk out of the figures
 #
 # Every run writes into a fresh directory under the build dir (same
-# filesystem as the build); all of them are removed only at the end (needs
-# ~0.7 GB per sys32 run).  Removing tens of thousands of files right before a
+# filesystem as the build); on a disk all of them are removed only at the
+# end (needs ~0.7 GB per sys32 run), on a tmpfs each right after its run.  Removing tens of thousands of files right before a
 # run would make it up to 10x slower on an ext4 without a journal (this VM):
 # ext4 then will not reuse an inode freed less than 60 s ago (up to 6 min
 # while its inode-table block is dirty), and checks the free ones one by one
@@ -95,6 +95,14 @@ fresh_out() {
   echo "$work/out/$1"
 }
 
+# tmpfs: an output is removed as soon as it is counted (no ext4 inode
+# penalty there, and memory that was used once is cheap to use again).
+on_tmpfs=0
+done_out() {
+  [ "$on_tmpfs" = 1 ] && [ "${PH_CBENCH_KEEP:-0}" != 1 ] && rm -rf "$1"
+  return 0
+}
+
 # Tables written = subdirectories of OUT (one per keys file).
 count_tables() { find "$1" -mindepth 1 -maxdepth 1 -type d | wc -l; }
 
@@ -139,6 +147,7 @@ phcoord=$build/coordinator/phcoord
 phworker=$build/worker/phworker
 inproc=$build/bench/bench_inproc
 mkdir -p "$work"
+[ "$(stat -f -c %T "$work")" = tmpfs ] && on_tmpfs=1
 if [ -e "$work/out" ]; then
   # Left by an interrupted run: set aside now, removed at the end (see the header).
   mv "$work/out" "$work/stale-$$"
@@ -165,67 +174,89 @@ runline() {
     "$1" "$2" "$3" "$(calc "$nfiles / $3" 1)" "$4" "$5" "${6:-}"
 }
 
-if ! skipped inproc; then
+# One run of each mode per round, interleaved: a drift of the machine during
+# the benchmark (load, or this VM's slow first touch of memory it has not
+# used yet: on tmpfs each sys32 output is ~0.6 GB) then hits every mode alike.
+run_inproc() { # MODE ROUND
+  local out args extra la
+  out=$(fresh_out "inproc-$1-$2")
+  args=("$keys" --threads "$threads")
+  [ "$1" = out ] && args+=(--out "$out")
+  la=$(loadavg)
+  L_[inproc-$1]+=" $la"
+  timed "$work/last.txt" "$inproc" "${args[@]}"
+  W_[inproc-$1]+=" $T_REAL" C_[inproc-$1]+=" $(calc "$T_USER + $T_SYS")"
+  extra="user $T_USER sys $T_SYS"
+  [ "$1" = out ] && extra="$extra tables $(count_tables "$out")"
+  runline "inproc-$1" "$2" "$T_REAL" "$(calc "$T_USER + $T_SYS")" "$la" "$extra"
+  grep -q "failed=0" "$work/last.txt" || { cat "$work/last.txt"; exit 1; }
+  done_out "$out"
+}
+
+run_local() { # ROUND
+  local out job_s la
+  out=$(fresh_out "local-$1")
+  la=$(loadavg)
+  L_[local]+=" $la"
+  timed "$work/last.txt" "$phclient" bulk-create "$keys" -o "$out" --local --json
+  W_[local]+=" $T_REAL" C_[local]+=" $(calc "$T_USER + $T_SYS")"
+  job_s=$(grep -o '"elapsed_us":[0-9]*' "$work/last.txt" | cut -d: -f2)
+  runline local "$1" "$T_REAL" "$(calc "$T_USER + $T_SYS")" "$la" \
+    "user $T_USER sys $T_SYS job $(calc "$job_s / 1e6") s tables $(count_tables "$out")"
+  grep -q '"state":"all_succeeded"' "$work/last.txt" || { cat "$work/last.txt"; exit 1; }
+  done_out "$out"
+}
+
+run_cluster() { # ROUND (phcoord CPID + phworker WPID running)
+  local out c0 w0 c1 w1 cc wc job_s la
+  out=$(fresh_out "cluster-$1")
+  la=$(loadavg)
+  L_[cluster]+=" $la"
+  c0=$(cpu_of "$CPID") w0=$(cpu_of "$WPID")
+  timed "$work/last.txt" "$phclient" --coordinator "$EP" bulk-create "$keys" -o "$out" --json
+  c1=$(cpu_of "$CPID") w1=$(cpu_of "$WPID")
+  cc=$(calc "$c1 - $c0") wc=$(calc "$w1 - $w0")
+  W_[cluster]+=" $T_REAL" C_[cluster]+=" $(calc "$cc + $wc + $T_USER + $T_SYS")"
+  job_s=$(grep -o '"elapsed_us":[0-9]*' "$work/last.txt" | cut -d: -f2)
+  runline cluster "$1" "$T_REAL" "$(calc "$cc + $wc + $T_USER + $T_SYS")" "$la" \
+    "coord $cc worker $wc client $(calc "$T_USER + $T_SYS") job $(calc "$job_s / 1e6") s tables $(count_tables "$out")"
+  grep -q '"state":"all_succeeded"' "$work/last.txt" || { cat "$work/last.txt"; exit 1; }
+  done_out "$out"
+}
+
+declare -A W_ C_ L_  # mode -> space-separated figures of its runs
+modes=()
+skipped inproc || modes+=(inproc-solve inproc-out)
+skipped local || modes+=(local)
+skipped cluster || modes+=(cluster)
+if [ ${#modes[@]} -gt 0 ]; then
   echo
-  echo "=== 1. in-process: bench_inproc --threads $threads ==="
-  for mode in solve out; do
-    W=() C=() L=()
-    for r in $(seq "$runs"); do
-      out=$(fresh_out "inproc-$r")
-      args=("$keys" --threads "$threads")
-      [ "$mode" = out ] && args+=(--out "$out")
-      L+=("$(loadavg)")
-      timed "$work/last.txt" "$inproc" "${args[@]}"
-      W+=("$T_REAL") C+=("$(calc "$T_USER + $T_SYS")")
-      extra="user $T_USER sys $T_SYS"
-      [ "$mode" = out ] && extra="$extra tables $(count_tables "$out")"
-      runline "inproc-$mode" "$r" "$T_REAL" "${C[-1]}" "${L[-1]}" "$extra"
-      grep -q "failed=0" "$work/last.txt" || { cat "$work/last.txt"; exit 1; }
+  echo "=== 1-3. in-process (bench_inproc --threads $threads), phclient --local, phcoord +"
+  echo "    1 phworker --threads $threads on loopback: $runs interleaved rounds ==="
+  if ! skipped cluster; then
+    start_coord
+    "$phworker" --coordinator "$EP" --threads "$threads" --log-level warn &
+    WPID=$!
+    pids+=("$WPID")
+    wait_workers "$EP" 1
+  fi
+  for r in $(seq "$runs"); do
+    for m in "${modes[@]}"; do
+      case $m in
+        inproc-solve) run_inproc solve "$r" ;;
+        inproc-out) run_inproc out "$r" ;;
+        local) run_local "$r" ;;
+        cluster) run_cluster "$r" ;;
+      esac
     done
-    summarise "inproc-$mode" "$nfiles"
   done
-fi
-
-if ! skipped local; then
   echo
-  echo "=== 2. phclient bulk-create --local ==="
-  W=() C=() L=()
-  for r in $(seq "$runs"); do
-    out=$(fresh_out "local-$r")
-    L+=("$(loadavg)")
-    timed "$work/last.txt" "$phclient" bulk-create "$keys" -o "$out" --local --json
-    W+=("$T_REAL") C+=("$(calc "$T_USER + $T_SYS")")
-    job_s=$(grep -o '"elapsed_us":[0-9]*' "$work/last.txt" | cut -d: -f2)
-    runline local "$r" "$T_REAL" "${C[-1]}" "${L[-1]}" \
-      "user $T_USER sys $T_SYS job $(calc "$job_s / 1e6") s tables $(count_tables "$out")"
-    grep -q '"state":"all_succeeded"' "$work/last.txt" || { cat "$work/last.txt"; exit 1; }
+  for m in "${modes[@]}"; do
+    read -ra W <<<"${W_[$m]}"
+    read -ra C <<<"${C_[$m]}"
+    read -ra L <<<"${L_[$m]}"
+    summarise "$m" "$nfiles"
   done
-  summarise local "$nfiles"
-fi
-
-if ! skipped cluster; then
-  echo
-  echo "=== 3. phcoord + 1 phworker --threads $threads on loopback ==="
-  start_coord
-  "$phworker" --coordinator "$EP" --threads "$threads" --log-level warn &
-  WPID=$!
-  pids+=("$WPID")
-  wait_workers "$EP" 1
-  W=() C=() L=()
-  for r in $(seq "$runs"); do
-    out=$(fresh_out "cluster-$r")
-    L+=("$(loadavg)")
-    c0=$(cpu_of "$CPID") w0=$(cpu_of "$WPID")
-    timed "$work/last.txt" "$phclient" --coordinator "$EP" bulk-create "$keys" -o "$out" --json
-    c1=$(cpu_of "$CPID") w1=$(cpu_of "$WPID")
-    cc=$(calc "$c1 - $c0") wc=$(calc "$w1 - $w0")
-    W+=("$T_REAL") C+=("$(calc "$cc + $wc + $T_USER + $T_SYS")")
-    job_s=$(grep -o '"elapsed_us":[0-9]*' "$work/last.txt" | cut -d: -f2)
-    runline cluster "$r" "$T_REAL" "${C[-1]}" "${L[-1]}" \
-      "coord $cc worker $wc client $(calc "$T_USER + $T_SYS") job $(calc "$job_s / 1e6") s tables $(count_tables "$out")"
-    grep -q '"state":"all_succeeded"' "$work/last.txt" || { cat "$work/last.txt"; exit 1; }
-  done
-  summarise cluster "$nfiles"
   stop_all
 fi
 

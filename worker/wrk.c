@@ -27,7 +27,7 @@
 
 #define WRK_BACKOFF_MIN_MS 100
 #define WRK_BACKOFF_MAX_MS 5000
-#define WRK_FAKE_PREFETCH 32
+#define WRK_PREFETCH 32         /* default tasks held beyond the threads */
 
 typedef struct wrk {
     const wrk_opts *o;
@@ -349,11 +349,15 @@ static int setup(wrk *w, ph_err *err)
         return ph_err_set(err, PH_EINVAL, "--numa-node %d: no such NUMA node", numa);
     w->numa_node = w->node.os_index;
     w->threads = w->node.threads ? w->node.threads : 1;
-    unsigned pre = o->prefetch ? o->prefetch : (w->threads > 2 ? w->threads : 2);
-    /* Simulated work costs nothing to hold: a deeper pipeline measures the
-     * coordinator's dispatch rate rather than round trips. */
-    if (o->fake_work && !o->prefetch)
-        pre = WRK_FAKE_PREFETCH;
+    /* A deep pipeline lets tasks and results travel in bursts: with only
+     * a task or two queued per thread, every small table cost a wake-up of
+     * each thread on both sides (1.28x the in-process time for sys32; 1.03x
+     * with 32, docs/BENCHMARKS.md).  The coordinator sends beyond our
+     * threads only while the keys we hold are small (COORD_PREFETCH_BYTES),
+     * so big tables are not hoarded. */
+    unsigned pre = o->prefetch ? o->prefetch : WRK_PREFETCH;
+    if (!o->prefetch && pre < 4 * w->threads)
+        pre = 4 * w->threads;
     w->credits = w->threads + pre;
     if (w->credits > 512)
         w->credits = 512;

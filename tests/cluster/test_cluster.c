@@ -188,16 +188,20 @@ static int workers_registered(void)
 }
 
 /* Start phcoord on bind and learn its endpoint (port * = a free port). */
-static int start_coord(const char *bind)
+/* extra: more phcoord arguments, NULL-terminated (or NULL). */
+static int start_coord(const char *bind, char *const extra[])
 {
     char epf[512], log[512];
     path_of(epf, sizeof epf, "endpoint");
     path_of(log, sizeof log, "coord.log");
     unlink(epf);
-    coord_pid = spawn((char *const[]){PHCOORD_BIN, "--bind", (char *)bind, "--endpoint-file",
-                                      epf, "--heartbeat-ms", "100", "--liveness-ms", "1500",
-                                      "--allow-root", tmp_root, "--log-level", "warn", NULL},
-                      NULL, log);
+    char *argv[32] = {PHCOORD_BIN, "--bind", (char *)bind, "--endpoint-file", epf,
+                      "--heartbeat-ms", "100", "--liveness-ms", "1500", "--allow-root",
+                      tmp_root, "--log-level", "warn"};
+    size_t n = 13;
+    for (size_t i = 0; extra && extra[i] && n < 31; i++)
+        argv[n++] = extra[i];
+    coord_pid = spawn(argv, NULL, log);
     for (int i = 0; i < 200 && !exists(epf); i++)
         sleep_ms(50);
     char *ep = slurp(epf);
@@ -217,7 +221,7 @@ static int setup_cluster(void **state)
     snprintf(tmp_root, sizeof tmp_root, "/tmp/phcluster-test-XXXXXX");
     if (!mkdtemp(tmp_root))
         return -1;
-    if (start_coord("tcp://127.0.0.1:*") != 0)
+    if (start_coord("tcp://127.0.0.1:*", NULL) != 0)
         return -1;
     char log[512];
     path_of(log, sizeof log, "worker-a.log");
@@ -286,7 +290,7 @@ static int teardown_cluster(void **state)
     if (bad)
         return -1; /* keep tmp_root for the logs */
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
+    snprintf(cmd, sizeof cmd, getenv("PH_KEEP") ? "true %s" : "rm -rf '%s'", tmp_root);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -646,7 +650,7 @@ static void test_coordinator_restart(void **state)
     coord_pid = -1;
     char bind[256];
     snprintf(bind, sizeof bind, "%s", endpoint);
-    assert_int_equal(start_coord(bind), 0);
+    assert_int_equal(start_coord(bind, NULL), 0);
     int n = 0;
     for (int i = 0; i < 400 && (n = workers_registered()) < 3; i++)
         sleep_ms(50);
@@ -695,16 +699,18 @@ static void fake_send(fake_worker *f, const ph_msg *m)
     assert_int_equal(ph_wire_send_wait(f->sock, m, 5000, &err), 0);
 }
 
-static void fake_ready(fake_worker *f)
+static void fake_ready_credits(fake_worker *f, uint32_t threads, uint32_t credits)
 {
     ph_msg m = {.type = PH_MSG_READY};
     m.u.ready.host = ph_bytes_str("fakehost");
     m.u.ready.pid = 1;
     m.u.ready.numa_node = 7;
-    m.u.ready.threads = 1;
-    m.u.ready.credits = 1;
+    m.u.ready.threads = threads;
+    m.u.ready.credits = credits;
     fake_send(f, &m);
 }
+
+static void fake_ready(fake_worker *f) { fake_ready_credits(f, 1, 1); }
 
 /* Keys of the last TASK the scripted workers took (they solve them). */
 static uint32_t fake_keys[4096];
@@ -843,12 +849,14 @@ static void fake_heartbeat(fake_worker *f)
 static pid_t saved_pid;
 static char saved_ep[256];
 
-static void own_coord_start(void)
+static void own_coord_start_args(char *const extra[])
 {
     saved_pid = coord_pid;
     snprintf(saved_ep, sizeof saved_ep, "%s", endpoint);
-    assert_int_equal(start_coord("tcp://127.0.0.1:*"), 0);
+    assert_int_equal(start_coord("tcp://127.0.0.1:*", extra), 0);
 }
+
+static void own_coord_start(void) { own_coord_start_args(NULL); }
 
 static void own_coord_stop(void)
 {
@@ -995,6 +1003,130 @@ static void test_bad_table_refused(void **state)
     own_coord_stop();
 }
 
+/* TASKs that reach f until none has come for quiet_ms, waiting first_ms
+ * for the first; their keys bytes are added up in *bytes.  f heartbeats
+ * meanwhile: it answers nothing, and must not be dropped as silent. */
+static int fake_count_tasks(fake_worker *f, int first_ms, int quiet_ms, uint64_t *bytes)
+{
+    int n = 0;
+    *bytes = 0;
+    uint64_t until = ph_time_ms() + (uint64_t)first_ms;
+    for (;;) {
+        fake_heartbeat(f);
+        if (ph_time_ms() >= until)
+            return n;
+        zmq_pollitem_t it = {f->sock, 0, ZMQ_POLLIN, 0};
+        assert_true(zmq_poll(&it, 1, 100) >= 0);
+        if (!(it.revents & ZMQ_POLLIN))
+            continue;
+        zmq_msg_t fr;
+        ph_msg m;
+        ph_err err = {0};
+        zmq_msg_init(&fr);
+        assert_true(zmq_msg_recv(&fr, f->sock, 0) >= 0);
+        assert_int_equal(ph_msg_decode(zmq_msg_data(&fr), zmq_msg_size(&fr), &m, &err), 0);
+        if (m.type == PH_MSG_TASK) {
+            n++;
+            *bytes += m.u.task.keys.n;
+            until = ph_time_ms() + (uint64_t)quiet_ms;
+        }
+        ph_msg_free(&m);
+        zmq_msg_close(&fr);
+    }
+}
+
+/* Prefetch (coordinator/coord.c): past its threads, a worker is sent tasks
+ * only once its pace is known, for --prefetch-ms of work at that pace, and
+ * while the keys it holds total under 1 MiB.  Threads 1, credits 64, and a
+ * --prefetch-ms so long that credits and bytes are what bind:
+ *   ten 50-key files: one task (pace unknown); once it is answered, the
+ *   other nine (credits allow);
+ *   then four files of 140,000 keys (560,000 bytes): two go (held: 1,800
+ *   bytes, then 561,800, both under 1 MiB), and no more. */
+static void test_prefetch(void **state)
+{
+    (void)state;
+    own_coord_start_args((char *const[]){"--prefetch-ms", "1000000", NULL});
+    fake_worker f;
+    fake_open(&f, endpoint, "fake-greedy");
+    fake_ready_credits(&f, 1, 64);
+    for (int i = 0; i < 200 && !worker_listed("fake-greedy"); i++)
+        sleep_ms(50);
+    make_dir("pf-big");
+    make_dir("pf-small");
+    char p[512], dir[512], out[512];
+    for (int i = 0; i < 4; i++) {
+        path_of(p, sizeof p, "pf-big/b%d-140000.keys", i);
+        write_keys(p, 140000, 300u + (uint32_t)i, false);
+    }
+    for (int i = 0; i < 10; i++) {
+        path_of(p, sizeof p, "pf-small/s%d-50.keys", i);
+        write_keys(p, 50, 400u + (uint32_t)i, false);
+    }
+    uint64_t bytes, job, task;
+    char name[256];
+    path_of(dir, sizeof dir, "pf-small");
+    path_of(out, sizeof out, "pf-small-out");
+    assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out, "--no-wait"), NULL), 0);
+    fake_take_task(&f, &job, &task, name, sizeof name);
+    assert_int_equal(fake_count_tasks(&f, 500, 500, &bytes), 0);
+    fake_result(&f, job, task, 1, LIE_NONE);
+    assert_int_equal(fake_count_tasks(&f, 20000, 500, &bytes), 9);
+    assert_int_equal(bytes, 9 * 50 * 4);
+    path_of(dir, sizeof dir, "pf-big");
+    path_of(out, sizeof out, "pf-big-out");
+    assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out, "--no-wait"), NULL), 0);
+    assert_int_equal(fake_count_tasks(&f, 20000, 500, &bytes), 2);
+    assert_int_equal(bytes, 2 * 140000 * 4);
+    fake_close(&f);
+    own_coord_stop();
+}
+
+/* The coordinator verifies and writes a table against the keys it sent,
+ * kept from dispatch: the keys file changing meanwhile does not matter
+ * (it is not read again). */
+static void test_keys_read_once(void **state)
+{
+    (void)state;
+    own_coord_start();
+    fake_worker f;
+    fake_open(&f, endpoint, "fake-once");
+    fake_ready(&f);
+    for (int i = 0; i < 200 && !worker_listed("fake-once"); i++)
+        sleep_ms(50);
+    make_dir("once");
+    char keys[512], dir[512], out[512], tokf[512], res[512];
+    path_of(keys, sizeof keys, "once/k-200.keys");
+    write_keys(keys, 200, 555, false);
+    path_of(dir, sizeof dir, "once");
+    path_of(out, sizeof out, "once-out");
+    path_of(tokf, sizeof tokf, "once-token.json");
+    assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out, "--no-wait", "--json"), tokf), 0);
+    uint64_t job, task;
+    char name[256];
+    fake_take_task(&f, &job, &task, name, sizeof name);
+    assert_int_equal(fake_nkeys, 200);
+    write_keys(keys, 300, 556, false); /* other keys, other count */
+    uint32_t seed = fake_result(&f, job, task, 5, LIE_NONE);
+    char *token = job_token(tokf);
+    path_of(res, sizeof res, "once.json");
+    assert_int_equal(run(CLIENT("wait", token, "--json"), res), 0);
+    char *j = slurp(res);
+    assert_non_null(j);
+    assert_int_equal(field(j, "succeeded"), 1);
+    free(j);
+    free(token);
+    char cfile[600], want[32];
+    path_of(cfile, sizeof cfile, "once-out/k-200/k-200.c");
+    char *c = slurp(cfile);
+    assert_non_null(c);
+    snprintf(want, sizeof want, "seeds=0x%08x,", seed);
+    assert_non_null(strstr(c, want));
+    free(c);
+    fake_close(&f);
+    own_coord_stop();
+}
+
 static void test_usage_errors(void **state)
 {
     (void)state;
@@ -1034,6 +1166,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_frozen_worker_requeued),
         cmocka_unit_test(test_late_result_discarded),
         cmocka_unit_test(test_bad_table_refused),
+        cmocka_unit_test(test_prefetch),
+        cmocka_unit_test(test_keys_read_once),
         cmocka_unit_test(test_coordinator_restart),
         cmocka_unit_test(test_usage_errors),
     };
