@@ -7,10 +7,10 @@
  * count (ph_table_check_shape), and every key verified before anything is
  * rendered; a table that fails fails the task.
  *
- * Verifying, rendering and writing (a directory, then
- * temp + rename per file) cost far more than the rest of handling the
- * message, so the loop hands the whole received frame to a small pool of
- * writer threads through a completion port and goes back to dispatching.
+ * Verifying, rendering and writing (a directory, then temp + rename per
+ * file) cost far more than the rest of handling the message, so the loop
+ * hands the whole received frame to a small pool of writer threads through
+ * a completion port and goes back to dispatching.
  * Finished writes come back on a second port whose fd sits in the loop's
  * zmq_poll; only the loop thread ever touches jobs, workers or the socket.
  *

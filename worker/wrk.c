@@ -351,10 +351,11 @@ static int setup(wrk *w, ph_err *err)
     w->threads = w->node.threads ? w->node.threads : 1;
     /* A deep pipeline lets tasks and results travel in bursts: with only
      * a task or two queued per thread, every small table cost a wake-up of
-     * each thread on both sides (1.28x the in-process time for sys32; 1.03x
+     * each thread on both sides (1.28x the in-process time for sys32; 1.05x
      * with 32, docs/BENCHMARKS.md).  The coordinator sends beyond our
-     * threads only while the keys we hold are small (COORD_PREFETCH_BYTES),
-     * so big tables are not hoarded. */
+     * threads only for a few ms of work at our pace and while the keys we
+     * hold are small (phcoord --prefetch-ms), so slow or big tables are not
+     * hoarded. */
     unsigned pre = o->prefetch ? o->prefetch : WRK_PREFETCH;
     if (!o->prefetch && pre < 4 * w->threads)
         pre = 4 * w->threads;
