@@ -814,6 +814,16 @@ static bool worker_listed(const char *id)
     return listed;
 }
 
+/* Connect a scripted worker as `id`, send READY, wait until status lists it. */
+static void fake_join(fake_worker *f, const char *id, uint32_t threads, uint32_t credits)
+{
+    fake_open(f, endpoint, id);
+    fake_ready_credits(f, threads, credits);
+    for (int i = 0; i < 200 && !worker_listed(id); i++)
+        sleep_ms(50);
+    assert_true(worker_listed(id));
+}
+
 static char *job_token(const char *json_path)
 {
     char *tj = slurp(json_path);
@@ -875,15 +885,8 @@ static void test_late_result_discarded(void **state)
     (void)state;
     own_coord_start();
     fake_worker f1, f2;
-    fake_open(&f1, endpoint, "fake-one");
-    fake_open(&f2, endpoint, "fake-two");
-    fake_ready(&f1);
-    for (int i = 0; i < 200 && !worker_listed("fake-one"); i++)
-        sleep_ms(50);
-    fake_ready(&f2);
-    for (int i = 0; i < 200 && !worker_listed("fake-two"); i++)
-        sleep_ms(50);
-    assert_true(worker_listed("fake-one") && worker_listed("fake-two"));
+    fake_join(&f1, "fake-one", 1, 1);
+    fake_join(&f2, "fake-two", 1, 1);
     make_dir("late");
     for (int i = 0; i < 2; i++) {
         char p[512];
@@ -1048,10 +1051,7 @@ static void test_prefetch(void **state)
     (void)state;
     own_coord_start_args((char *const[]){"--prefetch-ms", "1000000", NULL});
     fake_worker f;
-    fake_open(&f, endpoint, "fake-greedy");
-    fake_ready_credits(&f, 1, 64);
-    for (int i = 0; i < 200 && !worker_listed("fake-greedy"); i++)
-        sleep_ms(50);
+    fake_join(&f, "fake-greedy", 1, 64);
     make_dir("pf-big");
     make_dir("pf-small");
     char p[512], dir[512], out[512];
@@ -1090,10 +1090,7 @@ static void test_keys_read_once(void **state)
     (void)state;
     own_coord_start();
     fake_worker f;
-    fake_open(&f, endpoint, "fake-once");
-    fake_ready(&f);
-    for (int i = 0; i < 200 && !worker_listed("fake-once"); i++)
-        sleep_ms(50);
+    fake_join(&f, "fake-once", 1, 1);
     make_dir("once");
     char keys[512], dir[512], out[512], tokf[512], res[512];
     path_of(keys, sizeof keys, "once/k-200.keys");
