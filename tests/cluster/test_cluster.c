@@ -296,6 +296,20 @@ static int teardown_cluster(void **state)
 
 /* ---- tests ------------------------------------------------------------- */
 
+/* Make sub/ with nfiles keys files named PREFIX<i, zero-padded to width>SUFFIX,
+ * file i holding `keys` keys (plus rng() % spread when spread > 0), salt + i. */
+static void make_keys_dir(const char *sub, const char *prefix, int width, const char *suffix,
+                          int nfiles, uint32_t keys, uint32_t spread, uint32_t salt)
+{
+    make_dir(sub);
+    for (int i = 0; i < nfiles; i++) {
+        char p[512];
+        path_of(p, sizeof p, "%s/%s%0*d%s", sub, prefix, width, i, suffix);
+        uint32_t n = keys + (spread ? (uint32_t)(rng() % spread) : 0);
+        write_keys(p, n, salt + (uint32_t)i, false);
+    }
+}
+
 static void make_bulk_dir(const char *sub, int nfiles)
 {
     make_dir(sub);
@@ -450,12 +464,7 @@ static void test_create_same_table(void **state)
 static void test_local_bulk(void **state)
 {
     (void)state;
-    make_dir("lbulk");
-    for (int i = 0; i < 20; i++) {
-        char p[512];
-        path_of(p, sizeof p, "lbulk/l%02d-x.keys", i);
-        write_keys(p, 1 + (uint32_t)(rng() % 3000), 70000u + (uint32_t)i, false);
-    }
+    make_keys_dir("lbulk", "l", 2, "-x.keys", 20, 1, 3000, 70000);
     char dir[512], out[512], csv[600], res[512];
     path_of(dir, sizeof dir, "lbulk");
     path_of(out, sizeof out, "lbulk-out");
@@ -583,12 +592,7 @@ static void test_frozen_worker_requeued(void **state)
     for (int i = 0; i < 200 && workers_registered() < 4; i++)
         sleep_ms(50);
     assert_int_equal(workers_registered(), 4);
-    make_dir("frozen");
-    for (int i = 0; i < 120; i++) {
-        char p[512];
-        path_of(p, sizeof p, "frozen/f%03d-x.keys", i);
-        write_keys(p, 5000 + (uint32_t)(rng() % 15000), 50000u + (uint32_t)i, false);
-    }
+    make_keys_dir("frozen", "f", 3, "-x.keys", 120, 5000, 15000, 50000);
     char dir[512], out[512], tokf[512], res[512];
     path_of(dir, sizeof dir, "frozen");
     path_of(out, sizeof out, "frozen-out");
@@ -887,12 +891,7 @@ static void test_late_result_discarded(void **state)
     fake_worker f1, f2;
     fake_join(&f1, "fake-one", 1, 1);
     fake_join(&f2, "fake-two", 1, 1);
-    make_dir("late");
-    for (int i = 0; i < 2; i++) {
-        char p[512];
-        path_of(p, sizeof p, "late/z%d-x.keys", i);
-        write_keys(p, 50, 90000u + (uint32_t)i, false);
-    }
+    make_keys_dir("late", "z", 0, "-x.keys", 2, 50, 0, 90000);
     char dir[512], out[512], tokf[512], res[512];
     path_of(dir, sizeof dir, "late");
     path_of(out, sizeof out, "late-out");
@@ -1052,17 +1051,9 @@ static void test_prefetch(void **state)
     own_coord_start_args((char *const[]){"--prefetch-ms", "1000000", NULL});
     fake_worker f;
     fake_join(&f, "fake-greedy", 1, 64);
-    make_dir("pf-big");
-    make_dir("pf-small");
-    char p[512], dir[512], out[512];
-    for (int i = 0; i < 4; i++) {
-        path_of(p, sizeof p, "pf-big/b%d-140000.keys", i);
-        write_keys(p, 140000, 300u + (uint32_t)i, false);
-    }
-    for (int i = 0; i < 10; i++) {
-        path_of(p, sizeof p, "pf-small/s%d-50.keys", i);
-        write_keys(p, 50, 400u + (uint32_t)i, false);
-    }
+    make_keys_dir("pf-big", "b", 0, "-140000.keys", 4, 140000, 0, 300);
+    make_keys_dir("pf-small", "s", 0, "-50.keys", 10, 50, 0, 400);
+    char dir[512], out[512];
     uint64_t bytes, job, task;
     char name[256];
     path_of(dir, sizeof dir, "pf-small");
