@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keys.h"
+#include "ph_keys.h"
 #include "ph_emit.h"
 #include "ph_log.h"
 #include "ph_port.h"
@@ -47,12 +47,12 @@ static void report_error(bench *b, const ph_err *err)
         fprintf(stderr, "bench_inproc: %s\n", err->msg);
 }
 
-static int write_tables(const char *out, const char *path, const ph_table *t, const keys *k,
+static int write_tables(const char *out, const char *path, const ph_table *t, const ph_keys *k,
                         ph_err *err)
 {
     char name[256];
     ph_artifacts arts = {0};
-    int rc = keys_table_name(path, name, sizeof name, err);
+    int rc = ph_keys_table_name(path, name, sizeof name, err);
     if (!rc)
         rc = ph_emit_render(t, k->v, name, &arts, err);
     if (!rc)
@@ -68,14 +68,14 @@ static void solve_job(void *arg, unsigned node, unsigned thread)
     bench *b = j->b;
     ph_port_file *f = j->file;
     ph_err err = {0};
-    keys k = {0};
+    ph_keys k = {0};
     ph_table t = {0};
     atomic_fetch_add(&b->via_uring, f->via_uring);
     int rc = f->status;
     if (rc)
         err = f->err;
     if (!rc)
-        rc = keys_from_bytes(f->bytes, f->len, f->path, &k, &err);
+        rc = ph_keys_from_bytes(f->bytes, f->len, f->path, &k, &err);
     if (!rc) {
         ph_solve_opts o = b->sopts;
         /* A big table fans out over its node's threads; the solver's
@@ -98,7 +98,7 @@ static void solve_job(void *arg, unsigned node, unsigned thread)
         atomic_fetch_add(&b->attempts, t.attempts);
     }
     ph_table_free(&t);
-    keys_free(&k);
+    ph_keys_free(&k);
     ph_port_file_free(f);
     free(j);
 }

@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "keys.h"
+#include "ph_keys.h"
 #include "ph_err.h"
 #include "ph_hash.h"
 #include "ph_solver.h"
@@ -313,7 +313,7 @@ static int pb_ours_lookup(const ph_table *t, const uint32_t *kv, uint32_t n, con
     return 0;
 }
 
-static int pb_run_ours(const pb_opts *po, const keys *k, const char *path, pb_result *r,
+static int pb_run_ours(const pb_opts *po, const ph_keys *k, const char *path, pb_result *r,
                        ph_err *err)
 {
     double ms[PB_MAX_REPEAT], cpu[PB_MAX_REPEAT];
@@ -369,7 +369,7 @@ static void pb_src_rewind(void *data)
     ((pb_src *)data)->pos = 0;
 }
 
-static cmph_t *pb_cmph_build(const keys *k, CMPH_ALGO algo)
+static cmph_t *pb_cmph_build(const ph_keys *k, CMPH_ALGO algo)
 {
     pb_src src = {.keys = k->v, .n = k->n};
     cmph_io_adapter_t io = {.data = &src, .nkeys = k->n, .read = pb_src_read,
@@ -395,7 +395,7 @@ static uint64_t pb_cmph_pass(const void *ctx, const uint32_t *kv, uint32_t n)
 }
 
 /* CHM must give keys[i] -> i; BDZ only a permutation of 0..n-1. */
-static bool pb_cmph_check(cmph_t *h, const keys *k, bool order)
+static bool pb_cmph_check(cmph_t *h, const ph_keys *k, bool order)
 {
     uint8_t *seen = order ? NULL : calloc(k->n, 1);
     if (!order && !seen)
@@ -420,7 +420,7 @@ static void pb_cmph_failure(const char *path, const char *name)
                 shown == PB_MAX_SHOWN ? " (further cmph failures not shown)" : "");
 }
 
-static void pb_run_cmph(const pb_opts *po, const keys *k, const char *path, CMPH_ALGO algo,
+static void pb_run_cmph(const pb_opts *po, const ph_keys *k, const char *path, CMPH_ALGO algo,
                         pb_meas *m)
 {
     double ms[PB_MAX_REPEAT], cpu[PB_MAX_REPEAT];
@@ -667,11 +667,11 @@ static void pb_print_summary(const pb_opts *po, const pb_sum *s, pb_result *rs, 
 static void pb_bench_file(const pb_opts *po, const char *path, pb_result *r)
 {
     ph_err err = {0};
-    keys k = {0};
+    ph_keys k = {0};
     memset(r, 0, sizeof *r);
     r->path = path;
     uint64_t t0 = ph_time_ns();
-    if (keys_load(path, &k, &err)) {
+    if (ph_keys_load(path, &k, &err)) {
         fprintf(stderr, "phbench: %s\n", err.msg);
         return;
     }
@@ -688,7 +688,7 @@ static void pb_bench_file(const pb_opts *po, const char *path, pb_result *r)
         pb_run_cmph(po, &k, path, CMPH_BDZ, &r->bdz);
     }
 #endif
-    keys_free(&k);
+    ph_keys_free(&k);
 }
 
 static void pb_usage(FILE *f)

@@ -8,10 +8,8 @@
 
 #include "ph_curve.h"
 #include "ph_solver.h"
+#include "ph_version.h"
 
-#ifndef PH_VERSION
-#define PH_VERSION "0.0.0"
-#endif
 
 /* Which options each command accepts. */
 enum {

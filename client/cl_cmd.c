@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "keys.h"
+#include "ph_keys.h"
 #include "ph_curve.h"
 #include "ph_fs.h"
 #include "ph_log.h"
@@ -175,7 +175,7 @@ static int submit(cl_conn *c, const ph_msg *req, char token[17], uint64_t *total
 
 static int table_name(const char *path, char *out, size_t len)
 {
-    if (keys_table_name(path, out, len, NULL) == 0)
+    if (ph_keys_table_name(path, out, len, NULL) == 0)
         return 0;
     /* Not NAME.keys: the base name without its extension. */
     const char *b = strrchr(path, '/');

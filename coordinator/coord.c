@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "keys.h"
+#include "ph_keys.h"
 #include "ph_curve.h"
 #include "ph_fs.h"
 #include "ph_log.h"
@@ -225,14 +225,18 @@ static void on_ready(coord *c, const void *ident, size_t n, const ph_msg_ready *
     if (c->nworkers == c->capworkers) {
         size_t cap = c->capworkers ? 2 * c->capworkers : 16;
         coord_worker **p = realloc(c->workers, cap * sizeof *p);
-        if (!p)
-            return reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+        if (!p) {
+            reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+            return;
+        }
         c->workers = p;
         c->capworkers = cap;
     }
     coord_worker *w = calloc(1, sizeof *w);
-    if (!w)
-        return reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+    if (!w) {
+        reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+        return;
+    }
     memcpy(w->ident, ident, n);
     w->ident_len = n;
     ident_hex(ident, n, w->id);
@@ -272,7 +276,7 @@ static void finish_write(coord *c, coord_wjob *wj)
  * with (the task's buffer moves to the write job). */
 static int wjob_source(coord_job *j, uint64_t tid, coord_wjob *wj, ph_err *err)
 {
-    int rc = keys_table_name(j->tasks[tid].file, wj->name, sizeof wj->name, err);
+    int rc = ph_keys_table_name(j->tasks[tid].file, wj->name, sizeof wj->name, err);
     if (rc)
         return rc;
     if (j->is_create) {
@@ -345,8 +349,10 @@ static void on_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m)
         w->done++;
     else
         w->failed++;
-    if (r->status == 0 && r->has_table)
-        return start_write(c, j, w, frame, m);
+    if (r->status == 0 && r->has_table) {
+        start_write(c, j, w, frame, m);
+        return;
+    }
     /* A failure, or a success without a table (phworker --fake-work, the
      * dispatch benchmark): nothing to write. */
     char error[512] = "";
@@ -467,7 +473,7 @@ static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
     char name[256];
     int rc = task_keys(j, tid, &kbuf, &len, &err);
     if (!rc)
-        rc = keys_table_name(t->file, name, sizeof name, &err);
+        rc = ph_keys_table_name(t->file, name, sizeof name, &err);
     if (rc) {
         /* Unreadable input fails the task here; no worker is involved. */
         if (!j->is_create)
@@ -549,15 +555,20 @@ static void on_wait(coord *c, const void *ident, size_t n, const ph_msg_wait *m)
         char text[128];
         snprintf(text, sizeof text, "unknown job token '%.*s'",
                  (int)(m->token.n < 64 ? m->token.n : 64), m->token.p);
-        return reply_error(c, ident, n, PH_EINVAL, text);
+        reply_error(c, ident, n, PH_EINVAL, text);
+        return;
     }
-    if (j->state != PH_JOB_RUNNING || m->timeout_ms == 0)
-        return reply_job(c, ident, n, j);
+    if (j->state != PH_JOB_RUNNING || m->timeout_ms == 0) {
+        reply_job(c, ident, n, j);
+        return;
+    }
     if (c->nwaiters == c->capwaiters) {
         size_t cap = c->capwaiters ? 2 * c->capwaiters : 16;
         coord_waiter *p = realloc(c->waiters, cap * sizeof *p);
-        if (!p)
-            return reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+        if (!p) {
+            reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+            return;
+        }
         c->waiters = p;
         c->capwaiters = cap;
     }
@@ -578,7 +589,8 @@ static void on_submit(coord *c, const void *ident, size_t n, const ph_msg *m)
     if (rc) {
         ph_log_warn("coord", "type=%s msg=\"submit refused: %s\"", ph_msg_type_name(m->type),
                     err.msg);
-        return reply_error(c, ident, n, rc, err.msg);
+        reply_error(c, ident, n, rc, err.msg);
+        return;
     }
     ph_log_info("coord", "job=%s tasks=%" PRIu64 " out=%s msg=\"job accepted\"", j->token,
                 j->total, j->out_dir);
@@ -599,7 +611,8 @@ static void on_status(coord *c, const void *ident, size_t n)
     if (!s->workers || !s->jobs) {
         free(s->workers);
         free(s->jobs);
-        return reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+        reply_error(c, ident, n, PH_ENOMEM, "coordinator out of memory");
+        return;
     }
     for (size_t i = 0; i < c->nworkers; i++) {
         const coord_worker *w = c->workers[i];
@@ -639,12 +652,14 @@ static void handle(coord *c, const void *ident, size_t n, zmq_msg_t *frame, ph_m
     }
     switch (m->type) {
     case PH_MSG_READY:
-        return on_ready(c, ident, n, &m->u.ready);
+        on_ready(c, ident, n, &m->u.ready);
+        return;
     case PH_MSG_HEARTBEAT:
     case PH_MSG_RESULT:
         if (!w) {
             /* e.g. we dropped it for silence: tell it to register again. */
-            return reply_error(c, ident, n, PH_EPROTO, "unknown worker: send READY");
+            reply_error(c, ident, n, PH_EPROTO, "unknown worker: send READY");
+            return;
         }
         if (m->type == PH_MSG_RESULT)
             on_result(c, w, frame, m);
@@ -653,11 +668,14 @@ static void handle(coord *c, const void *ident, size_t n, zmq_msg_t *frame, ph_m
         return;
     case PH_MSG_SUBMIT_BULK:
     case PH_MSG_SUBMIT_CREATE:
-        return on_submit(c, ident, n, m);
+        on_submit(c, ident, n, m);
+        return;
     case PH_MSG_WAIT:
-        return on_wait(c, ident, n, &m->u.wait);
+        on_wait(c, ident, n, &m->u.wait);
+        return;
     case PH_MSG_STATUS:
-        return on_status(c, ident, n);
+        on_status(c, ident, n);
+        return;
     case PH_MSG_SHUTDOWN: {
         ph_msg ok = {.type = PH_MSG_OK};
         reply(c, ident, n, &ok);

@@ -16,6 +16,7 @@
 
 #include "coord.h"
 #include "ph_emit.h"
+#include "ph_results_csv.h"
 #include "ph_proto.h"
 
 #define COORD_IDENT_MAX 255

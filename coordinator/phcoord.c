@@ -8,10 +8,9 @@
 
 #include "coord.h"
 #include "ph_log.h"
+#include "ph_proto.h"
+#include "ph_version.h"
 
-#ifndef PH_VERSION
-#define PH_VERSION "0.0.0"
-#endif
 
 #define PHCOORD_MAX_ROOTS 64
 
@@ -159,7 +158,7 @@ int main(int argc, char **argv)
             roots[nroots++] = optarg;
             break;
         case 'l': bad = parse_level(optarg); break;
-        case 'V': printf("phcoord %s (protocol 1)\n", PH_VERSION); return 0;
+        case 'V': printf("phcoord %s (protocol %d)\n", PH_VERSION, PH_PROTO_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default:
             fprintf(stderr, "phcoord: unknown or incomplete option '%s' (see --help)\n",

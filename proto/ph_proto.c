@@ -5,7 +5,7 @@
  * arrays in their own struct order (docs/PROTOCOL.md lists them).  The
  * decoder lives in ph_proto_decode.c. */
 #include "ph_proto.h"
-#include "ph_proto_internal.h"
+#include "ph_proto_int.h"
 
 #include <msgpack.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
  * dec_raw verifies for every field, so the unpacker's zone is freed before
  * ph_msg_decode returns. */
 #include "ph_proto.h"
-#include "ph_proto_internal.h"
+#include "ph_proto_int.h"
 
 #include <msgpack.h>
 #include <stdarg.h>

@@ -4,7 +4,7 @@
  * claims 2^32-1 elements makes msgpack_unpack_next reserve memory for all
  * of them before it finds the data missing.  This walk runs first and
  * refuses any frame whose headers promise more than the bytes can hold. */
-#include "ph_proto_internal.h"
+#include "ph_proto_int.h"
 
 #include <stdint.h>
 

@@ -20,14 +20,8 @@ case $secs in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 2 ;
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPH_FUZZ=ON -DPH_SANITIZE=address,undefined -DPH_WERROR=ON -DPH_BENCH=OFF >/dev/null
 
-# target:seed-folder pairs.  fuzz_keys_load exists once solver/keys.c does
-# (tests/fuzz/CMakeLists.txt makes the same test).
-targets=(fuzz_proto_decode:proto)
-if [ -f solver/keys.c ]; then
-  targets+=(fuzz_keys_load:keys)
-else
-  echo "fuzz.sh: solver/keys.c missing, fuzz_keys_load skipped"
-fi
+# target:seed-folder pairs (tests/fuzz/CMakeLists.txt defines the targets).
+targets=(fuzz_proto_decode:proto fuzz_keys_load:keys)
 for pair in "${targets[@]}"; do
   cmake --build "$build" -j"$jobs" --target "${pair%%:*}"
 done

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "keys.h"
+#include "ph_keys.h"
 
 /* A row for a table that was never built: what we know plus the status. */
 static void row_failed(ph_result_row *row, const char *file, uint32_t n,
@@ -64,10 +64,10 @@ int ph_create_file(const char *keys_path, const char *out_dir, const ph_solve_op
 {
     const char *file = base_name(keys_path);
     char name[256];
-    keys k = {0};
-    int rc = keys_table_name(keys_path, name, sizeof name, err);
+    ph_keys k = {0};
+    int rc = ph_keys_table_name(keys_path, name, sizeof name, err);
     if (!rc)
-        rc = keys_load(keys_path, &k, err);
+        rc = ph_keys_load(keys_path, &k, err);
     if (rc) {
         row_failed(row, file, 0, o, rc);
         return rc;
@@ -80,6 +80,6 @@ int ph_create_file(const char *keys_path, const char *out_dir, const ph_solve_op
         snprintf(row->status, sizeof row->status, "%s", ph_err_name(rc));
     snprintf(row->file, sizeof row->file, "%s", file);
     ph_artifacts_free(&arts);
-    keys_free(&k);
+    ph_keys_free(&k);
     return rc;
 }

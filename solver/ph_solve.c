@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "keys.h"
+#include "ph_keys.h"
 #include "ph_hash.h"
 #include "ph_solve_int.h"
 #include "ph_time.h"
@@ -326,7 +326,7 @@ static void *searcher_run(void *arg)
         if (a >= s->max_attempts || a > atomic_load(&s->best) || atomic_load(&s->duplicate))
             break;
         if (a == SOLVE_DUP_CHECK_AT &&
-            keys_check_unique(s->keys, w->t.nkeys, "keys", NULL) == PH_EDUP) {
+            ph_keys_check_unique(s->keys, w->t.nkeys, "keys", NULL) == PH_EDUP) {
             atomic_store(&s->duplicate, 1);
             break;
         }
@@ -517,7 +517,7 @@ static int search_outcome(search *s, ph_err *err)
 {
     if (atomic_load(&s->duplicate)) {
         ph_err dup;
-        keys_check_unique(s->keys, s->shape->nkeys, "keys", &dup);
+        ph_keys_check_unique(s->keys, s->shape->nkeys, "keys", &dup);
         return ph_err_set(err, PH_EDUP, "%s", dup.msg);
     }
     if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed))

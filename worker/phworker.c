@@ -6,12 +6,11 @@
 #include <string.h>
 
 #include "ph_log.h"
+#include "ph_proto.h"
+#include "ph_version.h"
 #include "ph_runtime.h"
 #include "wrk.h"
 
-#ifndef PH_VERSION
-#define PH_VERSION "0.0.0"
-#endif
 
 static atomic_int stop_flag;
 
@@ -124,7 +123,7 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
         case O_LEVEL: bad = parse_level(optarg); break;
         case O_CSECRET: o->curve_secret = optarg; break;
         case O_CSERVER: o->curve_server = optarg; break;
-        case O_VERSION: printf("phworker %s (protocol 1)\n", PH_VERSION); exit(0);
+        case O_VERSION: printf("phworker %s (protocol %d)\n", PH_VERSION, PH_PROTO_VERSION); exit(0);
         case 'h': usage(stdout); exit(0);
         default:
             fprintf(stderr, "phworker: unknown or incomplete option '%s' (see --help)\n",

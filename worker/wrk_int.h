@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "ph_emit.h"
+#include "ph_results_csv.h"
 #include "ph_err.h"
 #include "ph_port.h"
 #include "ph_proto.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "keys.h"
+#include "ph_keys.h"
 #include "ph_create.h"
 #include "ph_log.h"
 #include "ph_solver.h"
@@ -88,16 +88,16 @@ void wrk_task_execute(wrk_task *t)
 {
     if (t->status)
         return;
-    keys k = {0};
+    ph_keys k = {0};
     ph_solve_opts so;
     char file[300];
     snprintf(file, sizeof file, "%s.keys", t->name);
-    int rc = keys_from_bytes(t->keys, t->keys_len, file, &k, &t->err);
+    int rc = ph_keys_from_bytes(t->keys, t->keys_len, file, &k, &t->err);
     if (!rc)
         rc = solve_opts(t, k.n, &so, &t->err);
     if (!rc)
         rc = ph_create_table(t->name, k.v, k.n, &so, &t->table, &t->row, &t->err);
-    keys_free(&k);
+    ph_keys_free(&k);
     if (!rc)
         rc = check_wire_size(t);
     t->status = rc;

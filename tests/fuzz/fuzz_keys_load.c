@@ -1,7 +1,7 @@
 /* fuzz_keys_load - libFuzzer target for keys_from_bytes and
- * keys_check_unique (solver/keys.h).
+ * ph_keys_check_unique (solver/include/ph_keys.h).
  *
- * Oracle, independent of keys.c: sort a copy and look for equal
+ * Oracle, independent of ph_keys.c: sort a copy and look for equal
  * neighbours.  Empty or ragged input must be refused; input with a
  * duplicate must be refused with PH_EDUP; anything else must load, in the
  * input's order, as little-endian uint32, and pass keys_check_unique. */
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keys.h"
+#include "ph_keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,7 +48,7 @@ static bool has_dup(const uint8_t *data, size_t n)
     return dup;
 }
 
-static void check_refusal(int rc, const ph_err *err, const keys *k)
+static void check_refusal(int rc, const ph_err *err, const ph_keys *k)
 {
     if (err->msg[0] == '\0' || strchr(err->msg, '\n'))
         die("refusal without a one-line message", err);
@@ -62,9 +62,9 @@ static void check_refusal(int rc, const ph_err *err, const keys *k)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    keys k = { 0 };
+    ph_keys k = { 0 };
     ph_err err = { 0 };
-    int rc = keys_from_bytes(data, size, "fuzz", &k, &err);
+    int rc = ph_keys_from_bytes(data, size, "fuzz", &k, &err);
     size_t n = size / 4;
     if (size == 0 || size % 4 != 0) {
         if (rc == 0)
@@ -86,8 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < n; i++)
         if (k.v[i] != le32(data + 4 * i))
             die("keys reordered or misread", NULL);
-    if (keys_check_unique(k.v, k.n, "fuzz", &err) != 0)
+    if (ph_keys_check_unique(k.v, k.n, "fuzz", &err) != 0)
         die("keys_check_unique refuses loaded keys", &err);
-    keys_free(&k);
+    ph_keys_free(&k);
     return 0;
 }

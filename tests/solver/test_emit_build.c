@@ -24,6 +24,7 @@
 #include "gen_keys.h"
 #include "ph_create.h"
 #include "ph_emit.h"
+#include "ph_results_csv.h"
 #include "ph_fs.h"
 #include "ph_solver.h"
 

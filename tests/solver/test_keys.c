@@ -1,5 +1,5 @@
-/* test_keys.c - keys_load / keys_from_bytes / keys_check_unique /
- * keys_table_name: every refusal the loader promises, with its message,
+/* test_keys.c - ph_keys_load / ph_keys_from_bytes / ph_keys_check_unique /
+ * ph_keys_table_name: every refusal the loader promises, with its message,
  * and exact little-endian decoding without reordering.
  *
  * Not tested: the "more than 2^31 keys" refusal.  It needs an 8 GiB input,
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "gen_keys.h"
-#include "keys.h"
+#include "ph_keys.h"
 
 static char tmpdir[64];
 
@@ -99,14 +99,14 @@ static void test_load_nonexistent(void **state)
     (void)state;
     char path[256];
     tmp_path(path, sizeof path, "no-such-file.keys");
-    keys k = {0};
+    ph_keys k = {0};
     ph_err err = {0};
-    int rc = keys_load(path, &k, &err);
+    int rc = ph_keys_load(path, &k, &err);
     assert_true(rc == PH_EIO || rc == PH_EINVAL);
     assert_int_equal(err.code, rc);
     assert_msg_has(&err, path);
     assert_null(k.v);
-    keys_free(&k);
+    ph_keys_free(&k);
 }
 
 static void test_load_directory(void **state)
@@ -115,13 +115,13 @@ static void test_load_directory(void **state)
     char path[256];
     tmp_path(path, sizeof path, "adir.keys");
     assert_int_equal(mkdir(path, 0700), 0);
-    keys k = {0};
+    ph_keys k = {0};
     ph_err err = {0};
-    int rc = keys_load(path, &k, &err);
+    int rc = ph_keys_load(path, &k, &err);
     assert_true(rc == PH_EIO || rc == PH_EINVAL);
     assert_msg_has(&err, path);
     assert_null(k.v);
-    keys_free(&k);
+    ph_keys_free(&k);
 }
 
 static void test_load_empty(void **state)
@@ -130,13 +130,13 @@ static void test_load_empty(void **state)
     char path[256];
     tmp_path(path, sizeof path, "empty-0.keys");
     write_bytes(path, "", 0);
-    keys k = {0};
+    ph_keys k = {0};
     ph_err err = {0};
-    assert_int_equal(keys_load(path, &k, &err), PH_EINVAL);
+    assert_int_equal(ph_keys_load(path, &k, &err), PH_EINVAL);
     assert_int_equal(err.code, PH_EINVAL);
     assert_msg_has(&err, path);
     assert_null(k.v);
-    keys_free(&k);
+    ph_keys_free(&k);
 }
 
 static void test_load_ragged(void **state)
@@ -154,12 +154,12 @@ static void test_load_ragged(void **state)
         for (size_t j = 0; j + 4 <= sizes[i]; j += 4)
             buf[j] = (unsigned char)(j / 4), buf[j + 1] = (unsigned char)(j / 1024);
         write_bytes(path, buf, sizes[i]);
-        keys k = {0};
+        ph_keys k = {0};
         ph_err err = {0};
-        assert_int_equal(keys_load(path, &k, &err), PH_EINVAL);
+        assert_int_equal(ph_keys_load(path, &k, &err), PH_EINVAL);
         assert_msg_has(&err, path);
         assert_null(k.v);
-        keys_free(&k);
+        ph_keys_free(&k);
     }
 }
 
@@ -183,9 +183,9 @@ static void check_dup_file(uint32_t n, uint32_t first, uint32_t second, uint32_t
     assert_int_equal(gen_keys_write(path, v, n), 0);
     free(v);
 
-    keys k = {0};
+    ph_keys k = {0};
     ph_err err = {0};
-    assert_int_equal(keys_load(path, &k, &err), PH_EDUP);
+    assert_int_equal(ph_keys_load(path, &k, &err), PH_EDUP);
     assert_int_equal(err.code, PH_EDUP);
     assert_msg_has(&err, path);
     if (!has_value(err.msg, value))
@@ -194,7 +194,7 @@ static void check_dup_file(uint32_t n, uint32_t first, uint32_t second, uint32_t
         fail_msg("duplicate message \"%s\" does not name positions %u and %u", err.msg, first,
                  second);
     assert_null(k.v);
-    keys_free(&k);
+    ph_keys_free(&k);
 }
 
 static void test_load_dup_adjacent(void **state)
@@ -216,24 +216,24 @@ static void test_load_dup_zero(void **state)
     char path[256];
     tmp_path(path, sizeof path, "zero-dup.keys");
     assert_int_equal(gen_keys_write(path, v, 3), 0);
-    keys k = {0};
+    ph_keys k = {0};
     ph_err err = {0};
-    assert_int_equal(keys_load(path, &k, &err), PH_EDUP);
+    assert_int_equal(ph_keys_load(path, &k, &err), PH_EDUP);
     assert_msg_has(&err, path);
-    keys_free(&k);
+    ph_keys_free(&k);
 }
 
 /* ---- keys_load successes -------------------------------------------- */
 
-static void load_ok(const char *base, const uint32_t *v, uint32_t n, keys *k)
+static void load_ok(const char *base, const uint32_t *v, uint32_t n, ph_keys *k)
 {
     char path[256];
     tmp_path(path, sizeof path, base);
     assert_int_equal(gen_keys_write(path, v, n), 0);
     ph_err err = {0};
-    int rc = keys_load(path, k, &err);
+    int rc = ph_keys_load(path, k, &err);
     if (rc != 0)
-        fail_msg("keys_load(%s) = %d: %s", path, rc, err.msg);
+        fail_msg("ph_keys_load(%s) = %d: %s", path, rc, err.msg);
     assert_int_equal(k->n, n);
     assert_non_null(k->v);
 }
@@ -241,18 +241,18 @@ static void load_ok(const char *base, const uint32_t *v, uint32_t n, keys *k)
 static void test_load_single_and_zero(void **state)
 {
     (void)state;
-    keys k = {0};
+    ph_keys k = {0};
     uint32_t one = 0;
     load_ok("single-1.keys", &one, 1, &k);
     assert_int_equal(k.v[0], 0);
-    keys_free(&k);
+    ph_keys_free(&k);
     assert_null(k.v);
 
     uint32_t two[2] = {0, 0xffffffffu};
     load_ok("zero-max-2.keys", two, 2, &k);
     assert_int_equal(k.v[0], 0);
     assert_int_equal(k.v[1], 0xffffffffu);
-    keys_free(&k);
+    ph_keys_free(&k);
 }
 
 static void test_load_unsorted_order_kept(void **state)
@@ -260,11 +260,11 @@ static void test_load_unsorted_order_kept(void **state)
     (void)state;
     uint32_t v[] = {5, 1, 0xffffffffu, 3, 0, 0x80000000u, 2, 0x7fffffffu};
     uint32_t n = sizeof v / sizeof v[0];
-    keys k = {0};
+    ph_keys k = {0};
     load_ok("unsorted-8.keys", v, n, &k);
     for (uint32_t i = 0; i < n; i++)
         assert_int_equal(k.v[i], v[i]);
-    keys_free(&k);
+    ph_keys_free(&k);
 
     /* a large shuffled set: order kept, no false duplicate */
     uint32_t big_n = 200000;
@@ -272,7 +272,7 @@ static void test_load_unsorted_order_kept(void **state)
     assert_non_null(big);
     load_ok("shuffled-200000.keys", big, big_n, &k);
     assert_memory_equal(k.v, big, (size_t)big_n * 4);
-    keys_free(&k);
+    ph_keys_free(&k);
     free(big);
 }
 
@@ -290,13 +290,13 @@ static void test_load_little_endian(void **state)
     char path[256];
     tmp_path(path, sizeof path, "le-5.keys");
     write_bytes(path, bytes, sizeof bytes);
-    keys k = {0};
+    ph_keys k = {0};
     ph_err err = {0};
-    assert_int_equal(keys_load(path, &k, &err), 0);
+    assert_int_equal(ph_keys_load(path, &k, &err), 0);
     assert_int_equal(k.n, 5);
     for (int i = 0; i < 5; i++)
         assert_int_equal(k.v[i], want[i]);
-    keys_free(&k);
+    ph_keys_free(&k);
 }
 
 /* ---- keys_from_bytes ------------------------------------------------ */
@@ -306,15 +306,15 @@ static void test_bytes_errors(void **state)
     (void)state;
     const char *name = "task-42:msg.keys";
     unsigned char buf[64] = {0};
-    keys k = {0};
+    ph_keys k = {0};
     ph_err err = {0};
 
-    assert_int_equal(keys_from_bytes(buf, 0, name, &k, &err), PH_EINVAL);
+    assert_int_equal(ph_keys_from_bytes(buf, 0, name, &k, &err), PH_EINVAL);
     assert_msg_has(&err, name);
     assert_null(k.v);
 
     memset(&err, 0, sizeof err);
-    assert_int_equal(keys_from_bytes(NULL, 0, name, &k, &err), PH_EINVAL);
+    assert_int_equal(ph_keys_from_bytes(NULL, 0, name, &k, &err), PH_EINVAL);
     assert_msg_has(&err, name);
 
     for (size_t len = 1; len < 12; len++) {
@@ -323,7 +323,7 @@ static void test_bytes_errors(void **state)
         memset(&err, 0, sizeof err);
         for (size_t i = 0; i < sizeof buf; i++)
             buf[i] = (unsigned char)(i * 7 + 1);
-        assert_int_equal(keys_from_bytes(buf, len, name, &k, &err), PH_EINVAL);
+        assert_int_equal(ph_keys_from_bytes(buf, len, name, &k, &err), PH_EINVAL);
         assert_msg_has(&err, name);
         assert_null(k.v);
     }
@@ -334,17 +334,17 @@ static void test_bytes_errors(void **state)
         v[i] = i * 1000 + 1;
     v[3] = v[9] = 0x00abcdefu;
     memset(&err, 0, sizeof err);
-    assert_int_equal(keys_from_bytes(v, sizeof v, name, &k, &err), PH_EDUP);
+    assert_int_equal(ph_keys_from_bytes(v, sizeof v, name, &k, &err), PH_EDUP);
     assert_int_equal(err.code, PH_EDUP);
     assert_msg_has(&err, name);
     if (!has_value(err.msg, 0x00abcdefu) || !has_dec_token(err.msg, 3)
         || !has_dec_token(err.msg, 9))
         fail_msg("duplicate message \"%s\" lacks value 0xabcdef or positions 3, 9", err.msg);
     assert_null(k.v);
-    keys_free(&k);
+    ph_keys_free(&k);
 
     /* the NULL err pointer is allowed */
-    assert_int_equal(keys_from_bytes(buf, 3, name, &k, NULL), PH_EINVAL);
+    assert_int_equal(ph_keys_from_bytes(buf, 3, name, &k, NULL), PH_EINVAL);
 }
 
 static void test_bytes_ok_copies_and_decodes(void **state)
@@ -356,9 +356,9 @@ static void test_bytes_ok_copies_and_decodes(void **state)
     const unsigned char src[16] = {0x10, 0x32, 0x54, 0x76, 0, 0, 0, 0,
                                    0xef, 0xbe, 0xad, 0xde, 0x01, 0, 0, 0};
     memcpy(p, src, 16);
-    keys k = {0};
+    ph_keys k = {0};
     ph_err err = {0};
-    assert_int_equal(keys_from_bytes(p, 16, "mem", &k, &err), 0);
+    assert_int_equal(ph_keys_from_bytes(p, 16, "mem", &k, &err), 0);
     assert_int_equal(k.n, 4);
     assert_int_equal(k.v[0], 0x76543210u);
     assert_int_equal(k.v[1], 0);
@@ -367,13 +367,13 @@ static void test_bytes_ok_copies_and_decodes(void **state)
     /* a copy: changing the source does not change the keys */
     memset(p, 0xee, 16);
     assert_int_equal(k.v[0], 0x76543210u);
-    keys_free(&k);
+    ph_keys_free(&k);
 
     uint32_t single = 0;
-    assert_int_equal(keys_from_bytes(&single, 4, "one", &k, &err), 0);
+    assert_int_equal(ph_keys_from_bytes(&single, 4, "one", &k, &err), 0);
     assert_int_equal(k.n, 1);
     assert_int_equal(k.v[0], 0);
-    keys_free(&k);
+    ph_keys_free(&k);
 }
 
 static void test_check_unique(void **state)
@@ -383,25 +383,25 @@ static void test_check_unique(void **state)
     uint32_t *v = gen_keys(GEN_CLUSTERED4K, n, 5); /* multiples of 4096 */
     assert_non_null(v);
     ph_err err = {0};
-    assert_int_equal(keys_check_unique(v, n, "clu", &err), 0);
+    assert_int_equal(ph_keys_check_unique(v, n, "clu", &err), 0);
     gen_keys_shuffle(v, n, 6);
     /* UINT32_MAX is not a multiple of 4096, so still unique */
     v[n - 1] = 0xffffffffu;
-    assert_int_equal(keys_check_unique(v, n, "clu", &err), 0);
+    assert_int_equal(ph_keys_check_unique(v, n, "clu", &err), 0);
     /* exactly one duplicate pair: positions a and b */
     uint32_t a = n / 3, b = n - 2;
     v[b] = v[a];
     memset(&err, 0, sizeof err);
-    assert_int_equal(keys_check_unique(v, n, "clu", &err), PH_EDUP);
+    assert_int_equal(ph_keys_check_unique(v, n, "clu", &err), PH_EDUP);
     assert_msg_has(&err, "clu");
     if (!has_value(err.msg, v[a]) || !has_dec_token(err.msg, a) || !has_dec_token(err.msg, b))
         fail_msg("\"%s\" lacks value %u or positions %u, %u", err.msg, v[a], a, b);
     free(v);
 
     uint32_t two[2] = {7, 7};
-    assert_int_equal(keys_check_unique(two, 2, "two", &err), PH_EDUP);
+    assert_int_equal(ph_keys_check_unique(two, 2, "two", &err), PH_EDUP);
     assert_true(has_dec_token(err.msg, 0) && has_dec_token(err.msg, 1));
-    assert_int_equal(keys_check_unique(two, 1, "two", &err), 0);
+    assert_int_equal(ph_keys_check_unique(two, 1, "two", &err), 0);
 }
 
 /* ---- keys_table_name ------------------------------------------------ */
@@ -411,22 +411,22 @@ static void test_table_name(void **state)
     (void)state;
     char out[64];
     ph_err err = {0};
-    assert_int_equal(keys_table_name("dir/foo-123.keys", out, sizeof out, &err), 0);
+    assert_int_equal(ph_keys_table_name("dir/foo-123.keys", out, sizeof out, &err), 0);
     assert_string_equal(out, "foo-123");
-    assert_int_equal(keys_table_name("foo.keys", out, sizeof out, &err), 0);
+    assert_int_equal(ph_keys_table_name("foo.keys", out, sizeof out, &err), 0);
     assert_string_equal(out, "foo");
-    assert_int_equal(keys_table_name("/a/b.c/d/msedge-283263.keys", out, sizeof out, &err), 0);
+    assert_int_equal(ph_keys_table_name("/a/b.c/d/msedge-283263.keys", out, sizeof out, &err), 0);
     assert_string_equal(out, "msedge-283263");
-    assert_int_equal(keys_table_name("x.keys.keys", out, sizeof out, &err), 0);
+    assert_int_equal(ph_keys_table_name("x.keys.keys", out, sizeof out, &err), 0);
     assert_string_equal(out, "x.keys");
 
     static const char *const bad[] = {"x.txt", ".keys", "dir/.keys", "", "dir/", "keys",
                                       "foo.keys/", "foo.KEYS"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&err, 0, sizeof err);
-        int rc = keys_table_name(bad[i], out, sizeof out, &err);
+        int rc = ph_keys_table_name(bad[i], out, sizeof out, &err);
         if (rc != PH_EINVAL)
-            fail_msg("keys_table_name(\"%s\") = %d (\"%s\"), want PH_EINVAL", bad[i], rc,
+            fail_msg("ph_keys_table_name(\"%s\") = %d (\"%s\"), want PH_EINVAL", bad[i], rc,
                      rc == 0 ? out : err.msg);
         assert_true(err.msg[0] != '\0');
     }
@@ -440,7 +440,7 @@ static void test_table_name_small_buffer(void **state)
     char buf[16];
     memset(buf, '#', sizeof buf);
     ph_err err = {0};
-    int rc = keys_table_name("dir/foo-123.keys", buf, 4, &err);
+    int rc = ph_keys_table_name("dir/foo-123.keys", buf, 4, &err);
     if (rc == 0)
         assert_true(memchr(buf, '\0', 4) != NULL);
     for (size_t i = 4; i < sizeof buf; i++)

@@ -1,6 +1,6 @@
-/* ph_proto_internal.h - pieces of the codec shared between its files. */
-#ifndef PH_PROTO_INTERNAL_H
-#define PH_PROTO_INTERNAL_H
+/* ph_proto_int.h - pieces of the codec shared between its files. */
+#ifndef PH_PROTO_INT_H
+#define PH_PROTO_INT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -26,7 +26,7 @@ typedef struct coord_opts {
                                   < 0 = default (2) */
     /* CURVE (docs/SECURITY.md): required to bind a non-loopback endpoint. */
     const char *curve_secret;  /* our secret key file (mode 0600) */
-    const char *curve_allow;   /* allow-list: dir of *.pub or file of keys */
+    const char *curve_allow;   /* allow-list: dir of *.pub or file of ph_keys */
     atomic_int *reload;        /* optional: non-zero = re-read the allow-list */
     /* Directories jobs may read from and write to (after resolving symlinks
      * and ".."); none given = anywhere this process can. */

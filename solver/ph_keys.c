@@ -1,5 +1,5 @@
-/* keys.c - load and validate a set of 32-bit keys (see keys.h). */
-#include "keys.h"
+/* ph_keys.c - load and validate a set of 32-bit keys (see ph_keys.h). */
+#include "ph_keys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,14 +54,14 @@ static int keys_hash_check(const uint32_t *v, uint32_t n, const char *name, ph_e
     return rc;
 }
 
-int keys_check_unique(const uint32_t *v, uint32_t n, const char *name, ph_err *err)
+int ph_keys_check_unique(const uint32_t *v, uint32_t n, const char *name, ph_err *err)
 {
     if (keys_ascending(v, n))
         return PH_OK;
     return keys_hash_check(v, n, name, err);
 }
 
-int keys_from_bytes(const void *buf, size_t len, const char *name, keys *out, ph_err *err)
+int ph_keys_from_bytes(const void *buf, size_t len, const char *name, ph_keys *out, ph_err *err)
 {
     memset(out, 0, sizeof *out);
     if (len == 0)
@@ -70,7 +70,7 @@ int keys_from_bytes(const void *buf, size_t len, const char *name, keys *out, ph
         return ph_err_set(err, PH_EINVAL,
                           "%s: size %zu bytes is not a multiple of 4 (raw uint32 keys)", name,
                           len);
-    if (len / 4 > KEYS_MAX_COUNT)
+    if (len / 4 > PH_KEYS_MAX_COUNT)
         return ph_err_set(err, PH_EINVAL, "%s: %zu keys, more than the limit of 2^31", name,
                           len / 4);
     uint32_t n = (uint32_t)(len / 4);
@@ -80,7 +80,7 @@ int keys_from_bytes(const void *buf, size_t len, const char *name, keys *out, ph
     const unsigned char *p = buf;
     for (uint32_t i = 0; i < n; i++)
         v[i] = load_le32(p + (size_t)i * 4);
-    int rc = keys_check_unique(v, n, name, err);
+    int rc = ph_keys_check_unique(v, n, name, err);
     if (rc) {
         free(v);
         return rc;
@@ -90,21 +90,21 @@ int keys_from_bytes(const void *buf, size_t len, const char *name, keys *out, ph
     return PH_OK;
 }
 
-int keys_load(const char *path, keys *out, ph_err *err)
+int ph_keys_load(const char *path, ph_keys *out, ph_err *err)
 {
     void *data = NULL;
     size_t len = 0;
     memset(out, 0, sizeof *out);
     /* One byte over the limit so an oversized file is reported as such. */
-    int rc = ph_fs_read_all(path, (size_t)KEYS_MAX_COUNT * 4 + 4, &data, &len, err);
+    int rc = ph_fs_read_all(path, (size_t)PH_KEYS_MAX_COUNT * 4 + 4, &data, &len, err);
     if (rc)
         return rc;
-    rc = keys_from_bytes(data, len, path, out, err);
+    rc = ph_keys_from_bytes(data, len, path, out, err);
     free(data);
     return rc;
 }
 
-void keys_free(keys *k)
+void ph_keys_free(ph_keys *k)
 {
     if (!k)
         return;
@@ -113,7 +113,7 @@ void keys_free(keys *k)
     k->n = 0;
 }
 
-int keys_table_name(const char *path, char *out, size_t outlen, ph_err *err)
+int ph_keys_table_name(const char *path, char *out, size_t outlen, ph_err *err)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ph_emit.h"
+#include "ph_results_csv.h"
 #include "ph_err.h"
 #include "ph_solver.h"
 

@@ -13,7 +13,7 @@ enum {
     PH_EINVAL = -1,   /* bad input: keys file, option, message field */
     PH_EIO = -2,      /* read/write/rename failed */
     PH_ENOMEM = -3,
-    PH_EDUP = -4,     /* duplicate keys */
+    PH_EDUP = -4,     /* duplicate ph_keys */
     PH_ESOLVE = -5,   /* no acyclic graph within the attempt budget */
     PH_EVERIFY = -6,  /* table failed verification */
     PH_EPROTO = -7,   /* malformed or unsupported message */

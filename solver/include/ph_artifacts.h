@@ -1,0 +1,31 @@
+/* ph_artifacts.h - rendered files held in memory, then laid out under an
+ * output directory, each atomically. */
+#ifndef PH_ARTIFACTS_H
+#define PH_ARTIFACTS_H
+
+#include <stddef.h>
+
+#include "ph_err.h"
+
+typedef struct ph_artifact {
+    char *path;   /* owned; relative, e.g. "NAME/NAME.h" */
+    char *data;   /* owned */
+    size_t len;
+} ph_artifact;
+
+typedef struct ph_artifacts {
+    ph_artifact *items; /* owned */
+    size_t count;
+} ph_artifacts;
+
+/* Append one artifact (takes copies). */
+int ph_artifacts_add(ph_artifacts *a, const char *path, const void *data, size_t len,
+                     ph_err *err);
+
+/* Write every artifact under outdir (creating subdirs), each atomically.
+ * Refuses artifact paths that are absolute or contain "..". */
+int ph_artifacts_write(const ph_artifacts *a, const char *outdir, ph_err *err);
+
+void ph_artifacts_free(ph_artifacts *a);
+
+#endif
