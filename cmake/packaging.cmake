@@ -7,11 +7,7 @@
 #   cd BUILD && cpack -G DEB        # -> phcluster_VERSION_ARCH.deb
 
 foreach(prog phcoord phworker phclient)
-  # Each program is guarded so a tree where one of them is not built yet
-  # (or is switched off) still installs and packages the rest.
-  if(TARGET ${prog})
-    install(TARGETS ${prog} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
-  endif()
+  install(TARGETS ${prog} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 endforeach()
 
 set(CPACK_PACKAGE_NAME phcluster)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cluster benchmark (issue 4): a keys directory (default all of sys32)
+# The cluster benchmark: a keys directory (default all of sys32)
 # solved and written
 #   1. in-process (bench_inproc, the worker runtime without the network),
 #      with --out (tables written, the like-for-like baseline) and without,
@@ -322,7 +322,7 @@ EOF
 fi
 
 echo
-echo "=== targets (issue 4) ==="
+echo "=== targets ==="
 [ -n "${MED[cluster.wall]:-}" ] && printf 'end to end, cluster: %.1f files/s (target >= 3000)\n' \
   "$(calc "$nfiles / ${MED[cluster.wall]}" 1)"
 [ -n "${MED[local.wall]:-}" ] && printf 'end to end, --local: %.1f files/s (target >= 3000)\n' \

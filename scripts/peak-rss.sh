@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peak RSS of the coordinator with a large bulk job and one slow worker
-# (issue 5, backpressure).  Runs the fault_backpressure hardening test with
-# NFILES one-key files (default 100000; ctest uses 20000) and prints its
+# (backpressure: queued tasks cost the coordinator little memory).  Runs the
+# fault_backpressure hardening test with NFILES one-key files (default 100000; ctest uses 20000) and prints its
 # figures: VmHWM before the submit, with every task queued, bytes per task.
 #   scripts/peak-rss.sh [BUILD_DIR] [NFILES]
 set -euo pipefail

@@ -1,5 +1,5 @@
 /* test_badinput.c - bad input is refused clearly; remote access needs keys
- * (issue 5, "Bad input" and "Security").
+ * (docs/SECURITY.md).
  *
  * Real processes on loopback; argv[1] names the one scenario to run.  The
  * coordinator runs in <tmp>/in, so its default --allow-root (its working

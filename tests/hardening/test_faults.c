@@ -1,4 +1,4 @@
-/* test_faults.c - the cluster survives faults (issue 5, "Faults").
+/* test_faults.c - the cluster survives faults (worker and coordinator deaths, poison tasks, backpressure).
  *
  * Real phcoord/phworker/phclient processes on loopback.  argv[1] names the
  * one scenario to run, so each is its own ctest with its own cluster:

@@ -193,7 +193,7 @@ static void run_matrix(void **state)
             ph_solve_opts o = opts_for(mc->hash, mc->compact, 1, 7 + s);
             ph_table t;
             /* Forced cheap families do not escalate, and clustered keys are
-             * their known weakness (DESIGN-NOTES 1): measured, compact
+             * their known weakness: measured, compact
              * mulshift and mulrot find no acyclic graph for 65535
              * clustered16 keys in thousands of attempts.  There the solver
              * must honor max_attempts and say PH_ESOLVE, or succeed. */

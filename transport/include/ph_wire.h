@@ -1,8 +1,8 @@
 /* ph_wire.h - ph_msg over ZeroMQ sockets, shared by coordinator, worker and
  * client.
  *
- * Every socket of phcluster is made here so the pitfalls of DESIGN-NOTES §4
- * are handled once: frames are capped (ZMQ_MAXMSGSIZE) before msgpack sees
+ * Every socket of phcluster is made here so ZeroMQ's pitfalls are handled
+ * once: frames are capped (ZMQ_MAXMSGSIZE) before msgpack sees
  * them, high-water marks are bounded, LINGER is small so zmq_ctx_term never
  * hangs, and ZMTP heartbeats detect dead peers below the application's own
  * heartbeats.  Sockets stay single-owner: these helpers never lock. */
