@@ -17,8 +17,8 @@ build=${PH_FUZZ_BUILD:-build-fuzz}
 jobs=${PH_FUZZ_JOBS:-2}
 case $secs in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 2 ;; esac
 
-cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DPH_FUZZ=ON -DPH_SANITIZE=address,undefined -DPH_WERROR=ON -DPH_BENCH=OFF >/dev/null
+# The "fuzz" preset of CMakePresets.json, into $build.
+cmake --preset fuzz -B "$build" >/dev/null
 
 # target:seed-folder pairs (tests/fuzz/CMakeLists.txt defines the targets).
 targets=(fuzz_proto_decode:proto fuzz_keys_load:keys)

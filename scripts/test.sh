@@ -7,7 +7,9 @@
 #   4. libFuzzer targets for a bounded time (PH_FUZZ_SECONDS per target, default 120)
 #   5. packaging: the .deb builds, installs and runs (the multi-host test in
 #      network namespaces is a ctest of stages 1-2, skipped where not permitted)
-# PH_TEST_STAGES="release asan tsan fuzz deploy" selects stages.
+# PH_TEST_STAGES="release asan tsan fuzz deploy" selects stages.  The build
+# settings of stages 1-4 are the presets of CMakePresets.json
+# (cmake --preset release|asan|tsan|fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -21,24 +23,21 @@ for stage in $stages; do
   case $stage in
   release)
     run_stage "Release build, all tests"
-    cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release -DPH_WERROR=ON >/dev/null
-    cmake --build build-test -j"$jobs"
-    ctest --test-dir build-test -j"$jobs" --timeout 600
+    cmake --preset release >/dev/null
+    cmake --build --preset release -j"$jobs"
+    ctest --preset release -j"$jobs"
     ;;
   asan)
     run_stage "ASan+UBSan build, all tests"
-    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_WERROR=ON \
-      -DPH_SANITIZE=address,undefined -DPH_BENCH=OFF >/dev/null
-    cmake --build build-asan -j"$jobs"
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-      ctest --test-dir build-asan -j"$jobs" --timeout 900
+    cmake --preset asan >/dev/null
+    cmake --build --preset asan -j"$jobs"
+    ctest --preset asan -j"$jobs"
     ;;
   tsan)
     run_stage "TSan build, runtime, parallel solver and TCP cluster tests"
-    cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPH_WERROR=ON \
-      -DPH_SANITIZE=thread -DPH_BENCH=OFF >/dev/null
-    cmake --build build-tsan -j"$jobs"
-    TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -L runtime --timeout 600
+    cmake --preset tsan >/dev/null
+    cmake --build --preset tsan -j"$jobs"
+    ctest --preset tsan-runtime
     # The solver's parallel attempts (own threads and an outside executor).
     TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^test_solve$' --timeout 900
     # The coordinator (loop + writer threads) and workers over TCP.  Groups
