@@ -1,0 +1,123 @@
+/* ph_part.h - partitioned order-preserving tables for big key sets.
+ *
+ * One CHM graph over millions of keys no longer fits in cache: every edge
+ * of an attempt is a cache miss.  Above a threshold the keys are split by a
+ * seeded hash into buckets of a few thousand keys; each bucket is its own
+ * small CHM graph whose edges carry the keys' GLOBAL positions (CHM solves
+ * a[u] + a[v] == target mod n for any target), so
+ *     ph_part_index(t, keys[i]) == i      for every key i.
+ * Each bucket draws its own seeds and a bucket that comes out cyclic retries
+ * alone; buckets are solved in parallel.  Lookup: one hash picks the bucket,
+ * its 16-byte record gives the vertex base, count and seed, then the two
+ * vertex values are read. */
+#ifndef PH_PART_H
+#define PH_PART_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ph_err.h"
+
+/* --partition auto: partition from this many keys on (measured on 2 cores:
+ * below it one graph still fits the caches well enough). */
+#define PH_PART_AUTO_MIN_KEYS (1u << 20)
+/* Keys per bucket when partitioning automatically: a bucket's graph
+ * (~2.09 vertices per key, 8 bytes each, plus 16 bytes per edge) stays in
+ * L2. */
+#define PH_PART_DEFAULT_BUCKET 4096u
+#define PH_PART_OFF 0u
+#define PH_PART_AUTO UINT32_MAX
+
+typedef struct ph_part_opts {
+    uint32_t keys_per_bucket;   /* average; 0 = PH_PART_DEFAULT_BUCKET */
+    unsigned threads;           /* 0 = 1 */
+    uint64_t seed;              /* same seed + keys => same table */
+    uint32_t max_attempts;      /* per bucket; 0 = 1,000 */
+    const atomic_int *cancel;   /* optional: non-zero stops (PH_ETIMEOUT) */
+} ph_part_opts;
+
+void ph_part_opts_init(ph_part_opts *o);
+
+/* A bucket's record.  Vertices [base, base + nverts) of assigned[] belong
+ * to it: u in the lower half, v in the upper. */
+typedef struct ph_part_bucket {
+    uint64_t base;
+    uint32_t nverts;            /* 0 for an empty bucket */
+    uint32_t seed;
+} ph_part_bucket;
+
+typedef struct ph_part_table {
+    uint64_t seed;              /* bucket selection */
+    uint32_t nkeys;             /* index modulus */
+    uint32_t nbuckets;
+    ph_part_bucket *buckets;    /* owned */
+    uint64_t nverts;
+    uint32_t *assigned;         /* owned: nverts values < nkeys */
+    uint64_t attempts;          /* graphs tried, all buckets */
+    uint32_t max_bucket_attempts;
+    uint32_t max_bucket_keys;
+    uint64_t solve_us, verify_us;
+} ph_part_table;
+
+/* "auto", "off" or KEYS_PER_BUCKET (>= 1) -> PH_PART_AUTO, PH_PART_OFF or
+ * the number.  -1 if malformed. */
+int ph_part_parse(const char *s, uint32_t *out);
+
+/* Keys per bucket to use for n keys under a --partition value, or
+ * PH_PART_OFF for one unpartitioned table. */
+uint32_t ph_part_choose(uint32_t mode, uint64_t n);
+
+/* Solve keys[0..n) (n >= 1).  On success *out owns its memory and has been
+ * verified against every key.  Duplicate keys: PH_EDUP naming both
+ * positions; a bucket out of attempts: PH_ESOLVE naming it. */
+int ph_part_solve(const uint32_t *keys, uint32_t n, const ph_part_opts *o, ph_part_table *out,
+                  ph_err *err);
+
+/* Hashing of a partitioned table, shared with the emitted Index. */
+static inline uint64_t ph_part_mix(uint64_t x)
+{
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    x ^= x >> 32;
+    return x;
+}
+
+static inline uint32_t ph_part_bucket_of(uint64_t h, uint32_t nbuckets)
+{
+    return (uint32_t)(((h >> 32) * nbuckets) >> 32);
+}
+
+/* The two vertices, relative to the bucket's base, of a key hashed to h. */
+static inline void ph_part_vertices(uint64_t h, uint32_t bseed, uint32_t nverts, uint32_t *u,
+                                    uint32_t *v)
+{
+    uint64_t g = ph_part_mix(h + (uint64_t)bseed * 0x9e3779b97f4a7c15ull);
+    uint32_t half = nverts / 2;
+    *u = (uint32_t)(((g >> 32) * half) >> 32);
+    *v = half + (uint32_t)(((g & 0xffffffffu) * (nverts - half)) >> 32);
+}
+
+/* Index of key (meaningful only for keys in the set). */
+static inline uint32_t ph_part_index(const ph_part_table *t, uint32_t key)
+{
+    uint64_t h = ph_part_mix(key ^ t->seed);
+    const ph_part_bucket *b = &t->buckets[ph_part_bucket_of(h, t->nbuckets)];
+    uint32_t u, v;
+    ph_part_vertices(h, b->seed, b->nverts, &u, &v);
+    uint64_t s = (uint64_t)t->assigned[b->base + u] + t->assigned[b->base + v];
+    return (uint32_t)(s >= t->nkeys ? s - t->nkeys : s);
+}
+
+/* Check Index(keys[i]) == i for all i on `threads` threads; PH_EVERIFY
+ * names the first bad key found. */
+int ph_part_verify(const ph_part_table *t, const uint32_t *keys, uint32_t n, unsigned threads,
+                   ph_err *err);
+
+/* Bytes of the table data (bucket records + vertex values). */
+uint64_t ph_part_bytes(const ph_part_table *t);
+
+void ph_part_free(ph_part_table *t);
+
+#endif

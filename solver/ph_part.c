@@ -1,0 +1,499 @@
+/* ph_part.c - partitioned CHM: split by a seeded hash, solve buckets in
+ * parallel, verify every key (see ph_part.h).
+ *
+ * The keys are split with a counting sort (count, prefix sums, scatter of
+ * (key, position) pairs), so a bucket's keys sit together and a solving
+ * thread touches only its bucket's slice and its own small graph.  A
+ * bucket's seeds depend only on (table seed, bucket, attempt): the table is
+ * the same whatever the thread count. */
+#include "ph_part.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ph_time.h"
+
+#define PART_DEFAULT_ATTEMPTS 1000u
+#define PART_MAX_THREADS 64u
+/* Duplicates always land in one bucket and make it cyclic for every seed:
+ * after this many failures the bucket is checked once. */
+#define PART_DUP_CHECK_AT 16u
+
+void ph_part_opts_init(ph_part_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->keys_per_bucket = PH_PART_DEFAULT_BUCKET;
+    o->threads = 1;
+}
+
+int ph_part_parse(const char *s, uint32_t *out)
+{
+    if (!s || !*s)
+        return -1;
+    if (!strcmp(s, "auto")) {
+        *out = PH_PART_AUTO;
+        return 0;
+    }
+    if (!strcmp(s, "off")) {
+        *out = PH_PART_OFF;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || s[0] == '-' || v == 0 || v >= PH_PART_AUTO)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+uint32_t ph_part_choose(uint32_t mode, uint64_t n)
+{
+    if (mode == PH_PART_AUTO)
+        return n >= PH_PART_AUTO_MIN_KEYS ? PH_PART_DEFAULT_BUCKET : PH_PART_OFF;
+    return mode;
+}
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint32_t bucket_seed(uint64_t seed, uint32_t bucket, uint32_t attempt)
+{
+    return (uint32_t)splitmix64(seed ^ splitmix64(((uint64_t)bucket << 32) | attempt));
+}
+
+/* Vertices for a bucket of k keys: CHM's 2.09 per key, at least 3 so both
+ * halves are non-empty. */
+static uint32_t bucket_nverts(uint32_t k)
+{
+    if (k == 0)
+        return 0;
+    uint64_t v = ((uint64_t)k * 209 + 99) / 100;
+    return (uint32_t)(v < 3 ? 3 : v);
+}
+
+/* ---- the split --------------------------------------------------------- */
+
+typedef struct part_split {
+    uint64_t *start;     /* nbuckets + 1: bucket b's keys at [start[b], start[b+1]) */
+    uint32_t *keys;      /* n, grouped by bucket */
+    uint32_t *pos;       /* n, their global positions */
+} part_split;
+
+static void split_free(part_split *s)
+{
+    free(s->start);
+    free(s->keys);
+    free(s->pos);
+    memset(s, 0, sizeof *s);
+}
+
+static int split_keys(const uint32_t *keys, uint32_t n, uint64_t seed, uint32_t nbuckets,
+                      part_split *s)
+{
+    memset(s, 0, sizeof *s);
+    s->start = calloc((size_t)nbuckets + 1, sizeof *s->start);
+    s->keys = malloc((size_t)n * sizeof *s->keys);
+    s->pos = malloc((size_t)n * sizeof *s->pos);
+    uint64_t *fill = malloc((size_t)nbuckets * sizeof *fill);
+    if (!s->start || !s->keys || !s->pos || !fill) {
+        free(fill);
+        split_free(s);
+        return PH_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        s->start[ph_part_bucket_of(ph_part_mix(keys[i] ^ seed), nbuckets) + 1]++;
+    for (uint32_t b = 0; b < nbuckets; b++) {
+        s->start[b + 1] += s->start[b];
+        fill[b] = s->start[b];
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t at = fill[ph_part_bucket_of(ph_part_mix(keys[i] ^ seed), nbuckets)]++;
+        s->keys[at] = keys[i];
+        s->pos[at] = i;
+    }
+    free(fill);
+    return PH_OK;
+}
+
+/* ---- one bucket ---------------------------------------------------------- */
+
+typedef struct part_graph {
+    uint32_t cap_keys, cap_verts;
+    uint32_t *eu, *ex;     /* per edge: u, and u ^ v */
+    uint32_t *deg, *xr;    /* per vertex: degree, XOR of incident edges */
+    uint32_t *pe, *pv;     /* peel order: edge and its free vertex */
+    uint32_t *sorted;      /* duplicate check */
+} part_graph;
+
+static void graph_free(part_graph *g)
+{
+    free(g->eu);
+    free(g->deg);
+    memset(g, 0, sizeof *g);
+}
+
+static int graph_alloc(part_graph *g, uint32_t max_keys)
+{
+    memset(g, 0, sizeof *g);
+    g->cap_keys = max_keys ? max_keys : 1;
+    g->cap_verts = bucket_nverts(g->cap_keys);
+    g->eu = malloc((size_t)g->cap_keys * 5 * sizeof(uint32_t));
+    g->deg = malloc((size_t)g->cap_verts * 2 * sizeof(uint32_t));
+    if (!g->eu || !g->deg) {
+        graph_free(g);
+        return PH_ENOMEM;
+    }
+    g->ex = g->eu + g->cap_keys;
+    g->pe = g->ex + g->cap_keys;
+    g->pv = g->pe + g->cap_keys;
+    g->sorted = g->pv + g->cap_keys;
+    g->xr = g->deg + g->cap_verts;
+    return PH_OK;
+}
+
+/* Hash the bucket's keys to edges and peel; true when acyclic. */
+static int graph_try(part_graph *g, const uint32_t *keys, uint32_t k, uint64_t seed,
+                     uint32_t bseed, uint32_t nv)
+{
+    memset(g->deg, 0, (size_t)nv * sizeof *g->deg);
+    memset(g->xr, 0, (size_t)nv * sizeof *g->xr);
+    for (uint32_t e = 0; e < k; e++) {
+        uint32_t u, v;
+        ph_part_vertices(ph_part_mix(keys[e] ^ seed), bseed, nv, &u, &v);
+        g->eu[e] = u;
+        g->ex[e] = u ^ v;
+        g->deg[u]++;
+        g->xr[u] ^= e;
+        g->deg[v]++;
+        g->xr[v] ^= e;
+    }
+    uint32_t done = 0;
+    for (uint32_t x = 0; x < nv; x++) {
+        uint32_t u = x;
+        while (g->deg[u] == 1) {
+            uint32_t e = g->xr[u];
+            uint32_t w = g->ex[e] ^ u;
+            g->pe[done] = e;
+            g->pv[done] = u;
+            done++;
+            g->deg[u] = 0;
+            g->deg[w]--;
+            g->xr[w] ^= e;
+            if (w > x)
+                break;
+            u = w;
+        }
+    }
+    return done == k;
+}
+
+/* Reverse peel order: a[v] + a[w] == global position (mod n). */
+static void graph_assign(const part_graph *g, const uint32_t *pos, uint32_t k, uint32_t n,
+                         uint32_t *a)
+{
+    for (uint32_t i = k; i-- > 0;) {
+        uint32_t e = g->pe[i], v = g->pv[i];
+        uint32_t w = g->ex[e] ^ v;
+        uint32_t target = pos[e];
+        a[v] = a[w] <= target ? target - a[w] : (uint32_t)((uint64_t)target + n - a[w]);
+    }
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* After repeated failures: a duplicate key?  Returns its value's two
+ * global positions in *p1 < *p2. */
+static int bucket_duplicate(part_graph *g, const uint32_t *keys, const uint32_t *pos,
+                            uint32_t k, uint32_t *dup, uint32_t *p1, uint32_t *p2)
+{
+    memcpy(g->sorted, keys, (size_t)k * sizeof *keys);
+    qsort(g->sorted, k, sizeof *g->sorted, cmp_u32);
+    for (uint32_t i = 1; i < k; i++) {
+        if (g->sorted[i] != g->sorted[i - 1])
+            continue;
+        *dup = g->sorted[i];
+        uint32_t found = 0;
+        for (uint32_t j = 0; j < k && found < 2; j++)
+            if (keys[j] == *dup)
+                *(found++ ? p2 : p1) = pos[j];
+        if (*p1 > *p2) {
+            uint32_t t = *p1;
+            *p1 = *p2;
+            *p2 = t;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the parallel solve ------------------------------------------------ */
+
+typedef struct part_job {
+    const part_split *split;
+    ph_part_table *t;
+    uint32_t max_attempts;
+    const atomic_int *cancel;
+    _Atomic uint32_t next;       /* next bucket to take */
+    _Atomic int failed;          /* set by the first failure: others stop */
+    _Atomic uint64_t attempts;
+    _Atomic uint32_t max_bucket_attempts;
+    pthread_mutex_t lock;        /* guards rc and err */
+    int rc;
+    ph_err err;
+} part_job;
+
+static void job_fail(part_job *j, int rc, const ph_err *e)
+{
+    pthread_mutex_lock(&j->lock);
+    if (!j->rc) {
+        j->rc = rc;
+        j->err = *e;
+    }
+    pthread_mutex_unlock(&j->lock);
+    atomic_store(&j->failed, 1);
+}
+
+static void note_attempts(part_job *j, uint32_t a)
+{
+    atomic_fetch_add(&j->attempts, a);
+    uint32_t cur = atomic_load(&j->max_bucket_attempts);
+    while (a > cur && !atomic_compare_exchange_weak(&j->max_bucket_attempts, &cur, a))
+        ;
+}
+
+static int solve_bucket(part_job *j, part_graph *g, uint32_t b)
+{
+    ph_part_table *t = j->t;
+    ph_part_bucket *rec = &t->buckets[b];
+    uint64_t lo = j->split->start[b];
+    uint32_t k = (uint32_t)(j->split->start[b + 1] - lo);
+    const uint32_t *keys = j->split->keys + lo, *pos = j->split->pos + lo;
+    ph_err e;
+    if (k == 0)
+        return PH_OK;
+    for (uint32_t a = 0; a < j->max_attempts; a++) {
+        uint32_t bseed = bucket_seed(t->seed, b, a);
+        if (graph_try(g, keys, k, t->seed, bseed, rec->nverts)) {
+            rec->seed = bseed;
+            graph_assign(g, pos, k, t->nkeys, t->assigned + rec->base);
+            note_attempts(j, a + 1);
+            return PH_OK;
+        }
+        uint32_t dup, p1 = 0, p2 = 0;
+        if (a + 1 == PART_DUP_CHECK_AT && bucket_duplicate(g, keys, pos, k, &dup, &p1, &p2)) {
+            ph_err_set(&e, PH_EDUP, "duplicate key 0x%08x at positions %u and %u", dup, p1, p2);
+            job_fail(j, PH_EDUP, &e);
+            return PH_EDUP;
+        }
+        if (atomic_load_explicit(&j->failed, memory_order_relaxed))
+            return PH_OK;
+    }
+    ph_err_set(&e, PH_ESOLVE, "bucket %u of %u (%u keys): no acyclic graph in %u attempts", b,
+               t->nbuckets, k, j->max_attempts);
+    job_fail(j, PH_ESOLVE, &e);
+    return PH_ESOLVE;
+}
+
+static void *part_worker(void *arg)
+{
+    part_job *j = arg;
+    part_graph g;
+    if (graph_alloc(&g, j->t->max_bucket_keys)) {
+        ph_err e;
+        ph_err_set(&e, PH_ENOMEM, "out of memory for a bucket graph of %u keys",
+                   j->t->max_bucket_keys);
+        job_fail(j, PH_ENOMEM, &e);
+        return NULL;
+    }
+    for (;;) {
+        if (atomic_load_explicit(&j->failed, memory_order_relaxed))
+            break;
+        if (j->cancel && atomic_load_explicit(j->cancel, memory_order_relaxed)) {
+            ph_err e;
+            ph_err_set(&e, PH_ETIMEOUT, "partitioned solve cancelled");
+            job_fail(j, PH_ETIMEOUT, &e);
+            break;
+        }
+        uint32_t b = atomic_fetch_add(&j->next, 1);
+        if (b >= j->t->nbuckets || solve_bucket(j, &g, b))
+            break;
+    }
+    graph_free(&g);
+    return NULL;
+}
+
+static unsigned clamp_threads(unsigned t)
+{
+    return t == 0 ? 1 : t > PART_MAX_THREADS ? PART_MAX_THREADS : t;
+}
+
+/* Run fn(arg) on nt threads (the caller is one of them); fewer if threads
+ * cannot be started, which is still correct. */
+static void run_threads(unsigned nt, void *(*fn)(void *), void *const *args)
+{
+    pthread_t tid[PART_MAX_THREADS];
+    unsigned started = 1;
+    for (unsigned i = 1; i < nt; i++, started++)
+        if (pthread_create(&tid[i], NULL, fn, args[i]))
+            break;
+    for (unsigned i = started; i < nt; i++)
+        fn(args[i]);
+    fn(args[0]);
+    for (unsigned i = 1; i < started; i++)
+        pthread_join(tid[i], NULL);
+}
+
+/* Records from the bucket sizes: bases are prefix sums of vertex counts. */
+static int table_layout(ph_part_table *t, const part_split *s)
+{
+    uint64_t base = 0;
+    for (uint32_t b = 0; b < t->nbuckets; b++) {
+        uint32_t k = (uint32_t)(s->start[b + 1] - s->start[b]);
+        t->buckets[b].base = base;
+        t->buckets[b].nverts = bucket_nverts(k);
+        base += t->buckets[b].nverts;
+        if (k > t->max_bucket_keys)
+            t->max_bucket_keys = k;
+    }
+    t->nverts = base;
+    /* One spare zero value: a key outside the set that lands in an empty
+     * bucket at the very end still reads inside the array. */
+    t->assigned = calloc(base + 1, sizeof *t->assigned);
+    return t->assigned ? PH_OK : PH_ENOMEM;
+}
+
+static int part_solve_buckets(ph_part_table *t, const part_split *s, const ph_part_opts *o,
+                              ph_err *err)
+{
+    part_job j = {.split = s, .t = t, .cancel = o->cancel,
+                  .max_attempts = o->max_attempts ? o->max_attempts : PART_DEFAULT_ATTEMPTS};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.failed, 0);
+    atomic_init(&j.attempts, 0);
+    atomic_init(&j.max_bucket_attempts, 0);
+    pthread_mutex_init(&j.lock, NULL);
+    unsigned nt = clamp_threads(o->threads);
+    if (nt > t->nbuckets)
+        nt = t->nbuckets;
+    void *args[PART_MAX_THREADS];
+    for (unsigned i = 0; i < nt; i++)
+        args[i] = &j;
+    run_threads(nt, part_worker, args);
+    pthread_mutex_destroy(&j.lock);
+    t->attempts = atomic_load(&j.attempts);
+    t->max_bucket_attempts = atomic_load(&j.max_bucket_attempts);
+    if (j.rc)
+        *err = j.err;
+    return j.rc;
+}
+
+int ph_part_solve(const uint32_t *keys, uint32_t n, const ph_part_opts *o, ph_part_table *out,
+                  ph_err *err)
+{
+    ph_part_opts defaults;
+    if (!o) {
+        ph_part_opts_init(&defaults);
+        o = &defaults;
+    }
+    memset(out, 0, sizeof *out);
+    if (!keys || n == 0)
+        return ph_err_set(err, PH_EINVAL, "no keys to solve");
+    uint64_t t0 = ph_time_us();
+    uint32_t kpb = o->keys_per_bucket ? o->keys_per_bucket : PH_PART_DEFAULT_BUCKET;
+    out->nkeys = n;
+    out->nbuckets = (uint32_t)((n + (uint64_t)kpb - 1) / kpb);
+    out->seed = splitmix64(o->seed ^ 0x7061727469746e73ull);
+    part_split s;
+    out->buckets = calloc(out->nbuckets, sizeof *out->buckets);
+    if (!out->buckets || split_keys(keys, n, out->seed, out->nbuckets, &s)) {
+        ph_part_free(out);
+        return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
+                          out->nbuckets);
+    }
+    int rc = table_layout(out, &s);
+    if (rc)
+        rc = ph_err_set(err, PH_ENOMEM, "out of memory for %llu vertex values",
+                        (unsigned long long)out->nverts);
+    else
+        rc = part_solve_buckets(out, &s, o, err);
+    split_free(&s);
+    out->solve_us = ph_time_us() - t0;
+    if (!rc) {
+        uint64_t t1 = ph_time_us();
+        rc = ph_part_verify(out, keys, n, o->threads, err);
+        out->verify_us = ph_time_us() - t1;
+    }
+    if (rc)
+        ph_part_free(out);
+    return rc;
+}
+
+/* ---- verify ------------------------------------------------------------- */
+
+typedef struct verify_slice {
+    const ph_part_table *t;
+    const uint32_t *keys;
+    uint32_t lo, hi;
+    uint32_t bad;                /* first bad position, or hi */
+} verify_slice;
+
+static void *verify_run(void *arg)
+{
+    verify_slice *s = arg;
+    s->bad = s->hi;
+    for (uint32_t i = s->lo; i < s->hi; i++)
+        if (ph_part_index(s->t, s->keys[i]) != i) {
+            s->bad = i;
+            break;
+        }
+    return NULL;
+}
+
+int ph_part_verify(const ph_part_table *t, const uint32_t *keys, uint32_t n, unsigned threads,
+                   ph_err *err)
+{
+    if (!t->assigned || !t->buckets || t->nkeys != n)
+        return ph_err_set(err, PH_EVERIFY, "table is for %u keys, not %u", t->nkeys, n);
+    unsigned nt = clamp_threads(threads);
+    verify_slice sl[PART_MAX_THREADS];
+    void *args[PART_MAX_THREADS];
+    for (unsigned i = 0; i < nt; i++) {
+        sl[i] = (verify_slice){.t = t, .keys = keys,
+                               .lo = (uint32_t)((uint64_t)n * i / nt),
+                               .hi = (uint32_t)((uint64_t)n * (i + 1) / nt)};
+        args[i] = &sl[i];
+    }
+    run_threads(nt, verify_run, args);
+    for (unsigned i = 0; i < nt; i++)
+        if (sl[i].bad != sl[i].hi)
+            return ph_err_set(err, PH_EVERIFY, "key 0x%08x at position %u maps to index %u",
+                              keys[sl[i].bad], sl[i].bad, ph_part_index(t, keys[sl[i].bad]));
+    return PH_OK;
+}
+
+uint64_t ph_part_bytes(const ph_part_table *t)
+{
+    return (uint64_t)t->nbuckets * sizeof *t->buckets + t->nverts * sizeof *t->assigned;
+}
+
+void ph_part_free(ph_part_table *t)
+{
+    if (!t)
+        return;
+    free(t->buckets);
+    free(t->assigned);
+    t->buckets = NULL;
+    t->assigned = NULL;
+}

@@ -1,0 +1,233 @@
+/* test_part.c - partitioned tables (ph_part.h) as a black box.
+ *
+ * Every table is checked independently of ph_part_verify: the bucket and
+ * vertices of each key are recomputed from the hashing in ph_part.h, the
+ * vertices must lie inside the key's bucket, and the sum of the two values
+ * must give the key's global position. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen_keys.h"
+#include "ph_part.h"
+
+/* Independent check of the whole table; returns the number of bad keys. */
+static uint32_t check_table(const ph_part_table *t, const uint32_t *keys, uint32_t n)
+{
+    uint32_t bad = 0;
+    uint64_t base = 0;
+    for (uint32_t b = 0; b < t->nbuckets; b++) {
+        assert_int_equal(t->buckets[b].base, base); /* buckets tile the array */
+        base += t->buckets[b].nverts;
+    }
+    assert_int_equal(base, t->nverts);
+    for (uint64_t x = 0; x < t->nverts; x++)
+        assert_true(t->assigned[x] < n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t h = ph_part_mix(keys[i] ^ t->seed);
+        uint32_t b = ph_part_bucket_of(h, t->nbuckets);
+        assert_true(b < t->nbuckets);
+        const ph_part_bucket *r = &t->buckets[b];
+        assert_true(r->nverts >= 3);
+        uint32_t u, v;
+        ph_part_vertices(h, r->seed, r->nverts, &u, &v);
+        assert_true(u < r->nverts / 2);
+        assert_true(v >= r->nverts / 2 && v < r->nverts);
+        uint64_t s = (uint64_t)t->assigned[r->base + u] + t->assigned[r->base + v];
+        if (s % n != i)
+            bad++;
+        if (ph_part_index(t, keys[i]) != i)
+            bad++;
+    }
+    return bad;
+}
+
+static void solve_ok(const uint32_t *keys, uint32_t n, uint32_t kpb, unsigned threads,
+                     ph_part_table *t)
+{
+    ph_part_opts o;
+    ph_part_opts_init(&o);
+    o.keys_per_bucket = kpb;
+    o.threads = threads;
+    o.seed = 42;
+    ph_err err = {0};
+    int rc = ph_part_solve(keys, n, &o, t, &err);
+    if (rc)
+        fail_msg("ph_part_solve(%u keys, %u per bucket): %s", n, kpb, err.msg);
+    assert_int_equal(t->nkeys, n);
+    assert_int_equal(t->nbuckets, (n + (uint64_t)kpb - 1) / kpb);
+    assert_int_equal(check_table(t, keys, n), 0);
+}
+
+static void test_parse(void **state)
+{
+    (void)state;
+    uint32_t v = 7;
+    assert_int_equal(ph_part_parse("auto", &v), 0);
+    assert_int_equal(v, PH_PART_AUTO);
+    assert_int_equal(ph_part_parse("off", &v), 0);
+    assert_int_equal(v, PH_PART_OFF);
+    assert_int_equal(ph_part_parse("65536", &v), 0);
+    assert_int_equal(v, 65536);
+    const char *bad[] = {"", "0", "-5", "12x", "on", "4294967295", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(ph_part_parse(bad[i], &v), -1);
+    assert_int_equal(ph_part_choose(PH_PART_AUTO, PH_PART_AUTO_MIN_KEYS - 1), PH_PART_OFF);
+    assert_int_equal(ph_part_choose(PH_PART_AUTO, PH_PART_AUTO_MIN_KEYS), PH_PART_DEFAULT_BUCKET);
+    assert_int_equal(ph_part_choose(PH_PART_OFF, 1u << 30), PH_PART_OFF);
+    assert_int_equal(ph_part_choose(100, 5), 100);
+}
+
+/* Shuffled keys: positions are not correlated with key order, so a table
+ * that kept local instead of global positions would fail. */
+static void test_global_positions(void **state)
+{
+    (void)state;
+    uint32_t n = 200000;
+    uint32_t *keys = gen_keys(GEN_SHUFFLED, n, 11);
+    assert_non_null(keys);
+    ph_part_table t;
+    solve_ok(keys, n, 1024, 2, &t);
+    assert_true(t.nbuckets > 100);
+    ph_part_free(&t);
+    free(keys);
+}
+
+/* Key counts at and around a multiple of the bucket size; structured keys. */
+static void test_bucket_boundaries(void **state)
+{
+    (void)state;
+    const uint32_t kpb = 512;
+    const uint32_t sizes[] = {kpb - 1, kpb, kpb + 1, 7 * kpb, 7 * kpb + 1};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int kind = 0; kind < GEN_KIND_COUNT; kind++) {
+            uint32_t *keys = gen_keys((gen_kind)kind, sizes[s], 3 + s);
+            assert_non_null(keys);
+            ph_part_table t;
+            solve_ok(keys, sizes[s], kpb, 1, &t);
+            ph_part_free(&t);
+            free(keys);
+        }
+}
+
+/* One key per bucket on average: about a third of the buckets are empty,
+ * many hold a single key; and sets of one and two keys. */
+static void test_empty_and_tiny_buckets(void **state)
+{
+    (void)state;
+    uint32_t n = 5000;
+    uint32_t *keys = gen_keys(GEN_RANDOM, n, 5);
+    ph_part_table t;
+    solve_ok(keys, n, 1, 2, &t);
+    uint32_t empty = 0, single = 0;
+    for (uint32_t b = 0; b < t.nbuckets; b++) {
+        empty += t.buckets[b].nverts == 0;
+        single += t.buckets[b].nverts == 3;
+    }
+    assert_true(empty > n / 5);
+    assert_true(single > n / 5);
+    ph_part_free(&t);
+    for (uint32_t m = 1; m <= 3; m++) {
+        solve_ok(keys, m, 4096, 1, &t);
+        assert_int_equal(t.nbuckets, 1);
+        ph_part_free(&t);
+    }
+    free(keys);
+}
+
+/* Buckets of a few keys are often cyclic: some bucket needs many attempts
+ * and retries alone; with one attempt allowed the solve fails naming it. */
+static void test_bucket_many_attempts(void **state)
+{
+    (void)state;
+    uint32_t n = 60000;
+    uint32_t *keys = gen_keys(GEN_CLUSTERED16, n, 9);
+    ph_part_table t;
+    solve_ok(keys, n, 6, 2, &t);
+    assert_true(t.max_bucket_attempts >= 5);
+    assert_true(t.attempts > t.nbuckets / 2);
+    ph_part_free(&t);
+
+    ph_part_opts o;
+    ph_part_opts_init(&o);
+    o.keys_per_bucket = 6;
+    o.max_attempts = 1;
+    ph_err err = {0};
+    assert_int_equal(ph_part_solve(keys, n, &o, &t, &err), PH_ESOLVE);
+    assert_non_null(strstr(err.msg, "bucket"));
+    assert_null(t.assigned);
+    free(keys);
+}
+
+static void test_duplicate(void **state)
+{
+    (void)state;
+    uint32_t n = 30000;
+    uint32_t *keys = gen_keys(GEN_SHUFFLED, n, 21);
+    keys[25000] = keys[123];
+    ph_part_opts o;
+    ph_part_opts_init(&o);
+    o.keys_per_bucket = 256;
+    o.threads = 2;
+    ph_part_table t;
+    ph_err err = {0};
+    assert_int_equal(ph_part_solve(keys, n, &o, &t, &err), PH_EDUP);
+    assert_non_null(strstr(err.msg, "positions 123 and 25000"));
+    free(keys);
+}
+
+/* The table depends on (keys, seed) only, never on the thread count. */
+static void test_threads_same_table(void **state)
+{
+    (void)state;
+    uint32_t n = 100000;
+    uint32_t *keys = gen_keys(GEN_SHUFFLED, n, 77);
+    ph_part_table a, b;
+    solve_ok(keys, n, 2048, 1, &a);
+    solve_ok(keys, n, 2048, 4, &b);
+    assert_int_equal(a.nverts, b.nverts);
+    assert_memory_equal(a.buckets, b.buckets, a.nbuckets * sizeof *a.buckets);
+    assert_memory_equal(a.assigned, b.assigned, a.nverts * sizeof *a.assigned);
+    ph_part_free(&a);
+    ph_part_free(&b);
+    free(keys);
+}
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    uint32_t n = 50000;
+    uint32_t *keys = gen_keys(GEN_RANDOM, n, 1);
+    atomic_int cancel;
+    atomic_init(&cancel, 1);
+    ph_part_opts o;
+    ph_part_opts_init(&o);
+    o.cancel = &cancel;
+    ph_part_table t;
+    ph_err err = {0};
+    assert_int_equal(ph_part_solve(keys, n, &o, &t, &err), PH_ETIMEOUT);
+    assert_null(t.buckets);
+    free(keys);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_global_positions),
+        cmocka_unit_test(test_bucket_boundaries),
+        cmocka_unit_test(test_empty_and_tiny_buckets),
+        cmocka_unit_test(test_bucket_many_attempts),
+        cmocka_unit_test(test_duplicate),
+        cmocka_unit_test(test_threads_same_table),
+        cmocka_unit_test(test_cancel),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
