@@ -108,11 +108,20 @@ int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync
     return PH_OK;
 }
 
-int ph_fs_read_all(const char *path, size_t max_len, void **data, size_t *len, ph_err *err)
+int ph_fs_read_file(const char *path, size_t max_len, int flags, void **data, size_t *len,
+                    ph_err *err)
 {
     *data = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO (or one swapped in for a file) returns at
+     * once instead of hanging the caller; it is then refused as not regular. */
+    int oflags = O_RDONLY | O_NONBLOCK | O_CLOEXEC;
+    if (flags & PH_FS_NOFOLLOW)
+        oflags |= O_NOFOLLOW;
+    int fd = open(path, oflags);
+    if (fd < 0 && errno == ELOOP && (flags & PH_FS_NOFOLLOW))
+        return ph_err_set(err, PH_EPERM, "%s: is a symlink; only regular files are read",
+                          path);
     if (fd < 0)
         return ph_err_set(err, PH_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -134,13 +143,13 @@ int ph_fs_read_all(const char *path, size_t max_len, void **data, size_t *len, p
     size_t got = 0;
     while (got < size) {
         ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (r <= 0) {
-            int e = r < 0 ? errno : EIO;
+            const char *why = r < 0 ? strerror(errno) : "file shrank";
             free(buf);
             close(fd);
-            return ph_err_set(err, PH_EIO, "%s: read failed: %s", path, strerror(e));
+            return ph_err_set(err, PH_EIO, "%s: read failed: %s", path, why);
         }
         got += (size_t)r;
     }
@@ -148,6 +157,11 @@ int ph_fs_read_all(const char *path, size_t max_len, void **data, size_t *len, p
     *data = buf;
     *len = size;
     return PH_OK;
+}
+
+int ph_fs_read_all(const char *path, size_t max_len, void **data, size_t *len, ph_err *err)
+{
+    return ph_fs_read_file(path, max_len, 0, data, len, err);
 }
 
 int ph_fs_join(char *out, size_t outlen, const char *dir, const char *name, ph_err *err)

@@ -1,5 +1,21 @@
 /* coord_int.h - the coordinator's state, shared by its source files.
  *
+ * Calls go one way, from the loop down to leaves that never call back:
+ *
+ *   coord.c            the loop: poll, receive, route, timers, set-up
+ *     coord_client.c   client requests: submit, wait, status; waiters
+ *     coord_worker.c   worker messages: ready, result, heartbeat; losses
+ *     coord_dispatch.c which task goes to which worker, and sending it
+ *     coord_restore.c  applying the journal's records after a restart
+ *       coord_outcome.c  what follows a task's final result: its row, its
+ *                        journal record, the job's completion, its waiters
+ *         leaves: coord_job.c (the job table), coord_journal.c (records
+ *         on disk), coord_write.c (writer pool), coord_reply.c (sending)
+ *
+ * A leaf reports what happened (coord_job_finish_task returns whether the
+ * job is complete; replay hands back decoded records) and the caller
+ * decides what follows.
+ *
  * Ownership: the coord owns workers[], jobs[] and waiters[]; a job owns its
  * tasks, rows and (for SUBMIT_CREATE) the in-band keys.  Tasks refer to the
  * worker holding them by serial number, never by pointer, so a dropped
@@ -118,6 +134,13 @@ typedef struct coord_wjob {
 } coord_wjob;
 
 typedef struct coord_writer coord_writer;
+typedef struct coord_journal coord_journal;
+
+/* The job table: jobs[i] has id i + 1. */
+typedef struct coord_jobs {
+    coord_job **v;
+    size_t n, cap;
+} coord_jobs;
 
 typedef struct coord {
     const coord_opts *opts;
@@ -125,9 +148,7 @@ typedef struct coord {
     coord_writer *writer;  /* NULL: the loop writes tables itself */
     struct ph_zap *zap;    /* CURVE allow-list handler, or NULL */
     unsigned max_tries;
-    struct ph_journal *journal; /* --state-dir, or NULL */
-    bool journal_dirty, replaying;
-    uint64_t journal_sync_ms;
+    coord_journal *journal; /* --state-dir, or NULL */
     const char *const *roots; /* --allow-root; none = no confinement */
     size_t nroots;
     bool taken;            /* handler kept the current frame (recv_one) */
@@ -135,24 +156,18 @@ typedef struct coord {
     coord_worker **workers;
     size_t nworkers, capworkers, cursor;
     uint64_t next_serial;
-    coord_job **jobs;      /* index = id - 1 */
-    size_t njobs, capjobs;
+    coord_jobs jobs;
     coord_waiter *waiters;
     size_t nwaiters, capwaiters;
     uint64_t last_hb_ms;
     bool quit;
 } coord;
 
-/* coord_journal.c */
-int coord_journal_open(coord *c, const char *state_dir, ph_err *err);
-int coord_journal_job(coord *c, const coord_job *j, ph_err *err);
-void coord_journal_task(coord *c, const coord_job *j, uint64_t task, const char *node,
-                        int status, const char *error);
-void coord_journal_done(coord *c, const coord_job *j);
-void coord_journal_flush(coord *c, bool force);
-void coord_journal_close(coord *c);
+/* ---- leaves ------------------------------------------------------------ */
 
-/* coord_job.c: rebuilding jobs from the journal. */
+/* coord_job.c: the job table.  Calls nothing else of the coordinator. */
+
+/* A job's fields as the journal keeps them. */
 typedef struct coord_job_restore {
     uint64_t id;
     const char *token;
@@ -166,35 +181,71 @@ typedef struct coord_job_restore {
     const char *keys;
     size_t keys_len;
 } coord_job_restore;
-int coord_job_restore_job(coord *c, const coord_job_restore *rs);
-int coord_job_restore_task(coord *c, uint64_t job, uint64_t task, const char *node,
-                           const ph_msg_result *r, int status, const char *error);
-int coord_job_restore_done(coord *c, uint64_t job, uint64_t elapsed_us);
-/* After replay: finish complete jobs, queue every unfinished task again. */
-void coord_job_restore_finish(coord *c);
 
-/* coord.c: path confinement; resolved gets the canonical path. */
-int coord_check_path(const coord *c, const char *what, const char *path, char *resolved,
-                     size_t len, ph_err *err);
-
-/* coord_job.c */
-int coord_job_bulk(coord *c, const ph_msg_submit_bulk *m, coord_job **out, ph_err *err);
-int coord_job_create(coord *c, const ph_msg_submit_create *m, coord_job **out, ph_err *err);
-coord_job *coord_job_by_token(coord *c, ph_bytes token);
-coord_job *coord_job_by_id(coord *c, uint64_t id);
+/* A bulk job over the *.keys files of dir (both paths already resolved and
+ * confined by the caller); creates out_dir. */
+int coord_job_bulk(const char *dir, const char *out_dir, const ph_opts *o, coord_job **out,
+                   ph_err *err);
+/* A create job of one in-band keys set named name. */
+int coord_job_create(const ph_msg_submit_create *m, const char *out_dir, coord_job **out,
+                     ph_err *err);
+/* Give j the next id and a fresh token and append it to t. */
+int coord_jobs_add(coord_jobs *t, coord_job *j, ph_err *err);
+/* Take back the job coord_jobs_add appended last (its journal record failed). */
+void coord_jobs_unadd(coord_jobs *t);
+/* Rebuild a job from its journal record, under its old id and token. */
+int coord_jobs_restore(coord_jobs *t, const coord_job_restore *rs);
+void coord_jobs_free(coord_jobs *t);
+coord_job *coord_job_by_token(const coord_jobs *t, ph_bytes token);
+coord_job *coord_job_by_id(const coord_jobs *t, uint64_t id);
 bool coord_job_pending(const coord_job *j);
 /* Take the next task to dispatch (requeued first). */
 uint64_t coord_job_take(coord_job *j);
 void coord_job_requeue(coord_job *j, uint64_t task);
 coord_jw *coord_job_jw(coord_job *j, const coord_worker *w);
-/* Record a final result for task (status 0 = ok). */
-void coord_job_finish_task(coord *c, coord_job *j, uint64_t task, coord_jw *jw,
-                           const ph_msg_result *r, int status, const char *error);
+coord_jw *coord_job_jw_serial(coord_job *j, uint64_t serial);
+/* The per-node entry of results replayed from the journal for node. */
+coord_jw *coord_job_jw_replayed(coord_job *j, const char *node);
+/* Record a final result for task (status 0 = ok) in its row and counts;
+ * true when that was the job's last task. */
+bool coord_job_finish_task(coord_job *j, uint64_t task, coord_jw *jw, const ph_msg_result *r,
+                           int status, const char *error);
+/* Every task has its result: write results.csv, set the final state, free
+ * the tasks. */
+void coord_job_complete(coord_job *j);
+/* A job whose DONE record was replayed: its results.csv is on disk. */
+void coord_job_completed_before(coord_job *j, uint64_t elapsed_us);
 /* Fill a JOB message; nodes array allocated (free with free(m->nodes)). */
 int coord_job_msg(const coord_job *j, ph_msg_job *m);
 void coord_job_free(coord_job *j);
 
-coord_jw *coord_job_jw_serial(coord_job *j, uint64_t serial);
+/* coord_journal.c: records on disk (--state-dir).  A NULL journal takes
+ * every append as a no-op. */
+enum { COORD_JREC_JOB = 1, COORD_JREC_TASK = 2, COORD_JREC_DONE = 3 };
+typedef struct coord_jrec {
+    int type;
+    coord_job_restore job;     /* JOB */
+    uint64_t job_id;           /* TASK, DONE */
+    uint64_t task;             /* TASK */
+    const char *node;
+    ph_msg_result result;
+    int status;
+    const char *error;
+    uint64_t elapsed_us;       /* DONE */
+} coord_jrec;
+/* Called once per replayed record, in order; non-zero = not applied (the
+ * record is logged and skipped). */
+typedef int (*coord_jrec_fn)(void *ctx, coord_jrec *rec);
+/* Replay STATE_DIR/journal through fn, then open it for appending. */
+int coord_journal_open(const char *state_dir, coord_jrec_fn fn, void *ctx,
+                       coord_journal **out, ph_err *err);
+int coord_journal_job(coord_journal *jl, const coord_job *j, ph_err *err);
+void coord_journal_task(coord_journal *jl, const coord_job *j, uint64_t task,
+                        const char *node, int status, const char *error);
+void coord_journal_done(coord_journal *jl, const coord_job *j);
+/* Sync appended records (at most every 50 ms unless force). */
+void coord_journal_flush(coord_journal *jl, bool force);
+void coord_journal_close(coord_journal *jl);
 
 /* coord_write.c */
 /* Check wj's table against the task's keys, render its files and write
@@ -211,11 +262,70 @@ coord_wjob *coord_writer_take(coord_writer *wr);
 void coord_writer_stop(coord_writer *wr);
 void coord_wjob_free(coord_wjob *wj);
 
-/* coord.c */
-/* A keys file of a bulk job: O_NOFOLLOW, regular files only, size capped;
- * *buf malloc'd. */
-int coord_read_keys_file(const char *path, void **buf, size_t *len, ph_err *err);
-void coord_notify_job(coord *c, coord_job *j);
+/* coord_reply.c: sending to one peer. */
+int coord_reply(coord *c, const void *ident, size_t ident_len, const ph_msg *m);
+void coord_reply_error(coord *c, const void *ident, size_t ident_len, int code,
+                       const char *text);
+void coord_reply_job(coord *c, const void *ident, size_t ident_len, const coord_job *j);
+/* Printable form of a peer identity (out: 2 * n + 1 bytes). */
+void coord_ident_text(const unsigned char *id, size_t n, char *out);
 uint64_t coord_now_ms(void);
+
+/* ---- above the leaves ------------------------------------------------------ */
+
+/* coord_outcome.c */
+/* Task t of j has its final result: row, journal, and if it was the last,
+ * the job's completion. */
+void coord_task_settle(coord *c, coord_job *j, uint64_t t, coord_jw *jw,
+                       const ph_msg_result *r, int status, const char *error);
+/* Task t was taken from its worker (jw its entry, may be NULL): queue it
+ * again, or fail it once it has been taken back max_tries times. */
+void coord_task_taken_back(coord *c, coord_job *j, uint64_t t, coord_jw *jw, int code,
+                           const char *why);
+/* Every task of j has its result: results.csv, DONE record, waiters. */
+void coord_job_settle(coord *c, coord_job *j);
+
+/* coord_client.c */
+void coord_on_submit(coord *c, const void *ident, size_t n, const ph_msg *m);
+void coord_on_wait(coord *c, const void *ident, size_t n, const ph_msg_wait *m);
+void coord_on_status(coord *c, const void *ident, size_t n);
+/* Answer the WAITs of j (it has finished). */
+void coord_notify_job(coord *c, const coord_job *j);
+/* Answer WAITs whose deadline passed. */
+void coord_expire_waiters(coord *c, uint64_t now);
+/* Path confinement (--allow-root); resolved gets the canonical path. */
+int coord_check_path(const coord *c, const char *what, const char *path, char *resolved,
+                     size_t len, ph_err *err);
+
+/* coord_worker.c */
+coord_worker *coord_worker_find(coord *c, const void *ident, size_t n, size_t *idx);
+coord_worker *coord_worker_by_serial(coord *c, uint64_t serial);
+void coord_on_ready(coord *c, const void *ident, size_t n, const ph_msg_ready *r);
+/* frame: the received RESULT; taken (c->taken) when its table is written. */
+void coord_on_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m);
+void coord_on_heartbeat(coord *c, coord_worker *w, const ph_msg_heartbeat *h);
+/* A table write finished (in the pool or inline). */
+void coord_finish_write(coord *c, coord_wjob *wj);
+/* May w be sent one more task now (credits, prefetch by pace)? */
+bool coord_worker_has_room(const coord *c, const coord_worker *w);
+/* w was sent a task of len keys bytes / no longer holds one. */
+void coord_worker_charge(coord_worker *w, size_t len);
+void coord_worker_release(coord_worker *w, const coord_task *t);
+/* A result came from w: one sample of its pace. */
+void coord_worker_pace(coord_worker *w);
+/* Requeue every task w holds; returns how many. */
+uint64_t coord_worker_take_back(coord *c, coord_worker *w);
+/* Take back everything workers[idx] holds and forget it. */
+void coord_worker_drop(coord *c, size_t idx, const char *why);
+/* Timers: drop silent workers, heartbeat the rest, expire tasks. */
+void coord_workers_tick(coord *c, uint64_t now);
+
+/* coord_dispatch.c */
+/* Send tasks while some job has one and some worker has room. */
+void coord_dispatch(coord *c);
+
+/* coord_restore.c */
+/* Replay --state-dir's journal into the job table and open it. */
+int coord_restore(coord *c, const char *state_dir, ph_err *err);
 
 #endif

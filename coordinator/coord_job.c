@@ -1,8 +1,10 @@
-/* coord_job.c - jobs: directory walk, task queue, results, completion.
+/* coord_job.c - the job table: directory walk, task queue, results rows,
+ * completion.  A leaf: it calls no other part of the coordinator; its
+ * callers journal, notify and dispatch from what it returns.
  *
  * A bulk job knows only file NAMES until a task is dispatched: the bytes of a
- * keys file are read when its TASK is sent (coord.c), so 100k files cost
- * about one short string and one results row each, not their contents. */
+ * keys file are read when its TASK is sent (coord_dispatch.c), so 100k files
+ * cost about one short string and one results row each, not their contents. */
 #include "coord_int.h"
 
 #include <dirent.h>
@@ -48,25 +50,48 @@ static int opts_from_msg(coord_job *j, const ph_opts *o, ph_err *err)
     return PH_OK;
 }
 
-static int add_job(coord *c, coord_job *j, ph_err *err)
+static int jobs_grow(coord_jobs *t, ph_err *err)
 {
-    if (c->njobs == c->capjobs) {
-        size_t cap = c->capjobs ? 2 * c->capjobs : 16;
-        coord_job **p = realloc(c->jobs, cap * sizeof *p);
-        if (!p)
-            return ph_err_set(err, PH_ENOMEM, "job table: out of memory");
-        c->jobs = p;
-        c->capjobs = cap;
-    }
-    j->id = c->njobs + 1;
+    if (t->n < t->cap)
+        return PH_OK;
+    size_t cap = t->cap ? 2 * t->cap : 16;
+    coord_job **p = realloc(t->v, cap * sizeof *p);
+    if (!p)
+        return ph_err_set(err, PH_ENOMEM, "job table: out of memory");
+    t->v = p;
+    t->cap = cap;
+    return PH_OK;
+}
+
+int coord_jobs_add(coord_jobs *t, coord_job *j, ph_err *err)
+{
+    int rc = jobs_grow(t, err);
+    if (rc)
+        return rc;
+    j->id = t->n + 1;
     make_token(j->token, j->id);
     j->start_us = ph_time_us();
     j->first_error_index = UINT64_MAX;
-    c->jobs[c->njobs++] = j;
-    int rc = coord_journal_job(c, j, err);
-    if (rc)
-        c->njobs--; /* not accepted: the caller frees it */
-    return rc;
+    t->v[t->n++] = j;
+    if (j->total == 0) {
+        j->state = PH_JOB_NO_KEYS;
+        j->end_us = j->start_us;
+    }
+    return PH_OK;
+}
+
+void coord_jobs_unadd(coord_jobs *t)
+{
+    if (t->n > 0)
+        t->n--; /* the caller frees the job */
+}
+
+void coord_jobs_free(coord_jobs *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        coord_job_free(t->v[i]);
+    free(t->v);
+    memset(t, 0, sizeof *t);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -154,25 +179,16 @@ static coord_job *job_new(bool is_create)
     return j;
 }
 
-int coord_job_bulk(coord *c, const ph_msg_submit_bulk *m, coord_job **out, ph_err *err)
+int coord_job_bulk(const char *dir, const char *out_dir, const ph_opts *o, coord_job **out,
+                   ph_err *err)
 {
-    char raw[COORD_PATH_MAX], dir[COORD_PATH_MAX], out_dir[COORD_PATH_MAX];
     *out = NULL;
-    if (ph_bytes_cstr(m->dir, raw, sizeof raw, err) || !raw[0])
-        return ph_err_set(err, PH_EINVAL, "SUBMIT_BULK.dir: empty or invalid path");
-    int rc = coord_check_path(c, "input directory", raw, dir, sizeof dir, err);
-    if (rc)
-        return rc;
-    if (ph_bytes_cstr(m->out_dir, raw, sizeof raw, err) || !raw[0])
-        return ph_err_set(err, PH_EINVAL, "SUBMIT_BULK.out_dir: empty or invalid path");
-    if ((rc = coord_check_path(c, "output directory", raw, out_dir, sizeof out_dir, err)) != 0)
-        return rc;
     coord_job *j = job_new(false);
     if (!j)
         return ph_err_set(err, PH_ENOMEM, "job: out of memory");
     char **names = NULL;
     size_t n = 0;
-    rc = opts_from_msg(j, &m->opts, err);
+    int rc = opts_from_msg(j, o, err);
     if (!rc)
         rc = list_keys(dir, &names, &n, err);
     if (!rc && n > 0)
@@ -191,31 +207,19 @@ int coord_job_bulk(coord *c, const ph_msg_submit_bulk *m, coord_job **out, ph_er
     for (size_t i = 0; i < n; i++)
         j->tasks[i].file = names[i]; /* ownership moves to the task */
     free(names);
-    if ((rc = add_job(c, j, err)) != 0) {
-        coord_job_free(j);
-        return rc;
-    }
-    if (n == 0) {
-        j->state = PH_JOB_NO_KEYS;
-        j->end_us = j->start_us;
-    }
     *out = j;
     return PH_OK;
 }
 
-int coord_job_create(coord *c, const ph_msg_submit_create *m, coord_job **out, ph_err *err)
+int coord_job_create(const ph_msg_submit_create *m, const char *out_dir, coord_job **out,
+                     ph_err *err)
 {
-    char name[200], raw[COORD_PATH_MAX], out_dir[COORD_PATH_MAX];
+    char name[200];
     *out = NULL;
     if (ph_bytes_cstr(m->name, name, sizeof name, err) || !name[0] || strchr(name, '/') ||
         !strcmp(name, ".") || !strcmp(name, ".."))
         return ph_err_set(err, PH_EINVAL, "SUBMIT_CREATE.name: empty, too long or not a plain "
                           "file name");
-    if (ph_bytes_cstr(m->out_dir, raw, sizeof raw, err) || !raw[0])
-        return ph_err_set(err, PH_EINVAL, "SUBMIT_CREATE.out_dir: empty or invalid path");
-    int rc0 = coord_check_path(c, "output directory", raw, out_dir, sizeof out_dir, err);
-    if (rc0)
-        return rc0;
     coord_job *j = job_new(true);
     if (!j)
         return ph_err_set(err, PH_ENOMEM, "job: out of memory");
@@ -238,7 +242,6 @@ int coord_job_create(coord *c, const ph_msg_submit_create *m, coord_job **out, p
     if (!rc) {
         memcpy(j->keys, m->keys.p, m->keys.n);
         j->keys_len = m->keys.n;
-        rc = add_job(c, j, err);
     }
     if (rc) {
         coord_job_free(j);
@@ -248,19 +251,19 @@ int coord_job_create(coord *c, const ph_msg_submit_create *m, coord_job **out, p
     return PH_OK;
 }
 
-coord_job *coord_job_by_token(coord *c, ph_bytes token)
+coord_job *coord_job_by_token(const coord_jobs *t, ph_bytes token)
 {
     if (token.n != 16)
         return NULL;
-    for (size_t i = c->njobs; i-- > 0;)
-        if (!memcmp(c->jobs[i]->token, token.p, 16))
-            return c->jobs[i];
+    for (size_t i = t->n; i-- > 0;)
+        if (!memcmp(t->v[i]->token, token.p, 16))
+            return t->v[i];
     return NULL;
 }
 
-coord_job *coord_job_by_id(coord *c, uint64_t id)
+coord_job *coord_job_by_id(const coord_jobs *t, uint64_t id)
 {
-    return id >= 1 && id <= c->njobs ? c->jobs[id - 1] : NULL;
+    return id >= 1 && id <= t->n ? t->v[id - 1] : NULL;
 }
 
 bool coord_job_pending(const coord_job *j)
@@ -385,7 +388,7 @@ static void free_work(coord_job *j)
     j->rq_len = j->rq_cap = j->rq_head = 0;
 }
 
-static void job_complete(coord *c, coord_job *j)
+void coord_job_complete(coord_job *j)
 {
     ph_err err = {0};
     /* Tasks are in file-name order, so rows already are: results.csv is
@@ -407,12 +410,10 @@ static void job_complete(coord *c, coord_job *j)
                 " msg=\"job complete\"", j->token, j->state, j->total, j->failed,
                 (j->end_us - j->start_us) / 1000);
     free_work(j);
-    coord_journal_done(c, j);
-    coord_notify_job(c, j);
 }
 
-void coord_job_finish_task(coord *c, coord_job *j, uint64_t task, coord_jw *jw,
-                           const ph_msg_result *r, int status, const char *error)
+bool coord_job_finish_task(coord_job *j, uint64_t task, coord_jw *jw, const ph_msg_result *r,
+                           int status, const char *error)
 {
     coord_task *t = &j->tasks[task];
     t->state = TASK_DONE;
@@ -420,7 +421,6 @@ void coord_job_finish_task(coord *c, coord_job *j, uint64_t task, coord_jw *jw,
     free(t->keys);
     t->keys = NULL;
     fill_row(&j->rows[task], t->file, r, status);
-    coord_journal_task(c, j, task, jw ? jw->node : "coordinator", status, error);
     if (status == 0) {
         j->succeeded++;
         if (jw)
@@ -441,9 +441,7 @@ void coord_job_finish_task(coord *c, coord_job *j, uint64_t task, coord_jw *jw,
                 snprintf(j->first_error, sizeof j->first_error, "%s: %s", t->file, e);
         }
     }
-    /* While replaying, completion waits for coord_job_restore_finish. */
-    if (j->succeeded + j->failed == j->total && !c->replaying)
-        job_complete(c, j);
+    return j->succeeded + j->failed == j->total;
 }
 
 int coord_job_msg(const coord_job *j, ph_msg_job *m)
@@ -496,16 +494,16 @@ void coord_job_free(coord_job *j)
     free(j);
 }
 
-/* ---- rebuilding from the journal (coord_journal.c) ----------------------- */
+/* ---- rebuilding from the journal ------------------------------------------ */
 
-int coord_job_restore_job(coord *c, const coord_job_restore *rs)
+int coord_jobs_restore(coord_jobs *t, const coord_job_restore *rs)
 {
-    if (rs->id != c->njobs + 1 || strlen(rs->token) != 16)
+    ph_err err = {0};
+    if (rs->id != t->n + 1 || strlen(rs->token) != 16 || jobs_grow(t, &err) != 0)
         return -1;
     coord_job *j = job_new(rs->is_create);
     if (!j)
         return -1;
-    ph_err err = {0};
     int rc = alloc_tasks(j, rs->nfiles, &err);
     if (!rc && rs->dir[0] && !(j->dir = strdup(rs->dir)))
         rc = -1;
@@ -517,16 +515,6 @@ int coord_job_restore_job(coord *c, const coord_job_restore *rs)
         else {
             memcpy(j->keys, rs->keys, rs->keys_len);
             j->keys_len = rs->keys_len;
-        }
-    }
-    if (!rc && c->njobs == c->capjobs) {
-        size_t cap = c->capjobs ? 2 * c->capjobs : 16;
-        coord_job **p = realloc(c->jobs, cap * sizeof *p);
-        if (!p)
-            rc = -1;
-        else {
-            c->jobs = p;
-            c->capjobs = cap;
         }
     }
     if (rc) {
@@ -545,18 +533,18 @@ int coord_job_restore_job(coord *c, const coord_job_restore *rs)
     j->seed = rs->seed;
     j->start_us = ph_time_us();
     j->first_error_index = UINT64_MAX;
-    j->next = j->total; /* unfinished tasks are queued by restore_finish */
+    j->next = j->total; /* unfinished tasks are queued again after replay */
     if (j->total == 0) {
         j->state = PH_JOB_NO_KEYS;
         j->end_us = j->start_us;
     }
-    c->jobs[c->njobs++] = j;
+    t->v[t->n++] = j;
     return 0;
 }
 
 /* Per-node counts of replayed results: one entry per node name, under a
- * serial no live worker will ever have. */
-static coord_jw *replay_jw(coord *c, coord_job *j, const char *node)
+ * serial from the top of the range, which no live worker ever gets. */
+coord_jw *coord_job_jw_replayed(coord_job *j, const char *node)
 {
     for (size_t i = 0; i < j->njw; i++)
         if (j->jw[i].replayed && !strcmp(j->jw[i].node, node))
@@ -564,53 +552,16 @@ static coord_jw *replay_jw(coord *c, coord_job *j, const char *node)
     coord_jw *e = jw_push(j);
     if (!e)
         return NULL;
-    e->worker = ++c->next_serial;
+    e->worker = UINT64_MAX - (uint64_t)(j->njw - 1);
     e->replayed = true;
     e->threads = 1;
     snprintf(e->node, sizeof e->node, "%s", node);
     return e;
 }
 
-int coord_job_restore_task(coord *c, uint64_t job, uint64_t task, const char *node,
-                           const ph_msg_result *r, int status, const char *error)
+void coord_job_completed_before(coord_job *j, uint64_t elapsed_us)
 {
-    coord_job *j = coord_job_by_id(c, job);
-    if (!j || j->state != PH_JOB_RUNNING || !j->tasks || task >= j->total ||
-        j->tasks[task].state == TASK_DONE)
-        return -1;
-    coord_job_finish_task(c, j, task, replay_jw(c, j, node), r, status, error);
-    return 0;
-}
-
-int coord_job_restore_done(coord *c, uint64_t job, uint64_t elapsed_us)
-{
-    coord_job *j = coord_job_by_id(c, job);
-    if (!j)
-        return -1;
-    j->done_recorded = true;
-    j->done_elapsed_us = elapsed_us;
-    return 0;
-}
-
-void coord_job_restore_finish(coord *c)
-{
-    for (size_t i = 0; i < c->njobs; i++) {
-        coord_job *j = c->jobs[i];
-        if (j->state != PH_JOB_RUNNING)
-            continue;
-        if (j->succeeded + j->failed < j->total) {
-            for (uint64_t t = 0; t < j->total; t++)
-                if (j->tasks[t].state != TASK_DONE)
-                    coord_job_requeue(j, t);
-            continue;
-        }
-        if (!j->done_recorded) {
-            job_complete(c, j); /* results.csv may not have been written */
-            continue;
-        }
-        /* Finished before the restart: results.csv is on disk already. */
-        j->state = j->failed ? PH_JOB_SOME_FAILED : PH_JOB_ALL_SUCCEEDED;
-        j->end_us = j->start_us + j->done_elapsed_us;
-        free_work(j);
-    }
+    j->state = j->failed ? PH_JOB_SOME_FAILED : PH_JOB_ALL_SUCCEEDED;
+    j->end_us = j->start_us + elapsed_us;
+    free_work(j);
 }

@@ -20,7 +20,10 @@
  *   TASK job u64, task u64, status i32, node str, keys u32, hash str,
  *        seeds 4 x u32, vertices u32, attempts u64, solve_us u64,
  *        verify_us u64, table_bytes u64, error str
- *   DONE job u64, elapsed_us u64 */
+ *   DONE job u64, elapsed_us u64
+ *
+ * A leaf: it encodes what it is given and hands decoded records to the
+ * caller's function on replay (coord_restore.c applies them). */
 #include "coord_int.h"
 
 #include <stdio.h>
@@ -33,7 +36,12 @@
 #include "ph_time.h"
 
 #define COORD_JOURNAL_SYNC_MS 50
-enum { JR_JOB = 1, JR_TASK = 2, JR_DONE = 3 };
+
+struct coord_journal {
+    ph_journal *log;
+    bool dirty;            /* appended since the last sync */
+    uint64_t sync_ms;      /* when it was last synced */
+};
 
 /* ---- record building ----------------------------------------------------- */
 
@@ -151,7 +159,7 @@ static char *jr_dup(jrd *r)
 
 /* ---- writing --------------------------------------------------------------- */
 
-static int append(coord *c, uint8_t type, jbuf *b, bool sync, ph_err *err)
+static int append(coord_journal *jl, uint8_t type, jbuf *b, bool sync, ph_err *err)
 {
     int rc = PH_OK;
     if (b->oom)
@@ -161,16 +169,16 @@ static int append(coord *c, uint8_t type, jbuf *b, bool sync, ph_err *err)
                         "limit (keys too large to keep across restarts)", b->n,
                         PH_JOURNAL_MAX_RECORD);
     else
-        rc = ph_journal_append(c->journal, type, b->p, (uint32_t)b->n, sync, err);
+        rc = ph_journal_append(jl->log, type, b->p, (uint32_t)b->n, sync, err);
     free(b->p);
     if (!rc && !sync)
-        c->journal_dirty = true;
+        jl->dirty = true;
     return rc;
 }
 
-int coord_journal_job(coord *c, const coord_job *j, ph_err *err)
+int coord_journal_job(coord_journal *jl, const coord_job *j, ph_err *err)
 {
-    if (!c->journal || c->replaying)
+    if (!jl)
         return PH_OK;
     jbuf b = {0};
     jb_u64(&b, j->id);
@@ -187,13 +195,13 @@ int coord_journal_job(coord *c, const coord_job *j, ph_err *err)
         jb_cstr(&b, j->tasks[i].file);
     jb_str(&b, j->keys ? j->keys : "", j->keys ? j->keys_len : 0);
     /* Synced: a client holding a token can count on the job surviving. */
-    return append(c, JR_JOB, &b, true, err);
+    return append(jl, COORD_JREC_JOB, &b, true, err);
 }
 
-void coord_journal_task(coord *c, const coord_job *j, uint64_t task, const char *node,
-                        int status, const char *error)
+void coord_journal_task(coord_journal *jl, const coord_job *j, uint64_t task,
+                        const char *node, int status, const char *error)
 {
-    if (!c->journal || c->replaying)
+    if (!jl)
         return;
     const ph_result_row *row = &j->rows[task];
     jbuf b = {0};
@@ -212,40 +220,45 @@ void coord_journal_task(coord *c, const coord_job *j, uint64_t task, const char 
     jb_u64(&b, row->table_bytes);
     jb_cstr(&b, error);
     ph_err err = {0};
-    if (append(c, JR_TASK, &b, false, &err) != 0)
+    if (append(jl, COORD_JREC_TASK, &b, false, &err) != 0)
         ph_log_error("coord", "job=%s task=%llu msg=\"journal: %s\"", j->token,
                      (unsigned long long)task, err.msg);
 }
 
-void coord_journal_done(coord *c, const coord_job *j)
+void coord_journal_done(coord_journal *jl, const coord_job *j)
 {
-    if (!c->journal || c->replaying)
+    if (!jl)
         return;
     jbuf b = {0};
     jb_u64(&b, j->id);
     jb_u64(&b, j->end_us - j->start_us);
     ph_err err = {0};
-    if (append(c, JR_DONE, &b, false, &err) != 0)
+    if (append(jl, COORD_JREC_DONE, &b, false, &err) != 0)
         ph_log_error("coord", "job=%s msg=\"journal: %s\"", j->token, err.msg);
 }
 
-void coord_journal_flush(coord *c, bool force)
+void coord_journal_flush(coord_journal *jl, bool force)
 {
-    if (!c->journal || !c->journal_dirty)
+    if (!jl || !jl->dirty)
         return;
     uint64_t now = ph_time_ms();
-    if (!force && now - c->journal_sync_ms < COORD_JOURNAL_SYNC_MS)
+    if (!force && now - jl->sync_ms < COORD_JOURNAL_SYNC_MS)
         return;
     ph_err err = {0};
-    if (ph_journal_sync(c->journal, &err) != 0)
+    if (ph_journal_sync(jl->log, &err) != 0)
         ph_log_error("coord", "msg=\"journal sync: %s\"", err.msg);
-    c->journal_dirty = false;
-    c->journal_sync_ms = now;
+    jl->dirty = false;
+    jl->sync_ms = now;
 }
 
 /* ---- replay ----------------------------------------------------------------- */
 
-static int replay_job(coord *c, jrd *r)
+typedef struct replay_ctx {
+    coord_jrec_fn fn;
+    void *ctx;
+} replay_ctx;
+
+static int replay_job(const replay_ctx *rc_, jrd *r)
 {
     uint64_t id = jr_uint(r, 8);
     char token[17];
@@ -254,12 +267,15 @@ static int replay_job(coord *c, jrd *r)
     memcpy(token, r->p + r->off, 16);
     token[16] = '\0';
     r->off += 16;
-    coord_job_restore rs = {.id = id, .token = token};
-    rs.is_create = jr_uint(r, 1) != 0;
-    rs.compact = jr_uint(r, 1) != 0;
-    rs.threads = (uint32_t)jr_uint(r, 4);
-    rs.seed = jr_uint(r, 8);
-    jr_cstr(r, rs.hash, sizeof rs.hash);
+    coord_jrec rec = {.type = COORD_JREC_JOB, .job_id = id};
+    coord_job_restore *rs = &rec.job;
+    rs->id = id;
+    rs->token = token;
+    rs->is_create = jr_uint(r, 1) != 0;
+    rs->compact = jr_uint(r, 1) != 0;
+    rs->threads = (uint32_t)jr_uint(r, 4);
+    rs->seed = jr_uint(r, 8);
+    jr_cstr(r, rs->hash, sizeof rs->hash);
     char *dir = jr_dup(r), *out_dir = jr_dup(r);
     uint64_t n = jr_uint(r, 8);
     int rc = -1;
@@ -271,15 +287,15 @@ static int replay_job(coord *c, jrd *r)
     size_t klen = 0;
     const char *keys = jr_str(r, &klen);
     if (files && !r->bad && r->off == r->n && dir && out_dir) {
-        rs.dir = dir;
-        rs.out_dir = out_dir;
-        rs.files = files;
-        rs.nfiles = n;
-        rs.keys = keys;
-        rs.keys_len = klen;
-        rc = coord_job_restore_job(c, &rs); /* takes the file names */
+        rs->dir = dir;
+        rs->out_dir = out_dir;
+        rs->files = files;
+        rs->nfiles = n;
+        rs->keys = keys;
+        rs->keys_len = klen;
+        rc = rc_->fn(rc_->ctx, &rec); /* may take the file names */
     }
-    if (rc != 0 && files)
+    if (files)
         for (uint64_t i = 0; i < n; i++)
             free(files[i]);
     free(files);
@@ -288,42 +304,48 @@ static int replay_job(coord *c, jrd *r)
     return rc;
 }
 
-static int replay_task(coord *c, jrd *r)
+static int replay_task(const replay_ctx *rc_, jrd *r)
 {
-    uint64_t job = jr_uint(r, 8), task = jr_uint(r, 8);
-    int status = (int)(int32_t)jr_uint(r, 4);
+    coord_jrec rec = {.type = COORD_JREC_TASK};
+    rec.job_id = jr_uint(r, 8);
+    rec.task = jr_uint(r, 8);
+    rec.status = (int)(int32_t)jr_uint(r, 4);
     char node[COORD_NODE_MAX], hash[16], error[512];
     jr_cstr(r, node, sizeof node);
-    ph_msg_result res = {0};
-    res.job_id = job;
-    res.task_id = task;
-    res.keys = (uint32_t)jr_uint(r, 4);
+    ph_msg_result *res = &rec.result;
+    res->job_id = rec.job_id;
+    res->task_id = rec.task;
+    res->keys = (uint32_t)jr_uint(r, 4);
     jr_cstr(r, hash, sizeof hash);
-    res.hash = ph_bytes_str(hash);
+    res->hash = ph_bytes_str(hash);
     for (int i = 0; i < 4; i++)
-        res.seeds[i] = (uint32_t)jr_uint(r, 4);
-    res.vertices = (uint32_t)jr_uint(r, 4);
-    res.attempts = jr_uint(r, 8);
-    res.solve_us = jr_uint(r, 8);
-    res.verify_us = jr_uint(r, 8);
-    res.table_bytes = jr_uint(r, 8);
+        res->seeds[i] = (uint32_t)jr_uint(r, 4);
+    res->vertices = (uint32_t)jr_uint(r, 4);
+    res->attempts = jr_uint(r, 8);
+    res->solve_us = jr_uint(r, 8);
+    res->verify_us = jr_uint(r, 8);
+    res->table_bytes = jr_uint(r, 8);
     jr_cstr(r, error, sizeof error);
     if (r->bad || r->off != r->n)
         return -1;
-    return coord_job_restore_task(c, job, task, node, &res, status, error);
+    rec.node = node;
+    rec.error = error;
+    return rc_->fn(rc_->ctx, &rec);
 }
 
 static int replay_one(void *ctx, uint8_t type, const void *data, uint32_t len)
 {
-    coord *c = ctx;
+    const replay_ctx *rx = ctx;
     jrd r = {data, len, 0, false};
     int rc;
     switch (type) {
-    case JR_JOB: rc = replay_job(c, &r); break;
-    case JR_TASK: rc = replay_task(c, &r); break;
-    case JR_DONE: {
-        uint64_t id = jr_uint(&r, 8), elapsed = jr_uint(&r, 8);
-        rc = r.bad || r.off != r.n ? -1 : coord_job_restore_done(c, id, elapsed);
+    case COORD_JREC_JOB: rc = replay_job(rx, &r); break;
+    case COORD_JREC_TASK: rc = replay_task(rx, &r); break;
+    case COORD_JREC_DONE: {
+        coord_jrec rec = {.type = COORD_JREC_DONE};
+        rec.job_id = jr_uint(&r, 8);
+        rec.elapsed_us = jr_uint(&r, 8);
+        rc = r.bad || r.off != r.n ? -1 : rx->fn(rx->ctx, &rec);
         break;
     }
     default: rc = -1; break;
@@ -334,52 +356,39 @@ static int replay_one(void *ctx, uint8_t type, const void *data, uint32_t len)
     return 0; /* one bad record must not cost the rest */
 }
 
-/* A write cut short by the crash left "X.tmp.PID.N" files in the job's
- * output (results.csv beside the table dirs): the previous process is dead,
- * so nothing will ever rename them. */
-static void sweep_job_tmp(const coord_job *j)
+int coord_journal_open(const char *state_dir, coord_jrec_fn fn, void *ctx,
+                       coord_journal **out, ph_err *err)
 {
-    unsigned long removed = 0;
-    ph_err e;
-    if (ph_fs_sweep_stale_tmp(j->out_dir, 1, &removed, &e) != 0)
-        ph_log_warn("coord", "job=%s msg=\"%s\"", j->token, e.msg);
-    else if (removed)
-        ph_log_info("coord", "job=%s removed=%lu msg=\"stale temporary files removed\"",
-                    j->token, removed);
-}
-
-int coord_journal_open(coord *c, const char *state_dir, ph_err *err)
-{
+    *out = NULL;
     char path[4096];
     int rc = ph_fs_mkdirs(state_dir, err);
     if (!rc)
         rc = ph_fs_join(path, sizeof path, state_dir, "journal", err);
     if (rc)
         return rc;
+    coord_journal *jl = calloc(1, sizeof *jl);
+    if (!jl)
+        return ph_err_set(err, PH_ENOMEM, "journal: out of memory");
     uint64_t records = 0;
-    c->replaying = true;
-    rc = ph_journal_replay(path, replay_one, c, &records, err);
-    c->replaying = false;
+    replay_ctx rx = {fn, ctx};
+    rc = ph_journal_replay(path, replay_one, &rx, &records, err);
     if (!rc)
-        rc = ph_journal_open(path, &c->journal, err);
-    if (rc)
+        rc = ph_journal_open(path, &jl->log, err);
+    if (rc) {
+        free(jl);
         return rc;
-    /* With the journal open, jobs completed here get their DONE record. */
-    coord_job_restore_finish(c);
-    uint64_t running = 0;
-    for (size_t i = 0; i < c->njobs; i++)
-        if (c->jobs[i]->state == PH_JOB_RUNNING) {
-            running++;
-            sweep_job_tmp(c->jobs[i]);
-        }
-    ph_log_info("coord", "journal=%s records=%llu jobs=%zu running=%llu msg=\"state restored\"",
-                path, (unsigned long long)records, c->njobs, (unsigned long long)running);
+    }
+    ph_log_info("coord", "journal=%s records=%llu msg=\"journal replayed\"", path,
+                (unsigned long long)records);
+    *out = jl;
     return PH_OK;
 }
 
-void coord_journal_close(coord *c)
+void coord_journal_close(coord_journal *jl)
 {
-    coord_journal_flush(c, true);
-    ph_journal_close(c->journal);
-    c->journal = NULL;
+    if (!jl)
+        return;
+    coord_journal_flush(jl, true);
+    ph_journal_close(jl->log);
+    free(jl);
 }

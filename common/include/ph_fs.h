@@ -34,7 +34,14 @@ int ph_fs_tmp_name(char *out, size_t outlen, const char *path, ph_err *err);
 int ph_fs_sweep_stale_tmp(const char *dir, int depth, unsigned long *removed, ph_err *err);
 
 /* Read a whole regular file (at most max_len bytes) into a malloc'd buffer
- * owned by the caller.  Refuses non-regular files. */
+ * owned by the caller.  Refuses non-regular files without blocking on them
+ * (a FIFO is opened O_NONBLOCK); flags PH_FS_NOFOLLOW also refuses a path
+ * whose last component is a symlink. */
+#define PH_FS_NOFOLLOW 1
+int ph_fs_read_file(const char *path, size_t max_len, int flags, void **data, size_t *len,
+                    ph_err *err);
+
+/* ph_fs_read_file without flags. */
 int ph_fs_read_all(const char *path, size_t max_len, void **data, size_t *len, ph_err *err);
 
 /* Join dir and name into out (size outlen); error if it does not fit. */

@@ -1,0 +1,121 @@
+/* coord_dispatch.c - which task goes to which worker, and sending it.
+ *
+ * Policy: jobs are served in the order they came; a worker takes a task
+ * while it has room (coord_worker_has_room: its credits, and prefetch by
+ * its pace); workers are taken round robin.  A bulk task's keys file is
+ * read here, when its TASK is sent, and kept for the table's write. */
+#include "coord_int.h"
+
+#include <stdlib.h>
+
+#include "ph_fs.h"
+#include "ph_keys.h"
+#include "ph_time.h"
+#include "ph_wire.h"
+
+#define COORD_KEYS_MAX (PH_PROTO_MAX_FRAME - 65536u) /* room for the TASK header */
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static coord_job *next_pending_job(coord *c)
+{
+    for (size_t i = 0; i < c->jobs.n; i++)
+        if (coord_job_pending(c->jobs.v[i]))
+            return c->jobs.v[i];
+    return NULL;
+}
+
+static coord_worker *next_free_worker(coord *c)
+{
+    for (size_t k = 0; k < c->nworkers; k++) {
+        size_t i = (c->cursor + k) % c->nworkers;
+        coord_worker *w = c->workers[i];
+        if (coord_worker_has_room(c, w)) {
+            c->cursor = i + 1;
+            return w;
+        }
+    }
+    return NULL;
+}
+
+static int task_keys(const coord_job *j, uint64_t tid, void **buf, size_t *len, ph_err *err)
+{
+    if (j->is_create) {
+        *buf = j->keys;
+        *len = j->keys_len;
+        return PH_OK;
+    }
+    char path[8192];
+    int rc = ph_fs_join(path, sizeof path, j->dir, j->tasks[tid].file, err);
+    if (!rc)
+        rc = ph_fs_read_file(path, COORD_KEYS_MAX, PH_FS_NOFOLLOW, buf, len, err);
+    return rc;
+}
+
+/* Send one task of j to w; false if w turned out unusable. */
+static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
+{
+    uint64_t tid = coord_job_take(j);
+    coord_task *t = &j->tasks[tid];
+    ph_err err = {0};
+    void *kbuf = NULL;
+    size_t len = 0;
+    char name[256];
+    int rc = task_keys(j, tid, &kbuf, &len, &err);
+    if (!rc)
+        rc = ph_keys_table_name(t->file, name, sizeof name, &err);
+    if (rc) {
+        /* Unreadable input fails the task here; no worker is involved. */
+        if (!j->is_create)
+            free(kbuf);
+        coord_task_settle(c, j, tid, coord_job_jw(j, NULL), NULL, rc, err.msg);
+        return true;
+    }
+    ph_msg m = {.type = PH_MSG_TASK};
+    m.u.task.job_id = j->id;
+    m.u.task.task_id = tid;
+    m.u.task.name = ph_bytes_str(name);
+    m.u.task.keys = (ph_bytes){kbuf, (uint32_t)len};
+    m.u.task.opts.hash = ph_bytes_str(j->hash);
+    m.u.task.opts.compact = j->compact;
+    m.u.task.opts.threads = j->threads;
+    m.u.task.opts.seed = j->seed;
+    rc = ph_wire_send(c->sock, w->ident, w->ident_len, &m, &err);
+    if (rc) {
+        if (!j->is_create)
+            free(kbuf);
+        coord_job_requeue(j, tid);
+        if (rc == PH_EBUSY) {
+            w->blocked = true; /* until it talks to us again */
+            return true;
+        }
+        coord_worker_drop(c, widx, err.msg);
+        return false;
+    }
+    t->state = TASK_RUNNING;
+    t->worker = w->serial;
+    t->sent_ms = w->last_task_ms = coord_now_ms();
+    if (!j->is_create)
+        t->keys = kbuf; /* kept for the write: the file is read once */
+    t->keys_len = (uint32_t)len;
+    coord_worker_charge(w, len);
+    j->inflight++;
+    coord_jw *jw = coord_job_jw(j, w);
+    if (jw)
+        jw->inflight++;
+    return true;
+}
+
+void coord_dispatch(coord *c)
+{
+    for (;;) {
+        coord_job *j = next_pending_job(c);
+        if (!j)
+            return;
+        coord_worker *w = next_free_worker(c);
+        if (!w)
+            return;
+        size_t widx = (c->cursor + c->nworkers - 1) % c->nworkers;
+        send_task(c, j, w, widx);
+    }
+}

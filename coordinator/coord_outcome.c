@@ -1,0 +1,47 @@
+/* coord_outcome.c - what follows when a task has its final result.
+ *
+ * The job table records the row and says whether the job is complete; this
+ * file then does what the coordinator owes for it, in order: the task's
+ * journal record, and for the last task the job's results.csv, its DONE
+ * record and the answer to every client waiting on it. */
+#include "coord_int.h"
+
+#include <stdio.h>
+
+#include "ph_log.h"
+
+void coord_job_settle(coord *c, coord_job *j)
+{
+    coord_job_complete(j);
+    coord_journal_done(c->journal, j);
+    coord_notify_job(c, j);
+}
+
+void coord_task_settle(coord *c, coord_job *j, uint64_t t, coord_jw *jw,
+                       const ph_msg_result *r, int status, const char *error)
+{
+    bool complete = coord_job_finish_task(j, t, jw, r, status, error);
+    coord_journal_task(c->journal, j, t, jw ? jw->node : "coordinator", status, error);
+    if (complete)
+        coord_job_settle(c, j);
+}
+
+void coord_task_taken_back(coord *c, coord_job *j, uint64_t t, coord_jw *jw, int code,
+                           const char *why)
+{
+    j->inflight--;
+    if (jw)
+        jw->inflight--;
+    coord_task *task = &j->tasks[t];
+    if (task->tries < UINT8_MAX)
+        task->tries++;
+    if (task->tries < c->max_tries) {
+        coord_job_requeue(j, t);
+        return;
+    }
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s %u times; given up", task->file, why, task->tries);
+    ph_log_warn("coord", "job=%s file=%s tries=%u msg=\"%s\"", j->token, task->file,
+                task->tries, msg);
+    coord_task_settle(c, j, t, jw, NULL, code, msg);
+}

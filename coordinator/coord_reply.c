@@ -1,0 +1,59 @@
+/* coord_reply.c - answering one peer on the ROUTER socket. */
+#include "coord_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ph_log.h"
+#include "ph_time.h"
+#include "ph_wire.h"
+
+uint64_t coord_now_ms(void) { return ph_time_ms(); }
+
+int coord_reply(coord *c, const void *ident, size_t ident_len, const ph_msg *m)
+{
+    ph_err err = {0};
+    int rc = ph_wire_send(c->sock, ident, ident_len, m, &err);
+    if (rc)
+        ph_log_warn("coord", "type=%s msg=\"reply dropped: %s\"", ph_msg_type_name(m->type),
+                    err.msg);
+    return rc;
+}
+
+void coord_reply_error(coord *c, const void *ident, size_t ident_len, int code,
+                       const char *text)
+{
+    ph_msg m = {.type = PH_MSG_ERROR};
+    m.u.error.code = code;
+    m.u.error.text = ph_bytes_str(text);
+    coord_reply(c, ident, ident_len, &m);
+}
+
+void coord_reply_job(coord *c, const void *ident, size_t ident_len, const coord_job *j)
+{
+    ph_msg m = {.type = PH_MSG_JOB};
+    if (coord_job_msg(j, &m.u.job) != 0) {
+        coord_reply_error(c, ident, ident_len, PH_ENOMEM, "out of memory");
+        return;
+    }
+    coord_reply(c, ident, ident_len, &m);
+    free(m.u.job.nodes);
+}
+
+void coord_ident_text(const unsigned char *id, size_t n, char *out)
+{
+    bool printable = n > 0;
+    for (size_t i = 0; i < n && printable; i++)
+        printable = id[i] > 32 && id[i] < 127;
+    if (printable) {
+        memcpy(out, id, n);
+        out[n] = '\0';
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[id[i] >> 4];
+        out[2 * i + 1] = hex[id[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
