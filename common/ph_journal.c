@@ -17,6 +17,7 @@
 struct ph_journal {
     int fd;
     char *path;  /* owned, for messages */
+    uint64_t size;
     bool broken; /* a failed append could not be undone: refuse more */
 };
 
@@ -120,6 +121,25 @@ int ph_journal_replay(const char *path, ph_journal_fn fn, void *ctx, uint64_t *r
     return PH_OK;
 }
 
+int ph_journal_replay_strict(const char *path, ph_journal_fn fn, void *ctx, uint64_t *records,
+                             ph_err *err)
+{
+    if (records)
+        *records = 0;
+    void *data = NULL;
+    size_t size = 0;
+    int rc = ph_fs_read_all(path, (size_t)1 << 40, &data, &size, err);
+    if (rc)
+        return rc;
+    size_t good = 0;
+    rc = replay_buffer(data, size, fn, ctx, records, &good);
+    free(data);
+    if (!rc && good < size)
+        rc = ph_err_set(err, PH_EPROTO, "%s: corrupt record at byte %zu of %zu", path, good,
+                        size);
+    return rc;
+}
+
 int ph_journal_open(const char *path, ph_journal **out, ph_err *err)
 {
     *out = NULL;
@@ -134,8 +154,10 @@ int ph_journal_open(const char *path, ph_journal **out, ph_err *err)
         close(fd);
         return ph_err_set(err, PH_ENOMEM, "%s: out of memory", path);
     }
+    struct stat st;
     j->fd = fd;
     j->path = copy;
+    j->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     *out = j;
     return PH_OK;
 }
@@ -169,8 +191,11 @@ int ph_journal_append(ph_journal *j, uint8_t type, const void *data, uint32_t le
             j->broken = true;
         return ph_err_set(err, PH_EIO, "%s: journal write failed: %s", j->path, strerror(saved));
     }
+    j->size = (uint64_t)start + HEADER_LEN + len;
     return sync ? ph_journal_sync(j, err) : PH_OK;
 }
+
+uint64_t ph_journal_size(const ph_journal *j) { return j->size; }
 
 int ph_journal_sync(ph_journal *j, ph_err *err)
 {

@@ -29,6 +29,11 @@ typedef int (*ph_journal_fn)(void *ctx, uint8_t type, const void *data, uint32_t
 int ph_journal_replay(const char *path, ph_journal_fn fn, void *ctx, uint64_t *records,
                       ph_err *err);
 
+/* Replay a file that must be whole (a snapshot): a short, torn or corrupt
+ * record is an error naming the file and the byte, and nothing is cut. */
+int ph_journal_replay_strict(const char *path, ph_journal_fn fn, void *ctx, uint64_t *records,
+                             ph_err *err);
+
 /* Open for appending, creating the file (0600) if needed. */
 int ph_journal_open(const char *path, ph_journal **out, ph_err *err);
 
@@ -37,6 +42,9 @@ int ph_journal_append(ph_journal *j, uint8_t type, const void *data, uint32_t le
                       ph_err *err);
 
 int ph_journal_sync(ph_journal *j, ph_err *err);
+
+/* Bytes in the file: what was there at open plus what was appended. */
+uint64_t ph_journal_size(const ph_journal *j);
 
 void ph_journal_close(ph_journal *j);
 
