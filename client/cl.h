@@ -37,6 +37,8 @@ typedef struct cl_args {
     bool compact;
     unsigned threads;        /* solver threads per table; 0 = worker decides */
     uint64_t seed;
+    uint32_t partition;      /* PH_PART_AUTO, PH_PART_OFF or keys per bucket */
+    bool partition_set;      /* given on the command line */
     bool local, no_wait, json, watch, metrics;
     const char *coordinator;
     const char *curve_secret;  /* our key pair's secret file (CURVE) */
@@ -46,6 +48,11 @@ typedef struct cl_args {
 /* cl_cli.c: parse argv.  Returns -1 to exit with *exit_code (help, version,
  * usage error already printed), 0 to run. */
 int cl_parse(int argc, char **argv, cl_args *a, int *exit_code);
+
+/* cl_big.c: create --local of a big keys file, partitioned in this
+ * process.  Returns 1 and sets *exit_code when it handled the command, 0
+ * when the file is for the ordinary path. */
+int cl_big_create(const cl_args *a, int *exit_code);
 
 /* cl_conn.c: one DEALER to the coordinator, strictly request -> reply. */
 typedef struct cl_conn {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ph_curve.h"
+#include "ph_part.h"
 #include "ph_solver.h"
 #include "ph_version.h"
 
@@ -30,11 +31,16 @@ static const cl_cmd_desc cmds[] = {
     {"create", CL_CREATE, A_OUT | A_SOLVE | A_LOCAL | A_JSON, "FILE",
      "build the table of one keys file",
      "usage: phclient create FILE -o DIR [--hash NAME] [--compact] [--threads N] [--seed S]\n"
-     "                       [--local] [--json] [--coordinator EP]\n"
+     "                       [--local [--partition auto|off|N]] [--json] [--coordinator EP]\n"
      "Build an order-preserving minimal perfect hash table for FILE (raw little-endian\n"
      "uint32 keys) and write DIR/NAME/{NAME.h,NAME.c,NAME_test.c,NAME_bench.c,\n"
      "CMakeLists.txt} and DIR/results.csv, NAME being FILE's name without .keys.\n"
-     "The keys are read here and sent to the coordinator; DIR is on its host.\n"},
+     "The keys are read here and sent to the coordinator; DIR is on its host.\n"
+     "With --local, a big FILE (from 2^20 keys with --partition auto, the default; up\n"
+     "to 2^32 - 1 keys) is mapped and solved here as a partitioned table: buckets of\n"
+     "about N keys (auto: 4096), solved on --threads (default: every CPU), its data\n"
+     "written as binary files NAME.buckets and NAME.values that NAME_data.S embeds;\n"
+     "the generated test and bench read FILE.\n"},
     {"bulk-create", CL_BULK, A_OUT | A_SOLVE | A_LOCAL | A_NOWAIT | A_JSON, "DIR",
      "build a table for every *.keys file of a directory",
      "usage: phclient bulk-create DIR -o OUT [--hash NAME] [--compact] [--threads N]\n"
@@ -121,7 +127,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 enum { O_HASH = 256, O_COMPACT, O_THREADS, O_SEED, O_LOCAL, O_NOWAIT, O_JSON, O_WATCH, O_COORD,
-       O_VERSION, O_CSECRET, O_CSERVER, O_METRICS };
+       O_VERSION, O_CSECRET, O_CSERVER, O_METRICS, O_PARTITION };
 
 static const struct option longopts[] = {
     {"out", required_argument, 0, 'o'},      {"hash", required_argument, 0, O_HASH},
@@ -129,7 +135,7 @@ static const struct option longopts[] = {
     {"seed", required_argument, 0, O_SEED},  {"local", no_argument, 0, O_LOCAL},
     {"no-wait", no_argument, 0, O_NOWAIT},   {"json", no_argument, 0, O_JSON},
     {"watch", no_argument, 0, O_WATCH},      {"coordinator", required_argument, 0, O_COORD},
-    {"metrics", no_argument, 0, O_METRICS},
+    {"metrics", no_argument, 0, O_METRICS},  {"partition", required_argument, 0, O_PARTITION},
     {"version", no_argument, 0, O_VERSION},  {"help", no_argument, 0, 'h'},
     {"curve-secret", required_argument, 0, O_CSECRET},
     {"curve-server", required_argument, 0, O_CSERVER},
@@ -166,6 +172,12 @@ static int apply(const cl_cmd_desc *d, int c, cl_args *a, int *exit_code)
         a->seed = v;
         return need(d, A_SOLVE, "--seed", exit_code);
     case O_LOCAL: a->local = true; return need(d, A_LOCAL, "--local", exit_code);
+    case O_PARTITION:
+        if (ph_part_parse(optarg, &a->partition))
+            return bad(exit_code, "--partition '%s': expected auto, off or keys per bucket "
+                       "(1..4294967294)%s", optarg, "");
+        a->partition_set = true;
+        return need(d, A_SOLVE, "--partition", exit_code);
     case O_NOWAIT: a->no_wait = true; return need(d, A_NOWAIT, "--no-wait", exit_code);
     case O_JSON: a->json = true; return need(d, A_JSON, "--json", exit_code);
     case O_WATCH: a->watch = true; return need(d, A_WATCH, "--watch", exit_code);
@@ -225,6 +237,7 @@ static int parse_global(int argc, char **argv, cl_args *a, int *i, int *exit_cod
 int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
 {
     memset(a, 0, sizeof *a);
+    a->partition = PH_PART_AUTO;
     ph_solve_opts so;
     ph_solve_opts_init(&so);
     a->seed = so.seed;
@@ -259,6 +272,8 @@ int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
         a->arg = sub_argv[optind];
     if ((d->allowed & A_OUT) && !a->out_dir)
         return bad(exit_code, "%s needs -o %s", d->name, d->cmd == CL_BULK ? "OUT" : "DIR");
+    if (a->partition_set && (d->cmd != CL_CREATE || !a->local))
+        return bad(exit_code, "--partition goes with create --local%s%s", "", "");
     if (!a->coordinator)
         a->coordinator = getenv("PHCLUSTER_COORDINATOR");
     if (!a->coordinator || !a->coordinator[0])

@@ -318,6 +318,9 @@ int cl_run(const cl_args *a)
 {
     if (a->cmd == CL_KEYGEN)
         return cmd_keygen(a);
+    int big_exit;
+    if (cl_big_create(a, &big_exit))
+        return big_exit;
     cl_local *local = NULL;
     void *ctx = NULL;
     const char *ep = a->coordinator;

@@ -1,0 +1,34 @@
+/* ph_keys_map.h - a keys file mapped read-only instead of copied.
+ *
+ * Big keys files (up to 2^32 - 1 keys) are used in place: on a
+ * little-endian host the mapping IS the key array; elsewhere the keys are
+ * copied once in host order.  Uniqueness is not checked here (the
+ * partitioned solver finds duplicates in the bucket that holds them). */
+#ifndef PH_KEYS_MAP_H
+#define PH_KEYS_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ph_err.h"
+
+#define PH_KEYS_MAP_MAX_COUNT UINT32_MAX
+
+typedef struct ph_keys_map {
+    const uint32_t *v;   /* n keys, host order */
+    uint32_t n;
+    void *map;           /* owned mapping, or NULL */
+    size_t map_len;
+    uint32_t *copy;      /* owned copy (big-endian hosts), or NULL */
+} ph_keys_map;
+
+/* Errors (one line naming the file): cannot open, not a regular file,
+ * empty, size not a multiple of 4, more than 2^32 - 1 keys, cannot map. */
+int ph_keys_map_open(const char *path, ph_keys_map *out, ph_err *err);
+
+/* Key count of a keys file from its size alone (same checks but mapping). */
+int ph_keys_map_count(const char *path, uint64_t *n, ph_err *err);
+
+void ph_keys_map_close(ph_keys_map *m);
+
+#endif

@@ -1,0 +1,32 @@
+/* ph_part_emit.h - a partitioned table as files, and keys file to table in
+ * one call for big sets.
+ *
+ * Files for table NAME (each relative to the output directory):
+ *   NAME/NAME.h, NAME/NAME.c        uint32_t NAME_index(uint32_t key)
+ *   NAME/NAME_data.S                embeds the two data files with .incbin
+ *   NAME/NAME.buckets, NAME.values  the table data, binary, little-endian
+ *   NAME/NAME_test.c, NAME_bench.c  read the keys file named on their
+ *                                   command line (CMake passes keys_path)
+ *   NAME/CMakeLists.txt */
+#ifndef PH_PART_EMIT_H
+#define PH_PART_EMIT_H
+
+#include "ph_artifacts.h"
+#include "ph_err.h"
+#include "ph_part.h"
+#include "ph_results_csv.h"
+
+/* Render t's files for table `name` into *out (appended).  The table's
+ * data moves into the artifacts without a copy: on return t->buckets and
+ * t->assigned are NULL whatever the outcome (ph_part_free stays safe). */
+int ph_part_emit_render(ph_part_table *t, const char *name, const char *keys_path,
+                        ph_artifacts *out, ph_err *err);
+
+/* Map keys_path, solve it partitioned with o, write out_dir/NAME/... (each
+ * file atomically; on failure none of them stays).  keys_path should be
+ * absolute: the generated CMakeLists refers to it.  row is always filled
+ * (hash "part", seeds = table seed low/high and bucket count). */
+int ph_part_create_file(const char *keys_path, const char *out_dir, const ph_part_opts *o,
+                        ph_result_row *row, ph_err *err);
+
+#endif

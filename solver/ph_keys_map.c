@@ -1,0 +1,96 @@
+/* ph_keys_map.c - a keys file mapped read-only (see ph_keys_map.h). */
+#include "ph_keys_map.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int size_checks(const char *path, const struct stat *st, ph_err *err)
+{
+    if (!S_ISREG(st->st_mode))
+        return ph_err_set(err, PH_EINVAL, "%s: not a regular file", path);
+    if (st->st_size == 0)
+        return ph_err_set(err, PH_EINVAL, "%s: empty keys file", path);
+    if (st->st_size % 4)
+        return ph_err_set(err, PH_EINVAL,
+                          "%s: size %lld bytes is not a multiple of 4 (raw uint32 keys)", path,
+                          (long long)st->st_size);
+    if ((uint64_t)st->st_size / 4 > PH_KEYS_MAP_MAX_COUNT)
+        return ph_err_set(err, PH_EINVAL, "%s: %lld keys, more than the limit of 2^32 - 1",
+                          path, (long long)st->st_size / 4);
+    return PH_OK;
+}
+
+int ph_keys_map_count(const char *path, uint64_t *n, ph_err *err)
+{
+    struct stat st;
+    if (stat(path, &st))
+        return ph_err_set(err, PH_EIO, "%s: %s", path,
+                          strerror(errno));
+    int rc = size_checks(path, &st, err);
+    if (!rc)
+        *n = (uint64_t)st.st_size / 4;
+    return rc;
+}
+
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+static void copy_le(uint32_t *dst, const unsigned char *p, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++, p += 4)
+        dst[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                 (uint32_t)p[3] << 24;
+}
+#endif
+
+int ph_keys_map_open(const char *path, ph_keys_map *out, ph_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ph_err_set(err, PH_EIO, "%s: %s", path,
+                          strerror(errno));
+    struct stat st;
+    int rc = fstat(fd, &st) ? ph_err_set(err, PH_EIO, "%s: %s", path, strerror(errno))
+                            : size_checks(path, &st, err);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    size_t len = (size_t)st.st_size;
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    int map_errno = errno;
+    close(fd);
+    if (m == MAP_FAILED)
+        return ph_err_set(err, map_errno == ENOMEM ? PH_ENOMEM : PH_EIO, "%s: cannot map: %s",
+                          path, strerror(map_errno));
+    (void)madvise(m, len, MADV_SEQUENTIAL); /* advice only */
+    out->map = m;
+    out->map_len = len;
+    out->n = (uint32_t)(len / 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    out->v = m;
+#else
+    out->copy = malloc(len);
+    if (!out->copy) {
+        ph_keys_map_close(out);
+        return ph_err_set(err, PH_ENOMEM, "%s: out of memory for %zu keys", path, len / 4);
+    }
+    copy_le(out->copy, m, (uint32_t)(len / 4));
+    out->v = out->copy;
+#endif
+    return PH_OK;
+}
+
+void ph_keys_map_close(ph_keys_map *m)
+{
+    if (!m)
+        return;
+    if (m->map)
+        munmap(m->map, m->map_len);
+    free(m->copy);
+    memset(m, 0, sizeof *m);
+}

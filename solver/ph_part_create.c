@@ -1,0 +1,60 @@
+/* ph_part_create.c - keys file to written partitioned table (see
+ * ph_part_emit.h): mapped keys, one solve, files moved out of the table. */
+#include "ph_part_emit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ph_keys.h"
+#include "ph_keys_map.h"
+
+static void row_init(ph_result_row *row, const char *keys_path)
+{
+    const char *base = strrchr(keys_path, '/');
+    memset(row, 0, sizeof *row);
+    snprintf(row->file, sizeof row->file, "%s", base ? base + 1 : keys_path);
+    snprintf(row->hash, sizeof row->hash, "part");
+}
+
+static void row_fill(ph_result_row *row, const ph_part_table *t)
+{
+    row->keys = t->nkeys;
+    row->seeds[0] = (uint32_t)t->seed;
+    row->seeds[1] = (uint32_t)(t->seed >> 32);
+    row->seeds[2] = t->nbuckets;
+    row->vertices = t->nverts > UINT32_MAX ? UINT32_MAX : (uint32_t)t->nverts;
+    row->attempts = t->attempts;
+    row->solve_us = t->solve_us;
+    row->verify_us = t->verify_us;
+    row->table_bytes = ph_part_bytes(t);
+}
+
+int ph_part_create_file(const char *keys_path, const char *out_dir, const ph_part_opts *o,
+                        ph_result_row *row, ph_err *err)
+{
+    char name[256];
+    ph_keys_map km;
+    ph_part_table t = {0};
+    ph_artifacts arts = {0};
+    row_init(row, keys_path);
+    int rc = ph_keys_table_name(keys_path, name, sizeof name, err);
+    if (!rc)
+        rc = ph_keys_map_open(keys_path, &km, err);
+    if (rc) {
+        snprintf(row->status, sizeof row->status, "%s", ph_err_name(rc));
+        return rc;
+    }
+    row->keys = km.n;
+    rc = ph_part_solve(km.v, km.n, o, &t, err);
+    ph_keys_map_close(&km);
+    if (!rc) {
+        row_fill(row, &t);
+        rc = ph_part_emit_render(&t, name, keys_path, &arts, err);
+    }
+    ph_part_free(&t);
+    if (!rc)
+        rc = ph_artifacts_write(&arts, out_dir, err);
+    ph_artifacts_free(&arts);
+    snprintf(row->status, sizeof row->status, "%s", rc ? ph_err_name(rc) : "ok");
+    return rc;
+}
