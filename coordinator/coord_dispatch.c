@@ -1,8 +1,13 @@
 /* coord_dispatch.c - which task goes to which worker, and sending it.
  *
- * Policy: jobs are served in the order they came; a worker takes a task
- * while it has room (coord_worker_has_room: its credits, and prefetch by
- * its pace); workers are taken round robin.  A bulk task's keys file is
+ * Policy: running jobs share the workers round robin, one task of each in
+ * turn, so a small job submitted beside a big one gets an equal share of
+ * the cluster instead of waiting for the big one to drain.  A job with
+ * COORD_JOB_WRITES_MAX tables waiting for the writer pool is skipped until
+ * some are written: the pool is FIFO, so this bounds how long another job's
+ * table waits behind it.  A worker takes a task while it has room
+ * (coord_worker_has_room: its credits, and prefetch by its pace); workers
+ * are taken round robin.  A bulk task's keys file is
  * read here, when its TASK is sent, and kept for the table's write. */
 #include "coord_int.h"
 
@@ -17,11 +22,25 @@
 
 /* ---- dispatch ---------------------------------------------------------- */
 
+static bool job_servable(const coord_job *j)
+{
+    return coord_job_pending(j) && j->writing < COORD_JOB_WRITES_MAX;
+}
+
+/* The next servable job after the one served last, round robin.  Jobs
+ * before first_live have all finished (they are never scanned again). */
 static coord_job *next_pending_job(coord *c)
 {
-    for (size_t i = 0; i < c->jobs.n; i++)
-        if (coord_job_pending(c->jobs.v[i]))
+    while (c->first_live < c->jobs.n && c->jobs.v[c->first_live]->state != PH_JOB_RUNNING)
+        c->first_live++;
+    size_t live = c->jobs.n - c->first_live;
+    for (size_t k = 0; k < live; k++) {
+        size_t i = c->first_live + (c->job_cursor + k) % live;
+        if (job_servable(c->jobs.v[i])) {
+            c->job_cursor = i - c->first_live + 1;
             return c->jobs.v[i];
+        }
+    }
     return NULL;
 }
 

@@ -37,6 +37,9 @@
 
 #define COORD_IDENT_MAX 255
 #define COORD_NODE_MAX 96
+/* Tables of one job waiting for the writer pool before dispatch skips the
+ * job (coord_dispatch.c). */
+#define COORD_JOB_WRITES_MAX 128
 
 typedef struct coord_worker {
     unsigned char ident[COORD_IDENT_MAX];
@@ -157,6 +160,8 @@ typedef struct coord {
     size_t nworkers, capworkers, cursor;
     uint64_t next_serial;
     coord_jobs jobs;
+    size_t first_live;     /* jobs before it have all finished */
+    size_t job_cursor;     /* round robin over jobs from first_live */
     coord_waiter *waiters;
     size_t nwaiters, capwaiters;
     uint64_t last_hb_ms;

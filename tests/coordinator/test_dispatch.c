@@ -293,6 +293,44 @@ static void test_stale_result_discarded(void **state)
     assert_int_equal(a->failed, 0);
 }
 
+/* Running jobs share the workers one task each in turn; a finished job
+ * and a job with its writer backlog full are passed over. */
+static void test_jobs_round_robin(void **state)
+{
+    fixture *f = *state;
+    coord_job *big = add_job(f, "big", 40);
+    coord_job *small = add_job(f, "small", 3);
+    add_worker(f, 0, "a", 6, 6);
+    coord_dispatch(&f->c);
+    uint64_t jobs[8];
+    assert_int_equal(drain(f, 0, jobs, NULL, 8), 6);
+    unsigned from_small = 0;
+    for (int i = 0; i < 6; i++) {
+        from_small += jobs[i] == small->id;
+        if (i > 0 && i < 6 && from_small < 3)
+            assert_int_not_equal(jobs[i], jobs[i - 1]); /* alternating */
+    }
+    assert_int_equal(from_small, 3);
+    assert_false(coord_job_pending(small));
+    /* A third job, submitted while the big one runs, is served at once. */
+    coord_job *late = add_job(f, "late", 2);
+    add_worker(f, 1, "b", 2, 2);
+    coord_dispatch(&f->c);
+    assert_int_equal(drain(f, 1, jobs, NULL, 8), 2);
+    assert_true(jobs[0] == late->id || jobs[1] == late->id);
+    assert_true(jobs[0] == big->id || jobs[1] == big->id);
+    /* A job whose tables pile up at the writer pool waits for them. */
+    coord_job *other = add_job(f, "other", 4);
+    big->writing = COORD_JOB_WRITES_MAX;
+    add_worker(f, 2, "c", 3, 3);
+    coord_dispatch(&f->c);
+    assert_int_equal(drain(f, 2, jobs, NULL, 8), 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_not_equal(jobs[i], big->id);
+    assert_int_equal(other->inflight + late->inflight, 4);
+    big->writing = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +339,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_requeue_on_worker_loss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_given_up_after_max_tries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_result_discarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_round_robin, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
