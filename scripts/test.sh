@@ -43,7 +43,7 @@ for stage in $stages; do
     # The coordinator (loop + writer threads) and workers over TCP.  Groups
     # that run --local are left out: over inproc, libzmq (not built with
     # TSan) hands our buffers between threads where TSan cannot see it.
-    TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/hardening/tsan-libzmq.supp" \
+    TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/harness/tsan-libzmq.supp" \
       ctest --test-dir build-tsan -j"$jobs" --timeout 600 \
       -R '^cluster_(bulk|requeue|protocol|dispatch)$'
     ;;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -73,15 +74,20 @@ static void on_child_signal(int sig)
 
 static pid_t spawn_node(const wrk_opts *o, unsigned os_index)
 {
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid != 0)
         return pid; /* parent (or -1) */
-    /* Child: its own stop flag, serve the node, exit with its status. */
+    /* Child: it ends with the supervisor (SIGTERM: a clean stop), even
+     * when the supervisor is killed outright; then its own stop flag,
+     * serve the node, exit with its status. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_child_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+        _exit(1); /* the supervisor is already gone */
     wrk_opts c = *o;
     c.numa_node = (int)os_index;
     c.stop = &child_stop;

@@ -55,14 +55,14 @@ static void start_cluster(const hx_args *extra)
     hx_args w = {0};
     hx_args_add(&w, "--threads", "1", NULL);
     worker = hx_worker_start(&w, "worker.log");
-    assert_true(hx_wait_workers(1, 15000));
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
 }
 
 static void assert_cluster_alive(void)
 {
     assert_true(hx_alive(hx_coord_pid()));
     assert_true(hx_alive(worker));
-    int rc = hx_client(10000, "ping", NULL);
+    int rc = hx_client(HX_HANG_MS, "ping", NULL);
     assert_int_equal(rc, 0);
 }
 
@@ -103,7 +103,7 @@ static void refuse_create(const char *file_in, const char *table, const char *wh
     start_cluster(NULL);
     char out[1024];
     snprintf(out, sizeof out, "%s", hx_path("in/out"));
-    int rc = hx_client(30000, "create", file, "-o", out, NULL);
+    int rc = hx_client(HX_HANG_MS, "create", file, "-o", out, NULL);
     assert_refused_rc(rc);
     const char *base = strrchr(file, '/') + 1;
     assert_one_line_naming(base, what);
@@ -144,7 +144,7 @@ static void good_one_key(void **state)
     (void)state;
     start_cluster(NULL);
     hx_write_keys(hx_path("in/one.keys"), 1, 9, false);
-    int rc = hx_client(30000, "create", hx_path("in/one.keys"), "-o", hx_path("in/out"), NULL);
+    int rc = hx_client(HX_HANG_MS, "create", hx_path("in/one.keys"), "-o", hx_path("in/out"), NULL);
     if (rc != 0)
         hx_dump("client stderr", hx_path("client.err"));
     assert_int_equal(rc, 0);
@@ -163,7 +163,7 @@ static void good_prefix_1m(void **state)
         k[i] = 0xABC00000u + i;
     hx_write_bytes(hx_path("in/prefix.keys"), k, N * sizeof *k);
     free(k);
-    int rc = hx_client(50000, "create", hx_path("in/prefix.keys"), "-o", hx_path("in/out"),
+    int rc = hx_client(HX_HANG_MS, "create", hx_path("in/prefix.keys"), "-o", hx_path("in/out"),
                        NULL);
     if (rc != 0)
         hx_dump("client stderr", hx_path("client.err"));
@@ -180,7 +180,7 @@ static void bad_dir_without_keys(void **state)
     hx_mkdir(hx_path("in/nokeys"));
     hx_write_bytes(hx_path("in/nokeys/readme.txt"), "hello\n", 6);
     hx_mkdir(hx_path("in/nokeys/sub.keys.d"));
-    int rc = hx_client(20000, "bulk-create", hx_path("in/nokeys"), "-o", hx_path("in/out"),
+    int rc = hx_client(HX_HANG_MS, "bulk-create", hx_path("in/nokeys"), "-o", hx_path("in/out"),
                        NULL);
     if (rc != 3)
         hx_dump("client stderr", hx_path("client.err"));
@@ -204,13 +204,13 @@ static void bad_nonregular_entries(void **state)
     snprintf(target, sizeof target, "%s", hx_path("outside/secret.keys"));
     assert_int_equal(symlink(target, hx_path("in/mixed/y.keys")), 0);
     hx_mkdir(hx_path("in/mixed/w.keys"));
-    int rc = hx_client(20000, "bulk-create", hx_path("in/mixed"), "-o", hx_path("in/out"),
+    int rc = hx_client(HX_HANG_MS, "bulk-create", hx_path("in/mixed"), "-o", hx_path("in/out"),
                        "--json", NULL);
     char *j = hx_client_out();
     fprintf(stderr, "bulk-create exited %d: %s", rc, j ? j : "");
     free(j);
     if (rc == HX_TIMEOUT)
-        fail_msg("bulk-create hung on the FIFO/symlink directory (20 s deadline)");
+        fail_msg("bulk-create hung on the FIFO/symlink directory (hang deadline)");
     assert_true(rc == 0 || rc == 2);
     char *csv = hx_slurp(hx_path("in/out/results.csv"));
     assert_non_null(csv);
@@ -252,10 +252,10 @@ static void bad_output_not_writable(void **state)
     hx_write_keys(hx_path("in/kdir/k.keys"), 100, 14, false);
     char out[1024];
     snprintf(out, sizeof out, "%s", hx_path("in/afile/sub"));
-    int rc = hx_client(20000, "create", hx_path("in/k.keys"), "-o", out, NULL);
+    int rc = hx_client(HX_HANG_MS, "create", hx_path("in/k.keys"), "-o", out, NULL);
     assert_refused_rc(rc);
     assert_one_line_naming("afile", NULL);
-    rc = hx_client(20000, "bulk-create", hx_path("in/kdir"), "-o", out, NULL);
+    rc = hx_client(HX_HANG_MS, "bulk-create", hx_path("in/kdir"), "-o", out, NULL);
     assert_refused_rc(rc);
     assert_one_line_naming("afile", NULL);
     assert_cluster_alive();
@@ -543,7 +543,7 @@ static void bad_tcp_garbage(void **state)
     tcp_send(ctl, ping, sizeof ping);
     unsigned char buf[4096];
     size_t n = 0;
-    for (uint64_t end = hx_deadline(5000); !saw_pong(buf, n) && n < sizeof buf &&
+    for (uint64_t end = hx_deadline(HX_HANG_MS); !saw_pong(buf, n) && n < sizeof buf &&
                                             hx_now_ms() < end;)
         n += tcp_read(ctl, buf + n, sizeof buf - n, 1, 100);
     close(ctl);
@@ -599,7 +599,7 @@ static void submit_outside_roots(bool explicit)
         char src[1024], out[1024];
         snprintf(src, sizeof src, "%s", hx_path("%s", cases[i].src));
         snprintf(out, sizeof out, "%s", hx_path("%s", cases[i].out));
-        int rc = hx_client(20000, cases[i].cmd, src, "-o", out, NULL);
+        int rc = hx_client(HX_HANG_MS, cases[i].cmd, src, "-o", out, NULL);
         if (rc != 1) {
             hx_dump("client stderr", hx_path("client.err"));
             fail_msg("%s %s -o %s: exit %d, wanted 1 (refused)", cases[i].cmd, cases[i].src,
@@ -612,7 +612,7 @@ static void submit_outside_roots(bool explicit)
     assert_false(hx_exists(hx_path("outside/o5")));
     assert_false(hx_exists(hx_path("in/o1/results.csv")));
     /* Inside the root still works. */
-    int rc = hx_client(20000, "bulk-create", hx_path("in/kdir"), "-o", hx_path("in/ok"), NULL);
+    int rc = hx_client(HX_HANG_MS, "bulk-create", hx_path("in/kdir"), "-o", hx_path("in/ok"), NULL);
     assert_int_equal(rc, 0);
     assert_cluster_alive();
 }
@@ -703,12 +703,12 @@ static void auth_curve_cluster(void **state)
     hx_args_add(&iw, "--threads", "1", "--curve-secret", ikey, "--curve-server", server_pub,
                 NULL);
     pid_t intruder = hx_worker_start(&iw, "intruder.log");
-    rc = hx_client(10000, "ping", NULL);
+    rc = hx_client(HX_HANG_MS, "ping", NULL);
     if (rc != 0)
         hx_dump("client stderr", hx_path("client.err"));
     assert_int_equal(rc, 0);
     bool registered = false;
-    for (uint64_t end = hx_deadline(15000); !registered && hx_alive(worker) &&
+    for (uint64_t end = hx_deadline(HX_HANG_MS); !registered && hx_alive(worker) &&
                                             hx_now_ms() < end;)
         registered = hx_wait_workers(1, 200);
     if (!registered) {
@@ -720,27 +720,27 @@ static void auth_curve_cluster(void **state)
     for (int i = 0; i < 5; i++)
         hx_write_keys(hx_path("in/kdir/k%d.keys", i), 100 + (uint32_t)i, 30u + (uint32_t)i,
                       false);
-    rc = hx_client(20000, "bulk-create", hx_path("in/kdir"), "-o", hx_path("in/out"), NULL);
+    rc = hx_client(HX_HANG_MS, "bulk-create", hx_path("in/kdir"), "-o", hx_path("in/out"), NULL);
     assert_int_equal(rc, 0);
 
     /* An unknown key: ZAP says no, the client cannot get an answer. */
     hx_args bad = {0};
     hx_args_add(&bad, "--curve-secret", ikey, "--curve-server", server_pub, NULL);
-    rc = hx_client_pre(&bad, 30000, "ping", NULL);
+    rc = hx_client_pre(&bad, HX_HANG_MS, "ping", NULL);
     fprintf(stderr, "client with an unknown key: exit %d\n", rc);
     assert_true(rc != 0 && rc < 128);
-    rc = hx_client_pre(&bad, 30000, "shutdown", NULL);
+    rc = hx_client_pre(&bad, HX_HANG_MS, "shutdown", NULL);
     assert_true(rc != 0 && rc < 128);
     /* No CURVE at all. */
     hx_args none = {0};
-    rc = hx_client_pre(&none, 30000, "ping", NULL);
+    rc = hx_client_pre(&none, HX_HANG_MS, "ping", NULL);
     fprintf(stderr, "client without CURVE: exit %d\n", rc);
     assert_true(rc != 0 && rc < 128);
     assert_true(hx_alive(hx_coord_pid())); /* the refused SHUTDOWN did nothing */
-    assert_int_equal(hx_client(10000, "ping", NULL), 0);
+    assert_int_equal(hx_client(HX_HANG_MS, "ping", NULL), 0);
     /* The worker with the unknown key, started with the allowed one and
      * given all this time, never got in. */
-    assert_int_equal(hx_client(10000, "status", "--json", NULL), 0);
+    assert_int_equal(hx_client(HX_HANG_MS, "status", "--json", NULL), 0);
     char *st = hx_client_out();
     char ipid[64];
     snprintf(ipid, sizeof ipid, "\"pid\":%ld,", (long)intruder);

@@ -35,7 +35,7 @@
 
 static char *status_json(void)
 {
-    if (hx_client(10000, "status", "--json", NULL) != 0)
+    if (hx_client(HX_HANG_MS, "status", "--json", NULL) != 0)
         return NULL;
     return hx_client_out();
 }
@@ -110,7 +110,7 @@ static void check_results(const char *out, int nfiles)
 /* `wait TOKEN --json`: exit code 0, all_succeeded, succeeded == n. */
 static void wait_all_ok(const char *token, int n)
 {
-    int rc = hx_client(50000, "wait", token, "--json", NULL);
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
     char *j = hx_client_out();
     if (rc != 0) {
         fprintf(stderr, "phclient wait exited %d: %s\n", rc, j ? j : "");
@@ -142,7 +142,7 @@ static pid_t start_worker(const char *delay_ms, const char *log)
  * progress: the moment to hurt that worker. */
 static void wait_victim_busy(pid_t victim, uint64_t min_done)
 {
-    uint64_t end = hx_deadline(30000);
+    uint64_t end = hx_deadline(HX_HANG_MS);
     long running = -1;
     uint64_t done = 0;
     while (hx_now_ms() < end) {
@@ -181,7 +181,7 @@ static void fault_kill_worker(void **state)
     start_coord(NULL);
     start_worker("10", "healthy.log");
     pid_t victim = start_worker("300", "victim.log");
-    assert_true(hx_wait_workers(2, 15000));
+    assert_true(hx_wait_workers(2, HX_HANG_MS));
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
@@ -189,7 +189,7 @@ static void fault_kill_worker(void **state)
     assert_true(hx_submit_bulk(dir, out, token));
     wait_victim_busy(victim, 20);
     kill(victim, SIGKILL);
-    assert_int_equal(hx_wait(victim, 5000), 128 + SIGKILL);
+    assert_int_equal(hx_wait(victim, HX_HANG_MS), 128 + SIGKILL);
     wait_all_ok(token, N);
     check_results(out, N);
     fprintf(stderr, "coordinator log on the drop:\n");
@@ -216,7 +216,7 @@ static void fault_kill_node_child(void **state)
     hx_args_add(&a, "--all-nodes", "--topology", "pack:2 numa:1 core:1 pu:1", "--threads", "1",
                 "--task-delay-ms", "40", NULL);
     pid_t sup = hx_worker_start(&a, "supervisor.log");
-    assert_true(hx_wait_workers(2, 15000));
+    assert_true(hx_wait_workers(2, HX_HANG_MS));
     char *st = status_json();
     long pids[4];
     assert_int_equal(status_pids(st, pids, 4), 2);
@@ -234,7 +234,7 @@ static void fault_kill_node_child(void **state)
     check_results(out, N);
     /* The supervisor replaced the dead node process. */
     bool replaced = false;
-    for (uint64_t end = hx_deadline(15000); !replaced && hx_now_ms() < end;) {
+    for (uint64_t end = hx_deadline(HX_HANG_MS); !replaced && hx_now_ms() < end;) {
         st = status_json();
         int n = status_pids(st, pids, 4);
         free(st);
@@ -255,7 +255,7 @@ static void fault_stop_worker(void **state)
     start_coord(NULL);
     start_worker("10", "healthy.log");
     pid_t victim = start_worker("1000", "victim.log");
-    assert_true(hx_wait_workers(2, 15000));
+    assert_true(hx_wait_workers(2, HX_HANG_MS));
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
@@ -263,8 +263,8 @@ static void fault_stop_worker(void **state)
     assert_true(hx_submit_bulk(dir, out, token));
     wait_victim_busy(victim, 5);
     kill(victim, SIGSTOP);
-    uint64_t t0 = hx_now_ms(), drop_end = hx_deadline(15000);
-    /* Application heartbeats (liveness 1000 ms) must drop it. */
+    uint64_t t0 = hx_now_ms(), drop_end = hx_deadline(HX_HANG_MS);
+    /* Application heartbeats (the harness's liveness) must drop it. */
     bool dropped = false;
     while (!dropped && hx_now_ms() < drop_end) {
         char *st = status_json();
@@ -274,7 +274,7 @@ static void fault_stop_worker(void **state)
             hx_sleep_ms(20);
     }
     if (!dropped)
-        fail_msg("stopped worker still listed 15 s after SIGSTOP (liveness 1000 ms)");
+        fail_msg("stopped worker still listed at the hang deadline after SIGSTOP");
     fprintf(stderr, "stopped worker dropped after %llu ms\n",
             (unsigned long long)(hx_now_ms() - t0));
     kill(victim, SIGCONT);
@@ -282,7 +282,7 @@ static void fault_stop_worker(void **state)
     /* Let the woken worker deliver its late results: it is done when it is
      * registered again and holds nothing (or, if it never comes back, the
      * late results went to a coordinator that no longer knows it). */
-    uint64_t end = hx_deadline(15000);
+    uint64_t end = hx_deadline(HX_HANG_MS);
     bool settled = false;
     while (!settled && hx_now_ms() < end) {
         char *st = status_json();
@@ -292,7 +292,7 @@ static void fault_stop_worker(void **state)
             hx_sleep_ms(50);
     }
     fprintf(stderr, "woken worker %s\n", settled ? "re-registered and idle"
-                                                 : "did not re-register within 15 s");
+                                                 : "did not re-register by the hang deadline");
     wait_all_ok(token, N); /* counts unchanged by late results */
     check_results(out, N);
     print_log_lines(hx_path("coord.log"), "requeue");
@@ -314,7 +314,7 @@ static void fault_coord_restart(void **state)
     if (rc != 0)
         fail_msg("phcoord --state-dir did not start (exit %d): missing feature?", rc);
     start_worker("25", "worker.log");
-    assert_true(hx_wait_workers(1, 15000));
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
@@ -328,7 +328,7 @@ static void fault_coord_restart(void **state)
     snprintf(waiter_out, sizeof waiter_out, "%s", hx_path("waiter.json"));
     pid_t waiter = hx_spawn(&wa, NULL, waiter_out, hx_path("waiter.err"));
 
-    uint64_t end = hx_deadline(30000), done = 0;
+    uint64_t end = hx_deadline(HX_HANG_MS), done = 0;
     while (done < 40 && hx_now_ms() < end) {
         char *st = status_json();
         done = job_succeeded(st);
@@ -353,7 +353,7 @@ static void fault_coord_restart(void **state)
     rc = hx_coord_start(bind, &extra, hx_root(), "coord2.log");
     if (rc != 0)
         fail_msg("phcoord did not restart on the same --state-dir (exit %d)", rc);
-    assert_true(hx_wait_workers(1, 20000)); /* the worker reconnects by itself */
+    assert_true(hx_wait_workers(1, HX_HANG_MS)); /* the worker reconnects by itself */
     wait_all_ok(token, N);                  /* the old token is still valid */
     check_results(out, N);
     int redone = 0;
@@ -370,7 +370,7 @@ static void fault_coord_restart(void **state)
     /* At most what was in flight at the kill (worker credits = 3) plus the
      * results not yet journaled may be redone. */
     assert_true(redone <= 4);
-    int wrc = hx_wait(waiter, 20000);
+    int wrc = hx_wait(waiter, HX_HANG_MS);
     if (wrc != 0)
         hx_dump("waiting client stderr", hx_path("waiter.err"));
     assert_int_equal(wrc, 0);
@@ -389,13 +389,13 @@ static void fault_poison(void **state)
     hx_args_add(&extra, "--task-timeout-ms", "500", "--max-tries", "2", NULL);
     start_coord(&extra);
     start_worker("100000", "stuck.log"); /* every task outlives the timeout */
-    assert_true(hx_wait_workers(1, 15000));
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], out[1024];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
     hx_mkdir(dir);
     hx_write_keys(hx_path("keys/poison.keys"), 100, 77, false);
-    int rc = hx_client(30000, "bulk-create", dir, "-o", out, "--json", NULL);
+    int rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, "--json", NULL);
     char *j = hx_client_out();
     fprintf(stderr, "bulk-create exited %d: %s", rc, j ? j : "");
     assert_int_not_equal(rc, HX_TIMEOUT); /* looped instead of giving up */
@@ -458,7 +458,7 @@ static void fault_backpressure(void **state)
     hx_args wa = {0};
     hx_args_add(&wa, "--threads", "1", "--prefetch", "2", "--task-delay-ms", "20", NULL);
     pid_t w = hx_worker_start(&wa, "slow.log");
-    assert_true(hx_wait_workers(1, 15000));
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
     long base_kb = hx_hwm_kb(hx_coord_pid());
     char token[17];
     t0 = hx_now_ms();
@@ -467,7 +467,7 @@ static void fault_backpressure(void **state)
             (unsigned long long)(hx_now_ms() - t0));
     /* Steady state: tasks flow to the slow worker, which never holds more
      * than its credits (1 thread + --prefetch 2). */
-    uint64_t end = hx_deadline(20000), done = 0;
+    uint64_t end = hx_deadline(HX_HANG_MS), done = 0;
     long max_running = 0;
     while (done < 20 && hx_now_ms() < end) {
         char *st = status_json();

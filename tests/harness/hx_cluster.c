@@ -1,0 +1,268 @@
+/* hx_cluster.c - see hx_cluster.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "hx_cluster.h"
+
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hx_file.h"
+
+const char *const hx_coord_bin = PHCOORD_BIN;
+const char *const hx_worker_bin = PHWORKER_BIN;
+const char *const hx_client_bin = PHCLIENT_BIN;
+
+static char root[256];
+static char endpoint[256];
+static hx_args client_pre; /* e.g. CURVE options for every phclient */
+static pid_t coord;
+
+const char *hx_path(const char *fmt, ...)
+{
+    static char ring[32][1024];
+    static int next;
+    char *out = ring[next++ % 32];
+    int n = snprintf(out, sizeof ring[0], "%s/", root);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out + n, sizeof ring[0] - (size_t)n, fmt, ap);
+    va_end(ap);
+    return out;
+}
+
+void hx_path_buf(char *out, size_t len, const char *fmt, ...)
+{
+    int n = snprintf(out, len, "%s/", root);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out + n, len - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+const char *hx_root(void) { return root; }
+const char *hx_endpoint(void) { return endpoint; }
+pid_t hx_coord_pid(void) { return coord; }
+
+void hx_coord_set(pid_t pid, const char *ep)
+{
+    coord = pid;
+    snprintf(endpoint, sizeof endpoint, "%s", ep);
+}
+
+int hx_coord_start(const char *bind, const hx_args *extra, const char *cwd, const char *log)
+{
+    char epf[1024], logp[1024];
+    hx_path_buf(epf, sizeof epf, "endpoint");
+    hx_path_buf(logp, sizeof logp, "%s", log);
+    unlink(epf);
+    hx_args a = {0};
+    hx_args_add(&a, hx_coord_bin, "--bind", bind ? bind : "tcp://127.0.0.1:*", "--endpoint-file",
+                epf, "--heartbeat-ms", HX_HEARTBEAT_MS, "--liveness-ms", HX_LIVENESS_MS,
+                "--log-level", "info", NULL);
+    hx_args_cat(&a, extra);
+    pid_t pid = hx_spawn_kind(&a, cwd, NULL, logp, 'c');
+    for (uint64_t end = hx_deadline(HX_HANG_MS); hx_now_ms() < end;) {
+        char *ep = hx_slurp(epf);
+        if (ep && strchr(ep, '\n')) {
+            ep[strcspn(ep, "\n")] = '\0';
+            hx_coord_set(pid, ep);
+            free(ep);
+            return 0;
+        }
+        free(ep);
+        if (!hx_alive(pid)) {
+            int rc = hx_wait(pid, 10000);
+            fprintf(stderr, "phcoord exited with %d before listening\n", rc);
+            hx_dump("phcoord log", logp);
+            return rc > 0 ? rc : 1;
+        }
+        hx_sleep_ms(10);
+    }
+    hx_dump("phcoord log", logp);
+    return -1;
+}
+
+int hx_coord_stop(void)
+{
+    if (coord <= 0)
+        return -1;
+    pid_t c = coord;
+    hx_args a = {0};
+    hx_args_add(&a, hx_client_bin, NULL);
+    hx_args_cat(&a, &client_pre);
+    hx_args_add(&a, "shutdown", "--coordinator", endpoint, NULL);
+    hx_run(&a, NULL, NULL, NULL, HX_HANG_MS);
+    int rc = hx_wait(c, HX_HANG_MS);
+    coord = 0;
+    return rc;
+}
+
+void hx_coord_kill9(void)
+{
+    if (coord > 0) {
+        kill(coord, SIGKILL);
+        hx_wait(coord, HX_HANG_MS);
+    }
+    coord = 0;
+}
+
+pid_t hx_worker_start(const hx_args *extra, const char *log)
+{
+    hx_args a = {0};
+    hx_args_add(&a, hx_worker_bin, "--coordinator", endpoint, "--heartbeat-ms", HX_HEARTBEAT_MS,
+                "--liveness-ms", HX_LIVENESS_MS, "--log-level", "info", NULL);
+    hx_args_cat(&a, extra);
+    return hx_spawn_kind(&a, NULL, NULL, hx_path("%s", log), 'w');
+}
+
+static int client_va(const hx_args *pre, int deadline_ms, va_list ap)
+{
+    hx_args a = {0};
+    hx_args_add(&a, hx_client_bin, NULL);
+    hx_args_cat(&a, pre ? pre : &client_pre);
+    for (const char *s; (s = va_arg(ap, const char *)) != NULL;)
+        hx_args_add(&a, s, NULL);
+    hx_args_add(&a, "--coordinator", endpoint, NULL);
+    char out[1024], err[1024];
+    hx_path_buf(out, sizeof out, "client.out");
+    hx_path_buf(err, sizeof err, "client.err");
+    unlink(err);
+    return hx_run(&a, NULL, out, err, deadline_ms);
+}
+
+int hx_client(int deadline_ms, ...)
+{
+    va_list ap;
+    va_start(ap, deadline_ms);
+    int rc = client_va(NULL, deadline_ms, ap);
+    va_end(ap);
+    return rc;
+}
+
+int hx_client_pre(const hx_args *pre, int deadline_ms, ...)
+{
+    va_list ap;
+    va_start(ap, deadline_ms);
+    int rc = client_va(pre, deadline_ms, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* The strings are copied: teardown's SHUTDOWN uses them after the test
+ * function (whose buffers they may be) has returned. */
+void hx_client_defaults(const hx_args *pre)
+{
+    static char store[HX_MAX_ARGS][1024];
+    memset(&client_pre, 0, sizeof client_pre);
+    for (int i = 0; pre && i < pre->n && i < HX_MAX_ARGS; i++) {
+        snprintf(store[i], sizeof store[i], "%s", pre->v[i]);
+        hx_args_add(&client_pre, store[i], NULL);
+    }
+}
+
+char *hx_client_out(void) { return hx_slurp(hx_path("client.out")); }
+char *hx_client_err(void) { return hx_slurp(hx_path("client.err")); }
+
+int hx_workers_registered(void)
+{
+    if (hx_client(HX_HANG_MS, "status", "--json", NULL) != 0)
+        return -1;
+    char *s = hx_client_out();
+    int n = s ? hx_count(s, "\"pid\":") : -1;
+    free(s);
+    return n;
+}
+
+bool hx_wait_workers(int n, int deadline_ms)
+{
+    uint64_t end = hx_deadline(deadline_ms);
+    while (hx_now_ms() < end) {
+        if (hx_workers_registered() >= n)
+            return true;
+        hx_sleep_ms(20);
+    }
+    return false;
+}
+
+bool hx_submit_bulk(const char *dir, const char *out, char token[17])
+{
+    int rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, "--no-wait", "--json", NULL);
+    char *j = hx_client_out();
+    const char *t = j ? strstr(j, "\"token\":\"") : NULL;
+    bool ok = rc == 0 && t && strlen(t) >= 25;
+    if (ok) {
+        memcpy(token, t + 9, 16);
+        token[16] = '\0';
+    } else {
+        fprintf(stderr, "bulk-create --no-wait exited %d: %s\n", rc, j ? j : "(no output)");
+        hx_dump("client stderr", hx_path("client.err"));
+    }
+    free(j);
+    return ok;
+}
+
+/* ---- fixture ------------------------------------------------------------- */
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    /* Best effort: a leftover entry must not fail the test. */
+    remove(p);
+    return 0;
+}
+
+int hx_setup(void **state)
+{
+    (void)state;
+    memset(&client_pre, 0, sizeof client_pre);
+    coord = 0;
+    endpoint[0] = '\0';
+    snprintf(root, sizeof root, "/tmp/ph-test-XXXXXX");
+    if (!mkdtemp(root))
+        return -1;
+    hx_proc_begin(root);
+    return 0;
+}
+
+int hx_teardown(void **state)
+{
+    (void)state;
+    int bad = 0;
+    if (coord > 0 && hx_alive(coord)) {
+        int rc = hx_coord_stop();
+        if (rc != 0) {
+            fprintf(stderr, "phcoord exited with %d after SHUTDOWN\n", rc);
+            hx_dump("phcoord log", hx_path("coord.log"));
+            bad = 1;
+        }
+    } else if (coord > 0) {
+        int rc = hx_wait(coord, 10000);
+        fprintf(stderr, "phcoord died during the test (exit %d)\n", rc);
+        hx_dump("phcoord log", hx_path("coord.log"));
+        bad = 1;
+    }
+    coord = 0;
+    /* Coordinators a test swapped out, then workers; they exit 0 on
+     * SIGTERM (under ASan a leak or error shows up as non-zero here). */
+    if (hx_stop_kind('c', HX_HANG_MS) + hx_stop_kind('w', HX_HANG_MS) != 0)
+        bad = 1;
+    /* Whatever is left in their groups (a node process whose supervisor
+     * died, a client): gone, whatever the outcome. */
+    hx_proc_kill_all();
+    if (!getenv("HX_KEEP") && !bad)
+        nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    else
+        fprintf(stderr, "harness: kept %s\n", root);
+    return bad ? -1 : 0;
+}

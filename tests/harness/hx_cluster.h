@@ -1,0 +1,80 @@
+/* hx_cluster.h - a cluster of real phcoord/phworker/phclient processes.
+ *
+ * Each test gets its own temporary directory (hx_root), a coordinator on a
+ * loopback port it discovers through --endpoint-file, and workers, all
+ * owned by the test (hx_proc.h): hx_teardown stops them, and nothing
+ * outlives the test however it ends.
+ *
+ * Binaries come from PHCOORD_BIN / PHWORKER_BIN / PHCLIENT_BIN, set by CMake
+ * with $<TARGET_FILE:...>. */
+#ifndef HX_CLUSTER_H
+#define HX_CLUSTER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "hx_proc.h"
+
+/* Heartbeat and liveness of the daemons started here.  The liveness is
+ * long enough that a starved but live process (two busy loops on two
+ * cores, a sanitizer build) is never dropped; tests that need a drop wait
+ * for it by polling. */
+#define HX_HEARTBEAT_MS "100"
+#define HX_LIVENESS_MS "3000"
+
+extern const char *const hx_coord_bin;
+extern const char *const hx_worker_bin;
+extern const char *const hx_client_bin;
+
+/* cmocka setup/teardown: a fresh temp dir; teardown stops the cluster
+ * (SHUTDOWN to a live coordinator, SIGTERM to workers and swapped-out
+ * coordinators, then SIGKILL to every process group started) and removes
+ * the dir unless HX_KEEP is set in the environment.  Teardown fails when
+ * the coordinator died during the test or a daemon does not exit 0. */
+int hx_setup(void **state);
+int hx_teardown(void **state);
+
+/* Absolute path under this test's temp dir; returns a static buffer from a
+ * ring of 32 (safe for a few simultaneous uses, copy if kept). */
+const char *hx_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same into the caller's buffer. */
+void hx_path_buf(char *out, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *hx_root(void);
+const char *hx_endpoint(void);
+pid_t hx_coord_pid(void);
+/* Make pid / ep the current coordinator (after a test ran one of its own). */
+void hx_coord_set(pid_t pid, const char *ep);
+
+/* Start phcoord with --bind bind (NULL = tcp://127.0.0.1:*) plus extra args,
+ * in cwd, logging to hx_path(log).  Polls for the endpoint file; returns 0,
+ * or the exit code (>0) if phcoord exited first (its log is printed), or -1
+ * on timeout. */
+int hx_coord_start(const char *bind, const hx_args *extra, const char *cwd, const char *log);
+/* SHUTDOWN the current coordinator; its exit code. */
+int hx_coord_stop(void);
+/* SIGKILL the coordinator and reap it (no clean shutdown expected). */
+void hx_coord_kill9(void);
+/* Start phworker against hx_endpoint() with extra args. */
+pid_t hx_worker_start(const hx_args *extra, const char *log);
+
+/* phclient ARGS... --coordinator EP with a deadline; stdout goes to
+ * hx_path("client.out"), stderr to hx_path("client.err") (both replaced).
+ * Returns the exit code (HX_TIMEOUT past the deadline). */
+int hx_client(int deadline_ms, ...);
+/* Same with extra args placed before the command (e.g. CURVE options). */
+int hx_client_pre(const hx_args *pre, int deadline_ms, ...);
+/* Arguments every later hx_client (and teardown's SHUTDOWN) puts before
+ * the command, e.g. CURVE key options; copied. */
+void hx_client_defaults(const hx_args *pre);
+/* Text of the last hx_client stdout / stderr (malloc'd, caller frees). */
+char *hx_client_out(void);
+char *hx_client_err(void);
+
+/* Number of workers in `phclient status --json` (-1 if it fails). */
+int hx_workers_registered(void);
+bool hx_wait_workers(int n, int deadline_ms);
+/* The token printed by `bulk-create --no-wait --json` (16 hex). */
+bool hx_submit_bulk(const char *dir, const char *out, char token[17]);
+
+#endif

@@ -1,0 +1,159 @@
+/* hx_file.c - see hx_file.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "hx_file.h"
+
+#include <arpa/inet.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+char *hx_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (size_t got; buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
+        len += got;
+        if (cap - len < 2) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+bool hx_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+void hx_mkdir(const char *path) { assert_int_equal(mkdir(path, 0755), 0); }
+
+void hx_write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+void hx_write_keys(const char *path, uint32_t n, uint32_t salt, bool dup)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = ((i + salt * 7919u) * 2654435761u) ^ salt;
+        if (dup && i == n - 1)
+            k = ((0 + salt * 7919u) * 2654435761u) ^ salt;
+        assert_int_equal(fwrite(&k, 4, 1, f), 1);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+int hx_count(const char *s, const char *sub)
+{
+    int n = 0;
+    for (const char *p = s; p && (p = strstr(p, sub)) != NULL; p += strlen(sub))
+        n++;
+    return n;
+}
+
+uint64_t hx_field(const char *json, const char *key)
+{
+    char pat[96];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = json ? strstr(json, pat) : NULL;
+    return p ? strtoull(p + strlen(pat), NULL, 10) : UINT64_MAX;
+}
+
+static const char *names_sub;
+static int names_hits;
+
+static int names_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag;
+    if (strstr(p + ftw->base, names_sub))
+        names_hits++;
+    return 0;
+}
+
+int hx_count_names(const char *dir, const char *sub)
+{
+    names_sub = sub;
+    names_hits = 0;
+    if (nftw(dir, names_one, 16, FTW_PHYS) != 0)
+        return -1;
+    return names_hits;
+}
+
+int hx_csv_rows_for(const char *csv, const char *name)
+{
+    if (!csv)
+        return -1;
+    int n = 0;
+    size_t len = strlen(name);
+    for (const char *l = csv; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        if (!strncmp(l, name, len) && l[len] == ',')
+            n++;
+    return n;
+}
+
+void hx_dump(const char *label, const char *path)
+{
+    char *s = hx_slurp(path);
+    size_t len = s ? strlen(s) : 0;
+    /* The tail is what explains a failure; keep the output bounded. */
+    const char *from = len > 3000 ? s + len - 3000 : s;
+    fprintf(stderr, "---- %s (%s)%s\n%s\n---- end %s\n", label, path,
+            len > 3000 ? " [tail]" : "", s ? from : "(missing)", label);
+    free(s);
+}
+
+long hx_hwm_kb(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%ld/status", (long)pid);
+    char *s = hx_slurp(p);
+    const char *h = s ? strstr(s, "VmHWM:") : NULL;
+    long kb = h ? strtol(h + 6, NULL, 10) : 0;
+    free(s);
+    return kb;
+}
+
+int hx_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t al = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
