@@ -322,6 +322,16 @@ static int create_log(const char *path, ph_journal **out, ph_err *err)
     return rc;
 }
 
+/* Process tests of crash recovery set PH_TEST_JSTORE_EXIT_AFTER=K: the
+ * process ends right after step K of a compaction, as a crash there would
+ * end it (nothing flushed or cleaned up after the step). */
+static void crash_point(int step)
+{
+    const char *e = getenv("PH_TEST_JSTORE_EXIT_AFTER");
+    if (e && atoi(e) == step)
+        _exit(70);
+}
+
 int ph_jstore_commit_until(ph_jstore *s, ph_jsnap *snap, int last, ph_err *err)
 {
     char tmp[4096], snapp[4096], oldlog[4096], newlog[4096];
@@ -335,9 +345,13 @@ int ph_jstore_commit_until(ph_jstore *s, ph_jsnap *snap, int last, ph_err *err)
         rc = log_path(newlog, sizeof newlog, s->dir, s->gen + 1, err);
     if (!rc)
         rc = finish_snapshot(snap, err);
+    if (!rc)
+        crash_point(PH_JSTORE_STEP_SNAPSHOT);
     if (rc || last < PH_JSTORE_STEP_NEWLOG)
         goto out;
     rc = create_log(newlog, &next, err);
+    if (!rc)
+        crash_point(PH_JSTORE_STEP_NEWLOG);
     if (rc || last < PH_JSTORE_STEP_RENAME)
         goto out;
     if (rename(tmp, snapp) != 0) {
@@ -347,6 +361,7 @@ int ph_jstore_commit_until(ph_jstore *s, ph_jsnap *snap, int last, ph_err *err)
     /* The commit point: the new snapshot names the new log, so the store
      * moves to it even if the directory sync below fails (reported). */
     int synced = sync_dir(s->dir, err);
+    crash_point(PH_JSTORE_STEP_RENAME);
     struct stat st;
     s->snapshot_bytes = stat(snapp, &st) == 0 ? (uint64_t)st.st_size : 0;
     if (last < PH_JSTORE_STEP_ALL) {
@@ -359,6 +374,7 @@ int ph_jstore_commit_until(ph_jstore *s, ph_jsnap *snap, int last, ph_err *err)
     s->gen++;
     unlink(oldlog); /* a leftover is removed by the next open */
     free(snap);
+    crash_point(PH_JSTORE_STEP_ALL);
     return synced;
 out:
     if (next)

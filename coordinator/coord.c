@@ -38,6 +38,9 @@ void coord_opts_init(coord_opts *o)
     o->liveness_ms = 3000;
     o->writers = -1;
     o->prefetch_ms = COORD_DEFAULT_PREFETCH_MS;
+    o->keep_jobs = COORD_DEFAULT_KEEP_JOBS;
+    o->job_ttl_s = COORD_DEFAULT_JOB_TTL_S;
+    o->journal_compact_bytes = COORD_DEFAULT_COMPACT_BYTES;
 }
 
 /* ---- one message ------------------------------------------------------- */
@@ -250,8 +253,9 @@ static int loop(coord *c, ph_err *err)
         if (!c->quit)
             coord_dispatch(c);
         maybe_reload(c);
-        coord_journal_flush(c->journal, false);
         now = coord_now_ms();
+        coord_retain(c, now);
+        coord_journal_flush(c->journal, false);
         coord_workers_tick(c, now);
         coord_expire_waiters(c, now);
     }
@@ -296,6 +300,10 @@ int coord_run(const coord_opts *o, void *zmq_ctx, ph_err *err)
         eff.heartbeat_ms = defaults.heartbeat_ms;
     if (eff.liveness_ms <= 0)
         eff.liveness_ms = defaults.liveness_ms;
+    if (eff.keep_jobs == 0)
+        eff.keep_jobs = defaults.keep_jobs;
+    if (eff.journal_compact_bytes == 0)
+        eff.journal_compact_bytes = defaults.journal_compact_bytes;
     if (eff.liveness_ms < 2 * eff.heartbeat_ms)
         return ph_err_set(err, PH_EINVAL, "--liveness-ms %d: must be at least twice "
                           "--heartbeat-ms %d", eff.liveness_ms, eff.heartbeat_ms);

@@ -114,8 +114,13 @@ void coord_expire_waiters(coord *c, uint64_t now)
     size_t k = 0;
     for (size_t i = 0; i < c->nwaiters; i++) {
         coord_waiter *wt = &c->waiters[i];
-        if (now >= wt->deadline_ms)
-            coord_reply_job(c, wt->ident, wt->ident_len, coord_job_by_id(&c->jobs, wt->job_id));
+        const coord_job *j = now >= wt->deadline_ms ? coord_job_by_id(&c->jobs, wt->job_id)
+                                                     : NULL;
+        if (j)
+            coord_reply_job(c, wt->ident, wt->ident_len, j);
+        else if (now >= wt->deadline_ms)
+            coord_reply_error(c, wt->ident, wt->ident_len, PH_EINVAL,
+                              "job forgotten while waited on");
         else
             c->waiters[k++] = *wt;
     }
@@ -125,7 +130,7 @@ void coord_expire_waiters(coord *c, uint64_t now)
 static void reply_unknown_token(coord *c, const void *ident, size_t n, ph_bytes token)
 {
     char text[128];
-    snprintf(text, sizeof text, "unknown job token '%.*s'", (int)(token.n < 64 ? token.n : 64),
+    snprintf(text, sizeof text, "unknown or expired job token '%.*s'", (int)(token.n < 64 ? token.n : 64),
              token.p);
     coord_reply_error(c, ident, n, PH_EINVAL, text);
 }

@@ -72,6 +72,8 @@ typedef struct coord_task {
     uint32_t keys_len;     /* bytes sent (create: the job's keys) */
     uint8_t state;
     uint8_t tries;         /* times taken back (timeout, worker lost) */
+    int16_t status;        /* DONE: 0 or the PH_E* code, for the snapshot */
+    uint32_t jw;           /* DONE: 1 + index in the job's jw[] it counted on */
 } coord_task;
 
 /* Counts of one job at one worker; kept after the worker leaves so that
@@ -111,6 +113,7 @@ typedef struct coord_job {
     coord_jw *jw;
     size_t njw, capjw;
     bool done_recorded;    /* replay: the journal has its DONE record */
+    bool forget;           /* retention ended: coord_jobs_sweep frees it */
     uint64_t done_elapsed_us; /* replay: its run time, from that record */
 } coord_job;
 
@@ -139,10 +142,12 @@ typedef struct coord_wjob {
 typedef struct coord_writer coord_writer;
 typedef struct coord_journal coord_journal;
 
-/* The job table: jobs[i] has id i + 1. */
+/* The job table: the jobs still known, in id order (ids only grow; a job
+ * forgotten after its retention leaves a gap, never a reused id). */
 typedef struct coord_jobs {
     coord_job **v;
     size_t n, cap;
+    uint64_t next_id;      /* the id the next new job gets (0 = 1) */
 } coord_jobs;
 
 typedef struct coord {
@@ -165,6 +170,7 @@ typedef struct coord {
     coord_waiter *waiters;
     size_t nwaiters, capwaiters;
     uint64_t last_hb_ms;
+    uint64_t retain_ms;    /* last full retention pass */
     bool quit;
 } coord;
 
@@ -201,6 +207,23 @@ void coord_jobs_unadd(coord_jobs *t);
 /* Rebuild a job from its journal record, under its old id and token. */
 int coord_jobs_restore(coord_jobs *t, const coord_job_restore *rs);
 void coord_jobs_free(coord_jobs *t);
+/* Forget job id (it must have finished): removed from t and freed. */
+void coord_jobs_forget(coord_jobs *t, uint64_t id);
+/* Free and remove every job marked forget; returns the jobs left. */
+size_t coord_jobs_sweep(coord_jobs *t);
+/* A finished job as a snapshot keeps it: counts, outcome, per-node totals. */
+typedef struct coord_job_summary {
+    uint64_t id;
+    const char *token;
+    bool is_create;
+    uint32_t state;
+    uint64_t total, succeeded, failed, elapsed_us;
+    const char *first_error, *dir, *out_dir;
+    size_t nnodes;
+    const char *const *nodes;      /* node names */
+    const uint64_t *node_counts;   /* succeeded, failed per node */
+} coord_job_summary;
+int coord_jobs_restore_finished(coord_jobs *t, const coord_job_summary *s);
 coord_job *coord_job_by_token(const coord_jobs *t, ph_bytes token);
 coord_job *coord_job_by_id(const coord_jobs *t, uint64_t id);
 bool coord_job_pending(const coord_job *j);
@@ -226,11 +249,15 @@ void coord_job_free(coord_job *j);
 
 /* coord_journal.c: records on disk (--state-dir).  A NULL journal takes
  * every append as a no-op. */
-enum { COORD_JREC_JOB = 1, COORD_JREC_TASK = 2, COORD_JREC_DONE = 3 };
+enum {
+    COORD_JREC_JOB = 1, COORD_JREC_TASK = 2, COORD_JREC_DONE = 3,
+    COORD_JREC_FINISHED = 4, COORD_JREC_NEXTID = 5, COORD_JREC_FORGET = 6
+};
 typedef struct coord_jrec {
     int type;
     coord_job_restore job;     /* JOB */
-    uint64_t job_id;           /* TASK, DONE */
+    coord_job_summary finished; /* FINISHED */
+    uint64_t job_id;           /* TASK, DONE, FORGET; NEXTID: the next id */
     uint64_t task;             /* TASK */
     const char *node;
     ph_msg_result result;
@@ -241,13 +268,21 @@ typedef struct coord_jrec {
 /* Called once per replayed record, in order; non-zero = not applied (the
  * record is logged and skipped). */
 typedef int (*coord_jrec_fn)(void *ctx, coord_jrec *rec);
-/* Replay STATE_DIR/journal through fn, then open it for appending. */
-int coord_journal_open(const char *state_dir, coord_jrec_fn fn, void *ctx,
-                       coord_journal **out, ph_err *err);
+/* Replay STATE_DIR's snapshot and log through fn, then open the log for
+ * appending; compact_bytes: see coord_journal_wants_compact. */
+int coord_journal_open(const char *state_dir, uint64_t compact_bytes, coord_jrec_fn fn,
+                       void *ctx, coord_journal **out, ph_err *err);
 int coord_journal_job(coord_journal *jl, const coord_job *j, ph_err *err);
 void coord_journal_task(coord_journal *jl, const coord_job *j, uint64_t task,
                         const char *node, int status, const char *error);
 void coord_journal_done(coord_journal *jl, const coord_job *j);
+void coord_journal_forget(coord_journal *jl, const coord_job *j);
+/* The log has outgrown both compact_bytes and the snapshot it follows. */
+bool coord_journal_wants_compact(const coord_journal *jl);
+/* Replace snapshot and log by a snapshot of jobs (ph_jstore.h). */
+int coord_journal_compact(coord_journal *jl, const coord_jobs *jobs, ph_err *err);
+/* Snapshot plus log, in bytes. */
+uint64_t coord_journal_bytes(const coord_journal *jl);
 /* Sync appended records (at most every 50 ms unless force). */
 void coord_journal_flush(coord_journal *jl, bool force);
 void coord_journal_close(coord_journal *jl);
@@ -328,6 +363,11 @@ void coord_workers_tick(coord *c, uint64_t now);
 /* coord_dispatch.c */
 /* Send tasks while some job has one and some worker has room. */
 void coord_dispatch(coord *c);
+
+/* coord_retain.c */
+/* Forget finished jobs past their retention (journaled), and compact the
+ * journal when its log has grown enough. */
+void coord_retain(coord *c, uint64_t now_ms);
 
 /* coord_restore.c */
 /* Replay --state-dir's journal into the job table and open it. */

@@ -63,12 +63,16 @@ static int jobs_grow(coord_jobs *t, ph_err *err)
     return PH_OK;
 }
 
+
+static uint64_t next_id(const coord_jobs *t) { return t->next_id ? t->next_id : 1; }
+
 int coord_jobs_add(coord_jobs *t, coord_job *j, ph_err *err)
 {
     int rc = jobs_grow(t, err);
     if (rc)
         return rc;
-    j->id = t->n + 1;
+    j->id = next_id(t);
+    t->next_id = j->id + 1;
     make_token(j->token, j->id);
     j->start_us = ph_time_us();
     j->first_error_index = UINT64_MAX;
@@ -82,8 +86,34 @@ int coord_jobs_add(coord_jobs *t, coord_job *j, ph_err *err)
 
 void coord_jobs_unadd(coord_jobs *t)
 {
-    if (t->n > 0)
+    if (t->n > 0) {
         t->n--; /* the caller frees the job */
+        t->next_id = t->v[t->n]->id;
+    }
+}
+
+/* Index of job id in t->v, or t->n. */
+static size_t find_id(const coord_jobs *t, uint64_t id)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->v[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->n && t->v[lo]->id == id ? lo : t->n;
+}
+
+void coord_jobs_forget(coord_jobs *t, uint64_t id)
+{
+    size_t i = find_id(t, id);
+    if (i == t->n)
+        return;
+    coord_job_free(t->v[i]);
+    memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof *t->v);
+    t->n--;
 }
 
 void coord_jobs_free(coord_jobs *t)
@@ -251,6 +281,27 @@ int coord_job_create(const ph_msg_submit_create *m, const char *out_dir, coord_j
     return PH_OK;
 }
 
+size_t coord_jobs_sweep(coord_jobs *t)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->v[i]->forget)
+            coord_job_free(t->v[i]);
+        else
+            t->v[k++] = t->v[i];
+    }
+    t->n = k;
+    /* A table that shrank a lot gives its memory back. */
+    if (t->cap > 64 && t->n < t->cap / 4) {
+        coord_job **p = realloc(t->v, (t->cap / 2) * sizeof *p);
+        if (p) {
+            t->v = p;
+            t->cap /= 2;
+        }
+    }
+    return k;
+}
+
 coord_job *coord_job_by_token(const coord_jobs *t, ph_bytes token)
 {
     if (token.n != 16)
@@ -263,7 +314,8 @@ coord_job *coord_job_by_token(const coord_jobs *t, ph_bytes token)
 
 coord_job *coord_job_by_id(const coord_jobs *t, uint64_t id)
 {
-    return id >= 1 && id <= t->n ? t->v[id - 1] : NULL;
+    size_t i = find_id(t, id);
+    return i < t->n ? t->v[i] : NULL;
 }
 
 bool coord_job_pending(const coord_job *j)
@@ -418,6 +470,8 @@ bool coord_job_finish_task(coord_job *j, uint64_t task, coord_jw *jw, const ph_m
     coord_task *t = &j->tasks[task];
     t->state = TASK_DONE;
     t->worker = 0;
+    t->status = (int16_t)status;
+    t->jw = jw ? (uint32_t)(jw - j->jw) + 1 : 0;
     free(t->keys);
     t->keys = NULL;
     fill_row(&j->rows[task], t->file, r, status);
@@ -499,7 +553,7 @@ void coord_job_free(coord_job *j)
 int coord_jobs_restore(coord_jobs *t, const coord_job_restore *rs)
 {
     ph_err err = {0};
-    if (rs->id != t->n + 1 || strlen(rs->token) != 16 || jobs_grow(t, &err) != 0)
+    if (rs->id < next_id(t) || strlen(rs->token) != 16 || jobs_grow(t, &err) != 0)
         return -1;
     coord_job *j = job_new(rs->is_create);
     if (!j)
@@ -539,6 +593,49 @@ int coord_jobs_restore(coord_jobs *t, const coord_job_restore *rs)
         j->end_us = j->start_us;
     }
     t->v[t->n++] = j;
+    t->next_id = j->id + 1;
+    return 0;
+}
+
+int coord_jobs_restore_finished(coord_jobs *t, const coord_job_summary *s)
+{
+    ph_err err = {0};
+    if (s->id < next_id(t) || strlen(s->token) != 16 || s->state == PH_JOB_RUNNING ||
+        s->succeeded + s->failed > s->total || jobs_grow(t, &err) != 0)
+        return -1;
+    coord_job *j = job_new(s->is_create);
+    if (!j)
+        return -1;
+    bool ok = (!s->dir[0] || (j->dir = strdup(s->dir))) && (j->out_dir = strdup(s->out_dir));
+    for (size_t i = 0; ok && i < s->nnodes; i++) {
+        coord_jw *e = jw_push(j);
+        if (!e) {
+            ok = false;
+            break;
+        }
+        e->worker = UINT64_MAX - (uint64_t)i;
+        e->replayed = true;
+        e->threads = 1;
+        snprintf(e->node, sizeof e->node, "%s", s->nodes[i]);
+        e->succeeded = s->node_counts[2 * i];
+        e->failed = s->node_counts[2 * i + 1];
+    }
+    if (!ok) {
+        coord_job_free(j);
+        return -1;
+    }
+    j->id = s->id;
+    memcpy(j->token, s->token, 17);
+    j->state = s->state;
+    j->total = j->next = s->total;
+    j->succeeded = s->succeeded;
+    j->failed = s->failed;
+    snprintf(j->first_error, sizeof j->first_error, "%s", s->first_error);
+    j->first_error_index = UINT64_MAX;
+    j->end_us = ph_time_us();
+    j->start_us = j->end_us - s->elapsed_us;
+    t->v[t->n++] = j;
+    t->next_id = j->id + 1;
     return 0;
 }
 

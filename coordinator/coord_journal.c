@@ -1,8 +1,10 @@
 /* coord_journal.c - what the coordinator must not forget, on disk.
  *
  * With --state-dir, every accepted job and every final task result is
- * appended to STATE_DIR/journal (common/ph_journal.h: checksummed records,
- * a torn tail is cut off on replay).  A restarted coordinator replays it:
+ * appended to the log of STATE_DIR (common/ph_jstore.h: checksummed
+ * records, a torn tail is cut off on replay; compacted into a snapshot of
+ * the live state once the log outgrows it).  A restarted coordinator
+ * replays snapshot and log:
  * jobs come back under the same ids and tokens, finished tasks keep their
  * results.csv rows and are not redone, everything else is queued again.
  *
@@ -21,6 +23,13 @@
  *        seeds 4 x u32, vertices u32, attempts u64, solve_us u64,
  *        verify_us u64, table_bytes u64, error str
  *   DONE job u64, elapsed_us u64
+ *   FINISHED (snapshots) a finished job whose tasks are no longer kept:
+ *        id u64, token 16 bytes, is_create u8, state u32, total u64,
+ *        succeeded u64, failed u64, elapsed_us u64, first_error str,
+ *        dir str, out_dir str, nnodes u32, (node str, succeeded u64,
+ *        failed u64) x nnodes
+ *   NEXTID next job id u64 (snapshots: ids of forgotten jobs stay used)
+ *   FORGET job u64 (its retention ended)
  *
  * A leaf: it encodes what it is given and hands decoded records to the
  * caller's function on replay (coord_restore.c applies them). */
@@ -31,14 +40,15 @@
 #include <string.h>
 
 #include "ph_fs.h"
-#include "ph_journal.h"
+#include "ph_jstore.h"
 #include "ph_log.h"
 #include "ph_time.h"
 
 #define COORD_JOURNAL_SYNC_MS 50
 
 struct coord_journal {
-    ph_journal *log;
+    ph_jstore *store;
+    uint64_t compact_bytes; /* compact once the log is past this and the snapshot */
     bool dirty;            /* appended since the last sync */
     uint64_t sync_ms;      /* when it was last synced */
 };
@@ -169,11 +179,69 @@ static int append(coord_journal *jl, uint8_t type, jbuf *b, bool sync, ph_err *e
                         "limit (keys too large to keep across restarts)", b->n,
                         PH_JOURNAL_MAX_RECORD);
     else
-        rc = ph_journal_append(jl->log, type, b->p, (uint32_t)b->n, sync, err);
+        rc = ph_jstore_append(jl->store, type, b->p, (uint32_t)b->n, sync, err);
     free(b->p);
     if (!rc && !sync)
         jl->dirty = true;
     return rc;
+}
+
+static void encode_job(jbuf *b, const coord_job *j)
+{
+    jb_u64(b, j->id);
+    jb_put(b, j->token, 16);
+    jb_u8(b, j->is_create);
+    jb_u8(b, j->compact);
+    jb_u32(b, j->threads);
+    jb_u64(b, j->seed);
+    jb_cstr(b, j->hash);
+    jb_cstr(b, j->dir);
+    jb_cstr(b, j->out_dir);
+    jb_u64(b, j->total);
+    for (uint64_t i = 0; i < j->total; i++)
+        jb_cstr(b, j->tasks[i].file);
+    jb_str(b, j->keys ? j->keys : "", j->keys ? j->keys_len : 0);
+}
+
+static void encode_task(jbuf *b, const coord_job *j, uint64_t task, const char *node,
+                        int status, const char *error)
+{
+    const ph_result_row *row = &j->rows[task];
+    jb_u64(b, j->id);
+    jb_u64(b, task);
+    jb_u32(b, (uint32_t)status);
+    jb_cstr(b, node);
+    jb_u32(b, row->keys);
+    jb_cstr(b, row->hash);
+    for (int i = 0; i < 4; i++)
+        jb_u32(b, row->seeds[i]);
+    jb_u32(b, row->vertices);
+    jb_u64(b, row->attempts);
+    jb_u64(b, row->solve_us);
+    jb_u64(b, row->verify_us);
+    jb_u64(b, row->table_bytes);
+    jb_cstr(b, error);
+}
+
+static void encode_finished(jbuf *b, const coord_job *j)
+{
+    jb_u64(b, j->id);
+    jb_put(b, j->token, 16);
+    jb_u8(b, j->is_create);
+    jb_u32(b, j->state);
+    jb_u64(b, j->total);
+    jb_u64(b, j->succeeded);
+    jb_u64(b, j->failed);
+    jb_u64(b, j->end_us - j->start_us);
+    jb_cstr(b, j->first_error);
+    jb_cstr(b, j->dir);
+    jb_cstr(b, j->out_dir);
+    jb_u32(b, (uint32_t)j->njw);
+    for (size_t i = 0; i < j->njw; i++) {
+        jb_cstr(b, j->jw[i].node);
+        jb_u64(b, j->jw[i].succeeded);
+        jb_u64(b, j->jw[i].failed);
+    }
 }
 
 int coord_journal_job(coord_journal *jl, const coord_job *j, ph_err *err)
@@ -181,19 +249,7 @@ int coord_journal_job(coord_journal *jl, const coord_job *j, ph_err *err)
     if (!jl)
         return PH_OK;
     jbuf b = {0};
-    jb_u64(&b, j->id);
-    jb_put(&b, j->token, 16);
-    jb_u8(&b, j->is_create);
-    jb_u8(&b, j->compact);
-    jb_u32(&b, j->threads);
-    jb_u64(&b, j->seed);
-    jb_cstr(&b, j->hash);
-    jb_cstr(&b, j->dir);
-    jb_cstr(&b, j->out_dir);
-    jb_u64(&b, j->total);
-    for (uint64_t i = 0; i < j->total; i++)
-        jb_cstr(&b, j->tasks[i].file);
-    jb_str(&b, j->keys ? j->keys : "", j->keys ? j->keys_len : 0);
+    encode_job(&b, j);
     /* Synced: a client holding a token can count on the job surviving. */
     return append(jl, COORD_JREC_JOB, &b, true, err);
 }
@@ -203,22 +259,8 @@ void coord_journal_task(coord_journal *jl, const coord_job *j, uint64_t task,
 {
     if (!jl)
         return;
-    const ph_result_row *row = &j->rows[task];
     jbuf b = {0};
-    jb_u64(&b, j->id);
-    jb_u64(&b, task);
-    jb_u32(&b, (uint32_t)status);
-    jb_cstr(&b, node);
-    jb_u32(&b, row->keys);
-    jb_cstr(&b, row->hash);
-    for (int i = 0; i < 4; i++)
-        jb_u32(&b, row->seeds[i]);
-    jb_u32(&b, row->vertices);
-    jb_u64(&b, row->attempts);
-    jb_u64(&b, row->solve_us);
-    jb_u64(&b, row->verify_us);
-    jb_u64(&b, row->table_bytes);
-    jb_cstr(&b, error);
+    encode_task(&b, j, task, node, status, error);
     ph_err err = {0};
     if (append(jl, COORD_JREC_TASK, &b, false, &err) != 0)
         ph_log_error("coord", "job=%s task=%llu msg=\"journal: %s\"", j->token,
@@ -237,6 +279,100 @@ void coord_journal_done(coord_journal *jl, const coord_job *j)
         ph_log_error("coord", "job=%s msg=\"journal: %s\"", j->token, err.msg);
 }
 
+void coord_journal_forget(coord_journal *jl, const coord_job *j)
+{
+    if (!jl)
+        return;
+    jbuf b = {0};
+    jb_u64(&b, j->id);
+    ph_err err = {0};
+    if (append(jl, COORD_JREC_FORGET, &b, false, &err) != 0)
+        ph_log_error("coord", "job=%s msg=\"journal: %s\"", j->token, err.msg);
+}
+
+/* ---- compaction ------------------------------------------------------------- */
+
+static int snap_put(ph_jsnap *snap, uint8_t type, jbuf *b, ph_err *err)
+{
+    int rc = b->oom ? ph_err_set(err, PH_ENOMEM, "journal snapshot: out of memory")
+                    : b->n > PH_JOURNAL_MAX_RECORD
+                          ? ph_err_set(err, PH_EINVAL, "journal snapshot: record too large")
+                          : ph_jsnap_put(snap, type, b->p, (uint32_t)b->n, err);
+    free(b->p);
+    memset(b, 0, sizeof *b);
+    return rc;
+}
+
+/* A running job as its JOB record plus a TASK record per finished task;
+ * a finished one (its tasks freed) as one FINISHED record. */
+static int snap_job(ph_jsnap *snap, const coord_job *j, ph_err *err)
+{
+    jbuf b = {0};
+    if (j->state != PH_JOB_RUNNING || !j->tasks) {
+        encode_finished(&b, j);
+        return snap_put(snap, COORD_JREC_FINISHED, &b, err);
+    }
+    encode_job(&b, j);
+    int rc = snap_put(snap, COORD_JREC_JOB, &b, err);
+    for (uint64_t t = 0; !rc && t < j->total; t++) {
+        const coord_task *task = &j->tasks[t];
+        if (task->state != TASK_DONE)
+            continue;
+        const char *node = task->jw ? j->jw[task->jw - 1].node : "coordinator";
+        encode_task(&b, j, t, node, task->status,
+                    t == j->first_error_index ? j->first_error : "");
+        rc = snap_put(snap, COORD_JREC_TASK, &b, err);
+    }
+    return rc;
+}
+
+bool coord_journal_wants_compact(const coord_journal *jl)
+{
+    if (!jl)
+        return false;
+    uint64_t log = ph_jstore_log_bytes(jl->store);
+    return log >= jl->compact_bytes && log >= ph_jstore_snapshot_bytes(jl->store);
+}
+
+int coord_journal_compact(coord_journal *jl, const coord_jobs *jobs, ph_err *err)
+{
+    if (!jl)
+        return PH_OK;
+    uint64_t before = ph_jstore_log_bytes(jl->store);
+    ph_jsnap *snap;
+    int rc = ph_jstore_snapshot_begin(jl->store, &snap, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; !rc && i < jobs->n; i++)
+        rc = snap_job(snap, jobs->v[i], err);
+    /* Last: restored jobs must come in rising id order, from any start. */
+    jbuf b = {0};
+    jb_u64(&b, jobs->next_id ? jobs->next_id : 1);
+    if (!rc)
+        rc = snap_put(snap, COORD_JREC_NEXTID, &b, err);
+    else
+        free(b.p);
+    if (rc) {
+        ph_jstore_snapshot_abort(jl->store, snap);
+        return rc;
+    }
+    rc = ph_jstore_snapshot_commit(jl->store, snap, err);
+    if (!rc) {
+        jl->dirty = false;
+        ph_log_info("coord", "generation=%llu jobs=%zu log_bytes=%llu snapshot_bytes=%llu "
+                    "msg=\"journal compacted\"",
+                    (unsigned long long)ph_jstore_generation(jl->store), jobs->n,
+                    (unsigned long long)before,
+                    (unsigned long long)ph_jstore_snapshot_bytes(jl->store));
+    }
+    return rc;
+}
+
+uint64_t coord_journal_bytes(const coord_journal *jl)
+{
+    return jl ? ph_jstore_log_bytes(jl->store) + ph_jstore_snapshot_bytes(jl->store) : 0;
+}
+
 void coord_journal_flush(coord_journal *jl, bool force)
 {
     if (!jl || !jl->dirty)
@@ -245,7 +381,7 @@ void coord_journal_flush(coord_journal *jl, bool force)
     if (!force && now - jl->sync_ms < COORD_JOURNAL_SYNC_MS)
         return;
     ph_err err = {0};
-    if (ph_journal_sync(jl->log, &err) != 0)
+    if (ph_jstore_sync(jl->store, &err) != 0)
         ph_log_error("coord", "msg=\"journal sync: %s\"", err.msg);
     jl->dirty = false;
     jl->sync_ms = now;
@@ -333,6 +469,63 @@ static int replay_task(const replay_ctx *rc_, jrd *r)
     return rc_->fn(rc_->ctx, &rec);
 }
 
+static int replay_finished(const replay_ctx *rx, jrd *r)
+{
+    coord_jrec rec = {.type = COORD_JREC_FINISHED};
+    coord_job_summary *sm = &rec.finished;
+    char token[17], first_error[512];
+    sm->id = rec.job_id = jr_uint(r, 8);
+    if (r->bad || r->n - r->off < 16)
+        return -1;
+    memcpy(token, r->p + r->off, 16);
+    token[16] = '\0';
+    r->off += 16;
+    sm->token = token;
+    sm->is_create = jr_uint(r, 1) != 0;
+    sm->state = (uint32_t)jr_uint(r, 4);
+    sm->total = jr_uint(r, 8);
+    sm->succeeded = jr_uint(r, 8);
+    sm->failed = jr_uint(r, 8);
+    sm->elapsed_us = jr_uint(r, 8);
+    jr_cstr(r, first_error, sizeof first_error);
+    char *dir = jr_dup(r), *out_dir = jr_dup(r);
+    uint64_t n = jr_uint(r, 4);
+    /* Each node takes at least 20 bytes: a larger count is corruption. */
+    bool fits = !r->bad && n <= (r->n - r->off) / 20;
+    char **nodes = fits ? calloc(n ? n : 1, sizeof *nodes) : NULL;
+    uint64_t *counts = fits ? calloc(n ? 2 * n : 1, sizeof *counts) : NULL;
+    for (uint64_t i = 0; nodes && counts && i < n && !r->bad; i++) {
+        nodes[i] = jr_dup(r);
+        counts[2 * i] = jr_uint(r, 8);
+        counts[2 * i + 1] = jr_uint(r, 8);
+    }
+    int rc = -1;
+    if (nodes && counts && dir && out_dir && !r->bad && r->off == r->n) {
+        sm->first_error = first_error;
+        sm->dir = dir;
+        sm->out_dir = out_dir;
+        sm->nnodes = (size_t)n;
+        sm->nodes = (const char *const *)nodes;
+        sm->node_counts = counts;
+        rc = rx->fn(rx->ctx, &rec);
+    }
+    for (uint64_t i = 0; nodes && i < n; i++)
+        free(nodes[i]);
+    free(nodes);
+    free(counts);
+    free(dir);
+    free(out_dir);
+    return rc;
+}
+
+/* A record holding one u64 (NEXTID, FORGET). */
+static int replay_u64(const replay_ctx *rx, jrd *r, int type)
+{
+    coord_jrec rec = {.type = type};
+    rec.job_id = jr_uint(r, 8);
+    return r->bad || r->off != r->n ? -1 : rx->fn(rx->ctx, &rec);
+}
+
 static int replay_one(void *ctx, uint8_t type, const void *data, uint32_t len)
 {
     const replay_ctx *rx = ctx;
@@ -341,6 +534,9 @@ static int replay_one(void *ctx, uint8_t type, const void *data, uint32_t len)
     switch (type) {
     case COORD_JREC_JOB: rc = replay_job(rx, &r); break;
     case COORD_JREC_TASK: rc = replay_task(rx, &r); break;
+    case COORD_JREC_FINISHED: rc = replay_finished(rx, &r); break;
+    case COORD_JREC_NEXTID:
+    case COORD_JREC_FORGET: rc = replay_u64(rx, &r, type); break;
     case COORD_JREC_DONE: {
         coord_jrec rec = {.type = COORD_JREC_DONE};
         rec.job_id = jr_uint(&r, 8);
@@ -356,30 +552,25 @@ static int replay_one(void *ctx, uint8_t type, const void *data, uint32_t len)
     return 0; /* one bad record must not cost the rest */
 }
 
-int coord_journal_open(const char *state_dir, coord_jrec_fn fn, void *ctx,
-                       coord_journal **out, ph_err *err)
+int coord_journal_open(const char *state_dir, uint64_t compact_bytes, coord_jrec_fn fn,
+                       void *ctx, coord_journal **out, ph_err *err)
 {
     *out = NULL;
-    char path[4096];
-    int rc = ph_fs_mkdirs(state_dir, err);
-    if (!rc)
-        rc = ph_fs_join(path, sizeof path, state_dir, "journal", err);
-    if (rc)
-        return rc;
     coord_journal *jl = calloc(1, sizeof *jl);
     if (!jl)
         return ph_err_set(err, PH_ENOMEM, "journal: out of memory");
-    uint64_t records = 0;
     replay_ctx rx = {fn, ctx};
-    rc = ph_journal_replay(path, replay_one, &rx, &records, err);
-    if (!rc)
-        rc = ph_journal_open(path, &jl->log, err);
+    ph_jstore_info info;
+    int rc = ph_jstore_open(state_dir, replay_one, &rx, &jl->store, &info, err);
     if (rc) {
         free(jl);
         return rc;
     }
-    ph_log_info("coord", "journal=%s records=%llu msg=\"journal replayed\"", path,
-                (unsigned long long)records);
+    jl->compact_bytes = compact_bytes;
+    ph_log_info("coord", "state_dir=%s generation=%llu snapshot_records=%llu log_records=%llu "
+                "stale_removed=%lu msg=\"journal replayed\"", state_dir,
+                (unsigned long long)info.generation, (unsigned long long)info.snapshot_records,
+                (unsigned long long)info.log_records, info.stale_removed);
     *out = jl;
     return PH_OK;
 }
@@ -389,6 +580,6 @@ void coord_journal_close(coord_journal *jl)
     if (!jl)
         return;
     coord_journal_flush(jl, true);
-    ph_journal_close(jl->log);
+    ph_jstore_close(jl->store);
     free(jl);
 }

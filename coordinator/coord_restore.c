@@ -32,6 +32,19 @@ static int apply_record(void *ctx, coord_jrec *rec)
         return coord_jobs_restore(&c->jobs, &rec->job);
     case COORD_JREC_TASK:
         return apply_task(c, rec);
+    case COORD_JREC_FINISHED:
+        return coord_jobs_restore_finished(&c->jobs, &rec->finished);
+    case COORD_JREC_NEXTID:
+        if (rec->job_id > c->jobs.next_id)
+            c->jobs.next_id = rec->job_id;
+        return 0;
+    case COORD_JREC_FORGET: {
+        coord_job *j = coord_job_by_id(&c->jobs, rec->job_id);
+        if (!j)
+            return -1;
+        coord_jobs_forget(&c->jobs, rec->job_id);
+        return 0;
+    }
     case COORD_JREC_DONE: {
         coord_job *j = coord_job_by_id(&c->jobs, rec->job_id);
         if (!j)
@@ -82,7 +95,8 @@ static void resume(coord *c)
 
 int coord_restore(coord *c, const char *state_dir, ph_err *err)
 {
-    int rc = coord_journal_open(state_dir, apply_record, c, &c->journal, err);
+    int rc = coord_journal_open(state_dir, c->opts->journal_compact_bytes, apply_record, c,
+                                &c->journal, err);
     if (rc)
         return rc;
     resume(c);

@@ -1,4 +1,5 @@
 /* phcoord - the phcluster coordinator daemon. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +44,15 @@ static void usage(FILE *f)
             "  --state-dir DIR     keep a journal of jobs and results in DIR: after a crash\n"
             "                      or restart, jobs resume (same tokens), finished tables\n"
             "                      are not redone\n"
+            "  --keep-jobs N       finished jobs remembered for status/wait: the N most\n"
+            "                      recent (default %d; 1..10000000); older ones are\n"
+            "                      forgotten, their tokens then answer \"unknown or expired\"\n"
+            "  --job-ttl SECONDS   also forget a finished job this long after it ended\n"
+            "                      (default %u = 7 days; 0 = no age limit; at most 10 years)\n"
+            "  --journal-compact-bytes N\n"
+            "                      with --state-dir: compact the journal into a snapshot\n"
+            "                      once its log passes N bytes and the last snapshot's size\n"
+            "                      (default %u; 4096..1099511627776)\n"
             "  --task-timeout-ms N take a task back from a worker holding it this long\n"
             "                      (default 0: no limit; big tables can take a while)\n"
             "  --prefetch-ms N     send a worker tasks beyond its threads for about N ms\n"
@@ -63,7 +73,8 @@ static void usage(FILE *f)
             "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
             "  --version           print the version\n"
             "  -h, --help          this help\n",
-            COORD_DEFAULT_BIND, COORD_DEFAULT_WRITERS, COORD_DEFAULT_PREFETCH_MS,
+            COORD_DEFAULT_BIND, COORD_DEFAULT_WRITERS, COORD_DEFAULT_KEEP_JOBS,
+            COORD_DEFAULT_JOB_TTL_S, COORD_DEFAULT_COMPACT_BYTES, COORD_DEFAULT_PREFETCH_MS,
             COORD_DEFAULT_MAX_TRIES);
 }
 
@@ -97,6 +108,22 @@ static int parse_count(const char *opt, const char *s, int *out)
     return 0;
 }
 
+/* An integer option in min..max; one line naming the option otherwise. */
+static int parse_range(const char *opt, const char *s, unsigned long long min,
+                       unsigned long long max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s == '\0' || *s == '-' || *end != '\0' || errno == ERANGE || v < min || v > max) {
+        fprintf(stderr, "phcoord: %s '%s': expected an integer in %llu..%llu\n", opt, s, min,
+                max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 static int parse_level(const char *s)
 {
     int level = ph_log_parse_level(s);
@@ -120,6 +147,8 @@ int main(int argc, char **argv)
         {"task-timeout-ms", required_argument, 0, 'T'}, {"max-tries", required_argument, 0, 'M'},
         {"state-dir", required_argument, 0, 'D'},
         {"prefetch-ms", required_argument, 0, 'P'},
+        {"keep-jobs", required_argument, 0, 'K'}, {"job-ttl", required_argument, 0, 'X'},
+        {"journal-compact-bytes", required_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
     };
     ph_log_set_level(PH_LOG_INFO);
@@ -142,6 +171,12 @@ int main(int argc, char **argv)
         case 'D': o.state_dir = optarg; break;
         case 'T': bad = parse_ms_min("--task-timeout-ms", optarg, 0, &o.task_timeout_ms); break;
         case 'P': bad = parse_ms_min("--prefetch-ms", optarg, 0, &o.prefetch_ms); break;
+        case 'K': bad = parse_range("--keep-jobs", optarg, 1, 10000000, &o.keep_jobs); break;
+        case 'X': bad = parse_range("--job-ttl", optarg, 0, 315360000, &o.job_ttl_s); break;
+        case 'C':
+            bad = parse_range("--journal-compact-bytes", optarg, 4096, 1ull << 40,
+                              &o.journal_compact_bytes);
+            break;
         case 'M':
             bad = parse_count("--max-tries", optarg, &o.max_tries);
             if (!bad && o.max_tries == 0) {

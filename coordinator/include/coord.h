@@ -8,6 +8,7 @@
 #define COORD_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "ph_err.h"
 
@@ -15,6 +16,9 @@
 #define COORD_DEFAULT_WRITERS 2
 #define COORD_DEFAULT_MAX_TRIES 3
 #define COORD_DEFAULT_PREFETCH_MS 10
+#define COORD_DEFAULT_KEEP_JOBS 1000
+#define COORD_DEFAULT_JOB_TTL_S (7u * 24 * 3600)
+#define COORD_DEFAULT_COMPACT_BYTES (4u << 20)
 
 typedef struct coord_opts {
     const char *bind;          /* endpoint; default COORD_DEFAULT_BIND */
@@ -41,6 +45,13 @@ typedef struct coord_opts {
      * measured pace (0 = none; coord_opts_init: 10). */
     int prefetch_ms;
     const char *state_dir;     /* journal of jobs and results: survives restarts */
+    /* Retention: a finished job is forgotten once keep_jobs newer finished
+     * jobs exist or job_ttl_s seconds after it ended (0 = no age limit). */
+    uint64_t keep_jobs;        /* coord_opts_init: COORD_DEFAULT_KEEP_JOBS */
+    uint64_t job_ttl_s;        /* coord_opts_init: COORD_DEFAULT_JOB_TTL_S */
+    /* The journal is compacted once its log passes this many bytes and the
+     * size of its last snapshot. */
+    uint64_t journal_compact_bytes; /* coord_opts_init: COORD_DEFAULT_COMPACT_BYTES */
 } coord_opts;
 
 void coord_opts_init(coord_opts *o);
