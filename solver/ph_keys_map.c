@@ -61,6 +61,10 @@ int ph_keys_map_open(const char *path, ph_keys_map *out, ph_err *err)
         return rc;
     }
     size_t len = (size_t)st.st_size;
+    out->dev = (uint64_t)st.st_dev;
+    out->ino = (uint64_t)st.st_ino;
+    out->size = (uint64_t)st.st_size;
+    out->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     int map_errno = errno;
     close(fd);
@@ -82,6 +86,21 @@ int ph_keys_map_open(const char *path, ph_keys_map *out, ph_err *err)
     copy_le(out->copy, m, (uint32_t)(len / 4));
     out->v = out->copy;
 #endif
+    return PH_OK;
+}
+
+int ph_keys_map_unchanged(const ph_keys_map *m, const char *path, ph_err *err)
+{
+    struct stat st;
+    if (stat(path, &st))
+        return ph_err_set(err, PH_EIO, "%s: gone while the table was built: %s", path,
+                          strerror(errno));
+    int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if ((uint64_t)st.st_dev != m->dev || (uint64_t)st.st_ino != m->ino ||
+        (uint64_t)st.st_size != m->size || mt != m->mtime_ns)
+        return ph_err_set(err, PH_EINVAL, "%s: changed while the table was built "
+                          "(size %llu -> %lld bytes); nothing written", path,
+                          (unsigned long long)m->size, (long long)st.st_size);
     return PH_OK;
 }
 

@@ -46,6 +46,8 @@ int ph_part_create_file(const char *keys_path, const char *out_dir, const ph_par
     }
     row->keys = km.n;
     rc = ph_part_solve(km.v, km.n, o, &t, err);
+    if (!rc)
+        rc = ph_keys_map_unchanged(&km, keys_path, err);
     ph_keys_map_close(&km);
     if (!rc) {
         row_fill(row, &t);

@@ -20,6 +20,8 @@ typedef struct ph_keys_map {
     void *map;           /* owned mapping, or NULL */
     size_t map_len;
     uint32_t *copy;      /* owned copy (big-endian hosts), or NULL */
+    uint64_t dev, ino, size;
+    int64_t mtime_ns;    /* the file as it was opened */
 } ph_keys_map;
 
 /* Errors (one line naming the file): cannot open, not a regular file,
@@ -28,6 +30,11 @@ int ph_keys_map_open(const char *path, ph_keys_map *out, ph_err *err);
 
 /* Key count of a keys file from its size alone (same checks but mapping). */
 int ph_keys_map_count(const char *path, uint64_t *n, ph_err *err);
+
+/* PH_EINVAL naming the file if path is no longer the file that was opened
+ * as it was (replaced, resized or modified): a table built from keys that
+ * changed under it must not be written. */
+int ph_keys_map_unchanged(const ph_keys_map *m, const char *path, ph_err *err);
 
 void ph_keys_map_close(ph_keys_map *m);
 

@@ -15,7 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "gen_keys.h"
+#include "ph_keys_map.h"
 #include "ph_part.h"
 
 /* Independent check of the whole table; returns the number of bad keys. */
@@ -217,6 +223,42 @@ static void test_cancel(void **state)
     free(keys);
 }
 
+/* A keys file mapped, then appended to or rewritten in place: the change is
+ * found before anything would be written; bad sizes are refused by name. */
+static void test_keys_map_changed(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ph_test_part_XXXXXX.keys";
+    int fd = mkstemps(path, 5);
+    assert_true(fd >= 0);
+    close(fd);
+    uint32_t *keys = gen_keys(GEN_RANDOM, 1000, 3);
+    assert_int_equal(gen_keys_write(path, keys, 1000), 0);
+    ph_keys_map m;
+    ph_err err = {0};
+    assert_int_equal(ph_keys_map_open(path, &m, &err), 0);
+    assert_int_equal(m.n, 1000);
+    assert_memory_equal(m.v, keys, 1000 * sizeof *keys);
+    assert_int_equal(ph_keys_map_unchanged(&m, path, &err), 0);
+    /* Same size, other contents, another modification time. */
+    keys[5] ^= 1;
+    assert_int_equal(gen_keys_write(path, keys, 1000), 0);
+    struct timespec ts[2] = {{0, UTIME_OMIT}, {12345, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+    assert_int_equal(ph_keys_map_unchanged(&m, path, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, path));
+    ph_keys_map_close(&m);
+    /* Shrunk to a size that is not a multiple of 4. */
+    assert_int_equal(truncate(path, 4001), 0);
+    assert_int_equal(ph_keys_map_open(path, &m, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "multiple of 4"));
+    assert_int_equal(truncate(path, 0), 0);
+    assert_int_equal(ph_keys_map_open(path, &m, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "empty"));
+    unlink(path);
+    free(keys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_duplicate),
         cmocka_unit_test(test_threads_same_table),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_keys_map_changed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
