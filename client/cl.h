@@ -35,6 +35,7 @@ typedef struct cl_args {
     const char *out_dir;
     const char *hash;        /* NULL = auto */
     bool compact;
+    bool index_only;         /* tables without the key set (no NAME_find) */
     unsigned threads;        /* solver threads per table; 0 = worker decides */
     uint64_t seed;
     uint32_t partition;      /* PH_PART_AUTO, PH_PART_OFF or keys per bucket */

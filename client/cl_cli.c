@@ -31,7 +31,8 @@ static const cl_cmd_desc cmds[] = {
     {"create", CL_CREATE, A_OUT | A_SOLVE | A_LOCAL | A_JSON, "FILE",
      "build the table of one keys file",
      "usage: phclient create FILE -o DIR [--hash NAME] [--compact] [--threads N] [--seed S]\n"
-     "                       [--local [--partition auto|off|N]] [--json] [--coordinator EP]\n"
+     "                       [--index-only] [--local [--partition auto|off|N]] [--json]\n"
+     "                       [--coordinator EP]\n"
      "Build an order-preserving minimal perfect hash table for FILE (raw little-endian\n"
      "uint32 keys) and write DIR/NAME/{NAME.h,NAME.c,NAME_test.c,NAME_bench.c,\n"
      "CMakeLists.txt} and DIR/results.csv, NAME being FILE's name without .keys.\n"
@@ -44,7 +45,7 @@ static const cl_cmd_desc cmds[] = {
     {"bulk-create", CL_BULK, A_OUT | A_SOLVE | A_LOCAL | A_NOWAIT | A_JSON, "DIR",
      "build a table for every *.keys file of a directory",
      "usage: phclient bulk-create DIR -o OUT [--hash NAME] [--compact] [--threads N]\n"
-     "                            [--seed S] [--local] [--no-wait] [--json] [--coordinator EP]\n"
+     "                            [--seed S] [--index-only] [--local] [--no-wait] [--json] [--coordinator EP]\n"
      "One table per regular *.keys file of DIR (a directory on the coordinator's host),\n"
      "written under OUT with OUT/results.csv (one row per file, sorted by name).\n"
      "Prints the job token, then waits with progress (files done/total, per-node counts,\n"
@@ -80,6 +81,8 @@ static const char common_help[] =
     "  --compact          non-power-of-two vertex count: smaller tables\n"
     "  --threads N        solver threads per table (default: the worker decides)\n"
     "  --seed S           start seed; the same keys and seed give the same table\n"
+    "  --index-only       leave the keys out of the table: NAME_index only, no\n"
+    "                     NAME_find (membership); about half the size\n"
     "  --local            run an embedded coordinator and one worker per NUMA node in\n"
     "                     this process for the duration of the command (no setup)\n"
     "  --no-wait          print the job token and return at once\n"
@@ -127,7 +130,8 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 enum { O_HASH = 256, O_COMPACT, O_THREADS, O_SEED, O_LOCAL, O_NOWAIT, O_JSON, O_WATCH, O_COORD,
-       O_VERSION, O_CSECRET, O_CSERVER, O_METRICS, O_PARTITION };
+       O_VERSION, O_CSECRET, O_CSERVER, O_METRICS, O_PARTITION,
+       O_INDEX_ONLY };
 
 static const struct option longopts[] = {
     {"out", required_argument, 0, 'o'},      {"hash", required_argument, 0, O_HASH},
@@ -161,6 +165,9 @@ static int apply(const cl_cmd_desc *d, int c, cl_args *a, int *exit_code)
         a->hash = optarg;
         return need(d, A_SOLVE, "--hash", exit_code);
     case O_COMPACT: a->compact = true; return need(d, A_SOLVE, "--compact", exit_code);
+    case O_INDEX_ONLY:
+        a->index_only = true;
+        return need(d, A_SOLVE, "--index-only", exit_code);
     case O_THREADS:
         if (parse_u64(optarg, 1024, &v))
             return bad(exit_code, "--threads '%s': expected 0..1024%s", optarg, "");

@@ -73,6 +73,7 @@ static void fill_opts(const cl_args *a, ph_opts *o)
     o->compact = a->compact;
     o->threads = a->threads;
     o->seed = a->seed;
+    o->table_flags = a->index_only ? PH_TABLE_INDEX_ONLY : 0;
 }
 
 static int exit_for_state(uint32_t state)

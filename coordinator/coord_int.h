@@ -94,6 +94,7 @@ typedef struct coord_job {
     char *out_dir;
     char hash[16];
     bool compact;
+    uint32_t table_flags;  /* PH_TABLE_* (ph_proto.h): what written tables carry */
     uint32_t threads;
     uint64_t seed;
     char *keys;            /* create: in-band keys (owned) */
@@ -129,6 +130,7 @@ typedef struct coord_waiter {
 typedef struct coord_wjob {
     uint64_t job_id, task_id, worker;  /* worker: serial of the sender */
     const char *out_dir;               /* the job's; jobs live until teardown */
+    uint32_t table_flags;              /* the job's PH_TABLE_* bits */
     char name[256];                    /* table name */
     const void *keys;                  /* the keys the worker was sent: */
     size_t keys_len;                   /* the task's (bulk), the job's (create) */
@@ -183,6 +185,7 @@ typedef struct coord_job_restore {
     uint64_t id;
     const char *token;
     bool is_create, compact;
+    uint32_t table_flags;
     uint32_t threads;
     uint64_t seed;
     char hash[16];

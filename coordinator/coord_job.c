@@ -45,6 +45,7 @@ static int opts_from_msg(coord_job *j, const ph_opts *o, ph_err *err)
                           hash);
     memcpy(j->hash, hash, sizeof j->hash);
     j->compact = o->compact;
+    j->table_flags = o->table_flags;
     j->threads = o->threads;
     j->seed = o->seed;
     return PH_OK;
@@ -583,6 +584,7 @@ int coord_jobs_restore(coord_jobs *t, const coord_job_restore *rs)
     memcpy(j->token, rs->token, 17);
     snprintf(j->hash, sizeof j->hash, "%s", rs->hash);
     j->compact = rs->compact;
+    j->table_flags = rs->table_flags;
     j->threads = rs->threads;
     j->seed = rs->seed;
     j->start_us = ph_time_us();

@@ -16,7 +16,8 @@
  * its files, and it is not redone.
  *
  * Records (little-endian; str = u32 length + bytes):
- *   JOB  id u64, token 16 bytes, is_create u8, compact u8, threads u32,
+ *   JOB  id u64, token 16 bytes, is_create u8, flags u8 (bit 0 compact,
+ *        bit 1 index-only tables), threads u32,
  *        seed u64, hash str, dir str, out_dir str, ntasks u64, file str x n,
  *        keys str (create jobs; empty for bulk)
  *   TASK job u64, task u64, status i32, node str, keys u32, hash str,
@@ -191,7 +192,8 @@ static void encode_job(jbuf *b, const coord_job *j)
     jb_u64(b, j->id);
     jb_put(b, j->token, 16);
     jb_u8(b, j->is_create);
-    jb_u8(b, j->compact);
+    jb_u8(b, (uint8_t)((j->compact ? 1u : 0u)
+                       | ((j->table_flags & PH_TABLE_INDEX_ONLY) ? 2u : 0u)));
     jb_u32(b, j->threads);
     jb_u64(b, j->seed);
     jb_cstr(b, j->hash);
@@ -408,7 +410,9 @@ static int replay_job(const replay_ctx *rc_, jrd *r)
     rs->id = id;
     rs->token = token;
     rs->is_create = jr_uint(r, 1) != 0;
-    rs->compact = jr_uint(r, 1) != 0;
+    uint64_t flags = jr_uint(r, 1);
+    rs->compact = (flags & 1u) != 0;
+    rs->table_flags = (flags & 2u) ? PH_TABLE_INDEX_ONLY : 0;
     rs->threads = (uint32_t)jr_uint(r, 4);
     rs->seed = jr_uint(r, 8);
     jr_cstr(r, rs->hash, sizeof rs->hash);

@@ -115,6 +115,9 @@ int coord_write_table(const coord_wjob *wj, ph_err *err)
     const ph_msg_result *r = &wj->msg.u.result;
     ph_table t;
     ph_artifacts arts = {0};
+    ph_emit_opts eo;
+    ph_emit_opts_init(&eo);
+    eo.index_only = (wj->table_flags & PH_TABLE_INDEX_ONLY) != 0;
     const uint32_t *keyv = NULL;
     int rc = table_from_result(r, &t, err);
     if (!rc)
@@ -126,7 +129,7 @@ int coord_write_table(const coord_wjob *wj, ph_err *err)
                             "verification: %s", wj->name, why.msg);
     }
     if (!rc)
-        rc = ph_emit_render(&t, keyv, wj->name, &arts, err);
+        rc = ph_emit_render_opts(&t, keyv, wj->name, &eo, &arts, err);
     if (!rc)
         rc = ph_artifacts_write(&arts, wj->out_dir, err);
     ph_artifacts_free(&arts);

@@ -150,11 +150,12 @@ static void enc_bin(enc *e, ph_bytes b) { enc_raw(e, b, true); }
 
 static void enc_opts(enc *e, const ph_opts *o)
 {
-    enc_array(e, 4);
+    enc_array(e, 5);
     enc_str(e, o->hash);
     enc_bool(e, o->compact);
     enc_uint(e, o->threads);
     enc_uint(e, o->seed);
+    enc_uint(e, o->table_flags);
 }
 
 static void enc_ready(enc *e, const ph_msg_ready *r)

@@ -172,15 +172,22 @@ static int dec_alloc(dec *d, const char *field, uint32_t n, size_t size, void **
 
 static int dec_opts(dec *d, const msgpack_object *o, ph_opts *v)
 {
-    int rc = dec_array(d, o, "opts", 4, NULL);
+    uint32_t n = 0;
+    int rc = dec_array(d, o, "opts", 0, &n);
     if (rc)
         return rc;
+    if (n != 4 && n != 5) /* table_flags is optional */
+        return dec_fail(d, "opts", "expected 4 or 5 entries");
     const msgpack_object *f = o->via.array.ptr;
     size_t old = dec_push(d, ".opts");
+    v->table_flags = 0;
     if (!(rc = dec_str(d, &f[0], "hash", &v->hash))
         && !(rc = dec_bool(d, &f[1], "compact", &v->compact))
-        && !(rc = dec_u32(d, &f[2], "threads", &v->threads)))
-        rc = dec_u64(d, &f[3], "seed", &v->seed);
+        && !(rc = dec_u32(d, &f[2], "threads", &v->threads))
+        && !(rc = dec_u64(d, &f[3], "seed", &v->seed)) && n == 5
+        && !(rc = dec_u32(d, &f[4], "table_flags", &v->table_flags))
+        && (v->table_flags & ~PH_TABLE_FLAGS_KNOWN))
+        rc = dec_fail(d, "table_flags", "unknown bits set");
     dec_pop(d, old);
     return rc;
 }

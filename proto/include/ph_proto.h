@@ -60,7 +60,12 @@ typedef struct ph_opts {
     bool compact;
     uint32_t threads;    /* solver threads per task; 0 = worker decides */
     uint64_t seed;
+    uint32_t table_flags; /* PH_TABLE_* bits: what the written table carries */
 } ph_opts;
+
+/* table_flags bits.  Absent on the wire (a 4-entry opts) means 0. */
+#define PH_TABLE_INDEX_ONLY 1u /* no key set, no NAME_find: Index alone */
+#define PH_TABLE_FLAGS_KNOWN PH_TABLE_INDEX_ONLY
 
 typedef struct ph_msg_ready {
     ph_bytes host;

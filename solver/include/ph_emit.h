@@ -2,16 +2,29 @@
 #ifndef PH_EMIT_H
 #define PH_EMIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ph_artifacts.h"
 #include "ph_err.h"
 #include "ph_solver.h"
 
+typedef struct ph_emit_opts {
+    /* false (default): the keys are kept in the table, in position order,
+     * and NAME_find(key) returns the index or NAME_NOT_FOUND for any key not
+     * in the set.  true: NAME_index only, about half the table's size. */
+    bool index_only;
+} ph_emit_opts;
+
+void ph_emit_opts_init(ph_emit_opts *o);
+
 /* Render NAME/NAME.h, NAME/NAME.c, NAME/NAME_test.c, NAME/NAME_bench.c and
  * NAME/CMakeLists.txt for table t built from keys (the test embeds the keys).
  * name is the table name (ph_keys_table_name); C symbols use a sanitized form. */
 int ph_emit_render(const ph_table *t, const uint32_t *keys, const char *name,
                    ph_artifacts *out, ph_err *err);
+/* The same with options (NULL: defaults). */
+int ph_emit_render_opts(const ph_table *t, const uint32_t *keys, const char *name,
+                        const ph_emit_opts *opts, ph_artifacts *out, ph_err *err);
 
 #endif

@@ -289,6 +289,23 @@ static void test_local_bulk(void **state)
         hx_path_buf(c, sizeof c, "lbulk-out/l%02d-x/l%02d-x.c", i, i);
         assert_true(hx_exists(c));
     }
+    /* Tables keep their keys (NAME_find) unless --index-only. */
+    char c0[600], one[512], iout[512];
+    path_of(c0, sizeof c0, "lbulk-out/l00-x/l00-x.c");
+    char *src = slurp(c0);
+    assert_non_null(src);
+    assert_non_null(strstr(src, "uint32_t l00_x_find(uint32_t key)"));
+    free(src);
+    path_of(one, sizeof one, "lbulk/l00-x.keys");
+    path_of(iout, sizeof iout, "lbulk-idx");
+    assert_int_equal(run((char *const[]){PHCLIENT_BIN, "create", one, "-o", iout, "--local",
+                                         "--index-only", NULL}, NULL), 0);
+    path_of(c0, sizeof c0, "lbulk-idx/l00-x/l00-x.c");
+    src = slurp(c0);
+    assert_non_null(src);
+    assert_non_null(strstr(src, "uint32_t l00_x_index(uint32_t key)"));
+    assert_null(strstr(src, "_find"));
+    free(src);
     /* A bad keys file through --local: one line, non-zero. */
     char bad[512], bout[512];
     hx_path_buf(bad, sizeof bad, "empty-0.keys");

@@ -25,7 +25,9 @@ static ph_bytes bin(const void *p, uint32_t n)
 
 static ph_opts opts(const char *hash, bool compact, uint32_t threads, uint64_t seed)
 {
-    ph_opts o = { ph_bytes_str(hash), compact, threads, seed };
+    /* index-only whenever compact: both flag values get encoded */
+    ph_opts o = { ph_bytes_str(hash), compact, threads, seed,
+                  compact ? PH_TABLE_INDEX_ONLY : 0 };
     return o;
 }
 
@@ -245,6 +247,7 @@ static void walk_opts(const ph_opts *o, proto_visit_fn fn, void *ctx)
     walk_u(fn, ctx, "opts.compact", o->compact);
     walk_u(fn, ctx, "opts.threads", o->threads);
     walk_u(fn, ctx, "opts.seed", o->seed);
+    walk_u(fn, ctx, "opts.table_flags", o->table_flags);
 }
 
 static void walk_job(const ph_msg_job *j, proto_visit_fn fn, void *ctx)

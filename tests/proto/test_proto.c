@@ -277,7 +277,44 @@ static void test_field_count(void **state)
     frame_str(&f, "mix");
     msgpack_pack_true(&f.pk);
     msgpack_pack_uint32(&f.pk, 1);
-    frame_expect(&f, "TASK.opts: expected 4 entries, got 3");
+    frame_expect(&f, "TASK.opts: expected 4 or 5 entries");
+}
+
+/* opts.table_flags: optional (4 entries mean 0), unknown bits refused. */
+static void test_opts_table_flags(void **state)
+{
+    (void)state;
+    for (uint32_t n = 4; n <= 5; n++) {
+        frame f;
+        frame_init(&f, PH_PROTO_VERSION, PH_MSG_SUBMIT_BULK, 3);
+        frame_str(&f, "d");
+        frame_str(&f, "o");
+        msgpack_pack_array(&f.pk, n);
+        frame_str(&f, "mix");
+        msgpack_pack_true(&f.pk);
+        msgpack_pack_uint32(&f.pk, 1);
+        msgpack_pack_uint32(&f.pk, 2);
+        if (n == 5)
+            msgpack_pack_uint32(&f.pk, PH_TABLE_INDEX_ONLY);
+        ph_msg m;
+        ph_err err = {0};
+        assert_int_equal(ph_msg_decode(f.sb.data, f.sb.size, &m, &err), 0);
+        assert_int_equal(m.u.submit_bulk.opts.table_flags, n == 5 ? PH_TABLE_INDEX_ONLY : 0);
+        assert_int_equal(m.u.submit_bulk.opts.seed, 2);
+        ph_msg_free(&m);
+        msgpack_sbuffer_destroy(&f.sb);
+    }
+    frame f;
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_SUBMIT_BULK, 3);
+    frame_str(&f, "d");
+    frame_str(&f, "o");
+    msgpack_pack_array(&f.pk, 5);
+    frame_str(&f, "mix");
+    msgpack_pack_true(&f.pk);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 2);
+    msgpack_pack_uint32(&f.pk, 0x80u);
+    frame_expect(&f, "SUBMIT_BULK.opts.table_flags: unknown bits set");
 }
 
 static void test_field_types(void **state)
@@ -816,6 +853,7 @@ int main(void)
         cmocka_unit_test(test_version_first),
         cmocka_unit_test(test_field_count),
         cmocka_unit_test(test_field_types),
+        cmocka_unit_test(test_opts_table_flags),
         cmocka_unit_test(test_nested_field_names),
         cmocka_unit_test(test_result_table),
         cmocka_unit_test(test_mutants),

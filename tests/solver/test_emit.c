@@ -142,6 +142,8 @@ static void test_render_files(void **state)
     assert_contains(h, "#define foo_3_VERTICES 16u");
     assert_contains(h, "#define foo_3_TABLE_BYTES 32u");
     assert_contains(h, "#define foo_3_HASH \"mulshift\"");
+    assert_contains(h, "#define foo_3_NOT_FOUND UINT32_MAX");
+    assert_contains(h, "uint32_t foo_3_find(uint32_t key);");
     char *c = art_text(&a, "foo-3/foo-3.c");
     assert_contains(c, "#include \"foo-3.h\"");
     assert_contains(c, "static const uint16_t foo_3_assigned[16] = {");
@@ -150,6 +152,9 @@ static void test_render_files(void **state)
     assert_contains(c, "uint32_t u = h1 >> 29;");
     assert_contains(c, "uint32_t v = 8u + (h2 >> 29);");
     assert_contains(c, "& 0x7u;");
+    /* pow2: Index can point past the keys for a non-member */
+    assert_contains(c, "static const uint32_t foo_3_keyset[3] = {");
+    assert_contains(c, "return i < 3u && foo_3_keyset[i] == key ? i : foo_3_NOT_FOUND;");
     char *tc = art_text(&a, "foo-3/foo-3_test.c");
     assert_contains(tc, "static const uint32_t foo_3_keys[3] = {");
     assert_contains(tc, "12345u, 0u, 4000000000u,");
@@ -157,12 +162,38 @@ static void test_render_files(void **state)
     char *bc = art_text(&a, "foo-3/foo-3_bench.c");
     assert_contains(bc, "clock_gettime");
     assert_contains(bc, "ns_per_index=");
+    assert_contains(bc, "ns_per_find=");
     char *cm = art_text(&a, "foo-3/CMakeLists.txt");
     assert_contains(cm, "add_library(foo_3 STATIC \"foo-3.c\")");
     assert_contains(cm, "OUTPUT_NAME \"foo-3_test\"");
     assert_contains(cm, "add_test(NAME foo_3_test COMMAND foo_3_test)");
     assert_contains(cm, "-O2");
     free(h), free(c), free(tc), free(bc), free(cm);
+    ph_artifacts_free(&a);
+    ph_table_free(&t);
+}
+
+/* --index-only: no key set, no find, in any of the files. */
+static void test_render_index_only(void **state)
+{
+    (void)state;
+    ph_table t = hand_table(PH_HASH_MULSHIFT, 0, 2);
+    ph_artifacts a = {0};
+    ph_emit_opts eo;
+    ph_emit_opts_init(&eo);
+    eo.index_only = true;
+    assert_int_equal(ph_emit_render_opts(&t, hand_keys, "foo-3", &eo, &a, NULL), 0);
+    const char *paths[] = {"foo-3/foo-3.h", "foo-3/foo-3.c", "foo-3/foo-3_test.c",
+                           "foo-3/foo-3_bench.c"};
+    for (size_t i = 0; i < 4; i++) {
+        char *text = art_text(&a, paths[i]);
+        assert_null(strstr(text, "_find"));
+        assert_null(strstr(text, "keyset"));
+        free(text);
+    }
+    char *h = art_text(&a, "foo-3/foo-3.h");
+    assert_contains(h, "uint32_t foo_3_index(uint32_t key);");
+    free(h);
     ph_artifacts_free(&a);
     ph_table_free(&t);
 }
@@ -588,6 +619,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_files),
+        cmocka_unit_test(test_render_index_only),
         cmocka_unit_test(test_render_table_roundtrip),
         cmocka_unit_test(test_render_hash_variants),
         cmocka_unit_test(test_render_deterministic),

@@ -114,7 +114,8 @@ static void build_and_pass(const char *out, const char *name)
     if (rc == 0)
         rc = run(bench, log);
     char *text = slurp(log);
-    if (rc != 0 || !strstr(text, "keys ok") || !strstr(text, "ns_per_index=")) {
+    if (rc != 0 || !strstr(text, "keys ok") || !strstr(text, "ns_per_index=")
+        || !strstr(text, "non-members rejected") || !strstr(text, "ns_per_find=")) {
         show_log(log);
         fail_msg("%s: generated table did not build and pass (rc %d)", name, rc);
     }
@@ -251,6 +252,87 @@ static void test_corrupt_table_fails(void **state)
     free(k);
 }
 
+/* Render a solved table of n random keys with opts, replace the first
+ * `from` in NAME.c by `to` (when from is set), write, build and run
+ * NAME_test; returns its exit status, the log text in *text (caller frees). */
+static int render_build_run(const char *name, const ph_emit_opts *opts, const char *from,
+                            const char *to, char **text)
+{
+    const uint32_t n = 5000;
+    uint32_t *k = gen_keys(GEN_RANDOM, n, 4242);
+    assert_non_null(k);
+    ph_solve_opts o;
+    ph_solve_opts_init(&o);
+    ph_table t = {0};
+    ph_err err = {0};
+    assert_int_equal(ph_solve(k, n, &o, &t, &err), 0);
+    ph_artifacts a = {0};
+    assert_int_equal(ph_emit_render_opts(&t, k, name, opts, &a, &err), 0);
+    char src_path[300], out[1024], log[1200], exe[1200];
+    pathf(src_path, sizeof src_path, "%s/%s.c", name, name);
+    for (size_t i = 0; from && i < a.count; i++) {
+        if (strcmp(a.items[i].path, src_path))
+            continue;
+        ph_artifact *src = &a.items[i];
+        char *old = malloc(src->len + 1);
+        memcpy(old, src->data, src->len);
+        old[src->len] = '\0';
+        char *at = strstr(old, from);
+        assert_non_null(at);
+        size_t nlen = src->len - strlen(from) + strlen(to);
+        char *text2 = malloc(nlen + 1);
+        snprintf(text2, nlen + 1, "%.*s%s%s", (int)(at - old), old, to, at + strlen(from));
+        free(old);
+        free(src->data);
+        src->data = text2;
+        src->len = nlen;
+    }
+    pathf(out, sizeof out, "%s/%s-out", g_tmp, name);
+    assert_int_equal(ph_artifacts_write(&a, out, &err), 0);
+    pathf(log, sizeof log, "%s/%s.log", g_tmp, name);
+    pathf(out, sizeof out, "%s/%s-out/%s", g_tmp, name, name);
+    if (build_table(out, log) != 0) {
+        show_log(log);
+        fail_msg("%s: generated table did not build", name);
+    }
+    pathf(exe, sizeof exe, "%s/build/%s_test", out, name);
+    char *test[] = {exe, NULL};
+    int rc = run(test, log);
+    *text = slurp(log);
+    ph_artifacts_free(&a);
+    ph_table_free(&t);
+    free(k);
+    return rc;
+}
+
+/* A find that accepts keys outside the set must make the generated test
+ * fail: proof that its non-member checks can fail. */
+static void test_find_accepting_fails(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    int rc = render_build_run("loose-5000", NULL, "_keyset[i] == key", "_keyset[i] != key + 1u",
+                              &text);
+    if (rc != 1 || !strstr(text, "non-member 0x"))
+        fail_msg("a find accepting non-members passed its test (rc %d):\n%s", rc, text);
+    free(text);
+}
+
+/* --index-only: no key set, no NAME_find, and the test still checks Index. */
+static void test_index_only(void **state)
+{
+    (void)state;
+    ph_emit_opts eo;
+    ph_emit_opts_init(&eo);
+    eo.index_only = true;
+    char *text = NULL;
+    int rc = render_build_run("bare-5000", &eo, NULL, NULL, &text);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(text, "bare_5000_test: 5000 keys ok"));
+    assert_null(strstr(text, "non-members"));
+    free(text);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -271,6 +353,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_random_5000),    cmocka_unit_test(test_compact_4100),
         cmocka_unit_test(test_mulshift_65537), cmocka_unit_test(test_mulrot_65537),
         cmocka_unit_test(test_mix_65537),      cmocka_unit_test(test_corrupt_table_fails),
+        cmocka_unit_test(test_find_accepting_fails), cmocka_unit_test(test_index_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,130 @@
+/* ph_emit_find.c - membership for generated tables.
+ *
+ * Index maps every key of the set to its position, and any other key to
+ * some position too.  Keeping the keys themselves in position order makes
+ * membership one compare after Index: key k is in the set iff
+ * keys[Index(k)] == k.  In power-of-two mode Index can return a slot in
+ * [nkeys, nedges) for a non-member, so the bound is checked first; in
+ * compact mode Index is always below nkeys and the check is left out. */
+#include "ph_emit_int.h"
+
+void emit_find_decl(ph_sb *b, const emit_ctx *c)
+{
+    ph_sb_printf(b,
+                 "/* What %s_find returns for a key not in the set. */\n"
+                 "#define %s_NOT_FOUND UINT32_MAX\n\n",
+                 c->sym, c->sym);
+    ph_sb_printf(b,
+                 "/* Index of key if it is in the set, %s_NOT_FOUND otherwise. */\n"
+                 "uint32_t %s_find(uint32_t key);\n\n",
+                 c->sym, c->sym);
+}
+
+void emit_find_source(ph_sb *b, const emit_ctx *c)
+{
+    const ph_table *t = c->t;
+    ph_sb_printf(b, "\n/* The keys in position order: keys[Index(k)] == k iff k is a member. */\n"
+                    "static const uint32_t %s_keyset[%u] = {\n",
+                 c->sym, t->nkeys);
+    emit_u32_list(b, c->keys, t->nkeys);
+    ph_sb_printf(b, "uint32_t %s_find(uint32_t key)\n{\n    uint32_t i = %s_index(key);\n",
+                 c->sym, c->sym);
+    if (t->compact)
+        ph_sb_printf(b, "    return %s_keyset[i] == key ? i : %s_NOT_FOUND;\n}\n", c->sym,
+                     c->sym);
+    else
+        ph_sb_printf(b, "    return i < %uu && %s_keyset[i] == key ? i : %s_NOT_FOUND;\n}\n",
+                     t->nkeys, c->sym, c->sym);
+}
+
+/* The test draws non-members from two sources: each member's neighbours
+ * (keys that differ in the low bits are the likeliest to share vertices)
+ * and a fixed pseudo-random stream; members are skipped by binary search
+ * over a sorted copy of the keys. */
+void emit_find_test_helpers(ph_sb *b, const emit_ctx *c)
+{
+    const char *s = c->sym;
+    ph_sb_printf(b,
+                 "static int %s_cmp(const void *a, const void *b)\n{\n"
+                 "    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;\n"
+                 "    return (x > y) - (x < y);\n}\n\n",
+                 s);
+    ph_sb_printf(b,
+                 "/* 0 if key is a member or is found as none; 1 if it is a non-member\n"
+                 " * correctly rejected; exits at a non-member that is accepted. */\n"
+                 "static int %s_reject(const uint32_t *sorted, uint32_t key)\n{\n"
+                 "    if (bsearch(&key, sorted, %s_KEYS, sizeof key, %s_cmp))\n"
+                 "        return 0;\n"
+                 "    uint32_t got = %s_find(key);\n"
+                 "    if (got != %s_NOT_FOUND) {\n"
+                 "        fprintf(stderr, \"%s_test: non-member 0x%%08x found at %%u\\n\",\n"
+                 "                (unsigned)key, (unsigned)got);\n"
+                 "        exit(1);\n    }\n    return 1;\n}\n\n",
+                 s, s, s, s, s, s);
+}
+
+void emit_find_test_body(ph_sb *b, const emit_ctx *c)
+{
+    const char *s = c->sym;
+    ph_sb_printf(b,
+                 "    for (uint32_t i = 0; i < %s_KEYS; i++) {\n"
+                 "        uint32_t got = %s_find(%s_keys[i]);\n"
+                 "        if (got != i) {\n"
+                 "            fprintf(stderr, \"%s_test: member 0x%%08x at position %%u: find %%u\\n\",\n"
+                 "                    (unsigned)%s_keys[i], (unsigned)i, (unsigned)got);\n"
+                 "            return 1;\n        }\n    }\n",
+                 s, s, s, s, s);
+    ph_sb_printf(b,
+                 "    uint32_t *sorted = malloc(sizeof %s_keys);\n"
+                 "    if (!sorted) {\n        fprintf(stderr, \"%s_test: out of memory\\n\");\n"
+                 "        return 1;\n    }\n"
+                 "    memcpy(sorted, %s_keys, sizeof %s_keys);\n"
+                 "    qsort(sorted, %s_KEYS, sizeof sorted[0], %s_cmp);\n"
+                 "    unsigned long rejected = 0;\n"
+                 "    for (uint32_t i = 0; i < %s_KEYS; i++) {\n"
+                 "        rejected += (unsigned long)%s_reject(sorted, %s_keys[i] + 1u);\n"
+                 "        rejected += (unsigned long)%s_reject(sorted, %s_keys[i] - 1u);\n"
+                 "        rejected += (unsigned long)%s_reject(sorted, %s_keys[i] ^ 0x80000000u);\n"
+                 "    }\n"
+                 "    uint64_t x = 0x9e3779b97f4a7c15ull;\n"
+                 "    for (uint32_t n = 0; n < 1000000u; n++) {\n"
+                 "        x ^= x << 13;\n        x ^= x >> 7;\n        x ^= x << 17;\n"
+                 "        rejected += (unsigned long)%s_reject(sorted, (uint32_t)(x >> 32));\n"
+                 "    }\n"
+                 "    free(sorted);\n"
+                 "    printf(\"%s_test: %%lu non-members rejected\\n\", rejected);\n",
+                 s, s, s, s, s, s, s, s, s, s, s, s, s, s, s);
+}
+
+void emit_find_bench_body(ph_sb *b, const emit_ctx *c)
+{
+    const char *s = c->sym;
+    /* Misses: members + 1 that are not members, as many as there are keys
+     * (or fewer, for dense sets); then both loops time like the Index one. */
+    ph_sb_printf(b,
+                 "    uint32_t *miss = malloc(sizeof %s_keys);\n"
+                 "    uint32_t nmiss = 0;\n"
+                 "    for (uint32_t i = 0; miss && i < %s_KEYS; i++)\n"
+                 "        if (%s_find(%s_keys[i] + 1u) == %s_NOT_FOUND)\n"
+                 "            miss[nmiss++] = %s_keys[i] + 1u;\n"
+                 "    double hit = 0, mis = 0;\n"
+                 "    for (int r = 0; r < (rounds > 0 ? rounds : 1); r++) {\n"
+                 "        uint32_t acc = 0;\n        double t0 = now_ns();\n"
+                 "        for (uint32_t p = 0; p < passes; p++)\n"
+                 "            for (uint32_t i = 0; i < %s_KEYS; i++)\n"
+                 "                acc += %s_find(%s_keys[i]);\n"
+                 "        double dt = (now_ns() - t0) / ((double)passes * %s_KEYS);\n"
+                 "        double t1 = now_ns();\n"
+                 "        for (uint32_t p = 0; p < passes; p++)\n"
+                 "            for (uint32_t i = 0; i < nmiss; i++)\n"
+                 "                acc += %s_find(miss[i]);\n"
+                 "        double dm = nmiss ? (now_ns() - t1) / ((double)passes * nmiss) : 0;\n"
+                 "        sink += acc;\n"
+                 "        if (r == 0 || dt < hit)\n            hit = dt;\n"
+                 "        if (r == 0 || dm < mis)\n            mis = dm;\n"
+                 "    }\n"
+                 "    free(miss);\n"
+                 "    printf(\"%s keys=%%u ns_per_find=%%.2f ns_per_find_miss=%%.2f misses=%%u\\n\",\n"
+                 "           (unsigned)%s_KEYS, hit, mis, (unsigned)nmiss);\n",
+                 s, s, s, s, s, s, s, s, s, s, s, s, s);
+}

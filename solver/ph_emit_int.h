@@ -1,0 +1,44 @@
+/* ph_emit_int.h - what the per-file emitters share (solver-internal).
+ *
+ * ph_emit.c renders the Index and the files around it; ph_emit_find.c adds
+ * membership (the key set kept beside the table, NAME_find).  Both read one
+ * context computed once per table. */
+#ifndef PH_EMIT_INT_H
+#define PH_EMIT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ph_sb_int.h"
+#include "ph_solver.h"
+
+#define EMIT_NAME_MAX 200     /* keeps "NAME/NAME_bench.c" well inside paths */
+#define EMIT_PER_LINE 12      /* table values per line */
+
+typedef struct emit_ctx {
+    const ph_table *t;
+    const uint32_t *keys;
+    const char *name;
+    char sym[EMIT_NAME_MAX + 8];
+    char guard[EMIT_NAME_MAX + 16];
+    const char *ctype; /* element type of the table */
+    bool find;         /* the key set is kept: NAME_find exists */
+} emit_ctx;
+
+/* n uint32 literals, EMIT_PER_LINE a line, as the body of an initializer. */
+void emit_u32_list(ph_sb *b, const uint32_t *v, uint32_t n);
+
+/* NAME.h: NAME_NOT_FOUND and the NAME_find declaration. */
+void emit_find_decl(ph_sb *b, const emit_ctx *c);
+/* NAME.c, after NAME_index: the key set and NAME_find. */
+void emit_find_source(ph_sb *b, const emit_ctx *c);
+/* NAME_test.c, helpers before main: non-members drawn and checked. */
+void emit_find_test_helpers(ph_sb *b, const emit_ctx *c);
+/* NAME_test.c, inside main after the Index loop: every member found at its
+ * position, every non-member rejected. */
+void emit_find_test_body(ph_sb *b, const emit_ctx *c);
+/* NAME_bench.c, inside main after the Index rounds: ns per find, members
+ * and non-members. */
+void emit_find_bench_body(ph_sb *b, const emit_ctx *c);
+
+#endif
