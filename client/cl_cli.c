@@ -140,6 +140,7 @@ static const struct option longopts[] = {
     {"no-wait", no_argument, 0, O_NOWAIT},   {"json", no_argument, 0, O_JSON},
     {"watch", no_argument, 0, O_WATCH},      {"coordinator", required_argument, 0, O_COORD},
     {"metrics", no_argument, 0, O_METRICS},  {"partition", required_argument, 0, O_PARTITION},
+    {"index-only", no_argument, 0, O_INDEX_ONLY},
     {"version", no_argument, 0, O_VERSION},  {"help", no_argument, 0, 'h'},
     {"curve-secret", required_argument, 0, O_CSECRET},
     {"curve-server", required_argument, 0, O_CSERVER},
