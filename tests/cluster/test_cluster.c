@@ -291,17 +291,17 @@ static void test_local_bulk(void **state)
     }
     /* Tables keep their keys (NAME_find) unless --index-only. */
     char c0[600], one[512], iout[512];
-    path_of(c0, sizeof c0, "lbulk-out/l00-x/l00-x.c");
-    char *src = slurp(c0);
+    hx_path_buf(c0, sizeof c0, "lbulk-out/l00-x/l00-x.c");
+    char *src = hx_slurp(c0);
     assert_non_null(src);
     assert_non_null(strstr(src, "uint32_t l00_x_find(uint32_t key)"));
     free(src);
-    path_of(one, sizeof one, "lbulk/l00-x.keys");
-    path_of(iout, sizeof iout, "lbulk-idx");
-    assert_int_equal(run((char *const[]){PHCLIENT_BIN, "create", one, "-o", iout, "--local",
+    hx_path_buf(one, sizeof one, "lbulk/l00-x.keys");
+    hx_path_buf(iout, sizeof iout, "lbulk-idx");
+    assert_int_equal(run((char *const[]){(char *)hx_client_bin, "create", one, "-o", iout, "--local",
                                          "--index-only", NULL}, NULL), 0);
-    path_of(c0, sizeof c0, "lbulk-idx/l00-x/l00-x.c");
-    src = slurp(c0);
+    hx_path_buf(c0, sizeof c0, "lbulk-idx/l00-x/l00-x.c");
+    src = hx_slurp(c0);
     assert_non_null(src);
     assert_non_null(strstr(src, "uint32_t l00_x_index(uint32_t key)"));
     assert_null(strstr(src, "_find"));
