@@ -45,7 +45,10 @@ int ph_part_create_file(const char *keys_path, const char *out_dir, const ph_par
         return rc;
     }
     row->keys = km.n;
-    rc = ph_part_solve(km.v, km.n, o, &t, err);
+    ph_err solve_err = {0};
+    rc = ph_part_solve(km.v, km.n, o, &t, &solve_err);
+    if (rc) /* the solver speaks of keys and buckets: name the file */
+        ph_err_set(err, rc, "%s: %s", keys_path, solve_err.msg);
     if (!rc)
         rc = ph_keys_map_unchanged(&km, keys_path, err);
     ph_keys_map_close(&km);
