@@ -66,6 +66,9 @@ void coord_retain(coord *c, uint64_t now_ms)
         size_t marked = mark(c, ph_time_us());
         if (marked) {
             size_t n = coord_jobs_sweep(&c->jobs);
+            /* Dispatch's indexes into the table moved: it scans again. */
+            c->first_live = 0;
+            c->job_cursor = 0;
             ph_log_info("coord", "forgotten=%zu kept=%zu msg=\"finished jobs past retention "
                         "forgotten\"", marked, n);
         }
