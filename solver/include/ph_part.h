@@ -56,7 +56,8 @@ typedef struct ph_part_table {
     uint64_t attempts;          /* graphs tried, all buckets */
     uint32_t max_bucket_attempts;
     uint32_t max_bucket_keys;
-    uint64_t solve_us, verify_us;
+    uint64_t solve_us;          /* split + buckets, verification included */
+    uint64_t verify_us;         /* lookups of every key, summed over threads */
 } ph_part_table;
 
 /* "auto", "off" or KEYS_PER_BUCKET (>= 1) -> PH_PART_AUTO, PH_PART_OFF or
@@ -68,7 +69,8 @@ int ph_part_parse(const char *s, uint32_t *out);
 uint32_t ph_part_choose(uint32_t mode, uint64_t n);
 
 /* Solve keys[0..n) (n >= 1).  On success *out owns its memory and has been
- * verified against every key.  Duplicate keys: PH_EDUP naming both
+ * verified against every key (each bucket's keys through ph_part_index
+ * right after the bucket is solved, while it is in cache).  Duplicate keys: PH_EDUP naming both
  * positions; a bucket out of attempts: PH_ESOLVE naming it. */
 int ph_part_solve(const uint32_t *keys, uint32_t n, const ph_part_opts *o, ph_part_table *out,
                   ph_err *err);

@@ -102,6 +102,13 @@ static void test_global_positions(void **state)
     ph_part_table t;
     solve_ok(keys, n, 1024, 2, &t);
     assert_true(t.nbuckets > 100);
+    ph_err err = {0};
+    assert_int_equal(ph_part_verify(&t, keys, n, 2, &err), PH_OK);
+    uint32_t k = keys[7]; /* two keys swapped: the table no longer matches */
+    keys[7] = keys[n - 3];
+    keys[n - 3] = k;
+    assert_int_equal(ph_part_verify(&t, keys, n, 2, &err), PH_EVERIFY);
+    assert_non_null(strstr(err.msg, "position 7 "));
     ph_part_free(&t);
     free(keys);
 }
