@@ -96,31 +96,89 @@ static void split_free(part_split *s)
     memset(s, 0, sizeof *s);
 }
 
+/* The split runs on several threads: each counts, then scatters, its own
+ * slice of the keys into offsets reserved for it (so a bucket's keys keep
+ * ascending positions, as with one thread).  The per-thread counters cost
+ * 8 bytes per bucket and thread: capped so they stay small. */
+#define SPLIT_COUNTERS_MAX (8u << 20)
+#define SPLIT_MAX_THREADS 16u
+
+typedef struct split_slice {
+    const uint32_t *keys;
+    uint32_t lo, hi;
+    uint64_t seed;
+    uint32_t nbuckets;
+    uint64_t *at;        /* nbuckets: counts, then next free slot per bucket */
+    part_split *s;
+    int scatter;
+} split_slice;
+
+static void *split_run(void *arg)
+{
+    split_slice *sl = arg;
+    if (!sl->scatter) {
+        for (uint32_t i = sl->lo; i < sl->hi; i++)
+            sl->at[ph_part_bucket_of(ph_part_mix(sl->keys[i] ^ sl->seed), sl->nbuckets)]++;
+        return NULL;
+    }
+    for (uint32_t i = sl->lo; i < sl->hi; i++) {
+        uint64_t at =
+            sl->at[ph_part_bucket_of(ph_part_mix(sl->keys[i] ^ sl->seed), sl->nbuckets)]++;
+        sl->s->keys[at] = sl->keys[i];
+        sl->s->pos[at] = i;
+    }
+    return NULL;
+}
+
+static void run_threads(unsigned nt, void *(*fn)(void *), void *const *args);
+
+static unsigned split_threads(unsigned threads, uint32_t n, uint32_t nbuckets)
+{
+    unsigned nt = threads == 0 ? 1 : threads > SPLIT_MAX_THREADS ? SPLIT_MAX_THREADS : threads;
+    while (nt > 1 && ((uint64_t)nt * nbuckets > SPLIT_COUNTERS_MAX || n / nt < 16384))
+        nt--;
+    return nt;
+}
+
 static int split_keys(const uint32_t *keys, uint32_t n, uint64_t seed, uint32_t nbuckets,
-                      part_split *s)
+                      unsigned threads, part_split *s)
 {
     memset(s, 0, sizeof *s);
+    unsigned nt = split_threads(threads, n, nbuckets);
     s->start = calloc((size_t)nbuckets + 1, sizeof *s->start);
     s->keys = malloc((size_t)n * sizeof *s->keys);
     s->pos = malloc((size_t)n * sizeof *s->pos);
-    uint64_t *fill = malloc((size_t)nbuckets * sizeof *fill);
-    if (!s->start || !s->keys || !s->pos || !fill) {
-        free(fill);
+    uint64_t *at = calloc((size_t)nt * nbuckets, sizeof *at);
+    if (!s->start || !s->keys || !s->pos || !at) {
+        free(at);
         split_free(s);
         return PH_ENOMEM;
     }
-    for (uint32_t i = 0; i < n; i++)
-        s->start[ph_part_bucket_of(ph_part_mix(keys[i] ^ seed), nbuckets) + 1]++;
+    split_slice sl[SPLIT_MAX_THREADS];
+    void *args[SPLIT_MAX_THREADS];
+    for (unsigned t = 0; t < nt; t++) {
+        sl[t] = (split_slice){.keys = keys, .seed = seed, .nbuckets = nbuckets, .s = s,
+                              .lo = (uint32_t)((uint64_t)n * t / nt),
+                              .hi = (uint32_t)((uint64_t)n * (t + 1) / nt),
+                              .at = at + (size_t)t * nbuckets};
+        args[t] = &sl[t];
+    }
+    run_threads(nt, split_run, args);
+    /* Bucket b: thread 0's keys first, then thread 1's, ... */
+    uint64_t next = 0;
     for (uint32_t b = 0; b < nbuckets; b++) {
-        s->start[b + 1] += s->start[b];
-        fill[b] = s->start[b];
+        s->start[b] = next;
+        for (unsigned t = 0; t < nt; t++) {
+            uint64_t c = sl[t].at[b];
+            sl[t].at[b] = next;
+            next += c;
+        }
     }
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t at = fill[ph_part_bucket_of(ph_part_mix(keys[i] ^ seed), nbuckets)]++;
-        s->keys[at] = keys[i];
-        s->pos[at] = i;
-    }
-    free(fill);
+    s->start[nbuckets] = next;
+    for (unsigned t = 0; t < nt; t++)
+        sl[t].scatter = 1;
+    run_threads(nt, split_run, args);
+    free(at);
     return PH_OK;
 }
 
@@ -461,7 +519,7 @@ int ph_part_solve(const uint32_t *keys, uint32_t n, const ph_part_opts *o, ph_pa
     out->seed = splitmix64(o->seed ^ 0x7061727469746e73ull);
     part_split s;
     out->buckets = calloc(out->nbuckets, sizeof *out->buckets);
-    if (!out->buckets || split_keys(keys, n, out->seed, out->nbuckets, &s)) {
+    if (!out->buckets || split_keys(keys, n, out->seed, out->nbuckets, o->threads, &s)) {
         ph_part_free(out);
         return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
                           out->nbuckets);
