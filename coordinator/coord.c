@@ -196,6 +196,7 @@ static void teardown(coord *c)
     /* First: pending writes refer to jobs' out_dir. */
     coord_writer_stop(c->writer);
     c->writer = NULL;
+    coord_durable_stop(c); /* finished writes still waiting for their sync */
     coord_journal_close(c->journal);
     c->journal = NULL;
     for (size_t i = 0; i < c->nwaiters; i++)
@@ -228,7 +229,7 @@ static int loop(coord *c, ph_err *err)
 {
     while (!c->quit && !(c->opts->stop && atomic_load(c->opts->stop))) {
         uint64_t now = coord_now_ms();
-        long timeout = poll_timeout(c, now);
+        long timeout = coord_durable_timeout(c, poll_timeout(c, now));
         /* A stop flag set from another thread is noticed within 100 ms. */
         if (c->opts->stop && timeout > 100)
             timeout = 100;
@@ -247,9 +248,10 @@ static int loop(coord *c, ph_err *err)
             ;
         coord_wjob *wj;
         while ((wj = coord_writer_take(c->writer)) != NULL) {
-            coord_finish_write(c, wj);
-            coord_wjob_free(wj);
+            if (!coord_finish_write(c, wj))
+                coord_wjob_free(wj);
         }
+        coord_durable_flush(c, false);
         if (!c->quit)
             coord_dispatch(c);
         maybe_reload(c);
@@ -315,6 +317,7 @@ int coord_run(const coord_opts *o, void *zmq_ctx, ph_err *err)
         return ph_err_set(err, PH_EIO, "zmq_ctx_new: %s", ph_wire_strerror());
     coord c = {.opts = &eff};
     c.start_ms = c.last_hb_ms = coord_now_ms();
+    coord_durable_init(&c);
     if (eff.curve_secret) {
         rc = ph_zap_start(ctx, eff.curve_allow, &c.zap, err);
         if (!rc)

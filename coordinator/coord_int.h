@@ -173,6 +173,10 @@ typedef struct coord {
     size_t nwaiters, capwaiters;
     uint64_t last_hb_ms;
     uint64_t retain_ms;    /* last full retention pass */
+    coord_wjob **unsynced; /* finished writes waiting for their sync */
+    size_t nunsynced, capunsynced;
+    uint64_t unsynced_since_ms;
+    int trace_fd;          /* PH_TEST_DURABILITY_TRACE, or -1 */
     bool quit;
 } coord;
 
@@ -347,8 +351,9 @@ void coord_on_ready(coord *c, const void *ident, size_t n, const ph_msg_ready *r
 /* frame: the received RESULT; taken (c->taken) when its table is written. */
 void coord_on_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m);
 void coord_on_heartbeat(coord *c, coord_worker *w, const ph_msg_heartbeat *h);
-/* A table write finished (in the pool or inline). */
-void coord_finish_write(coord *c, coord_wjob *wj);
+/* A table write finished (in the pool or inline): true when wj was kept
+ * (coord_durable.c), else the caller frees it. */
+bool coord_finish_write(coord *c, coord_wjob *wj);
 /* May w be sent one more task now (credits, prefetch by pace)? */
 bool coord_worker_has_room(const coord *c, const coord_worker *w);
 /* w was sent a task of len keys bytes / no longer holds one. */
@@ -366,6 +371,20 @@ void coord_workers_tick(coord *c, uint64_t now);
 /* coord_dispatch.c */
 /* Send tasks while some job has one and some worker has room. */
 void coord_dispatch(coord *c);
+
+/* coord_durable.c */
+void coord_durable_init(coord *c);
+/* A table write finished: with a journal it waits for the batch's sync
+ * (true: wj is kept, freed by the flush); otherwise it is settled now. */
+bool coord_durable_add(coord *c, coord_wjob *wj);
+/* Sync and settle the batch if it is full or old enough (or force). */
+void coord_durable_flush(coord *c, bool force);
+/* timeout capped so the loop wakes when the batch is due. */
+long coord_durable_timeout(const coord *c, long timeout);
+int coord_durable_sync_dir(coord *c, const char *dir, ph_err *err);
+void coord_durable_trace(coord *c, const char *fmt, uint64_t a, uint64_t b);
+/* Flush the batch, close the trace. */
+void coord_durable_stop(coord *c);
 
 /* coord_retain.c */
 /* Forget finished jobs past their retention (journaled), and compact the

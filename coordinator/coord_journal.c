@@ -10,10 +10,10 @@
  *
  * Durability: a job record is fdatasync'd before the client gets its token,
  * so no accepted job is lost.  Task records are synced in groups (at most
- * every COORD_JOURNAL_SYNC_MS).  A process crash loses nothing that was
- * appended.  A power cut is weaker: table files are not fsync'd (that would
- * cost a flush per file), so a task the journal counts as done may have lost
- * its files, and it is not redone.
+ * every COORD_JOURNAL_SYNC_MS), and a TASK record is appended only after its
+ * table's files are on disk (coord_durable.c), so a power cut can lose the
+ * record of a finished table (it is then redone), never a table the journal
+ * counts as done.
  *
  * Records (little-endian; str = u32 length + bytes):
  *   JOB  id u64, token 16 bytes, is_create u8, flags u8 (bit 0 compact,

@@ -50,6 +50,8 @@ static void compact(coord *c)
 {
     if (!coord_journal_wants_compact(c->journal))
         return;
+    /* The snapshot holds finished tasks only once their files are synced. */
+    coord_durable_flush(c, true);
     ph_err err = {0};
     /* A failed compaction leaves the old snapshot and log in use: nothing
      * is lost, the log just goes on growing until the next try. */

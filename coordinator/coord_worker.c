@@ -156,15 +156,9 @@ static void result_error(const ph_msg_result *r, char *error, size_t len)
 }
 
 /* The write of a RESULT's files finished (in the pool or inline). */
-void coord_finish_write(coord *c, coord_wjob *wj)
+bool coord_finish_write(coord *c, coord_wjob *wj)
 {
-    coord_job *j = coord_job_by_id(&c->jobs, wj->job_id);
-    if (!j || j->state != PH_JOB_RUNNING || j->tasks[wj->task_id].state != TASK_WRITING)
-        return; /* cannot happen: a WRITING task waits for exactly this */
-    j->writing--;
-    coord_jw *jw = coord_job_jw_serial(j, wj->worker);
-    coord_task_settle(c, j, wj->task_id, jw, &wj->msg.u.result, wj->status,
-                          wj->status ? wj->err.msg : "");
+    return coord_durable_add(c, wj);
 }
 
 /* What the writer needs: the table's name and the keys the task was sent
@@ -217,8 +211,8 @@ static void start_write(coord *c, coord_job *j, coord_worker *w, zmq_msg_t *fram
     if (coord_writer_submit(c->writer, wj))
         return;
     wj->status = coord_write_table(wj, &wj->err);
-    coord_finish_write(c, wj);
-    coord_wjob_free(wj);
+    if (!coord_finish_write(c, wj))
+        coord_wjob_free(wj);
 }
 
 void coord_on_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m)

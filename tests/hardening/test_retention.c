@@ -12,6 +12,9 @@
  *                         one line naming it, no file is removed; repaired,
  *                         it starts with every job
  *   bad_retention_options out-of-range values: one line naming the option
+ *   durable_order         with --state-dir, no task's journal record before
+ *                         a sync that followed its files' write, and no
+ *                         job's DONE before a sync (PH_TEST_DURABILITY_TRACE)
  * phcoord runs in the test's temp dir, which its default --allow-root covers. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -292,6 +295,63 @@ static void bad_retention_options(void **state)
     expect_refused("--journal-compact-bytes", "99999999999999999999999");
 }
 
+/* Trace lines: "written J T", "sync", "record J T", "done J". */
+static void durable_order(void **state)
+{
+    (void)state;
+    enum { N = 60 };
+    char trace[1024];
+    snprintf(trace, sizeof trace, "%s", hx_path("durability.trace"));
+    setenv("PH_TEST_DURABILITY_TRACE", trace, 1);
+    start_cluster(NULL);
+    unsetenv("PH_TEST_DURABILITY_TRACE");
+    char dir[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_mkdir(dir);
+    for (int f = 0; f < N; f++)
+        hx_write_keys(hx_path("keys/t%03d.keys", f), 30 + (uint32_t)f, (uint32_t)f, false);
+    assert_true(hx_submit_bulk(dir, out, token));
+    assert_int_equal(hx_client(60000, "wait", token, NULL), 0);
+
+    char *text = hx_slurp(trace);
+    assert_non_null(text);
+    /* Per task: the line number of its write; the last sync's line. */
+    static long written_at[N];
+    for (int i = 0; i < N; i++)
+        written_at[i] = -1;
+    long line = 0, last_sync = -1;
+    int records = 0, syncs = 0, dones = 0;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save), line++) {
+        unsigned long long job, task;
+        if (!strcmp(l, "sync")) {
+            last_sync = line;
+            syncs++;
+        } else if (sscanf(l, "written %llu %llu", &job, &task) == 2) {
+            assert_true(task < N);
+            written_at[task] = line;
+        } else if (sscanf(l, "record %llu %llu", &job, &task) == 2) {
+            assert_true(task < N);
+            /* Written, then a sync, then its record. */
+            assert_true(written_at[task] >= 0);
+            assert_true(last_sync > written_at[task]);
+            records++;
+        } else if (sscanf(l, "done %llu", &job) == 1) {
+            assert_true(last_sync >= 0 && last_sync == line - 1);
+            dones++;
+        } else {
+            fail_msg("unexpected trace line '%s'", l);
+        }
+    }
+    free(text);
+    fprintf(stderr, "%d tables, %d records, %d syncs (one is results.csv's)\n", N, records,
+            syncs);
+    assert_int_equal(records, N);
+    assert_int_equal(dones, 1);
+    assert_true(syncs >= 2);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest all[] = {
@@ -304,6 +364,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(compact_crash_4, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(corrupt_snapshot, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(bad_retention_options, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(durable_order, hx_setup, hx_teardown),
     };
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
     size_t n = 0;
