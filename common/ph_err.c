@@ -30,6 +30,7 @@ const char *ph_err_name(int code)
     case PH_EBUSY: return "EBUSY";
     case PH_ECLOSED: return "ECLOSED";
     case PH_EPERM: return "EPERM";
+    case PH_ENAME: return "ENAME";
     default: return "EUNKNOWN";
     }
 }

@@ -80,7 +80,9 @@ static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
     void *kbuf = NULL;
     size_t len = 0;
     char name[256];
-    int rc = task_keys(j, tid, &kbuf, &len, &err);
+    int rc = coord_job_name_check(j, tid, &err);
+    if (!rc)
+        rc = task_keys(j, tid, &kbuf, &len, &err);
     if (!rc)
         rc = ph_keys_table_name(t->file, name, sizeof name, &err);
     if (rc) {

@@ -70,6 +70,8 @@ typedef struct coord_task {
     uint64_t sent_ms;      /* when the current holder got it */
     void *keys;            /* bulk, RUNNING: the bytes sent, kept for the write */
     uint32_t keys_len;     /* bytes sent (create: the job's keys) */
+    uint64_t name_owner;   /* the first task whose table has this one's C
+                              symbol (itself when none); a clash fails with PH_ENAME */
     uint8_t state;
     uint8_t tries;         /* times taken back (timeout, worker lost) */
     int16_t status;        /* DONE: 0 or the PH_E* code, for the snapshot */
@@ -234,6 +236,9 @@ int coord_jobs_restore_finished(coord_jobs *t, const coord_job_summary *s);
 coord_job *coord_job_by_token(const coord_jobs *t, ph_bytes token);
 coord_job *coord_job_by_id(const coord_jobs *t, uint64_t id);
 bool coord_job_pending(const coord_job *j);
+/* A task whose table would take the C symbols of an earlier task of its
+ * job: PH_ENAME with a message naming both files; PH_OK otherwise. */
+int coord_job_name_check(const coord_job *j, uint64_t task, ph_err *err);
 /* Take the next task to dispatch (requeued first). */
 uint64_t coord_job_take(coord_job *j);
 void coord_job_requeue(coord_job *j, uint64_t task);

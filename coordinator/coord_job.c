@@ -202,6 +202,54 @@ static int alloc_tasks(coord_job *j, uint64_t n, ph_err *err)
     return PH_OK;
 }
 
+/* Table names of a bulk job that sanitize to one C symbol ("a-b.keys",
+ * "a b.keys", "a_b.keys" all give a_b_index) cannot be used in one program:
+ * the first in file-name order keeps the symbol, the others fail with
+ * PH_ENAME when dispatched.  Derived from the file names alone, so a job
+ * restored from the journal marks the same tasks. */
+static int mark_name_owners(coord_job *j, ph_err *err)
+{
+    if (j->is_create || j->total < 2) {
+        for (uint64_t i = 0; i < j->total; i++)
+            j->tasks[i].name_owner = i;
+        return PH_OK;
+    }
+    size_t n = (size_t)j->total;
+    char **names = calloc(n, sizeof *names);
+    size_t *first = calloc(n, sizeof *first);
+    int rc = names && first ? PH_OK : ph_err_set(err, PH_ENOMEM, "job: out of memory");
+    for (size_t i = 0; i < n && !rc; i++) {
+        size_t len = strlen(j->tasks[i].file);
+        /* "x.keys" -> "x" (list_keys took only such names) */
+        if (!(names[i] = strndup(j->tasks[i].file, len > 5 ? len - 5 : len)))
+            rc = ph_err_set(err, PH_ENOMEM, "job: out of memory");
+    }
+    if (!rc)
+        rc = ph_emit_symbol_clashes((const char *const *)names, n, first, err);
+    for (size_t i = 0; i < n && !rc; i++)
+        j->tasks[i].name_owner = first[i];
+    for (size_t i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+    free(first);
+    return rc;
+}
+
+int coord_job_name_check(const coord_job *j, uint64_t task, ph_err *err)
+{
+    const coord_task *t = &j->tasks[task];
+    if (t->name_owner == task || t->name_owner >= j->total)
+        return PH_OK;
+    char sym[300];
+    size_t len = strlen(t->file);
+    char *name = strndup(t->file, len > 5 ? len - 5 : len);
+    ph_emit_symbol(name ? name : t->file, sym, sizeof sym);
+    free(name);
+    return ph_err_set(err, PH_ENAME, "%s: its table's C symbols (%s_index) are those of %s in "
+                      "this job; rename one of the files", t->file, sym,
+                      j->tasks[t->name_owner].file);
+}
+
 static coord_job *job_new(bool is_create)
 {
     coord_job *j = calloc(1, sizeof *j);
@@ -238,6 +286,10 @@ int coord_job_bulk(const char *dir, const char *out_dir, const ph_opts *o, coord
     for (size_t i = 0; i < n; i++)
         j->tasks[i].file = names[i]; /* ownership moves to the task */
     free(names);
+    if ((rc = mark_name_owners(j, err)) != 0) {
+        coord_job_free(j);
+        return rc;
+    }
     *out = j;
     return PH_OK;
 }
@@ -579,6 +631,10 @@ int coord_jobs_restore(coord_jobs *t, const coord_job_restore *rs)
     for (uint64_t i = 0; i < rs->nfiles; i++) {
         j->tasks[i].file = rs->files[i];
         rs->files[i] = NULL; /* ownership moves to the task */
+    }
+    if (mark_name_owners(j, &err) != 0) {
+        coord_job_free(j);
+        return -1;
     }
     j->id = rs->id;
     memcpy(j->token, rs->token, 17);

@@ -37,12 +37,18 @@ static int emit_check_name(const char *name, ph_err *err)
 }
 
 /* name -> C identifier: [A-Za-z0-9_] kept, anything else '_', and a prefix
- * when it would start with a digit or a (reserved-looking) underscore. */
-static void emit_symbol(const char *name, char *out, size_t outlen)
+ * when it would start with a digit or a (reserved-looking) underscore.  Not
+ * one-to-one ("a-b", "a b" and "a_b" all give "a_b"): a job refuses the
+ * later of two names with one symbol (ph_emit_symbol_clashes). */
+void ph_emit_symbol(const char *name, char *out, size_t outlen)
 {
     size_t o = 0;
+    if (outlen == 0)
+        return;
     if ((name[0] >= '0' && name[0] <= '9') || name[0] == '_')
         o = (size_t)snprintf(out, outlen, "%s", EMIT_SYM_PREFIX);
+    if (o >= outlen)
+        o = outlen - 1;
     for (const char *p = name; *p && o + 1 < outlen; p++) {
         char c = *p;
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -51,12 +57,45 @@ static void emit_symbol(const char *name, char *out, size_t outlen)
     out[o] = '\0';
 }
 
-static void emit_upper(const char *s, char *out, size_t outlen)
+typedef struct sym_entry {
+    char *sym;
+    size_t index;
+} sym_entry;
+
+static int cmp_sym_entry(const void *a, const void *b)
 {
-    size_t i = 0;
-    for (; s[i] && i + 1 < outlen; i++)
-        out[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 'a' + 'A') : s[i];
-    out[i] = '\0';
+    const sym_entry *x = a, *y = b;
+    int c = strcmp(x->sym, y->sym);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+int ph_emit_symbol_clashes(const char *const *names, size_t n, size_t *first, ph_err *err)
+{
+    sym_entry *e = calloc(n ? n : 1, sizeof *e);
+    if (!e)
+        return ph_err_set(err, PH_ENOMEM, "table names: out of memory");
+    int rc = PH_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        size_t len = strlen(names[i]) + sizeof EMIT_SYM_PREFIX; /* never truncated */
+        e[i].index = i;
+        if (!(e[i].sym = malloc(len)))
+            rc = ph_err_set(err, PH_ENOMEM, "table names: out of memory");
+        else
+            ph_emit_symbol(names[i], e[i].sym, len);
+    }
+    if (!rc) {
+        qsort(e, n, sizeof *e, cmp_sym_entry);
+        /* Equal symbols sort together, lowest index first: that one keeps it. */
+        for (size_t i = 0, run = 0; i < n; i++) {
+            if (i > 0 && strcmp(e[i].sym, e[run].sym) != 0)
+                run = i;
+            first[e[i].index] = e[run].index;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(e[i].sym);
+    free(e);
+    return rc;
 }
 
 void emit_u32_list(ph_sb *b, const uint32_t *v, uint32_t n)
@@ -270,14 +309,17 @@ static void emit_cmake(ph_sb *b, const emit_ctx *c)
               "add_library(%s STATIC \"%s.c\")\n"
               "target_include_directories(%s PUBLIC \"${CMAKE_CURRENT_SOURCE_DIR}\")\n\n",
               s, n, s);
+    /* Executables are SYM-test and SYM-bench: symbols have no '-', so no
+     * target of one table can be named like one of another ("a" with
+     * "a_test" as SYM_test would give two targets "a_test"). */
     static const char *const exes[] = {"test", "bench"};
     for (int i = 0; i < 2; i++)
         ph_sb_printf(b,
-                  "add_executable(%s_%s \"%s_%s.c\")\n"
-                  "target_link_libraries(%s_%s PRIVATE %s)\n"
-                  "set_target_properties(%s_%s PROPERTIES OUTPUT_NAME \"%s_%s\")\n",
+                  "add_executable(%s-%s \"%s_%s.c\")\n"
+                  "target_link_libraries(%s-%s PRIVATE %s)\n"
+                  "set_target_properties(%s-%s PROPERTIES OUTPUT_NAME \"%s_%s\")\n",
                   s, exes[i], n, exes[i], s, exes[i], s, s, exes[i], n, exes[i]);
-    ph_sb_printf(b, "\nadd_test(NAME %s_test COMMAND %s_test)\n", s, s);
+    ph_sb_printf(b, "\nadd_test(NAME %s-test COMMAND %s-test)\n", s, s);
 }
 
 /* ---- render ------------------------------------------------------------ */
@@ -344,10 +386,12 @@ int ph_emit_render_opts(const ph_table *t, const uint32_t *keys, const char *nam
     if (!opts)
         opts = &defaults;
     emit_ctx c = {.t = t, .keys = keys, .name = name, .find = !opts->index_only};
-    emit_symbol(name, c.sym, sizeof c.sym);
-    char upper[sizeof c.sym];
-    emit_upper(c.sym, upper, sizeof upper);
-    snprintf(c.guard, sizeof c.guard, "%s_H", upper);
+    ph_emit_symbol(name, c.sym, sizeof c.sym);
+    /* The guard keeps the symbol's case: upper-casing made "A_B" and "a_b"
+     * (two distinct symbols) share one guard, so one header hid the other.
+     * No generated name but a guard ends in "_H", so a guard can equal
+     * another table's guard only when the symbols are equal. */
+    snprintf(c.guard, sizeof c.guard, "%s_H", c.sym);
     c.ctype = t->width == 2 ? "uint16_t" : "uint32_t";
     static const struct {
         const char *suffix;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ph_emit.h"
 #include "ph_sb_int.h"
 
 #define PART_NAME_MAX 200
@@ -36,21 +37,11 @@ static int pe_check_name(const char *name, ph_err *err)
     return PH_OK;
 }
 
+/* The same symbol and case-kept guard as a one-graph table (ph_emit.h). */
 static void pe_names(pe_ctx *c)
 {
-    size_t o = 0;
-    if ((c->name[0] >= '0' && c->name[0] <= '9') || c->name[0] == '_')
-        o = (size_t)snprintf(c->sym, sizeof c->sym, "ph_");
-    for (const char *p = c->name; *p && o + 1 < sizeof c->sym; p++) {
-        char ch = *p;
-        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-        c->sym[o++] = ok ? ch : '_';
-    }
-    c->sym[o] = '\0';
-    size_t i = 0;
-    for (; c->sym[i] && i + 3 < sizeof c->guard; i++)
-        c->guard[i] = (c->sym[i] >= 'a' && c->sym[i] <= 'z') ? (char)(c->sym[i] - 32) : c->sym[i];
-    snprintf(c->guard + i, sizeof c->guard - i, "_H");
+    ph_emit_symbol(c->name, c->sym, sizeof c->sym);
+    snprintf(c->guard, sizeof c->guard, "%s_H", c->sym);
 }
 
 static void pe_header(ph_sb *b, const pe_ctx *c)
@@ -218,14 +209,16 @@ static void pe_cmake(ph_sb *b, const pe_ctx *c)
                  "add_library(%s STATIC \"%s.c\" \"%s_data.S\")\n"
                  "target_include_directories(%s PUBLIC \"${CMAKE_CURRENT_SOURCE_DIR}\")\n\n",
                  n, s, s, s, c->keys_path, n, n, n, s, n, n, s);
+    /* SYM-test, SYM-bench: as for one-graph tables (ph_emit.c), no target of
+     * one table can be named like another table's. */
     static const char *const exes[] = {"test", "bench"};
     for (int i = 0; i < 2; i++)
         ph_sb_printf(b,
-                     "add_executable(%s_%s \"%s_%s.c\")\n"
-                     "target_link_libraries(%s_%s PRIVATE %s)\n"
-                     "set_target_properties(%s_%s PROPERTIES OUTPUT_NAME \"%s_%s\")\n",
+                     "add_executable(%s-%s \"%s_%s.c\")\n"
+                     "target_link_libraries(%s-%s PRIVATE %s)\n"
+                     "set_target_properties(%s-%s PROPERTIES OUTPUT_NAME \"%s_%s\")\n",
                      s, exes[i], n, exes[i], s, exes[i], s, s, exes[i], n, exes[i]);
-    ph_sb_printf(b, "\nadd_test(NAME %s_test COMMAND %s_test \"${%s_KEYS_FILE}\")\n", s, s, s);
+    ph_sb_printf(b, "\nadd_test(NAME %s-test COMMAND %s-test \"${%s_KEYS_FILE}\")\n", s, s, s);
 }
 
 /* Moves data into a new artifact NAME/NAME<suffix>; frees data on error. */

@@ -21,6 +21,7 @@ enum {
     PH_EBUSY = -9,    /* queue past its high-water mark */
     PH_ECLOSED = -10, /* port/socket closed */
     PH_EPERM = -11,   /* path outside the allowed roots, auth refused */
+    PH_ENAME = -12,   /* table name clashes with another table's C symbols */
 };
 
 typedef struct ph_err {

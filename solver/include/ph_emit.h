@@ -3,6 +3,7 @@
 #define PH_EMIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ph_artifacts.h"
@@ -26,5 +27,15 @@ int ph_emit_render(const ph_table *t, const uint32_t *keys, const char *name,
 /* The same with options (NULL: defaults). */
 int ph_emit_render_opts(const ph_table *t, const uint32_t *keys, const char *name,
                         const ph_emit_opts *opts, ph_artifacts *out, ph_err *err);
+
+/* The C identifier a table name gets (NAME_index, NAME_KEYS, guard NAME_H):
+ * bytes outside [A-Za-z0-9_] become '_', and "ph_" goes in front of a name
+ * that starts with a digit or '_'.  out gets at most outlen - 1 bytes. */
+void ph_emit_symbol(const char *name, char *out, size_t outlen);
+
+/* For names[0..n): first[i] = the lowest index whose name gives the same C
+ * symbol as names[i] (i itself when no earlier name does).  Two tables with
+ * one symbol cannot be linked into one program; a job keeps the first. */
+int ph_emit_symbol_clashes(const char *const *names, size_t n, size_t *first, ph_err *err);
 
 #endif

@@ -136,7 +136,7 @@ static void test_render_files(void **state)
     for (size_t i = 0; i < 5; i++)
         assert_non_null(find_art(&a, paths[i]));
     char *h = art_text(&a, "foo-3/foo-3.h");
-    assert_contains(h, "#ifndef FOO_3_H");
+    assert_contains(h, "#ifndef foo_3_H");
     assert_contains(h, "uint32_t foo_3_index(uint32_t key);");
     assert_contains(h, "#define foo_3_KEYS 3u");
     assert_contains(h, "#define foo_3_VERTICES 16u");
@@ -166,7 +166,9 @@ static void test_render_files(void **state)
     char *cm = art_text(&a, "foo-3/CMakeLists.txt");
     assert_contains(cm, "add_library(foo_3 STATIC \"foo-3.c\")");
     assert_contains(cm, "OUTPUT_NAME \"foo-3_test\"");
-    assert_contains(cm, "add_test(NAME foo_3_test COMMAND foo_3_test)");
+    assert_contains(cm, "add_executable(foo_3-test \"foo-3_test.c\")");
+    assert_contains(cm, "add_executable(foo_3-bench \"foo-3_bench.c\")");
+    assert_contains(cm, "add_test(NAME foo_3-test COMMAND foo_3-test)");
     assert_contains(cm, "-O2");
     free(h), free(c), free(tc), free(bc), free(cm);
     ph_artifacts_free(&a);
@@ -301,6 +303,49 @@ static void test_render_sanitized_names(void **state)
         assert_int_equal(a.count, 0);
         assert_non_null(strstr(err.msg, "table name"));
     }
+    ph_table_free(&t);
+}
+
+/* Names that sanitize to one symbol are found; the first of each keeps it. */
+static void test_symbol_clashes(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"a-b", "a_b", "a b", "A_B", "x",  "7z",
+                                        "ph_7z", "_q",  "ph__q", "a.b", "A-B", "y"};
+    static const size_t want[] = {0, 0, 0, 3, 4, 5, 5, 7, 7, 0, 3, 11};
+    enum { N = sizeof names / sizeof names[0] };
+    size_t first[N];
+    memset(first, 0xff, sizeof first);
+    assert_int_equal(ph_emit_symbol_clashes(names, N, first, NULL), 0);
+    for (size_t i = 0; i < N; i++) {
+        if (first[i] != want[i])
+            fail_msg("%s: first %zu, expected %zu", names[i], first[i], want[i]);
+    }
+    assert_int_equal(ph_emit_symbol_clashes(names, 0, first, NULL), 0);
+    char sym[8];
+    ph_emit_symbol("abcdefghij", sym, sizeof sym); /* cut, still terminated */
+    assert_string_equal(sym, "abcdefg");
+    ph_emit_symbol("9abcdefghij", sym, 3);
+    assert_string_equal(sym, "ph");
+}
+
+/* Guards follow the case-preserved symbol: "A_B" and "a_b" are two symbols,
+ * so two guards; no other generated name ends in _H. */
+static void test_render_guards_distinct(void **state)
+{
+    (void)state;
+    ph_table t = hand_table(PH_HASH_MULSHIFT, 0, 2);
+    ph_artifacts a = {0}, b = {0};
+    assert_int_equal(ph_emit_render(&t, hand_keys, "A_B", &a, NULL), 0);
+    assert_int_equal(ph_emit_render(&t, hand_keys, "a_b", &b, NULL), 0);
+    char *ha = art_text(&a, "A_B/A_B.h"), *hb = art_text(&b, "a_b/a_b.h");
+    assert_contains(ha, "#ifndef A_B_H\n#define A_B_H\n");
+    assert_contains(hb, "#ifndef a_b_H\n#define a_b_H\n");
+    assert_null(strstr(ha, "a_b_H"));
+    assert_null(strstr(hb, "A_B_H"));
+    free(ha), free(hb);
+    ph_artifacts_free(&a);
+    ph_artifacts_free(&b);
     ph_table_free(&t);
 }
 
@@ -624,6 +669,8 @@ int main(void)
         cmocka_unit_test(test_render_hash_variants),
         cmocka_unit_test(test_render_deterministic),
         cmocka_unit_test(test_render_sanitized_names),
+        cmocka_unit_test(test_symbol_clashes),
+        cmocka_unit_test(test_render_guards_distinct),
         cmocka_unit_test(test_render_bad_table),
         cmocka_unit_test(test_artifacts_write),
         cmocka_unit_test(test_artifacts_write_all_or_nothing),

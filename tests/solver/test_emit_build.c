@@ -80,6 +80,29 @@ static void show_log(const char *log)
     free(s);
 }
 
+/* A growing text (test-only; the solver's ph_sb is private to it). */
+typedef struct text_buf {
+    char *p;
+    size_t n;
+} text_buf;
+
+static void text_add(text_buf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(text_buf *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    assert_true(len >= 0);
+    char *q = realloc(t->p, t->n + (size_t)len + 1);
+    assert_non_null(q);
+    t->p = q;
+    va_start(ap, fmt);
+    vsnprintf(t->p + t->n, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+    t->n += (size_t)len;
+}
+
 /* Configure and build dir/build; 0 if both steps succeed. */
 static int build_table(const char *dir, const char *log)
 {
@@ -333,6 +356,72 @@ static void test_index_only(void **state)
     free(text);
 }
 
+/* Tables whose names used to collide (guards "A_B_H" for "A_B" and "a_b";
+ * targets "pair_test" for the test of "pair" and the library "pair_test")
+ * build side by side in one CMake project, and one program uses them all. */
+static void test_tables_in_one_program(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"pair", "pair_test", "A_B", "a_b"};
+    enum { N = sizeof names / sizeof names[0] };
+    char out[1024], kp[1200], path[1200];
+    pathf(out, sizeof out, "%s/together", g_tmp);
+    uint32_t first_key[N];
+    for (int i = 0; i < N; i++) {
+        uint32_t n = 100u + (uint32_t)i;
+        uint32_t *k = gen_keys(GEN_RANDOM, n, 500u + (uint32_t)i);
+        assert_non_null(k);
+        first_key[i] = k[0];
+        pathf(kp, sizeof kp, "%s/%s.keys", g_tmp, names[i]);
+        assert_int_equal(gen_keys_write(kp, k, n), 0);
+        free(k);
+        ph_solve_opts o;
+        ph_solve_opts_init(&o);
+        ph_result_row r;
+        ph_err err = {0};
+        if (ph_create_file(kp, out, &o, &r, &err) != 0)
+            fail_msg("%s: %s", names[i], err.msg);
+    }
+    text_buf cm = {0}, mc = {0};
+    text_add(&cm, "cmake_minimum_required(VERSION 3.10)\nproject(together C)\n"
+                  "enable_testing()\n");
+    text_add(&mc, "#include <stdio.h>\n");
+    for (int i = 0; i < N; i++) {
+        text_add(&cm, "add_subdirectory(%s)\n", names[i]);
+        text_add(&mc, "#include \"%s/%s.h\"\n", names[i], names[i]);
+    }
+    text_add(&cm, "add_executable(together main.c)\n"
+                  "target_link_libraries(together PRIVATE pair pair_test A_B a_b)\n");
+    text_add(&mc, "int main(void)\n{\n    int bad = 0;\n");
+    for (int i = 0; i < N; i++)
+        text_add(&mc, "    bad += %s_index(%uu) != 0 || %s_KEYS != %uu;\n", names[i],
+                 (unsigned)first_key[i], names[i], 100u + (unsigned)i);
+    text_add(&mc, "    printf(\"together: %%s\\n\", bad ? \"FAILED\" : \"ok\");\n"
+                  "    return bad;\n}\n");
+    ph_err err = {0};
+    pathf(path, sizeof path, "%s/CMakeLists.txt", out);
+    assert_int_equal(ph_fs_write_atomic(path, cm.p, cm.n, 0, &err), 0);
+    pathf(path, sizeof path, "%s/main.c", out);
+    assert_int_equal(ph_fs_write_atomic(path, mc.p, mc.n, 0, &err), 0);
+    free(cm.p);
+    free(mc.p);
+    char log[1200], exe[1200];
+    pathf(log, sizeof log, "%s/together.log", g_tmp);
+    if (build_table(out, log) != 0) {
+        show_log(log);
+        fail_msg("tables with formerly colliding names did not build together");
+    }
+    pathf(exe, sizeof exe, "%s/build/together", out);
+    char *run_it[] = {exe, NULL};
+    int rc = run(run_it, log);
+    char *text = slurp(log);
+    if (rc != 0 || !strstr(text, "together: ok")) {
+        show_log(log);
+        fail_msg("program using all four tables failed (rc %d)", rc);
+    }
+    free(text);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -354,6 +443,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mulshift_65537), cmocka_unit_test(test_mulrot_65537),
         cmocka_unit_test(test_mix_65537),      cmocka_unit_test(test_corrupt_table_fails),
         cmocka_unit_test(test_find_accepting_fails), cmocka_unit_test(test_index_only),
+        cmocka_unit_test(test_tables_in_one_program),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

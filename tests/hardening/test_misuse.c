@@ -1,0 +1,124 @@
+/* test_misuse.c - what a careless user or a noisy peer does is refused
+ * early and clearly, and does not hurt the coordinator.
+ *
+ * Real phcoord/phworker/phclient processes on loopback; argv[1] names the
+ * one scenario to run:
+ *   misuse_name_clash      a bulk job whose file names give one C symbol
+ * phcoord runs in the test's temp dir: its default --allow-root (its working
+ * directory) then covers every input and output. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static pid_t worker;
+
+static void start_cluster(const hx_args *extra)
+{
+    int rc = hx_coord_start(NULL, extra, hx_root(), "coord.log");
+    if (rc != 0)
+        fail_msg("phcoord did not start (exit %d): see its log above", rc);
+    hx_args w = {0};
+    hx_args_add(&w, "--threads", "1", NULL);
+    worker = hx_worker_start(&w, "worker.log");
+    assert_true(hx_wait_workers(1, 15000));
+}
+
+static void assert_cluster_alive(void)
+{
+    assert_true(hx_alive(hx_coord_pid()));
+    assert_int_equal(hx_client(10000, "ping", NULL), 0);
+}
+
+/* The results.csv line of file (starting "file,"), or NULL; malloc'd. */
+static char *csv_line(const char *csv, const char *file)
+{
+    size_t len = strlen(file);
+    for (const char *l = csv; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        if (!strncmp(l, file, len) && l[len] == ',') {
+            const char *e = strchr(l, '\n');
+            return strndup(l, e ? (size_t)(e - l) : strlen(l));
+        }
+    return NULL;
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+/* "A_B", "a b", "a-b", "a_b": four files, three symbols (A_B, a_b, a_b, a_b).
+ * In file-name order "a b.keys" comes first of the a_b ones and keeps the
+ * symbol; "a-b.keys" and "a_b.keys" fail with ENAME and write nothing. */
+static void misuse_name_clash(void **state)
+{
+    (void)state;
+    start_cluster(NULL);
+    static const char *const files[] = {"A_B.keys", "a b.keys", "a-b.keys", "a_b.keys",
+                                        "c.keys"};
+    static const char *const status[] = {"ok", "ok", "ENAME", "ENAME", "ok"};
+    static const char *const dirs[] = {"A_B", "a b", "a-b", "a_b", "c"};
+    hx_mkdir(hx_path("keys"));
+    for (int i = 0; i < 5; i++)
+        hx_write_keys(hx_path("keys/%s", files[i]), 300u + (uint32_t)i, 40u + (uint32_t)i,
+                      false);
+    char keys[1024], out[1024];
+    snprintf(keys, sizeof keys, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    int rc = hx_client(40000, "bulk-create", keys, "-o", out, NULL);
+    char *err = hx_client_err();
+    fprintf(stderr, "bulk-create exit %d, stderr: %s\n", rc, err ? err : "");
+    assert_int_equal(rc, 2); /* some tables failed */
+    /* The first failure names both files and the symbol. */
+    assert_non_null(err);
+    assert_non_null(strstr(err, "a-b.keys: its table's C symbols (a_b_index) are those of "
+                                "a b.keys"));
+    free(err);
+    char *csv = hx_slurp(hx_path("out/results.csv"));
+    assert_non_null(csv);
+    for (int i = 0; i < 5; i++) {
+        char *line = csv_line(csv, files[i]);
+        if (!line)
+            fail_msg("results.csv has no row for %s:\n%s", files[i], csv);
+        size_t n = strlen(line), s = strlen(status[i]);
+        if (n < s || strcmp(line + n - s, status[i]) != 0 || line[n - s - 1] != ',')
+            fail_msg("row of %s: '%s', expected status %s", files[i], line, status[i]);
+        free(line);
+        bool want = strcmp(status[i], "ok") == 0;
+        assert_int_equal(hx_exists(hx_path("out/%s/%s.h", dirs[i], dirs[i])), want);
+    }
+    free(csv);
+    assert_cluster_alive();
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
+    const struct CMUnitTest all[] = {
+        T(misuse_name_clash),
+    };
+#undef T
+    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (argc < 2 || !strcmp(argv[1], all[i].name))
+            chosen[n++] = all[i];
+    if (n == 0) {
+        fprintf(stderr, "test_misuse: no test named '%s'\n", argv[1]);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    unsetenv("PHCLUSTER_COORDINATOR");
+    return _cmocka_run_group_tests(argc < 2 ? "misuse" : argv[1], chosen, n, NULL, NULL);
+}
