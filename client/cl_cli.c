@@ -252,6 +252,12 @@ int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
     int first;
     if (parse_global(argc, argv, a, &first, exit_code))
         return -1;
+    const char *empty = a->coordinator && !a->coordinator[0]     ? "--coordinator"
+                        : a->curve_secret && !a->curve_secret[0] ? "--curve-secret"
+                        : a->curve_server && !a->curve_server[0] ? "--curve-server"
+                                                                 : NULL;
+    if (empty)
+        return bad(exit_code, "%s: empty value%s", empty, "");
     const cl_cmd_desc *d = NULL;
     for (size_t k = 0; k < NCMDS && !d; k++)
         if (!strcmp(argv[first], cmds[k].name))
@@ -264,10 +270,17 @@ int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(sub_argc, sub_argv, "o:h", longopts, NULL)) != -1) {
+    int li = -1;
+    while ((c = getopt_long(sub_argc, sub_argv, "o:h", longopts, &li)) != -1) {
         if (c == '?' || c == ':')
             return bad(exit_code, "%s: unknown or incomplete option '%s'", d->name,
                        sub_argv[optind - 1]);
+        /* An empty -o would silently mean the current directory, an empty
+         * endpoint or key file the default: refuse them. */
+        if (optarg && !optarg[0])
+            return li < 0 ? bad(exit_code, "%s: -o: empty value%s", d->name, "")
+                          : bad(exit_code, "%s: --%s: empty value", d->name, longopts[li].name);
+        li = -1;
         if (apply(d, c, a, exit_code))
             return -1;
     }
@@ -278,6 +291,8 @@ int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
         return bad(exit_code, "%s takes no argument, got '%s'", d->name, sub_argv[optind]);
     if (d->arg)
         a->arg = sub_argv[optind];
+    if (d->arg && !a->arg[0])
+        return bad(exit_code, "%s: %s is empty", d->name, d->arg);
     if ((d->allowed & A_OUT) && !a->out_dir)
         return bad(exit_code, "%s needs -o %s", d->name, d->cmd == CL_BULK ? "OUT" : "DIR");
     if (a->partition_set && (d->cmd != CL_CREATE || !a->local))

@@ -159,8 +159,15 @@ int main(int argc, char **argv)
     size_t nroots = 0;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    int li = -1;
+    while ((c = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
         int bad = 0;
+        /* An empty path or endpoint would silently mean "here" or "none". */
+        if (c != '?' && c != 'h' && li >= 0 && optarg && !optarg[0]) {
+            fprintf(stderr, "phcoord: --%s: empty value\n", longopts[li].name);
+            return 1;
+        }
+        li = -1;
         switch (c) {
         case 'b': o.bind = optarg; break;
         case 'H': bad = parse_ms("--heartbeat-ms", optarg, &o.heartbeat_ms); break;

@@ -104,8 +104,15 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
     long v;
     bool have_node = false;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    int li = -1;
+    while ((c = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
         int bad = 0;
+        /* An empty path or endpoint would silently mean "here" or "none". */
+        if (c != '?' && c != 'h' && li >= 0 && optarg && !optarg[0]) {
+            fprintf(stderr, "phworker: --%s: empty value\n", longopts[li].name);
+            return -1;
+        }
+        li = -1;
         switch (c) {
         case O_COORD: o->coordinator = optarg; break;
         case O_NODE: bad = parse_uint("--numa-node", optarg, 4095, &v); o->numa_node = (int)v;

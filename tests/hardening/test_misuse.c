@@ -4,6 +4,7 @@
  * Real phcoord/phworker/phclient processes on loopback; argv[1] names the
  * one scenario to run:
  *   misuse_name_clash      a bulk job whose file names give one C symbol
+ *   misuse_empty_paths     empty option values are refused by all three programs
  * phcoord runs in the test's temp dir: its default --allow-root (its working
  * directory) then covers every input and output. */
 #ifndef _GNU_SOURCE
@@ -100,6 +101,61 @@ static void misuse_name_clash(void **state)
     assert_cluster_alive();
 }
 
+/* ---- empty option values ---------------------------------------------------- */
+
+/* argv (after the program) must exit 1 at once with one stderr line naming
+ * option, and leave nothing in the test's directory (it runs there). */
+static void refuse_empty(const char *bin, const char *option, const char *const *argv)
+{
+    hx_args a = {0};
+    hx_args_add(&a, bin, NULL);
+    for (int i = 0; argv[i]; i++)
+        hx_args_add(&a, argv[i], NULL);
+    char err[1024];
+    snprintf(err, sizeof err, "%s", hx_path("refusal.err"));
+    unlink(err);
+    int rc = hx_run(&a, hx_path("cwd"), NULL, err, 20000);
+    char *text = hx_slurp(err);
+    fprintf(stderr, "%s %s...: exit %d: %s", bin, argv[0], rc, text ? text : "\n");
+    assert_int_equal(rc, 1);
+    assert_non_null(text);
+    assert_non_null(strstr(text, option));
+    assert_non_null(strstr(text, "empty"));
+    assert_int_equal(hx_count(text, "\n"), 1);
+    free(text);
+    /* nothing written here: the walk finds the directory alone */
+    assert_int_equal(hx_count_names(hx_path("cwd"), ""), 1);
+}
+
+static void misuse_empty_paths(void **state)
+{
+    (void)state;
+    hx_mkdir(hx_path("cwd"));
+    hx_write_keys(hx_path("x.keys"), 100, 1, false);
+    char keys[1024];
+    snprintf(keys, sizeof keys, "%s", hx_path("x.keys"));
+    const char *c1[] = {"create", keys, "-o", "", "--local", NULL};
+    refuse_empty(hx_client_bin, "-o", c1);
+    const char *c2[] = {"create", keys, "--out=", "--local", NULL};
+    refuse_empty(hx_client_bin, "--out", c2);
+    const char *c3[] = {"create", "", "-o", "out", "--local", NULL};
+    refuse_empty(hx_client_bin, "FILE", c3);
+    const char *c4[] = {"--coordinator", "", "ping", NULL};
+    refuse_empty(hx_client_bin, "--coordinator", c4);
+    const char *c5[] = {"status", "--curve-secret", "", "--curve-server", "s.pub", NULL};
+    refuse_empty(hx_client_bin, "--curve-secret", c5);
+    const char *d1[] = {"--state-dir", "", NULL};
+    refuse_empty(hx_coord_bin, "--state-dir", d1);
+    const char *d2[] = {"--allow-root=", NULL};
+    refuse_empty(hx_coord_bin, "--allow-root", d2);
+    const char *d3[] = {"--endpoint-file", "", NULL};
+    refuse_empty(hx_coord_bin, "--endpoint-file", d3);
+    const char *w1[] = {"--coordinator", "", NULL};
+    refuse_empty(hx_worker_bin, "--coordinator", w1);
+    const char *w2[] = {"--topology=", NULL};
+    refuse_empty(hx_worker_bin, "--topology", w2);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -107,6 +163,7 @@ int main(int argc, char **argv)
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
     const struct CMUnitTest all[] = {
         T(misuse_name_clash),
+        T(misuse_empty_paths),
     };
 #undef T
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
