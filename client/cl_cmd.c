@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "ph_curve.h"
 #include "ph_fs.h"
 #include "ph_log.h"
+#include "ph_solver.h"
 #include "ph_time.h"
 
 #define CL_PING_MS 2000          /* "cannot reach" after this long */
@@ -198,6 +200,16 @@ static int cmd_create(cl_conn *c, const cl_args *a)
         return fail(CL_EXIT_OTHER, "create: cannot derive a table name from the file name");
     void *buf;
     size_t len;
+    struct stat st;
+    /* Refuse what the cluster cannot carry before reading or solving. */
+    if (stat(a->arg, &st) == 0 && S_ISREG(st.st_mode) &&
+        ph_proto_check_table_size(a->arg, (uint64_t)st.st_size / 4,
+                                  ph_table_bytes_for((uint32_t)(st.st_size / 4 > UINT32_MAX
+                                                                    ? UINT32_MAX
+                                                                    : st.st_size / 4),
+                                                     a->compact),
+                                  &err) != 0)
+        return fail(CL_EXIT_OTHER, err.msg);
     if (ph_fs_read_all(a->arg, CL_KEYS_MAX, &buf, &len, &err))
         return fail(CL_EXIT_OTHER, err.msg);
     ph_msg req = {.type = PH_MSG_SUBMIT_CREATE};

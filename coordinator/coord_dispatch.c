@@ -15,6 +15,7 @@
 
 #include "ph_fs.h"
 #include "ph_keys.h"
+#include "ph_solver.h"
 #include "ph_time.h"
 #include "ph_wire.h"
 
@@ -83,6 +84,9 @@ static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
     int rc = coord_job_name_check(j, tid, &err);
     if (!rc)
         rc = task_keys(j, tid, &kbuf, &len, &err);
+    if (!rc && !j->is_create) /* a table too big to come back: not sent */
+        rc = ph_proto_check_table_size(t->file, len / 4,
+                                       ph_table_bytes_for((uint32_t)(len / 4), j->compact), &err);
     if (!rc)
         rc = ph_keys_table_name(t->file, name, sizeof name, &err);
     if (rc) {

@@ -303,6 +303,13 @@ int coord_job_create(const ph_msg_submit_create *m, const char *out_dir, coord_j
         !strcmp(name, ".") || !strcmp(name, ".."))
         return ph_err_set(err, PH_EINVAL, "SUBMIT_CREATE.name: empty, too long or not a plain "
                           "file name");
+    /* A table the cluster cannot carry back is refused before any work. */
+    char file[sizeof name + 8];
+    snprintf(file, sizeof file, "%s.keys", name);
+    uint32_t n = m->keys.n / 4;
+    int rc0 = ph_proto_check_table_size(file, n, ph_table_bytes_for(n, m->opts.compact), err);
+    if (rc0)
+        return rc0;
     coord_job *j = job_new(true);
     if (!j)
         return ph_err_set(err, PH_ENOMEM, "job: out of memory");

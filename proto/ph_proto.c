@@ -432,3 +432,22 @@ void ph_msg_free(ph_msg *m)
     memset(m, 0, sizeof *m);
     m->type = t;
 }
+
+int ph_proto_check_table_size(const char *file, uint64_t nkeys, uint64_t table_bytes,
+                              ph_err *err)
+{
+    const uint64_t room = PH_PROTO_MAX_FRAME - PH_PROTO_SLACK;
+    if (nkeys == 0) /* an empty keys file is refused with its own message */
+        return PH_OK;
+    if (nkeys * 4u > room)
+        return ph_err_set(err, PH_EINVAL, "%s: %llu keys, more than the %llu that fit one "
+                          "%u-byte message", file, (unsigned long long)nkeys,
+                          (unsigned long long)(room / 4u), PH_PROTO_MAX_FRAME);
+    if (table_bytes == 0 || table_bytes > room)
+        return ph_err_set(err, PH_EINVAL, "%s: %llu keys make a table of %llu bytes, more than "
+                          "the %llu bytes of table one %u-byte RESULT message carries (--compact "
+                          "tables are about half the size)", file, (unsigned long long)nkeys,
+                          (unsigned long long)table_bytes, (unsigned long long)room,
+                          PH_PROTO_MAX_FRAME);
+    return PH_OK;
+}

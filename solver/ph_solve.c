@@ -648,6 +648,15 @@ uint64_t ph_table_bytes(const ph_table *t)
     return (uint64_t)t->nverts * t->width;
 }
 
+uint64_t ph_table_bytes_for(uint32_t n, bool compact)
+{
+    if (n == 0 || !size_fits(n, compact))
+        return 0;
+    ph_table shape = {0};
+    size_table(&shape, n, compact);
+    return ph_table_bytes(&shape);
+}
+
 void ph_table_free(ph_table *t)
 {
     if (!t)

@@ -238,4 +238,14 @@ void ph_msg_free(ph_msg *m);
 
 const char *ph_msg_type_name(ph_msg_type t);
 
+/* Room for a TASK's or RESULT's fields beside its keys or table. */
+#define PH_PROTO_SLACK 65536u
+
+/* The one place where a table's size meets the frame cap: its nkeys keys
+ * travel in one SUBMIT_CREATE/TASK frame and its table of table_bytes
+ * (ph_table_bytes_for) in one RESULT frame.  Checked before any work;
+ * PH_EINVAL naming file and the limit when either would not fit. */
+int ph_proto_check_table_size(const char *file, uint64_t nkeys, uint64_t table_bytes,
+                              ph_err *err);
+
 #endif

@@ -85,6 +85,9 @@ int ph_table_check_shape(const ph_table *t, ph_err *err);
 
 /* Bytes of the table data (assigned array). */
 uint64_t ph_table_bytes(const ph_table *t);
+/* The same for the table ph_solve would build for n keys in that mode,
+ * known before any solving (0 when n keys cannot make one table). */
+uint64_t ph_table_bytes_for(uint32_t n, bool compact);
 
 void ph_table_free(ph_table *t);
 

@@ -5,6 +5,7 @@
  * one scenario to run:
  *   misuse_name_clash      a bulk job whose file names give one C symbol
  *   misuse_empty_paths     empty option values are refused by all three programs
+ *   misuse_too_big         a table too big for one RESULT is refused before solving
  * phcoord runs in the test's temp dir: its default --allow-root (its working
  * directory) then covers every input and output. */
 #ifndef _GNU_SOURCE
@@ -156,6 +157,56 @@ static void misuse_empty_paths(void **state)
     refuse_empty(hx_worker_bin, "--topology", w2);
 }
 
+/* ---- limits ------------------------------------------------------------------- */
+
+/* 4.2M keys: a power-of-two table of 2^24 vertices x 4 bytes = 64 MiB, more
+ * than one RESULT frame carries.  create is refused by the client and the
+ * same file in a bulk job by the coordinator, both at once, naming the
+ * limit; the small file of the job is built. */
+static void misuse_too_big(void **state)
+{
+    (void)state;
+    start_cluster(NULL);
+    hx_mkdir(hx_path("keys"));
+    hx_write_keys(hx_path("keys/big.keys"), 4200000, 7, false);
+    hx_write_keys(hx_path("keys/small.keys"), 500, 8, false);
+    char big[1024], keys[1024], out[1024];
+    snprintf(big, sizeof big, "%s", hx_path("keys/big.keys"));
+    snprintf(keys, sizeof keys, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    uint64_t t0 = hx_now_ms();
+    int rc = hx_client(30000, "create", big, "-o", out, NULL);
+    char *err = hx_client_err();
+    fprintf(stderr, "create: exit %d after %llu ms: %s", rc,
+            (unsigned long long)(hx_now_ms() - t0), err ? err : "\n");
+    assert_int_equal(rc, 1);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "big.keys: 4200000 keys make a table of 67108864 bytes"));
+    assert_non_null(strstr(err, "67043328"));
+    free(err);
+    assert_false(hx_exists(hx_path("out/big")));
+    rc = hx_client(40000, "bulk-create", keys, "-o", out, NULL);
+    err = hx_client_err();
+    fprintf(stderr, "bulk-create: exit %d: %s", rc, err ? err : "\n");
+    assert_int_equal(rc, 2);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "big.keys: 4200000 keys make a table of 67108864 bytes"));
+    free(err);
+    char *csv = hx_slurp(hx_path("out/results.csv"));
+    assert_non_null(csv);
+    char *row = csv_line(csv, "big.keys");
+    assert_non_null(row);
+    assert_non_null(strstr(row, ",EINVAL"));
+    free(row);
+    row = csv_line(csv, "small.keys");
+    assert_non_null(row);
+    assert_non_null(strstr(row, ",ok"));
+    free(row);
+    free(csv);
+    assert_false(hx_exists(hx_path("out/big")));
+    assert_cluster_alive();
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -164,6 +215,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest all[] = {
         T(misuse_name_clash),
         T(misuse_empty_paths),
+        T(misuse_too_big),
     };
 #undef T
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
