@@ -85,27 +85,156 @@ int ph_fs_tmp_name(char *out, size_t outlen, const char *path, ph_err *err)
     return PH_OK;
 }
 
+/* An existing symbolic link at name is refused: rename would replace it,
+ * but a link where a table or results.csv belongs is someone's trap, and
+ * saying so beats silently undoing it. */
+static int refuse_link_at(int dirfd, const char *name, const char *shown, ph_err *err)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        return ph_err_set(err, PH_EPERM, "%s: is a symbolic link; refusing to write through "
+                          "it", shown);
+    return PH_OK;
+}
+
+static int write_tmp_then_rename(int dirfd, const char *name, const char *tmp,
+                                 const char *shown, const void *data, size_t len,
+                                 int fsync_file, ph_err *err)
+{
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        struct stat st;
+        if (e == EEXIST && fstatat(dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(st.st_mode))
+            return ph_err_set(err, PH_EPERM, "%s: temporary %s is a symbolic link; refused",
+                              shown, tmp);
+        return ph_err_set(err, PH_EIO, "%s: cannot create temporary %s: %s", shown, tmp,
+                          strerror(e));
+    }
+    int saved = 0;
+    if (ph_fs_write_full(fd, data, len) != 0 || (fsync_file && fsync(fd) != 0))
+        saved = errno;
+    if (close(fd) != 0 && !saved)
+        saved = errno;
+    if (!saved && renameat(dirfd, tmp, dirfd, name) != 0)
+        saved = errno;
+    if (saved) {
+        unlinkat(dirfd, tmp, 0);
+        return ph_err_set(err, PH_EIO, "%s: cannot write: %s", shown, strerror(saved));
+    }
+    return PH_OK;
+}
+
 int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync_file,
                        ph_err *err)
 {
     char tmp[4200];
     if (ph_fs_tmp_name(tmp, sizeof tmp, path, err))
         return PH_EINVAL;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return ph_err_set(err, PH_EIO, "%s: cannot create: %s", path, strerror(errno));
-    int saved = 0;
-    if (ph_fs_write_full(fd, data, len) != 0 || (fsync_file && fsync(fd) != 0))
-        saved = errno;
-    if (close(fd) != 0 && !saved)
-        saved = errno;
-    if (!saved && rename(tmp, path) != 0)
-        saved = errno;
-    if (saved) {
-        unlink(tmp);
-        return ph_err_set(err, PH_EIO, "%s: cannot write: %s", path, strerror(saved));
+    int rc = refuse_link_at(AT_FDCWD, path, path, err);
+    if (!rc)
+        rc = write_tmp_then_rename(AT_FDCWD, path, tmp, path, data, len, fsync_file, err);
+    return rc;
+}
+
+int ph_fs_write_atomic_at(int dirfd, const char *name, const char *shown, const void *data,
+                          size_t len, int fsync_file, ph_err *err)
+{
+    if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return ph_err_set(err, PH_EINVAL, "%s: not a plain file name", shown);
+    char tmp[512];
+    if (ph_fs_tmp_name(tmp, sizeof tmp, name, err))
+        return PH_EINVAL;
+    int rc = refuse_link_at(dirfd, name, shown, err);
+    if (!rc)
+        rc = write_tmp_then_rename(dirfd, name, tmp, shown, data, len, fsync_file, err);
+    return rc;
+}
+
+/* Open one component below dirfd as a directory, no link followed. */
+static int open_component(int dirfd, const char *name, int create, const char *shown, int *out,
+                          ph_err *err)
+{
+    int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int fd = openat(dirfd, name, flags);
+    if (fd < 0 && errno == ENOENT && create) {
+        if (mkdirat(dirfd, name, 0755) != 0 && errno != EEXIST)
+            return ph_err_set(err, PH_EIO, "%s: cannot create directory: %s", shown,
+                              strerror(errno));
+        fd = openat(dirfd, name, flags);
     }
+    if (fd >= 0) {
+        *out = fd;
+        return PH_OK;
+    }
+    int e = errno;
+    struct stat st;
+    if ((e == ELOOP || e == ENOTDIR) && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(st.st_mode))
+        return ph_err_set(err, PH_EPERM, "%s: '%s' is a symbolic link; links are not followed "
+                          "below a checked directory", shown, name);
+    return ph_err_set(err, PH_EIO, "%s: cannot open directory '%s': %s", shown, name,
+                      strerror(e));
+}
+
+int ph_fs_open_dir_at(int base, const char *rel, int create, const char *shown, int *fd,
+                      ph_err *err)
+{
+    *fd = -1;
+    int cur = fcntl(base, F_DUPFD_CLOEXEC, 0);
+    if (cur < 0)
+        return ph_err_set(err, PH_EIO, "%s: %s", shown, strerror(errno));
+    for (const char *p = rel; *p;) {
+        size_t n = strcspn(p, "/");
+        char name[256];
+        if (n >= sizeof name) {
+            close(cur);
+            return ph_err_set(err, PH_EINVAL, "%s: component too long", shown);
+        }
+        memcpy(name, p, n);
+        name[n] = '\0';
+        p += n;
+        while (*p == '/')
+            p++;
+        if (n == 0 || !strcmp(name, "."))
+            continue;
+        if (!strcmp(name, "..")) {
+            close(cur);
+            return ph_err_set(err, PH_EINVAL, "%s: '..' component", shown);
+        }
+        int next = -1;
+        int rc = open_component(cur, name, create, shown, &next, err);
+        close(cur);
+        if (rc)
+            return rc;
+        cur = next;
+    }
+    *fd = cur;
     return PH_OK;
+}
+
+int ph_fs_open_dir(const char *abs_dir, int create, int *fd, ph_err *err)
+{
+    *fd = -1;
+    if (!abs_dir[0])
+        return ph_err_set(err, PH_EINVAL, "empty directory path");
+    const char *start = abs_dir[0] == '/' ? "/" : ".";
+    int root = open(start, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return ph_err_set(err, PH_EIO, "%s: %s", start, strerror(errno));
+    int rc = ph_fs_open_dir_at(root, abs_dir, create, abs_dir, fd, err);
+    close(root);
+    return rc;
+}
+
+int ph_fs_mkdirs_nofollow(const char *dir, ph_err *err)
+{
+    int fd;
+    int rc = ph_fs_open_dir(dir, 1, &fd, err);
+    if (!rc)
+        close(fd);
+    return rc;
 }
 
 int ph_fs_read_file(const char *path, size_t max_len, int flags, void **data, size_t *len,

@@ -103,8 +103,13 @@ int ph_journal_replay(const char *path, ph_journal_fn fn, void *ctx, uint64_t *r
     if (records)
         *records = 0;
     struct stat st;
-    if (stat(path, &st) && errno == ENOENT)
+    if (lstat(path, &st) && errno == ENOENT)
         return PH_OK;
+    /* The journal is the coordinator's own file: never reached through a
+     * link, which could make replay truncate (and appends extend) a file
+     * elsewhere. */
+    if (S_ISLNK(st.st_mode))
+        return ph_err_set(err, PH_EPERM, "%s: the journal is a symbolic link; refused", path);
     void *data = NULL;
     size_t size = 0;
     int rc = ph_fs_read_all(path, (size_t)1 << 40, &data, &size, err);
@@ -143,7 +148,9 @@ int ph_journal_replay_strict(const char *path, ph_journal_fn fn, void *ctx, uint
 int ph_journal_open(const char *path, ph_journal **out, ph_err *err)
 {
     *out = NULL;
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ELOOP)
+        return ph_err_set(err, PH_EPERM, "%s: the journal is a symbolic link; refused", path);
     if (fd < 0)
         return ph_err_set(err, PH_EIO, "%s: cannot open journal: %s", path, strerror(errno));
     ph_journal *j = calloc(1, sizeof *j);

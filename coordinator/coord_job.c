@@ -271,7 +271,7 @@ int coord_job_bulk(const char *dir, const char *out_dir, const ph_opts *o, coord
     if (!rc)
         rc = list_keys(dir, &names, &n, err);
     if (!rc && n > 0)
-        rc = ph_fs_mkdirs(out_dir, err);
+        rc = ph_fs_mkdirs_nofollow(out_dir, err);
     if (!rc)
         rc = alloc_tasks(j, n, err);
     if (!rc && (!(j->dir = strdup(dir)) || !(j->out_dir = strdup(out_dir))))
@@ -315,7 +315,7 @@ int coord_job_create(const ph_msg_submit_create *m, const char *out_dir, coord_j
         return ph_err_set(err, PH_ENOMEM, "job: out of memory");
     int rc = opts_from_msg(j, &m->opts, err);
     if (!rc)
-        rc = ph_fs_mkdirs(out_dir, err);
+        rc = ph_fs_mkdirs_nofollow(out_dir, err);
     if (!rc)
         rc = alloc_tasks(j, 1, err);
     if (!rc) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "ph_fs.h"
@@ -46,37 +47,56 @@ static int artifact_path_ok(const char *path, ph_err *err)
     return PH_OK;
 }
 
-/* Write one artifact under outdir.  last_dir caches the parent created last:
- * the files of one table share a directory, so that costs one mkdir. */
-static int artifact_write(const ph_artifact *it, const char *outdir, char *last_dir,
-                          size_t last_len, ph_err *err)
+/* The directory an artifact goes into, below outdir_fd, opened without
+ * following links.  The files of one table share a directory, so the fd of
+ * the last one is kept (cache) and reused. */
+typedef struct sub_dir {
+    char rel[4096];
+    int fd;
+} sub_dir;
+
+static int artifact_write(const ph_artifact *it, int outdir_fd, const char *outdir,
+                          sub_dir *cache, ph_err *err)
 {
     char full[4096];
     int rc = ph_fs_join(full, sizeof full, outdir, it->path, err);
     if (rc)
         return rc;
-    char *slash = strrchr(full, '/');
-    *slash = '\0'; /* join always puts one '/' after outdir */
-    if (strcmp(full, last_dir) != 0) {
-        rc = ph_fs_mkdirs(full, err);
-        if (!rc)
-            snprintf(last_dir, last_len, "%s", full);
+    const char *slash = strrchr(it->path, '/');
+    size_t dlen = slash ? (size_t)(slash - it->path) : 0;
+    if (cache->fd < 0 || strlen(cache->rel) != dlen || strncmp(cache->rel, it->path, dlen)) {
+        if (cache->fd >= 0 && cache->fd != outdir_fd)
+            close(cache->fd);
+        cache->fd = -1;
+        memcpy(cache->rel, it->path, dlen);
+        cache->rel[dlen] = '\0';
+        if (dlen == 0)
+            cache->fd = outdir_fd;
+        else if ((rc = ph_fs_open_dir_at(outdir_fd, cache->rel, 1, full, &cache->fd, err)) != 0)
+            return rc;
     }
-    *slash = '/';
-    if (!rc)
-        rc = ph_fs_write_atomic(full, it->data, it->len, 0, err);
-    return rc;
+    return ph_fs_write_atomic_at(cache->fd, slash ? slash + 1 : it->path, full, it->data,
+                                 it->len, 0, err);
 }
 
 /* Remove the first n artifacts again (a later one failed): a table is
- * written whole or not at all.  Best effort; the failure is what is
- * reported. */
-static void artifacts_unwrite(const ph_artifacts *a, size_t n, const char *outdir)
+ * written whole or not at all.  Best effort, without following links; the
+ * failure is what is reported. */
+static void artifacts_unwrite(const ph_artifacts *a, size_t n, int outdir_fd)
 {
     for (size_t i = 0; i < n; i++) {
-        char full[4096];
-        if (ph_fs_join(full, sizeof full, outdir, a->items[i].path, NULL) == PH_OK)
-            (void)unlink(full);
+        const char *path = a->items[i].path, *slash = strrchr(path, '/');
+        char rel[4096];
+        size_t dlen = slash ? (size_t)(slash - path) : 0;
+        if (dlen >= sizeof rel)
+            continue;
+        memcpy(rel, path, dlen);
+        rel[dlen] = '\0';
+        int fd;
+        if (ph_fs_open_dir_at(outdir_fd, rel, 0, path, &fd, NULL) != PH_OK)
+            continue;
+        (void)unlinkat(fd, slash ? slash + 1 : path, 0);
+        close(fd);
     }
 }
 
@@ -88,15 +108,20 @@ int ph_artifacts_write(const ph_artifacts *a, const char *outdir, ph_err *err)
         if (rc)
             return rc;
     }
-    char last_dir[4096] = "";
-    for (size_t i = 0; i < a->count; i++) {
-        int rc = artifact_write(&a->items[i], outdir, last_dir, sizeof last_dir, err);
-        if (rc) {
-            artifacts_unwrite(a, i, outdir);
-            return rc;
-        }
+    int outdir_fd;
+    int rc = ph_fs_open_dir(outdir, 1, &outdir_fd, err);
+    if (rc)
+        return rc;
+    sub_dir cache = {.fd = -1};
+    for (size_t i = 0; !rc && i < a->count; i++) {
+        rc = artifact_write(&a->items[i], outdir_fd, outdir, &cache, err);
+        if (rc)
+            artifacts_unwrite(a, i, outdir_fd);
     }
-    return PH_OK;
+    if (cache.fd >= 0 && cache.fd != outdir_fd)
+        close(cache.fd);
+    close(outdir_fd);
+    return rc;
 }
 
 void ph_artifacts_free(ph_artifacts *a)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ph_fs.h"
 #include "ph_sb_int.h"
@@ -59,16 +60,19 @@ int ph_results_csv_render(const ph_result_row *rows, size_t n, char **text, size
 int ph_results_csv_write(const char *outdir, const ph_result_row *rows, size_t n, ph_err *err)
 {
     char path[4096];
+    int dfd = -1;
     int rc = ph_fs_join(path, sizeof path, outdir, "results.csv", err);
     if (!rc)
-        rc = ph_fs_mkdirs(outdir, err);
+        rc = ph_fs_open_dir(outdir, 1, &dfd, err);
     char *text = NULL;
     size_t len = 0;
     if (!rc)
         rc = ph_results_csv_render(rows, n, &text, &len, err);
     if (!rc)
-        rc = ph_fs_write_atomic(path, text, len, 0, err);
+        rc = ph_fs_write_atomic_at(dfd, "results.csv", path, text, len, 0, err);
     free(text);
+    if (dfd >= 0)
+        close(dfd);
     return rc;
 }
 

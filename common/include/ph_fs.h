@@ -14,7 +14,9 @@
 int ph_fs_mkdirs(const char *dir, ph_err *err);
 
 /* Write len bytes to path via "path.tmp.PID.N" + rename.  fsync: also
- * fsync the file (and not the directory) before renaming. */
+ * fsync the file (and not the directory) before renaming.  For paths an
+ * operator names (the directory part may hold links); the last component
+ * must not be a link, and the temporary is never opened through one. */
 int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync_file,
                        ph_err *err);
 
@@ -32,6 +34,34 @@ int ph_fs_tmp_name(char *out, size_t outlen, const char *path, ph_err *err);
  * levels below dir) whose PID is not a live process.  *removed (optional)
  * counts them.  Used by a restarted coordinator on the dirs of resumed jobs. */
 int ph_fs_sweep_stale_tmp(const char *dir, int depth, unsigned long *removed, ph_err *err);
+
+/* ---- writing below a directory without following links ----------------
+ * Paths named by remote users are checked against --allow-root once, at
+ * submission, in resolved form.  Every later write reaches its target from
+ * "/" (or from a directory fd) one component at a time with O_NOFOLLOW, so
+ * a symbolic link planted afterwards inside an output directory (OUT/NAME,
+ * OUT/results.csv, a temporary name) is refused instead of leading the
+ * write elsewhere. */
+
+/* Open the directory rel (a relative path of plain names) below the
+ * directory fd base, one component at a time, never following a link;
+ * create: make missing components (0755).  shown: the path to name in
+ * errors.  *fd gets an O_DIRECTORY fd the caller closes. */
+int ph_fs_open_dir_at(int base, const char *rel, int create, const char *shown, int *fd,
+                      ph_err *err);
+
+/* Same for a path walked from "/" (absolute) or the working directory. */
+int ph_fs_open_dir(const char *abs_dir, int create, int *fd, ph_err *err);
+
+/* ph_fs_mkdirs for a checked output directory: ph_fs_open_dir(create). */
+int ph_fs_mkdirs_nofollow(const char *dir, ph_err *err);
+
+/* ph_fs_write_atomic relative to dirfd: name must be a plain name and not
+ * a link (an existing one is refused); the temporary is created with
+ * O_EXCL|O_NOFOLLOW and renamed within dirfd.  shown names the target in
+ * errors. */
+int ph_fs_write_atomic_at(int dirfd, const char *name, const char *shown, const void *data,
+                          size_t len, int fsync_file, ph_err *err);
 
 /* Read a whole regular file (at most max_len bytes) into a malloc'd buffer
  * owned by the caller.  Refuses non-regular files without blocking on them

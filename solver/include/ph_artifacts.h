@@ -22,8 +22,11 @@ typedef struct ph_artifacts {
 int ph_artifacts_add(ph_artifacts *a, const char *path, const void *data, size_t len,
                      ph_err *err);
 
-/* Write every artifact under outdir (creating subdirs), each atomically.
- * Refuses artifact paths that are absolute or contain "..". */
+/* Write every artifact under outdir (an absolute, resolved path; created
+ * if missing), each atomically.  Refuses artifact paths that are absolute
+ * or contain "..".  No symbolic link is followed anywhere on the way, from
+ * "/" down to each file (ph_fs_open_dir): a link planted in outdir is
+ * refused with an error naming it. */
 int ph_artifacts_write(const ph_artifacts *a, const char *outdir, ph_err *err);
 
 void ph_artifacts_free(ph_artifacts *a);

@@ -629,6 +629,108 @@ static void bad_submit_outside_default_root(void **state)
     submit_outside_roots(false);
 }
 
+
+/* ---- symbolic links planted in an output directory ------------------------- */
+
+/* create in/ten.keys -o <out> must fail with one line naming the link,
+ * and nothing may appear at the link's target. */
+static void refuse_through_link(const char *out, const char *named, const char *target)
+{
+    int rc = hx_client(30000, "create", hx_path("in/ten.keys"), "-o", out, NULL);
+    if (rc == 0) {
+        hx_dump("client stdout", hx_path("client.out"));
+        fail_msg("create -o %s: exit 0 with a link planted at %s", out, named);
+    }
+    assert_one_line_naming(named, NULL);
+    assert_false(hx_exists(target));
+    assert_int_equal(hx_count_names(hx_path("outside"), ""), 1); /* itself */
+}
+
+static void plant_link(const char *target, const char *at)
+{
+    if (symlink(target, at) != 0)
+        fail_msg("symlink %s -> %s: %s", at, target, strerror(errno));
+}
+
+static void bad_symlink_in_output(void **state)
+{
+    (void)state;
+    hx_args extra = {0};
+    hx_args_add(&extra, "--allow-root", hx_path("in"), NULL);
+    start_cluster(&extra);
+    hx_write_keys(hx_path("in/ten.keys"), 500, 31, false);
+    char out[1024], at[2048], target[1024];
+    /* The table's directory OUT/ten is a link out of the root. */
+    hx_mkdir(hx_path("in/o1"));
+    hx_mkdir(hx_path("outside/elsewhere"));
+    plant_link(hx_path("outside/elsewhere"), hx_path("in/o1/ten"));
+    snprintf(out, sizeof out, "%s", hx_path("in/o1"));
+    int rc = hx_client(30000, "create", hx_path("in/ten.keys"), "-o", out, NULL);
+    assert_int_not_equal(rc, 0);
+    assert_one_line_naming("symbolic link", "ten");
+    assert_int_equal(hx_count_names(hx_path("outside/elsewhere"), ""), 1); /* itself */
+    rmdir(hx_path("outside/elsewhere"));
+    /* Each table file in turn is a (dangling) link out of the root. */
+    const char *files[] = {"ten.h", "ten.c", "ten_test.c", "ten_bench.c", "CMakeLists.txt"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(out, sizeof out, "%s", hx_path("in/f%zu", i));
+        hx_mkdir(out);
+        hx_mkdir(hx_path("in/f%zu/ten", i));
+        snprintf(at, sizeof at, "%s/ten/%s", out, files[i]);
+        snprintf(target, sizeof target, "%s", hx_path("outside/%s", files[i]));
+        plant_link(target, at);
+        refuse_through_link(out, files[i], target);
+        /* Whole or nothing: no other file of the table stays. */
+        assert_int_equal(hx_count_names(hx_path("in/f%zu/ten", i), ""), 2); /* it, link */
+    }
+    /* results.csv is a link out of the root. */
+    snprintf(out, sizeof out, "%s", hx_path("in/r"));
+    hx_mkdir(out);
+    snprintf(target, sizeof target, "%s", hx_path("outside/results.csv"));
+    plant_link(target, hx_path("in/r/results.csv"));
+    refuse_through_link(out, "results.csv", target);
+    /* The temporary names of results.csv and of a table file are links
+     * (the coordinator's pid is known; the counter is planted far ahead). */
+    snprintf(out, sizeof out, "%s", hx_path("in/t"));
+    hx_mkdir(out);
+    hx_mkdir(hx_path("in/t/ten"));
+    long pid = (long)hx_coord_pid();
+    for (int n = 0; n < 400; n++) {
+        plant_link(hx_path("outside/tmp-%d", n), hx_path("in/t/ten/ten.h.tmp.%ld.%d", pid, n));
+        plant_link(hx_path("outside/rtmp-%d", n), hx_path("in/t/results.csv.tmp.%ld.%d", pid, n));
+    }
+    refuse_through_link(out, "ten.h.tmp.", hx_path("outside/tmp-0"));
+    for (int n = 0; n < 400; n++)
+        unlink(hx_path("in/t/ten/ten.h.tmp.%ld.%d", pid, n));
+    refuse_through_link(out, "results.csv.tmp.", hx_path("outside/rtmp-0"));
+    /* After all that, a clean directory still works. */
+    rc = hx_client(30000, "create", hx_path("in/ten.keys"), "-o", hx_path("in/good"), NULL);
+    assert_int_equal(rc, 0);
+    assert_true(hx_exists(hx_path("in/good/ten/ten.h")));
+    assert_cluster_alive();
+}
+
+/* --state-dir whose journal is a link: phcoord refuses to start, naming it. */
+static void bad_symlink_journal(void **state)
+{
+    (void)state;
+    hx_mkdir(hx_path("state"));
+    hx_mkdir(hx_path("outside"));
+    plant_link(hx_path("outside/journal"), hx_path("state/journal"));
+    hx_args a = {0};
+    hx_args_add(&a, hx_coord_bin, "--bind", "tcp://127.0.0.1:*", "--state-dir",
+                hx_path("state"), "--allow-root", hx_root(), NULL);
+    int rc = hx_run(&a, hx_root(), NULL, hx_path("coord.err"), 20000);
+    assert_true(rc != 0 && rc != HX_TIMEOUT);
+    char *e = hx_slurp(hx_path("coord.err"));
+    assert_non_null(e);
+    fprintf(stderr, "phcoord stderr: %s", e);
+    assert_non_null(strstr(e, "journal"));
+    assert_non_null(strstr(e, "symbolic link"));
+    free(e);
+    assert_false(hx_exists(hx_path("outside/journal")));
+}
+
 /* ---- CURVE ---------------------------------------------------------------------- */
 
 static void auth_keygen_cli(void **state)
@@ -822,6 +924,8 @@ int main(int argc, char **argv)
         T(bad_tcp_garbage),
         T(bad_submit_outside_roots),
         T(bad_submit_outside_default_root),
+        T(bad_symlink_in_output),
+        T(bad_symlink_journal),
         T(auth_keygen_cli),
         T(auth_curve_cluster),
         T(auth_nonloopback_needs_curve),
