@@ -29,6 +29,9 @@ typedef enum cl_cmd {
     CL_CREATE, CL_BULK, CL_WAIT, CL_STATUS, CL_SHUTDOWN, CL_PING, CL_KEYGEN,
 } cl_cmd;
 
+/* Default time for the coordinator to answer the first PING. */
+#define CL_REACH_MS 2000
+
 typedef struct cl_args {
     cl_cmd cmd;
     const char *arg;         /* FILE, DIR or TOKEN */
@@ -44,6 +47,7 @@ typedef struct cl_args {
     const char *coordinator;
     const char *curve_secret;  /* our key pair's secret file (CURVE) */
     const char *curve_server;  /* the coordinator's public key file */
+    int reach_ms;              /* no PONG this long: cannot reach (exit 4) */
 } cl_args;
 
 /* cl_cli.c: parse argv.  Returns -1 to exit with *exit_code (help, version,

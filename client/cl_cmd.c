@@ -18,7 +18,6 @@
 #include "ph_solver.h"
 #include "ph_time.h"
 
-#define CL_PING_MS 2000          /* "cannot reach" after this long */
 #define CL_REQUEST_MS 60000      /* SUBMIT (directory walk) and friends */
 #define CL_WAIT_POLL_MS 250      /* long-poll slice of a WAIT */
 #define CL_WAIT_RETRY_MS 2000    /* no JOB reply this long after the slice: ask again */
@@ -282,10 +281,28 @@ static int cmd_simple(cl_conn *c, ph_msg_type type, ph_msg_type expect, const ph
 {
     ph_msg req = {.type = type};
     ph_err err = {0};
-    if (cl_conn_request(c, &req, expect, type == PH_MSG_PING ? CL_PING_MS : CL_REQUEST_MS, r,
+    if (cl_conn_request(c, &req, expect, type == PH_MSG_PING ? CL_REACH_MS : CL_REQUEST_MS, r,
                         &err) != 0)
         return request_failed(&err);
     return CL_EXIT_OK;
+}
+
+/* PING until a PONG comes or reach_ms has passed, one PING per 2 s: a
+ * frame lost with a dropped connection (a busy host can miss transport
+ * heartbeats) is sent again rather than waited for. */
+static int reach(cl_conn *c, int reach_ms, const ph_msg **r)
+{
+    uint64_t end = ph_time_ms() + (uint64_t)reach_ms;
+    for (;;) {
+        uint64_t now = ph_time_ms();
+        int slice = end - now < CL_REACH_MS ? (int)(end - now) : CL_REACH_MS;
+        ph_msg req = {.type = PH_MSG_PING};
+        ph_err err = {0};
+        if (cl_conn_request(c, &req, PH_MSG_PONG, slice > 0 ? slice : 1, r, &err) == 0)
+            return CL_EXIT_OK;
+        if (err.code != PH_ETIMEOUT || ph_time_ms() >= end)
+            return request_failed(&err);
+    }
 }
 
 static int dispatch(cl_conn *c, const cl_args *a)
@@ -293,7 +310,7 @@ static int dispatch(cl_conn *c, const cl_args *a)
     const ph_msg *r;
     /* Every command first proves the coordinator is there, so "cannot
      * reach" is one clear error after ~2 s, not a hang. */
-    int rc = cmd_simple(c, PH_MSG_PING, PH_MSG_PONG, &r);
+    int rc = reach(c, a->reach_ms, &r);
     if (rc)
         return rc;
     switch (a->cmd) {

@@ -4,16 +4,19 @@
 #   2. ASan+UBSan build, every ctest test
 #   3. TSan build, the runtime tests (label "runtime"), the solver's
 #      parallel-attempt tests (test_solve) and the TCP cluster tests
-#   4. libFuzzer targets for a bounded time (PH_FUZZ_SECONDS per target, default 120)
-#   5. packaging: the .deb builds, installs and runs (the multi-host test in
+#   4. load: the cluster and fault tests (Release) and the TCP cluster group
+#      (TSan) with two busy loops beside them, PH_LOAD_RUNS consecutive
+#      times (default 5); any failed run fails (scripts/load-test.sh)
+#   5. libFuzzer targets for a bounded time (PH_FUZZ_SECONDS per target, default 120)
+#   6. packaging: the .deb builds, installs and runs (the multi-host test in
 #      network namespaces is a ctest of stages 1-2, skipped where not permitted)
-# PH_TEST_STAGES="release asan tsan fuzz deploy" selects stages.  The build
-# settings of stages 1-4 are the presets of CMakePresets.json
+# PH_TEST_STAGES="release asan tsan load fuzz deploy" selects stages.  The build
+# settings of stages 1-5 are the presets of CMakePresets.json
 # (cmake --preset release|asan|tsan|fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-stages=${PH_TEST_STAGES:-release asan tsan fuzz deploy}
+stages=${PH_TEST_STAGES:-release asan tsan load fuzz deploy}
 jobs=$(nproc)
 export CTEST_OUTPUT_ON_FAILURE=1
 
@@ -46,6 +49,10 @@ for stage in $stages; do
     TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/harness/tsan-libzmq.supp" \
       ctest --test-dir build-tsan -j"$jobs" --timeout 600 \
       -R '^cluster_(bulk|requeue|protocol|dispatch)$'
+    ;;
+  load)
+    run_stage "cluster and fault tests under load, ${PH_LOAD_RUNS:-5} runs"
+    scripts/load-test.sh "${PH_LOAD_RUNS:-5}"
     ;;
   fuzz)
     run_stage "fuzzing (${PH_FUZZ_SECONDS:-120} s per target)"

@@ -389,7 +389,10 @@ static void test_exit_unreachable(void **state)
     (void)state;
     /* Port 1 on loopback: nothing listens there for an unprivileged test. */
     char *const argv[] = {(char *)hx_client_bin, "ping", "--coordinator", "tcp://127.0.0.1:1", NULL};
-    assert_int_equal(run(argv, NULL), 4);
+    hx_reach_ms(2000);
+    int rc = run(argv, NULL);
+    hx_reach_ms(0);
+    assert_int_equal(rc, 4);
 }
 
 /* A worker that freezes mid-job is dropped after liveness; its tasks are

@@ -828,6 +828,7 @@ static void auth_curve_cluster(void **state)
     /* An unknown key: ZAP says no, the client cannot get an answer. */
     hx_args bad = {0};
     hx_args_add(&bad, "--curve-secret", ikey, "--curve-server", server_pub, NULL);
+    hx_reach_ms(2000); /* each of these cannot be answered */
     rc = hx_client_pre(&bad, HX_HANG_MS, "ping", NULL);
     fprintf(stderr, "client with an unknown key: exit %d\n", rc);
     assert_true(rc != 0 && rc < 128);
@@ -836,6 +837,7 @@ static void auth_curve_cluster(void **state)
     /* No CURVE at all. */
     hx_args none = {0};
     rc = hx_client_pre(&none, HX_HANG_MS, "ping", NULL);
+    hx_reach_ms(0);
     fprintf(stderr, "client without CURVE: exit %d\n", rc);
     assert_true(rc != 0 && rc < 128);
     assert_true(hx_alive(hx_coord_pid())); /* the refused SHUTDOWN did nothing */

@@ -50,6 +50,16 @@ void hx_pump(void)
     }
 }
 
+void hx_reach_ms(unsigned ms)
+{
+    char v[16];
+    snprintf(v, sizeof v, "%u", ms);
+    if (ms)
+        setenv("PHCLUSTER_REACH_MS", v, 1);
+    else
+        unsetenv("PHCLUSTER_REACH_MS");
+}
+
 void hx_sleep_ms(unsigned ms)
 {
     hx_pump();
@@ -138,7 +148,7 @@ void hx_proc_begin(const char *tag)
     ngroups = 0;
     snprintf(run_tag, sizeof run_tag, "%s", tag ? tag : "");
     const char *b = getenv("HX_BUDGET_MS");
-    budget_end = hx_now_ms() + (b ? strtoull(b, NULL, 10) : 240000u);
+    budget_end = hx_now_ms() + (b ? strtoull(b, NULL, 10) : 540000u);
 }
 
 static void track(pid_t pid, char kind)
@@ -181,6 +191,9 @@ static void child_exec(char *const argv[], const char *cwd, const char *out, con
         _exit(127);
     if (run_tag[0])
         setenv("PH_HARNESS_RUN", run_tag, 1);
+    /* phclient: a coordinator slowed by load is not "unreachable"; a test
+     * of unreachability sets a short value itself (hx_reach_ms). */
+    setenv("PHCLUSTER_REACH_MS", "120000", 0);
     int in = open("/dev/null", O_RDONLY);
     int o = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int e = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);

@@ -32,8 +32,9 @@ void hx_args_add(hx_args *a, ...);
 void hx_args_cat(hx_args *a, const hx_args *b);
 
 /* Start owning processes for one test: forget earlier ones, set the budget
- * (every deadline ends by then; env HX_BUDGET_MS, default 240 s) and the
- * value of PH_HARNESS_RUN given to children (NULL: none). */
+ * (every deadline ends by then; env HX_BUDGET_MS, default 540 s, inside
+ * the ctest timeout of 600 s) and the value of PH_HARNESS_RUN given to
+ * children (NULL: none). */
 void hx_proc_begin(const char *run_tag);
 /* SIGKILL every process group started since hx_proc_begin.  Async-signal
  * safe (it runs from the fatal-signal handlers). */
@@ -61,6 +62,10 @@ int hx_run(const hx_args *a, const char *cwd, const char *out, const char *err,
  * to deadline_ms each; returns how many did not exit 0. */
 int hx_stop_kind(char kind, int deadline_ms);
 void hx_set_kind(pid_t pid, char kind);
+
+/* PHCLUSTER_REACH_MS for the phclient runs that follow (0: back to the
+ * harness's 120 s), for tests that expect "cannot reach" (exit 4). */
+void hx_reach_ms(unsigned ms);
 
 void hx_sleep_ms(unsigned ms);
 uint64_t hx_now_ms(void);
