@@ -22,7 +22,6 @@
 #define CL_WAIT_POLL_MS 250      /* long-poll slice of a WAIT */
 #define CL_WAIT_RETRY_MS 2000    /* no JOB reply this long after the slice: ask again */
 #define CL_WAIT_LOST_MS 30000    /* silent this long while waiting: unreachable (exit 4) */
-#define CL_KEYS_MAX (PH_PROTO_MAX_FRAME - 65536u)
 
 static int fail(int code, const char *msg)
 {
@@ -209,7 +208,7 @@ static int cmd_create(cl_conn *c, const cl_args *a)
                                                      a->compact),
                                   &err) != 0)
         return fail(CL_EXIT_OTHER, err.msg);
-    if (ph_fs_read_all(a->arg, CL_KEYS_MAX, &buf, &len, &err))
+    if (ph_fs_read_all(a->arg, PH_PROTO_MAX_KEYS_BYTES, &buf, &len, &err))
         return fail(CL_EXIT_OTHER, err.msg);
     ph_msg req = {.type = PH_MSG_SUBMIT_CREATE};
     req.u.submit_create.name = ph_bytes_str(name);

@@ -14,6 +14,7 @@
 
 #include "coord.h"
 #include "ph_log.h"
+#include "ph_topology.h"
 #include "wrk.h"
 
 #define CL_MAX_NODES 64
@@ -64,7 +65,7 @@ int cl_local_start(cl_local **out, void **zmq_ctx, const char **endpoint, ph_err
 {
     *out = NULL;
     unsigned nodes[CL_MAX_NODES], n = 0;
-    int rc = wrk_topology_nodes(NULL, nodes, CL_MAX_NODES, &n, err);
+    int rc = ph_topology_nodes(NULL, nodes, CL_MAX_NODES, &n, err);
     if (rc)
         return rc;
     cl_local *l = calloc(1, sizeof *l);

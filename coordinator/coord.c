@@ -34,8 +34,8 @@ void coord_opts_init(coord_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->bind = COORD_DEFAULT_BIND;
-    o->heartbeat_ms = 250;
-    o->liveness_ms = 3000;
+    o->heartbeat_ms = PH_PROTO_HEARTBEAT_MS;
+    o->liveness_ms = PH_PROTO_LIVENESS_MS;
     o->writers = -1;
     o->prefetch_ms = COORD_DEFAULT_PREFETCH_MS;
     o->keep_jobs = COORD_DEFAULT_KEEP_JOBS;

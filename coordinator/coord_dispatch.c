@@ -19,7 +19,6 @@
 #include "ph_time.h"
 #include "ph_wire.h"
 
-#define COORD_KEYS_MAX (PH_PROTO_MAX_FRAME - 65536u) /* room for the TASK header */
 
 /* ---- dispatch ---------------------------------------------------------- */
 
@@ -68,7 +67,7 @@ static int task_keys(const coord_job *j, uint64_t tid, void **buf, size_t *len, 
     char path[8192];
     int rc = ph_fs_join(path, sizeof path, j->dir, j->tasks[tid].file, err);
     if (!rc)
-        rc = ph_fs_read_file(path, COORD_KEYS_MAX, PH_FS_NOFOLLOW, buf, len, err);
+        rc = ph_fs_read_file(path, PH_PROTO_MAX_KEYS_BYTES, PH_FS_NOFOLLOW, buf, len, err);
     return rc;
 }
 

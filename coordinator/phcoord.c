@@ -35,9 +35,9 @@ static void usage(FILE *f)
             "\n"
             "  --bind EP           endpoint to listen on (default %s;\n"
             "                      tcp://HOST:PORT, tcp://HOST:* for any port, inproc://NAME)\n"
-            "  --heartbeat-ms N    heartbeat interval to workers (default 250)\n"
+            "  --heartbeat-ms N    heartbeat interval to workers (default %d)\n"
             "  --liveness-ms N     drop a worker silent this long and requeue its tasks\n"
-            "                      (default 3000; at least twice the heartbeat)\n"
+            "                      (default %d; at least twice the heartbeat)\n"
             "  --endpoint-file F   write the bound endpoint to F (useful with port *)\n"
             "  --writers N         threads writing tables to disk (default %d; 0 = the\n"
             "                      event loop writes them itself)\n"
@@ -73,7 +73,8 @@ static void usage(FILE *f)
             "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
             "  --version           print the version\n"
             "  -h, --help          this help\n",
-            COORD_DEFAULT_BIND, COORD_DEFAULT_WRITERS, COORD_DEFAULT_KEEP_JOBS,
+            COORD_DEFAULT_BIND, PH_PROTO_HEARTBEAT_MS, PH_PROTO_LIVENESS_MS,
+            COORD_DEFAULT_WRITERS, COORD_DEFAULT_KEEP_JOBS,
             COORD_DEFAULT_JOB_TTL_S, COORD_DEFAULT_COMPACT_BYTES, COORD_DEFAULT_PREFETCH_MS,
             COORD_DEFAULT_MAX_TRIES);
 }

@@ -47,7 +47,7 @@ int ph_port_create(size_t capacity, ph_port **out, ph_err *err)
     pthread_cond_init(&p->can_put, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&p->mu, NULL);
-    pthread_mutex_init(&p->io_mu, NULL);
+    pthread_mutex_init(&p->ext_mu, NULL);
     *out = p;
     return 0;
 }
@@ -195,15 +195,16 @@ void ph_port_destroy(ph_port *port)
 {
     if (!port)
         return;
-    /* The file service may still post completions: refuse them (its reaper
-     * then frees them) and stop it before the ring goes away. */
+    /* An attached service (file reads) may still post completions: refuse
+     * them (it then frees them itself) and stop it before the ring goes. */
     ph_port_close(port);
-    ph_port_io_destroy(port->io);
+    if (port->ext)
+        port->ext_stop(port->ext);
     ph_port_sig_close(port->sig);
     pthread_cond_destroy(&port->can_get);
     pthread_cond_destroy(&port->can_put);
     pthread_mutex_destroy(&port->mu);
-    pthread_mutex_destroy(&port->io_mu);
+    pthread_mutex_destroy(&port->ext_mu);
     free(port->ring);
     free(port);
 }

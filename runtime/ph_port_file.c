@@ -36,7 +36,7 @@ struct ph_port_io {
 #ifdef PH_HAVE_URING
     struct io_uring ring;
     pthread_t reaper;
-    unsigned inflight; /* under port->io_mu */
+    unsigned inflight; /* under port->ext_mu */
     bool stopping;
 #endif
 };
@@ -158,13 +158,13 @@ static void *reaper_main(void *arg)
         file_req *r = io_uring_cqe_get_data(cqe);
         int res = cqe->res;
         io_uring_cqe_seen(&io->ring, cqe);
-        /* Taking io_mu before touching r orders us after the submitter's
+        /* Taking ext_mu before touching r orders us after the submitter's
          * writes to r (which it made before unlocking) for TSan as well. */
-        pthread_mutex_lock(&io->port->io_mu);
+        pthread_mutex_lock(&io->port->ext_mu);
         if (r)
             io->inflight--;
         bool done = io->stopping && io->inflight == 0;
-        pthread_mutex_unlock(&io->port->io_mu);
+        pthread_mutex_unlock(&io->port->ext_mu);
         if (r) {
             if (res < 0)
                 r->pub.status = ph_err_set(&r->pub.err, PH_EIO, "%s: read failed: %s",
@@ -179,7 +179,7 @@ static void *reaper_main(void *arg)
     return NULL;
 }
 
-/* Called with io_mu held.  Returns false if the ring is full. */
+/* Called with ext_mu held.  Returns false if the ring is full. */
 static bool uring_submit(struct ph_port_io *io, file_req *r)
 {
     if (io->inflight >= IO_DEPTH)
@@ -219,15 +219,15 @@ static bool uring_start(struct ph_port_io *io)
 }
 #endif
 
-void ph_port_io_destroy(struct ph_port_io *io)
+/* The port's ext_stop: runs in ph_port_destroy, after the ring is closed. */
+static void io_stop(void *ext)
 {
-    if (!io)
-        return;
+    struct ph_port_io *io = ext;
 #ifdef PH_HAVE_URING
     if (io->uring) {
         /* A NOP with no request wakes the reaper; it leaves once nothing
          * is in flight (completions may come in any order). */
-        pthread_mutex_lock(&io->port->io_mu);
+        pthread_mutex_lock(&io->port->ext_mu);
         io->stopping = true;
         struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
         while (!sqe) {
@@ -237,7 +237,7 @@ void ph_port_io_destroy(struct ph_port_io *io)
         io_uring_prep_nop(sqe);
         io_uring_sqe_set_data(sqe, NULL);
         io_uring_submit(&io->ring);
-        pthread_mutex_unlock(&io->port->io_mu);
+        pthread_mutex_unlock(&io->port->ext_mu);
         pthread_join(io->reaper, NULL);
         io_uring_queue_exit(&io->ring);
     }
@@ -245,11 +245,11 @@ void ph_port_io_destroy(struct ph_port_io *io)
     free(io);
 }
 
-/* io_mu held: the port's file service, created on first use. */
+/* ext_mu held: the port's file service, created on first use. */
 static struct ph_port_io *get_io(ph_port *port)
 {
-    if (port->io)
-        return port->io;
+    if (port->ext)
+        return port->ext;
     struct ph_port_io *io = calloc(1, sizeof *io);
     if (!io)
         return NULL;
@@ -259,7 +259,8 @@ static struct ph_port_io *get_io(ph_port *port)
 #else
     (void)uring_wanted();
 #endif
-    port->io = io;
+    port->ext = io;
+    port->ext_stop = io_stop;
     return io;
 }
 
@@ -271,14 +272,14 @@ int ph_port_read_file(ph_port *port, const char *path, uint64_t key, size_t max_
     if (rc)
         return rc;
     r->pub.key = key;
-    pthread_mutex_lock(&port->io_mu);
+    pthread_mutex_lock(&port->ext_mu);
     struct ph_port_io *io = get_io(port);
     bool queued = false;
 #ifdef PH_HAVE_URING
     if (io && io->uring && !io->stopping && r->pub.len > 0)
         queued = uring_submit(io, r);
 #endif
-    pthread_mutex_unlock(&port->io_mu);
+    pthread_mutex_unlock(&port->ext_mu);
     if (!io) {
         close(r->fd);
         free(r);

@@ -4,8 +4,12 @@
  * locking and wakeups) talks to a readiness backend through four calls and
  * never includes an OS event API itself.  Exactly one backend file is
  * compiled in: ph_port_epoll.c (Linux, default) or ph_port_pipe.c (any
- * POSIX system).  File reads (ph_port_file.c) sit beside the core and use
- * io_uring when it is built in and the kernel lets us. */
+ * POSIX system).  Both are leaves: they never call into the core.
+ *
+ * File reads (ph_port_file.c) sit one level up: they call the core (to
+ * post completions) and the core never calls them by name.  The file
+ * service attaches itself to a port as an opaque object with a stop
+ * function, which ph_port_destroy runs after closing the ring. */
 #ifndef PH_PORT_INT_H
 #define PH_PORT_INT_H
 
@@ -24,9 +28,9 @@ void ph_port_sig_lower(ph_port_sig *s); /* the fd becomes unreadable */
 void ph_port_sig_close(ph_port_sig *s);
 const char *ph_port_sig_name(void);
 
-/* --- file I/O service (ph_port_file.c), created on first use --- */
-struct ph_port_io;
-void ph_port_io_destroy(struct ph_port_io *io);
+/* --- a service attached to the port (the file reader), created on first
+ * use by that service under ext_mu; stopped by ph_port_destroy --- */
+typedef void (*ph_port_ext_stop)(void *ext);
 
 struct ph_port {
     pthread_mutex_t mu;
@@ -43,8 +47,9 @@ struct ph_port {
     bool fd_armed;            /* someone asked for ph_port_fd: keep it level */
     ph_port_sig *sig;
 
-    pthread_mutex_t io_mu;    /* guards io creation and the io_uring SQ */
-    struct ph_port_io *io;
+    pthread_mutex_t ext_mu;   /* guards ext creation and the service's own state */
+    void *ext;                /* attached service, or NULL */
+    ph_port_ext_stop ext_stop;
 };
 
 #endif

@@ -1,7 +1,7 @@
 /* ph_runtime.c - one completion port per NUMA node, drained by bound threads.
  *
- * The Linux form of the reference's IOCP runtime: hwloc tells us the NUMA
- * nodes and their cpusets, each node gets a ph_port and threads_per_node
+ * The Linux form of an IOCP thread pool: hwloc (loaded by ph_topology.c)
+ * tells us the NUMA nodes and their cpusets, each node gets a ph_port and threads_per_node
  * pthreads bound to its cpuset, and work is a function pointer + argument
  * carried in a packet.  Nothing here allocates per work item. */
 #include <hwloc.h>
@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "ph_log.h"
 #include "ph_port.h"
 #include "ph_runtime.h"
+#include "ph_topology.h"
 
 /* ph_packet.value says what key/data hold. */
 enum { PK_WORK = 1, PK_EXEC = 2 };
@@ -91,22 +91,9 @@ static void *node_thread_main(void *arg)
 
 static int load_topology(ph_runtime *rt, const char *desc, ph_err *err)
 {
-    if (hwloc_topology_init(&rt->topo) < 0)
-        return ph_err_set(err, PH_ENOMEM, "runtime: hwloc_topology_init failed");
-    if (desc && *desc) {
-        /* An existing file is an XML export (hwloc-ls foo.xml); anything
-         * else must be a synthetic description like "pack:2 numa:1 pu:2". */
-        struct stat st;
-        bool is_file = stat(desc, &st) == 0;
-        int rc = is_file ? hwloc_topology_set_xml(rt->topo, desc)
-                         : hwloc_topology_set_synthetic(rt->topo, desc);
-        if (rc < 0)
-            return ph_err_set(err, PH_EINVAL, "topology=\"%s\": not a valid %s", desc,
-                              is_file ? "hwloc XML file" : "hwloc synthetic description");
-    }
-    if (hwloc_topology_load(rt->topo) < 0)
-        return ph_err_set(err, PH_EINVAL, "topology=\"%s\": hwloc could not load it",
-                          desc ? desc : "(this machine)");
+    int rc = ph_topology_load(desc, &rt->topo, err);
+    if (rc)
+        return rc;
     rt->thissystem = hwloc_topology_is_thissystem(rt->topo) != 0;
     if (!rt->thissystem) {
         static atomic_flag logged = ATOMIC_FLAG_INIT;

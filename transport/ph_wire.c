@@ -11,8 +11,8 @@ void ph_wire_opts_init(ph_wire_opts *o)
     memset(o, 0, sizeof *o);
     o->hwm = 10000;
     o->linger_ms = 100;
-    o->heartbeat_ms = 250;
-    o->heartbeat_timeout_ms = 3000;
+    o->heartbeat_ms = PH_PROTO_HEARTBEAT_MS;
+    o->heartbeat_timeout_ms = PH_PROTO_LIVENESS_MS;
 }
 
 const char *ph_wire_strerror(void) { return zmq_strerror(zmq_errno()); }

@@ -41,13 +41,14 @@ static void usage(FILE *f)
             "                      machine, e.g. \"pack:2 numa:1 core:1 pu:1\" (binding is off)\n"
             "  --fake-work         answer each task at once with an empty success (benchmarks)\n"
             "  --task-delay-ms N   sleep N ms before each task (tests: a slow worker)\n"
-            "  --heartbeat-ms N    heartbeat interval (default 250)\n"
-            "  --liveness-ms N     reconnect when the coordinator is silent this long (3000)\n"
+            "  --heartbeat-ms N    heartbeat interval (default %d)\n"
+            "  --liveness-ms N     reconnect when the coordinator is silent this long (%d)\n"
             "  --curve-secret F    our CURVE secret key file (from `phclient keygen`)\n"
             "  --curve-server F    the coordinator's CURVE public key file; both are\n"
             "                      required for a coordinator that is not on loopback\n"
             "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
-            "  --version, -h/--help\n");
+            "  --version, -h/--help\n",
+            PH_PROTO_HEARTBEAT_MS, PH_PROTO_LIVENESS_MS);
 }
 
 static int parse_nodes(const char *list, uint64_t *mask)

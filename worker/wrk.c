@@ -23,6 +23,7 @@
 #include "ph_log.h"
 #include "ph_runtime.h"
 #include "ph_time.h"
+#include "ph_topology.h"
 #include "ph_wire.h"
 
 #define WRK_BACKOFF_MIN_MS 100
@@ -53,8 +54,8 @@ void wrk_opts_init(wrk_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->numa_node = -1;
-    o->heartbeat_ms = 250;
-    o->liveness_ms = 3000;
+    o->heartbeat_ms = PH_PROTO_HEARTBEAT_MS;
+    o->liveness_ms = PH_PROTO_LIVENESS_MS;
 }
 
 static bool stop_requested(const wrk *w)
@@ -329,7 +330,7 @@ static int setup(wrk *w, ph_err *err)
     int numa = o->numa_node;
     if (numa < 0) {
         unsigned first = 0, count = 0;
-        int rc = wrk_topology_nodes(o->topology, &first, 1, &count, err);
+        int rc = ph_topology_nodes(o->topology, &first, 1, &count, err);
         if (rc)
             return rc;
         numa = (int)first;
@@ -388,9 +389,9 @@ int wrk_run(const wrk_opts *o, void *zmq_ctx, ph_err *err)
         return src;
     wrk_opts eff = *o;
     if (eff.heartbeat_ms <= 0)
-        eff.heartbeat_ms = 250;
+        eff.heartbeat_ms = PH_PROTO_HEARTBEAT_MS;
     if (eff.liveness_ms <= 0)
-        eff.liveness_ms = 3000;
+        eff.liveness_ms = PH_PROTO_LIVENESS_MS;
     wrk w = {.o = &eff};
     int rc = setup(&w, err);
     if (!rc) {

@@ -3,62 +3,25 @@
  * Processes rather than threads so a crash on one node (a bad table, an
  * OOM kill) costs only that node, and the supervisor restarts it.  The
  * supervisor itself never creates a zmq context or a thread: fork() stays
- * safe. */
+ * safe.  It sits above wrk.c (each child runs wrk_run) and wrk.c never
+ * calls back into it. */
 #include "wrk.h"
 
 #include <errno.h>
-#include <hwloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ph_log.h"
+#include "ph_topology.h"
 
 #define WRK_MAX_NODES 256
 #define WRK_RESTART_DELAY_MS 1000
-
-int wrk_topology_nodes(const char *topology, unsigned *os_index, unsigned max,
-                       unsigned *count, ph_err *err)
-{
-    hwloc_topology_t topo;
-    *count = 0;
-    if (hwloc_topology_init(&topo) != 0)
-        return ph_err_set(err, PH_ENOMEM, "hwloc_topology_init failed");
-    int rc = 0;
-    if (topology && topology[0]) {
-        struct stat st;
-        /* A path to an existing file is XML, anything else a synthetic
-         * description such as "pack:2 numa:1 core:1 pu:1". */
-        if (stat(topology, &st) == 0)
-            rc = hwloc_topology_set_xml(topo, topology);
-        else
-            rc = hwloc_topology_set_synthetic(topo, topology);
-    }
-    if (rc != 0 || hwloc_topology_load(topo) != 0) {
-        hwloc_topology_destroy(topo);
-        return ph_err_set(err, PH_EINVAL, "--topology '%s': not a valid XML file or synthetic "
-                          "description", topology ? topology : "");
-    }
-    int n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
-    for (int i = 0; i < n; i++) {
-        hwloc_obj_t obj = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)i);
-        if (*count < max)
-            os_index[*count] = obj->os_index;
-        (*count)++;
-    }
-    hwloc_topology_destroy(topo);
-    if (*count == 0)
-        return ph_err_set(err, PH_EINVAL, "topology has no NUMA node");
-    if (*count > max)
-        *count = max;
-    return PH_OK;
-}
 
 static volatile sig_atomic_t sup_signal;
 static atomic_int child_stop;
@@ -120,7 +83,7 @@ int wrk_supervise(const wrk_opts *o)
 {
     unsigned nodes[WRK_MAX_NODES], n = 0;
     ph_err err = {0};
-    if (wrk_topology_nodes(o->topology, nodes, WRK_MAX_NODES, &n, &err) != 0) {
+    if (ph_topology_nodes(o->topology, nodes, WRK_MAX_NODES, &n, &err) != 0) {
         fprintf(stderr, "phworker: %s\n", err.msg);
         return 1;
     }

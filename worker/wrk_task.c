@@ -20,8 +20,6 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
  * below it one thread per table keeps every thread busy with its own file,
  * which is faster for the many small files of a bulk job. */
 #define WRK_BIG_TABLE 100000u
-/* Room for the RESULT's fixed fields and msgpack headers. */
-#define WRK_RESULT_SLACK 65536u
 
 wrk_task *wrk_task_new(const ph_msg_task *m, unsigned node_threads, ph_port *done)
 {
@@ -74,7 +72,7 @@ static int solve_opts(const wrk_task *t, uint32_t n, ph_solve_opts *so, ph_err *
  * finish.  Fail it here with a clear message instead. */
 static int check_wire_size(wrk_task *t)
 {
-    uint64_t total = WRK_RESULT_SLACK + ph_table_bytes(&t->table);
+    uint64_t total = PH_PROTO_FRAME_SLACK + ph_table_bytes(&t->table);
     if (total <= PH_PROTO_MAX_FRAME)
         return PH_OK;
     ph_table_free(&t->table);

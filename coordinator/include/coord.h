@@ -22,8 +22,10 @@
 
 typedef struct coord_opts {
     const char *bind;          /* endpoint; default COORD_DEFAULT_BIND */
-    int heartbeat_ms;          /* app + ZMTP heartbeat interval; default 250 */
-    int liveness_ms;           /* worker silent this long is dropped; default 3000 */
+    int heartbeat_ms;          /* app + ZMTP heartbeat interval; default
+                                  PH_PROTO_HEARTBEAT_MS */
+    int liveness_ms;           /* worker silent this long is dropped; default
+                                  PH_PROTO_LIVENESS_MS */
     const char *endpoint_file; /* if set, the bound endpoint is written here (atomic) */
     atomic_int *stop;          /* optional: set non-zero to leave the loop */
     int writers;               /* threads writing tables; 0 = the loop itself;

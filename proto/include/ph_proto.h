@@ -25,6 +25,21 @@
 /* Largest frame accepted (also set as ZMQ_MAXMSGSIZE on every socket). */
 #define PH_PROTO_MAX_FRAME (64u * 1024u * 1024u)
 #define PH_PROTO_MAX_LIST 100000u   /* workers, jobs, nodes */
+/* Room a frame keeps beside its bulk payload (the keys of a TASK or a
+ * SUBMIT_CREATE, the table of a RESULT) for the other fields and the
+ * msgpack headers. */
+#define PH_PROTO_FRAME_SLACK 65536u
+/* The most key bytes one TASK or SUBMIT_CREATE carries (and so the largest
+ * keys file a job takes): what is left of a frame after the slack. */
+#define PH_PROTO_MAX_KEYS_BYTES (PH_PROTO_MAX_FRAME - PH_PROTO_FRAME_SLACK)
+
+/* Liveness, the same for every peer: HEARTBEATs (and ZMTP heartbeats)
+ * every PH_PROTO_HEARTBEAT_MS; a peer silent for PH_PROTO_LIVENESS_MS is
+ * lost (the coordinator drops a worker and requeues its tasks, a worker
+ * reconnects).  phcoord and phworker take other values with --heartbeat-ms
+ * and --liveness-ms; liveness is at least twice the heartbeat. */
+#define PH_PROTO_HEARTBEAT_MS 250
+#define PH_PROTO_LIVENESS_MS 3000
 
 typedef enum ph_msg_type {
     /* worker -> coordinator */

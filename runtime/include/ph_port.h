@@ -8,6 +8,7 @@
 #ifndef PH_PORT_H
 #define PH_PORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,10 +46,6 @@ int ph_port_fd(ph_port *port);
 
 /* Free the port; no thread may be using it. */
 void ph_port_destroy(ph_port *port);
-
-/* ---- Additions by the runtime (additive; nothing above changed) ---- */
-
-#include <stdbool.h>
 
 /* Queue p at the FRONT, never blocking: it is taken before everything
  * already queued.  Uses slots kept beyond the high-water mark (capacity/4,

@@ -52,14 +52,10 @@ void *ph_runtime_node_alloc(ph_runtime *rt, unsigned node, size_t size);
 void ph_runtime_node_free(ph_runtime *rt, unsigned node, void *p, size_t size);
 
 /* Stop: drain = run everything queued first; else queued work is cancelled
- * (cancel_fn(arg) is called for each, if given).  Joins threads, frees all. */
+ * (cancel_fn(arg) is called for each, if given, on the node threads,
+ * possibly concurrently).  Work already running is finished, never
+ * interrupted.  Joins threads, frees all. */
 void ph_runtime_destroy(ph_runtime *rt, bool drain, void (*cancel_fn)(void *arg));
-
-/* ---- Additions by the runtime (additive; nothing above changed) ---- */
-
-/* About destroy (as implemented): cancel_fn runs on the node threads,
- * possibly concurrently; work already running is finished, never
- * interrupted. */
 
 /* Threads of node (0 if node is out of range). */
 unsigned ph_runtime_node_threads(const ph_runtime *rt, unsigned node);

@@ -18,6 +18,7 @@
 
 #include "ph_log.h"
 #include "ph_runtime.h"
+#include "ph_topology.h"
 
 #define TOPO2 "pack:2 numa:1 core:2 pu:1"  /* 2 nodes x 2 PUs */
 #define TOPO4 "pack:4 numa:1 core:3 pu:1"  /* 4 nodes x 3 PUs */
@@ -251,6 +252,31 @@ static void test_xml_topology(void **state)
     assert_int_equal(info.threads, 2);
     ph_runtime_destroy(rt, true, NULL);
     unlink(path);
+}
+
+/* ---- the one topology loader (runtime, phworker, phclient --local) ----- */
+
+static void test_topology_nodes(void **state)
+{
+    (void)state;
+    unsigned idx[8], n = 99;
+    ph_err err = {0};
+    assert_int_equal(ph_topology_nodes(TOPO4, idx, 8, &n, &err), 0);
+    assert_int_equal(n, 4);
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(idx[i], i);
+    /* A short array gets the first nodes only, and says so by the count. */
+    assert_int_equal(ph_topology_nodes(TOPO4, idx, 2, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(idx[1], 1);
+    /* This machine has at least one node. */
+    assert_int_equal(ph_topology_nodes(NULL, idx, 8, &n, &err), 0);
+    assert_true(n >= 1);
+    n = 99;
+    assert_int_equal(ph_topology_nodes("frobnicate:2 nonsense", idx, 8, &n, &err), PH_EINVAL);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err.msg, "--topology \"frobnicate:2 nonsense\""));
+    assert_non_null(strstr(err.msg, "synthetic"));
 }
 
 /* ---- round robin -------------------------------------------------------- */
@@ -634,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_node_selection),
         cmocka_unit_test(test_bad_topology),
         cmocka_unit_test(test_xml_topology),
+        cmocka_unit_test(test_topology_nodes),
         cmocka_unit_test(test_submit_any_round_robin),
         cmocka_unit_test(test_fifo_one_thread),
         cmocka_unit_test(test_many_producers),

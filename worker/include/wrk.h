@@ -17,15 +17,17 @@ typedef struct wrk_opts {
     const char *coordinator; /* endpoint, e.g. tcp://HOST:7710 or inproc://x */
     int numa_node;           /* OS index of the node to serve; -1 = first node */
     unsigned threads;        /* 0 = PUs of the node */
-    unsigned prefetch;       /* credits beyond threads; 0 = max(2, threads) */
+    unsigned prefetch;       /* credits beyond threads; 0 = max(32, 4 x threads);
+                                credits are capped at 512 */
     const char *topology;    /* NULL = this machine; hwloc synthetic string or XML */
     uint64_t node_mask;      /* wrk_supervise: only these OS indices (bit i = node i);
                                 0 = every node */
     bool fake_work;          /* answer every task at once with an empty success */
     unsigned task_delay_ms;  /* tests: each task sleeps this long before solving, so a
                                 frozen worker reliably holds tasks */
-    int heartbeat_ms;        /* default 250 */
-    int liveness_ms;         /* coordinator silent this long -> reconnect; default 3000 */
+    int heartbeat_ms;        /* default PH_PROTO_HEARTBEAT_MS */
+    int liveness_ms;         /* coordinator silent this long -> reconnect; default
+                                PH_PROTO_LIVENESS_MS */
     atomic_int *stop;        /* optional: non-zero = leave */
     /* CURVE (docs/SECURITY.md): both or neither; required for a coordinator
      * that is not on loopback. */
@@ -40,10 +42,6 @@ void wrk_opts_init(wrk_opts *o);
 
 /* Runs until STOP from the coordinator or *stop.  zmq_ctx NULL = own one. */
 int wrk_run(const wrk_opts *o, void *zmq_ctx, ph_err *err);
-
-/* OS indexes of the NUMA nodes of topology (NULL = this machine). */
-int wrk_topology_nodes(const char *topology, unsigned *os_index, unsigned max,
-                       unsigned *count, ph_err *err);
 
 /* --all-nodes: fork one wrk_run process per node, restart crashed ones,
  * forward SIGTERM/SIGINT.  Returns the exit code for main. */
