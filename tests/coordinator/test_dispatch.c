@@ -75,7 +75,7 @@ static int teardown(void **state)
 static coord_worker *add_worker(fixture *f, int i, const char *host, uint32_t threads,
                                 uint32_t credits)
 {
-    char id[8];
+    char id[16];
     snprintf(id, sizeof id, "w%d", i);
     ph_wire_opts wo;
     ph_wire_opts_init(&wo);
