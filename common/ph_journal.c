@@ -97,6 +97,20 @@ static int replay_buffer(const unsigned char *buf, size_t size,
     return PH_OK;
 }
 
+/* Read the whole journal and hand its intact records to fn; *size is the
+ * file's length, *good the end of its last intact record. */
+static int replay_file(const char *path, ph_journal_fn fn, void *ctx, uint64_t *records,
+                       size_t *size, size_t *good, ph_err *err)
+{
+    void *data = NULL;
+    int rc = ph_fs_read_all(path, (size_t)1 << 40, &data, size, err);
+    if (rc)
+        return rc;
+    rc = replay_buffer(data, *size, fn, ctx, records, good);
+    free(data);
+    return rc;
+}
+
 int ph_journal_replay(const char *path, ph_journal_fn fn, void *ctx, uint64_t *records,
                       ph_err *err)
 {
@@ -110,14 +124,8 @@ int ph_journal_replay(const char *path, ph_journal_fn fn, void *ctx, uint64_t *r
      * elsewhere. */
     if (S_ISLNK(st.st_mode))
         return ph_err_set(err, PH_EPERM, "%s: the journal is a symbolic link; refused", path);
-    void *data = NULL;
-    size_t size = 0;
-    int rc = ph_fs_read_all(path, (size_t)1 << 40, &data, &size, err);
-    if (rc)
-        return rc;
-    size_t good = 0;
-    rc = replay_buffer(data, size, fn, ctx, records, &good);
-    free(data);
+    size_t size = 0, good = 0;
+    int rc = replay_file(path, fn, ctx, records, &size, &good, err);
     if (rc)
         return rc;
     if (good < size && truncate(path, (off_t)good))
@@ -131,14 +139,8 @@ int ph_journal_replay_strict(const char *path, ph_journal_fn fn, void *ctx, uint
 {
     if (records)
         *records = 0;
-    void *data = NULL;
-    size_t size = 0;
-    int rc = ph_fs_read_all(path, (size_t)1 << 40, &data, &size, err);
-    if (rc)
-        return rc;
-    size_t good = 0;
-    rc = replay_buffer(data, size, fn, ctx, records, &good);
-    free(data);
+    size_t size = 0, good = 0;
+    int rc = replay_file(path, fn, ctx, records, &size, &good, err);
     if (!rc && good < size)
         rc = ph_err_set(err, PH_EPROTO, "%s: corrupt record at byte %zu of %zu", path, good,
                         size);
