@@ -48,6 +48,8 @@ const char *ph_msg_type_name(ph_msg_type t)
     case PH_MSG_RESULT: return "RESULT";
     case PH_MSG_TASK: return "TASK";
     case PH_MSG_STOP: return "STOP";
+    case PH_MSG_PART_TASK: return "PART_TASK";
+    case PH_MSG_PART_RESULT: return "PART_RESULT";
     case PH_MSG_SUBMIT_CREATE: return "SUBMIT_CREATE";
     case PH_MSG_SUBMIT_BULK: return "SUBMIT_BULK";
     case PH_MSG_WAIT: return "WAIT";
@@ -148,14 +150,18 @@ static void enc_raw(enc *e, ph_bytes b, bool bin)
 static void enc_str(enc *e, ph_bytes b) { enc_raw(e, b, false); }
 static void enc_bin(enc *e, ph_bytes b) { enc_raw(e, b, true); }
 
+/* partition travels only when it is not auto: peers that predate it take
+ * every message that does not use it. */
 static void enc_opts(enc *e, const ph_opts *o)
 {
-    enc_array(e, 5);
+    enc_array(e, o->partition ? 6 : 5);
     enc_str(e, o->hash);
     enc_bool(e, o->compact);
     enc_uint(e, o->threads);
     enc_uint(e, o->seed);
     enc_uint(e, o->table_flags);
+    if (o->partition)
+        enc_uint(e, o->partition);
 }
 
 static void enc_ready(enc *e, const ph_msg_ready *r)
@@ -197,6 +203,89 @@ const char *ph_proto_table_problem(const ph_table_view *t)
     if (t->assigned.n != want)
         return "assigned: length is not nverts * width";
     return NULL;
+}
+
+static uint32_t le32_at(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+const char *ph_proto_part_task_problem(const ph_msg_part_task *t)
+{
+    if (t->key_size < PH_PROTO_KEY_SIZE_MIN || t->key_size > PH_PROTO_KEY_SIZE_MAX)
+        return "key_size: not a supported key size";
+    if (t->nkeys == 0 || t->nbuckets == 0)
+        return "nkeys: a table has at least one key and one bucket";
+    if (t->counts.n == 0 || t->counts.n % 4 != 0)
+        return "counts: not a non-empty array of u32";
+    uint32_t ngroup = t->counts.n / 4;
+    if (t->bucket_lo >= t->nbuckets || ngroup > t->nbuckets - t->bucket_lo)
+        return "bucket_lo: the group does not lie inside the table's buckets";
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < ngroup; i++)
+        sum += le32_at(t->counts.p + 4 * (size_t)i);
+    if (sum > t->nkeys)
+        return "counts: more keys than the table has";
+    if ((uint64_t)t->keys.n != sum * t->key_size)
+        return "keys: length is not key_size * sum(counts)";
+    if ((uint64_t)t->positions.n != sum * 4)
+        return "positions: length is not 4 * sum(counts)";
+    return NULL;
+}
+
+const char *ph_proto_part_result_problem(const ph_msg_part_result *r)
+{
+    if (r->seeds.n % 4 != 0)
+        return "seeds: not an array of u32";
+    if (r->values.n % 4 != 0)
+        return "values: not an array of u32";
+    if (r->status != 0 && (r->seeds.n || r->values.n))
+        return "values: must be empty when status is not 0";
+    return NULL;
+}
+
+static void enc_part_task(enc *e, const ph_msg_part_task *t)
+{
+    const char *bad = e->rc ? NULL : ph_proto_part_task_problem(t);
+    if (bad) {
+        e->rc = ph_err_set(e->err, PH_EINVAL, "%s.%s", e->type, bad);
+        return;
+    }
+    enc_uint(e, t->job_id);
+    enc_uint(e, t->task_id);
+    enc_uint(e, t->group);
+    enc_str(e, t->name);
+    enc_uint(e, t->table_seed);
+    enc_uint(e, t->nkeys);
+    enc_uint(e, t->nbuckets);
+    enc_uint(e, t->bucket_lo);
+    enc_uint(e, t->key_size);
+    enc_uint(e, t->max_attempts);
+    enc_bin(e, t->counts);
+    enc_bin(e, t->keys);
+    enc_bin(e, t->positions);
+}
+
+static void enc_part_result(enc *e, const ph_msg_part_result *r)
+{
+    const char *bad = e->rc ? NULL : ph_proto_part_result_problem(r);
+    if (bad) {
+        e->rc = ph_err_set(e->err, PH_EINVAL, "%s.%s", e->type, bad);
+        return;
+    }
+    enc_uint(e, r->job_id);
+    enc_uint(e, r->task_id);
+    enc_uint(e, r->group);
+    enc_int(e, r->status);
+    enc_str(e, r->error);
+    enc_uint(e, r->numa_node);
+    enc_uint(e, r->bucket_lo);
+    enc_bin(e, r->seeds);
+    enc_bin(e, r->values);
+    enc_uint(e, r->attempts);
+    enc_uint(e, r->max_bucket_attempts);
+    enc_uint(e, r->solve_us);
 }
 
 /* The table of a RESULT: [] (none), or [hash, compact, seeds[4], nkeys, nedges,
@@ -293,6 +382,15 @@ static void enc_job_fields(enc *e, const ph_msg_job *j)
         enc_uint(e, c->succeeded);
         enc_uint(e, c->failed);
     }
+    if (j->parts_total) {
+        enc_uint(e, j->parts_total);
+        enc_uint(e, j->parts_done);
+    }
+}
+
+static int job_nfields(const ph_msg_job *j)
+{
+    return j->parts_total ? PH_PROTO_JOB_FIELDS_PARTS : PH_PROTO_JOB_FIELDS;
 }
 
 static void enc_worker(enc *e, const ph_worker_info *w)
@@ -319,7 +417,7 @@ static void enc_status_reply(enc *e, const ph_msg_status_reply *s)
     if (!enc_list(e, "jobs", s->njobs, s->jobs))
         return;
     for (uint32_t i = 0; i < s->njobs && e->rc == 0; i++) {
-        enc_array(e, PH_PROTO_JOB_FIELDS);
+        enc_array(e, (size_t)job_nfields(&s->jobs[i]));
         enc_job_fields(e, &s->jobs[i]);
     }
 }
@@ -342,6 +440,10 @@ int ph_proto_nfields(uint64_t type)
         return 5;
     case PH_MSG_JOB:
         return PH_PROTO_JOB_FIELDS;
+    case PH_MSG_PART_RESULT:
+        return 12;
+    case PH_MSG_PART_TASK:
+        return 13;
     case PH_MSG_RESULT:
         return 14;
     default:
@@ -356,6 +458,8 @@ static void enc_body(enc *e, const ph_msg *m)
     case PH_MSG_HEARTBEAT: enc_heartbeat(e, &m->u.heartbeat); break;
     case PH_MSG_RESULT: enc_result(e, &m->u.result); break;
     case PH_MSG_TASK: enc_task(e, &m->u.task); break;
+    case PH_MSG_PART_TASK: enc_part_task(e, &m->u.part_task); break;
+    case PH_MSG_PART_RESULT: enc_part_result(e, &m->u.part_result); break;
     case PH_MSG_SUBMIT_CREATE: enc_submit_create(e, &m->u.submit_create); break;
     case PH_MSG_SUBMIT_BULK: enc_submit_bulk(e, &m->u.submit_bulk); break;
     case PH_MSG_WAIT:
@@ -389,6 +493,8 @@ int ph_msg_encode(const ph_msg *m, char **buf, size_t *len, ph_err *err)
     if (nfields < 0)
         return ph_err_set(err, PH_EINVAL, "message: cannot encode unknown type %d",
                           (int)m->type);
+    if (m->type == PH_MSG_JOB)
+        nfields = job_nfields(&m->u.job);
     enc e = { .rc = 0, .err = err, .type = ph_msg_type_name(m->type) };
     msgpack_sbuffer_init(&e.sb);
     msgpack_packer_init(&e.pk, &e.sb, msgpack_sbuffer_write);

@@ -176,18 +176,22 @@ static int dec_opts(dec *d, const msgpack_object *o, ph_opts *v)
     int rc = dec_array(d, o, "opts", 0, &n);
     if (rc)
         return rc;
-    if (n != 4 && n != 5) /* table_flags is optional */
-        return dec_fail(d, "opts", "expected 4 or 5 entries");
+    if (n < 4 || n > 6) /* table_flags and partition are optional */
+        return dec_fail(d, "opts", "expected 4 to 6 entries");
     const msgpack_object *f = o->via.array.ptr;
     size_t old = dec_push(d, ".opts");
     v->table_flags = 0;
+    v->partition = 0;
     if (!(rc = dec_str(d, &f[0], "hash", &v->hash))
         && !(rc = dec_bool(d, &f[1], "compact", &v->compact))
         && !(rc = dec_u32(d, &f[2], "threads", &v->threads))
-        && !(rc = dec_u64(d, &f[3], "seed", &v->seed)) && n == 5
-        && !(rc = dec_u32(d, &f[4], "table_flags", &v->table_flags))
-        && (v->table_flags & ~PH_TABLE_FLAGS_KNOWN))
-        rc = dec_fail(d, "table_flags", "unknown bits set");
+        && !(rc = dec_u64(d, &f[3], "seed", &v->seed)) && n >= 5
+        && !(rc = dec_u32(d, &f[4], "table_flags", &v->table_flags))) {
+        if (v->table_flags & ~PH_TABLE_FLAGS_KNOWN)
+            rc = dec_fail(d, "table_flags", "unknown bits set");
+        else if (n == 6)
+            rc = dec_u32(d, &f[5], "partition", &v->partition);
+    }
     dec_pop(d, old);
     return rc;
 }
@@ -223,6 +227,47 @@ static int dec_task(dec *d, const msgpack_object *f, ph_msg_task *v)
         || (rc = dec_bin(d, &f[3], "keys", &v->keys)))
         return rc;
     return dec_opts(d, &f[4], &v->opts);
+}
+
+static int dec_part_task(dec *d, const msgpack_object *f, ph_msg_part_task *v)
+{
+    int rc;
+    if ((rc = dec_u64(d, &f[0], "job_id", &v->job_id))
+        || (rc = dec_u64(d, &f[1], "task_id", &v->task_id))
+        || (rc = dec_u32(d, &f[2], "group", &v->group))
+        || (rc = dec_str(d, &f[3], "name", &v->name))
+        || (rc = dec_u64(d, &f[4], "table_seed", &v->table_seed))
+        || (rc = dec_u32(d, &f[5], "nkeys", &v->nkeys))
+        || (rc = dec_u32(d, &f[6], "nbuckets", &v->nbuckets))
+        || (rc = dec_u32(d, &f[7], "bucket_lo", &v->bucket_lo))
+        || (rc = dec_u32(d, &f[8], "key_size", &v->key_size))
+        || (rc = dec_u32(d, &f[9], "max_attempts", &v->max_attempts))
+        || (rc = dec_bin(d, &f[10], "counts", &v->counts))
+        || (rc = dec_bin(d, &f[11], "keys", &v->keys))
+        || (rc = dec_bin(d, &f[12], "positions", &v->positions)))
+        return rc;
+    const char *bad = ph_proto_part_task_problem(v);
+    return bad ? ph_err_set(d->err, PH_EPROTO, "%s.%s", d->path, bad) : 0;
+}
+
+static int dec_part_result(dec *d, const msgpack_object *f, ph_msg_part_result *v)
+{
+    int rc;
+    if ((rc = dec_u64(d, &f[0], "job_id", &v->job_id))
+        || (rc = dec_u64(d, &f[1], "task_id", &v->task_id))
+        || (rc = dec_u32(d, &f[2], "group", &v->group))
+        || (rc = dec_i32(d, &f[3], "status", &v->status))
+        || (rc = dec_str(d, &f[4], "error", &v->error))
+        || (rc = dec_u32(d, &f[5], "numa_node", &v->numa_node))
+        || (rc = dec_u32(d, &f[6], "bucket_lo", &v->bucket_lo))
+        || (rc = dec_bin(d, &f[7], "seeds", &v->seeds))
+        || (rc = dec_bin(d, &f[8], "values", &v->values))
+        || (rc = dec_u64(d, &f[9], "attempts", &v->attempts))
+        || (rc = dec_u32(d, &f[10], "max_bucket_attempts", &v->max_bucket_attempts))
+        || (rc = dec_u64(d, &f[11], "solve_us", &v->solve_us)))
+        return rc;
+    const char *bad = ph_proto_part_result_problem(v);
+    return bad ? ph_err_set(d->err, PH_EPROTO, "%s.%s", d->path, bad) : 0;
 }
 
 static int dec_seeds(dec *d, const msgpack_object *o, uint32_t seeds[4])
@@ -335,8 +380,9 @@ static int dec_node(dec *d, const msgpack_object *o, uint32_t i, ph_node_count *
     return rc;
 }
 
-/* The PH_PROTO_JOB_FIELDS JOB fields (a JOB message's body, or one STATUS_REPLY job). */
-static int dec_job_fields(dec *d, const msgpack_object *f, ph_msg_job *v)
+/* The PH_PROTO_JOB_FIELDS JOB fields (a JOB message's body, or one
+ * STATUS_REPLY job), nf of them: 11, or 13 with the part counts. */
+static int dec_job_fields(dec *d, const msgpack_object *f, uint32_t nf, ph_msg_job *v)
 {
     int rc;
     if ((rc = dec_str(d, &f[0], "token", &v->token))
@@ -358,7 +404,18 @@ static int dec_job_fields(dec *d, const msgpack_object *f, ph_msg_job *v)
     for (uint32_t i = 0; i < v->nnodes; i++)
         if ((rc = dec_node(d, &f[10].via.array.ptr[i], i, &v->nodes[i])))
             return rc;
+    if (nf == PH_PROTO_JOB_FIELDS_PARTS
+        && ((rc = dec_u64(d, &f[11], "parts_total", &v->parts_total))
+            || (rc = dec_u64(d, &f[12], "parts_done", &v->parts_done))))
+        return rc;
+    if (v->parts_done > v->parts_total)
+        return dec_fail(d, "parts_done", "more than parts_total");
     return 0;
+}
+
+static bool job_nfields_ok(uint32_t n)
+{
+    return n == PH_PROTO_JOB_FIELDS || n == PH_PROTO_JOB_FIELDS_PARTS;
 }
 
 static int dec_worker(dec *d, const msgpack_object *o, uint32_t i, ph_worker_info *w)
@@ -382,9 +439,17 @@ static int dec_worker(dec *d, const msgpack_object *o, uint32_t i, ph_worker_inf
 static int dec_status_job(dec *d, const msgpack_object *o, uint32_t i, ph_msg_job *j)
 {
     size_t old = dec_push(d, ".jobs[%u]", i);
-    int rc = dec_array(d, o, NULL, PH_PROTO_JOB_FIELDS, NULL);
+    int rc = 0;
+    if (o->type != MSGPACK_OBJECT_ARRAY) {
+        rc = dec_fail(d, NULL, "expected array");
+    } else if (!job_nfields_ok(o->via.array.size)) {
+        char what[64];
+        snprintf(what, sizeof what, "expected %u or %u entries, got %u", PH_PROTO_JOB_FIELDS,
+                 PH_PROTO_JOB_FIELDS_PARTS, o->via.array.size);
+        rc = dec_fail(d, NULL, what);
+    }
     if (!rc)
-        rc = dec_job_fields(d, o->via.array.ptr, j);
+        rc = dec_job_fields(d, o->via.array.ptr, o->via.array.size, j);
     dec_pop(d, old);
     return rc;
 }
@@ -431,16 +496,18 @@ static int dec_pair(dec *d, const msgpack_object *f, ph_msg *m)
     }
 }
 
-static int dec_body(dec *d, const msgpack_object *f, ph_msg *m)
+static int dec_body(dec *d, const msgpack_object *f, uint32_t nf, ph_msg *m)
 {
     switch (m->type) {
     case PH_MSG_READY: return dec_ready(d, f, &m->u.ready);
     case PH_MSG_HEARTBEAT: return dec_heartbeat(d, f, &m->u.heartbeat);
     case PH_MSG_RESULT: return dec_result(d, f, &m->u.result);
     case PH_MSG_TASK: return dec_task(d, f, &m->u.task);
+    case PH_MSG_PART_TASK: return dec_part_task(d, f, &m->u.part_task);
+    case PH_MSG_PART_RESULT: return dec_part_result(d, f, &m->u.part_result);
     case PH_MSG_SUBMIT_CREATE: return dec_submit_create(d, f, &m->u.submit_create);
     case PH_MSG_SUBMIT_BULK: return dec_submit_bulk(d, f, &m->u.submit_bulk);
-    case PH_MSG_JOB: return dec_job_fields(d, f, &m->u.job);
+    case PH_MSG_JOB: return dec_job_fields(d, f, nf, &m->u.job);
     case PH_MSG_STATUS_REPLY: return dec_status_reply(d, f, &m->u.status_reply);
     case PH_MSG_WAIT: case PH_MSG_ACCEPTED: case PH_MSG_ERROR: case PH_MSG_PONG:
         return dec_pair(d, f, m);
@@ -509,10 +576,12 @@ static int dec_message(dec *d, const msgpack_object *root, ph_msg *m)
                           (unsigned long long)a[1].via.u64);
     m->type = (ph_msg_type)a[1].via.u64;
     dec_push(d, "%s", ph_msg_type_name(m->type));
-    if (root->via.array.size != 2u + (uint32_t)nf)
+    uint32_t got = root->via.array.size - 2;
+    bool ok = m->type == PH_MSG_JOB ? job_nfields_ok(got) : got == (uint32_t)nf;
+    if (!ok)
         return ph_err_set(d->err, PH_EPROTO, "%s: expected %d fields, got %u",
-                          d->path, nf, root->via.array.size - 2);
-    return dec_body(d, a + 2, m);
+                          d->path, nf, got);
+    return dec_body(d, a + 2, got, m);
 }
 
 int ph_msg_decode(const void *buf, size_t len, ph_msg *out, ph_err *err)

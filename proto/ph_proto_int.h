@@ -22,8 +22,10 @@
  * the object must end exactly at len.  Returns 0 or PH_EPROTO. */
 int ph_proto_scan(const unsigned char *p, size_t len, ph_err *err);
 
-/* A JOB's fields: the body of a JOB message and each STATUS_REPLY job. */
+/* A JOB's fields: the body of a JOB message and each STATUS_REPLY job;
+ * two more (parts_total, parts_done) when the job has partitioned tables. */
 #define PH_PROTO_JOB_FIELDS 11
+#define PH_PROTO_JOB_FIELDS_PARTS 13
 
 /* A RESULT's table: [hash, compact, seeds, nkeys, nedges, nverts, shift,
  * width, assigned]. */
@@ -34,7 +36,16 @@ int ph_proto_scan(const unsigned char *p, size_t len, ph_err *err);
 struct ph_table_view;
 const char *ph_proto_table_problem(const struct ph_table_view *t);
 
-/* Fields after [version, type] for a message type; -1 if unknown. */
+/* Fields after [version, type] for a message type; -1 if unknown.  For a
+ * JOB the count without part counts (the decoder also takes
+ * PH_PROTO_JOB_FIELDS_PARTS). */
 int ph_proto_nfields(uint64_t type);
+
+/* Problems of a PART_TASK / PART_RESULT (both directions): NULL if fine,
+ * else "field: reason". */
+struct ph_msg_part_task;
+struct ph_msg_part_result;
+const char *ph_proto_part_task_problem(const struct ph_msg_part_task *t);
+const char *ph_proto_part_result_problem(const struct ph_msg_part_result *r);
 
 #endif

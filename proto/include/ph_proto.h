@@ -20,8 +20,10 @@
 
 #include "ph_err.h"
 
-/* 2: RESULT carries the solved table instead of rendered files. */
-#define PH_PROTO_VERSION 2
+/* 2: RESULT carries the solved table instead of rendered files.
+ * 3: partitioned tables over the cluster (PART_TASK, PART_RESULT, opts.partition,
+ *    JOB part counts). */
+#define PH_PROTO_VERSION 3
 /* Largest frame accepted (also set as ZMQ_MAXMSGSIZE on every socket). */
 #define PH_PROTO_MAX_FRAME (64u * 1024u * 1024u)
 #define PH_PROTO_MAX_LIST 100000u   /* workers, jobs, nodes */
@@ -49,6 +51,9 @@ typedef enum ph_msg_type {
     /* coordinator -> worker */
     PH_MSG_TASK = 4,
     PH_MSG_STOP = 5,           /* worker: finish up and exit */
+    PH_MSG_PART_TASK = 6,      /* a group of buckets of a partitioned table */
+    /* worker -> coordinator */
+    PH_MSG_PART_RESULT = 7,    /* the solved group: bucket seeds, vertex values */
     /* client -> coordinator */
     PH_MSG_SUBMIT_CREATE = 10,
     PH_MSG_SUBMIT_BULK = 11,
@@ -76,7 +81,11 @@ typedef struct ph_opts {
     uint32_t threads;    /* solver threads per task; 0 = worker decides */
     uint64_t seed;
     uint32_t table_flags; /* PH_TABLE_* bits: what the written table carries */
+    uint32_t partition;  /* big sets: 0 = auto, PH_PROTO_PART_OFF = one graph, else
+                            keys per bucket; absent on the wire (4 or 5 entries) = 0 */
 } ph_opts;
+
+#define PH_PROTO_PART_OFF UINT32_MAX
 
 /* table_flags bits.  Absent on the wire (a 4-entry opts) means 0. */
 #define PH_TABLE_INDEX_ONLY 1u /* no key set, no NAME_find: Index alone */
@@ -142,6 +151,52 @@ typedef struct ph_msg_result {
     ph_table_view table; /* set iff has_table (a success, except fake work) */
 } ph_msg_result;
 
+/* Bytes per key of a PART_TASK.  Only 4 today; the field keeps the key
+ * size a parameter of the wire. */
+#define PH_PROTO_KEY_SIZE_MIN 4u
+#define PH_PROTO_KEY_SIZE_MAX 4u
+
+/* A group of consecutive buckets of a partitioned table (solver/ph_part.h):
+ * the keys of buckets [bucket_lo, bucket_lo + ngroup) grouped by bucket, in
+ * ascending position within a bucket, with their global positions.  The
+ * decoder checks counts.n % 4 == 0 (ngroup = counts.n / 4 >= 1), the group
+ * inside [0, nbuckets), key_size, and keys.n == key_size * sum(counts),
+ * positions.n == 4 * sum(counts). */
+typedef struct ph_msg_part_task {
+    uint64_t job_id;
+    uint64_t task_id;        /* the keys file's task in its job */
+    uint32_t group;          /* this group among the table's groups */
+    ph_bytes name;           /* table name */
+    uint64_t table_seed;     /* the bucket-selection seed */
+    uint32_t nkeys;          /* keys of the whole table: the index modulus */
+    uint32_t nbuckets;       /* buckets of the whole table */
+    uint32_t bucket_lo;
+    uint32_t key_size;
+    uint32_t max_attempts;   /* per bucket; 0 = the solver's default */
+    ph_bytes counts;         /* u32 LE keys per bucket of the group */
+    ph_bytes keys;           /* key_size bytes LE per key */
+    ph_bytes positions;      /* u32 LE: each key's position in the keys file */
+} ph_msg_part_task;
+
+/* A solved group: a seed per bucket and the vertex values of the group's
+ * buckets back to back, in bucket order (the coordinator knows each
+ * bucket's vertex count from its key count).  The decoder checks
+ * seeds.n % 4 == 0, values.n % 4 == 0, and both empty when status != 0. */
+typedef struct ph_msg_part_result {
+    uint64_t job_id;
+    uint64_t task_id;
+    uint32_t group;
+    int32_t status;          /* PH_OK or a PH_E* code */
+    ph_bytes error;          /* one line when status != 0 */
+    uint32_t numa_node;
+    uint32_t bucket_lo;
+    ph_bytes seeds;          /* u32 LE per bucket */
+    ph_bytes values;         /* u32 LE per vertex */
+    uint64_t attempts;       /* graphs tried, all buckets of the group */
+    uint32_t max_bucket_attempts;
+    uint64_t solve_us;       /* solve and per-bucket verification */
+} ph_msg_part_result;
+
 typedef struct ph_msg_submit_create {
     ph_bytes name;       /* table name */
     ph_bytes keys;       /* raw keys, read by the client */
@@ -187,6 +242,9 @@ typedef struct ph_msg_job {
     ph_bytes out_dir;
     uint32_t nnodes;
     ph_node_count *nodes;    /* owned */
+    /* Bucket groups of the job's partitioned tables: known so far, done.
+     * On the wire only when parts_total > 0 (then 13 fields, else 11). */
+    uint64_t parts_total, parts_done;
 } ph_msg_job;
 
 typedef struct ph_worker_info {
@@ -223,6 +281,8 @@ typedef struct ph_msg {
         ph_msg_heartbeat heartbeat;
         ph_msg_task task;
         ph_msg_result result;
+        ph_msg_part_task part_task;
+        ph_msg_part_result part_result;
         ph_msg_submit_create submit_create;
         ph_msg_submit_bulk submit_bulk;
         ph_msg_wait wait;

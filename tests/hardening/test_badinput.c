@@ -34,7 +34,7 @@
 #include "ph_curve.h"
 
 /* The protocol version (PH_PROTO_VERSION of proto/ph_proto.h) in raw frames. */
-#define HX_PROTO 0x02
+#define HX_PROTO 0x03
 
 static pid_t worker;
 
@@ -292,7 +292,7 @@ static int recv_within(void *s, unsigned char *buf, size_t cap, int ms)
     return zmq_recv(s, buf, cap, 0);
 }
 
-/* A fresh client's PING ([2, 15]) gets PONG ([2, 24, version, uptime]). */
+/* A fresh client's PING ([3, 15]) gets PONG ([3, 24, version, uptime]). */
 static void assert_pong(void)
 {
     void *s = dealer(0);
@@ -354,7 +354,7 @@ static void bad_frame_garbage(void **state)
     one_frame("array32 with a huge count", huge, sizeof huge);
     const unsigned char trailing[] = {0x92, HX_PROTO, 0x0F, 0x00};
     one_frame("PING with a trailing byte", trailing, sizeof trailing);
-    const void *parts[2] = {"\x92\x02\x0F", "\x92\x02\x0F"};
+    const void *parts[2] = {"\x92\x03\x0F", "\x92\x03\x0F"};
     size_t lens[2] = {3, 3};
     send_expect_error("two-part message", parts, lens, 2);
     close_zmq();
@@ -380,9 +380,12 @@ static void bad_frame_version(void **state)
 {
     (void)state;
     start_cluster(NULL);
-    const unsigned char v3[] = {0x92, 0x03, 0x0F};
-    one_frame("PING with version 3", v3, sizeof v3);
-    /* a version 1 peer (RESULT with rendered files) is told the version */
+    const unsigned char v4[] = {0x92, 0x04, 0x0F};
+    one_frame("PING with version 4", v4, sizeof v4);
+    /* a version 2 peer (no partitioned tasks) and a version 1 peer (RESULT
+     * with rendered files) are told the version */
+    const unsigned char v2[] = {0x92, 0x02, 0x0F};
+    one_frame("PING with version 2", v2, sizeof v2);
     const unsigned char v1[] = {0x92, 0x01, 0x0F};
     one_frame("PING with version 1", v1, sizeof v1);
     const unsigned char v0[] = {0x92, 0x00, 0x0F};

@@ -16,6 +16,10 @@ static ph_node_count nodes_a[3];
 static ph_node_count nodes_b[1];
 static ph_worker_info workers[3];
 static ph_msg_job jobs[2];
+/* A group of 3 buckets holding 1, 0 and 2 keys (LE u32s). */
+static const uint8_t part_counts[] = {1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0};
+static const uint8_t part_keys[] = {7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
+static const uint8_t part_pos[] = {2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
 
 static ph_bytes bin(const void *p, uint32_t n)
 {
@@ -27,7 +31,7 @@ static ph_opts opts(const char *hash, bool compact, uint32_t threads, uint64_t s
 {
     /* index-only whenever compact: both flag values get encoded */
     ph_opts o = { ph_bytes_str(hash), compact, threads, seed,
-                  compact ? PH_TABLE_INDEX_ONLY : 0 };
+                  compact ? PH_TABLE_INDEX_ONLY : 0, 0 };
     return o;
 }
 
@@ -113,6 +117,8 @@ static void sample_status(ph_msg *m, bool empty)
     if (empty)
         return;
     fill_job(&jobs[0], "job-1", PH_JOB_RUNNING, nodes_a, 3);
+    jobs[0].parts_total = 5; /* one job with part counts, one without */
+    jobs[0].parts_done = 2;
     fill_job(&jobs[1], "job-2", PH_JOB_SOME_FAILED, nodes_b, 1);
     m->u.status_reply.workers = workers;
     m->u.status_reply.nworkers = 3;
@@ -124,7 +130,8 @@ static const char *const labels[] = {
     "ready", "ready-max", "heartbeat", "result-table", "result-failed", "task",
     "task-empty", "stop", "submit-create", "submit-bulk", "wait", "status",
     "shutdown", "ping", "accepted", "job", "job-no-nodes", "status-reply",
-    "status-reply-empty", "ok", "pong", "error", "error-min",
+    "status-reply-empty", "ok", "pong", "error", "error-min", "part-task",
+    "part-result", "part-result-failed", "job-parts", "submit-bulk-partition",
 };
 
 int proto_sample_count(void)
@@ -188,6 +195,42 @@ static void sample_reply(int i, ph_msg *m)
     }
 }
 
+static void sample_part(int i, ph_msg *m)
+{
+    switch (i) {
+    case 23:
+        m->type = PH_MSG_PART_TASK;
+        m->u.part_task = (ph_msg_part_task){ 9, 0, 4, ph_bytes_str("big-10m"),
+            0x0123456789abcdefull, 3, 7, 4, 4, 0, bin(part_counts, sizeof part_counts),
+            bin(part_keys, sizeof part_keys), bin(part_pos, sizeof part_pos) };
+        break;
+    case 24:
+        m->type = PH_MSG_PART_RESULT;
+        m->u.part_result = (ph_msg_part_result){ 9, 0, 4, PH_OK, ph_bytes_str(""), 1, 4,
+            bin(part_pos, sizeof part_pos), bin(assigned, 64), 12, 5, 345 };
+        break;
+    case 25:
+        m->type = PH_MSG_PART_RESULT;
+        m->u.part_result = (ph_msg_part_result){ UINT64_MAX, UINT64_MAX, UINT32_MAX,
+            PH_ESOLVE, ph_bytes_str("bucket 4 of 7 (2 keys): no acyclic graph"),
+            UINT32_MAX, UINT32_MAX, bin(NULL, 0), bin(NULL, 0), UINT64_MAX, UINT32_MAX,
+            UINT64_MAX };
+        break;
+    case 26:
+        m->type = PH_MSG_JOB;
+        fill_job(&m->u.job, "tok", PH_JOB_RUNNING, nodes_b, 1);
+        m->u.job.parts_total = 40;
+        m->u.job.parts_done = 17;
+        break;
+    default:
+        m->type = PH_MSG_SUBMIT_BULK;
+        m->u.submit_bulk = (ph_msg_submit_bulk){ ph_bytes_str("/srv/keys/big.keys"),
+            ph_bytes_str("/srv/out"), opts("auto", false, 1, 7) };
+        m->u.submit_bulk.opts.partition = 4096;
+        break;
+    }
+}
+
 void proto_sample(int i, ph_msg *m)
 {
     fill_assigned();
@@ -221,7 +264,9 @@ void proto_sample(int i, ph_msg *m)
         break;
     case 7: m->type = PH_MSG_STOP; break;
     default:
-        if (i < 14)
+        if (i >= 23)
+            sample_part(i, m);
+        else if (i < 14)
             sample_client(i, m);
         else
             sample_reply(i, m);
@@ -248,6 +293,7 @@ static void walk_opts(const ph_opts *o, proto_visit_fn fn, void *ctx)
     walk_u(fn, ctx, "opts.threads", o->threads);
     walk_u(fn, ctx, "opts.seed", o->seed);
     walk_u(fn, ctx, "opts.table_flags", o->table_flags);
+    walk_u(fn, ctx, "opts.partition", o->partition);
 }
 
 static void walk_job(const ph_msg_job *j, proto_visit_fn fn, void *ctx)
@@ -270,6 +316,42 @@ static void walk_job(const ph_msg_job *j, proto_visit_fn fn, void *ctx)
         walk_u(fn, ctx, "nodes.succeeded", j->nodes[i].succeeded);
         walk_u(fn, ctx, "nodes.failed", j->nodes[i].failed);
     }
+    walk_u(fn, ctx, "parts_total", j->parts_total);
+    walk_u(fn, ctx, "parts_done", j->parts_done);
+}
+
+static void walk_part(const ph_msg *m, proto_visit_fn fn, void *ctx)
+{
+    if (m->type == PH_MSG_PART_TASK) {
+        const ph_msg_part_task *t = &m->u.part_task;
+        walk_u(fn, ctx, "job_id", t->job_id);
+        walk_u(fn, ctx, "task_id", t->task_id);
+        walk_u(fn, ctx, "group", t->group);
+        walk_b(fn, ctx, "name", t->name);
+        walk_u(fn, ctx, "table_seed", t->table_seed);
+        walk_u(fn, ctx, "nkeys", t->nkeys);
+        walk_u(fn, ctx, "nbuckets", t->nbuckets);
+        walk_u(fn, ctx, "bucket_lo", t->bucket_lo);
+        walk_u(fn, ctx, "key_size", t->key_size);
+        walk_u(fn, ctx, "max_attempts", t->max_attempts);
+        walk_b(fn, ctx, "counts", t->counts);
+        walk_b(fn, ctx, "keys", t->keys);
+        walk_b(fn, ctx, "positions", t->positions);
+        return;
+    }
+    const ph_msg_part_result *r = &m->u.part_result;
+    walk_u(fn, ctx, "job_id", r->job_id);
+    walk_u(fn, ctx, "task_id", r->task_id);
+    walk_u(fn, ctx, "group", r->group);
+    walk_u(fn, ctx, "status", (uint64_t)(int64_t)r->status);
+    walk_b(fn, ctx, "error", r->error);
+    walk_u(fn, ctx, "numa_node", r->numa_node);
+    walk_u(fn, ctx, "bucket_lo", r->bucket_lo);
+    walk_b(fn, ctx, "seeds", r->seeds);
+    walk_b(fn, ctx, "values", r->values);
+    walk_u(fn, ctx, "attempts", r->attempts);
+    walk_u(fn, ctx, "max_bucket_attempts", r->max_bucket_attempts);
+    walk_u(fn, ctx, "solve_us", r->solve_us);
 }
 
 static void walk_result(const ph_msg_result *r, proto_visit_fn fn, void *ctx)
@@ -384,6 +466,7 @@ void proto_msg_walk(const ph_msg *m, proto_visit_fn fn, void *ctx)
         walk_opts(&m->u.submit_bulk.opts, fn, ctx);
         break;
     case PH_MSG_RESULT: walk_result(&m->u.result, fn, ctx); break;
+    case PH_MSG_PART_TASK: case PH_MSG_PART_RESULT: walk_part(m, fn, ctx); break;
     case PH_MSG_JOB: walk_job(&m->u.job, fn, ctx); break;
     case PH_MSG_STATUS_REPLY: walk_status(&m->u.status_reply, fn, ctx); break;
     default: walk_small(m, fn, ctx); break;

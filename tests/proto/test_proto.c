@@ -69,6 +69,72 @@ static void frame_expect(frame *f, const char *want)
     msgpack_sbuffer_destroy(&f->sb);
 }
 
+/* A PART_TASK frame: 2 buckets from bucket_lo of nbuckets, counts {1, 2},
+ * keys_n / pos_n bytes of keys and positions. */
+static void part_task_frame(frame *f, uint32_t nbuckets, uint32_t bucket_lo, uint32_t key_size,
+                            size_t keys_n, size_t pos_n)
+{
+    static const char counts[8] = {1, 0, 0, 0, 2, 0, 0, 0};
+    static const char zeros[64] = {0};
+    frame_init(f, PH_PROTO_VERSION, PH_MSG_PART_TASK, 13);
+    msgpack_pack_uint32(&f->pk, 1);          /* job_id */
+    msgpack_pack_uint32(&f->pk, 2);          /* task_id */
+    msgpack_pack_uint32(&f->pk, 0);          /* group */
+    frame_str(f, "t");
+    msgpack_pack_uint64(&f->pk, 99);         /* table_seed */
+    msgpack_pack_uint32(&f->pk, 3);          /* nkeys */
+    msgpack_pack_uint32(&f->pk, nbuckets);
+    msgpack_pack_uint32(&f->pk, bucket_lo);
+    msgpack_pack_uint32(&f->pk, key_size);
+    msgpack_pack_uint32(&f->pk, 0);          /* max_attempts */
+    msgpack_pack_bin_with_body(&f->pk, counts, sizeof counts);
+    msgpack_pack_bin_with_body(&f->pk, zeros, keys_n);
+    msgpack_pack_bin_with_body(&f->pk, zeros, pos_n);
+}
+
+/* PART_TASK / PART_RESULT: lengths, ranges and key size checked. */
+static void test_part_messages(void **state)
+{
+    (void)state;
+    frame f;
+    part_task_frame(&f, 4, 2, 4, 12, 12);   /* the good one decodes */
+    ph_msg m;
+    ph_err err = {0};
+    assert_int_equal(ph_msg_decode(f.sb.data, f.sb.size, &m, &err), 0);
+    assert_int_equal(m.u.part_task.counts.n, 8);
+    ph_msg_free(&m);
+    msgpack_sbuffer_destroy(&f.sb);
+    part_task_frame(&f, 4, 3, 4, 12, 12);
+    frame_expect(&f, "PART_TASK.bucket_lo: the group does not lie inside the table's buckets");
+    part_task_frame(&f, 4, 2, 8, 24, 12);
+    frame_expect(&f, "PART_TASK.key_size: not a supported key size");
+    part_task_frame(&f, 4, 2, 4, 8, 12);
+    frame_expect(&f, "PART_TASK.keys: length is not key_size * sum(counts)");
+    part_task_frame(&f, 4, 2, 4, 12, 16);
+    frame_expect(&f, "PART_TASK.positions: length is not 4 * sum(counts)");
+
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_PART_RESULT, 12);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 2);
+    msgpack_pack_uint32(&f.pk, 0);
+    msgpack_pack_int32(&f.pk, PH_ESOLVE);
+    frame_str(&f, "no graph");
+    msgpack_pack_uint32(&f.pk, 0);
+    msgpack_pack_uint32(&f.pk, 0);
+    msgpack_pack_bin_with_body(&f.pk, "ssss", 4);
+    msgpack_pack_bin_with_body(&f.pk, "", 0);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 1);
+    frame_expect(&f, "PART_RESULT.values: must be empty when status is not 0");
+
+    /* JOB: 11 or 13 fields, never 12 */
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_JOB, 12);
+    for (int i = 0; i < 12; i++)
+        msgpack_pack_nil(&f.pk);
+    frame_expect(&f, "JOB: expected 11 fields, got 12");
+}
+
 /* ---- round trips ----------------------------------------------------- */
 
 static void test_round_trip_all(void **state)
@@ -102,6 +168,7 @@ static void test_round_trip_all(void **state)
         PH_MSG_SUBMIT_CREATE, PH_MSG_SUBMIT_BULK, PH_MSG_WAIT, PH_MSG_STATUS,
         PH_MSG_SHUTDOWN, PH_MSG_PING, PH_MSG_ACCEPTED, PH_MSG_JOB,
         PH_MSG_STATUS_REPLY, PH_MSG_OK, PH_MSG_PONG, PH_MSG_ERROR,
+        PH_MSG_PART_TASK, PH_MSG_PART_RESULT,
     };
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         if (!seen[all[k]])
@@ -195,8 +262,8 @@ static void test_empty_and_garbage(void **state)
 {
     (void)state;
     expect_fail("", 0, "empty");
-    expect_fail("\x93\x02", 2, "container count exceeds");
-    expect_fail("\x92\x02\xcd\x01", 4, "truncated");
+    expect_fail("\x93\x03", 2, "container count exceeds");
+    expect_fail("\x92\x03\xcd\x01", 4, "truncated");
     const char garbage[] = "GET / HTTP/1.1\r\n";
     expect_fail(garbage, sizeof garbage - 1, NULL);
     unsigned char noise[64];
@@ -213,7 +280,7 @@ static void test_not_an_array(void **state)
     expect_fail("\xa3" "abc", 4, "expected an array");
     expect_fail("\x91\x01", 2, "expected an array");              /* [1] */
     expect_fail("\x92\xa1x\x01", 4, "message.version: expected uint");
-    expect_fail("\x92\x02\xc3", 3, "message.type: expected uint");
+    expect_fail("\x92\x03\xc3", 3, "message.type: expected uint");
 }
 
 static void test_version_and_type(void **state)
@@ -237,22 +304,22 @@ static void test_version_and_type(void **state)
 static void test_version_first(void **state)
 {
     (void)state;
-    /* a "version 3" frame with an ext type the v2 scan would refuse */
-    expect_fail("\x93\x03\xa1x\xd4\x01\x00", 7, "message.version: unsupported version 3");
-    expect_fail("\x92\x00\x0f", 3, "unsupported version 0 (this peer speaks 2)");
+    /* a "version 4" frame with an ext type the v3 scan would refuse */
+    expect_fail("\x93\x04\xa1x\xd4\x01\x00", 7, "message.version: unsupported version 4");
+    expect_fail("\x92\x00\x0f", 3, "unsupported version 0 (this peer speaks 3)");
     /* a version 1 peer (RESULT with files) gets the clean version error */
-    expect_fail("\x92\x01\x0f", 3, "unsupported version 1 (this peer speaks 2)");
+    expect_fail("\x92\x01\x0f", 3, "unsupported version 1 (this peer speaks 3)");
     expect_fail("\x92\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x0f", 11,
                 "unsupported version 18446744073709551615");
     expect_fail("\xdc\x00\x02\xcd\x01\x00\x0f", 7, "unsupported version 256");
     /* a non-canonical width is still read as a number */
-    expect_fail("\x92\xd0\x03\x0f", 4, "unsupported version 3");
+    expect_fail("\x92\xd0\x04\x0f", 4, "unsupported version 4");
     expect_fail("\x92\xcb\x3f\xf0\0\0\0\0\0\0\x0f", 11, "message.version: expected uint");
     ph_msg m;
     ph_err err = { 0 };
-    assert_int_equal(ph_msg_decode("\x92\xd0\x02\x0f", 4, &m, &err), 0);
+    assert_int_equal(ph_msg_decode("\x92\xd0\x03\x0f", 4, &m, &err), 0);
     assert_int_equal(m.type, PH_MSG_PING);
-    assert_int_equal(ph_msg_decode("\x92\xcf\0\0\0\0\0\0\0\x02\x0f", 11, &m, &err), 0);
+    assert_int_equal(ph_msg_decode("\x92\xcf\0\0\0\0\0\0\0\x03\x0f", 11, &m, &err), 0);
     assert_int_equal(m.type, PH_MSG_PING);
 }
 
@@ -277,7 +344,7 @@ static void test_field_count(void **state)
     frame_str(&f, "mix");
     msgpack_pack_true(&f.pk);
     msgpack_pack_uint32(&f.pk, 1);
-    frame_expect(&f, "TASK.opts: expected 4 or 5 entries");
+    frame_expect(&f, "TASK.opts: expected 4 to 6 entries");
 }
 
 /* opts.table_flags: optional (4 entries mean 0), unknown bits refused. */
@@ -679,14 +746,14 @@ static void test_trailing_byte(void **state)
 static void test_huge_counts(void **state)
 {
     (void)state;
-    expect_fail("\xdd\xff\xff\xff\xff\x02\x01", 7, "container count exceeds");
+    expect_fail("\xdd\xff\xff\xff\xff\x03\x01", 7, "container count exceeds");
     expect_fail("\xdf\xff\xff\xff\xff\x02\x01", 7, "container count exceeds");
-    expect_fail("\x93\x02\x03\xdd\xff\xff\xff\xff", 8, "container count exceeds");
-    expect_fail("\x93\x02\x03\xc6\xff\xff\xff\xff\x00", 9, "truncated");
-    expect_fail("\x93\x02\x03\xdb\xff\xff\xff\xff\x00", 9, "truncated");
-    expect_fail("\x93\x02\x03\xdc\xff\xff", 6, "container count exceeds");
+    expect_fail("\x93\x03\x03\xdd\xff\xff\xff\xff", 8, "container count exceeds");
+    expect_fail("\x93\x03\x03\xc6\xff\xff\xff\xff\x00", 9, "truncated");
+    expect_fail("\x93\x03\x03\xdb\xff\xff\xff\xff\x00", 9, "truncated");
+    expect_fail("\x93\x03\x03\xdc\xff\xff", 6, "container count exceeds");
     /* a fixarray that promises more than is there */
-    expect_fail("\x9f\x02\x01", 3, "container count exceeds");
+    expect_fail("\x9f\x03\x01", 3, "container count exceeds");
 }
 
 static void test_list_limit(void **state)
@@ -776,9 +843,9 @@ static void test_deep_nesting(void **state)
 static void test_ext_and_reserved(void **state)
 {
     (void)state;
-    expect_fail("\x93\x02\x03\xd4\x01\x00", 6, "ext type refused");
-    expect_fail("\x93\x02\x03\xc7\x01\x01\x00", 7, "ext type refused");
-    expect_fail("\x93\x02\x03\xc1", 4, "reserved byte");
+    expect_fail("\x93\x03\x03\xd4\x01\x00", 6, "ext type refused");
+    expect_fail("\x93\x03\x03\xc7\x01\x01\x00", 7, "ext type refused");
+    expect_fail("\x93\x03\x03\xc1", 4, "reserved byte");
 }
 
 static void test_encode_rejects(void **state)
@@ -854,6 +921,7 @@ int main(void)
         cmocka_unit_test(test_field_count),
         cmocka_unit_test(test_field_types),
         cmocka_unit_test(test_opts_table_flags),
+        cmocka_unit_test(test_part_messages),
         cmocka_unit_test(test_nested_field_names),
         cmocka_unit_test(test_result_table),
         cmocka_unit_test(test_mutants),
