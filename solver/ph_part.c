@@ -124,7 +124,8 @@ static void *split_run(void *arg)
     for (uint32_t i = sl->lo; i < sl->hi; i++) {
         uint64_t at =
             sl->at[ph_part_bucket_of(ph_part_mix(sl->keys[i] ^ sl->seed), sl->nbuckets)]++;
-        sl->s->keys[at] = sl->keys[i];
+        if (sl->s->keys)
+            sl->s->keys[at] = sl->keys[i];
         sl->s->pos[at] = i;
     }
     return NULL;
@@ -140,16 +141,18 @@ static unsigned split_threads(unsigned threads, uint32_t n, uint32_t nbuckets)
     return nt;
 }
 
+/* with_keys: also the keys themselves grouped (else s->keys stays NULL). */
 static int split_keys(const uint32_t *keys, uint32_t n, uint64_t seed, uint32_t nbuckets,
-                      unsigned threads, part_split *s)
+                      unsigned threads, int with_keys, part_split *s)
 {
     memset(s, 0, sizeof *s);
     unsigned nt = split_threads(threads, n, nbuckets);
     s->start = calloc((size_t)nbuckets + 1, sizeof *s->start);
-    s->keys = malloc((size_t)n * sizeof *s->keys);
+    if (with_keys)
+        s->keys = malloc((size_t)n * sizeof *s->keys);
     s->pos = malloc((size_t)n * sizeof *s->pos);
     uint64_t *at = calloc((size_t)nt * nbuckets, sizeof *at);
-    if (!s->start || !s->keys || !s->pos || !at) {
+    if (!s->start || (with_keys && !s->keys) || !s->pos || !at) {
         free(at);
         split_free(s);
         return PH_ENOMEM;
@@ -515,11 +518,11 @@ int ph_part_solve(const uint32_t *keys, uint32_t n, const ph_part_opts *o, ph_pa
     uint64_t t0 = ph_time_us();
     uint32_t kpb = o->keys_per_bucket ? o->keys_per_bucket : PH_PART_DEFAULT_BUCKET;
     out->nkeys = n;
-    out->nbuckets = (uint32_t)((n + (uint64_t)kpb - 1) / kpb);
-    out->seed = splitmix64(o->seed ^ 0x7061727469746e73ull);
+    out->nbuckets = ph_part_nbuckets(n, kpb);
+    out->seed = ph_part_table_seed(o->seed);
     part_split s;
     out->buckets = calloc(out->nbuckets, sizeof *out->buckets);
-    if (!out->buckets || split_keys(keys, n, out->seed, out->nbuckets, o->threads, &s)) {
+    if (!out->buckets || split_keys(keys, n, out->seed, out->nbuckets, o->threads, 1, &s)) {
         ph_part_free(out);
         return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
                           out->nbuckets);
@@ -535,6 +538,160 @@ int ph_part_solve(const uint32_t *keys, uint32_t n, const ph_part_opts *o, ph_pa
     if (rc)
         ph_part_free(out);
     return rc;
+}
+
+/* ---- group by group ------------------------------------------------------ */
+
+uint64_t ph_part_table_seed(uint64_t seed)
+{
+    return splitmix64(seed ^ 0x7061727469746e73ull);
+}
+
+uint32_t ph_part_nbuckets(uint64_t n, uint32_t keys_per_bucket)
+{
+    uint32_t kpb = keys_per_bucket ? keys_per_bucket : PH_PART_DEFAULT_BUCKET;
+    uint64_t b = (n + kpb - 1) / kpb;
+    return b == 0 ? 1 : (uint32_t)b;
+}
+
+uint32_t ph_part_bucket_nverts(uint32_t k) { return bucket_nverts(k); }
+
+int ph_part_split_positions(const uint32_t *keys, uint32_t n, uint64_t table_seed,
+                            uint32_t nbuckets, unsigned threads, uint64_t **start,
+                            uint32_t **pos, ph_err *err)
+{
+    part_split s;
+    *start = NULL;
+    *pos = NULL;
+    if (split_keys(keys, n, table_seed, nbuckets, threads, 0, &s))
+        return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
+                          nbuckets);
+    *start = s.start;
+    *pos = s.pos;
+    return PH_OK;
+}
+
+uint64_t ph_part_group_nverts(const ph_part_group *g)
+{
+    uint64_t v = 0;
+    for (uint32_t i = 0; i < g->ngroup; i++)
+        v += bucket_nverts(g->counts[i]);
+    return v;
+}
+
+/* Index of key through one bucket's seed and values (vals: its own). */
+static uint32_t group_index(const ph_part_group *g, uint64_t h, uint32_t seed, uint32_t nv,
+                            const uint32_t *vals)
+{
+    uint32_t u, v;
+    ph_part_vertices(h, seed, nv, &u, &v);
+    uint64_t s = (uint64_t)vals[u] + vals[v];
+    return (uint32_t)(s >= g->nkeys ? s - g->nkeys : s);
+}
+
+/* Every key of bucket lo+i lies in it, and its position is in range. */
+static int group_bucket_check(const ph_part_group *g, uint32_t i, const uint32_t *keys,
+                              const uint32_t *pos, uint32_t k, ph_err *err)
+{
+    uint32_t b = g->bucket_lo + i;
+    for (uint32_t e = 0; e < k; e++) {
+        if (pos[e] >= g->nkeys)
+            return ph_err_set(err, PH_EINVAL, "bucket %u: position %u of key 0x%08x is not "
+                              "below the table's %u keys", b, pos[e], keys[e], g->nkeys);
+        if (ph_part_bucket_of(ph_part_mix(keys[e] ^ g->table_seed), g->nbuckets) != b)
+            return ph_err_set(err, PH_EINVAL, "key 0x%08x at position %u does not belong to "
+                              "bucket %u", keys[e], pos[e], b);
+    }
+    return PH_OK;
+}
+
+static int group_one(const ph_part_group *g, part_graph *gr, uint32_t i, const uint32_t *keys,
+                     const uint32_t *pos, uint32_t *seed, uint32_t *vals, uint32_t *tries,
+                     ph_err *err)
+{
+    uint32_t k = g->counts[i], b = g->bucket_lo + i, nv = bucket_nverts(k);
+    uint32_t max = g->max_attempts ? g->max_attempts : PART_DEFAULT_ATTEMPTS;
+    *seed = 0;
+    *tries = 0;
+    if (k == 0)
+        return PH_OK;
+    int rc = group_bucket_check(g, i, keys, pos, k, err);
+    for (uint32_t a = 0; !rc && a < max; a++) {
+        if (g->cancel && atomic_load_explicit(g->cancel, memory_order_relaxed))
+            return ph_err_set(err, PH_ETIMEOUT, "partitioned solve cancelled");
+        uint32_t bseed = bucket_seed(g->table_seed, b, a);
+        if (graph_try(gr, keys, k, g->table_seed, bseed, nv)) {
+            *seed = bseed;
+            *tries = a + 1;
+            memset(vals, 0, (size_t)nv * sizeof *vals); /* roots and lone vertices: 0 */
+            graph_assign(gr, pos, k, g->nkeys, vals);
+            for (uint32_t e = 0; e < k; e++) {
+                uint32_t got = group_index(g, ph_part_mix(keys[e] ^ g->table_seed), bseed, nv,
+                                           vals);
+                if (got != pos[e])
+                    return ph_err_set(err, PH_EVERIFY, "key 0x%08x at position %u maps to "
+                                      "index %u", keys[e], pos[e], got);
+            }
+            return PH_OK;
+        }
+        uint32_t dup, p1 = 0, p2 = 0;
+        if (a + 1 == PART_DUP_CHECK_AT && bucket_duplicate(gr, keys, pos, k, &dup, &p1, &p2))
+            return ph_err_set(err, PH_EDUP, "duplicate key 0x%08x at positions %u and %u", dup,
+                              p1, p2);
+    }
+    if (rc)
+        return rc;
+    return ph_err_set(err, PH_ESOLVE, "bucket %u of %u (%u keys): no acyclic graph in %u "
+                      "attempts", b, g->nbuckets, k, max);
+}
+
+int ph_part_solve_group(const ph_part_group *g, uint32_t *seeds, uint32_t *values,
+                        uint64_t *attempts, uint32_t *max_attempts, ph_err *err)
+{
+    uint32_t kmax = 0;
+    for (uint32_t i = 0; i < g->ngroup; i++)
+        kmax = g->counts[i] > kmax ? g->counts[i] : kmax;
+    part_graph gr;
+    if (graph_alloc(&gr, kmax))
+        return ph_err_set(err, PH_ENOMEM, "out of memory for a bucket graph of %u keys", kmax);
+    uint64_t at = 0, vbase = 0;
+    int rc = PH_OK;
+    *attempts = 0;
+    *max_attempts = 0;
+    for (uint32_t i = 0; i < g->ngroup && !rc; i++) {
+        uint32_t tries = 0;
+        rc = group_one(g, &gr, i, g->keys + at, g->pos + at, &seeds[i], values + vbase, &tries,
+                       err);
+        *attempts += tries;
+        if (tries > *max_attempts)
+            *max_attempts = tries;
+        at += g->counts[i];
+        vbase += bucket_nverts(g->counts[i]);
+    }
+    graph_free(&gr);
+    return rc;
+}
+
+int ph_part_check_group(const ph_part_group *g, const uint32_t *seeds, const uint32_t *values,
+                        ph_err *err)
+{
+    uint64_t at = 0, vbase = 0;
+    for (uint32_t i = 0; i < g->ngroup; i++) {
+        uint32_t k = g->counts[i], b = g->bucket_lo + i, nv = bucket_nverts(k);
+        for (uint32_t e = 0; e < k; e++) {
+            uint32_t key = g->keys[at + e], p = g->pos[at + e];
+            uint64_t h = ph_part_mix(key ^ g->table_seed);
+            uint32_t got = ph_part_bucket_of(h, g->nbuckets) == b
+                               ? group_index(g, h, seeds[i], nv, values + vbase)
+                               : UINT32_MAX;
+            if (got != p)
+                return ph_err_set(err, PH_EVERIFY, "key 0x%08x at position %u maps to index "
+                                  "%u", key, p, got);
+        }
+        at += k;
+        vbase += nv;
+    }
+    return PH_OK;
 }
 
 /* ---- verify ------------------------------------------------------------- */

@@ -245,11 +245,21 @@ static int pe_take(ph_artifacts *a, const pe_ctx *c, const char *suffix, char *d
 
 typedef void (*pe_fn)(ph_sb *, const pe_ctx *);
 
-int ph_part_emit_render(ph_part_table *t, const char *name, const char *keys_path,
-                        ph_artifacts *out, ph_err *err)
+/* Take back the artifacts appended from index first on. */
+static void pe_drop(ph_artifacts *a, size_t first)
 {
-    if (!t || !t->buckets || !t->assigned || !keys_path || strchr(keys_path, '"') ||
-        strchr(keys_path, '\n') || strchr(keys_path, '$') || strchr(keys_path, '\\'))
+    while (a->count > first) {
+        ph_artifact *it = &a->items[--a->count];
+        free(it->path);
+        free(it->data);
+    }
+}
+
+int ph_part_emit_render_text(const ph_part_table *t, const char *name, const char *keys_path,
+                             ph_artifacts *out, ph_err *err)
+{
+    if (!t || !keys_path || strchr(keys_path, '"') || strchr(keys_path, '\n') ||
+        strchr(keys_path, '$') || strchr(keys_path, '\\'))
         return ph_err_set(err, PH_EINVAL, "emit: table missing or keys path not usable");
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     return ph_err_set(err, PH_EINVAL, "emit: partitioned tables are written on little-endian hosts");
@@ -274,6 +284,23 @@ int ph_part_emit_render(ph_part_table *t, const char *name, const char *keys_pat
         }
         rc = pe_take(out, &c, files[i].suffix, b.p, b.len, err);
     }
+    if (rc)
+        pe_drop(out, first);
+    return rc;
+}
+
+int ph_part_emit_render(ph_part_table *t, const char *name, const char *keys_path,
+                        ph_artifacts *out, ph_err *err)
+{
+    if (!t || !t->buckets || !t->assigned) {
+        if (t) {
+            ph_part_free(t);
+        }
+        return ph_err_set(err, PH_EINVAL, "emit: table missing or keys path not usable");
+    }
+    size_t first = out->count;
+    int rc = ph_part_emit_render_text(t, name, keys_path, out, err);
+    pe_ctx c = {.t = t, .name = name, .keys_path = keys_path};
     /* The data moves into the artifacts (no copy of the biggest part). */
     size_t rec_bytes = (size_t)t->nbuckets * sizeof *t->buckets;
     if (!rc) {
@@ -285,10 +312,8 @@ int ph_part_emit_render(ph_part_table *t, const char *name, const char *keys_pat
                      (size_t)t->nverts * sizeof *t->assigned, err);
         t->assigned = NULL;
     }
-    while (rc && out->count > first) { /* all files or none */
-        ph_artifact *it = &out->items[--out->count];
-        free(it->path);
-        free(it->data);
-    }
+    if (rc)
+        pe_drop(out, first); /* all files or none */
+    ph_part_free(t);         /* whatever was not moved */
     return rc;
 }

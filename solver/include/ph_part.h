@@ -117,6 +117,55 @@ static inline uint32_t ph_part_index(const ph_part_table *t, uint32_t key)
 int ph_part_verify(const ph_part_table *t, const uint32_t *keys, uint32_t n, unsigned threads,
                    ph_err *err);
 
+/* ---- pieces for a table solved group by group (the cluster) ----------
+ * The coordinator splits, workers solve groups of consecutive buckets, the
+ * coordinator checks each group and places it; the result is the table
+ * ph_part_solve gives for the same keys and options. */
+
+/* The bucket-selection seed of a table built with opts seed `seed`. */
+uint64_t ph_part_table_seed(uint64_t seed);
+/* Buckets for n keys at keys_per_bucket (0 = default). */
+uint32_t ph_part_nbuckets(uint64_t n, uint32_t keys_per_bucket);
+/* Vertices of a bucket of k keys (0 for an empty one). */
+uint32_t ph_part_bucket_nverts(uint32_t k);
+
+/* Positions of keys[0..n) grouped by bucket: bucket b's keys are
+ * keys[pos[i]] for i in [start[b], start[b+1]), positions ascending.  Both
+ * arrays malloc'd, owned by the caller.  PH_ENOMEM. */
+int ph_part_split_positions(const uint32_t *keys, uint32_t n, uint64_t table_seed,
+                            uint32_t nbuckets, unsigned threads, uint64_t **start,
+                            uint32_t **pos, ph_err *err);
+
+/* A group of consecutive buckets [bucket_lo, bucket_lo + ngroup) of a
+ * table of nkeys keys and nbuckets buckets. */
+typedef struct ph_part_group {
+    uint64_t table_seed;
+    uint32_t nkeys, nbuckets, bucket_lo, ngroup;
+    const uint32_t *counts;     /* ngroup */
+    const uint32_t *keys;       /* sum(counts), grouped by bucket */
+    const uint32_t *pos;        /* their global positions (< nkeys) */
+    uint32_t max_attempts;      /* per bucket; 0 = 1,000 */
+    const atomic_int *cancel;   /* optional */
+} ph_part_group;
+
+/* Vertex values the group's buckets take (sum of ph_part_bucket_nverts). */
+uint64_t ph_part_group_nverts(const ph_part_group *g);
+
+/* Solve every bucket of g: seeds[ngroup] and values[ph_part_group_nverts]
+ * (caller's arrays) are filled, each bucket verified key by key; the
+ * values and seeds are those ph_part_solve gives the same buckets.
+ * *attempts / *max_attempts count graphs tried.  PH_EINVAL if a key is not
+ * in the bucket it was given for or a position is >= nkeys; PH_EDUP,
+ * PH_ESOLVE, PH_ETIMEOUT as ph_part_solve. */
+int ph_part_solve_group(const ph_part_group *g, uint32_t *seeds, uint32_t *values,
+                        uint64_t *attempts, uint32_t *max_attempts, ph_err *err);
+
+/* Check a group solved elsewhere: every key of g looked up through seeds
+ * and values (ph_part_group_nverts of them) must give its position, and
+ * lie in its bucket.  PH_EVERIFY naming the first bad key. */
+int ph_part_check_group(const ph_part_group *g, const uint32_t *seeds, const uint32_t *values,
+                        ph_err *err);
+
 /* Bytes of the table data (bucket records + vertex values). */
 uint64_t ph_part_bytes(const ph_part_table *t);
 

@@ -22,6 +22,13 @@
 int ph_part_emit_render(ph_part_table *t, const char *name, const char *keys_path,
                         ph_artifacts *out, ph_err *err);
 
+/* The text files alone (.h, .c, _data.S, _test.c, _bench.c,
+ * CMakeLists.txt): they need only t's nkeys, nbuckets, nverts and seed, so
+ * a table whose data is written elsewhere (the cluster's assembly) renders
+ * them without holding that data. */
+int ph_part_emit_render_text(const ph_part_table *t, const char *name, const char *keys_path,
+                             ph_artifacts *out, ph_err *err);
+
 /* Map keys_path, solve it partitioned with o, write out_dir/NAME/... (each
  * file atomically; on failure none of them stays).  keys_path should be
  * absolute: the generated CMakeLists refers to it.  row is always filled

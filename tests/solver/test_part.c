@@ -213,6 +213,76 @@ static void test_threads_same_table(void **state)
     free(keys);
 }
 
+/* Group by group (the cluster's way): split into positions, solve groups
+ * of 7 buckets, check each group: the same seeds and values as the whole
+ * solve; a tampered value and a key in the wrong bucket are caught. */
+static void test_groups_same_table(void **state)
+{
+    (void)state;
+    const uint32_t n = 60000, kpb = 500, per = 7;
+    uint32_t *keys = gen_keys(GEN_SHUFFLED, n, 31);
+    ph_part_opts o;
+    ph_part_opts_init(&o);
+    o.keys_per_bucket = kpb;
+    o.seed = 5;
+    ph_part_table t;
+    ph_err err = {0};
+    assert_int_equal(ph_part_solve(keys, n, &o, &t, &err), 0);
+    uint64_t tseed = ph_part_table_seed(5), *start = NULL;
+    uint32_t nb = ph_part_nbuckets(n, kpb), *pos = NULL;
+    assert_int_equal(nb, t.nbuckets);
+    assert_int_equal(tseed, t.seed);
+    assert_int_equal(ph_part_split_positions(keys, n, tseed, nb, 2, &start, &pos, &err), 0);
+    uint32_t *gk = malloc((size_t)n * 4), *counts = malloc((size_t)nb * 4);
+    uint32_t *seeds = malloc((size_t)nb * 4), *vals = malloc((size_t)t.nverts * 4 + 4);
+    for (uint64_t i = 0; i < n; i++)
+        gk[i] = keys[pos[i]];
+    for (uint32_t b = 0; b < nb; b++)
+        counts[b] = (uint32_t)(start[b + 1] - start[b]);
+    for (uint32_t lo = 0; lo < nb; lo += per) {
+        ph_part_group g = {.table_seed = tseed, .nkeys = n, .nbuckets = nb, .bucket_lo = lo,
+                           .ngroup = lo + per <= nb ? per : nb - lo, .counts = counts + lo,
+                           .keys = gk + start[lo], .pos = pos + start[lo]};
+        uint64_t att;
+        uint32_t maxa;
+        uint64_t base = t.buckets[lo].base;
+        assert_int_equal(ph_part_solve_group(&g, seeds + lo, vals + base, &att, &maxa, &err),
+                         0);
+        assert_true(att >= 1);
+        assert_int_equal(ph_part_check_group(&g, seeds + lo, vals + base, &err), 0);
+        if (lo == 0) { /* one wrong value is caught */
+            vals[base] ^= 1;
+            int bad = ph_part_check_group(&g, seeds, vals + base, &err);
+            vals[base] ^= 1;
+            /* vertex 0 may belong to no key of the bucket; then a seed */
+            if (!bad) {
+                seeds[0] ^= 1;
+                bad = ph_part_check_group(&g, seeds, vals + base, &err);
+                seeds[0] ^= 1;
+            }
+            assert_int_equal(bad, PH_EVERIFY);
+        }
+    }
+    for (uint32_t b = 0; b < nb; b++)
+        assert_int_equal(seeds[b], t.buckets[b].seed);
+    assert_memory_equal(vals, t.assigned, (size_t)t.nverts * 4);
+    /* a key handed in as part of the wrong bucket */
+    ph_part_group g = {.table_seed = tseed, .nkeys = n, .nbuckets = nb, .bucket_lo = 1,
+                       .ngroup = 1, .counts = counts, .keys = gk, .pos = pos};
+    uint64_t att;
+    uint32_t maxa;
+    assert_int_equal(ph_part_solve_group(&g, seeds, vals, &att, &maxa, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "does not belong to bucket 1"));
+    free(gk);
+    free(counts);
+    free(seeds);
+    free(vals);
+    free(start);
+    free(pos);
+    free(keys);
+    ph_part_free(&t);
+}
+
 static void test_cancel(void **state)
 {
     (void)state;
@@ -276,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_bucket_many_attempts),
         cmocka_unit_test(test_duplicate),
         cmocka_unit_test(test_threads_same_table),
+        cmocka_unit_test(test_groups_same_table),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_keys_map_changed),
     };
