@@ -31,6 +31,12 @@ const char *ph_err_name(int code)
     case PH_ECLOSED: return "ECLOSED";
     case PH_EPERM: return "EPERM";
     case PH_ENAME: return "ENAME";
+    case PH_EFORMAT: return "EFORMAT";
+    case PH_EFOREIGN: return "EFOREIGN";
+    case PH_EVERSION: return "EVERSION";
+    case PH_ETRUNC: return "ETRUNC";
+    case PH_ECHECKSUM: return "ECHECKSUM";
+    case PH_EUNSUPPORTED: return "EUNSUPPORTED";
     default: return "EUNKNOWN";
     }
 }

@@ -22,6 +22,13 @@ enum {
     PH_ECLOSED = -10, /* port/socket closed */
     PH_EPERM = -11,   /* path outside the allowed roots, auth refused */
     PH_ENAME = -12,   /* table name clashes with another table's C symbols */
+    /* A saved table file (ph_image.h) refused: */
+    PH_EFORMAT = -13,      /* fields inconsistent or out of range */
+    PH_EFOREIGN = -14,     /* not a table file (magic) or other byte order */
+    PH_EVERSION = -15,     /* a newer format version */
+    PH_ETRUNC = -16,       /* shorter than its header says */
+    PH_ECHECKSUM = -17,    /* bytes changed since it was written */
+    PH_EUNSUPPORTED = -18, /* valid, but not handled by this build */
 };
 
 typedef struct ph_err {

@@ -1,0 +1,135 @@
+/* phcluster.h - order-preserving minimal perfect hash tables at run time.
+ *
+ * Build a table from an array of keys, look keys up, save it to a file and
+ * load it again by mapping the file (no copy).  The table is the one
+ * `phclient create` builds: phc_table_index(t, keys[i]) == i.
+ *
+ *     phc_options o;
+ *     phc_options_init(&o);
+ *     phc_table *t;
+ *     phc_error e;
+ *     if (phc_table_build32(keys, n, &o, &t, &e) != PHC_OK) { puts(e.msg); ... }
+ *     uint32_t i = phc_table_find(t, key);        // PHC_NOT_FOUND if not a member
+ *     phc_table_save(t, "set.phc", &e);
+ *     phc_table_free(t);
+ *     phc_table_load("set.phc", 0, &t, &e);       // refuses damaged or foreign files
+ *
+ * Every function that can fail returns PHC_OK (0) or a negative PHC_E*
+ * code and, given a phc_error, a one-line message naming the file or field.
+ * A table is immutable: lookups from any number of threads are safe. */
+#ifndef PHCLUSTER_H
+#define PHCLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PHC_BUILDING) && defined(__GNUC__)
+#define PHC_API __attribute__((visibility("default")))
+#else
+#define PHC_API
+#endif
+
+#define PHC_VERSION_MAJOR 0
+#define PHC_VERSION_MINOR 1
+
+/* What phc_table_find returns for a key not in the set. */
+#define PHC_NOT_FOUND UINT32_MAX
+
+enum {
+    PHC_OK = 0,
+    PHC_EINVAL = -1,        /* bad argument or option */
+    PHC_EIO = -2,           /* cannot open, read, map or write a file */
+    PHC_ENOMEM = -3,
+    PHC_EDUP = -4,          /* a key occurs twice */
+    PHC_ESOLVE = -5,        /* no table within the attempt budget */
+    PHC_EVERIFY = -6,       /* a table fails its keys (phc_table_load verify) */
+    PHC_EPERM = -11,        /* the save target is a symbolic link */
+    PHC_EFORMAT = -13,      /* table file: fields inconsistent or out of range */
+    PHC_EFOREIGN = -14,     /* not a table file, or written with the other byte order */
+    PHC_EVERSION = -15,     /* table file of a newer format version */
+    PHC_ETRUNC = -16,       /* table file shorter than its header says */
+    PHC_ECHECKSUM = -17,    /* table file damaged since it was written */
+    PHC_EUNSUPPORTED = -18, /* valid, but not handled by this build (64-bit keys) */
+};
+
+typedef struct phc_error {
+    int code;
+    char msg[512];
+} phc_error;
+
+/* Partitioning, as phclient's --partition: AUTO partitions from 2^20 keys
+ * on (buckets of about 4096 keys), OFF builds one graph, any other value
+ * is the number of keys per bucket. */
+#define PHC_PARTITION_AUTO UINT32_MAX
+#define PHC_PARTITION_OFF 0u
+
+typedef enum phc_hash {
+    PHC_HASH_AUTO = 3, /* escalate mulshift -> mulrot -> mix (the default) */
+    PHC_HASH_MULSHIFT = 0,
+    PHC_HASH_MULROT = 1,
+    PHC_HASH_MIX = 2,
+} phc_hash;
+
+typedef struct phc_options {
+    uint64_t seed;         /* same keys + seed => same table (default 0) */
+    uint32_t partition;    /* PHC_PARTITION_AUTO (default), _OFF or keys per bucket */
+    unsigned threads;      /* solver threads; 0 (default) = every online CPU */
+    int index_only;        /* 1: leave the keys out; phc_table_find is then unavailable */
+    phc_hash hash;         /* one graph only; default PHC_HASH_AUTO */
+    int compact;           /* one graph only: non-power-of-two vertex count */
+    uint64_t reserved[4];  /* zero */
+} phc_options;
+
+typedef struct phc_table phc_table;
+
+/* Flags of phc_table_load / phc_table_load_mem. */
+#define PHC_LOAD_VERIFY 1u /* also check index(keys[i]) == i for every key */
+
+PHC_API void phc_options_init(phc_options *o);
+
+/* A table for keys[0..n) (1 <= n < 2^32, no duplicates).  The keys are
+ * copied (unless index_only); *out is freed with phc_table_free. */
+PHC_API int phc_table_build32(const uint32_t *keys, size_t n, const phc_options *o,
+                              phc_table **out, phc_error *err);
+/* The same for 64-bit keys (PHC_EUNSUPPORTED in this build). */
+PHC_API int phc_table_build64(const uint64_t *keys, size_t n, const phc_options *o,
+                              phc_table **out, phc_error *err);
+
+/* Position of key in the array the table was built from; any value for a
+ * key that is not a member (use phc_table_find to tell). */
+PHC_API uint32_t phc_table_index(const phc_table *t, uint64_t key);
+/* Position of key, or PHC_NOT_FOUND for every key not in the set (and
+ * always for an index-only table). */
+PHC_API uint32_t phc_table_find(const phc_table *t, uint64_t key);
+
+PHC_API uint64_t phc_table_count(const phc_table *t);  /* keys in the set */
+PHC_API unsigned phc_table_key_size(const phc_table *t); /* 4 or 8 bytes */
+PHC_API int phc_table_has_keys(const phc_table *t);      /* 0 for index-only tables */
+
+/* Write the table to path (a temporary beside it, then renamed: never half
+ * a file).  The format is versioned, little-endian and checksummed. */
+PHC_API int phc_table_save(const phc_table *t, const char *path, phc_error *err);
+
+/* Map a saved table read-only and check it whole before use (magic, byte
+ * order, version, sizes, section bounds, checksum, records).  A damaged,
+ * truncated, foreign or newer file is refused with its PHC_E* code. */
+PHC_API int phc_table_load(const char *path, unsigned flags, phc_table **out, phc_error *err);
+/* The same over bytes in memory (8-byte aligned), used in place: buf must
+ * stay valid and unchanged until phc_table_free. */
+PHC_API int phc_table_load_mem(const void *buf, size_t len, unsigned flags, phc_table **out,
+                               phc_error *err);
+
+PHC_API void phc_table_free(phc_table *t);
+
+/* "EFORMAT", "ECHECKSUM", ... for a PHC_E* code. */
+PHC_API const char *phc_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,338 @@
+/* phc.c - libphcluster: the public API (phcluster.h) over the solver.
+ *
+ * A table is either built here (arrays owned) or loaded (arrays point into
+ * a read-only mapping or the caller's buffer, checked by ph_image_parse).
+ * Lookups use the solver's own hash functions (ph_hash.h, ph_part.h), so a
+ * table gives the same indexes here as in generated code. */
+#include "phcluster.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ph_err.h"
+#include "ph_hash.h"
+#include "ph_image.h"
+#include "ph_keys.h"
+#include "ph_part.h"
+#include "ph_solver.h"
+
+#define SAME_CODE(x) ((int)PHC_##x == (int)PH_##x)
+_Static_assert(SAME_CODE(EINVAL) &&
+                   SAME_CODE(EIO) &&
+                   SAME_CODE(ENOMEM) &&
+                   SAME_CODE(EDUP) &&
+                   SAME_CODE(ESOLVE) &&
+                   SAME_CODE(EVERIFY) &&
+                   SAME_CODE(EPERM) &&
+                   SAME_CODE(EFORMAT) &&
+                   SAME_CODE(EFOREIGN) &&
+                   SAME_CODE(EVERSION) &&
+                   SAME_CODE(ETRUNC) &&
+                   SAME_CODE(ECHECKSUM) &&
+                   SAME_CODE(EUNSUPPORTED),
+               "public error codes are the project's");
+_Static_assert((int)PHC_HASH_AUTO == (int)PH_HASH_AUTO &&
+                   (int)PHC_HASH_MULSHIFT == (int)PH_HASH_MULSHIFT &&
+                   (int)PHC_HASH_MULROT == (int)PH_HASH_MULROT &&
+                   (int)PHC_HASH_MIX == (int)PH_HASH_MIX,
+               "public hash names are the solver's");
+_Static_assert(PHC_PARTITION_AUTO == PH_PART_AUTO && PHC_PARTITION_OFF == PH_PART_OFF,
+               "partition modes");
+
+struct phc_table {
+    int kind;                 /* PH_IMAGE_CHM or PH_IMAGE_PART */
+    ph_table chm;
+    ph_part_table part;
+    uint32_t nkeys;
+    const uint32_t *keys;     /* NULL: index only */
+    uint32_t *keys_owned;     /* built tables */
+    void *map;                /* loaded from a file */
+    size_t map_len;
+    int built;                /* arrays owned by chm / part */
+};
+
+static int fail(phc_error *err, const ph_err *e)
+{
+    if (err) {
+        err->code = e->code;
+        memcpy(err->msg, e->msg, sizeof err->msg);
+    }
+    return e->code;
+}
+
+static int fail_code(phc_error *err, int code, const char *msg)
+{
+    ph_err e;
+    ph_err_set(&e, code, "%s", msg);
+    return fail(err, &e);
+}
+
+void phc_options_init(phc_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->partition = PHC_PARTITION_AUTO;
+    o->hash = PHC_HASH_AUTO;
+}
+
+static unsigned online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static int options_check(const phc_options *o, ph_err *e)
+{
+    if ((unsigned)o->hash > PHC_HASH_AUTO)
+        return ph_err_set(e, PH_EINVAL, "options.hash: %d is not a hash family", (int)o->hash);
+    if (o->threads > 1024)
+        return ph_err_set(e, PH_EINVAL, "options.threads: %u (0..1024)", o->threads);
+    for (int i = 0; i < 4; i++)
+        if (o->reserved[i])
+            return ph_err_set(e, PH_EINVAL, "options.reserved[%d]: not zero", i);
+    return PH_OK;
+}
+
+static int build_chm(phc_table *t, const uint32_t *keys, uint32_t n, const phc_options *o,
+                     unsigned threads, ph_err *e)
+{
+    int rc = ph_keys_check_unique(keys, n, "keys", e);
+    if (rc)
+        return rc;
+    ph_solve_opts so;
+    ph_solve_opts_init(&so);
+    so.hash = (ph_hash_kind)o->hash;
+    so.compact = o->compact != 0;
+    so.threads = threads;
+    so.seed = o->seed;
+    t->kind = PH_IMAGE_CHM;
+    return ph_solve(keys, n, &so, &t->chm, e);
+}
+
+static int build_part(phc_table *t, const uint32_t *keys, uint32_t n, uint32_t kpb,
+                      const phc_options *o, unsigned threads, ph_err *e)
+{
+    ph_part_opts po;
+    ph_part_opts_init(&po);
+    po.keys_per_bucket = kpb;
+    po.threads = threads;
+    po.seed = o->seed;
+    t->kind = PH_IMAGE_PART;
+    return ph_part_solve(keys, n, &po, &t->part, e);
+}
+
+int phc_table_build32(const uint32_t *keys, size_t n, const phc_options *o, phc_table **out,
+                      phc_error *err)
+{
+    phc_options defaults;
+    ph_err e;
+    *out = NULL;
+    if (!o) {
+        phc_options_init(&defaults);
+        o = &defaults;
+    }
+    if (!keys || n == 0 || n > UINT32_MAX)
+        return fail_code(err, PHC_EINVAL, "keys: 1 to 2^32 - 1 keys needed");
+    if (options_check(o, &e))
+        return fail(err, &e);
+    phc_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return fail_code(err, PHC_ENOMEM, "out of memory for a table");
+    t->built = 1;
+    t->nkeys = (uint32_t)n;
+    unsigned threads = o->threads ? o->threads : online_cpus();
+    uint32_t kpb = ph_part_choose(o->partition, n);
+    int rc = kpb == PH_PART_OFF ? build_chm(t, keys, t->nkeys, o, threads, &e)
+                                : build_part(t, keys, t->nkeys, kpb, o, threads, &e);
+    if (!rc && !o->index_only) {
+        t->keys_owned = malloc(n * sizeof *keys);
+        if (!t->keys_owned)
+            rc = ph_err_set(&e, PH_ENOMEM, "out of memory for a copy of %zu keys", n);
+        else
+            memcpy(t->keys_owned, keys, n * sizeof *keys);
+        t->keys = t->keys_owned;
+    }
+    if (rc) {
+        phc_table_free(t);
+        return fail(err, &e);
+    }
+    *out = t;
+    return PHC_OK;
+}
+
+int phc_table_build64(const uint64_t *keys, size_t n, const phc_options *o, phc_table **out,
+                      phc_error *err)
+{
+    (void)keys;
+    (void)n;
+    (void)o;
+    *out = NULL;
+    return fail_code(err, PHC_EUNSUPPORTED, "64-bit keys: this build handles 32-bit keys only");
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+static inline uint32_t chm_value(const ph_table *t, uint32_t v)
+{
+    return t->width == 2 ? ((const uint16_t *)t->assigned)[v]
+                         : ((const uint32_t *)t->assigned)[v];
+}
+
+static inline uint32_t chm_index(const ph_table *t, uint32_t key)
+{
+    uint32_t h1, h2;
+    ph_hash_pair(t->hash, t->seeds, key, &h1, &h2);
+    uint32_t s = chm_value(t, ph_vertex_u(h1, t->compact, t->shift, t->nverts)) +
+                 chm_value(t, ph_vertex_v(h2, t->compact, t->shift, t->nverts));
+    if (t->compact)
+        return s >= t->nedges ? s - t->nedges : s;
+    return s & (t->nedges - 1);
+}
+
+static inline uint32_t index32(const phc_table *t, uint32_t key)
+{
+    return t->kind == PH_IMAGE_PART ? ph_part_index(&t->part, key) : chm_index(&t->chm, key);
+}
+
+uint32_t phc_table_index(const phc_table *t, uint64_t key)
+{
+    return index32(t, (uint32_t)key);
+}
+
+uint32_t phc_table_find(const phc_table *t, uint64_t key)
+{
+    if (!t->keys || key > UINT32_MAX)
+        return PHC_NOT_FOUND;
+    uint32_t i = index32(t, (uint32_t)key);
+    /* A loaded table's values are only known to keep lookups inside its
+     * arrays, so the index is bounded before it picks a key. */
+    return i < t->nkeys && t->keys[i] == (uint32_t)key ? i : PHC_NOT_FOUND;
+}
+
+uint64_t phc_table_count(const phc_table *t) { return t->nkeys; }
+unsigned phc_table_key_size(const phc_table *t) { (void)t; return 4; }
+int phc_table_has_keys(const phc_table *t) { return t->keys != NULL; }
+
+/* ---- files -------------------------------------------------------------- */
+
+int phc_table_save(const phc_table *t, const char *path, phc_error *err)
+{
+    ph_err e;
+    if (!t || !path || !path[0])
+        return fail_code(err, PHC_EINVAL, "save: no table or no path");
+    ph_image_src src = {.kind = t->kind, .chm = &t->chm, .part = &t->part, .keys = t->keys,
+                        .key_size = 4};
+    return ph_image_save(&src, path, &e) ? fail(err, &e) : PHC_OK;
+}
+
+static int verify_keys(const phc_table *t, const char *name, ph_err *e)
+{
+    for (uint32_t i = 0; i < t->nkeys; i++)
+        if (index32(t, t->keys[i]) != i)
+            return ph_err_set(e, PH_EVERIFY, "%s: key 0x%08x at position %u maps to index %u",
+                              name, t->keys[i], i, index32(t, t->keys[i]));
+    return PH_OK;
+}
+
+static int load_view(const void *buf, size_t len, const char *name, unsigned flags,
+                     phc_table *t, ph_err *e)
+{
+    ph_image_view v;
+    if (flags & ~PHC_LOAD_VERIFY)
+        return ph_err_set(e, PH_EINVAL, "load flags 0x%x: unknown", flags);
+    int rc = ph_image_parse(buf, len, name, &v, e);
+    if (rc)
+        return rc;
+    t->kind = v.kind;
+    t->chm = v.chm;
+    t->part = v.part;
+    t->nkeys = (uint32_t)v.nkeys;
+    t->keys = v.keys;
+    if ((flags & PHC_LOAD_VERIFY) && !t->keys)
+        return ph_err_set(e, PH_EINVAL, "%s: an index-only table cannot be verified", name);
+    return flags & PHC_LOAD_VERIFY ? verify_keys(t, name, e) : PH_OK;
+}
+
+int phc_table_load_mem(const void *buf, size_t len, unsigned flags, phc_table **out,
+                       phc_error *err)
+{
+    ph_err e;
+    *out = NULL;
+    phc_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return fail_code(err, PHC_ENOMEM, "out of memory for a table");
+    if (load_view(buf, len, "table", flags, t, &e)) {
+        free(t);
+        return fail(err, &e);
+    }
+    *out = t;
+    return PHC_OK;
+}
+
+static int map_file(const char *path, void **map, size_t *len, ph_err *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return ph_err_set(e, PH_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    int rc = PH_OK;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        rc = ph_err_set(e, PH_EIO, "%s: not a regular file", path);
+    else if (st.st_size == 0)
+        rc = ph_err_set(e, PH_ETRUNC, "%s: empty file", path);
+    else if ((uint64_t)st.st_size > SIZE_MAX)
+        rc = ph_err_set(e, PH_EIO, "%s: too big to map", path);
+    if (!rc) {
+        *len = (size_t)st.st_size;
+        *map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (*map == MAP_FAILED) {
+            *map = NULL;
+            rc = ph_err_set(e, PH_EIO, "%s: cannot map: %s", path, strerror(errno));
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+int phc_table_load(const char *path, unsigned flags, phc_table **out, phc_error *err)
+{
+    ph_err e;
+    *out = NULL;
+    if (!path || !path[0])
+        return fail_code(err, PHC_EINVAL, "load: no path");
+    phc_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return fail_code(err, PHC_ENOMEM, "out of memory for a table");
+    int rc = map_file(path, &t->map, &t->map_len, &e);
+    if (!rc)
+        rc = load_view(t->map, t->map_len, path, flags, t, &e);
+    if (rc) {
+        phc_table_free(t);
+        return fail(err, &e);
+    }
+    *out = t;
+    return PHC_OK;
+}
+
+void phc_table_free(phc_table *t)
+{
+    if (!t)
+        return;
+    if (t->built) {
+        ph_table_free(&t->chm);
+        ph_part_free(&t->part);
+    }
+    free(t->keys_owned);
+    if (t->map)
+        munmap(t->map, t->map_len);
+    free(t);
+}
+
+const char *phc_strerror(int code)
+{
+    return ph_err_name(code);
+}

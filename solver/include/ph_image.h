@@ -1,0 +1,91 @@
+/* ph_image.h - a solved table as one binary file (NAME.phc), and the
+ * checked parse of such a file for use in place.
+ *
+ * Layout (version 1; every field little-endian, sections 64-byte aligned):
+ *   0    magic "PHCTABLE"
+ *   8    u32 format version (1)        12  u32 byte-order mark 0x01020304
+ *   16   u32 header size (192)         20  u32 flags (bit 0: keys section)
+ *   24   u32 kind (1 one graph, 2 partitioned)
+ *   28   u8 key size (4|8)  29 u8 value size (0|4|8)  30 u8 hash family
+ *   31   u8 width of a vertex value (2|4)
+ *   32   u64 key count                 40  u64 file size
+ *   48   u32 CRC32C of the whole file, this field taken as zero
+ *   52   u32 compact (one graph)       56  u32 seeds[4] (one graph)
+ *   72   u64 bucket seed (partitioned) 80  u64 vertex count
+ *   88   u32 nedges                    92  u32 shift
+ *   96   u32 bucket count              100 u32 zero
+ *   104  4 sections (u64 offset, u64 length): vertex values, bucket
+ *        records (16 bytes: u64 base, u32 nverts, u32 seed), keys in
+ *        position order, values; an absent section is (0, 0)
+ *   168  zero up to the header size
+ * A reader refuses what it does not know (a newer version, unknown flags,
+ * a non-zero reserved byte) rather than guess. */
+#ifndef PH_IMAGE_H
+#define PH_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ph_err.h"
+#include "ph_part.h"
+#include "ph_solver.h"
+
+#define PH_IMAGE_VERSION 1u
+#define PH_IMAGE_HEADER 192u
+#define PH_IMAGE_ALIGN 64u
+#define PH_IMAGE_FLAG_KEYS 1u
+
+enum { PH_IMAGE_CHM = 1, PH_IMAGE_PART = 2 };
+
+/* A table and what goes with it.  Exactly one of chm / part is set (by
+ * kind).  keys: NULL leaves the key set out (index only).  values: NULL
+ * with value_size 0. */
+typedef struct ph_image_src {
+    int kind;
+    const ph_table *chm;
+    const ph_part_table *part;
+    const void *keys;
+    uint8_t key_size;     /* 4 or 8 */
+    const void *values;
+    uint8_t value_size;   /* 0, 4 or 8 */
+} ph_image_src;
+
+/* A parsed image: the tables' arrays point into the caller's buffer. */
+typedef struct ph_image_view {
+    int kind;
+    ph_table chm;
+    ph_part_table part;
+    uint64_t nkeys;
+    const void *keys;     /* NULL: index only */
+    uint8_t key_size;
+    const void *values;
+    uint8_t value_size;
+} ph_image_view;
+
+/* Bytes of the image of src (0 if src is malformed). */
+uint64_t ph_image_size(const ph_image_src *src);
+
+/* The image of src in a malloc'd buffer the caller frees. */
+int ph_image_render(const ph_image_src *src, void **buf, size_t *len, ph_err *err);
+
+/* The image of src written to path via a temporary + rename (never half a
+ * file); the last component must not be a symbolic link. */
+int ph_image_save(const ph_image_src *src, const char *path, ph_err *err);
+
+/* Check every byte of buf[0..len) that a lookup could use before anything
+ * is used: magic, byte order, version, sizes, checksum, fields, section
+ * bounds and lengths, bucket records.  buf must be 8-byte aligned.  Codes:
+ * PH_EFOREIGN (not a table file), PH_EVERSION (newer format), PH_ETRUNC,
+ * PH_ECHECKSUM, PH_EFORMAT (inconsistent), PH_EUNSUPPORTED (a key size
+ * this build does not handle); name is put in front of the message. */
+int ph_image_parse(const void *buf, size_t len, const char *name, ph_image_view *out,
+                   ph_err *err);
+
+/* CRC32C (Castagnoli) of buf[0..len) continuing from crc (start at 0). */
+uint32_t ph_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* The checksum an image's header should carry (for tools and the fuzzer):
+ * CRC32C over buf with the checksum field as zero.  len >= 52. */
+uint32_t ph_image_checksum(const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,386 @@
+/* test_lib - libphcluster (phcluster.h): build, find, save and load of
+ * every table kind; every class of damaged file refused with its code and
+ * a message naming the file, never a crash (run under ASan in CI). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gen_keys.h"
+#include "ph_fs.h"
+#include "ph_image.h"
+#include "phcluster.h"
+
+static char g_dir[256];
+
+static const char *at(const char *name)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    return path;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every member at its position; members' neighbours and a random stream
+ * of non-members rejected. */
+static void check_table(const phc_table *t, const uint32_t *keys, uint32_t n)
+{
+    assert_int_equal(phc_table_count(t), n);
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(phc_table_index(t, keys[i]), i);
+        assert_int_equal(phc_table_find(t, keys[i]), i);
+    }
+    uint32_t *sorted = malloc(n * sizeof *sorted);
+    assert_non_null(sorted);
+    memcpy(sorted, keys, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_u32);
+    uint64_t state = 42, rejected = 0;
+    for (uint32_t i = 0; i < 200000; i++) {
+        uint32_t k = i & 1 ? keys[(i / 2) % n] + 1 : (uint32_t)gen_next(&state);
+        if (bsearch(&k, sorted, n, sizeof k, cmp_u32))
+            continue;
+        assert_int_equal(phc_table_find(t, k), PHC_NOT_FOUND);
+        rejected++;
+    }
+    assert_true(rejected > 100000);
+    assert_int_equal(phc_table_find(t, (uint64_t)keys[0] | (1ull << 32)), PHC_NOT_FOUND);
+    free(sorted);
+}
+
+static void round_trip(const uint32_t *keys, uint32_t n, const phc_options *o)
+{
+    phc_table *t, *l;
+    phc_error e;
+    assert_int_equal(phc_table_build32(keys, n, o, &t, &e), PHC_OK);
+    check_table(t, keys, n);
+    assert_int_equal(phc_table_save(t, at("rt.phc"), &e), PHC_OK);
+    phc_table_free(t);
+    assert_int_equal(phc_table_load(at("rt.phc"), PHC_LOAD_VERIFY, &l, &e), PHC_OK);
+    check_table(l, keys, n);
+    assert_int_equal(phc_table_key_size(l), 4);
+    phc_table_free(l);
+}
+
+static void test_round_trip_kinds(void **state)
+{
+    (void)state;
+    struct { uint32_t n; uint32_t partition; int compact; phc_hash hash; } cases[] = {
+        {1, PHC_PARTITION_OFF, 0, PHC_HASH_AUTO},
+        {1000, PHC_PARTITION_OFF, 0, PHC_HASH_AUTO},           /* 16-bit values */
+        {1000, PHC_PARTITION_OFF, 1, PHC_HASH_MIX},            /* compact */
+        {5000, PHC_PARTITION_OFF, 0, PHC_HASH_MULROT},
+        {100000, PHC_PARTITION_OFF, 0, PHC_HASH_AUTO},         /* 32-bit values */
+        {100000, PHC_PARTITION_OFF, 1, PHC_HASH_AUTO},
+        {50000, 1000, 0, PHC_HASH_AUTO},                       /* partitioned */
+        {3, 1, 0, PHC_HASH_AUTO},                              /* buckets of one key */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint32_t *keys = gen_keys(GEN_SHUFFLED, cases[c].n, 7 + c);
+        assert_non_null(keys);
+        phc_options o;
+        phc_options_init(&o);
+        o.partition = cases[c].partition;
+        o.compact = cases[c].compact;
+        o.hash = cases[c].hash;
+        o.threads = 2;
+        round_trip(keys, cases[c].n, &o);
+        free(keys);
+    }
+}
+
+static void test_auto_partition(void **state)
+{
+    (void)state;
+    uint32_t n = 1u << 20;
+    uint32_t *keys = gen_keys(GEN_CLUSTERED16, n, 3);
+    assert_non_null(keys);
+    phc_options o;
+    phc_options_init(&o);
+    o.threads = 2;
+    round_trip(keys, n, &o);
+    free(keys);
+}
+
+static void test_index_only(void **state)
+{
+    (void)state;
+    uint32_t *keys = gen_keys(GEN_RANDOM, 2000, 5);
+    phc_options o;
+    phc_options_init(&o);
+    o.index_only = 1;
+    phc_table *t;
+    phc_error e;
+    assert_int_equal(phc_table_build32(keys, 2000, &o, &t, &e), PHC_OK);
+    assert_false(phc_table_has_keys(t));
+    assert_int_equal(phc_table_find(t, keys[3]), PHC_NOT_FOUND);
+    assert_int_equal(phc_table_save(t, at("io.phc"), &e), PHC_OK);
+    phc_table_free(t);
+    assert_int_equal(phc_table_load(at("io.phc"), 0, &t, &e), PHC_OK);
+    for (uint32_t i = 0; i < 2000; i++)
+        assert_int_equal(phc_table_index(t, keys[i]), i);
+    phc_table_free(t);
+    assert_int_equal(phc_table_load(at("io.phc"), PHC_LOAD_VERIFY, &t, &e), PHC_EINVAL);
+    free(keys);
+}
+
+static void test_build_errors(void **state)
+{
+    (void)state;
+    uint32_t keys[] = {5, 9, 5};
+    phc_table *t = (phc_table *)&t;
+    phc_error e;
+    assert_int_equal(phc_table_build32(keys, 3, NULL, &t, &e), PHC_EDUP);
+    assert_null(t);
+    assert_non_null(strstr(e.msg, "duplicate"));
+    assert_int_equal(phc_table_build32(keys, 0, NULL, &t, &e), PHC_EINVAL);
+    uint64_t k64[] = {1, 2};
+    assert_int_equal(phc_table_build64(k64, 2, NULL, &t, &e), PHC_EUNSUPPORTED);
+    assert_non_null(strstr(e.msg, "64-bit"));
+    phc_options o;
+    phc_options_init(&o);
+    o.hash = (phc_hash)9;
+    assert_int_equal(phc_table_build32(keys, 2, &o, &t, &e), PHC_EINVAL);
+    /* Unpartitioned duplicates far apart, and partitioned ones. */
+    uint32_t *many = gen_keys(GEN_SHUFFLED, 30000, 1);
+    many[29999] = many[10];
+    phc_options_init(&o);
+    o.partition = PHC_PARTITION_OFF;
+    assert_int_equal(phc_table_build32(many, 30000, &o, &t, &e), PHC_EDUP);
+    o.partition = 512;
+    assert_int_equal(phc_table_build32(many, 30000, &o, &t, &e), PHC_EDUP);
+    free(many);
+}
+
+/* ---- damaged files ------------------------------------------------------ */
+
+typedef struct image {
+    uint8_t *p;
+    size_t len;
+} image;
+
+static image g_chm, g_part;
+
+static image make_image(uint32_t n, uint32_t partition)
+{
+    uint32_t *keys = gen_keys(GEN_SHUFFLED, n, 11);
+    phc_options o;
+    phc_options_init(&o);
+    o.partition = partition;
+    phc_table *t;
+    phc_error e;
+    assert_int_equal(phc_table_build32(keys, n, &o, &t, &e), PHC_OK);
+    assert_int_equal(phc_table_save(t, at("img.phc"), &e), PHC_OK);
+    phc_table_free(t);
+    free(keys);
+    image im = {0};
+    void *data;
+    ph_err pe;
+    assert_int_equal(ph_fs_read_all(at("img.phc"), 1u << 30, &data, &im.len, &pe), 0);
+    im.p = data;
+    return im;
+}
+
+/* Load a modified copy (from a file: the real path), expect code. */
+static void expect_refused(const image *src, size_t len, void (*edit)(uint8_t *, size_t),
+                           int code, int fix_checksum)
+{
+    uint8_t *copy = malloc(src->len ? src->len : 1);
+    memcpy(copy, src->p, src->len);
+    if (edit)
+        edit(copy, len);
+    if (fix_checksum) {
+        uint32_t c = ph_image_checksum(copy, len);
+        memcpy(copy + 48, &c, 4);
+    }
+    ph_err pe;
+    assert_int_equal(ph_fs_write_atomic(at("bad.phc"), copy, len, 0, &pe), 0);
+    phc_table *t = (phc_table *)&t;
+    phc_error e = {0};
+    int rc = phc_table_load(at("bad.phc"), 0, &t, &e);
+    if (rc != code)
+        print_error("expected %s, got %s: %s\n", phc_strerror(code), phc_strerror(rc), e.msg);
+    assert_int_equal(rc, code);
+    assert_null(t);
+    assert_int_equal(e.code, code);
+    assert_non_null(strstr(e.msg, "bad.phc"));
+    assert_null(strchr(e.msg, '\n'));
+    free(copy);
+}
+
+static uint64_t get64(const uint8_t *p, size_t off)
+{
+    uint64_t v;
+    memcpy(&v, p + off, 8);
+    return v;
+}
+
+static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
+static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
+
+static void test_truncated_everywhere(void **state)
+{
+    (void)state;
+    const image *ims[] = {&g_chm, &g_part};
+    for (int k = 0; k < 2; k++) {
+        const image *im = ims[k];
+        /* Inside the magic: not recognised; then every section boundary,
+         * one byte either side, and the last byte. */
+        expect_refused(im, 4, NULL, PHC_EFOREIGN, 0);
+        expect_refused(im, 12, NULL, PHC_ETRUNC, 0);
+        expect_refused(im, 100, NULL, PHC_ETRUNC, 0);
+        expect_refused(im, 191, NULL, PHC_ETRUNC, 0);
+        for (int s = 0; s < 4; s++) {
+            uint64_t off = get64(im->p, 104 + 16 * (size_t)s), len = get64(im->p, 112 + 16 * (size_t)s);
+            if (!len)
+                continue;
+            size_t cuts[] = {off, off + 1, off + len - 1, off + len};
+            for (int c = 0; c < 4; c++)
+                if (cuts[c] < im->len)
+                    expect_refused(im, cuts[c], NULL, PHC_ETRUNC, 0);
+        }
+        expect_refused(im, im->len - 1, NULL, PHC_ETRUNC, 0);
+    }
+}
+
+static void flip_last(uint8_t *p, size_t len) { p[len - 1] ^= 0x40; }
+static void flip_checksum(uint8_t *p, size_t len) { (void)len; p[49] ^= 1; }
+static void flip_value(uint8_t *p, size_t len) { (void)len; p[get64(p, 104) + 3] ^= 0x10; }
+static void bad_magic(uint8_t *p, size_t len) { (void)len; p[0] = 'X'; }
+static void newer(uint8_t *p, size_t len) { (void)len; put32(p, 8, 2); }
+static void swapped(uint8_t *p, size_t len) { (void)len; put32(p, 12, 0x04030201u); }
+static void keys_out(uint8_t *p, size_t len) { put64(p, 136, len); }
+static void keys_wrap(uint8_t *p, size_t len) { (void)len; put64(p, 136, UINT64_MAX - 63); }
+static void keys_short(uint8_t *p, size_t len) { (void)len; put64(p, 144, get64(p, 144) - 4); }
+static void verts_misaligned(uint8_t *p, size_t len) { (void)len; put64(p, 104, get64(p, 104) + 8); }
+static void keys_over_verts(uint8_t *p, size_t len) { (void)len; put64(p, 136, get64(p, 104)); }
+static void count_up(uint8_t *p, size_t len) { (void)len; put64(p, 32, get64(p, 32) + 1); }
+static void count_huge(uint8_t *p, size_t len) { (void)len; put64(p, 32, 1ull << 40); }
+static void bad_kind(uint8_t *p, size_t len) { (void)len; put32(p, 24, 7); }
+static void key8(uint8_t *p, size_t len) { (void)len; p[28] = 8; }
+static void bad_flags(uint8_t *p, size_t len) { (void)len; put32(p, 20, 0x80); }
+static void reserved(uint8_t *p, size_t len) { (void)len; p[180] = 1; }
+static void file_size(uint8_t *p, size_t len) { put64(p, 40, len + 1); }
+static void width(uint8_t *p, size_t len) { (void)len; p[31] = 3; }
+static void bucket_base(uint8_t *p, size_t len) { (void)len; put64(p, get64(p, 120) + 16, 1ull << 40); }
+static void bucket_verts(uint8_t *p, size_t len) { (void)len; put32(p, get64(p, 120) + 8, 0xffffffffu); }
+static void nbuckets_up(uint8_t *p, size_t len) { (void)len; put32(p, 96, 1u + *(uint32_t *)(p + 96)); }
+
+static void test_damaged(void **state)
+{
+    (void)state;
+    const image *ims[] = {&g_chm, &g_part};
+    for (int k = 0; k < 2; k++) {
+        const image *im = ims[k];
+        size_t n = im->len;
+        expect_refused(im, n, flip_last, PHC_ECHECKSUM, 0);
+        expect_refused(im, n, flip_checksum, PHC_ECHECKSUM, 0);
+        expect_refused(im, n, flip_value, PHC_ECHECKSUM, 0);
+        expect_refused(im, n, bad_magic, PHC_EFOREIGN, 0);
+        expect_refused(im, n, swapped, PHC_EFOREIGN, 0);
+        expect_refused(im, n, newer, PHC_EVERSION, 0);
+        expect_refused(im, n, file_size, PHC_ETRUNC, 0);
+        /* Checksum made right: the structure checks must catch these. */
+        expect_refused(im, n, keys_out, PHC_EFORMAT, 1);
+        expect_refused(im, n, keys_wrap, PHC_EFORMAT, 1);
+        expect_refused(im, n, keys_short, PHC_EFORMAT, 1);
+        expect_refused(im, n, verts_misaligned, PHC_EFORMAT, 1);
+        expect_refused(im, n, keys_over_verts, PHC_EFORMAT, 1);
+        expect_refused(im, n, count_up, PHC_EFORMAT, 1);
+        expect_refused(im, n, count_huge, PHC_EFORMAT, 1);
+        expect_refused(im, n, bad_kind, PHC_EFORMAT, 1);
+        expect_refused(im, n, bad_flags, PHC_EFORMAT, 1);
+        expect_refused(im, n, reserved, PHC_EFORMAT, 1);
+        expect_refused(im, n, width, PHC_EFORMAT, 1);
+        expect_refused(im, n, key8, PHC_EFORMAT, 1); /* sections sized for 4 */
+    }
+    expect_refused(&g_part, g_part.len, bucket_base, PHC_EFORMAT, 1);
+    expect_refused(&g_part, g_part.len, bucket_verts, PHC_EFORMAT, 1);
+    expect_refused(&g_part, g_part.len, nbuckets_up, PHC_EFORMAT, 1);
+    /* Trailing bytes, a directory, a missing file, an empty file. */
+    uint8_t *longer = calloc(1, g_chm.len + 8);
+    memcpy(longer, g_chm.p, g_chm.len);
+    image im = {longer, g_chm.len + 8};
+    expect_refused(&im, im.len, NULL, PHC_EFORMAT, 0);
+    free(longer);
+    phc_table *t;
+    phc_error e;
+    assert_int_equal(phc_table_load(g_dir, 0, &t, &e), PHC_EIO);
+    assert_int_equal(phc_table_load(at("none.phc"), 0, &t, &e), PHC_EIO);
+    ph_err pe;
+    assert_int_equal(ph_fs_write_atomic(at("empty.phc"), "", 0, 0, &pe), 0);
+    assert_int_equal(phc_table_load(at("empty.phc"), 0, &t, &e), PHC_ETRUNC);
+}
+
+static void test_load_mem(void **state)
+{
+    (void)state;
+    phc_table *t;
+    phc_error e;
+    assert_int_equal(phc_table_load_mem(g_part.p, g_part.len, PHC_LOAD_VERIFY, &t, &e), PHC_OK);
+    phc_table_free(t);
+    assert_int_equal(phc_table_load_mem(g_part.p + 1, g_part.len - 1, 0, &t, &e), PHC_EINVAL);
+    assert_int_equal(phc_table_load_mem(g_part.p, g_part.len, 0x10, &t, &e), PHC_EINVAL);
+}
+
+static void test_save_refuses_link(void **state)
+{
+    (void)state;
+    uint32_t keys[] = {1, 2, 3};
+    phc_table *t;
+    phc_error e;
+    assert_int_equal(phc_table_build32(keys, 3, NULL, &t, &e), PHC_OK);
+    char target[512];
+    snprintf(target, sizeof target, "%s", at("elsewhere"));
+    assert_int_equal(symlink(target, at("link.phc")), 0);
+    assert_int_equal(phc_table_save(t, at("link.phc"), &e), PHC_EPERM);
+    assert_int_equal(access(target, F_OK), -1);
+    assert_int_equal(phc_table_save(t, at("nodir/x.phc"), &e), PHC_EIO);
+    phc_table_free(t);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "%s/phc-lib.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(g_dir))
+        return -1;
+    g_chm = make_image(3000, PHC_PARTITION_OFF);
+    g_part = make_image(20000, 700);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(g_chm.p);
+    free(g_part.p);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_kinds),
+        cmocka_unit_test(test_auto_partition),
+        cmocka_unit_test(test_index_only),
+        cmocka_unit_test(test_build_errors),
+        cmocka_unit_test(test_truncated_everywhere),
+        cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_load_mem),
+        cmocka_unit_test(test_save_refuses_link),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
