@@ -1,6 +1,8 @@
 /* ph_keys_map.c - a keys file mapped read-only (see ph_keys_map.h). */
 #include "ph_keys_map.h"
 
+#include "ph_keys.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,53 +11,73 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int size_checks(const char *path, const struct stat *st, ph_err *err)
+static int size_checks(const char *path, unsigned ks, const struct stat *st, ph_err *err)
 {
+    if (ks != PH_KEY_SIZE_32 && ks != PH_KEY_SIZE_64)
+        return ph_err_set(err, PH_EINVAL, "%s: key size %u: expected 4 or 8", path, ks);
     if (!S_ISREG(st->st_mode))
         return ph_err_set(err, PH_EINVAL, "%s: not a regular file", path);
     if (st->st_size == 0)
         return ph_err_set(err, PH_EINVAL, "%s: empty keys file", path);
-    if (st->st_size % 4)
-        return ph_err_set(err, PH_EINVAL,
-                          "%s: size %lld bytes is not a multiple of 4 (raw uint32 keys)", path,
-                          (long long)st->st_size);
-    if ((uint64_t)st->st_size / 4 > PH_KEYS_MAP_MAX_COUNT)
+    if (st->st_size % ks)
+        return ph_err_set(err, PH_EINVAL, "%s: size %lld bytes is not a multiple of %u "
+                          "(key size %u: raw little-endian uint%u keys)", path,
+                          (long long)st->st_size, ks, ks, ks * 8);
+    if ((uint64_t)st->st_size / ks > PH_KEYS_MAP_MAX_COUNT)
         return ph_err_set(err, PH_EINVAL, "%s: %lld keys, more than the limit of 2^32 - 1",
-                          path, (long long)st->st_size / 4);
+                          path, (long long)st->st_size / ks);
     return PH_OK;
+}
+
+int ph_keys_map_count_sized(const char *path, unsigned key_size, uint64_t *n, ph_err *err)
+{
+    struct stat st;
+    unsigned ks = ph_keys_size_resolve(key_size, path);
+    if (stat(path, &st))
+        return ph_err_set(err, PH_EIO, "%s: %s", path,
+                          strerror(errno));
+    int rc = size_checks(path, ks, &st, err);
+    if (!rc)
+        *n = (uint64_t)st.st_size / ks;
+    return rc;
 }
 
 int ph_keys_map_count(const char *path, uint64_t *n, ph_err *err)
 {
-    struct stat st;
-    if (stat(path, &st))
-        return ph_err_set(err, PH_EIO, "%s: %s", path,
-                          strerror(errno));
-    int rc = size_checks(path, &st, err);
-    if (!rc)
-        *n = (uint64_t)st.st_size / 4;
-    return rc;
+    return ph_keys_map_count_sized(path, PH_KEY_SIZE_32, n, err);
 }
 
 #if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-static void copy_le(uint32_t *dst, const unsigned char *p, uint32_t n)
+static void copy_le(void *dst, const unsigned char *p, uint32_t n, unsigned ks)
 {
-    for (uint32_t i = 0; i < n; i++, p += 4)
-        dst[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                 (uint32_t)p[3] << 24;
+    for (uint32_t i = 0; i < n; i++, p += ks) {
+        uint64_t k = 0;
+        for (unsigned b = ks; b-- > 0;)
+            k = k << 8 | p[b];
+        if (ks == 8)
+            ((uint64_t *)dst)[i] = k;
+        else
+            ((uint32_t *)dst)[i] = (uint32_t)k;
+    }
 }
 #endif
 
 int ph_keys_map_open(const char *path, ph_keys_map *out, ph_err *err)
 {
+    return ph_keys_map_open_sized(path, PH_KEY_SIZE_32, out, err);
+}
+
+int ph_keys_map_open_sized(const char *path, unsigned key_size, ph_keys_map *out, ph_err *err)
+{
     memset(out, 0, sizeof *out);
+    unsigned ks = ph_keys_size_resolve(key_size, path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ph_err_set(err, PH_EIO, "%s: %s", path,
                           strerror(errno));
     struct stat st;
     int rc = fstat(fd, &st) ? ph_err_set(err, PH_EIO, "%s: %s", path, strerror(errno))
-                            : size_checks(path, &st, err);
+                            : size_checks(path, ks, &st, err);
     if (rc) {
         close(fd);
         return rc;
@@ -74,18 +96,22 @@ int ph_keys_map_open(const char *path, ph_keys_map *out, ph_err *err)
     (void)madvise(m, len, MADV_SEQUENTIAL); /* advice only */
     out->map = m;
     out->map_len = len;
-    out->n = (uint32_t)(len / 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    out->v = m;
-#else
+    out->n = (uint32_t)(len / ks);
+    out->key_size = ks;
+    const void *keys = m;
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
     out->copy = malloc(len);
     if (!out->copy) {
         ph_keys_map_close(out);
-        return ph_err_set(err, PH_ENOMEM, "%s: out of memory for %zu keys", path, len / 4);
+        return ph_err_set(err, PH_ENOMEM, "%s: out of memory for %zu keys", path, len / ks);
     }
-    copy_le(out->copy, m, (uint32_t)(len / 4));
-    out->v = out->copy;
+    copy_le(out->copy, m, (uint32_t)(len / ks), ks);
+    keys = out->copy;
 #endif
+    if (ks == PH_KEY_SIZE_64)
+        out->v64 = keys;
+    else
+        out->v = keys;
     return PH_OK;
 }
 

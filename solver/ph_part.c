@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -57,6 +58,31 @@ uint32_t ph_part_choose(uint32_t mode, uint64_t n)
     return mode;
 }
 
+/* Key i of an array of 4- or 8-byte keys (the branch is the same for a
+ * whole array, so it predicts perfectly). */
+static inline uint64_t key_at(const void *keys, unsigned ksize, uint64_t i)
+{
+    return ksize == 8 ? ((const uint64_t *)keys)[i] : ((const uint32_t *)keys)[i];
+}
+
+static inline void key_put(void *keys, unsigned ksize, uint64_t i, uint64_t k)
+{
+    if (ksize == 8)
+        ((uint64_t *)keys)[i] = k;
+    else
+        ((uint32_t *)keys)[i] = (uint32_t)k;
+}
+
+/* "0x%08x" or "0x%016llx" of a key, by key size. */
+static const char *key_str(uint64_t k, unsigned ksize, char buf[24])
+{
+    if (ksize == 8)
+        snprintf(buf, 24, "0x%016llx", (unsigned long long)k);
+    else
+        snprintf(buf, 24, "0x%08x", (uint32_t)k);
+    return buf;
+}
+
 static uint64_t splitmix64(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ull;
@@ -84,7 +110,8 @@ static uint32_t bucket_nverts(uint32_t k)
 
 typedef struct part_split {
     uint64_t *start;     /* nbuckets + 1: bucket b's keys at [start[b], start[b+1]) */
-    uint32_t *keys;      /* n, grouped by bucket */
+    void *keys;          /* n keys of ksize bytes, grouped by bucket */
+    unsigned ksize;
     uint32_t *pos;       /* n, their global positions */
 } part_split;
 
@@ -104,7 +131,8 @@ static void split_free(part_split *s)
 #define SPLIT_MAX_THREADS 16u
 
 typedef struct split_slice {
-    const uint32_t *keys;
+    const void *keys;
+    unsigned ksize;
     uint32_t lo, hi;
     uint64_t seed;
     uint32_t nbuckets;
@@ -116,16 +144,18 @@ typedef struct split_slice {
 static void *split_run(void *arg)
 {
     split_slice *sl = arg;
+    const unsigned ks = sl->ksize;
     if (!sl->scatter) {
         for (uint32_t i = sl->lo; i < sl->hi; i++)
-            sl->at[ph_part_bucket_of(ph_part_mix(sl->keys[i] ^ sl->seed), sl->nbuckets)]++;
+            sl->at[ph_part_bucket_of(ph_part_mix(key_at(sl->keys, ks, i) ^ sl->seed),
+                                     sl->nbuckets)]++;
         return NULL;
     }
     for (uint32_t i = sl->lo; i < sl->hi; i++) {
-        uint64_t at =
-            sl->at[ph_part_bucket_of(ph_part_mix(sl->keys[i] ^ sl->seed), sl->nbuckets)]++;
+        uint64_t k = key_at(sl->keys, ks, i);
+        uint64_t at = sl->at[ph_part_bucket_of(ph_part_mix(k ^ sl->seed), sl->nbuckets)]++;
         if (sl->s->keys)
-            sl->s->keys[at] = sl->keys[i];
+            key_put(sl->s->keys, ks, at, k);
         sl->s->pos[at] = i;
     }
     return NULL;
@@ -142,14 +172,15 @@ static unsigned split_threads(unsigned threads, uint32_t n, uint32_t nbuckets)
 }
 
 /* with_keys: also the keys themselves grouped (else s->keys stays NULL). */
-static int split_keys(const uint32_t *keys, uint32_t n, uint64_t seed, uint32_t nbuckets,
-                      unsigned threads, int with_keys, part_split *s)
+static int split_keys(const void *keys, unsigned ksize, uint32_t n, uint64_t seed,
+                      uint32_t nbuckets, unsigned threads, int with_keys, part_split *s)
 {
     memset(s, 0, sizeof *s);
     unsigned nt = split_threads(threads, n, nbuckets);
+    s->ksize = ksize;
     s->start = calloc((size_t)nbuckets + 1, sizeof *s->start);
     if (with_keys)
-        s->keys = malloc((size_t)n * sizeof *s->keys);
+        s->keys = malloc((size_t)n * ksize);
     s->pos = malloc((size_t)n * sizeof *s->pos);
     uint64_t *at = calloc((size_t)nt * nbuckets, sizeof *at);
     if (!s->start || (with_keys && !s->keys) || !s->pos || !at) {
@@ -160,7 +191,7 @@ static int split_keys(const uint32_t *keys, uint32_t n, uint64_t seed, uint32_t 
     split_slice sl[SPLIT_MAX_THREADS];
     void *args[SPLIT_MAX_THREADS];
     for (unsigned t = 0; t < nt; t++) {
-        sl[t] = (split_slice){.keys = keys, .seed = seed, .nbuckets = nbuckets, .s = s,
+        sl[t] = (split_slice){.keys = keys, .ksize = ksize, .seed = seed, .nbuckets = nbuckets, .s = s,
                               .lo = (uint32_t)((uint64_t)n * t / nt),
                               .hi = (uint32_t)((uint64_t)n * (t + 1) / nt),
                               .at = at + (size_t)t * nbuckets};
@@ -192,7 +223,7 @@ typedef struct part_graph {
     uint32_t *eu, *ex;     /* per edge: u, and u ^ v */
     uint32_t *deg, *xr;    /* per vertex: degree, XOR of incident edges */
     uint32_t *pe, *pv;     /* peel order: edge and its free vertex */
-    uint32_t *sorted;      /* duplicate check */
+    uint64_t *sorted;      /* duplicate check */
 } part_graph;
 
 static void graph_free(part_graph *g)
@@ -207,7 +238,7 @@ static int graph_alloc(part_graph *g, uint32_t max_keys)
     memset(g, 0, sizeof *g);
     g->cap_keys = max_keys ? max_keys : 1;
     g->cap_verts = bucket_nverts(g->cap_keys);
-    g->eu = malloc((size_t)g->cap_keys * 5 * sizeof(uint32_t));
+    g->eu = malloc((size_t)g->cap_keys * 6 * sizeof(uint32_t));
     g->deg = malloc((size_t)g->cap_verts * 2 * sizeof(uint32_t));
     if (!g->eu || !g->deg) {
         graph_free(g);
@@ -216,20 +247,20 @@ static int graph_alloc(part_graph *g, uint32_t max_keys)
     g->ex = g->eu + g->cap_keys;
     g->pe = g->ex + g->cap_keys;
     g->pv = g->pe + g->cap_keys;
-    g->sorted = g->pv + g->cap_keys;
+    g->sorted = (uint64_t *)(void *)(g->pv + g->cap_keys); /* 2 x cap_keys, 8-aligned */
     g->xr = g->deg + g->cap_verts;
     return PH_OK;
 }
 
 /* Hash the bucket's keys to edges and peel; true when acyclic. */
-static int graph_try(part_graph *g, const uint32_t *keys, uint32_t k, uint64_t seed,
-                     uint32_t bseed, uint32_t nv)
+static int graph_try(part_graph *g, const void *keys, unsigned ksize, uint32_t k,
+                     uint64_t seed, uint32_t bseed, uint32_t nv)
 {
     memset(g->deg, 0, (size_t)nv * sizeof *g->deg);
     memset(g->xr, 0, (size_t)nv * sizeof *g->xr);
     for (uint32_t e = 0; e < k; e++) {
         uint32_t u, v;
-        ph_part_vertices(ph_part_mix(keys[e] ^ seed), bseed, nv, &u, &v);
+        ph_part_vertices(ph_part_mix(key_at(keys, ksize, e) ^ seed), bseed, nv, &u, &v);
         g->eu[e] = u;
         g->ex[e] = u ^ v;
         g->deg[u]++;
@@ -269,26 +300,28 @@ static void graph_assign(const part_graph *g, const uint32_t *pos, uint32_t k, u
     }
 }
 
-static int cmp_u32(const void *a, const void *b)
+static int cmp_u64(const void *a, const void *b)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
 /* After repeated failures: a duplicate key?  Returns its value's two
  * global positions in *p1 < *p2. */
-static int bucket_duplicate(part_graph *g, const uint32_t *keys, const uint32_t *pos,
-                            uint32_t k, uint32_t *dup, uint32_t *p1, uint32_t *p2)
+static int bucket_duplicate(part_graph *g, const void *keys, unsigned ksize,
+                            const uint32_t *pos, uint32_t k, uint64_t *dup, uint32_t *p1,
+                            uint32_t *p2)
 {
-    memcpy(g->sorted, keys, (size_t)k * sizeof *keys);
-    qsort(g->sorted, k, sizeof *g->sorted, cmp_u32);
+    for (uint32_t i = 0; i < k; i++)
+        g->sorted[i] = key_at(keys, ksize, i);
+    qsort(g->sorted, k, sizeof *g->sorted, cmp_u64);
     for (uint32_t i = 1; i < k; i++) {
         if (g->sorted[i] != g->sorted[i - 1])
             continue;
         *dup = g->sorted[i];
         uint32_t found = 0;
         for (uint32_t j = 0; j < k && found < 2; j++)
-            if (keys[j] == *dup)
+            if (key_at(keys, ksize, j) == *dup)
                 *(found++ ? p2 : p1) = pos[j];
         if (*p1 > *p2) {
             uint32_t t = *p1;
@@ -339,15 +372,18 @@ static void note_attempts(part_job *j, uint32_t a)
 /* Every key of the bucket through the real lookup, while the bucket's
  * values are still in cache: the split holds each position exactly once,
  * so this checks Index(keys[i]) == i for every key of the set. */
-static int verify_bucket(part_job *j, const uint32_t *keys, const uint32_t *pos, uint32_t k)
+static int verify_bucket(part_job *j, const void *keys, unsigned ksize, const uint32_t *pos,
+                         uint32_t k)
 {
     uint64_t t0 = ph_time_ns();
     for (uint32_t e = 0; e < k; e++) {
-        uint32_t got = ph_part_index(j->t, keys[e]);
+        uint64_t key = key_at(keys, ksize, e);
+        uint32_t got = ph_part_index64(j->t, key);
         if (got != pos[e]) {
             ph_err err;
-            ph_err_set(&err, PH_EVERIFY, "key 0x%08x at position %u maps to index %u", keys[e],
-                       pos[e], got);
+            char ks[24];
+            ph_err_set(&err, PH_EVERIFY, "key %s at position %u maps to index %u",
+                       key_str(key, ksize, ks), pos[e], got);
             job_fail(j, PH_EVERIFY, &err);
             return PH_EVERIFY;
         }
@@ -362,21 +398,27 @@ static int solve_bucket(part_job *j, part_graph *g, uint32_t b)
     ph_part_bucket *rec = &t->buckets[b];
     uint64_t lo = j->split->start[b];
     uint32_t k = (uint32_t)(j->split->start[b + 1] - lo);
-    const uint32_t *keys = j->split->keys + lo, *pos = j->split->pos + lo;
+    const unsigned ks = j->split->ksize;
+    const void *keys = (const char *)j->split->keys + lo * ks;
+    const uint32_t *pos = j->split->pos + lo;
     ph_err e;
     if (k == 0)
         return PH_OK;
     for (uint32_t a = 0; a < j->max_attempts; a++) {
         uint32_t bseed = bucket_seed(t->seed, b, a);
-        if (graph_try(g, keys, k, t->seed, bseed, rec->nverts)) {
+        if (graph_try(g, keys, ks, k, t->seed, bseed, rec->nverts)) {
             rec->seed = bseed;
             graph_assign(g, pos, k, t->nkeys, t->assigned + rec->base);
             note_attempts(j, a + 1);
-            return verify_bucket(j, keys, pos, k);
+            return verify_bucket(j, keys, ks, pos, k);
         }
-        uint32_t dup, p1 = 0, p2 = 0;
-        if (a + 1 == PART_DUP_CHECK_AT && bucket_duplicate(g, keys, pos, k, &dup, &p1, &p2)) {
-            ph_err_set(&e, PH_EDUP, "duplicate key 0x%08x at positions %u and %u", dup, p1, p2);
+        uint64_t dup;
+        uint32_t p1 = 0, p2 = 0;
+        if (a + 1 == PART_DUP_CHECK_AT &&
+            bucket_duplicate(g, keys, ks, pos, k, &dup, &p1, &p2)) {
+            char kb[24];
+            ph_err_set(&e, PH_EDUP, "duplicate key %s at positions %u and %u",
+                       key_str(dup, ks, kb), p1, p2);
             job_fail(j, PH_EDUP, &e);
             return PH_EDUP;
         }
@@ -504,8 +546,8 @@ static int part_solve_buckets(ph_part_table *t, const part_split *s, const ph_pa
     return j.rc;
 }
 
-int ph_part_solve(const uint32_t *keys, uint32_t n, const ph_part_opts *o, ph_part_table *out,
-                  ph_err *err)
+static int part_solve_any(const void *keys, unsigned ksize, uint32_t n, const ph_part_opts *o,
+                          ph_part_table *out, ph_err *err)
 {
     ph_part_opts defaults;
     if (!o) {
@@ -518,11 +560,13 @@ int ph_part_solve(const uint32_t *keys, uint32_t n, const ph_part_opts *o, ph_pa
     uint64_t t0 = ph_time_us();
     uint32_t kpb = o->keys_per_bucket ? o->keys_per_bucket : PH_PART_DEFAULT_BUCKET;
     out->nkeys = n;
+    out->key_size = ksize;
     out->nbuckets = ph_part_nbuckets(n, kpb);
     out->seed = ph_part_table_seed(o->seed);
     part_split s;
     out->buckets = calloc(out->nbuckets, sizeof *out->buckets);
-    if (!out->buckets || split_keys(keys, n, out->seed, out->nbuckets, o->threads, 1, &s)) {
+    if (!out->buckets ||
+        split_keys(keys, ksize, n, out->seed, out->nbuckets, o->threads, 1, &s)) {
         ph_part_free(out);
         return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
                           out->nbuckets);
@@ -538,6 +582,18 @@ int ph_part_solve(const uint32_t *keys, uint32_t n, const ph_part_opts *o, ph_pa
     if (rc)
         ph_part_free(out);
     return rc;
+}
+
+int ph_part_solve(const uint32_t *keys, uint32_t n, const ph_part_opts *o, ph_part_table *out,
+                  ph_err *err)
+{
+    return part_solve_any(keys, 4, n, o, out, err);
+}
+
+int ph_part_solve64(const uint64_t *keys, uint32_t n, const ph_part_opts *o,
+                    ph_part_table *out, ph_err *err)
+{
+    return part_solve_any(keys, 8, n, o, out, err);
 }
 
 /* ---- group by group ------------------------------------------------------ */
@@ -563,7 +619,7 @@ int ph_part_split_positions(const uint32_t *keys, uint32_t n, uint64_t table_see
     part_split s;
     *start = NULL;
     *pos = NULL;
-    if (split_keys(keys, n, table_seed, nbuckets, threads, 0, &s))
+    if (split_keys(keys, 4, n, table_seed, nbuckets, threads, 0, &s))
         return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
                           nbuckets);
     *start = s.start;
@@ -620,7 +676,7 @@ static int group_one(const ph_part_group *g, part_graph *gr, uint32_t i, const u
         if (g->cancel && atomic_load_explicit(g->cancel, memory_order_relaxed))
             return ph_err_set(err, PH_ETIMEOUT, "partitioned solve cancelled");
         uint32_t bseed = bucket_seed(g->table_seed, b, a);
-        if (graph_try(gr, keys, k, g->table_seed, bseed, nv)) {
+        if (graph_try(gr, keys, 4, k, g->table_seed, bseed, nv)) {
             *seed = bseed;
             *tries = a + 1;
             memset(vals, 0, (size_t)nv * sizeof *vals); /* roots and lone vertices: 0 */
@@ -634,10 +690,12 @@ static int group_one(const ph_part_group *g, part_graph *gr, uint32_t i, const u
             }
             return PH_OK;
         }
-        uint32_t dup, p1 = 0, p2 = 0;
-        if (a + 1 == PART_DUP_CHECK_AT && bucket_duplicate(gr, keys, pos, k, &dup, &p1, &p2))
-            return ph_err_set(err, PH_EDUP, "duplicate key 0x%08x at positions %u and %u", dup,
-                              p1, p2);
+        uint64_t dup;
+        uint32_t p1 = 0, p2 = 0;
+        if (a + 1 == PART_DUP_CHECK_AT &&
+            bucket_duplicate(gr, keys, 4, pos, k, &dup, &p1, &p2))
+            return ph_err_set(err, PH_EDUP, "duplicate key 0x%08x at positions %u and %u",
+                              (uint32_t)dup, p1, p2);
     }
     if (rc)
         return rc;
@@ -698,7 +756,8 @@ int ph_part_check_group(const ph_part_group *g, const uint32_t *seeds, const uin
 
 typedef struct verify_slice {
     const ph_part_table *t;
-    const uint32_t *keys;
+    const void *keys;
+    unsigned ksize;
     uint32_t lo, hi;
     uint32_t bad;                /* first bad position, or hi */
 } verify_slice;
@@ -708,15 +767,15 @@ static void *verify_run(void *arg)
     verify_slice *s = arg;
     s->bad = s->hi;
     for (uint32_t i = s->lo; i < s->hi; i++)
-        if (ph_part_index(s->t, s->keys[i]) != i) {
+        if (ph_part_index64(s->t, key_at(s->keys, s->ksize, i)) != i) {
             s->bad = i;
             break;
         }
     return NULL;
 }
 
-int ph_part_verify(const ph_part_table *t, const uint32_t *keys, uint32_t n, unsigned threads,
-                   ph_err *err)
+static int part_verify_any(const ph_part_table *t, const void *keys, unsigned ksize, uint32_t n,
+                           unsigned threads, ph_err *err)
 {
     if (!t->assigned || !t->buckets || t->nkeys != n)
         return ph_err_set(err, PH_EVERIFY, "table is for %u keys, not %u", t->nkeys, n);
@@ -724,17 +783,32 @@ int ph_part_verify(const ph_part_table *t, const uint32_t *keys, uint32_t n, uns
     verify_slice sl[PART_MAX_THREADS];
     void *args[PART_MAX_THREADS];
     for (unsigned i = 0; i < nt; i++) {
-        sl[i] = (verify_slice){.t = t, .keys = keys,
+        sl[i] = (verify_slice){.t = t, .keys = keys, .ksize = ksize,
                                .lo = (uint32_t)((uint64_t)n * i / nt),
                                .hi = (uint32_t)((uint64_t)n * (i + 1) / nt)};
         args[i] = &sl[i];
     }
     run_threads(nt, verify_run, args);
     for (unsigned i = 0; i < nt; i++)
-        if (sl[i].bad != sl[i].hi)
-            return ph_err_set(err, PH_EVERIFY, "key 0x%08x at position %u maps to index %u",
-                              keys[sl[i].bad], sl[i].bad, ph_part_index(t, keys[sl[i].bad]));
+        if (sl[i].bad != sl[i].hi) {
+            uint64_t k = key_at(keys, ksize, sl[i].bad);
+            char kb[24];
+            return ph_err_set(err, PH_EVERIFY, "key %s at position %u maps to index %u",
+                              key_str(k, ksize, kb), sl[i].bad, ph_part_index64(t, k));
+        }
     return PH_OK;
+}
+
+int ph_part_verify(const ph_part_table *t, const uint32_t *keys, uint32_t n, unsigned threads,
+                   ph_err *err)
+{
+    return part_verify_any(t, keys, 4, n, threads, err);
+}
+
+int ph_part_verify64(const ph_part_table *t, const uint64_t *keys, uint32_t n, unsigned threads,
+                     ph_err *err)
+{
+    return part_verify_any(t, keys, 8, n, threads, err);
 }
 
 uint64_t ph_part_bytes(const ph_part_table *t)

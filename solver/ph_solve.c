@@ -202,9 +202,20 @@ static int graph_alloc(graph *g, const ph_table *t)
 }
 
 /* Hash all keys to edges (never self-loops: the graph is bipartite). */
-static bool graph_hash(const ph_table *t, const uint32_t *keyv, graph *g)
+static bool graph_hash(const ph_table *t, const void *keys, graph *g)
 {
     uint32_t n = t->nkeys;
+    if (t->key_size == 8) {
+        const uint64_t *k64 = keys;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t h1, h2;
+            ph_hash_key64(t->seeds, k64[i], &h1, &h2);
+            g->eu[i] = ph_vertex_u(h1, t->compact, t->shift, t->nverts);
+            g->ev[i] = ph_vertex_v(h2, t->compact, t->shift, t->nverts);
+        }
+        return true;
+    }
+    const uint32_t *keyv = keys;
     if (!t->compact && t->hash == PH_HASH_MULSHIFT && ph_simd_avx2())
         return ph_hash_mulshift_avx2(keyv, n, t->seeds, t->shift, t->nverts / 2, g->eu, g->ev);
     for (uint32_t i = 0; i < n; i++) {
@@ -280,15 +291,22 @@ static void graph_assign(const ph_table *t, const graph *g, uint32_t *a)
     }
 }
 
-static bool attempt_acyclic(ph_table *t, const uint32_t *keyv, graph *g)
+static bool attempt_acyclic(ph_table *t, const void *keys, graph *g)
 {
-    return graph_hash(t, keyv, g) && graph_peel(t, g) == t->nkeys;
+    return graph_hash(t, keys, g) && graph_peel(t, g) == t->nkeys;
+}
+
+/* Duplicates of either key size, checked without reordering. */
+static int keys_unique(const void *keys, unsigned ksize, uint32_t n, ph_err *err)
+{
+    return ksize == 8 ? ph_keys_check_unique64(keys, n, "keys", err)
+                      : ph_keys_check_unique(keys, n, "keys", err);
 }
 
 /* ---- the search, on one or more threads ------------------------------ */
 
 typedef struct search {
-    const uint32_t *keys;
+    const void *keys;          /* nkeys keys of shape->key_size bytes */
     const ph_table *shape;     /* sizing only */
     ph_hash_kind requested;
     uint64_t seed, max_attempts;
@@ -326,7 +344,7 @@ static void *searcher_run(void *arg)
         if (a >= s->max_attempts || a > atomic_load(&s->best) || atomic_load(&s->duplicate))
             break;
         if (a == SOLVE_DUP_CHECK_AT &&
-            ph_keys_check_unique(s->keys, w->t.nkeys, "keys", NULL) == PH_EDUP) {
+            keys_unique(s->keys, w->t.key_size, w->t.nkeys, NULL) == PH_EDUP) {
             atomic_store(&s->duplicate, 1);
             break;
         }
@@ -495,7 +513,7 @@ static int table_finish(ph_table *out, const searcher *win, ph_err *err)
                                     t->nverts);
 }
 
-static int solve_checks(const uint32_t *keyv, uint32_t n, const ph_solve_opts *o, ph_err *err)
+static int solve_checks(const void *keyv, uint32_t n, const ph_solve_opts *o, ph_err *err)
 {
     if (!keyv || n == 0)
         return ph_err_set(err, PH_EINVAL, "no keys to solve");
@@ -517,7 +535,7 @@ static int search_outcome(search *s, ph_err *err)
 {
     if (atomic_load(&s->duplicate)) {
         ph_err dup;
-        ph_keys_check_unique(s->keys, s->shape->nkeys, "keys", &dup);
+        keys_unique(s->keys, s->shape->key_size, s->shape->nkeys, &dup);
         return ph_err_set(err, PH_EDUP, "%s", dup.msg);
     }
     if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed))
@@ -533,8 +551,15 @@ static int search_outcome(search *s, ph_err *err)
                       (unsigned long long)atomic_load(&s->tried));
 }
 
-int ph_solve(const uint32_t *keyv, uint32_t n, const ph_solve_opts *opts, ph_table *out,
-             ph_err *err)
+static int table_verify_any(const ph_table *t, const void *keyv, uint32_t n, ph_err *err)
+{
+    return t->key_size == 8 ? ph_table_verify64(t, keyv, n, err)
+                            : ph_table_verify(t, keyv, n, err);
+}
+
+/* The solve of either key size: keyv holds n keys of ksize bytes. */
+static int solve_any(const void *keyv, unsigned ksize, uint32_t n, const ph_solve_opts *opts,
+                     ph_table *out, ph_err *err)
 {
     ph_solve_opts defaults;
     if (!opts) {
@@ -545,12 +570,20 @@ int ph_solve(const uint32_t *keyv, uint32_t n, const ph_solve_opts *opts, ph_tab
     int rc = solve_checks(keyv, n, opts, err);
     if (rc)
         return rc;
+    ph_hash_kind requested = opts->hash;
+    if (ksize == 8) {
+        if (requested != PH_HASH_AUTO && requested != PH_HASH_MIX)
+            return ph_err_set(err, PH_EINVAL, "hash %s works on 32-bit keys; 64-bit keys "
+                              "use mix (or auto)", ph_hash_name(requested));
+        requested = PH_HASH_MIX;
+    }
     uint64_t t0 = ph_time_us();
     ph_table shape = {0};
     size_table(&shape, n, opts->compact);
-    search s = {.keys = keyv, .shape = &shape, .requested = opts->hash, .seed = opts->seed,
+    shape.key_size = (uint8_t)ksize;
+    search s = {.keys = keyv, .shape = &shape, .requested = requested, .seed = opts->seed,
                 .max_attempts = opts->max_attempts ? opts->max_attempts
-                                                   : default_attempts(opts->hash),
+                                                   : default_attempts(requested),
                 .cancel = opts->cancel};
     atomic_init(&s.next, 0);
     atomic_init(&s.best, UINT64_MAX);
@@ -573,21 +606,38 @@ int ph_solve(const uint32_t *keyv, uint32_t n, const ph_solve_opts *opts, ph_tab
     out->attempts = atomic_load(&s.tried);
     out->solve_us = ph_time_us() - t0;
     uint64_t t1 = ph_time_us();
-    rc = ph_table_verify(out, keyv, n, err);
+    rc = table_verify_any(out, keyv, n, err);
     out->verify_us = ph_time_us() - t1;
     if (rc)
         ph_table_free(out);
     return rc;
 }
 
+int ph_solve(const uint32_t *keyv, uint32_t n, const ph_solve_opts *opts, ph_table *out,
+             ph_err *err)
+{
+    return solve_any(keyv, 4, n, opts, out, err);
+}
+
+int ph_solve64(const uint64_t *keyv, uint32_t n, const ph_solve_opts *opts, ph_table *out,
+               ph_err *err)
+{
+    return solve_any(keyv, 8, n, opts, out, err);
+}
+
 /* ---- lookups --------------------------------------------------------- */
+
+void ph_table_vertices64(const ph_table *t, uint64_t key, uint32_t *u, uint32_t *v)
+{
+    uint32_t h1, h2;
+    ph_hash_pair_sized(t->hash, t->key_size, t->seeds, key, &h1, &h2);
+    *u = ph_vertex_u(h1, t->compact, t->shift, t->nverts);
+    *v = ph_vertex_v(h2, t->compact, t->shift, t->nverts);
+}
 
 void ph_table_vertices(const ph_table *t, uint32_t key, uint32_t *u, uint32_t *v)
 {
-    uint32_t h1, h2;
-    ph_hash_pair(t->hash, t->seeds, key, &h1, &h2);
-    *u = ph_vertex_u(h1, t->compact, t->shift, t->nverts);
-    *v = ph_vertex_v(h2, t->compact, t->shift, t->nverts);
+    ph_table_vertices64(t, key, u, v);
 }
 
 static uint32_t table_value(const ph_table *t, uint32_t vtx)
@@ -598,8 +648,13 @@ static uint32_t table_value(const ph_table *t, uint32_t vtx)
 
 uint32_t ph_table_index(const ph_table *t, uint32_t key)
 {
+    return ph_table_index64(t, key);
+}
+
+uint32_t ph_table_index64(const ph_table *t, uint64_t key)
+{
     uint32_t u, v;
-    ph_table_vertices(t, key, &u, &v);
+    ph_table_vertices64(t, key, &u, &v);
     uint32_t s = table_value(t, u) + table_value(t, v);
     if (t->compact)
         return s >= t->nedges ? s - t->nedges : s;
@@ -619,10 +674,28 @@ int ph_table_verify(const ph_table *t, const uint32_t *keyv, uint32_t n, ph_err 
     return PH_OK;
 }
 
+int ph_table_verify64(const ph_table *t, const uint64_t *keyv, uint32_t n, ph_err *err)
+{
+    if (!t->assigned || t->nkeys != n)
+        return ph_err_set(err, PH_EVERIFY, "table is for %u keys, not %u", t->nkeys, n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t got = ph_table_index64(t, keyv[i]);
+        if (got != i)
+            return ph_err_set(err, PH_EVERIFY, "key 0x%016llx at position %u maps to index %u",
+                              (unsigned long long)keyv[i], i, got);
+    }
+    return PH_OK;
+}
+
 int ph_table_check_shape(const ph_table *t, ph_err *err)
 {
     if ((unsigned)t->hash >= (unsigned)PH_HASH_AUTO)
         return ph_err_set(err, PH_EINVAL, "table.hash: unknown family %u", (unsigned)t->hash);
+    if (t->key_size != 0 && t->key_size != 4 && t->key_size != 8)
+        return ph_err_set(err, PH_EINVAL, "table.key_size: %u, not 4 or 8", t->key_size);
+    if (t->key_size == 8 && t->hash != PH_HASH_MIX)
+        return ph_err_set(err, PH_EINVAL, "table.hash: %s, but 64-bit keys use mix",
+                          ph_hash_name(t->hash));
     if (t->nkeys == 0)
         return ph_err_set(err, PH_EINVAL, "table.nkeys: 0");
     if (!size_fits(t->nkeys, t->compact))

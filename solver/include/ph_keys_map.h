@@ -15,11 +15,13 @@
 #define PH_KEYS_MAP_MAX_COUNT UINT32_MAX
 
 typedef struct ph_keys_map {
-    const uint32_t *v;   /* n keys, host order */
+    const uint32_t *v;   /* key size 4: n keys, host order; else NULL */
+    const uint64_t *v64; /* key size 8: n keys, host order; else NULL */
     uint32_t n;
+    unsigned key_size;   /* 4 or 8 */
     void *map;           /* owned mapping, or NULL */
     size_t map_len;
-    uint32_t *copy;      /* owned copy (big-endian hosts), or NULL */
+    void *copy;          /* owned copy (big-endian hosts), or NULL */
     uint64_t dev, ino, size;
     int64_t mtime_ns;    /* the file as it was opened */
 } ph_keys_map;
@@ -27,9 +29,13 @@ typedef struct ph_keys_map {
 /* Errors (one line naming the file): cannot open, not a regular file,
  * empty, size not a multiple of 4, more than 2^32 - 1 keys, cannot map. */
 int ph_keys_map_open(const char *path, ph_keys_map *out, ph_err *err);
+/* The same with key_size 4 or 8 (ph_keys.h; PH_KEY_SIZE_AUTO: from the
+ * name): a size that is not a multiple of it names the file and the size. */
+int ph_keys_map_open_sized(const char *path, unsigned key_size, ph_keys_map *out, ph_err *err);
 
 /* Key count of a keys file from its size alone (same checks but mapping). */
 int ph_keys_map_count(const char *path, uint64_t *n, ph_err *err);
+int ph_keys_map_count_sized(const char *path, unsigned key_size, uint64_t *n, ph_err *err);
 
 /* PH_EINVAL naming the file if path is no longer the file that was opened
  * as it was (replaced, resized or modified): a table built from keys that

@@ -56,6 +56,7 @@ typedef struct ph_part_table {
     uint64_t attempts;          /* graphs tried, all buckets */
     uint32_t max_bucket_attempts;
     uint32_t max_bucket_keys;
+    unsigned key_size;          /* 4 or 8 (ph_part_solve64) */
     uint64_t solve_us;          /* split + buckets, verification included */
     uint64_t verify_us;         /* lookups of every key, summed over threads */
 } ph_part_table;
@@ -74,6 +75,10 @@ uint32_t ph_part_choose(uint32_t mode, uint64_t n);
  * positions; a bucket out of attempts: PH_ESOLVE naming it. */
 int ph_part_solve(const uint32_t *keys, uint32_t n, const ph_part_opts *o, ph_part_table *out,
                   ph_err *err);
+/* The same for 64-bit keys (key_size 8): all 64 bits go through the same
+ * mix, so keys that differ only in their high half are told apart. */
+int ph_part_solve64(const uint64_t *keys, uint32_t n, const ph_part_opts *o,
+                    ph_part_table *out, ph_err *err);
 
 /* Hashing of a partitioned table, shared with the emitted Index. */
 static inline uint64_t ph_part_mix(uint64_t x)
@@ -101,8 +106,9 @@ static inline void ph_part_vertices(uint64_t h, uint32_t bseed, uint32_t nverts,
     *v = half + (uint32_t)(((g & 0xffffffffu) * (nverts - half)) >> 32);
 }
 
-/* Index of key (meaningful only for keys in the set). */
-static inline uint32_t ph_part_index(const ph_part_table *t, uint32_t key)
+/* Index of key (meaningful only for keys in the set).  A 32-bit key is the
+ * 64-bit key zero-extended: both key sizes share one lookup. */
+static inline uint32_t ph_part_index64(const ph_part_table *t, uint64_t key)
 {
     uint64_t h = ph_part_mix(key ^ t->seed);
     const ph_part_bucket *b = &t->buckets[ph_part_bucket_of(h, t->nbuckets)];
@@ -112,10 +118,17 @@ static inline uint32_t ph_part_index(const ph_part_table *t, uint32_t key)
     return (uint32_t)(s >= t->nkeys ? s - t->nkeys : s);
 }
 
+static inline uint32_t ph_part_index(const ph_part_table *t, uint32_t key)
+{
+    return ph_part_index64(t, key);
+}
+
 /* Check Index(keys[i]) == i for all i on `threads` threads; PH_EVERIFY
  * names the first bad key found. */
 int ph_part_verify(const ph_part_table *t, const uint32_t *keys, uint32_t n, unsigned threads,
                    ph_err *err);
+int ph_part_verify64(const ph_part_table *t, const uint64_t *keys, uint32_t n, unsigned threads,
+                     ph_err *err);
 
 /* ---- pieces for a table solved group by group (the cluster) ----------
  * The coordinator splits, workers solve groups of consecutive buckets, the

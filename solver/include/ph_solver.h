@@ -57,6 +57,8 @@ typedef struct ph_table {
     uint32_t nverts;        /* size of assigned[] */
     uint32_t shift;         /* pow2 mode: 32 - log2(nverts / 2); see ph_hash.h */
     uint8_t width;          /* bytes per assigned element: 2 or 4 */
+    uint8_t key_size;       /* 8: 64-bit keys, hashed with ph_hash_key64 (hash is
+                               then always MIX); 4 or 0: 32-bit keys */
     void *assigned;         /* owned: nverts elements of width bytes */
     uint64_t attempts;      /* graphs tried, all threads */
     uint64_t solve_us;
@@ -68,14 +70,24 @@ typedef struct ph_table {
 int ph_solve(const uint32_t *keys, uint32_t n, const ph_solve_opts *opts, ph_table *out,
              ph_err *err);
 
+/* The same for 64-bit keys: the table gets key_size 8 and hash MIX (the
+ * 64-bit mix of ph_hash_key64); opts->hash must be AUTO or MIX (the cheap
+ * families are 32-bit: PH_EINVAL says so). */
+int ph_solve64(const uint64_t *keys, uint32_t n, const ph_solve_opts *opts, ph_table *out,
+               ph_err *err);
+
 /* The two vertices of key under t (exposed for tests and the emitter). */
 void ph_table_vertices(const ph_table *t, uint32_t key, uint32_t *u, uint32_t *v);
+void ph_table_vertices64(const ph_table *t, uint64_t key, uint32_t *u, uint32_t *v);
 
-/* Index of key (meaningful only for keys in the set). */
+/* Index of key (meaningful only for keys in the set).  ph_table_index64
+ * hashes all 64 bits on a 64-bit table and the low 32 on a 32-bit one. */
 uint32_t ph_table_index(const ph_table *t, uint32_t key);
+uint32_t ph_table_index64(const ph_table *t, uint64_t key);
 
 /* Check Index(keys[i]) == i for all i; PH_EVERIFY names the first bad key. */
 int ph_table_verify(const ph_table *t, const uint32_t *keys, uint32_t n, ph_err *err);
+int ph_table_verify64(const ph_table *t, const uint64_t *keys, uint32_t n, ph_err *err);
 
 /* Check that t's shape is one ph_solve produces: a known family (not
  * AUTO), nkeys >= 1, and nedges, nverts, shift and width exactly as sized
