@@ -62,7 +62,10 @@ for pair in "${targets[@]}"; do
   summary+=("$line")
   if [ "$rc" -ne 0 ] || [ "$ncrash" -ne 0 ] || [ -z "$execs" ]; then
     failed=1
-    grep -m5 -E "ERROR|SUMMARY|runtime error|fuzz_" "$log" || tail -20 "$log"
+    # The report of the failing input: sanitizer and libFuzzer lines start
+    # with "==PID==", the target's own checks with its name.
+    grep -m20 -E "^==[0-9]+==|^SUMMARY|runtime error|^$t: |^artifact_prefix|Test unit written" "$log" \
+      || tail -30 "$log"
   fi
 done
 printf 'fuzz.sh: %s\n' "${summary[@]}"

@@ -32,7 +32,7 @@ static bool err_well_formed(const ph_err *err, int rc)
     size_t n = strspn(err->msg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz");
     if (n == 7 && strncmp(err->msg, "message", 7) == 0)
         return true;
-    for (int t = 1; t <= 25; t++) {
+    for (int t = 1; t < 256; t++) {   /* every type number the wire can carry */
         const char *name = ph_msg_type_name((ph_msg_type)t);
         if (strcmp(name, "UNKNOWN") != 0 && strlen(name) == n
             && strncmp(err->msg, name, n) == 0)
