@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,6 +239,46 @@ int ph_fs_mkdirs_nofollow(const char *dir, ph_err *err)
     return rc;
 }
 
+/* Read the regular file open at fd (at most max_len bytes) into a malloc'd
+ * buffer; closes fd.  shown names the file in errors. */
+static int read_open_file(int fd, const char *shown, size_t max_len, void **data, size_t *len,
+                          ph_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return ph_err_set(err, PH_EINVAL, "%s: not a regular file", shown);
+    }
+    if ((unsigned long long)st.st_size > max_len) {
+        close(fd);
+        return ph_err_set(err, PH_EINVAL, "%s: file too large (%lld bytes, limit %zu)", shown,
+                          (long long)st.st_size, max_len);
+    }
+    size_t size = (size_t)st.st_size;
+    char *buf = malloc(size ? size : 1);
+    if (!buf) {
+        close(fd);
+        return ph_err_set(err, PH_ENOMEM, "%s: out of memory", shown);
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0) {
+            const char *why = r < 0 ? strerror(errno) : "file shrank";
+            free(buf);
+            close(fd);
+            return ph_err_set(err, PH_EIO, "%s: read failed: %s", shown, why);
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *data = buf;
+    *len = size;
+    return PH_OK;
+}
+
 int ph_fs_read_file(const char *path, size_t max_len, int flags, void **data, size_t *len,
                     ph_err *err)
 {
@@ -253,38 +295,64 @@ int ph_fs_read_file(const char *path, size_t max_len, int flags, void **data, si
                           path);
     if (fd < 0)
         return ph_err_set(err, PH_EIO, "%s: cannot open: %s", path, strerror(errno));
+    return read_open_file(fd, path, max_len, data, len, err);
+}
+
+int ph_fs_read_file_at(int dirfd, const char *name, const char *shown, size_t max_len,
+                       int flags, void **data, size_t *len, ph_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return ph_err_set(err, PH_EINVAL, "%s: not a plain file name", shown);
+    int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && (flags & PH_FS_MISSING_OK))
+        return PH_OK;
+    if (fd < 0 && errno == ELOOP)
+        return ph_err_set(err, PH_EPERM, "%s: is a symbolic link; refusing to read through it",
+                          shown);
+    if (fd < 0)
+        return ph_err_set(err, PH_EIO, "%s: cannot open: %s", shown, strerror(errno));
+    return read_open_file(fd, shown, max_len, data, len, err);
+}
+
+int ph_fs_lock_at(int dirfd, const char *name, const char *shown, unsigned wait_ms, int *fd,
+                  ph_err *err)
+{
+    *fd = -1;
+    if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return ph_err_set(err, PH_EINVAL, "%s: not a plain file name", shown);
+    /* O_NONBLOCK: a FIFO planted at the name does not hang the open. */
+    int lfd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (lfd < 0 && errno == ELOOP)
+        return ph_err_set(err, PH_EPERM, "%s: is a symbolic link; refusing to lock through it",
+                          shown);
+    if (lfd < 0)
+        return ph_err_set(err, PH_EIO, "%s: cannot open: %s", shown, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return ph_err_set(err, PH_EINVAL, "%s: not a regular file", path);
+    if (fstat(lfd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(lfd);
+        return ph_err_set(err, PH_EINVAL, "%s: not a regular file", shown);
     }
-    if ((unsigned long long)st.st_size > max_len) {
-        close(fd);
-        return ph_err_set(err, PH_EINVAL, "%s: file too large (%lld bytes, limit %zu)", path,
-                          (long long)st.st_size, max_len);
-    }
-    size_t size = (size_t)st.st_size;
-    char *buf = malloc(size ? size : 1);
-    if (!buf) {
-        close(fd);
-        return ph_err_set(err, PH_ENOMEM, "%s: out of memory", path);
-    }
-    size_t got = 0;
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+    /* Polled rather than blocking: a holder that never lets go costs the
+     * caller wait_ms, not its life. */
+    for (unsigned waited = 0;; waited += 5) {
+        if (flock(lfd, LOCK_EX | LOCK_NB) == 0)
+            break;
+        int e = errno;
+        if (e == EINTR)
             continue;
-        if (r <= 0) {
-            const char *why = r < 0 ? strerror(errno) : "file shrank";
-            free(buf);
-            close(fd);
-            return ph_err_set(err, PH_EIO, "%s: read failed: %s", path, why);
+        if (e != EWOULDBLOCK || waited >= wait_ms) {
+            close(lfd);
+            if (e == EWOULDBLOCK)
+                return ph_err_set(err, PH_EBUSY, "%s: still locked by another process after "
+                                  "%u ms", shown, wait_ms);
+            return ph_err_set(err, PH_EIO, "%s: cannot lock: %s", shown, strerror(e));
         }
-        got += (size_t)r;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
-    close(fd);
-    *data = buf;
-    *len = size;
+    *fd = lfd;
     return PH_OK;
 }
 

@@ -21,7 +21,7 @@ case $secs in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 2 ;
 cmake --preset fuzz -B "$build" >/dev/null
 
 # target:seed-folder pairs (tests/fuzz/CMakeLists.txt defines the targets).
-targets=(fuzz_proto_decode:proto fuzz_keys_load:keys)
+targets=(fuzz_proto_decode:proto fuzz_keys_load:keys fuzz_results_csv:results)
 for pair in "${targets[@]}"; do
   cmake --build "$build" -j"$jobs" --target "${pair%%:*}"
 done

@@ -71,6 +71,21 @@ int ph_fs_write_atomic_at(int dirfd, const char *name, const char *shown, const 
 int ph_fs_read_file(const char *path, size_t max_len, int flags, void **data, size_t *len,
                     ph_err *err);
 
+/* ph_fs_read_file of the plain name below dirfd, never through a link (a
+ * link at name is refused).  flags PH_FS_MISSING_OK: a missing file is
+ * PH_OK with *data NULL and *len 0.  shown names the file in errors. */
+#define PH_FS_MISSING_OK 2
+int ph_fs_read_file_at(int dirfd, const char *name, const char *shown, size_t max_len,
+                       int flags, void **data, size_t *len, ph_err *err);
+
+/* Open (creating it, 0644) the plain file name below dirfd as a lock file,
+ * never through a link, and take an exclusive flock on it, polling for up
+ * to wait_ms (PH_EBUSY past that).  *fd holds the lock until the caller
+ * closes it.  The file stays: removing a lock file races with its next
+ * user. */
+int ph_fs_lock_at(int dirfd, const char *name, const char *shown, unsigned wait_ms, int *fd,
+                  ph_err *err);
+
 /* ph_fs_read_file without flags. */
 int ph_fs_read_all(const char *path, size_t max_len, void **data, size_t *len, ph_err *err);
 
