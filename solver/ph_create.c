@@ -20,6 +20,12 @@ static void row_failed(ph_result_row *row, const char *file, uint32_t n,
 int ph_create_table(const char *name, const uint32_t *v, uint32_t n, const ph_solve_opts *o,
                     ph_table *t, ph_result_row *row, ph_err *err)
 {
+    return ph_create_table_sized(name, v, 4, n, o, t, row, err);
+}
+
+int ph_create_table_sized(const char *name, const void *v, unsigned key_size, uint32_t n,
+                          const ph_solve_opts *o, ph_table *t, ph_result_row *row, ph_err *err)
+{
     char file[sizeof row->file];
     snprintf(file, sizeof file, "%s.keys", name ? name : "");
     ph_solve_opts defaults;
@@ -30,7 +36,7 @@ int ph_create_table(const char *name, const uint32_t *v, uint32_t n, const ph_so
     memset(t, 0, sizeof *t);
     /* ph_solve verifies already; verifying again here would double the
      * cost for nothing, its verify_us is in the row. */
-    int rc = ph_solve(v, n, o, t, err);
+    int rc = key_size == 8 ? ph_solve64(v, n, o, t, err) : ph_solve(v, n, o, t, err);
     if (rc)
         row_failed(row, file, n, o, rc);
     else
@@ -42,8 +48,15 @@ int ph_create_from_keys(const char *name, const uint32_t *v, uint32_t n,
                         const ph_solve_opts *o, ph_artifacts *arts, ph_result_row *row,
                         ph_err *err)
 {
+    return ph_create_from_keys_sized(name, v, 4, n, o, arts, row, err);
+}
+
+int ph_create_from_keys_sized(const char *name, const void *v, unsigned key_size, uint32_t n,
+                              const ph_solve_opts *o, ph_artifacts *arts, ph_result_row *row,
+                              ph_err *err)
+{
     ph_table t = {0};
-    int rc = ph_create_table(name, v, n, o, &t, row, err);
+    int rc = ph_create_table_sized(name, v, key_size, n, o, &t, row, err);
     if (!rc && (rc = ph_emit_render(&t, v, name, arts, err)) != 0) {
         char file[sizeof row->file];
         snprintf(file, sizeof file, "%s", row->file);
@@ -67,13 +80,14 @@ int ph_create_file(const char *keys_path, const char *out_dir, const ph_solve_op
     ph_keys k = {0};
     int rc = ph_keys_table_name(keys_path, name, sizeof name, err);
     if (!rc)
-        rc = ph_keys_load(keys_path, &k, err);
+        rc = ph_keys_load_sized(keys_path, PH_KEY_SIZE_AUTO, &k, err);
     if (rc) {
         row_failed(row, file, 0, o, rc);
         return rc;
     }
     ph_artifacts arts = {0};
-    rc = ph_create_from_keys(name, k.v, k.n, o, &arts, row, err);
+    rc = ph_create_from_keys_sized(name, k.key_size == 8 ? (const void *)k.v64 : k.v,
+                                   k.key_size, k.n, o, &arts, row, err);
     if (!rc)
         rc = ph_artifacts_write(&arts, out_dir, err);
     if (rc)

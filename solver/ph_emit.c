@@ -108,6 +108,23 @@ void emit_u32_list(ph_sb *b, const uint32_t *v, uint32_t n)
     ph_sb_puts(b, "};\n\n");
 }
 
+void emit_key_list(ph_sb *b, const emit_ctx *c)
+{
+    uint32_t n = c->t->nkeys;
+    if (!c->key64) {
+        emit_u32_list(b, c->keys, n);
+        return;
+    }
+    const uint64_t *v = c->keys;
+    for (uint32_t i = 0; i < n; i++) {
+        ph_sb_puts(b, i % 4 == 0 ? "    " : " ");
+        ph_sb_printf(b, "0x%016llxull,", (unsigned long long)v[i]);
+        if (i % 4 == 3 || i + 1 == n)
+            ph_sb_puts(b, "\n");
+    }
+    ph_sb_puts(b, "};\n\n");
+}
+
 void ph_emit_opts_init(ph_emit_opts *o)
 {
     o->index_only = false;
@@ -126,15 +143,16 @@ static void emit_header(ph_sb *b, const emit_ctx *c)
               c->name, t->nkeys, c->sym, c->name, c->guard, c->guard);
     ph_sb_printf(b,
               "#define %s_KEYS %uu\n#define %s_VERTICES %uu\n#define %s_EDGES %uu\n"
-              "#define %s_TABLE_BYTES %lluu\n#define %s_HASH \"%s\"\n#define %s_COMPACT %d\n\n",
+              "#define %s_TABLE_BYTES %lluu\n#define %s_HASH \"%s\"\n#define %s_COMPACT %d\n"
+              "#define %s_KEY_BITS %d\n\n",
               c->sym, t->nkeys, c->sym, t->nverts, c->sym, t->nedges, c->sym,
               (unsigned long long)t->nverts * t->width, c->sym, ph_hash_name(t->hash), c->sym,
-              t->compact ? 1 : 0);
+              t->compact ? 1 : 0, c->sym, c->key64 ? 64 : 32);
     ph_sb_printf(b,
               "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
               "/* Index of key in the keys file; meaningless for keys not in the set%s. */\n"
-              "uint32_t %s_index(uint32_t key);\n\n",
-              c->find ? " (see find)" : "", c->sym);
+              "uint32_t %s_index(%s key);\n\n",
+              c->find ? " (see find)" : "", c->sym, c->ktype);
     if (c->find)
         emit_find_decl(b, c);
     ph_sb_puts(b, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
@@ -156,7 +174,9 @@ static void emit_table_data(ph_sb *b, const emit_ctx *c)
     ph_sb_puts(b, "};\n\n");
 }
 
-/* h1, h2 exactly as ph_hash.h computes them, seeds as literals. */
+/* h1, h2 exactly as ph_hash.h computes them, seeds as literals.  A 64-bit
+ * key goes through the very MIX text (ph_hash_key64): the cast is then a
+ * no-op. */
 static void emit_hash(ph_sb *b, const ph_table *t)
 {
     const uint32_t *s = t->seeds;
@@ -215,7 +235,7 @@ static void emit_source(ph_sb *b, const emit_ctx *c)
               c->name, ph_hash_name(t->hash), t->compact ? "compact" : "pow2", t->nkeys,
               t->nverts, t->nedges, t->seeds[0], t->seeds[1], t->seeds[2], t->seeds[3], c->name);
     emit_table_data(b, c);
-    ph_sb_printf(b, "uint32_t %s_index(uint32_t key)\n{\n", c->sym);
+    ph_sb_printf(b, "uint32_t %s_index(%s key)\n{\n", c->sym, c->ktype);
     emit_hash(b, t);
     emit_reduce(b, c);
     ph_sb_puts(b, "}\n");
@@ -227,8 +247,8 @@ static void emit_source(ph_sb *b, const emit_ctx *c)
 
 static void emit_keys(ph_sb *b, const emit_ctx *c)
 {
-    ph_sb_printf(b, "static const uint32_t %s_keys[%u] = {\n", c->sym, c->t->nkeys);
-    emit_u32_list(b, c->keys, c->t->nkeys);
+    ph_sb_printf(b, "static const %s %s_keys[%u] = {\n", c->ktype, c->sym, c->t->nkeys);
+    emit_key_list(b, c);
 }
 
 static void emit_test(ph_sb *b, const emit_ctx *c)
@@ -248,10 +268,10 @@ static void emit_test(ph_sb *b, const emit_ctx *c)
               "    for (uint32_t i = 0; i < %s_KEYS; i++) {\n"
               "        uint32_t got = %s_index(%s_keys[i]);\n"
               "        if (got != i) {\n"
-              "            fprintf(stderr, \"%s_test: key 0x%%08x at position %%u: index %%u\\n\",\n"
-              "                    (unsigned)%s_keys[i], (unsigned)i, (unsigned)got);\n"
+              "            fprintf(stderr, \"%s_test: key %s at position %%u: index %%u\\n\",\n"
+              "                    %s%s_keys[i], (unsigned)i, (unsigned)got);\n"
               "            return 1;\n        }\n    }\n",
-              c->sym, c->sym, c->sym, c->sym, c->sym);
+              c->sym, c->sym, c->sym, c->sym, c->kfmt, c->kcast, c->sym);
     if (c->find)
         emit_find_test_body(b, c);
     ph_sb_printf(b,
@@ -324,7 +344,7 @@ static void emit_cmake(ph_sb *b, const emit_ctx *c)
 
 /* ---- render ------------------------------------------------------------ */
 
-static int emit_check_table(const ph_table *t, const uint32_t *keys, ph_err *err)
+static int emit_check_table(const ph_table *t, const void *keys, ph_err *err)
 {
     if (!t || !t->assigned || !keys || t->nkeys == 0 || t->nverts == 0 || t->nedges == 0)
         return ph_err_set(err, PH_EINVAL, "emit: table or keys missing");
@@ -333,6 +353,9 @@ static int emit_check_table(const ph_table *t, const uint32_t *keys, ph_err *err
     if ((unsigned)t->hash > PH_HASH_MIX)
         return ph_err_set(err, PH_EINVAL, "emit: table hash %d is not a concrete family",
                           (int)t->hash);
+    if (t->key_size == 8 && t->hash != PH_HASH_MIX)
+        return ph_err_set(err, PH_EINVAL, "emit: a table of 64-bit keys uses mix, not %s",
+                          ph_hash_name(t->hash));
     if (!t->compact && (t->nedges & (t->nedges - 1)))
         return ph_err_set(err, PH_EINVAL, "emit: pow2 table with %u edges", t->nedges);
     return PH_OK;
@@ -367,13 +390,13 @@ static int emit_take(ph_artifacts *a, const emit_ctx *c, const char *suffix, ph_
 
 typedef void (*emit_fn)(ph_sb *, const emit_ctx *);
 
-int ph_emit_render(const ph_table *t, const uint32_t *keys, const char *name,
+int ph_emit_render(const ph_table *t, const void *keys, const char *name,
                    ph_artifacts *out, ph_err *err)
 {
     return ph_emit_render_opts(t, keys, name, NULL, out, err);
 }
 
-int ph_emit_render_opts(const ph_table *t, const uint32_t *keys, const char *name,
+int ph_emit_render_opts(const ph_table *t, const void *keys, const char *name,
                         const ph_emit_opts *opts, ph_artifacts *out, ph_err *err)
 {
     int rc = emit_check_table(t, keys, err);
@@ -385,7 +408,11 @@ int ph_emit_render_opts(const ph_table *t, const uint32_t *keys, const char *nam
     ph_emit_opts_init(&defaults);
     if (!opts)
         opts = &defaults;
-    emit_ctx c = {.t = t, .keys = keys, .name = name, .find = !opts->index_only};
+    emit_ctx c = {.t = t, .keys = keys, .name = name, .find = !opts->index_only,
+                  .key64 = t->key_size == 8};
+    c.ktype = c.key64 ? "uint64_t" : "uint32_t";
+    c.kfmt = c.key64 ? "0x%016llx" : "0x%08x";
+    c.kcast = c.key64 ? "(unsigned long long)" : "(unsigned)";
     ph_emit_symbol(name, c.sym, sizeof c.sym);
     /* The guard keeps the symbol's case: upper-casing made "A_B" and "a_b"
      * (two distinct symbols) share one guard, so one header hid the other.

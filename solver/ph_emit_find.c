@@ -16,19 +16,19 @@ void emit_find_decl(ph_sb *b, const emit_ctx *c)
                  c->sym, c->sym);
     ph_sb_printf(b,
                  "/* Index of key if it is in the set, %s_NOT_FOUND otherwise. */\n"
-                 "uint32_t %s_find(uint32_t key);\n\n",
-                 c->sym, c->sym);
+                 "uint32_t %s_find(%s key);\n\n",
+                 c->sym, c->sym, c->ktype);
 }
 
 void emit_find_source(ph_sb *b, const emit_ctx *c)
 {
     const ph_table *t = c->t;
     ph_sb_printf(b, "\n/* The keys in position order: keys[Index(k)] == k iff k is a member. */\n"
-                    "static const uint32_t %s_keyset[%u] = {\n",
-                 c->sym, t->nkeys);
-    emit_u32_list(b, c->keys, t->nkeys);
-    ph_sb_printf(b, "uint32_t %s_find(uint32_t key)\n{\n    uint32_t i = %s_index(key);\n",
-                 c->sym, c->sym);
+                    "static const %s %s_keyset[%u] = {\n",
+                 c->ktype, c->sym, t->nkeys);
+    emit_key_list(b, c);
+    ph_sb_printf(b, "uint32_t %s_find(%s key)\n{\n    uint32_t i = %s_index(key);\n",
+                 c->sym, c->ktype, c->sym);
     if (t->compact)
         ph_sb_printf(b, "    return %s_keyset[i] == key ? i : %s_NOT_FOUND;\n}\n", c->sym,
                      c->sym);
@@ -46,21 +46,21 @@ void emit_find_test_helpers(ph_sb *b, const emit_ctx *c)
     const char *s = c->sym;
     ph_sb_printf(b,
                  "static int %s_cmp(const void *a, const void *b)\n{\n"
-                 "    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;\n"
+                 "    %s x = *(const %s *)a, y = *(const %s *)b;\n"
                  "    return (x > y) - (x < y);\n}\n\n",
-                 s);
+                 s, c->ktype, c->ktype, c->ktype);
     ph_sb_printf(b,
                  "/* 0 if key is a member or is found as none; 1 if it is a non-member\n"
                  " * correctly rejected; exits at a non-member that is accepted. */\n"
-                 "static int %s_reject(const uint32_t *sorted, uint32_t key)\n{\n"
+                 "static int %s_reject(const %s *sorted, %s key)\n{\n"
                  "    if (bsearch(&key, sorted, %s_KEYS, sizeof key, %s_cmp))\n"
                  "        return 0;\n"
                  "    uint32_t got = %s_find(key);\n"
                  "    if (got != %s_NOT_FOUND) {\n"
-                 "        fprintf(stderr, \"%s_test: non-member 0x%%08x found at %%u\\n\",\n"
-                 "                (unsigned)key, (unsigned)got);\n"
+                 "        fprintf(stderr, \"%s_test: non-member %s found at %%u\\n\",\n"
+                 "                %skey, (unsigned)got);\n"
                  "        exit(1);\n    }\n    return 1;\n}\n\n",
-                 s, s, s, s, s, s);
+                 s, c->ktype, c->ktype, s, s, s, s, s, c->kfmt, c->kcast);
 }
 
 void emit_find_test_body(ph_sb *b, const emit_ctx *c)
@@ -70,12 +70,16 @@ void emit_find_test_body(ph_sb *b, const emit_ctx *c)
                  "    for (uint32_t i = 0; i < %s_KEYS; i++) {\n"
                  "        uint32_t got = %s_find(%s_keys[i]);\n"
                  "        if (got != i) {\n"
-                 "            fprintf(stderr, \"%s_test: member 0x%%08x at position %%u: find %%u\\n\",\n"
-                 "                    (unsigned)%s_keys[i], (unsigned)i, (unsigned)got);\n"
+                 "            fprintf(stderr, \"%s_test: member %s at position %%u: find %%u\\n\",\n"
+                 "                    %s%s_keys[i], (unsigned)i, (unsigned)got);\n"
                  "            return 1;\n        }\n    }\n",
-                 s, s, s, s, s);
+                 s, s, s, s, c->kfmt, c->kcast, s);
+    /* Non-members next to members: +-1, the top bit flipped, and for 64-bit
+     * keys one that differs from a member only in its high 32 bits. */
+    const char *flip = c->key64 ? "0x8000000000000000ull" : "0x80000000u";
+    const char *high = c->key64 ? "0x100000000ull" : NULL;
     ph_sb_printf(b,
-                 "    uint32_t *sorted = malloc(sizeof %s_keys);\n"
+                 "    %s *sorted = malloc(sizeof %s_keys);\n"
                  "    if (!sorted) {\n        fprintf(stderr, \"%s_test: out of memory\\n\");\n"
                  "        return 1;\n    }\n"
                  "    memcpy(sorted, %s_keys, sizeof %s_keys);\n"
@@ -84,16 +88,22 @@ void emit_find_test_body(ph_sb *b, const emit_ctx *c)
                  "    for (uint32_t i = 0; i < %s_KEYS; i++) {\n"
                  "        rejected += (unsigned long)%s_reject(sorted, %s_keys[i] + 1u);\n"
                  "        rejected += (unsigned long)%s_reject(sorted, %s_keys[i] - 1u);\n"
-                 "        rejected += (unsigned long)%s_reject(sorted, %s_keys[i] ^ 0x80000000u);\n"
+                 "        rejected += (unsigned long)%s_reject(sorted, %s_keys[i] ^ %s);\n",
+                 c->ktype, s, s, s, s, s, s, s, s, s, s, s, s, s, flip);
+    if (high)
+        ph_sb_printf(b,
+                     "        rejected += (unsigned long)%s_reject(sorted, %s_keys[i] ^ %s);\n",
+                     s, s, high);
+    ph_sb_printf(b,
                  "    }\n"
                  "    uint64_t x = 0x9e3779b97f4a7c15ull;\n"
                  "    for (uint32_t n = 0; n < 1000000u; n++) {\n"
                  "        x ^= x << 13;\n        x ^= x >> 7;\n        x ^= x << 17;\n"
-                 "        rejected += (unsigned long)%s_reject(sorted, (uint32_t)(x >> 32));\n"
+                 "        rejected += (unsigned long)%s_reject(sorted, (%s)(x >> %d));\n"
                  "    }\n"
                  "    free(sorted);\n"
                  "    printf(\"%s_test: %%lu non-members rejected\\n\", rejected);\n",
-                 s, s, s, s, s, s, s, s, s, s, s, s, s, s, s);
+                 s, c->ktype, c->key64 ? 0 : 32, s);
 }
 
 void emit_find_bench_body(ph_sb *b, const emit_ctx *c)
@@ -102,7 +112,7 @@ void emit_find_bench_body(ph_sb *b, const emit_ctx *c)
     /* Misses: members + 1 that are not members, as many as there are keys
      * (or fewer, for dense sets); then both loops time like the Index one. */
     ph_sb_printf(b,
-                 "    uint32_t *miss = malloc(sizeof %s_keys);\n"
+                 "    %s *miss = malloc(sizeof %s_keys);\n"
                  "    uint32_t nmiss = 0;\n"
                  "    for (uint32_t i = 0; miss && i < %s_KEYS; i++)\n"
                  "        if (%s_find(%s_keys[i] + 1u) == %s_NOT_FOUND)\n"
@@ -126,5 +136,5 @@ void emit_find_bench_body(ph_sb *b, const emit_ctx *c)
                  "    free(miss);\n"
                  "    printf(\"%s keys=%%u ns_per_find=%%.2f ns_per_find_miss=%%.2f misses=%%u\\n\",\n"
                  "           (unsigned)%s_KEYS, hit, mis, (unsigned)nmiss);\n",
-                 s, s, s, s, s, s, s, s, s, s, s, s, s);
+                 c->ktype, s, s, s, s, s, s, s, s, s, s, s, s, s);
 }

@@ -17,8 +17,12 @@
 
 typedef struct emit_ctx {
     const ph_table *t;
-    const uint32_t *keys;
+    const void *keys;  /* uint32_t, or uint64_t when key64 */
     const char *name;
+    bool key64;        /* t->key_size == 8 */
+    const char *ktype; /* "uint32_t" or "uint64_t": the key type */
+    const char *kfmt;  /* printf format of a key in generated messages */
+    const char *kcast; /* the cast that goes with kfmt */
     char sym[EMIT_NAME_MAX + 8];
     char guard[EMIT_NAME_MAX + 16];
     const char *ctype; /* element type of the table */
@@ -27,6 +31,8 @@ typedef struct emit_ctx {
 
 /* n uint32 literals, EMIT_PER_LINE a line, as the body of an initializer. */
 void emit_u32_list(ph_sb *b, const uint32_t *v, uint32_t n);
+/* The table's keys as such a body, in their type (uint32 or uint64 literals). */
+void emit_key_list(ph_sb *b, const emit_ctx *c);
 
 /* NAME.h: NAME_NOT_FOUND and the NAME_find declaration. */
 void emit_find_decl(ph_sb *b, const emit_ctx *c);

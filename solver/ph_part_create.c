@@ -32,6 +32,12 @@ static void row_fill(ph_result_row *row, const ph_part_table *t)
 int ph_part_create_file(const char *keys_path, const char *out_dir, const ph_part_opts *o,
                         ph_result_row *row, ph_err *err)
 {
+    return ph_part_create_file_sized(keys_path, PH_KEY_SIZE_32, out_dir, o, row, err);
+}
+
+int ph_part_create_file_sized(const char *keys_path, unsigned key_size, const char *out_dir,
+                              const ph_part_opts *o, ph_result_row *row, ph_err *err)
+{
     char name[256];
     ph_keys_map km;
     ph_part_table t = {0};
@@ -39,14 +45,15 @@ int ph_part_create_file(const char *keys_path, const char *out_dir, const ph_par
     row_init(row, keys_path);
     int rc = ph_keys_table_name(keys_path, name, sizeof name, err);
     if (!rc)
-        rc = ph_keys_map_open(keys_path, &km, err);
+        rc = ph_keys_map_open_sized(keys_path, key_size, &km, err);
     if (rc) {
         snprintf(row->status, sizeof row->status, "%s", ph_err_name(rc));
         return rc;
     }
     row->keys = km.n;
     ph_err solve_err = {0};
-    rc = ph_part_solve(km.v, km.n, o, &t, &solve_err);
+    rc = km.key_size == 8 ? ph_part_solve64(km.v64, km.n, o, &t, &solve_err)
+                          : ph_part_solve(km.v, km.n, o, &t, &solve_err);
     if (rc) /* the solver speaks of keys and buckets: name the file */
         ph_err_set(err, rc, "%s: %s", keys_path, solve_err.msg);
     if (!rc)

@@ -22,6 +22,8 @@ typedef struct pe_ctx {
     const char *keys_path;
     char sym[PART_NAME_MAX + 8];
     char guard[PART_NAME_MAX + 16];
+    const char *ktype;          /* "uint32_t", or "uint64_t" for 64-bit keys */
+    unsigned ksize;             /* 4 or 8 */
 } pe_ctx;
 
 static int pe_check_name(const char *name, ph_err *err)
@@ -40,6 +42,8 @@ static int pe_check_name(const char *name, ph_err *err)
 /* The same symbol and case-kept guard as a one-graph table (ph_emit.h). */
 static void pe_names(pe_ctx *c)
 {
+    c->ksize = c->t->key_size == 8 ? 8 : 4;
+    c->ktype = c->ksize == 8 ? "uint64_t" : "uint32_t";
     ph_emit_symbol(c->name, c->sym, sizeof c->sym);
     snprintf(c->guard, sizeof c->guard, "%s_H", c->sym);
 }
@@ -53,14 +57,14 @@ static void pe_header(ph_sb *b, const pe_ctx *c)
                  " * %s_index(keys[i]) == i for the i-th key of %s.keys. */\n"
                  "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n"
                  "#define %s_KEYS %uu\n#define %s_BUCKETS %uu\n#define %s_VERTICES %lluu\n"
-                 "#define %s_TABLE_BYTES %lluu\n\n"
+                 "#define %s_TABLE_BYTES %lluu\n#define %s_KEY_BITS %u\n\n"
                  "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
                  "/* Index of key in the keys file; meaningless for keys not in the set. */\n"
-                 "uint32_t %s_index(uint32_t key);\n\n"
+                 "uint32_t %s_index(%s key);\n\n"
                  "#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
                  c->name, t->nkeys, c->sym, c->name, c->guard, c->guard, c->sym, t->nkeys,
                  c->sym, t->nbuckets, c->sym, (unsigned long long)t->nverts, c->sym,
-                 (unsigned long long)ph_part_bytes(t), c->sym);
+                 (unsigned long long)ph_part_bytes(t), c->sym, c->ksize * 8, c->sym, c->ktype);
 }
 
 /* The same arithmetic as ph_part_index (ph_part.h), constants as literals. */
@@ -87,7 +91,7 @@ static void pe_source(ph_sb *b, const pe_ctx *c)
                  "    return x ^ (x >> 32);\n}\n\n",
                  s);
     ph_sb_printf(b,
-                 "uint32_t %s_index(uint32_t key)\n{\n"
+                 "uint32_t %s_index(%s key)\n{\n"
                  "    uint64_t h = %s_mix(key ^ 0x%016llxull);\n"
                  "    const %s_bucket *b = &%s_buckets[(uint32_t)(((h >> 32) * %uull) >> 32)];\n"
                  "    uint64_t g = %s_mix(h + (uint64_t)b->seed * 0x9e3779b97f4a7c15ull);\n"
@@ -96,8 +100,8 @@ static void pe_source(ph_sb *b, const pe_ctx *c)
                  "    uint32_t v = half + (uint32_t)(((g & 0xffffffffu) * (b->nverts - half)) >> 32);\n"
                  "    uint64_t s = (uint64_t)%s_values[b->base + u] + %s_values[b->base + v];\n"
                  "    return (uint32_t)(s >= %uu ? s - %uu : s);\n}\n",
-                 s, s, (unsigned long long)t->seed, s, s, t->nbuckets, s, s, s, t->nkeys,
-                 t->nkeys);
+                 s, c->ktype, s, (unsigned long long)t->seed, s, s, t->nbuckets, s, s, s,
+                 t->nkeys, t->nkeys);
 }
 
 static void pe_asm(ph_sb *b, const pe_ctx *c)
@@ -119,16 +123,17 @@ static void pe_asm(ph_sb *b, const pe_ctx *c)
 static void pe_read_keys(ph_sb *b, const pe_ctx *c)
 {
     ph_sb_printf(b,
-                 "static uint32_t *read_keys(const char *path, uint32_t *n)\n{\n"
+                 "static %s *read_keys(const char *path, uint32_t *n)\n{\n"
                  "    FILE *f = fopen(path, \"rb\");\n"
-                 "    uint32_t *v = malloc((size_t)%s_KEYS * 4 + 4);\n"
-                 "    size_t got = f && v ? fread(v, 4, (size_t)%s_KEYS + 1, f) : 0;\n"
+                 "    %s *v = malloc((size_t)%s_KEYS * %u + %u);\n"
+                 "    size_t got = f && v ? fread(v, %u, (size_t)%s_KEYS + 1, f) : 0;\n"
                  "    if (f)\n        fclose(f);\n"
                  "    if (got != %s_KEYS) {\n"
                  "        fprintf(stderr, \"%%s: expected %%u keys\\n\", path, (unsigned)%s_KEYS);\n"
                  "        free(v);\n        return NULL;\n    }\n"
                  "    *n = (uint32_t)got;\n    return v;\n}\n\n",
-                 c->sym, c->sym, c->sym, c->sym);
+                 c->ktype, c->ktype, c->sym, c->ksize, c->ksize, c->ksize, c->sym, c->sym,
+                 c->sym);
 }
 
 static void pe_test(ph_sb *b, const pe_ctx *c)
@@ -142,18 +147,19 @@ static void pe_test(ph_sb *b, const pe_ctx *c)
     pe_read_keys(b, c);
     ph_sb_printf(b,
                  "int main(int argc, char **argv)\n{\n    uint32_t n = 0;\n"
-                 "    uint32_t *keys = argc > 1 ? read_keys(argv[1], &n) : NULL;\n"
+                 "    %s *keys = argc > 1 ? read_keys(argv[1], &n) : NULL;\n"
                  "    if (!keys) {\n        fprintf(stderr, \"usage: %s_test %s.keys\\n\");\n"
                  "        return 2;\n    }\n"
                  "    for (uint32_t i = 0; i < n; i++) {\n"
                  "        uint32_t got = %s_index(keys[i]);\n"
                  "        if (got != i) {\n"
-                 "            fprintf(stderr, \"%s_test: key 0x%%08x at position %%u: index %%u\\n\",\n"
-                 "                    (unsigned)keys[i], (unsigned)i, (unsigned)got);\n"
+                 "            fprintf(stderr, \"%s_test: key %s at position %%u: index %%u\\n\",\n"
+                 "                    %skeys[i], (unsigned)i, (unsigned)got);\n"
                  "            return 1;\n        }\n    }\n"
                  "    printf(\"%s_test: %%u keys ok\\n\", (unsigned)n);\n"
                  "    free(keys);\n    return 0;\n}\n",
-                 s, c->name, s, s, s);
+                 c->ktype, s, c->name, s, s, c->ksize == 8 ? "0x%016llx" : "0x%08x",
+                 c->ksize == 8 ? "(unsigned long long)" : "(unsigned)", s);
 }
 
 static void pe_bench(ph_sb *b, const pe_ctx *c)
@@ -171,13 +177,13 @@ static void pe_bench(ph_sb *b, const pe_ctx *c)
                  "    clock_gettime(CLOCK_MONOTONIC, &ts);\n"
                  "    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;\n}\n\n"
                  "int main(int argc, char **argv)\n{\n    uint32_t n = 0;\n"
-                 "    uint32_t *keys = argc > 1 ? read_keys(argv[1], &n) : NULL;\n"
+                 "    %s *keys = argc > 1 ? read_keys(argv[1], &n) : NULL;\n"
                  "    if (!keys)\n        return 2;\n"
                  "    uint64_t r = 0x9e3779b97f4a7c15ull;\n"
                  "    for (uint32_t i = n - 1; i > 0; i--) { /* Fisher-Yates */\n"
                  "        r ^= r << 13; r ^= r >> 7; r ^= r << 17;\n"
                  "        uint32_t j = (uint32_t)(r %% (i + 1u));\n"
-                 "        uint32_t t = keys[i]; keys[i] = keys[j]; keys[j] = t;\n    }\n"
+                 "        %s t = keys[i]; keys[i] = keys[j]; keys[j] = t;\n    }\n"
                  "    volatile uint32_t sink = 0;\n    double best = 0;\n"
                  "    for (int round = 0; round < 5; round++) {\n"
                  "        uint32_t acc = 0;\n        double t0 = now_ns();\n"
@@ -188,7 +194,7 @@ static void pe_bench(ph_sb *b, const pe_ctx *c)
                  "    }\n"
                  "    printf(\"%s keys=%%u random_order ns_per_index=%%.2f\\n\", (unsigned)n, best);\n"
                  "    free(keys);\n    return sink == 0xffffffffu ? 3 : 0;\n}\n",
-                 s, s);
+                 c->ktype, c->ktype, s, s);
 }
 
 static void pe_cmake(ph_sb *b, const pe_ctx *c)

@@ -21,12 +21,20 @@ int ph_create_from_keys(const char *name, const uint32_t *v, uint32_t n,
                         const ph_solve_opts *o, ph_artifacts *arts, ph_result_row *row,
                         ph_err *err);
 
+/* The same for keys of key_size bytes (4: uint32_t v[], 8: uint64_t v[]). */
+int ph_create_from_keys_sized(const char *name, const void *v, unsigned key_size, uint32_t n,
+                              const ph_solve_opts *o, ph_artifacts *arts, ph_result_row *row,
+                              ph_err *err);
+
 /* Solve only (what a worker ships): *t owns the verified table on success
  * (caller frees with ph_table_free); row as for ph_create_from_keys. */
 int ph_create_table(const char *name, const uint32_t *v, uint32_t n, const ph_solve_opts *o,
                     ph_table *t, ph_result_row *row, ph_err *err);
+int ph_create_table_sized(const char *name, const void *v, unsigned key_size, uint32_t n,
+                          const ph_solve_opts *o, ph_table *t, ph_result_row *row, ph_err *err);
 
-/* Load keys_path, derive the table name (keys_table_name), create, and write
+/* Load keys_path (key size from its name: ph_keys_size_of_name), derive the
+ * table name (keys_table_name), create, and write
  * out_dir/NAME/... atomically.  Does NOT write results.csv: callers that
  * create several tables aggregate rows and call ph_results_csv_write.  row
  * is always filled (file = base name of keys_path). */

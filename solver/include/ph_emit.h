@@ -21,11 +21,13 @@ void ph_emit_opts_init(ph_emit_opts *o);
 
 /* Render NAME/NAME.h, NAME/NAME.c, NAME/NAME_test.c, NAME/NAME_bench.c and
  * NAME/CMakeLists.txt for table t built from keys (the test embeds the keys).
+ * keys are uint32_t, or uint64_t for a table of 64-bit keys (t->key_size
+ * 8, whose NAME_index and NAME_find take a uint64_t key).
  * name is the table name (ph_keys_table_name); C symbols use a sanitized form. */
-int ph_emit_render(const ph_table *t, const uint32_t *keys, const char *name,
+int ph_emit_render(const ph_table *t, const void *keys, const char *name,
                    ph_artifacts *out, ph_err *err);
 /* The same with options (NULL: defaults). */
-int ph_emit_render_opts(const ph_table *t, const uint32_t *keys, const char *name,
+int ph_emit_render_opts(const ph_table *t, const void *keys, const char *name,
                         const ph_emit_opts *opts, ph_artifacts *out, ph_err *err);
 
 /* The C identifier a table name gets (NAME_index, NAME_KEYS, guard NAME_H):

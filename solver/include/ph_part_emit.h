@@ -35,5 +35,9 @@ int ph_part_emit_render_text(const ph_part_table *t, const char *name, const cha
  * (hash "part", seeds = table seed low/high and bucket count). */
 int ph_part_create_file(const char *keys_path, const char *out_dir, const ph_part_opts *o,
                         ph_result_row *row, ph_err *err);
+/* The same for keys of key_size bytes (4, 8, or PH_KEY_SIZE_AUTO: from the
+ * file name, ph_keys.h); the generated NAME_index then takes that type. */
+int ph_part_create_file_sized(const char *keys_path, unsigned key_size, const char *out_dir,
+                              const ph_part_opts *o, ph_result_row *row, ph_err *err);
 
 #endif

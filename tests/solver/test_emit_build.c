@@ -26,6 +26,8 @@
 #include "ph_emit.h"
 #include "ph_results_csv.h"
 #include "ph_fs.h"
+#include "ph_keys.h"
+#include "ph_part_emit.h"
 #include "ph_solver.h"
 
 static const char *g_cmake, *g_ctest, *g_tmp;
@@ -205,6 +207,97 @@ static void test_mix_65537(void **state)
 {
     (void)state;
     create_case(&(table_case){"mix-65537", GEN_SHUFFLED, 65537, PH_HASH_MIX, false});
+}
+
+/* 64-bit keys: half differ from another key only in their high 32 bits,
+ * the rest are spread over all 64 bits; written little-endian. */
+static void write_keys64(const char *path, uint32_t n, uint64_t seed)
+{
+    uint64_t *k = malloc((size_t)n * sizeof *k);
+    assert_non_null(k);
+    uint64_t st = seed;
+    for (uint32_t i = 0; i < n; i++)
+        k[i] = i % 2 ? (uint64_t)(i / 2 + 1) << 32 | 0xabcdu : gen_next(&st) | 1ull << 63;
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (uint32_t i = 0; i < n; i++)
+        for (int b = 0; b < 8; b++)
+            assert_int_equal(fputc((int)(k[i] >> (8 * b) & 0xff), f), (int)(k[i] >> (8 * b) & 0xff));
+    assert_int_equal(fclose(f), 0);
+    free(k);
+}
+
+/* A table of 64-bit keys (the name wide-64.keys says so): uint64_t Index
+ * and find, and its generated test checks every key, the non-members next
+ * to them (one differing only in the high 32 bits among them) and 1M
+ * random 64-bit keys. */
+static void key64_case(const char *name, uint32_t n, bool compact)
+{
+    char kp[1024], out[1024], hdr[1200];
+    pathf(kp, sizeof kp, "%s/%s.keys", g_tmp, name);
+    pathf(out, sizeof out, "%s/out", g_tmp);
+    write_keys64(kp, n, 64);
+    ph_solve_opts o;
+    ph_solve_opts_init(&o);
+    o.compact = compact;
+    ph_result_row r;
+    ph_err err = {0};
+    if (ph_create_file(kp, out, &o, &r, &err) != 0)
+        fail_msg("%s: %s", name, err.msg);
+    assert_int_equal(r.keys, n);
+    assert_string_equal(r.hash, "mix");
+    pathf(hdr, sizeof hdr, "%s/%s/%s.h", out, name, name);
+    char *h = slurp(hdr);
+    assert_non_null(strstr(h, "_index(uint64_t key);"));
+    assert_non_null(strstr(h, "_find(uint64_t key);"));
+    assert_non_null(strstr(h, "_KEY_BITS 64"));
+    free(h);
+    build_and_pass(out, name);
+}
+
+static void test_key64_pow2(void **state)
+{
+    (void)state;
+    key64_case("wide-64", 5000, false);
+}
+
+static void test_key64_compact(void **state)
+{
+    (void)state;
+    key64_case("wide-compact64", 70001, true);
+}
+
+/* A partitioned table of 64-bit keys: NAME_index(uint64_t) over binary
+ * data; its test reads the 8-byte keys file and checks every key. */
+static void test_key64_partitioned(void **state)
+{
+    (void)state;
+    const uint32_t n = 300000;
+    char kp[1024], out[1024], dir[1200], log[1200], exe[1300];
+    pathf(kp, sizeof kp, "%s/part-64.keys", g_tmp);
+    pathf(out, sizeof out, "%s/out", g_tmp);
+    write_keys64(kp, n, 65);
+    ph_part_opts o;
+    ph_part_opts_init(&o);
+    o.threads = 2;
+    ph_result_row r;
+    ph_err err = {0};
+    if (ph_part_create_file_sized(kp, PH_KEY_SIZE_AUTO, out, &o, &r, &err) != 0)
+        fail_msg("part-64: %s", err.msg);
+    assert_int_equal(r.keys, n);
+    pathf(dir, sizeof dir, "%s/part-64", out);
+    pathf(log, sizeof log, "%s/part-64.log", g_tmp);
+    int rc = build_table(dir, log);
+    pathf(exe, sizeof exe, "%s/build/part-64_test", dir);
+    char *test[] = {exe, kp, NULL};
+    if (rc == 0)
+        rc = run(test, log);
+    char *text = slurp(log);
+    if (rc != 0 || !strstr(text, "part_64_test: 300000 keys ok")) {
+        show_log(log);
+        fail_msg("partitioned 64-bit table did not build and pass (rc %d)", rc);
+    }
+    free(text);
 }
 
 /* Flip the last digit of the vertex-th value of the assigned table in the
@@ -444,6 +537,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mix_65537),      cmocka_unit_test(test_corrupt_table_fails),
         cmocka_unit_test(test_find_accepting_fails), cmocka_unit_test(test_index_only),
         cmocka_unit_test(test_tables_in_one_program),
+        cmocka_unit_test(test_key64_pow2),     cmocka_unit_test(test_key64_compact),
+        cmocka_unit_test(test_key64_partitioned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
