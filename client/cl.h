@@ -39,6 +39,7 @@ typedef struct cl_args {
     const char *hash;        /* NULL = auto */
     bool compact;
     bool index_only;         /* tables without the key set (no NAME_find) */
+    bool emit_c, emit_bin;   /* --emit: C sources (default), NAME.phc */
     unsigned threads;        /* solver threads per table; 0 = worker decides */
     uint64_t seed;
     uint32_t partition;      /* PH_PART_AUTO, PH_PART_OFF or keys per bucket */

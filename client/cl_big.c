@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ph_keys.h"
 #include "ph_keys_map.h"
 #include "ph_part_emit.h"
 #include "ph_results_csv.h"
@@ -44,7 +45,9 @@ int cl_big_create(const cl_args *a, int *exit_code)
     o.seed = a->seed;
     ph_result_row row;
     uint64_t t0 = ph_time_us();
-    int rc = ph_part_create_file(keys, a->out_dir, &o, &row, &err);
+    unsigned emit = (a->emit_c ? PH_PART_EMIT_C : 0) | (a->emit_bin ? PH_PART_EMIT_BIN : 0)
+                    | (a->index_only ? 0 : PH_PART_EMIT_KEYS);
+    int rc = ph_part_create_file_emit(keys, PH_KEY_SIZE_32, a->out_dir, &o, emit, &row, &err);
     if (!rc)
         rc = ph_results_csv_write(a->out_dir, &row, 1, &err);
     if (rc) {

@@ -31,7 +31,8 @@ static const cl_cmd_desc cmds[] = {
     {"create", CL_CREATE, A_OUT | A_SOLVE | A_LOCAL | A_JSON, "FILE",
      "build the table of one keys file",
      "usage: phclient create FILE -o DIR [--hash NAME] [--compact] [--threads N] [--seed S]\n"
-     "                       [--index-only] [--local [--partition auto|off|N]] [--json]\n"
+     "                       [--index-only] [--emit c,bin] [--local [--partition auto|off|N]]\n"
+     "                       [--json]\n"
      "                       [--coordinator EP]\n"
      "Build an order-preserving minimal perfect hash table for FILE (raw little-endian\n"
      "uint32 keys) and write DIR/NAME/{NAME.h,NAME.c,NAME_test.c,NAME_bench.c,\n"
@@ -45,7 +46,8 @@ static const cl_cmd_desc cmds[] = {
     {"bulk-create", CL_BULK, A_OUT | A_SOLVE | A_LOCAL | A_NOWAIT | A_JSON, "DIR",
      "build a table for every *.keys file of a directory",
      "usage: phclient bulk-create DIR -o OUT [--hash NAME] [--compact] [--threads N]\n"
-     "                            [--seed S] [--index-only] [--local] [--no-wait] [--json] [--coordinator EP]\n"
+     "                            [--seed S] [--index-only] [--emit c,bin] [--local] [--no-wait]\n"
+     "                            [--json] [--coordinator EP]\n"
      "One table per regular *.keys file of DIR (a directory on the coordinator's host),\n"
      "written under OUT with OUT/results.csv (one row per file, sorted by name).\n"
      "Prints the job token, then waits with progress (files done/total, per-node counts,\n"
@@ -83,6 +85,9 @@ static const char common_help[] =
     "  --seed S           start seed; the same keys and seed give the same table\n"
     "  --index-only       leave the keys out of the table: NAME_index only, no\n"
     "                     NAME_find (membership); about half the size\n"
+    "  --emit LIST        what is written per table: c (the C sources, default), bin\n"
+    "                     (NAME/NAME.phc, the binary table file libphcluster loads),\n"
+    "                     or c,bin\n"
     "  --local            run an embedded coordinator and one worker per NUMA node in\n"
     "                     this process for the duration of the command (no setup)\n"
     "  --no-wait          print the job token and return at once\n"
@@ -131,7 +136,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 
 enum { O_HASH = 256, O_COMPACT, O_THREADS, O_SEED, O_LOCAL, O_NOWAIT, O_JSON, O_WATCH, O_COORD,
        O_VERSION, O_CSECRET, O_CSERVER, O_METRICS, O_PARTITION,
-       O_INDEX_ONLY };
+       O_INDEX_ONLY, O_EMIT };
 
 static const struct option longopts[] = {
     {"out", required_argument, 0, 'o'},      {"hash", required_argument, 0, O_HASH},
@@ -140,12 +145,35 @@ static const struct option longopts[] = {
     {"no-wait", no_argument, 0, O_NOWAIT},   {"json", no_argument, 0, O_JSON},
     {"watch", no_argument, 0, O_WATCH},      {"coordinator", required_argument, 0, O_COORD},
     {"metrics", no_argument, 0, O_METRICS},  {"partition", required_argument, 0, O_PARTITION},
-    {"index-only", no_argument, 0, O_INDEX_ONLY},
+    {"index-only", no_argument, 0, O_INDEX_ONLY}, {"emit", required_argument, 0, O_EMIT},
     {"version", no_argument, 0, O_VERSION},  {"help", no_argument, 0, 'h'},
     {"curve-secret", required_argument, 0, O_CSECRET},
     {"curve-server", required_argument, 0, O_CSERVER},
     {0, 0, 0, 0},
 };
+
+/* --emit LIST: comma-separated "c" and "bin", at least one. */
+static int parse_emit(const char *s, cl_args *a)
+{
+    bool c = false, bin = false;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        if (n == 1 && s[0] == 'c')
+            c = true;
+        else if (n == 3 && !strncmp(s, "bin", 3))
+            bin = true;
+        else
+            return -1;
+        s += n;
+        if (*s == ',' && !*++s)
+            return -1;
+    }
+    if (!c && !bin)
+        return -1;
+    a->emit_c = c;
+    a->emit_bin = bin;
+    return 0;
+}
 
 static int need(const cl_cmd_desc *d, int flag, const char *opt, int *exit_code)
 {
@@ -169,6 +197,10 @@ static int apply(const cl_cmd_desc *d, int c, cl_args *a, int *exit_code)
     case O_INDEX_ONLY:
         a->index_only = true;
         return need(d, A_SOLVE, "--index-only", exit_code);
+    case O_EMIT:
+        if (parse_emit(optarg, a))
+            return bad(exit_code, "--emit '%s': expected c, bin or c,bin%s", optarg, "");
+        return need(d, A_SOLVE, "--emit", exit_code);
     case O_THREADS:
         if (parse_u64(optarg, 1024, &v))
             return bad(exit_code, "--threads '%s': expected 0..1024%s", optarg, "");
@@ -246,6 +278,7 @@ int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
 {
     memset(a, 0, sizeof *a);
     a->partition = PH_PART_AUTO;
+    a->emit_c = true;
     ph_solve_opts so;
     ph_solve_opts_init(&so);
     a->seed = so.seed;

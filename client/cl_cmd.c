@@ -73,7 +73,8 @@ static void fill_opts(const cl_args *a, ph_opts *o)
     o->compact = a->compact;
     o->threads = a->threads;
     o->seed = a->seed;
-    o->table_flags = a->index_only ? PH_TABLE_INDEX_ONLY : 0;
+    o->table_flags = (a->index_only ? PH_TABLE_INDEX_ONLY : 0) | (a->emit_bin ? PH_TABLE_BIN : 0)
+                     | (a->emit_c ? 0 : PH_TABLE_NO_C);
 }
 
 static int exit_for_state(uint32_t state)

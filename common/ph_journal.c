@@ -3,12 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ph_crc.h"
 #include "ph_fs.h"
 
 #define JOURNAL_MAGIC 0xA7u
@@ -20,30 +20,6 @@ struct ph_journal {
     uint64_t size;
     bool broken; /* a failed append could not be undone: refuse more */
 };
-
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_table_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-        crc_table[i] = c;
-    }
-}
-
-uint32_t ph_crc32c(uint32_t crc, const void *data, size_t len)
-{
-    pthread_once(&crc_once, crc_table_init);
-    const uint32_t *table = crc_table;
-    const unsigned char *p = data;
-    crc = ~crc;
-    while (len--)
-        crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
 
 static void put_le32(unsigned char *p, uint32_t v)
 {

@@ -7,6 +7,10 @@
  * count (ph_table_check_shape), and every key verified before anything is
  * rendered; a table that fails fails the task.
  *
+ * With the job's PH_TABLE_BIN the binary table file NAME/NAME.phc
+ * (ph_image.h) is written too, and with PH_TABLE_NO_C instead of the C
+ * sources; every file takes the same no-follow, temp + rename path.
+ *
  * Verifying, rendering and writing (a directory, then temp + rename per
  * file) cost far more than the rest of handling the message, so the loop
  * hands the whole received frame to a small pool of writer threads through
@@ -27,6 +31,7 @@
 
 #include "ph_emit.h"
 #include "ph_fs.h"
+#include "ph_image.h"
 #include "ph_log.h"
 #include "ph_port.h"
 #include "ph_solver.h"
@@ -128,8 +133,13 @@ int coord_write_table(const coord_wjob *wj, ph_err *err)
             rc = ph_err_set(err, PH_EVERIFY, "%s.keys: the worker's table fails "
                             "verification: %s", wj->name, why.msg);
     }
-    if (!rc)
+    if (!rc && !(wj->table_flags & PH_TABLE_NO_C))
         rc = ph_emit_render_opts(&t, keyv, wj->name, &eo, &arts, err);
+    if (!rc && (wj->table_flags & PH_TABLE_BIN)) {
+        ph_image_src img = {.kind = PH_IMAGE_CHM, .chm = &t,
+                            .keys = eo.index_only ? NULL : keyv, .key_size = 4};
+        rc = ph_image_artifact(&img, wj->name, &arts, err);
+    }
     if (!rc)
         rc = ph_artifacts_write(&arts, wj->out_dir, err);
     ph_artifacts_free(&arts);

@@ -189,6 +189,8 @@ static int dec_opts(dec *d, const msgpack_object *o, ph_opts *v)
         && !(rc = dec_u32(d, &f[4], "table_flags", &v->table_flags))) {
         if (v->table_flags & ~PH_TABLE_FLAGS_KNOWN)
             rc = dec_fail(d, "table_flags", "unknown bits set");
+        else if ((v->table_flags & PH_TABLE_NO_C) && !(v->table_flags & PH_TABLE_BIN))
+            rc = dec_fail(d, "table_flags", "no C sources and no binary file");
         else if (n == 6)
             rc = dec_u32(d, &f[5], "partition", &v->partition);
     }

@@ -4,9 +4,10 @@
 # (so the repository is never written to).
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 60)
 # Env: PH_FUZZ_BUILD (build dir, default build-fuzz), PH_FUZZ_JOBS (-j, 2),
+#      PH_FUZZ_TARGETS (names to run, default all, e.g. "fuzz_table_load"),
 #      PH_FUZZ_KEEP=1 keeps the grown corpora (path printed).
 # Only the fuzz targets are built (they need ph_common, msgpack-c and the
-# proto/solver sources they compile in), not the rest of the tree.
+# proto/solver/lib sources they compile in), not the rest of the tree.
 # Crash inputs go to $PH_FUZZ_BUILD/crashes/ (old ones of a target are
 # removed when it is run again).  Exit status is non-zero if any target
 # crashed, leaked, timed out or could not be built or run.
@@ -21,7 +22,16 @@ case $secs in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 2 ;
 cmake --preset fuzz -B "$build" >/dev/null
 
 # target:seed-folder pairs (tests/fuzz/CMakeLists.txt defines the targets).
-targets=(fuzz_proto_decode:proto fuzz_keys_load:keys fuzz_results_csv:results)
+targets=(fuzz_proto_decode:proto fuzz_keys_load:keys fuzz_results_csv:results
+         fuzz_table_load:table)
+if [ -n "${PH_FUZZ_TARGETS:-}" ]; then
+  chosen=()
+  for pair in "${targets[@]}"; do
+    case " $PH_FUZZ_TARGETS " in *" ${pair%%:*} "*) chosen+=("$pair") ;; esac
+  done
+  [ ${#chosen[@]} -gt 0 ] || { echo "fuzz.sh: no target in '$PH_FUZZ_TARGETS'" >&2; exit 2; }
+  targets=("${chosen[@]}")
+fi
 for pair in "${targets[@]}"; do
   cmake --build "$build" -j"$jobs" --target "${pair%%:*}"
 done

@@ -29,6 +29,21 @@ int ph_artifacts_add(ph_artifacts *a, const char *path, const void *data, size_t
     return PH_OK;
 }
 
+int ph_artifacts_take(ph_artifacts *a, const char *path, void *data, size_t len, ph_err *err)
+{
+    char *p = strdup(path);
+    ph_artifact *items = realloc(a->items, (a->count + 1) * sizeof *items);
+    if (items)
+        a->items = items;
+    if (!p || !items || !data) {
+        free(p);
+        free(data);
+        return ph_err_set(err, PH_ENOMEM, "%s: out of memory", path);
+    }
+    a->items[a->count++] = (ph_artifact){.path = p, .data = data, .len = len};
+    return PH_OK;
+}
+
 /* Artifact paths come from the network (a worker's RESULT), so they must
  * stay inside outdir: relative, no "..", no empty components. */
 static int artifact_path_ok(const char *path, ph_err *err)

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ph_crc.h"
 #include "ph_fs.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -33,74 +33,6 @@ static const char image_magic[8] = {'P', 'H', 'C', 'T', 'A', 'B', 'L', 'E'};
 enum { SEC_VERTS, SEC_BUCKETS, SEC_KEYS, SEC_VALUES, SEC_COUNT };
 static const char *const sec_name[SEC_COUNT] = {"vertex values", "bucket records", "keys",
                                                 "values"};
-
-/* ---- CRC32C ------------------------------------------------------------ */
-
-static uint32_t crc_table[8][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-}
-
-static uint32_t crc_soft(uint32_t c, const uint8_t *p, size_t n)
-{
-    while (n && ((uintptr_t)p & 7)) {
-        c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xff];
-        n--;
-    }
-    for (; n >= 8; n -= 8, p += 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        w ^= c;
-        c = crc_table[7][w & 0xff] ^ crc_table[6][(w >> 8) & 0xff] ^
-            crc_table[5][(w >> 16) & 0xff] ^ crc_table[4][(w >> 24) & 0xff] ^
-            crc_table[3][(w >> 32) & 0xff] ^ crc_table[2][(w >> 40) & 0xff] ^
-            crc_table[1][(w >> 48) & 0xff] ^ crc_table[0][w >> 56];
-    }
-    while (n--)
-        c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xff];
-    return c;
-}
-
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n)
-{
-    uint64_t c64 = c;
-    while (n && ((uintptr_t)p & 7)) {
-        c64 = __builtin_ia32_crc32qi((uint32_t)c64, *p++);
-        n--;
-    }
-    for (; n >= 8; n -= 8, p += 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        c64 = __builtin_ia32_crc32di(c64, w);
-    }
-    while (n--)
-        c64 = __builtin_ia32_crc32qi((uint32_t)c64, *p++);
-    return (uint32_t)c64;
-}
-#endif
-
-uint32_t ph_crc32c(uint32_t crc, const void *buf, size_t len)
-{
-    uint32_t c = ~crc;
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("sse4.2"))
-        return ~crc_hw(c, buf, len);
-#endif
-    pthread_once(&crc_once, crc_init);
-    return ~crc_soft(c, buf, len);
-}
 
 /* ---- little-endian fields ---------------------------------------------- */
 
@@ -306,6 +238,19 @@ int ph_image_render(const ph_image_src *src, void **buf, size_t *len, ph_err *er
     *buf = m.p;
     *len = (size_t)p.size;
     return PH_OK;
+}
+
+int ph_image_artifact(const ph_image_src *src, const char *name, ph_artifacts *out,
+                      ph_err *err)
+{
+    char path[600];
+    int n = snprintf(path, sizeof path, "%s/%s.phc", name, name);
+    if (!name[0] || n < 0 || (size_t)n >= sizeof path || strchr(name, '/'))
+        return ph_err_set(err, PH_EINVAL, "table name '%s': not usable as a file name", name);
+    void *buf;
+    size_t len;
+    int rc = ph_image_render(src, &buf, &len, err);
+    return rc ? rc : ph_artifacts_take(out, path, buf, len, err);
 }
 
 static int fd_put(void *ctx, const void *data, size_t len)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ph_image.h"
 #include "ph_keys.h"
 #include "ph_keys_map.h"
 
@@ -32,11 +33,19 @@ static void row_fill(ph_result_row *row, const ph_part_table *t)
 int ph_part_create_file(const char *keys_path, const char *out_dir, const ph_part_opts *o,
                         ph_result_row *row, ph_err *err)
 {
-    return ph_part_create_file_sized(keys_path, PH_KEY_SIZE_32, out_dir, o, row, err);
+    return ph_part_create_file_emit(keys_path, PH_KEY_SIZE_32, out_dir, o, PH_PART_EMIT_C, row,
+                                    err);
 }
 
 int ph_part_create_file_sized(const char *keys_path, unsigned key_size, const char *out_dir,
                               const ph_part_opts *o, ph_result_row *row, ph_err *err)
+{
+    return ph_part_create_file_emit(keys_path, key_size, out_dir, o, PH_PART_EMIT_C, row, err);
+}
+
+int ph_part_create_file_emit(const char *keys_path, unsigned key_size, const char *out_dir,
+                             const ph_part_opts *o, unsigned emit, ph_result_row *row,
+                             ph_err *err)
 {
     char name[256];
     ph_keys_map km;
@@ -58,11 +67,17 @@ int ph_part_create_file_sized(const char *keys_path, unsigned key_size, const ch
         ph_err_set(err, rc, "%s: %s", keys_path, solve_err.msg);
     if (!rc)
         rc = ph_keys_map_unchanged(&km, keys_path, err);
-    ph_keys_map_close(&km);
-    if (!rc) {
+    if (!rc)
         row_fill(row, &t);
-        rc = ph_part_emit_render(&t, name, keys_path, &arts, err);
+    if (!rc && (emit & PH_PART_EMIT_BIN)) {
+        const void *keys = km.key_size == 8 ? (const void *)km.v64 : (const void *)km.v;
+        ph_image_src img = {.kind = PH_IMAGE_PART, .part = &t, .key_size = (uint8_t)km.key_size,
+                            .keys = emit & PH_PART_EMIT_KEYS ? keys : NULL};
+        rc = ph_image_artifact(&img, name, &arts, err);
     }
+    ph_keys_map_close(&km);
+    if (!rc && (emit & PH_PART_EMIT_C))
+        rc = ph_part_emit_render(&t, name, keys_path, &arts, err);
     ph_part_free(&t);
     if (!rc)
         rc = ph_artifacts_write(&arts, out_dir, err);

@@ -89,7 +89,9 @@ typedef struct ph_opts {
 
 /* table_flags bits.  Absent on the wire (a 4-entry opts) means 0. */
 #define PH_TABLE_INDEX_ONLY 1u /* no key set, no NAME_find: Index alone */
-#define PH_TABLE_FLAGS_KNOWN PH_TABLE_INDEX_ONLY
+#define PH_TABLE_BIN 2u        /* also write NAME/NAME.phc, the binary table file */
+#define PH_TABLE_NO_C 4u       /* leave out the C sources (with PH_TABLE_BIN) */
+#define PH_TABLE_FLAGS_KNOWN (PH_TABLE_INDEX_ONLY | PH_TABLE_BIN | PH_TABLE_NO_C)
 
 typedef struct ph_msg_ready {
     ph_bytes host;

@@ -22,6 +22,10 @@ typedef struct ph_artifacts {
 int ph_artifacts_add(ph_artifacts *a, const char *path, const void *data, size_t len,
                      ph_err *err);
 
+/* Append one artifact that takes ownership of data (malloc'd; freed here
+ * on error) without copying it; path is copied. */
+int ph_artifacts_take(ph_artifacts *a, const char *path, void *data, size_t len, ph_err *err);
+
 /* Write every artifact under outdir (an absolute, resolved path; created
  * if missing), each atomically.  Refuses artifact paths that are absolute
  * or contain "..".  No symbolic link is followed anywhere on the way, from

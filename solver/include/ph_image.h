@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ph_artifacts.h"
 #include "ph_err.h"
 #include "ph_part.h"
 #include "ph_solver.h"
@@ -72,6 +73,11 @@ int ph_image_render(const ph_image_src *src, void **buf, size_t *len, ph_err *er
  * file); the last component must not be a symbolic link. */
 int ph_image_save(const ph_image_src *src, const char *path, ph_err *err);
 
+/* The image of src as the artifact NAME/NAME.phc of table `name`, moved
+ * into *out without a copy. */
+int ph_image_artifact(const ph_image_src *src, const char *name, ph_artifacts *out,
+                      ph_err *err);
+
 /* Check every byte of buf[0..len) that a lookup could use before anything
  * is used: magic, byte order, version, sizes, checksum, fields, section
  * bounds and lengths, bucket records.  buf must be 8-byte aligned.  Codes:
@@ -80,9 +86,6 @@ int ph_image_save(const ph_image_src *src, const char *path, ph_err *err);
  * this build does not handle); name is put in front of the message. */
 int ph_image_parse(const void *buf, size_t len, const char *name, ph_image_view *out,
                    ph_err *err);
-
-/* CRC32C (Castagnoli) of buf[0..len) continuing from crc (start at 0). */
-uint32_t ph_crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* The checksum an image's header should carry (for tools and the fuzzer):
  * CRC32C over buf with the checksum field as zero.  len >= 52. */

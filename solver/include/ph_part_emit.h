@@ -40,4 +40,15 @@ int ph_part_create_file(const char *keys_path, const char *out_dir, const ph_par
 int ph_part_create_file_sized(const char *keys_path, unsigned key_size, const char *out_dir,
                               const ph_part_opts *o, ph_result_row *row, ph_err *err);
 
+/* What ph_part_create_file_emit writes: the C sources and data files,
+ * the binary table file NAME/NAME.phc (ph_image.h; rendered in memory
+ * while the keys are still mapped), and whether that file keeps the keys
+ * (membership for the library's phc_table_find). */
+#define PH_PART_EMIT_C 1u
+#define PH_PART_EMIT_BIN 2u
+#define PH_PART_EMIT_KEYS 4u
+int ph_part_create_file_emit(const char *keys_path, unsigned key_size, const char *out_dir,
+                             const ph_part_opts *o, unsigned emit, ph_result_row *row,
+                             ph_err *err);
+
 #endif

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ph_crc.h"
 #include "ph_journal.h"
 
 typedef struct seen {

@@ -347,7 +347,8 @@ static void test_field_count(void **state)
     frame_expect(&f, "TASK.opts: expected 4 to 6 entries");
 }
 
-/* opts.table_flags: optional (4 entries mean 0), unknown bits refused. */
+/* opts.table_flags: optional (4 entries mean 0), unknown bits and NO_C
+ * without BIN refused. */
 static void test_opts_table_flags(void **state)
 {
     (void)state;
@@ -382,6 +383,17 @@ static void test_opts_table_flags(void **state)
     msgpack_pack_uint32(&f.pk, 2);
     msgpack_pack_uint32(&f.pk, 0x80u);
     frame_expect(&f, "SUBMIT_BULK.opts.table_flags: unknown bits set");
+    /* No C sources asked for without the binary file: nothing to write. */
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_SUBMIT_BULK, 3);
+    frame_str(&f, "d");
+    frame_str(&f, "o");
+    msgpack_pack_array(&f.pk, 5);
+    frame_str(&f, "mix");
+    msgpack_pack_true(&f.pk);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 2);
+    msgpack_pack_uint32(&f.pk, PH_TABLE_NO_C);
+    frame_expect(&f, "SUBMIT_BULK.opts.table_flags: no C sources and no binary file");
 }
 
 static void test_field_types(void **state)

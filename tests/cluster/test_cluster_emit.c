@@ -1,0 +1,156 @@
+/* test_cluster_emit - `phclient create/bulk-create --emit`: the binary
+ * table file NAME/NAME.phc written beside (c,bin) or instead of (bin) the
+ * C sources, by a real coordinator with a real worker, through --local,
+ * and for a partitioned table made in the client; each file is loaded with
+ * libphcluster and answers find for every key of its keys file. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "phcluster.h"
+
+static int run(char *const argv[])
+{
+    char err[1024];
+    hx_path_buf(err, sizeof err, "client.stderr");
+    int rc = hx_wait(hx_spawn_argv(argv, NULL, err), HX_HANG_MS);
+    if (rc != 0)
+        hx_dump("client.stderr", err);
+    return rc;
+}
+
+#define CLIENT(...) ((char *const[]){(char *)hx_client_bin, __VA_ARGS__, "--coordinator", \
+                                     (char *)hx_endpoint(), NULL})
+#define LOCAL(...) ((char *const[]){(char *)hx_client_bin, __VA_ARGS__, "--local", NULL})
+
+/* The .phc at OUT/NAME/NAME.phc answers find for every key of keys_path
+ * (or, index_only, index), and rejects a key next to each one. */
+static void check_phc(const char *out, const char *name, const char *keys_path, int index_only)
+{
+    char phc[700];
+    snprintf(phc, sizeof phc, "%s/%s/%s.phc", out, name, name);
+    FILE *f = fopen(keys_path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    rewind(f);
+    uint32_t *keys = malloc((size_t)len);
+    assert_non_null(keys);
+    assert_int_equal(fread(keys, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    uint32_t n = (uint32_t)(len / 4);
+    phc_table *t;
+    phc_error e;
+    int rc = phc_table_load(phc, index_only ? 0 : PHC_LOAD_VERIFY, &t, &e);
+    if (rc)
+        fail_msg("%s", e.msg);
+    assert_int_equal(phc_table_count(t), n);
+    assert_int_equal(phc_table_has_keys(t), !index_only);
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(phc_table_index(t, keys[i]), i);
+        if (!index_only)
+            assert_int_equal(phc_table_find(t, keys[i]), i);
+    }
+    phc_table_free(t);
+    free(keys);
+}
+
+static void check_files(const char *out, const char *name, int want_c)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s/%s.phc", out, name, name);
+    assert_true(hx_exists(p));
+    snprintf(p, sizeof p, "%s/%s/%s.c", out, name, name);
+    assert_int_equal(hx_exists(p), want_c);
+    snprintf(p, sizeof p, "%s/%s/CMakeLists.txt", out, name);
+    assert_int_equal(hx_exists(p), want_c);
+}
+
+/* Through the coordinator and a worker (processes): create and bulk. */
+static void test_emit_cluster(void **state)
+{
+    (void)state;
+    char keys[512], out[512], dir[512], bout[512], iout[512];
+    hx_path_buf(keys, sizeof keys, "one-3000.keys");
+    hx_write_keys(keys, 3000, 77, false);
+    hx_path_buf(out, sizeof out, "c-out");
+    assert_int_equal(run(CLIENT("create", keys, "-o", out, "--emit", "c,bin")), 0);
+    check_files(out, "one-3000", 1);
+    check_phc(out, "one-3000", keys, 0);
+
+    hx_mkdir(hx_path("bulk"));
+    for (int i = 0; i < 6; i++) {
+        char p[512];
+        hx_path_buf(p, sizeof p, "bulk/b%d.keys", i);
+        hx_write_keys(p, 100 + 900 * (uint32_t)i, 1000 + (uint32_t)i, false);
+    }
+    hx_path_buf(dir, sizeof dir, "bulk");
+    hx_path_buf(bout, sizeof bout, "b-out");
+    assert_int_equal(run(CLIENT("bulk-create", dir, "-o", bout, "--emit", "bin")), 0);
+    for (int i = 0; i < 6; i++) {
+        char name[32], p[512];
+        snprintf(name, sizeof name, "b%d", i);
+        hx_path_buf(p, sizeof p, "bulk/b%d.keys", i);
+        check_files(bout, name, 0);
+        check_phc(bout, name, p, 0);
+    }
+    assert_true(hx_exists(hx_path("b-out/results.csv")));
+
+    hx_path_buf(iout, sizeof iout, "i-out");
+    assert_int_equal(run(CLIENT("create", keys, "-o", iout, "--emit", "bin", "--index-only")), 0);
+    check_phc(iout, "one-3000", keys, 1);
+}
+
+/* --local: the embedded cluster, and a partitioned table made in the
+ * client (--partition N). */
+static void test_emit_local(void **state)
+{
+    (void)state;
+    char keys[512], out[512], pout[512];
+    hx_path_buf(keys, sizeof keys, "loc-5000.keys");
+    hx_write_keys(keys, 5000, 99, false);
+    hx_path_buf(out, sizeof out, "l-out");
+    assert_int_equal(run(LOCAL("create", keys, "-o", out, "--emit", "bin")), 0);
+    check_files(out, "loc-5000", 0);
+    check_phc(out, "loc-5000", keys, 0);
+
+    hx_path_buf(pout, sizeof pout, "p-out");
+    assert_int_equal(run(LOCAL("create", keys, "-o", pout, "--emit", "c,bin", "--partition", "500")), 0);
+    check_files(pout, "loc-5000", 1);
+    check_phc(pout, "loc-5000", keys, 0);
+    /* A bad --emit list: refused before anything runs. */
+    assert_int_equal(run(LOCAL("create", keys, "-o", out, "--emit", "c,pdf")), 1);
+    assert_int_equal(run(LOCAL("create", keys, "-o", out, "--emit", "")), 1);
+}
+
+static int setup(void **state)
+{
+    if (hx_setup(state) != 0)
+        return -1;
+    hx_args a = {0}, w = {0};
+    hx_args_add(&a, "--allow-root", hx_root(), NULL);
+    if (hx_coord_start(NULL, &a, NULL, "coord.log") != 0)
+        return -1;
+    hx_args_add(&w, "--threads", "1", NULL);
+    hx_worker_start(&w, "worker.log");
+    return hx_wait_workers(1, HX_HANG_MS) ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_emit_cluster, setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(test_emit_local, setup, hx_teardown),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    unsetenv("PHCLUSTER_COORDINATOR");
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
