@@ -31,9 +31,8 @@ static const cl_cmd_desc cmds[] = {
     {"create", CL_CREATE, A_OUT | A_SOLVE | A_LOCAL | A_JSON, "FILE",
      "build the table of one keys file",
      "usage: phclient create FILE -o DIR [--hash NAME] [--compact] [--threads N] [--seed S]\n"
-     "                       [--index-only] [--emit c,bin] [--local [--partition auto|off|N]]\n"
-     "                       [--json]\n"
-     "                       [--coordinator EP]\n"
+     "                       [--index-only] [--emit c,bin] [--local] [--partition auto|off|N]\n"
+     "                       [--json] [--coordinator EP]\n"
      "Build an order-preserving minimal perfect hash table for FILE (raw little-endian\n"
      "uint32 keys) and write DIR/NAME/{NAME.h,NAME.c,NAME_test.c,NAME_bench.c,\n"
      "CMakeLists.txt} and DIR/results.csv, NAME being FILE's name without .keys.\n"
@@ -42,14 +41,18 @@ static const cl_cmd_desc cmds[] = {
      "to 2^32 - 1 keys) is mapped and solved here as a partitioned table: buckets of\n"
      "about N keys (auto: 4096), solved on --threads (default: every CPU), its data\n"
      "written as binary files NAME.buckets and NAME.values that NAME_data.S embeds;\n"
-     "the generated test and bench read FILE.\n"},
+     "the generated test and bench read FILE.  Without --local such a FILE is not\n"
+     "sent: the coordinator reads it from the same path on its host (inside its\n"
+     "--allow-root) and spreads its buckets over every worker.\n"},
     {"bulk-create", CL_BULK, A_OUT | A_SOLVE | A_LOCAL | A_NOWAIT | A_JSON, "DIR",
      "build a table for every *.keys file of a directory",
      "usage: phclient bulk-create DIR -o OUT [--hash NAME] [--compact] [--threads N]\n"
-     "                            [--seed S] [--index-only] [--emit c,bin] [--local] [--no-wait]\n"
-     "                            [--json] [--coordinator EP]\n"
+     "                            [--seed S] [--index-only] [--emit c,bin] [--local]\n"
+     "                            [--partition auto|off|N] [--no-wait] [--json] [--coordinator EP]\n"
      "One table per regular *.keys file of DIR (a directory on the coordinator's host),\n"
      "written under OUT with OUT/results.csv (one row per file, sorted by name).\n"
+     "A file of 2^20 keys or more (--partition auto) becomes a partitioned table\n"
+     "whose groups of buckets are solved by all workers.\n"
      "Prints the job token, then waits with progress (files done/total, per-node counts,\n"
      "rate, ETA) unless --no-wait; `phclient wait TOKEN` waits later from any shell.\n"},
     {"wait", CL_WAIT, A_JSON, "TOKEN", "wait for a job and report its result",
@@ -328,8 +331,8 @@ int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
         return bad(exit_code, "%s: %s is empty", d->name, d->arg);
     if ((d->allowed & A_OUT) && !a->out_dir)
         return bad(exit_code, "%s needs -o %s", d->name, d->cmd == CL_BULK ? "OUT" : "DIR");
-    if (a->partition_set && (d->cmd != CL_CREATE || !a->local))
-        return bad(exit_code, "--partition goes with create --local%s%s", "", "");
+    if (a->partition_set && d->cmd != CL_CREATE && d->cmd != CL_BULK)
+        return bad(exit_code, "--partition goes with create and bulk-create%s%s", "", "");
     if (!a->coordinator)
         a->coordinator = getenv("PHCLUSTER_COORDINATOR");
     if (!a->coordinator || !a->coordinator[0])

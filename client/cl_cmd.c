@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "ph_keys.h"
+#include "ph_keys_map.h"
+#include "ph_part.h"
 #include "ph_curve.h"
 #include "ph_fs.h"
 #include "ph_log.h"
@@ -75,6 +77,9 @@ static void fill_opts(const cl_args *a, ph_opts *o)
     o->seed = a->seed;
     o->table_flags = (a->index_only ? PH_TABLE_INDEX_ONLY : 0) | (a->emit_bin ? PH_TABLE_BIN : 0)
                      | (a->emit_c ? 0 : PH_TABLE_NO_C);
+    o->partition = a->partition == PH_PART_AUTO  ? 0
+                   : a->partition == PH_PART_OFF ? PH_PROTO_PART_OFF
+                                                 : a->partition;
 }
 
 static int exit_for_state(uint32_t state)
@@ -189,12 +194,40 @@ static int table_name(const char *path, char *out, size_t len)
     return out[0] ? 0 : -1;
 }
 
+/* A keys file big enough to be partitioned is not sent: the coordinator
+ * reads it from the same path (a job of that one file) and spreads its
+ * buckets over the workers. */
+static int create_big(cl_conn *c, const cl_args *a, const char *out_dir, bool *done)
+{
+    uint64_t n = 0;
+    ph_err err = {0};
+    char path[PATH_MAX], token[17];
+    *done = false;
+    if (ph_keys_map_count(a->arg, &n, &err) != 0 ||
+        ph_part_choose(a->partition, n) == PH_PART_OFF)
+        return CL_EXIT_OK; /* the ordinary path reports a bad file */
+    *done = true;
+    if (abs_path(a->arg, path, sizeof path, &err))
+        return fail(CL_EXIT_OTHER, err.msg);
+    ph_msg req = {.type = PH_MSG_SUBMIT_BULK};
+    req.u.submit_bulk.dir = ph_bytes_str(path);
+    req.u.submit_bulk.out_dir = ph_bytes_str(out_dir);
+    fill_opts(a, &req.u.submit_bulk.opts);
+    uint64_t total;
+    int rc = submit(c, &req, token, &total);
+    return rc ? rc : wait_job(c, a, token, false);
+}
+
 static int cmd_create(cl_conn *c, const cl_args *a)
 {
     char out_dir[PATH_MAX], name[256], token[17];
     ph_err err = {0};
     if (abs_path(a->out_dir, out_dir, sizeof out_dir, &err))
         return fail(CL_EXIT_OTHER, err.msg);
+    bool big = false;
+    int big_rc = create_big(c, a, out_dir, &big);
+    if (big)
+        return big_rc;
     if (table_name(a->arg, name, sizeof name))
         return fail(CL_EXIT_OTHER, "create: cannot derive a table name from the file name");
     void *buf;

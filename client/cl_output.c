@@ -64,12 +64,15 @@ void cl_progress_update(cl_progress *p, const ph_msg_job *j)
     uint64_t done = j->succeeded + j->failed;
     double rate, eta;
     rate_eta(j, &rate, &eta);
-    char nodes[512];
+    char nodes[512], groups[64] = "";
     nodes_text(j, nodes, sizeof nodes);
+    if (j->parts_total)
+        snprintf(groups, sizeof groups, " bucket groups %" PRIu64 "/%" PRIu64, j->parts_done,
+                 j->parts_total);
     if (!p->tty) {
         fprintf(stderr, "progress: %" PRIu64 "/%" PRIu64 " ok=%" PRIu64 " failed=%" PRIu64
-                " running=%" PRIu64 " rate=%.0f/s eta=%.0fs nodes: %s\n", done, j->total,
-                j->succeeded, j->failed, j->running, rate, eta < 0 ? 0 : eta, nodes);
+                " running=%" PRIu64 " rate=%.0f/s eta=%.0fs%s nodes: %s\n", done, j->total,
+                j->succeeded, j->failed, j->running, rate, eta < 0 ? 0 : eta, groups, nodes);
         return;
     }
     enum { WIDTH = 30 };
@@ -83,9 +86,9 @@ void cl_progress_update(cl_progress *p, const ph_msg_job *j)
         snprintf(eta_s, sizeof eta_s, "--");
     else
         snprintf(eta_s, sizeof eta_s, "%.0fs", eta);
-    fprintf(stderr, "\r\033[K[%s] %" PRIu64 "/%" PRIu64 " %3.0f%% %.0f files/s ETA %s%s%s | %s",
+    fprintf(stderr, "\r\033[K[%s] %" PRIu64 "/%" PRIu64 " %3.0f%% %.0f files/s ETA %s%s%s%s | %s",
             bar, done, j->total, j->total ? 100.0 * (double)done / (double)j->total : 100.0,
-            rate, eta_s, j->failed ? " FAILED " : "", j->failed ? "(some)" : "", nodes);
+            rate, eta_s, j->failed ? " FAILED " : "", j->failed ? "(some)" : "", groups, nodes);
     fflush(stderr);
 }
 
@@ -125,6 +128,9 @@ static void json_job_body(FILE *f, const ph_msg_job *j)
             cl_job_state_name(j->state), j->total, j->queued, j->running, j->succeeded,
             j->failed, j->elapsed_us);
     json_str(f, j->first_error);
+    if (j->parts_total)
+        fprintf(f, ",\"parts_total\":%" PRIu64 ",\"parts_done\":%" PRIu64, j->parts_total,
+                j->parts_done);
     fputs(",\"out_dir\":", f);
     json_str(f, j->out_dir);
     fputs(",\"nodes\":[", f);
@@ -248,6 +254,9 @@ void cl_print_status(FILE *f, const ph_msg_status_reply *s)
                 cl_job_state_name(j->state), j->succeeded + j->failed, j->total, j->succeeded,
                 j->failed, j->running, (double)j->elapsed_us / 1e6, (int)j->out_dir.n,
                 j->out_dir.p);
+        if (j->parts_total)
+            fprintf(f, "    bucket groups of partitioned tables: %" PRIu64 "/%" PRIu64 "\n",
+                    j->parts_done, j->parts_total);
         for (uint32_t k = 0; k < j->nnodes; k++) {
             const ph_node_count *c = &j->nodes[k];
             fprintf(f, "    %-30.*s queued=%" PRIu64 " running=%" PRIu64 " ok=%" PRIu64

@@ -41,6 +41,7 @@ void coord_opts_init(coord_opts *o)
     o->keep_jobs = COORD_DEFAULT_KEEP_JOBS;
     o->job_ttl_s = COORD_DEFAULT_JOB_TTL_S;
     o->journal_compact_bytes = COORD_DEFAULT_COMPACT_BYTES;
+    o->part_task_bytes = COORD_DEFAULT_PART_TASK_BYTES;
 }
 
 /* ---- one message ------------------------------------------------------- */
@@ -58,6 +59,7 @@ static void handle(coord *c, const void *ident, size_t n, zmq_msg_t *frame, ph_m
         return;
     case PH_MSG_HEARTBEAT:
     case PH_MSG_RESULT:
+    case PH_MSG_PART_RESULT:
         if (!w) {
             /* e.g. we dropped it for silence: tell it to register again. */
             coord_reply_error(c, ident, n, PH_EPROTO, "unknown worker: send READY");
@@ -65,6 +67,8 @@ static void handle(coord *c, const void *ident, size_t n, zmq_msg_t *frame, ph_m
         }
         if (m->type == PH_MSG_RESULT)
             coord_on_result(c, w, frame, m);
+        else if (m->type == PH_MSG_PART_RESULT)
+            coord_on_part_result(c, w, &m->u.part_result);
         else
             coord_on_heartbeat(c, w, &m->u.heartbeat);
         return;
@@ -209,6 +213,8 @@ static void teardown(coord *c)
     for (size_t i = 0; i < c->nworkers; i++)
         free(c->workers[i]);
     free(c->workers);
+    for (size_t i = 0; i < c->jobs.n; i++)
+        coord_part_abandon(c->jobs.v[i]); /* temporary values files removed */
     coord_jobs_free(&c->jobs);
     free(c->waiters);
 }

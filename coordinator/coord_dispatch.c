@@ -15,6 +15,7 @@
 
 #include "ph_fs.h"
 #include "ph_keys.h"
+#include "ph_part.h"
 #include "ph_solver.h"
 #include "ph_time.h"
 #include "ph_wire.h"
@@ -24,7 +25,7 @@
 
 static bool job_servable(const coord_job *j)
 {
-    return coord_job_pending(j) && j->writing < COORD_JOB_WRITES_MAX;
+    return (coord_job_pending(j) || coord_part_pending(j)) && j->writing < COORD_JOB_WRITES_MAX;
 }
 
 /* The next servable job after the one served last, round robin.  Jobs
@@ -44,12 +45,13 @@ static coord_job *next_pending_job(coord *c)
     return NULL;
 }
 
-static coord_worker *next_free_worker(coord *c)
+/* part: for a group of a partitioned table (coord_worker_has_room_part). */
+static coord_worker *next_free_worker(coord *c, bool part)
 {
     for (size_t k = 0; k < c->nworkers; k++) {
         size_t i = (c->cursor + k) % c->nworkers;
         coord_worker *w = c->workers[i];
-        if (coord_worker_has_room(c, w)) {
+        if (part ? coord_worker_has_room_part(w) : coord_worker_has_room(c, w)) {
             c->cursor = i + 1;
             return w;
         }
@@ -71,11 +73,30 @@ static int task_keys(const coord_job *j, uint64_t tid, void **buf, size_t *len, 
     return rc;
 }
 
-/* Send one task of j to w; false if w turned out unusable. */
+/* Send one task of j to w; false if w turned out unusable.  A keys file
+ * big enough to be partitioned opens as a partitioned table and sends its
+ * first group instead. */
+static bool send_part(coord *c, coord_job *j, coord_worker *w, size_t widx)
+{
+    ph_err err = {0};
+    if (coord_part_send(c, j, w, &err) == PH_OK)
+        return true;
+    coord_worker_drop(c, widx, err.msg);
+    return false;
+}
+
 static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
 {
+    if (coord_part_pending(j))
+        return send_part(c, j, w, widx);
     uint64_t tid = coord_job_take(j);
     coord_task *t = &j->tasks[tid];
+    uint32_t kpb = coord_job_name_check(j, tid, NULL) ? PH_PART_OFF : coord_part_choose(j, tid);
+    if (kpb != PH_PART_OFF) {
+        coord_part_open(c, j, tid, kpb);
+        return !coord_part_pending(j) || !coord_worker_has_room_part(w) ||
+               send_part(c, j, w, widx);
+    }
     ph_err err = {0};
     void *kbuf = NULL;
     size_t len = 0;
@@ -136,7 +157,7 @@ void coord_dispatch(coord *c)
         coord_job *j = next_pending_job(c);
         if (!j)
             return;
-        coord_worker *w = next_free_worker(c);
+        coord_worker *w = next_free_worker(c, coord_part_pending(j));
         if (!w)
             return;
         size_t widx = (c->cursor + c->nworkers - 1) % c->nworkers;

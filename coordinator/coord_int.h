@@ -7,10 +7,13 @@
  *     coord_worker.c   worker messages: ready, result, heartbeat; losses
  *     coord_dispatch.c which task goes to which worker, and sending it
  *     coord_restore.c  applying the journal's records after a restart
+ *       coord_part.c     big keys files: partitioned tables solved group by
+ *                        group (below client, worker and dispatch)
  *       coord_outcome.c  what follows a task's final result: its row, its
  *                        journal record, the job's completion, its waiters
  *         leaves: coord_job.c (the job table), coord_journal.c (records
- *         on disk), coord_write.c (writer pool), coord_reply.c (sending)
+ *         on disk), coord_write.c (writer pool), coord_reply.c (sending),
+ *         coord_credit.c (a worker's credits and pace)
  *
  * A leaf reports what happened (coord_job_finish_task returns whether the
  * job is complete; replay hands back decoded records) and the caller
@@ -76,7 +79,26 @@ typedef struct coord_task {
     uint8_t tries;         /* times taken back (timeout, worker lost) */
     int16_t status;        /* DONE: 0 or the PH_E* code, for the snapshot */
     uint32_t jw;           /* DONE: 1 + index in the job's jw[] it counted on */
+    bool part;             /* RUNNING as a partitioned table (coord_part.c): held
+                              by the coordinator, worker 0, its groups at workers */
 } coord_task;
+
+/* One group of consecutive buckets of a partitioned table: a PART_TASK. */
+typedef struct coord_pgroup {
+    uint32_t b_lo, ngroup;
+    uint64_t worker;       /* serial of the holder while RUNNING, else 0 */
+    uint64_t sent_ms;
+    uint32_t *keys;        /* RUNNING: the keys sent, kept for the check */
+    uint32_t bytes;        /* keys + positions sent (credits' byte count) */
+    uint8_t state;         /* TASK_QUEUED, TASK_RUNNING or TASK_DONE */
+    uint8_t tries;
+} coord_pgroup;
+
+/* A keys file too big for one graph, solved group by group (coord_part.c):
+ * the file mapped, its keys' positions grouped by bucket, the bucket
+ * records, and the table's vertex values written group by group into a
+ * temporary file of their final size in OUT/NAME/. */
+typedef struct coord_part coord_part;
 
 /* Counts of one job at one worker; kept after the worker leaves so that
  * per-node totals always add up. */
@@ -97,8 +119,12 @@ typedef struct coord_job {
     char hash[16];
     bool compact;
     uint32_t table_flags;  /* PH_TABLE_* (ph_proto.h): what written tables carry */
+    uint32_t partition;    /* ph_opts.partition: 0 auto, PH_PROTO_PART_OFF, or keys
+                              per bucket */
     uint32_t threads;
     uint64_t seed;
+    coord_part *parts;     /* partitioned tables under way (owned, a list) */
+    uint64_t parts_total, parts_done; /* their groups, for JOB */
     char *keys;            /* create: in-band keys (owned) */
     size_t keys_len;
 
@@ -192,6 +218,7 @@ typedef struct coord_job_restore {
     const char *token;
     bool is_create, compact;
     uint32_t table_flags;
+    uint32_t partition;
     uint32_t threads;
     uint64_t seed;
     char hash[16];
@@ -349,9 +376,22 @@ void coord_expire_waiters(coord *c, uint64_t now);
 int coord_check_path(const coord *c, const char *what, const char *path, char *resolved,
                      size_t len, ph_err *err);
 
+/* coord_credit.c: a leaf on one coord_worker (and the worker list) */
+coord_worker *coord_worker_by_serial(coord *c, uint64_t serial);
+/* May w be sent one more task now (credits, prefetch by pace)? */
+bool coord_worker_has_room(const coord *c, const coord_worker *w);
+/* w was sent a task of len keys bytes / no longer holds one. */
+void coord_worker_charge(coord_worker *w, size_t len);
+void coord_worker_release(coord_worker *w, const coord_task *t);
+void coord_worker_release_bytes(coord_worker *w, uint64_t bytes);
+/* Room for one more group of a partitioned table: its threads plus one, so
+ * the next group is there when a group's result leaves. */
+bool coord_worker_has_room_part(const coord_worker *w);
+/* A result came from w: one sample of its pace. */
+void coord_worker_pace(coord_worker *w);
+
 /* coord_worker.c */
 coord_worker *coord_worker_find(coord *c, const void *ident, size_t n, size_t *idx);
-coord_worker *coord_worker_by_serial(coord *c, uint64_t serial);
 void coord_on_ready(coord *c, const void *ident, size_t n, const ph_msg_ready *r);
 /* frame: the received RESULT; taken (c->taken) when its table is written. */
 void coord_on_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m);
@@ -359,13 +399,6 @@ void coord_on_heartbeat(coord *c, coord_worker *w, const ph_msg_heartbeat *h);
 /* A table write finished (in the pool or inline): true when wj was kept
  * (coord_durable.c), else the caller frees it. */
 bool coord_finish_write(coord *c, coord_wjob *wj);
-/* May w be sent one more task now (credits, prefetch by pace)? */
-bool coord_worker_has_room(const coord *c, const coord_worker *w);
-/* w was sent a task of len keys bytes / no longer holds one. */
-void coord_worker_charge(coord_worker *w, size_t len);
-void coord_worker_release(coord_worker *w, const coord_task *t);
-/* A result came from w: one sample of its pace. */
-void coord_worker_pace(coord_worker *w);
 /* Requeue every task w holds; returns how many. */
 uint64_t coord_worker_take_back(coord *c, coord_worker *w);
 /* Take back everything workers[idx] holds and forget it. */
@@ -395,6 +428,27 @@ void coord_durable_stop(coord *c);
 /* Forget finished jobs past their retention (journaled), and compact the
  * journal when its log has grown enough. */
 void coord_retain(coord *c, uint64_t now_ms);
+
+/* coord_part.c: partitioned tables of keys files too big for one graph */
+/* Keys per bucket for bulk task t of j (PH_PART_OFF: one graph, the
+ * ordinary TASK); a file that cannot be sized is left to the TASK path,
+ * which reports it. */
+uint32_t coord_part_choose(const coord_job *j, uint64_t t);
+/* Open task t of j as a partitioned table (map, split, temporary values
+ * file); on failure the task is settled failed. */
+void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t keys_per_bucket);
+/* j has a group waiting to be sent. */
+bool coord_part_pending(const coord_job *j);
+/* Send j's next group to w (a full queue marks w blocked); an error means
+ * w cannot be sent to (the caller drops it). */
+int coord_part_send(coord *c, coord_job *j, coord_worker *w, ph_err *err);
+void coord_on_part_result(coord *c, coord_worker *w, const ph_msg_part_result *r);
+/* Groups held by w go back to their queues; returns how many. */
+uint64_t coord_part_take_back(coord *c, coord_worker *w);
+/* Groups held past the task timeout go back to their queues. */
+void coord_part_expire(coord *c, uint64_t now, uint64_t limit);
+/* Teardown: drop j's open parts (temporary files removed). */
+void coord_part_abandon(coord_job *j);
 
 /* coord_restore.c */
 /* Replay --state-dir's journal into the job table and open it. */

@@ -46,6 +46,7 @@ static int opts_from_msg(coord_job *j, const ph_opts *o, ph_err *err)
     memcpy(j->hash, hash, sizeof j->hash);
     j->compact = o->compact;
     j->table_flags = o->table_flags;
+    j->partition = o->partition;
     j->threads = o->threads;
     j->seed = o->seed;
     return PH_OK;
@@ -258,6 +259,28 @@ static coord_job *job_new(bool is_create)
     return j;
 }
 
+/* dir names one keys file: its directory and its name, as a job of one
+ * file (a big create: the file is read here, not sent by the client). */
+static int one_file(const char *path, char **dir, char ***names, size_t *count, ph_err *err)
+{
+    const char *slash = strrchr(path, '/');
+    *names = calloc(1, sizeof **names);
+    if (*names && slash && slash[1])
+        (*names)[0] = strdup(slash + 1);
+    *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : NULL;
+    if (!*names || !(*names)[0] || !*dir) {
+        if (*names)
+            free((*names)[0]);
+        free(*names);
+        free(*dir);
+        *names = NULL;
+        *dir = NULL;
+        return ph_err_set(err, PH_ENOMEM, "%s: out of memory", path);
+    }
+    *count = 1;
+    return PH_OK;
+}
+
 int coord_job_bulk(const char *dir, const char *out_dir, const ph_opts *o, coord_job **out,
                    ph_err *err)
 {
@@ -265,17 +288,23 @@ int coord_job_bulk(const char *dir, const char *out_dir, const ph_opts *o, coord
     coord_job *j = job_new(false);
     if (!j)
         return ph_err_set(err, PH_ENOMEM, "job: out of memory");
-    char **names = NULL;
+    char **names = NULL, *file_dir = NULL;
     size_t n = 0;
+    struct stat st;
     int rc = opts_from_msg(j, o, err);
-    if (!rc)
+    if (!rc && stat(dir, &st) == 0 && S_ISREG(st.st_mode))
+        rc = one_file(dir, &file_dir, &names, &n, err);
+    else if (!rc)
         rc = list_keys(dir, &names, &n, err);
+    if (file_dir)
+        dir = file_dir;
     if (!rc && n > 0)
         rc = ph_fs_mkdirs_nofollow(out_dir, err);
     if (!rc)
         rc = alloc_tasks(j, n, err);
     if (!rc && (!(j->dir = strdup(dir)) || !(j->out_dir = strdup(out_dir))))
         rc = ph_err_set(err, PH_ENOMEM, "job: out of memory");
+    free(file_dir);
     if (rc) {
         for (size_t i = 0; i < n; i++)
             free(names[i]);
@@ -572,6 +601,8 @@ int coord_job_msg(const coord_job *j, ph_msg_job *m)
     m->elapsed_us = end - j->start_us;
     m->first_error = ph_bytes_str(j->first_error);
     m->out_dir = ph_bytes_str(j->out_dir);
+    m->parts_total = j->parts_total;
+    m->parts_done = j->parts_done;
     if (j->njw == 0)
         return PH_OK;
     m->nodes = calloc(j->njw, sizeof *m->nodes);
@@ -648,6 +679,7 @@ int coord_jobs_restore(coord_jobs *t, const coord_job_restore *rs)
     snprintf(j->hash, sizeof j->hash, "%s", rs->hash);
     j->compact = rs->compact;
     j->table_flags = rs->table_flags;
+    j->partition = rs->partition;
     j->threads = rs->threads;
     j->seed = rs->seed;
     j->start_us = ph_time_us();

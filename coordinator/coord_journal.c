@@ -19,7 +19,8 @@
  *   JOB  id u64, token 16 bytes, is_create u8, flags u8 (bit 0 compact,
  *        bit 1 index-only tables), threads u32,
  *        seed u64, hash str, dir str, out_dir str, ntasks u64, file str x n,
- *        keys str (create jobs; empty for bulk)
+ *        keys str (create jobs; empty for bulk), then partition u32 when it
+ *        is not 0 (ph_opts.partition; absent = 0, auto)
  *   TASK job u64, task u64, status i32, node str, keys u32, hash str,
  *        seeds 4 x u32, vertices u32, attempts u64, solve_us u64,
  *        verify_us u64, table_bytes u64, error str
@@ -205,6 +206,8 @@ static void encode_job(jbuf *b, const coord_job *j)
     for (uint64_t i = 0; i < j->total; i++)
         jb_cstr(b, j->tasks[i].file);
     jb_str(b, j->keys ? j->keys : "", j->keys ? j->keys_len : 0);
+    if (j->partition) /* optional: records without it mean 0 (auto) */
+        jb_u32(b, j->partition);
 }
 
 static void encode_task(jbuf *b, const coord_job *j, uint64_t task, const char *node,
@@ -429,6 +432,8 @@ static int replay_job(const replay_ctx *rc_, jrd *r)
         files[i] = jr_dup(r);
     size_t klen = 0;
     const char *keys = jr_str(r, &klen);
+    if (!r->bad && r->n - r->off == 4)
+        rs->partition = (uint32_t)jr_uint(r, 4);
     if (files && !r->bad && r->off == r->n && dir && out_dir) {
         rs->dir = dir;
         rs->out_dir = out_dir;

@@ -17,15 +17,6 @@
 #include "ph_time.h"
 #include "ph_wire.h"
 
-/* Prefetch.  A worker gets a task for each of its threads whatever it is;
- * beyond that, up to its credits, only as many as it finishes in about
- * --prefetch-ms (at its measured pace: the mean time between its results
- * while busy), and only while the keys it holds total under this.  Tiny
- * tasks then travel in bursts (fewer wake-ups on both sides: sys32 took
- * 1.28x the in-process time with two tasks queued per worker, 1.05x with
- * 32), while slow or big ones are not hoarded by one worker as another
- * idles at the end of a job.  Also bounds the keys kept here for writes. */
-#define COORD_PREFETCH_BYTES (1u << 20)
 
 coord_worker *coord_worker_find(coord *c, const void *ident, size_t n, size_t *idx)
 {
@@ -40,42 +31,15 @@ coord_worker *coord_worker_find(coord *c, const void *ident, size_t n, size_t *i
     return NULL;
 }
 
-/* w no longer holds task t (answered, or timed out). */
-void coord_worker_release(coord_worker *w, const coord_task *t)
-{
-    if (w->inflight > 0)
-        w->inflight--;
-    w->inflight_bytes -= t->keys_len < w->inflight_bytes ? t->keys_len : w->inflight_bytes;
-}
 
-/* A result came from w: one sample of its pace, the time since its last
- * result or since it was last sent work while idle, whichever is later. */
-void coord_worker_pace(coord_worker *w)
-{
-    uint64_t now = ph_time_us();
-    uint64_t from = w->last_result_us > w->busy_since_us ? w->last_result_us
-                                                         : w->busy_since_us;
-    uint64_t gap = now > from ? now - from : 1;
-    w->interval_us = w->interval_us ? (7 * w->interval_us + gap) / 8 : gap;
-    w->last_result_us = now;
-}
 
-/* May w be sent one more task now?  Unknown pace: no prefetch. */
-bool coord_worker_has_room(const coord *c, const coord_worker *w)
-{
-    if (w->blocked || w->inflight >= w->credits)
-        return false;
-    if (w->inflight < w->threads)
-        return true;
-    uint64_t ahead = w->interval_us ? (uint64_t)c->opts->prefetch_ms * 1000u / w->interval_us
-                                    : 0;
-    return w->inflight - w->threads < ahead && w->inflight_bytes < COORD_PREFETCH_BYTES;
-}
+
+
 
 /* Requeue every task w holds; returns how many. */
 uint64_t coord_worker_take_back(coord *c, coord_worker *w)
 {
-    uint64_t requeued = 0;
+    uint64_t requeued = coord_part_take_back(c, w);
     for (size_t k = 0; k < c->jobs.n; k++) {
         coord_job *j = c->jobs.v[k];
         if (j->state != PH_JOB_RUNNING)
@@ -270,13 +234,6 @@ void coord_on_heartbeat(coord *c, coord_worker *w, const ph_msg_heartbeat *h)
 
 /* ---- timers ------------------------------------------------------------ */
 
-coord_worker *coord_worker_by_serial(coord *c, uint64_t serial)
-{
-    for (size_t i = 0; i < c->nworkers; i++)
-        if (c->workers[i]->serial == serial)
-            return c->workers[i];
-    return NULL;
-}
 
 /* Take back tasks held past --task-timeout-ms (a hung thread, a poison
  * file).  A linear scan per heartbeat tick: cheap next to the work. */
@@ -285,12 +242,13 @@ static void expire_tasks(coord *c, uint64_t now)
     uint64_t limit = (uint64_t)c->opts->task_timeout_ms;
     if (limit == 0)
         return;
+    coord_part_expire(c, now, limit);
     for (size_t k = 0; k < c->jobs.n; k++) {
         coord_job *j = c->jobs.v[k];
         for (uint64_t t = 0; j->state == PH_JOB_RUNNING && j->inflight > 0 && t < j->total;
              t++) {
             coord_task *task = &j->tasks[t];
-            if (task->state != TASK_RUNNING || now - task->sent_ms <= limit)
+            if (task->state != TASK_RUNNING || task->part || now - task->sent_ms <= limit)
                 continue;
             coord_worker *w = coord_worker_by_serial(c, task->worker);
             if (w)
@@ -333,10 +291,3 @@ void coord_workers_tick(coord *c, uint64_t now)
     }
 }
 
-void coord_worker_charge(coord_worker *w, size_t len)
-{
-    if (w->inflight == 0)
-        w->busy_since_us = ph_time_us(); /* idle until now: not part of its pace */
-    w->inflight++;
-    w->inflight_bytes += len;
-}

@@ -59,6 +59,9 @@ static void usage(FILE *f)
             "                      of work at its measured pace, and only while they hold\n"
             "                      under 1 MiB of keys (default %d; 0 = never; raise it for\n"
             "                      round trips of more than a few ms)\n"
+            "  --part-task-bytes N keys of a big file (a partitioned table) travel in\n"
+            "                      groups of buckets of about N bytes of keys each\n"
+            "                      (default %u; 4096..16777216; never more than a frame)\n"
             "  --max-tries N       a task taken back N times (timeout, worker lost) fails\n"
             "                      instead of being sent again (default %d)\n"
             "  --allow-root DIR    jobs may read keys and write tables only below DIR\n"
@@ -76,7 +79,7 @@ static void usage(FILE *f)
             COORD_DEFAULT_BIND, PH_PROTO_HEARTBEAT_MS, PH_PROTO_LIVENESS_MS,
             COORD_DEFAULT_WRITERS, COORD_DEFAULT_KEEP_JOBS,
             COORD_DEFAULT_JOB_TTL_S, COORD_DEFAULT_COMPACT_BYTES, COORD_DEFAULT_PREFETCH_MS,
-            COORD_DEFAULT_MAX_TRIES);
+            COORD_DEFAULT_PART_TASK_BYTES, COORD_DEFAULT_MAX_TRIES);
 }
 
 static int parse_ms_min(const char *opt, const char *s, long min, int *out)
@@ -150,6 +153,7 @@ int main(int argc, char **argv)
         {"prefetch-ms", required_argument, 0, 'P'},
         {"keep-jobs", required_argument, 0, 'K'}, {"job-ttl", required_argument, 0, 'X'},
         {"journal-compact-bytes", required_argument, 0, 'C'},
+        {"part-task-bytes", required_argument, 0, 'G'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
     };
     ph_log_set_level(PH_LOG_INFO);
@@ -181,6 +185,12 @@ int main(int argc, char **argv)
         case 'P': bad = parse_ms_min("--prefetch-ms", optarg, 0, &o.prefetch_ms); break;
         case 'K': bad = parse_range("--keep-jobs", optarg, 1, 10000000, &o.keep_jobs); break;
         case 'X': bad = parse_range("--job-ttl", optarg, 0, 315360000, &o.job_ttl_s); break;
+        case 'G': {
+            uint64_t v = 0;
+            bad = parse_range("--part-task-bytes", optarg, 4096, 16u << 20, &v);
+            o.part_task_bytes = (uint32_t)v;
+            break;
+        }
         case 'C':
             bad = parse_range("--journal-compact-bytes", optarg, 4096, 1ull << 40,
                               &o.journal_compact_bytes);

@@ -47,6 +47,18 @@ int ph_keys_map_count(const char *path, uint64_t *n, ph_err *err)
     return ph_keys_map_count_sized(path, PH_KEY_SIZE_32, n, err);
 }
 
+int ph_keys_map_count_flags(const char *path, int flags, uint64_t *n, ph_err *err)
+{
+    struct stat st;
+    if ((flags & PH_KEYS_MAP_NOFOLLOW) ? lstat(path, &st) : stat(path, &st))
+        return ph_err_set(err, PH_EIO, "%s: %s", path,
+                          strerror(errno));
+    int rc = size_checks(path, PH_KEY_SIZE_32, &st, err);
+    if (!rc)
+        *n = (uint64_t)st.st_size / PH_KEY_SIZE_32;
+    return rc;
+}
+
 #if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 static void copy_le(void *dst, const unsigned char *p, uint32_t n, unsigned ks)
 {
@@ -112,6 +124,52 @@ int ph_keys_map_open_sized(const char *path, unsigned key_size, ph_keys_map *out
         out->v64 = keys;
     else
         out->v = keys;
+    return PH_OK;
+}
+
+int ph_keys_map_read(const char *path, int flags, ph_keys_map *out, ph_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int oflags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+    if (flags & PH_KEYS_MAP_NOFOLLOW)
+        oflags |= O_NOFOLLOW;
+    int fd = open(path, oflags);
+    if (fd < 0)
+        return ph_err_set(err, PH_EIO, "%s: %s", path,
+                          errno == ELOOP ? "a symbolic link, refused" : strerror(errno));
+    struct stat st;
+    int rc = fstat(fd, &st) ? ph_err_set(err, PH_EIO, "%s: %s", path, strerror(errno))
+                            : size_checks(path, PH_KEY_SIZE_32, &st, err);
+    size_t len = rc ? 0 : (size_t)st.st_size;
+    unsigned char *buf = rc ? NULL : malloc(len);
+    if (!rc && !buf)
+        rc = ph_err_set(err, PH_ENOMEM, "%s: out of memory for %zu keys", path, len / 4);
+    for (size_t got = 0; !rc && got < len;) {
+        ssize_t r = pread(fd, buf + got, len - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            rc = ph_err_set(err, PH_EINVAL, "%s: %s while reading", path,
+                            r < 0 ? strerror(errno) : "shrank");
+        else
+            got += (size_t)r;
+    }
+    close(fd);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    out->dev = (uint64_t)st.st_dev;
+    out->ino = (uint64_t)st.st_ino;
+    out->size = (uint64_t)st.st_size;
+    out->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    out->n = (uint32_t)(len / 4);
+    out->key_size = PH_KEY_SIZE_32;
+    out->copy = buf;
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+    copy_le(out->copy, buf, out->n, 4); /* in place: each key read before it is written */
+#endif
+    out->v = out->copy;
     return PH_OK;
 }
 

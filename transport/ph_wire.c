@@ -17,6 +17,22 @@ void ph_wire_opts_init(ph_wire_opts *o)
 
 const char *ph_wire_strerror(void) { return zmq_strerror(zmq_errno()); }
 
+/* Smallest frame cap the tests may set: room for the fixed fields of every
+ * message and a few KiB of payload. */
+#define WIRE_TEST_FRAME_MIN 65536u
+
+uint32_t ph_wire_max_frame(void)
+{
+    const char *s = getenv("PH_TEST_MAX_FRAME");
+    if (!s || !*s)
+        return PH_PROTO_MAX_FRAME;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || v < WIRE_TEST_FRAME_MIN || v > PH_PROTO_MAX_FRAME)
+        return PH_PROTO_MAX_FRAME;
+    return (uint32_t)v;
+}
+
 static int set_int(void *s, int opt, int v, const char *name, ph_err *err)
 {
     if (zmq_setsockopt(s, opt, &v, sizeof v) != 0)
@@ -28,7 +44,7 @@ static int set_int(void *s, int opt, int v, const char *name, ph_err *err)
 static int apply_opts(void *s, int type, const ph_wire_opts *o, ph_err *err)
 {
     /* The cap is enforced by libzmq before a byte reaches the decoder. */
-    int64_t maxmsg = PH_PROTO_MAX_FRAME;
+    int64_t maxmsg = ph_wire_max_frame();
     if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
         return ph_err_set(err, PH_EIO, "zmq_setsockopt(MAXMSGSIZE): %s", ph_wire_strerror());
     int hwm = o->hwm > 0 ? o->hwm : 10000;
@@ -99,6 +115,11 @@ int ph_wire_send(void *sock, const void *ident, size_t ident_len, const ph_msg *
     int rc = ph_msg_encode(m, &buf, &len, err);
     if (rc)
         return rc;
+    if (len > ph_wire_max_frame()) { /* only below PH_PROTO_MAX_FRAME in tests */
+        free(buf);
+        return ph_err_set(err, PH_EINVAL, "%s: %zu bytes exceed the frame limit of %u",
+                          ph_msg_type_name(m->type), len, ph_wire_max_frame());
+    }
     if (ident && zmq_send(sock, ident, ident_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         free(buf);
         return send_errno(err);

@@ -103,7 +103,7 @@ static void send_result(wrk *w, wrk_task *t)
 {
     ph_msg m;
     wrk_task_result(t, w->numa_node, &m);
-    if (m.u.result.status == 0)
+    if (t->status == 0)
         w->done++;
     else
         w->failed++;
@@ -115,11 +115,11 @@ static void send_result(wrk *w, wrk_task *t)
 
 /* ---- receiving --------------------------------------------------------- */
 
-static void on_task(wrk *w, const ph_msg_task *m)
+/* A TASK or PART_TASK, as a wrk_task (NULL when out of memory). */
+static void on_task(wrk *w, wrk_task *t, uint64_t task_id)
 {
-    wrk_task *t = wrk_task_new(m, w->threads, w->port);
     if (!t) {
-        ph_log_error("worker", "task=%" PRIu64 " msg=\"out of memory\"", m->task_id);
+        ph_log_error("worker", "task=%" PRIu64 " msg=\"out of memory\"", task_id);
         return; /* the coordinator requeues it if we ever go silent */
     }
     w->held++;
@@ -143,11 +143,14 @@ static void on_task(wrk *w, const ph_msg_task *m)
 
 static void on_message(wrk *w, const ph_msg *m)
 {
-    if (m->type == PH_MSG_TASK || m->type == PH_MSG_HEARTBEAT)
+    if (m->type == PH_MSG_TASK || m->type == PH_MSG_PART_TASK || m->type == PH_MSG_HEARTBEAT)
         w->registering = false; /* it knows us */
     switch (m->type) {
     case PH_MSG_TASK:
-        on_task(w, &m->u.task);
+        on_task(w, wrk_task_new(&m->u.task, w->threads, w->port), m->u.task.task_id);
+        break;
+    case PH_MSG_PART_TASK:
+        on_task(w, wrk_task_new_part(&m->u.part_task, w->port), m->u.part_task.task_id);
         break;
     case PH_MSG_HEARTBEAT:
         break;

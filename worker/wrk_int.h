@@ -8,6 +8,7 @@
 #include "ph_emit.h"
 #include "ph_results_csv.h"
 #include "ph_err.h"
+#include "ph_part.h"
 #include "ph_port.h"
 #include "ph_proto.h"
 #include "ph_runtime.h"
@@ -35,15 +36,31 @@ typedef struct wrk_task {
     ph_err err;
     ph_table table;        /* the solved table (RESULT ships it) */
     ph_result_row row;
+    /* PART_TASK: one group of buckets of a partitioned table (keys_len is
+     * 0; the group's arrays live in part_buf) */
+    bool part;
+    uint32_t group;
+    ph_part_group pg;      /* counts, keys, pos point into part_buf */
+    uint32_t *part_buf;
+    uint32_t *seeds;       /* filled by the run: pg.ngroup */
+    uint32_t *values;      /* ph_part_group_nverts(&pg) */
+    uint64_t nvalues;
+    uint64_t attempts;
+    uint32_t max_bucket_attempts;
+    uint64_t solve_us;
 } wrk_task;
 
 /* Build a task from a decoded TASK (copies what it needs). */
 wrk_task *wrk_task_new(const ph_msg_task *t, unsigned node_threads, ph_port *done);
-/* Solve: fills status/err/table/row.  Any thread. */
+/* The same for a PART_TASK. */
+wrk_task *wrk_task_new_part(const ph_msg_part_task *t, ph_port *done);
+/* Solve: fills status/err/table/row (or a part's seeds and values).  Any
+ * thread. */
 void wrk_task_execute(wrk_task *t);
 /* ph_work_fn for the runtime: execute, then post to t->done. */
 void wrk_task_work(void *arg, unsigned node, unsigned thread);
-/* RESULT message for a finished task (views into t). */
+/* RESULT (PART_RESULT for a part) message for a finished task (views into
+ * t). */
 void wrk_task_result(const wrk_task *t, uint32_t numa_node, ph_msg *m);
 void wrk_task_free(void *arg);
 

@@ -11,6 +11,7 @@
 #include "ph_create.h"
 #include "ph_log.h"
 #include "ph_solver.h"
+#include "ph_time.h"
 
 /* assigned[] goes on the wire as it lies in memory: little-endian. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -47,6 +48,66 @@ wrk_task *wrk_task_new(const ph_msg_task *m, unsigned node_threads, ph_port *don
     memcpy(t->keys, m->keys.p, m->keys.n);
     t->keys_len = m->keys.n;
     return t;
+}
+
+static uint32_t le32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+/* One buffer: counts, keys, positions (uint32 each; the codec checked the
+ * lengths and key_size 4). */
+wrk_task *wrk_task_new_part(const ph_msg_part_task *m, ph_port *done)
+{
+    wrk_task *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->part = true;
+    t->job_id = m->job_id;
+    t->task_id = m->task_id;
+    t->group = m->group;
+    t->done = done;
+    uint32_t ngroup = m->counts.n / 4;
+    uint64_t nk = m->positions.n / 4;
+    t->part_buf = malloc(((size_t)ngroup + 2 * nk) * sizeof(uint32_t) + 4);
+    t->seeds = calloc(ngroup, sizeof *t->seeds);
+    if (!t->part_buf || !t->seeds) {
+        wrk_task_free(t);
+        return NULL;
+    }
+    uint32_t *counts = t->part_buf, *keys = counts + ngroup, *pos = keys + nk;
+    for (uint32_t i = 0; i < ngroup; i++)
+        counts[i] = le32(m->counts.p + 4 * (size_t)i);
+    for (uint64_t i = 0; i < nk; i++) {
+        keys[i] = le32(m->keys.p + 4 * i);
+        pos[i] = le32(m->positions.p + 4 * i);
+    }
+    t->pg = (ph_part_group){.table_seed = m->table_seed, .nkeys = m->nkeys,
+                            .nbuckets = m->nbuckets, .bucket_lo = m->bucket_lo,
+                            .ngroup = ngroup, .counts = counts, .keys = keys, .pos = pos,
+                            .max_attempts = m->max_attempts};
+    if (ph_bytes_cstr(m->name, t->name, sizeof t->name, NULL) != 0)
+        t->status = ph_err_set(&t->err, PH_EINVAL, "PART_TASK: name field invalid");
+    return t;
+}
+
+/* A group: every bucket solved and verified in turn on this thread. */
+static void execute_part(wrk_task *t)
+{
+    uint64_t t0 = ph_time_us();
+    t->pg.cancel = t->cancel;
+    t->nvalues = ph_part_group_nverts(&t->pg);
+    t->values = malloc(t->nvalues ? t->nvalues * sizeof *t->values : 4);
+    ph_err e = {0};
+    int rc = t->values ? ph_part_solve_group(&t->pg, t->seeds, t->values, &t->attempts,
+                                             &t->max_bucket_attempts, &e)
+                       : ph_err_set(&e, PH_ENOMEM, "out of memory for %llu vertex values",
+                                    (unsigned long long)t->nvalues);
+    t->solve_us = ph_time_us() - t0;
+    if (rc)
+        ph_err_set(&t->err, rc, "%s.keys: %s", t->name, e.msg);
+    t->status = rc;
 }
 
 static int solve_opts(const wrk_task *t, uint32_t n, ph_solve_opts *so, ph_err *err)
@@ -86,6 +147,10 @@ void wrk_task_execute(wrk_task *t)
 {
     if (t->status)
         return;
+    if (t->part) {
+        execute_part(t);
+        return;
+    }
     ph_keys k = {0};
     ph_solve_opts so;
     char file[300];
@@ -123,9 +188,33 @@ void wrk_task_work(void *arg, unsigned node, unsigned thread)
         wrk_task_free(t); /* port closed: we are shutting down */
 }
 
+static void part_result(const wrk_task *t, uint32_t numa_node, ph_msg *m)
+{
+    m->type = PH_MSG_PART_RESULT;
+    ph_msg_part_result *r = &m->u.part_result;
+    r->job_id = t->job_id;
+    r->task_id = t->task_id;
+    r->group = t->group;
+    r->status = t->status;
+    r->error = ph_bytes_str(t->status ? t->err.msg : "");
+    r->numa_node = numa_node;
+    r->bucket_lo = t->pg.bucket_lo;
+    r->attempts = t->attempts;
+    r->max_bucket_attempts = t->max_bucket_attempts;
+    r->solve_us = t->solve_us;
+    if (t->status || !t->values)
+        return;
+    r->seeds = (ph_bytes){(const char *)t->seeds, t->pg.ngroup * 4u};
+    r->values = (ph_bytes){(const char *)t->values, (uint32_t)(t->nvalues * 4)};
+}
+
 void wrk_task_result(const wrk_task *t, uint32_t numa_node, ph_msg *m)
 {
     memset(m, 0, sizeof *m);
+    if (t->part) {
+        part_result(t, numa_node, m);
+        return;
+    }
     m->type = PH_MSG_RESULT;
     ph_msg_result *r = &m->u.result;
     r->job_id = t->job_id;
@@ -165,5 +254,8 @@ void wrk_task_free(void *arg)
         return;
     ph_table_free(&t->table);
     free(t->keys);
+    free(t->part_buf);
+    free(t->seeds);
+    free(t->values);
     free(t);
 }

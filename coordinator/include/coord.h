@@ -19,6 +19,8 @@
 #define COORD_DEFAULT_KEEP_JOBS 1000
 #define COORD_DEFAULT_JOB_TTL_S (7u * 24 * 3600)
 #define COORD_DEFAULT_COMPACT_BYTES (4u << 20)
+/* Keys bytes per group of a partitioned table's buckets (coord_part.c). */
+#define COORD_DEFAULT_PART_TASK_BYTES (1u << 20)
 
 typedef struct coord_opts {
     const char *bind;          /* endpoint; default COORD_DEFAULT_BIND */
@@ -54,6 +56,7 @@ typedef struct coord_opts {
     /* The journal is compacted once its log passes this many bytes and the
      * size of its last snapshot. */
     uint64_t journal_compact_bytes; /* coord_opts_init: COORD_DEFAULT_COMPACT_BYTES */
+    uint32_t part_task_bytes;  /* coord_opts_init: COORD_DEFAULT_PART_TASK_BYTES */
 } coord_opts;
 
 void coord_opts_init(coord_opts *o);

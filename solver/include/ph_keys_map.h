@@ -37,6 +37,17 @@ int ph_keys_map_open_sized(const char *path, unsigned key_size, ph_keys_map *out
 int ph_keys_map_count(const char *path, uint64_t *n, ph_err *err);
 int ph_keys_map_count_sized(const char *path, unsigned key_size, uint64_t *n, ph_err *err);
 
+/* Flags of the two calls below: a symbolic link at path is refused (the
+ * coordinator reads only regular files of a job's directory). */
+#define PH_KEYS_MAP_NOFOLLOW 1
+int ph_keys_map_count_flags(const char *path, int flags, uint64_t *n, ph_err *err);
+
+/* Read the file into memory (m->copy) instead of mapping it: a file
+ * truncated while in use cannot fault the reader, as a mapping would with
+ * SIGBUS (the coordinator serves other jobs).  Same checks and errors as
+ * ph_keys_map_open, and a file that shrinks while read is refused. */
+int ph_keys_map_read(const char *path, int flags, ph_keys_map *out, ph_err *err);
+
 /* PH_EINVAL naming the file if path is no longer the file that was opened
  * as it was (replaced, resized or modified): a table built from keys that
  * changed under it must not be written. */

@@ -5,7 +5,8 @@
  * one scenario to run:
  *   misuse_name_clash      a bulk job whose file names give one C symbol
  *   misuse_empty_paths     empty option values are refused by all three programs
- *   misuse_too_big         a table too big for one RESULT is refused before solving
+ *   misuse_too_big         with --partition off, a table too big for one RESULT is
+ *                          refused before solving (partitioned, it is built)
  * phcoord runs in the test's temp dir: its default --allow-root (its working
  * directory) then covers every input and output. */
 #ifndef _GNU_SOURCE
@@ -175,7 +176,7 @@ static void misuse_too_big(void **state)
     snprintf(keys, sizeof keys, "%s", hx_path("keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
     uint64_t t0 = hx_now_ms();
-    int rc = hx_client(30000, "create", big, "-o", out, NULL);
+    int rc = hx_client(30000, "create", big, "-o", out, "--partition", "off", NULL);
     char *err = hx_client_err();
     fprintf(stderr, "create: exit %d after %llu ms: %s", rc,
             (unsigned long long)(hx_now_ms() - t0), err ? err : "\n");
@@ -185,7 +186,7 @@ static void misuse_too_big(void **state)
     assert_non_null(strstr(err, "67043328"));
     free(err);
     assert_false(hx_exists(hx_path("out/big")));
-    rc = hx_client(40000, "bulk-create", keys, "-o", out, NULL);
+    rc = hx_client(40000, "bulk-create", keys, "-o", out, "--partition", "off", NULL);
     err = hx_client_err();
     fprintf(stderr, "bulk-create: exit %d: %s", rc, err ? err : "\n");
     assert_int_equal(rc, 2);

@@ -30,6 +30,12 @@ void ph_wire_opts_init(ph_wire_opts *o);
  * routing id takes its identity over). */
 int ph_wire_socket(void *ctx, int type, const ph_wire_opts *o, void **out, ph_err *err);
 
+/* The frame cap of every socket and send: PH_PROTO_MAX_FRAME, or less when
+ * the environment sets PH_TEST_MAX_FRAME (bytes, 65536 to the cap; tests
+ * prove that no frame outgrows a small cap: a bigger one would cut the
+ * connection and never arrive). */
+uint32_t ph_wire_max_frame(void);
+
 /* Encode m and send it; ident (ROUTER only) is prepended as its own frame.
  * Non-blocking: PH_EBUSY when the peer's queue is full, PH_ECLOSED when the
  * peer is unknown (EHOSTUNREACH), PH_EIO otherwise. */

@@ -1,0 +1,614 @@
+/* coord_part.c - one big table over the whole cluster.
+ *
+ * A keys file of a bulk job with at least PH_PART_AUTO_MIN_KEYS keys (or as
+ * --partition says) is not one TASK: it is solved as a partitioned table
+ * (solver/ph_part.h) whose buckets travel in groups.  When its task comes
+ * up for dispatch the coordinator reads the file (a copy, not a mapping:
+ * a file truncated meanwhile must not fault the coordinator), splits the
+ * keys' positions by bucket (4 more bytes a key), lays out the
+ * bucket records and creates OUT/NAME/NAME.values as a temporary file of
+ * its final size.  The groups (consecutive buckets, about
+ * --part-task-bytes of keys each, and never more than a frame carries
+ * either way) are then dispatched like tasks (coord_dispatch.c picks the
+ * worker and drops one that cannot be sent to): to any worker with room
+ * (its threads plus one, so the next group waits at the worker), taken
+ * back when the worker is lost or the group outlives --task-timeout-ms,
+ * failing the file after --max-tries.
+ *
+ * A PART_RESULT is not trusted: its lengths must match the group, and
+ * every key of the group (kept since its PART_TASK) is looked up through
+ * the returned seeds and values (ph_part_check_group) before the values are
+ * written at their offset in the temporary file; the worker verified each
+ * bucket too.  Since the split holds every position exactly once, the
+ * groups' checks together check Index(keys[i]) == i for every key.  Once
+ * every group is in: the keys file must be unchanged (else the table is
+ * dropped), the values file is synced, the bucket records and the text
+ * files are written (each atomically), and the values file is renamed into
+ * place last.  Nothing at a final name is ever half-written.
+ *
+ * Only the keys file's result is journaled: a coordinator restarted
+ * mid-assembly has no record of the file, removes the stale temporary (the
+ * restore's sweep) and solves the file again from the start. */
+#include "coord_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ph_fs.h"
+#include "ph_keys.h"
+#include "ph_keys_map.h"
+#include "ph_log.h"
+#include "ph_part.h"
+#include "ph_part_emit.h"
+#include "ph_time.h"
+#include "ph_wire.h"
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "key, position and value arrays travel as they lie in memory");
+
+/* Room a PART_TASK or PART_RESULT keeps beside its arrays. */
+#define PART_FRAME_SLACK 4096u
+/* Bytes a key costs in the bigger of the two frames: the result's vertex
+ * values (2.09 per key, 4 bytes each) plus a margin; the task carries 8
+ * (key and position). */
+#define PART_FRAME_BYTES_PER_KEY 12u
+#define PART_SPLIT_THREADS 2u
+
+struct coord_part {
+    coord_part *next;
+    uint64_t task;              /* the file's task in its job */
+    char name[256];             /* table name */
+    char path[4096];            /* the keys file */
+    ph_keys_map km;
+    uint64_t table_seed;
+    uint32_t nbuckets;
+    uint64_t *start;            /* nbuckets + 1 */
+    uint32_t *pos;              /* positions grouped by bucket */
+    ph_part_bucket *buckets;    /* records; seeds filled as groups arrive */
+    uint64_t nverts;
+    int outfd;                  /* OUT */
+    int dirfd;                  /* OUT/NAME */
+    int vfd;                    /* the values file, under vtmp in dirfd */
+    char vtmp[512];
+    coord_pgroup *groups;
+    uint32_t ngroups, ndone, cursor;
+    uint64_t attempts;
+    uint32_t max_bucket_attempts;
+    uint64_t start_us;
+};
+
+/* ---- opening ------------------------------------------------------------ */
+
+static bool bulk_path(const coord_job *j, uint64_t t, char *path, size_t len)
+{
+    ph_err e;
+    return ph_fs_join(path, len, j->dir, j->tasks[t].file, &e) == PH_OK;
+}
+
+uint32_t coord_part_choose(const coord_job *j, uint64_t t)
+{
+    char path[4096];
+    uint64_t n = 0;
+    ph_err e;
+    if (j->is_create || j->partition == PH_PROTO_PART_OFF || !bulk_path(j, t, path, sizeof path)
+        || ph_keys_map_count_flags(path, PH_KEYS_MAP_NOFOLLOW, &n, &e) != PH_OK)
+        return PH_PART_OFF;
+    return ph_part_choose(j->partition ? j->partition : PH_PART_AUTO, n);
+}
+
+static void part_free(coord_part *p)
+{
+    if (!p)
+        return;
+    if (p->vfd >= 0) {
+        close(p->vfd);
+        /* Not renamed into place: the table failed.  Its temporary goes, and
+         * OUT/NAME too if that leaves it empty (an older table's files stay). */
+        if (p->vtmp[0] && p->dirfd >= 0 && unlinkat(p->dirfd, p->vtmp, 0) == 0 &&
+            p->outfd >= 0)
+            (void)unlinkat(p->outfd, p->name, AT_REMOVEDIR);
+    }
+    if (p->dirfd >= 0)
+        close(p->dirfd);
+    if (p->outfd >= 0)
+        close(p->outfd);
+    for (uint32_t g = 0; p->groups && g < p->ngroups; g++)
+        free(p->groups[g].keys);
+    free(p->groups);
+    free(p->buckets);
+    free(p->start);
+    free(p->pos);
+    ph_keys_map_close(&p->km);
+    free(p);
+}
+
+/* Keys per group: --part-task-bytes of keys, within what one frame of
+ * either direction carries. */
+static uint64_t group_keys(const coord *c)
+{
+    uint64_t cap = (ph_wire_max_frame() - PART_FRAME_SLACK) / PART_FRAME_BYTES_PER_KEY;
+    uint64_t want = (uint64_t)c->opts->part_task_bytes / 4u;
+    if (want == 0)
+        want = COORD_DEFAULT_PART_TASK_BYTES / 4u;
+    return want < cap ? want : cap;
+}
+
+/* Bucket records and groups from the split. */
+static int part_layout(const coord *c, coord_part *p, ph_err *err)
+{
+    uint64_t per = group_keys(c), base = 0;
+    p->buckets = calloc(p->nbuckets, sizeof *p->buckets);
+    p->groups = calloc(p->nbuckets, sizeof *p->groups); /* at most one per bucket */
+    if (!p->buckets || !p->groups)
+        return ph_err_set(err, PH_ENOMEM, "%s: out of memory for %u buckets", p->path,
+                          p->nbuckets);
+    uint64_t in_group = 0;
+    for (uint32_t b = 0; b < p->nbuckets; b++) {
+        uint64_t k = p->start[b + 1] - p->start[b];
+        if (k > per)
+            return ph_err_set(err, PH_EINVAL, "%s: a bucket of %" PRIu64 " keys does not fit "
+                              "one %u-byte frame; use fewer keys per bucket (--partition)",
+                              p->path, k, ph_wire_max_frame());
+        p->buckets[b].base = base;
+        p->buckets[b].nverts = ph_part_bucket_nverts((uint32_t)k);
+        base += p->buckets[b].nverts;
+        if (p->ngroups == 0 || in_group + k > per) {
+            p->groups[p->ngroups++] = (coord_pgroup){.b_lo = b};
+            in_group = 0;
+        }
+        p->groups[p->ngroups - 1].ngroup++;
+        in_group += k;
+    }
+    p->nverts = base;
+    return PH_OK;
+}
+
+/* OUT/NAME/ and a temporary NAME.values of nverts zero values: the file
+ * ph_part_create_file writes for the same keys. */
+static int part_values_file(const coord_job *j, coord_part *p, ph_err *err)
+{
+    char final[300], shown[4400];
+    snprintf(final, sizeof final, "%s.values", p->name);
+    snprintf(shown, sizeof shown, "%s/%s", j->out_dir, p->name);
+    int rc = ph_fs_open_dir(j->out_dir, 1, &p->outfd, err);
+    if (!rc)
+        rc = ph_fs_open_dir_at(p->outfd, p->name, 1, shown, &p->dirfd, err);
+    if (!rc)
+        rc = ph_fs_tmp_name(p->vtmp, sizeof p->vtmp, final, err);
+    if (rc)
+        return rc;
+    p->vfd = openat(p->dirfd, p->vtmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (p->vfd < 0) {
+        int e = errno;
+        p->vtmp[0] = '\0';
+        return ph_err_set(err, PH_EIO, "%s/%s: cannot create: %s", shown, final, strerror(e));
+    }
+    if (ftruncate(p->vfd, (off_t)(p->nverts * sizeof(uint32_t))) != 0)
+        return ph_err_set(err, PH_EIO, "%s/%s: cannot size to %" PRIu64 " bytes: %s", shown, final,
+                          p->nverts * 4, strerror(errno));
+    return PH_OK;
+}
+
+static int part_build(const coord *c, const coord_job *j, uint64_t t, uint32_t kpb,
+                      coord_part *p, ph_err *err)
+{
+    int rc = ph_keys_table_name(j->tasks[t].file, p->name, sizeof p->name, err);
+    if (!rc && (j->table_flags & (PH_TABLE_BIN | PH_TABLE_NO_C)))
+        rc = ph_err_set(err, PH_EINVAL, "%s: a partitioned table through the cluster is written "
+                        "as C with binary data files (NAME.buckets, NAME.values); --emit bin "
+                        "takes create --local, or --partition off", j->tasks[t].file);
+    if (!rc && !bulk_path(j, t, p->path, sizeof p->path))
+        rc = ph_err_set(err, PH_EINVAL, "%s: path too long", j->tasks[t].file);
+    if (!rc)
+        rc = ph_keys_map_read(p->path, PH_KEYS_MAP_NOFOLLOW, &p->km, err);
+    if (rc)
+        return rc;
+    p->table_seed = ph_part_table_seed(j->seed);
+    p->nbuckets = ph_part_nbuckets(p->km.n, kpb);
+    ph_err e = {0};
+    if (ph_part_split_positions(p->km.v, p->km.n, p->table_seed, p->nbuckets,
+                                PART_SPLIT_THREADS, &p->start, &p->pos, &e) != PH_OK)
+        return ph_err_set(err, PH_ENOMEM, "%s: %s", p->path, e.msg);
+    rc = part_layout(c, p, err);
+    return rc ? rc : part_values_file(j, p, err);
+}
+
+void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t kpb)
+{
+    ph_err err = {0};
+    coord_part *p = calloc(1, sizeof *p);
+    int rc = PH_ENOMEM;
+    if (p) {
+        p->task = t;
+        p->outfd = p->dirfd = p->vfd = -1;
+        p->start_us = ph_time_us();
+        rc = part_build(c, j, t, kpb, p, &err);
+    } else {
+        ph_err_set(&err, PH_ENOMEM, "%s: out of memory", j->tasks[t].file);
+    }
+    if (rc) {
+        part_free(p);
+        coord_task_settle(c, j, t, coord_job_jw(j, NULL), NULL, rc, err.msg);
+        return;
+    }
+    coord_task *task = &j->tasks[t];
+    task->state = TASK_RUNNING;
+    task->part = true;
+    task->worker = 0;
+    task->sent_ms = coord_now_ms();
+    j->inflight++;
+    j->parts_total += p->ngroups;
+    p->next = j->parts;
+    j->parts = p;
+    ph_log_info("coord", "job=%s file=%s keys=%u buckets=%u groups=%u msg=\"partitioned table "
+                "opened\"", j->token, task->file, p->km.n, p->nbuckets, p->ngroups);
+}
+
+/* ---- closing -------------------------------------------------------------- */
+
+/* Unlink p from j's list; the caller frees it. */
+static void part_unlink(coord_job *j, coord_part *p)
+{
+    for (coord_part **q = &j->parts; *q; q = &(*q)->next)
+        if (*q == p) {
+            *q = p->next;
+            return;
+        }
+}
+
+/* Groups still at workers: their credits come back now (their results,
+ * if any come, are stale). */
+static void part_release_groups(coord *c, coord_part *p)
+{
+    for (uint32_t g = 0; g < p->ngroups; g++) {
+        coord_pgroup *pg = &p->groups[g];
+        if (pg->state != TASK_RUNNING)
+            continue;
+        coord_worker *w = coord_worker_by_serial(c, pg->worker);
+        if (w)
+            coord_worker_release_bytes(w, pg->bytes);
+        pg->state = TASK_QUEUED;
+    }
+}
+
+static void part_row(const coord_part *p, ph_msg_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->keys = p->km.n;
+    r->hash = ph_bytes_str("part");
+    r->seeds[0] = (uint32_t)p->table_seed;
+    r->seeds[1] = (uint32_t)(p->table_seed >> 32);
+    r->seeds[2] = p->nbuckets;
+    r->vertices = p->nverts > UINT32_MAX ? UINT32_MAX : (uint32_t)p->nverts;
+    r->attempts = p->attempts;
+    r->solve_us = ph_time_us() - p->start_us;
+    r->table_bytes = (uint64_t)p->nbuckets * sizeof(ph_part_bucket) + p->nverts * 4u;
+}
+
+/* The file's final result: the part is closed (temporary removed unless
+ * it was renamed) and its task settled. */
+static void part_close(coord *c, coord_job *j, coord_part *p, int status, const char *error)
+{
+    uint64_t t = p->task;
+    ph_msg_result r;
+    part_row(p, &r);
+    part_release_groups(c, p);
+    part_unlink(j, p);
+    j->inflight--;
+    j->tasks[t].part = false;
+    ph_log_info("coord", "job=%s file=%s status=%s ms=%" PRIu64 " msg=\"partitioned table "
+                "closed\"", j->token, j->tasks[t].file, status ? ph_err_name(status) : "ok",
+                r.solve_us / 1000);
+    part_free(p);
+    coord_task_settle(c, j, t, coord_job_jw(j, NULL), status ? NULL : &r, status, error);
+}
+
+static int write_all_at(int fd, const void *data, size_t len, off_t off)
+{
+    const char *q = data;
+    while (len > 0) {
+        ssize_t w = pwrite(fd, q, len, off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        q += w;
+        len -= (size_t)w;
+        off += w;
+    }
+    return 0;
+}
+
+/* Every group is in: write the rest, rename the values into place. */
+static int part_finish(coord *c, coord_job *j, coord_part *p, ph_err *err)
+{
+    char shown[4400], final[300];
+    snprintf(shown, sizeof shown, "%s/%s", j->out_dir, p->name);
+    snprintf(final, sizeof final, "%s.values", p->name);
+    int rc = ph_keys_map_unchanged(&p->km, p->path, err);
+    if (!rc && fsync(p->vfd) != 0)
+        rc = ph_err_set(err, PH_EIO, "%s/%s: cannot sync: %s", shown, final, strerror(errno));
+    ph_part_table t = {.seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
+                       .nverts = p->nverts};
+    ph_artifacts arts = {0};
+    if (!rc)
+        rc = ph_part_emit_render_text(&t, p->name, p->path, &arts, err);
+    if (!rc) {
+        char bname[300];
+        snprintf(bname, sizeof bname, "%s.buckets", p->name);
+        rc = ph_fs_write_atomic_at(p->dirfd, bname, shown, p->buckets,
+                                   (size_t)p->nbuckets * sizeof *p->buckets, 1, err);
+    }
+    if (!rc)
+        rc = ph_artifacts_write(&arts, j->out_dir, err);
+    ph_artifacts_free(&arts);
+    if (!rc && renameat(p->dirfd, p->vtmp, p->dirfd, final) != 0)
+        rc = ph_err_set(err, PH_EIO, "%s/%s: cannot rename into place: %s", shown, final,
+                        strerror(errno));
+    if (!rc)
+        p->vtmp[0] = '\0'; /* renamed: part_free must not remove it */
+    if (!rc && c->journal)
+        rc = coord_durable_sync_dir(c, j->out_dir, err);
+    return rc;
+}
+
+void coord_part_abandon(coord_job *j)
+{
+    while (j->parts) {
+        coord_part *p = j->parts;
+        j->parts = p->next;
+        part_free(p);
+    }
+}
+
+/* ---- groups --------------------------------------------------------------- */
+
+static coord_part *part_of(const coord_job *j, uint64_t task)
+{
+    for (coord_part *p = j->parts; p; p = p->next)
+        if (p->task == task)
+            return p;
+    return NULL;
+}
+
+static int32_t next_queued(coord_part *p)
+{
+    for (uint32_t k = 0; k < p->ngroups; k++) {
+        uint32_t g = (p->cursor + k) % p->ngroups;
+        if (p->groups[g].state == TASK_QUEUED) {
+            p->cursor = g + 1;
+            return (int32_t)g;
+        }
+    }
+    return -1;
+}
+
+bool coord_part_pending(const coord_job *j)
+{
+    if (j->state != PH_JOB_RUNNING)
+        return false;
+    for (const coord_part *p = j->parts; p; p = p->next)
+        if (p->ndone < p->ngroups)
+            for (uint32_t g = 0; g < p->ngroups; g++)
+                if (p->groups[g].state == TASK_QUEUED)
+                    return true;
+    return false;
+}
+
+static int send_group(coord *c, coord_job *j, coord_part *p, uint32_t g, coord_worker *w,
+                      ph_err *err)
+{
+    coord_pgroup *pg = &p->groups[g];
+    uint64_t lo = p->start[pg->b_lo], hi = p->start[pg->b_lo + pg->ngroup];
+    uint32_t k = (uint32_t)(hi - lo);
+    uint32_t *counts = malloc((size_t)pg->ngroup * 4);
+    pg->keys = malloc(k ? (size_t)k * 4 : 4);
+    if (!counts || !pg->keys) {
+        free(counts);
+        free(pg->keys);
+        pg->keys = NULL;
+        ph_log_error("coord", "job=%s msg=\"out of memory for a group\"", j->token);
+        return PH_OK; /* stays queued */
+    }
+    for (uint32_t b = 0; b < pg->ngroup; b++)
+        counts[b] = (uint32_t)(p->start[pg->b_lo + b + 1] - p->start[pg->b_lo + b]);
+    for (uint32_t i = 0; i < k; i++)
+        pg->keys[i] = p->km.v[p->pos[lo + i]];
+    ph_msg m = {.type = PH_MSG_PART_TASK};
+    ph_msg_part_task *pt = &m.u.part_task;
+    *pt = (ph_msg_part_task){.job_id = j->id, .task_id = p->task, .group = g,
+                             .name = ph_bytes_str(p->name), .table_seed = p->table_seed,
+                             .nkeys = p->km.n, .nbuckets = p->nbuckets, .bucket_lo = pg->b_lo,
+                             .key_size = 4,
+                             .counts = {(const char *)counts, pg->ngroup * 4u},
+                             .keys = {(const char *)pg->keys, k * 4u},
+                             .positions = {(const char *)(p->pos + lo), k * 4u}};
+    int rc = ph_wire_send(c->sock, w->ident, w->ident_len, &m, err);
+    free(counts);
+    if (rc) {
+        free(pg->keys);
+        pg->keys = NULL;
+        if (rc == PH_EBUSY) {
+            w->blocked = true;
+            return PH_OK;
+        }
+        return rc;
+    }
+    pg->state = TASK_RUNNING;
+    pg->worker = w->serial;
+    pg->sent_ms = w->last_task_ms = coord_now_ms();
+    pg->bytes = k * 8u;
+    coord_worker_charge(w, pg->bytes);
+    return PH_OK;
+}
+
+int coord_part_send(coord *c, coord_job *j, coord_worker *w, ph_err *err)
+{
+    for (coord_part *p = j->parts; p; p = p->next) {
+        int32_t g = next_queued(p);
+        if (g >= 0)
+            return send_group(c, j, p, (uint32_t)g, w, err);
+    }
+    return PH_OK;
+}
+
+/* Group g comes back to the queue (its worker lost, or too slow); the file
+ * fails once a group has been taken back max_tries times.  false when the
+ * file failed (p is gone). */
+static bool group_taken_back(coord *c, coord_job *j, coord_part *p, uint32_t g, int code,
+                             const char *why)
+{
+    coord_pgroup *pg = &p->groups[g];
+    pg->state = TASK_QUEUED;
+    pg->worker = 0;
+    free(pg->keys);
+    pg->keys = NULL;
+    if (pg->tries < UINT8_MAX)
+        pg->tries++;
+    if (pg->tries < c->max_tries)
+        return true;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s: buckets %u-%u: %s %u times; given up", j->tasks[p->task].file,
+             pg->b_lo, pg->b_lo + pg->ngroup - 1, why, pg->tries);
+    part_close(c, j, p, code, msg);
+    return false;
+}
+
+uint64_t coord_part_take_back(coord *c, coord_worker *w)
+{
+    uint64_t n = 0;
+    for (size_t k = 0; k < c->jobs.n; k++) {
+        coord_job *j = c->jobs.v[k];
+        coord_part *p = j->state == PH_JOB_RUNNING ? j->parts : NULL;
+        while (p) {
+            coord_part *next = p->next;
+            for (uint32_t g = 0; g < p->ngroups; g++) {
+                if (p->groups[g].state != TASK_RUNNING || p->groups[g].worker != w->serial)
+                    continue;
+                n++;
+                if (!group_taken_back(c, j, p, g, PH_ECLOSED, "its worker was lost"))
+                    break;
+            }
+            p = j->state == PH_JOB_RUNNING ? next : NULL;
+        }
+    }
+    return n;
+}
+
+void coord_part_expire(coord *c, uint64_t now, uint64_t limit)
+{
+    for (size_t k = 0; k < c->jobs.n; k++) {
+        coord_job *j = c->jobs.v[k];
+        coord_part *p = j->state == PH_JOB_RUNNING ? j->parts : NULL;
+        while (p) {
+            coord_part *next = p->next;
+            for (uint32_t g = 0; g < p->ngroups; g++) {
+                coord_pgroup *pg = &p->groups[g];
+                if (pg->state != TASK_RUNNING || now - pg->sent_ms <= limit)
+                    continue;
+                coord_worker *w = coord_worker_by_serial(c, pg->worker);
+                if (w)
+                    coord_worker_release_bytes(w, pg->bytes);
+                ph_log_warn("coord", "job=%s file=%s group=%u worker=%s msg=\"group timed "
+                            "out\"", j->token, j->tasks[p->task].file, g, w ? w->id : "?");
+                char why[64];
+                snprintf(why, sizeof why, "timed out after %llu ms", (unsigned long long)limit);
+                if (!group_taken_back(c, j, p, g, PH_ETIMEOUT, why))
+                    break;
+            }
+            p = j->state == PH_JOB_RUNNING ? next : NULL;
+        }
+    }
+}
+
+/* Check a group's answer against what was sent, then place it. */
+static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result *r,
+                       ph_err *err)
+{
+    ph_part_group g = {.table_seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
+                       .bucket_lo = pg->b_lo, .ngroup = pg->ngroup, .keys = pg->keys,
+                       .pos = p->pos + p->start[pg->b_lo]};
+    uint32_t *counts = malloc((size_t)pg->ngroup * 4);
+    uint64_t nv = 0;
+    for (uint32_t b = 0; counts && b < pg->ngroup; b++) {
+        counts[b] = (uint32_t)(p->start[pg->b_lo + b + 1] - p->start[pg->b_lo + b]);
+        nv += p->buckets[pg->b_lo + b].nverts;
+    }
+    g.counts = counts;
+    uint32_t *seeds = malloc((size_t)pg->ngroup * 4), *vals = malloc(nv ? nv * 4 : 4);
+    int rc = PH_OK;
+    if (!counts || !seeds || !vals)
+        rc = ph_err_set(err, PH_ENOMEM, "out of memory checking a group");
+    else if (r->seeds.n != pg->ngroup * 4u || r->values.n != nv * 4)
+        rc = ph_err_set(err, PH_EPROTO, "PART_RESULT: %u seed and %u value bytes for a group "
+                        "of %u buckets and %" PRIu64 " vertices", r->seeds.n, r->values.n,
+                        pg->ngroup, nv);
+    if (!rc) { /* aligned copies: the frame's views need not be */
+        memcpy(seeds, r->seeds.p, r->seeds.n);
+        memcpy(vals, r->values.p, r->values.n);
+        ph_err why = {0};
+        if (ph_part_check_group(&g, seeds, vals, &why) != PH_OK)
+            rc = ph_err_set(err, PH_EVERIFY, "the worker's buckets %u-%u fail verification: %s",
+                            pg->b_lo, pg->b_lo + pg->ngroup - 1, why.msg);
+    }
+    if (!rc && write_all_at(p->vfd, vals, (size_t)nv * 4,
+                            (off_t)(p->buckets[pg->b_lo].base * 4)) != 0)
+        rc = ph_err_set(err, PH_EIO, "cannot write the table's values: %s", strerror(errno));
+    for (uint32_t b = 0; !rc && b < pg->ngroup; b++)
+        p->buckets[pg->b_lo + b].seed = seeds[b];
+    free(counts);
+    free(seeds);
+    free(vals);
+    return rc;
+}
+
+void coord_on_part_result(coord *c, coord_worker *w, const ph_msg_part_result *r)
+{
+    coord_job *j = coord_job_by_id(&c->jobs, r->job_id);
+    coord_part *p = j && j->state == PH_JOB_RUNNING ? part_of(j, r->task_id) : NULL;
+    coord_pgroup *pg = p && r->group < p->ngroups ? &p->groups[r->group] : NULL;
+    if (!pg || pg->state != TASK_RUNNING || pg->worker != w->serial) {
+        ph_log_warn("coord", "worker=%s job=%" PRIu64 " task=%" PRIu64 " group=%u "
+                    "msg=\"stale group result discarded\"", w->id, r->job_id, r->task_id,
+                    r->group);
+        return;
+    }
+    coord_worker_pace(w);
+    coord_worker_release_bytes(w, pg->bytes);
+    char error[600] = "";
+    ph_err err = {0};
+    int rc = r->status;
+    if (rc) {
+        w->failed++;
+        snprintf(error, sizeof error, "%.*s", (int)(r->error.n < 500 ? r->error.n : 500),
+                 r->error.p);
+    } else {
+        w->done++;
+        if ((rc = group_place(p, pg, r, &err)) != PH_OK)
+            snprintf(error, sizeof error, "%s: %s", j->tasks[p->task].file, err.msg);
+    }
+    free(pg->keys);
+    pg->keys = NULL;
+    pg->worker = 0;
+    if (rc) { /* a group that fails fails its table: the seeds are deterministic */
+        pg->state = TASK_DONE;
+        part_close(c, j, p, rc, error);
+        return;
+    }
+    pg->state = TASK_DONE;
+    p->ndone++;
+    j->parts_done++;
+    p->attempts += r->attempts;
+    if (r->max_bucket_attempts > p->max_bucket_attempts)
+        p->max_bucket_attempts = r->max_bucket_attempts;
+    if (p->ndone < p->ngroups)
+        return;
+    rc = part_finish(c, j, p, &err);
+    part_close(c, j, p, rc, rc ? err.msg : "");
+}

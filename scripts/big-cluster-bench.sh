@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# One big table through the cluster: `phclient create` of a big keys file
+# with one and with two `phworker --threads 1`, and `create --local` of the
+# same file, on this machine.
+#   scripts/big-cluster-bench.sh [BUILD_DIR] [SIZES...]   (default: build 10000000)
+# Env: PH_BENCH_RUNS (rounds, default 3; each round runs every setup once,
+# interleaved, so load changes hit them alike), PH_BIG_WORK (scratch dir,
+# default /tmp/ph-big-cluster-bench, removed at the end).
+# Per run: wall seconds of the client (end to end: submit, split, groups,
+# checks, files written), the coordinator's CPU seconds during the run
+# (/proc), and the load average before it.  The cluster's files are
+# compared with --local's (they must be equal).  Printed as a table of the
+# best and median of the rounds, and the 1-worker / 2-worker ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+shift || true
+sizes=("$@")
+[[ ${#sizes[@]} -gt 0 ]] || sizes=(10000000)
+runs=${PH_BENCH_RUNS:-3}
+work=${PH_BIG_WORK:-/tmp/ph-big-cluster-bench}
+for exe in bench/bench_part client/phclient coordinator/phcoord worker/phworker; do
+  [[ -x $build/$exe ]] || { echo "big-cluster-bench: $build/$exe not built" >&2; exit 1; }
+done
+rm -rf "$work" && mkdir -p "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(( 20000 + RANDOM % 20000 ))
+ep="tcp://127.0.0.1:$port"
+client=("$build/client/phclient" --coordinator "$ep")
+
+cpu_s() { # utime + stime of pid, seconds
+  awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
+start_workers() { # n: workers with --threads 1
+  wpids=()
+  for ((i = 0; i < $1; i++)); do
+    "$build/worker/phworker" --coordinator "$ep" --threads 1 2>>"$work/workers.log" &
+    wpids+=($!)
+    pids+=($!)
+  done
+  for _ in $(seq 100); do
+    n=$("${client[@]}" status --json | grep -o '"pid":' | wc -l || true)
+    [[ $n -ge $1 ]] && return 0
+    sleep 0.1
+  done
+  echo "big-cluster-bench: workers did not register" >&2
+  exit 1
+}
+
+stop_workers() {
+  for p in "${wpids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
+  for _ in $(seq 100); do # the coordinator drops them on disconnect or liveness
+    n=$("${client[@]}" status --json | grep -o '"pid":' | wc -l || true)
+    [[ $n -eq 0 ]] && return 0
+    sleep 0.1
+  done
+}
+
+# run LABEL OUT ARGS...: one timed run; appends "LABEL wall coord_cpu load" to results
+run() {
+  local label=$1 out=$2
+  shift 2
+  rm -rf "$out"
+  local load c0 t0 t1 c1
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  c0=$(cpu_s "$coord")
+  t0=$(date +%s.%N)
+  "$@" >/dev/null
+  t1=$(date +%s.%N)
+  c1=$(cpu_s "$coord")
+  echo "$label $(awk "BEGIN { print $t1 - $t0 }") $(awk "BEGIN { print $c1 - $c0 }") $load" \
+    >>"$results"
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+     "$(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
+"$build/coordinator/phcoord" --bind "$ep" --allow-root "$work" 2>"$work/coord.log" &
+coord=$!
+pids+=($coord)
+for n in "${sizes[@]}"; do
+  keys="$work/big-$n.keys"
+  "$build/bench/bench_part" --gen "$n" "$keys" >/dev/null
+  results="$work/results-$n.txt"
+  : >"$results"
+  for ((r = 1; r <= runs; r++)); do
+    start_workers 1
+    run cluster_1_worker "$work/out1" "${client[@]}" create "$keys" -o "$work/out1"
+    stop_workers
+    start_workers 2
+    run cluster_2_workers "$work/out2" "${client[@]}" create "$keys" -o "$work/out2"
+    stop_workers
+    run local_2_threads "$work/outl" "$build/client/phclient" create "$keys" -o "$work/outl" \
+      --local --threads 2
+    for f in "$work"/outl/big-"$n"/*; do
+      b=$(basename "$f")
+      cmp -s "$f" "$work/out1/big-$n/$b" && cmp -s "$f" "$work/out2/big-$n/$b" ||
+        { echo "big-cluster-bench: $b differs between cluster and --local" >&2; exit 1; }
+    done
+  done
+  echo "== $n keys, $runs rounds (wall s: best / median; coordinator CPU s, median; load before)"
+  declare -A best med
+  for label in cluster_1_worker cluster_2_workers local_2_threads; do
+    mapfile -t w < <(awk -v k="$label" '$1 == k { print $2 }' "$results" | sort -g)
+    mapfile -t c < <(awk -v k="$label" '$1 == k { print $3 }' "$results" | sort -g)
+    loads=$(awk -v k="$label" '$1 == k { printf "%s%s", s, $4; s = "," }' "$results")
+    m=$(( (${#w[@]} - 1) / 2 ))
+    best[$label]=${w[0]}
+    med[$label]=${w[$m]}
+    printf "%-18s best %7.3f  median %7.3f  coord_cpu %6.3f  load %s\n" "$label" "${w[0]}" \
+      "${w[$m]}" "${c[$m]}" "$loads"
+  done
+  printf "speedup 2 workers vs 1: best %.2fx, median %.2fx\n" \
+    "$(awk "BEGIN { print ${best[cluster_1_worker]} / ${best[cluster_2_workers]} }")" \
+    "$(awk "BEGIN { print ${med[cluster_1_worker]} / ${med[cluster_2_workers]} }")"
+  rm -f "$keys"
+done
+"${client[@]}" shutdown >/dev/null || true

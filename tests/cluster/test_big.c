@@ -1,0 +1,384 @@
+/* test_big - one big table over the whole cluster (coordinator/coord_part.c):
+ * real phcoord, phworker and phclient processes on loopback.
+ *
+ *   big_create_two_workers  2.5M keys through `create` with two workers: the
+ *                           files equal those of `create --local`, every key
+ *                           looks up to its position, status counts the
+ *                           bucket groups
+ *   big_small_frames        every process capped at 256 KiB frames
+ *                           (PH_TEST_MAX_FRAME): the table is still built
+ *                           (no frame outgrew the cap), while an unpartitioned
+ *                           create of 100k keys is refused by that cap
+ *   big_worker_killed       kill -9 a worker holding groups: they are
+ *                           requeued, another worker finishes the table
+ *   big_coord_restart       kill -9 phcoord mid-assembly: only a temporary
+ *                           values file exists; restarted on its --state-dir
+ *                           it solves the file again and the job completes
+ *                           with no temporary left
+ *   big_file_changed        the keys file shrinks mid-job: the table fails with
+ *                           a one-line error naming the file, nothing of it
+ *                           is written, the coordinator serves on
+ * Each test checks the written table itself: bucket records and vertex
+ * values read back and every key of the keys file looked up. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "ph_part.h"
+
+#define BIG_KEYS 2500000u
+
+static void start_coord(const char *bind, const hx_args *extra, const char *log)
+{
+    int rc = hx_coord_start(bind, extra, hx_root(), log);
+    if (rc != 0)
+        fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
+}
+
+static pid_t start_worker(const char *delay_ms, const char *log)
+{
+    hx_args a = {0};
+    hx_args_add(&a, "--threads", "1", "--task-delay-ms", delay_ms, NULL);
+    return hx_worker_start(&a, log);
+}
+
+static char *status_json(void)
+{
+    if (hx_client(HX_HANG_MS, "status", "--json", NULL) != 0)
+        return NULL;
+    return hx_client_out();
+}
+
+/* parts_done of the (only) job in status; 0 if absent. */
+static uint64_t parts_done(void)
+{
+    char *st = status_json();
+    uint64_t v = st ? hx_field(st, "parts_done") : UINT64_MAX;
+    free(st);
+    return v == UINT64_MAX ? 0 : v;
+}
+
+static void wait_parts_done(uint64_t min)
+{
+    uint64_t end = hx_deadline(HX_HANG_MS), got = 0;
+    while (hx_now_ms() < end && (got = parts_done()) < min)
+        hx_sleep_ms(50);
+    if (got < min)
+        fail_msg("bucket groups done: %llu, waited for %llu", (unsigned long long)got,
+                 (unsigned long long)min);
+}
+
+static void *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    void *p = malloc((size_t)n + 8);
+    assert_non_null(p);
+    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    memset((char *)p + n, 0, 8);
+    *len = (size_t)n;
+    return p;
+}
+
+/* The table written for name under out: its results.csv row gives the
+ * table seed and bucket count; every key of keys_path must look up to its
+ * position through the written NAME.buckets and NAME.values. */
+static void verify_table(const char *out, const char *name, const char *keys_path)
+{
+    char path[1200], row_start[300];
+    snprintf(path, sizeof path, "%s/results.csv", out);
+    char *csv = hx_slurp(path);
+    assert_non_null(csv);
+    snprintf(row_start, sizeof row_start, "\n%s.keys,", name);
+    const char *row = strstr(csv, row_start);
+    assert_non_null(row);
+    unsigned long long nkeys, s0, s1, nb;
+    char hash[16];
+    assert_int_equal(sscanf(row + strlen(row_start), "%llu,%15[^,],%llu,%llu,%llu", &nkeys, hash,
+                            &s0, &s1, &nb), 5);
+    assert_string_equal(hash, "part");
+    assert_non_null(strstr(row, ",ok"));
+    free(csv);
+    size_t klen, blen, vlen;
+    uint32_t *keys = read_all(keys_path, &klen);
+    assert_int_equal(klen / 4, nkeys);
+    snprintf(path, sizeof path, "%s/%s/%s.buckets", out, name, name);
+    ph_part_bucket *b = read_all(path, &blen);
+    snprintf(path, sizeof path, "%s/%s/%s.values", out, name, name);
+    uint32_t *v = read_all(path, &vlen); /* a zero beyond the end, as in memory */
+    assert_int_equal(blen, nb * sizeof *b);
+    ph_part_table t = {.seed = s0 | s1 << 32, .nkeys = (uint32_t)nkeys,
+                       .nbuckets = (uint32_t)nb, .buckets = b, .nverts = vlen / 4,
+                       .assigned = v};
+    assert_int_equal(t.seed, ph_part_table_seed(0));
+    for (uint32_t i = 0; i < t.nbuckets; i++)
+        assert_true(b[i].base + b[i].nverts <= t.nverts);
+    ph_err err = {0};
+    int rc = ph_part_verify(&t, keys, t.nkeys, 2, &err);
+    if (rc)
+        fail_msg("%s: %s", name, err.msg);
+    fprintf(stderr, "%s: %llu keys, %llu buckets: every key at its position\n", name, nkeys,
+            nb);
+    free(keys);
+    free(b);
+    free(v);
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    size_t la, lb;
+    char *x = read_all(a, &la), *y = read_all(b, &lb);
+    bool same = la == lb && memcmp(x, y, la) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* No temporary file (".tmp.") anywhere under dir. */
+static int tmp_files(const char *dir)
+{
+    return hx_count_names(dir, ".tmp.");
+}
+
+static void wait_token_ok(const char *token)
+{
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
+    char *j = hx_client_out();
+    if (rc != 0) {
+        fprintf(stderr, "phclient wait exited %d: %s\n", rc, j ? j : "");
+        hx_dump("client stderr", hx_path("client.err"));
+        hx_dump("coordinator log", hx_path("coord.log"));
+    }
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(j, "\"state\":\"all_succeeded\""));
+    free(j);
+}
+
+/* ---- the tests ------------------------------------------------------------- */
+
+static void big_create_two_workers(void **state)
+{
+    (void)state;
+    start_coord(NULL, NULL, "coord.log");
+    start_worker("0", "w1.log");
+    start_worker("0", "w2.log");
+    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    char keys[1024], out[1024], local[1024];
+    snprintf(keys, sizeof keys, "%s", hx_path("big.keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    snprintf(local, sizeof local, "%s", hx_path("local"));
+    hx_write_keys(keys, BIG_KEYS, 17, false);
+    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, NULL);
+    if (rc != 0)
+        hx_dump("client stderr", hx_path("client.err"));
+    assert_int_equal(rc, 0);
+    verify_table(out, "big", keys);
+    assert_int_equal(tmp_files(out), 0);
+    /* Both workers solved groups, and status counted them all. */
+    char *st = status_json();
+    assert_non_null(st);
+    uint64_t total = hx_field(st, "parts_total");
+    fprintf(stderr, "status: parts_total=%llu parts_done=%llu\n", (unsigned long long)total,
+            (unsigned long long)hx_field(st, "parts_done"));
+    assert_true(total >= 2 && total != UINT64_MAX);
+    assert_int_equal(hx_field(st, "parts_done"), total);
+    free(st);
+    char *log = hx_slurp(hx_path("coord.log"));
+    assert_non_null(strstr(log, "partitioned table opened"));
+    free(log);
+    /* The same files as the in-process build of the same keys. */
+    rc = hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", "--threads", "2", NULL);
+    assert_int_equal(rc, 0);
+    static const char *const files[] = {".values", ".buckets", ".c", ".h", "_data.S",
+                                        "_test.c", "_bench.c"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char a[1200], b[1200];
+        snprintf(a, sizeof a, "%s/big/big%s", out, files[i]);
+        snprintf(b, sizeof b, "%s/big/big%s", local, files[i]);
+        if (!same_file(a, b))
+            fail_msg("big%s differs from create --local's", files[i]);
+    }
+}
+
+static void big_small_frames(void **state)
+{
+    (void)state;
+    setenv("PH_TEST_MAX_FRAME", "262144", 1); /* every process started below */
+    start_coord(NULL, NULL, "coord.log");
+    start_worker("0", "w1.log");
+    start_worker("0", "w2.log");
+    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    char keys[1024], out[1024], small[1024];
+    snprintf(keys, sizeof keys, "%s", hx_path("big.keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    snprintf(small, sizeof small, "%s", hx_path("unpart.keys"));
+    hx_write_keys(keys, 1500000, 23, false);
+    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, NULL);
+    if (rc != 0) {
+        hx_dump("client stderr", hx_path("client.err"));
+        hx_dump("coordinator log", hx_path("coord.log"));
+    }
+    assert_int_equal(rc, 0);
+    verify_table(out, "big", keys);
+    char *st = status_json();
+    uint64_t groups = st ? hx_field(st, "parts_total") : 0;
+    free(st);
+    fprintf(stderr, "1.5M keys in %llu groups under a 256 KiB frame cap\n",
+            (unsigned long long)groups);
+    assert_true(groups >= 1500000 / ((262144 - 4096) / 12)); /* the cap sized them */
+    /* The cap is real: 400 KB of keys in one SUBMIT_CREATE do not go. */
+    hx_write_keys(small, 100000, 5, false);
+    rc = hx_client(HX_HANG_MS, "create", small, "-o", out, "--partition", "off", NULL);
+    char *err = hx_client_err();
+    fprintf(stderr, "unpartitioned create under the cap: exit %d: %s", rc, err ? err : "\n");
+    assert_int_not_equal(rc, 0);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "frame limit of 262144"));
+    free(err);
+    unsetenv("PH_TEST_MAX_FRAME");
+}
+
+static void big_worker_killed(void **state)
+{
+    (void)state;
+    hx_args extra = {0};
+    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
+    start_coord(NULL, &extra, "coord.log");
+    pid_t victim = start_worker("400", "victim.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], keys[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("in"));
+    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_mkdir(dir);
+    hx_write_keys(keys, 2000000, 29, false);
+    assert_true(hx_submit_bulk(dir, out, token));
+    wait_parts_done(2); /* the victim is working: it holds its next groups */
+    kill(victim, SIGKILL);
+    assert_int_equal(hx_wait(victim, HX_HANG_MS), 128 + SIGKILL);
+    start_worker("0", "healthy.log");
+    wait_token_ok(token);
+    verify_table(out, "big", keys);
+    char *log = hx_slurp(hx_path("coord.log"));
+    assert_non_null(log);
+    const char *drop = strstr(log, "worker dropped");
+    assert_non_null(drop);
+    const char *rq = strstr(log, "requeued=");
+    assert_non_null(rq);
+    fprintf(stderr, "coordinator: %.60s\n", rq);
+    assert_true(atoi(rq + 9) >= 1);
+    free(log);
+    assert_int_equal(tmp_files(out), 0);
+}
+
+static void big_coord_restart(void **state)
+{
+    (void)state;
+    char bind[64], sdir[1024];
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", hx_free_port());
+    snprintf(sdir, sizeof sdir, "%s", hx_path("state"));
+    hx_mkdir(sdir);
+    hx_args extra = {0};
+    hx_args_add(&extra, "--state-dir", sdir, "--part-task-bytes", "65536", NULL);
+    start_coord(bind, &extra, "coord.log");
+    start_worker("60", "worker.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], keys[1024], out[1024], token[17], vfinal[1200];
+    snprintf(dir, sizeof dir, "%s", hx_path("in"));
+    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    snprintf(vfinal, sizeof vfinal, "%s/big/big.values", out);
+    hx_mkdir(dir);
+    hx_write_keys(keys, 1500000, 31, false);
+    assert_true(hx_submit_bulk(dir, out, token));
+    wait_parts_done(3);
+    hx_coord_kill9();
+    /* Mid-assembly: the values exist only under a temporary name. */
+    char bdir[1200];
+    snprintf(bdir, sizeof bdir, "%s/big", out);
+    assert_int_equal(tmp_files(bdir), 1);
+    assert_false(hx_exists(vfinal));
+    start_coord(bind, &extra, "coord2.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS)); /* the worker reconnects by itself */
+    wait_token_ok(token);
+    verify_table(out, "big", keys);
+    assert_int_equal(tmp_files(out), 0);
+    char *log = hx_slurp(hx_path("coord2.log"));
+    assert_non_null(log);
+    assert_non_null(strstr(log, "stale temporary files removed"));
+    assert_non_null(strstr(log, "partitioned table opened"));
+    free(log);
+}
+
+static void big_file_changed(void **state)
+{
+    (void)state;
+    hx_args extra = {0};
+    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
+    start_coord(NULL, &extra, "coord.log");
+    start_worker("100", "worker.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], keys[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("in"));
+    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_mkdir(dir);
+    hx_write_keys(keys, 1200000, 37, false);
+    assert_true(hx_submit_bulk(dir, out, token));
+    wait_parts_done(1);
+    assert_int_equal(truncate(keys, 4 * 1000000), 0);
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
+    char *j = hx_client_out();
+    fprintf(stderr, "wait: exit %d: %s", rc, j ? j : "\n");
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(j, "big.keys: changed while the table was built"));
+    free(j);
+    char bdir[1200];
+    snprintf(bdir, sizeof bdir, "%s/big", out);
+    assert_false(hx_exists(bdir)); /* not even an empty OUT/big */
+    assert_true(hx_alive(hx_coord_pid()));
+    assert_int_equal(hx_client(HX_HANG_MS, "ping", NULL), 0);
+}
+
+int main(int argc, char **argv)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
+    const struct CMUnitTest all[] = {
+        T(big_create_two_workers),
+        T(big_small_frames),
+        T(big_worker_killed),
+        T(big_coord_restart),
+        T(big_file_changed),
+    };
+    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (argc < 2 || !strcmp(argv[1], all[i].name))
+            chosen[n++] = all[i];
+    if (n == 0) {
+        fprintf(stderr, "test_big: no test named '%s'\n", argv[1]);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    unsetenv("PHCLUSTER_COORDINATOR");
+    return _cmocka_run_group_tests(argc < 2 ? "big" : argv[1], chosen, n, NULL, NULL);
+}
