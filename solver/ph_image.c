@@ -21,7 +21,7 @@
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "table images are used in place: little-endian hosts only");
-_Static_assert(sizeof(ph_part_bucket) == 16, "bucket records are 16 bytes in the file");
+_Static_assert(sizeof *((ph_part_table *)0)->buckets == 8, "bucket entries are 8 bytes in the file");
 
 static const char image_magic[8] = {'P', 'H', 'C', 'T', 'A', 'B', 'L', 'E'};
 
@@ -31,7 +31,7 @@ static const char image_magic[8] = {'P', 'H', 'C', 'T', 'A', 'B', 'L', 'E'};
 #define OFF_RESERVED 168u
 
 enum { SEC_VERTS, SEC_BUCKETS, SEC_KEYS, SEC_VALUES, SEC_COUNT };
-static const char *const sec_name[SEC_COUNT] = {"vertex values", "bucket records", "keys",
+static const char *const sec_name[SEC_COUNT] = {"vertex values", "bucket entries", "keys",
                                                 "values"};
 
 /* ---- little-endian fields ---------------------------------------------- */
@@ -85,7 +85,7 @@ static int plan_sections(const ph_image_src *s, image_plan *p, ph_err *err)
         p->data[SEC_VERTS] = s->part->assigned;
         p->len[SEC_VERTS] = (s->part->nverts + 1) * 4; /* with the spare zero */
         p->data[SEC_BUCKETS] = s->part->buckets;
-        p->len[SEC_BUCKETS] = (uint64_t)s->part->nbuckets * sizeof(ph_part_bucket);
+        p->len[SEC_BUCKETS] = ((uint64_t)s->part->nbuckets + 1) * sizeof *s->part->buckets;
     } else {
         return ph_err_set(err, PH_EINVAL, "table image: no table");
     }
@@ -416,23 +416,25 @@ static int parse_chm(const image_in *in, ph_image_view *v, ph_err *err)
     return rc;
 }
 
-/* Bucket records: bases are the running sum of the vertex counts, which
- * add up to the table's; a lookup then reads inside the values for any
- * key (an empty bucket reads the spare value at its base). */
+/* Bucket entries (ph_part.h): bases start at 0, never decrease, and the
+ * end entry (no seed) holds the table's vertex count; a lookup then reads
+ * inside the values for any key (an empty bucket reads the spare value at
+ * its base). */
 static int check_buckets(const image_in *in, const ph_part_table *t, ph_err *err)
 {
-    uint64_t base = 0;
-    for (uint32_t b = 0; b < t->nbuckets; b++) {
-        const ph_part_bucket *r = &t->buckets[b];
-        if (r->base != base || r->nverts > t->nverts - base)
-            return bad(err, PH_EFORMAT, in, "bucket %u: base %llu, %u vertices; expected "
-                       "base %llu within %llu vertices", b, (unsigned long long)r->base,
-                       r->nverts, (unsigned long long)base, (unsigned long long)t->nverts);
-        base += r->nverts;
+    uint64_t prev = 0;
+    for (uint32_t b = 0; b <= t->nbuckets; b++) {
+        uint64_t base = ph_part_base(t, b);
+        if ((b == 0 && base != 0) || base < prev || base - prev > UINT32_MAX ||
+            base > t->nverts)
+            return bad(err, PH_EFORMAT, in, "bucket %u: base %llu after %llu, not within %llu "
+                       "vertices", b, (unsigned long long)base, (unsigned long long)prev,
+                       (unsigned long long)t->nverts);
+        prev = base;
     }
-    if (base != t->nverts)
+    if (prev != t->nverts || ph_part_seed_of(t, t->nbuckets) != 0)
         return bad(err, PH_EFORMAT, in, "buckets hold %llu vertices, the table %llu",
-                   (unsigned long long)base, (unsigned long long)t->nverts);
+                   (unsigned long long)prev, (unsigned long long)t->nverts);
     return PH_OK;
 }
 
@@ -452,11 +454,12 @@ static int parse_part(const image_in *in, ph_image_view *v, ph_err *err)
     t->nkeys = (uint32_t)v->nkeys;
     int rc = want_section(in, SEC_VERTS, (t->nverts + 1) * 4, err);
     if (!rc)
-        rc = want_section(in, SEC_BUCKETS, (uint64_t)t->nbuckets * sizeof(ph_part_bucket), err);
+        rc = want_section(in, SEC_BUCKETS, ((uint64_t)t->nbuckets + 1) * sizeof *t->buckets,
+                          err);
     if (rc)
         return rc;
     t->assigned = (uint32_t *)(uintptr_t)(h + in->off[SEC_VERTS]);
-    t->buckets = (ph_part_bucket *)(uintptr_t)(h + in->off[SEC_BUCKETS]);
+    t->buckets = (uint64_t *)(uintptr_t)(h + in->off[SEC_BUCKETS]);
     return check_buckets(in, t, err);
 }
 

@@ -93,7 +93,8 @@ static uint64_t splitmix64(uint64_t x)
 
 static uint32_t bucket_seed(uint64_t seed, uint32_t bucket, uint32_t attempt)
 {
-    return (uint32_t)splitmix64(seed ^ splitmix64(((uint64_t)bucket << 32) | attempt));
+    return (uint32_t)splitmix64(seed ^ splitmix64(((uint64_t)bucket << 32) | attempt)) &
+           PH_PART_SEED_MASK;
 }
 
 /* Vertices for a bucket of k keys: CHM's 2.09 per key, at least 3 so both
@@ -369,17 +370,23 @@ static void note_attempts(part_job *j, uint32_t a)
         ;
 }
 
-/* Every key of the bucket through the real lookup, while the bucket's
- * values are still in cache: the split holds each position exactly once,
- * so this checks Index(keys[i]) == i for every key of the set. */
-static int verify_bucket(part_job *j, const void *keys, unsigned ksize, const uint32_t *pos,
-                         uint32_t k)
+/* Every key of the bucket through the lookup's arithmetic (ph_part_slots
+ * on the bucket's entry), while the bucket's values are still in cache: the
+ * split holds each position exactly once, so this checks Index(keys[i]) ==
+ * i for every key of the set.  The bucket's end comes from its own vertex
+ * count: the next entry may be written by another thread meanwhile. */
+static int verify_bucket(part_job *j, uint32_t b, uint32_t nverts, const void *keys,
+                         unsigned ksize, const uint32_t *pos, uint32_t k)
 {
+    const ph_part_table *t = j->t;
     uint64_t t0 = ph_time_ns();
+    uint64_t entry = t->buckets[b], end = (entry & PH_PART_BASE_MASK) + nverts;
     for (uint32_t e = 0; e < k; e++) {
         uint64_t key = key_at(keys, ksize, e);
-        uint32_t got = ph_part_index64(j->t, key);
-        if (got != pos[e]) {
+        uint64_t h = ph_part_mix(key ^ t->seed), su, sv;
+        ph_part_slots(h, entry, end, &su, &sv);
+        uint32_t got = ph_part_sum(t, su, sv);
+        if (got != pos[e] || ph_part_bucket_of(h, t->nbuckets) != b) {
             ph_err err;
             char ks[24];
             ph_err_set(&err, PH_EVERIFY, "key %s at position %u maps to index %u",
@@ -395,22 +402,23 @@ static int verify_bucket(part_job *j, const void *keys, unsigned ksize, const ui
 static int solve_bucket(part_job *j, part_graph *g, uint32_t b)
 {
     ph_part_table *t = j->t;
-    ph_part_bucket *rec = &t->buckets[b];
     uint64_t lo = j->split->start[b];
     uint32_t k = (uint32_t)(j->split->start[b + 1] - lo);
     const unsigned ks = j->split->ksize;
     const void *keys = (const char *)j->split->keys + lo * ks;
     const uint32_t *pos = j->split->pos + lo;
+    uint64_t base = t->buckets[b] & PH_PART_BASE_MASK;
+    uint32_t nverts = bucket_nverts(k);
     ph_err e;
     if (k == 0)
         return PH_OK;
     for (uint32_t a = 0; a < j->max_attempts; a++) {
         uint32_t bseed = bucket_seed(t->seed, b, a);
-        if (graph_try(g, keys, ks, k, t->seed, bseed, rec->nverts)) {
-            rec->seed = bseed;
-            graph_assign(g, pos, k, t->nkeys, t->assigned + rec->base);
+        if (graph_try(g, keys, ks, k, t->seed, bseed, nverts)) {
+            t->buckets[b] = ph_part_entry(base, bseed);
+            graph_assign(g, pos, k, t->nkeys, t->assigned + base);
             note_attempts(j, a + 1);
-            return verify_bucket(j, keys, ks, pos, k);
+            return verify_bucket(j, b, nverts, keys, ks, pos, k);
         }
         uint64_t dup;
         uint32_t p1 = 0, p2 = 0;
@@ -500,19 +508,23 @@ static uint32_t *values_alloc(uint64_t count)
     return p;
 }
 
-/* Records from the bucket sizes: bases are prefix sums of vertex counts. */
+/* Entries from the bucket sizes: bases are prefix sums of vertex counts
+ * (seeds are added as buckets are solved); the last entry ends the last
+ * bucket.  Even 2^32 keys in buckets of one need fewer than 2^36 vertices. */
 static int table_layout(ph_part_table *t, const part_split *s)
 {
     uint64_t base = 0;
     for (uint32_t b = 0; b < t->nbuckets; b++) {
         uint32_t k = (uint32_t)(s->start[b + 1] - s->start[b]);
-        t->buckets[b].base = base;
-        t->buckets[b].nverts = bucket_nverts(k);
-        base += t->buckets[b].nverts;
+        t->buckets[b] = base;
+        base += bucket_nverts(k);
         if (k > t->max_bucket_keys)
             t->max_bucket_keys = k;
     }
+    t->buckets[t->nbuckets] = base;
     t->nverts = base;
+    if (base > PH_PART_BASE_MASK)
+        return PH_ENOMEM;
     /* One spare zero value: a key outside the set that lands in an empty
      * bucket at the very end still reads inside the array. */
     t->assigned = values_alloc(base + 1);
@@ -564,7 +576,7 @@ static int part_solve_any(const void *keys, unsigned ksize, uint32_t n, const ph
     out->nbuckets = ph_part_nbuckets(n, kpb);
     out->seed = ph_part_table_seed(o->seed);
     part_split s;
-    out->buckets = calloc(out->nbuckets, sizeof *out->buckets);
+    out->buckets = calloc((size_t)out->nbuckets + 1, sizeof *out->buckets);
     if (!out->buckets ||
         split_keys(keys, ksize, n, out->seed, out->nbuckets, o->threads, 1, &s)) {
         ph_part_free(out);
@@ -752,6 +764,33 @@ int ph_part_check_group(const ph_part_group *g, const uint32_t *seeds, const uin
     return PH_OK;
 }
 
+/* ---- lookup -------------------------------------------------------------- */
+
+/* Keys per group of ph_part_index_batch: enough reads in flight to cover a
+ * memory access (two value reads per key), few enough that the prefetched
+ * lines are still in L1 when read. */
+#define PART_BATCH 32u
+
+void ph_part_index_batch(const ph_part_table *t, const uint32_t *keys, size_t n, uint32_t *out)
+{
+    uint64_t h[PART_BATCH], su[PART_BATCH], sv[PART_BATCH];
+    for (size_t i = 0; i < n; i += PART_BATCH) {
+        uint32_t m = n - i < PART_BATCH ? (uint32_t)(n - i) : PART_BATCH;
+        for (uint32_t j = 0; j < m; j++) {
+            h[j] = ph_part_mix(keys[i + j] ^ t->seed);
+            __builtin_prefetch(&t->buckets[ph_part_bucket_of(h[j], t->nbuckets)]);
+        }
+        for (uint32_t j = 0; j < m; j++) {
+            const uint64_t *e = &t->buckets[ph_part_bucket_of(h[j], t->nbuckets)];
+            ph_part_slots(h[j], e[0], e[1] & PH_PART_BASE_MASK, &su[j], &sv[j]);
+            __builtin_prefetch(&t->assigned[su[j]]);
+            __builtin_prefetch(&t->assigned[sv[j]]);
+        }
+        for (uint32_t j = 0; j < m; j++)
+            out[i + j] = ph_part_sum(t, su[j], sv[j]);
+    }
+}
+
 /* ---- verify ------------------------------------------------------------- */
 
 typedef struct verify_slice {
@@ -813,7 +852,7 @@ int ph_part_verify64(const ph_part_table *t, const uint64_t *keys, uint32_t n, u
 
 uint64_t ph_part_bytes(const ph_part_table *t)
 {
-    return (uint64_t)t->nbuckets * sizeof *t->buckets + t->nverts * sizeof *t->assigned;
+    return ((uint64_t)t->nbuckets + 1) * sizeof *t->buckets + t->nverts * sizeof *t->assigned;
 }
 
 void ph_part_free(ph_part_table *t)

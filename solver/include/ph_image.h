@@ -15,8 +15,9 @@
  *   88   u32 nedges                    92  u32 shift
  *   96   u32 bucket count              100 u32 zero
  *   104  4 sections (u64 offset, u64 length): vertex values, bucket
- *        records (16 bytes: u64 base, u32 nverts, u32 seed), keys in
- *        position order, values; an absent section is (0, 0)
+ *        entries (bucket count + 1 u64, as in ph_part.h: bits 0..35 the
+ *        bucket's first vertex, 36..63 its seed; the last one the vertex
+ *        count), keys in position order, values; an absent section is (0, 0)
  *   168  zero up to the header size
  * A reader refuses what it does not know (a newer version, unknown flags,
  * a non-zero reserved byte) rather than guess. */

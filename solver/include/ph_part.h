@@ -8,12 +8,14 @@
  *     ph_part_index(t, keys[i]) == i      for every key i.
  * Each bucket draws its own seeds and a bucket that comes out cyclic retries
  * alone; buckets are solved in parallel.  Lookup: one hash picks the bucket,
- * its 16-byte record gives the vertex base, count and seed, then the two
- * vertex values are read. */
+ * its 8-byte entry (and the next one's base) gives the vertex base, count
+ * and seed, then the two vertex values are read.  ph_part_index_batch
+ * looks up many keys with the reads of later keys prefetched. */
 #ifndef PH_PART_H
 #define PH_PART_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ph_err.h"
@@ -38,19 +40,19 @@ typedef struct ph_part_opts {
 
 void ph_part_opts_init(ph_part_opts *o);
 
-/* A bucket's record.  Vertices [base, base + nverts) of assigned[] belong
- * to it: u in the lower half, v in the upper. */
-typedef struct ph_part_bucket {
-    uint64_t base;
-    uint32_t nverts;            /* 0 for an empty bucket */
-    uint32_t seed;
-} ph_part_bucket;
+/* A bucket's entry: bits 0..35 the first of its vertices in assigned[]
+ * (its base), bits 36..63 its 28-bit seed.  Entry nbuckets holds the total
+ * vertex count, so bucket b owns [base(b), base(b + 1)): u in the lower
+ * half, v in the upper; an empty bucket has base(b) == base(b + 1). */
+#define PH_PART_BASE_BITS 36
+#define PH_PART_BASE_MASK ((1ull << PH_PART_BASE_BITS) - 1)
+#define PH_PART_SEED_MASK 0x0fffffffu
 
 typedef struct ph_part_table {
     uint64_t seed;              /* bucket selection */
     uint32_t nkeys;             /* index modulus */
     uint32_t nbuckets;
-    ph_part_bucket *buckets;    /* owned */
+    uint64_t *buckets;          /* owned: nbuckets + 1 entries (see above) */
     uint64_t nverts;
     uint32_t *assigned;         /* owned: nverts values < nkeys */
     uint64_t attempts;          /* graphs tried, all buckets */
@@ -106,22 +108,65 @@ static inline void ph_part_vertices(uint64_t h, uint32_t bseed, uint32_t nverts,
     *v = half + (uint32_t)(((g & 0xffffffffu) * (nverts - half)) >> 32);
 }
 
+static inline uint64_t ph_part_entry(uint64_t base, uint32_t bseed)
+{
+    return base | (uint64_t)(bseed & PH_PART_SEED_MASK) << PH_PART_BASE_BITS;
+}
+
+static inline uint64_t ph_part_base(const ph_part_table *t, uint32_t b)
+{
+    return t->buckets[b] & PH_PART_BASE_MASK;
+}
+
+static inline uint32_t ph_part_nverts(const ph_part_table *t, uint32_t b)
+{
+    return (uint32_t)(ph_part_base(t, b + 1) - ph_part_base(t, b));
+}
+
+static inline uint32_t ph_part_seed_of(const ph_part_table *t, uint32_t b)
+{
+    return (uint32_t)(t->buckets[b] >> PH_PART_BASE_BITS);
+}
+
+/* The two value slots (indexes into assigned[]) of a key hashed to h, in
+ * the bucket of entry `entry` whose vertices end at `end`. */
+static inline void ph_part_slots(uint64_t h, uint64_t entry, uint64_t end, uint64_t *su,
+                                 uint64_t *sv)
+{
+    uint64_t base = entry & PH_PART_BASE_MASK;
+    uint32_t u, v;
+    ph_part_vertices(h, (uint32_t)(entry >> PH_PART_BASE_BITS), (uint32_t)(end - base), &u, &v);
+    *su = base + u;
+    *sv = base + v;
+}
+
+static inline uint32_t ph_part_sum(const ph_part_table *t, uint64_t su, uint64_t sv)
+{
+    uint64_t s = (uint64_t)t->assigned[su] + t->assigned[sv];
+    return (uint32_t)(s >= t->nkeys ? s - t->nkeys : s);
+}
+
 /* Index of key (meaningful only for keys in the set).  A 32-bit key is the
  * 64-bit key zero-extended: both key sizes share one lookup. */
 static inline uint32_t ph_part_index64(const ph_part_table *t, uint64_t key)
 {
     uint64_t h = ph_part_mix(key ^ t->seed);
-    const ph_part_bucket *b = &t->buckets[ph_part_bucket_of(h, t->nbuckets)];
-    uint32_t u, v;
-    ph_part_vertices(h, b->seed, b->nverts, &u, &v);
-    uint64_t s = (uint64_t)t->assigned[b->base + u] + t->assigned[b->base + v];
-    return (uint32_t)(s >= t->nkeys ? s - t->nkeys : s);
+    uint32_t b = ph_part_bucket_of(h, t->nbuckets);
+    uint64_t su, sv;
+    ph_part_slots(h, t->buckets[b], t->buckets[b + 1] & PH_PART_BASE_MASK, &su, &sv);
+    return ph_part_sum(t, su, sv);
 }
 
 static inline uint32_t ph_part_index(const ph_part_table *t, uint32_t key)
 {
     return ph_part_index64(t, key);
 }
+
+/* out[i] = ph_part_index(t, keys[i]) for i < n, in groups whose bucket
+ * entries and vertex values are prefetched before they are read (the
+ * reads of a group overlap instead of waiting one after another). */
+void ph_part_index_batch(const ph_part_table *t, const uint32_t *keys, size_t n,
+                         uint32_t *out);
 
 /* Check Index(keys[i]) == i for all i on `threads` threads; PH_EVERIFY
  * names the first bad key found. */
@@ -179,7 +224,7 @@ int ph_part_solve_group(const ph_part_group *g, uint32_t *seeds, uint32_t *value
 int ph_part_check_group(const ph_part_group *g, const uint32_t *seeds, const uint32_t *values,
                         ph_err *err);
 
-/* Bytes of the table data (bucket records + vertex values). */
+/* Bytes of the table data (bucket entries + vertex values). */
 uint64_t ph_part_bytes(const ph_part_table *t);
 
 void ph_part_free(ph_part_table *t);

@@ -272,8 +272,22 @@ static void bad_flags(uint8_t *p, size_t len) { (void)len; put32(p, 20, 0x80); }
 static void reserved(uint8_t *p, size_t len) { (void)len; p[180] = 1; }
 static void file_size(uint8_t *p, size_t len) { put64(p, 40, len + 1); }
 static void width(uint8_t *p, size_t len) { (void)len; p[31] = 3; }
-static void bucket_base(uint8_t *p, size_t len) { (void)len; put64(p, get64(p, 120) + 16, 1ull << 40); }
-static void bucket_verts(uint8_t *p, size_t len) { (void)len; put32(p, get64(p, 120) + 8, 0xffffffffu); }
+/* Bucket entries: the second bucket's base past the values (its seed
+ * kept), the end entry one vertex short of the table's count. */
+static void bucket_base(uint8_t *p, size_t len)
+{
+    (void)len;
+    size_t at = get64(p, 120) + 8;
+    put64(p, at, (get64(p, at) & ~((1ull << 36) - 1)) | ((1ull << 36) - 1));
+}
+static void bucket_verts(uint8_t *p, size_t len)
+{
+    (void)len;
+    uint32_t nbuckets;
+    memcpy(&nbuckets, p + 96, 4);
+    size_t at = get64(p, 120) + 8 * (size_t)nbuckets;
+    put64(p, at, get64(p, at) - 1);
+}
 static void nbuckets_up(uint8_t *p, size_t len) { (void)len; put32(p, 96, 1u + *(uint32_t *)(p + 96)); }
 
 static void test_damaged(void **state)

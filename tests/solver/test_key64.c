@@ -247,10 +247,10 @@ static void part_check(const uint64_t *k, uint32_t n, uint32_t kpb, unsigned thr
     assert_int_equal(t.key_size, 8);
     for (uint32_t i = 0; i < n; i++) {
         uint64_t h = ph_part_mix(k[i] ^ t.seed);
-        const ph_part_bucket *r = &t.buckets[ph_part_bucket_of(h, t.nbuckets)];
-        uint32_t u, v;
-        ph_part_vertices(h, r->seed, r->nverts, &u, &v);
-        uint64_t s = (uint64_t)t.assigned[r->base + u] + t.assigned[r->base + v];
+        uint32_t b = ph_part_bucket_of(h, t.nbuckets), u, v;
+        ph_part_vertices(h, ph_part_seed_of(&t, b), ph_part_nverts(&t, b), &u, &v);
+        uint64_t s = (uint64_t)t.assigned[ph_part_base(&t, b) + u] +
+                     t.assigned[ph_part_base(&t, b) + v];
         assert_int_equal(s % n, i);
         assert_int_equal(ph_part_index64(&t, k[i]), i);
     }

@@ -30,28 +30,46 @@ static uint32_t check_table(const ph_part_table *t, const uint32_t *keys, uint32
     uint32_t bad = 0;
     uint64_t base = 0;
     for (uint32_t b = 0; b < t->nbuckets; b++) {
-        assert_int_equal(t->buckets[b].base, base); /* buckets tile the array */
-        base += t->buckets[b].nverts;
+        assert_int_equal(ph_part_base(t, b), base); /* buckets tile the array */
+        base += ph_part_nverts(t, b);
     }
     assert_int_equal(base, t->nverts);
+    assert_int_equal(t->buckets[t->nbuckets], t->nverts); /* the end entry, no seed */
     for (uint64_t x = 0; x < t->nverts; x++)
         assert_true(t->assigned[x] < n);
     for (uint32_t i = 0; i < n; i++) {
         uint64_t h = ph_part_mix(keys[i] ^ t->seed);
         uint32_t b = ph_part_bucket_of(h, t->nbuckets);
         assert_true(b < t->nbuckets);
-        const ph_part_bucket *r = &t->buckets[b];
-        assert_true(r->nverts >= 3);
+        uint32_t nverts = ph_part_nverts(t, b);
+        assert_true(nverts >= 3);
         uint32_t u, v;
-        ph_part_vertices(h, r->seed, r->nverts, &u, &v);
-        assert_true(u < r->nverts / 2);
-        assert_true(v >= r->nverts / 2 && v < r->nverts);
-        uint64_t s = (uint64_t)t->assigned[r->base + u] + t->assigned[r->base + v];
+        ph_part_vertices(h, ph_part_seed_of(t, b), nverts, &u, &v);
+        assert_true(u < nverts / 2);
+        assert_true(v >= nverts / 2 && v < nverts);
+        uint64_t s = (uint64_t)t->assigned[ph_part_base(t, b) + u] +
+                     t->assigned[ph_part_base(t, b) + v];
         if (s % n != i)
             bad++;
         if (ph_part_index(t, keys[i]) != i)
             bad++;
     }
+    /* The batch lookup gives the same indexes, also for a count that is not
+     * a multiple of its group size. */
+    uint32_t *out = malloc((size_t)n * sizeof *out);
+    assert_non_null(out);
+    memset(out, 0xff, (size_t)n * sizeof *out);
+    ph_part_index_batch(t, keys, n, out);
+    for (uint32_t i = 0; i < n; i++)
+        bad += out[i] != i;
+    if (n > 5) {
+        memset(out, 0xff, (size_t)n * sizeof *out);
+        ph_part_index_batch(t, keys + 3, n - 5, out);
+        for (uint32_t i = 0; i < n - 5; i++)
+            bad += out[i] != i + 3;
+        assert_int_equal(out[n - 5], UINT32_MAX); /* nothing written past n */
+    }
+    free(out);
     return bad;
 }
 
@@ -141,8 +159,8 @@ static void test_empty_and_tiny_buckets(void **state)
     solve_ok(keys, n, 1, 2, &t);
     uint32_t empty = 0, single = 0;
     for (uint32_t b = 0; b < t.nbuckets; b++) {
-        empty += t.buckets[b].nverts == 0;
-        single += t.buckets[b].nverts == 3;
+        empty += ph_part_nverts(&t, b) == 0;
+        single += ph_part_nverts(&t, b) == 3;
     }
     assert_true(empty > n / 5);
     assert_true(single > n / 5);
@@ -206,7 +224,7 @@ static void test_threads_same_table(void **state)
     solve_ok(keys, n, 2048, 1, &a);
     solve_ok(keys, n, 2048, 4, &b);
     assert_int_equal(a.nverts, b.nverts);
-    assert_memory_equal(a.buckets, b.buckets, a.nbuckets * sizeof *a.buckets);
+    assert_memory_equal(a.buckets, b.buckets, (a.nbuckets + 1) * sizeof *a.buckets);
     assert_memory_equal(a.assigned, b.assigned, a.nverts * sizeof *a.assigned);
     ph_part_free(&a);
     ph_part_free(&b);
@@ -245,7 +263,7 @@ static void test_groups_same_table(void **state)
                            .keys = gk + start[lo], .pos = pos + start[lo]};
         uint64_t att;
         uint32_t maxa;
-        uint64_t base = t.buckets[lo].base;
+        uint64_t base = ph_part_base(&t, lo);
         assert_int_equal(ph_part_solve_group(&g, seeds + lo, vals + base, &att, &maxa, &err),
                          0);
         assert_true(att >= 1);
@@ -264,7 +282,7 @@ static void test_groups_same_table(void **state)
         }
     }
     for (uint32_t b = 0; b < nb; b++)
-        assert_int_equal(seeds[b], t.buckets[b].seed);
+        assert_int_equal(seeds[b], ph_part_seed_of(&t, b));
     assert_memory_equal(vals, t.assigned, (size_t)t.nverts * 4);
     /* a key handed in as part of the wrong bucket */
     ph_part_group g = {.table_seed = tseed, .nkeys = n, .nbuckets = nb, .bucket_lo = 1,
