@@ -81,7 +81,7 @@ int ph_image_artifact(const ph_image_src *src, const char *name, ph_artifacts *o
 
 /* Check every byte of buf[0..len) that a lookup could use before anything
  * is used: magic, byte order, version, sizes, checksum, fields, section
- * bounds and lengths, bucket records.  buf must be 8-byte aligned.  Codes:
+ * bounds and lengths, bucket entries.  buf must be 8-byte aligned.  Codes:
  * PH_EFOREIGN (not a table file), PH_EVERSION (newer format), PH_ETRUNC,
  * PH_ECHECKSUM, PH_EFORMAT (inconsistent), PH_EUNSUPPORTED (a key size
  * this build does not handle); name is put in front of the message. */
