@@ -49,8 +49,10 @@ struct phc_table {
     ph_table chm;
     ph_part_table part;
     uint32_t nkeys;
-    const uint32_t *keys;     /* NULL: index only */
-    uint32_t *keys_owned;     /* built tables */
+    unsigned key_size;        /* 4 or 8 */
+    const uint32_t *keys;     /* key size 4; NULL: index only */
+    const uint64_t *keys64;   /* key size 8; NULL: index only */
+    void *keys_owned;         /* built tables */
     void *map;                /* loaded from a file */
     size_t map_len;
     int built;                /* arrays owned by chm / part */
@@ -97,10 +99,11 @@ static int options_check(const phc_options *o, ph_err *e)
     return PH_OK;
 }
 
-static int build_chm(phc_table *t, const uint32_t *keys, uint32_t n, const phc_options *o,
+static int build_chm(phc_table *t, const void *keys, uint32_t n, const phc_options *o,
                      unsigned threads, ph_err *e)
 {
-    int rc = ph_keys_check_unique(keys, n, "keys", e);
+    int rc = t->key_size == 8 ? ph_keys_check_unique64(keys, n, "keys", e)
+                              : ph_keys_check_unique(keys, n, "keys", e);
     if (rc)
         return rc;
     ph_solve_opts so;
@@ -110,10 +113,11 @@ static int build_chm(phc_table *t, const uint32_t *keys, uint32_t n, const phc_o
     so.threads = threads;
     so.seed = o->seed;
     t->kind = PH_IMAGE_CHM;
-    return ph_solve(keys, n, &so, &t->chm, e);
+    return t->key_size == 8 ? ph_solve64(keys, n, &so, &t->chm, e)
+                            : ph_solve(keys, n, &so, &t->chm, e);
 }
 
-static int build_part(phc_table *t, const uint32_t *keys, uint32_t n, uint32_t kpb,
+static int build_part(phc_table *t, const void *keys, uint32_t n, uint32_t kpb,
                       const phc_options *o, unsigned threads, ph_err *e)
 {
     ph_part_opts po;
@@ -122,11 +126,18 @@ static int build_part(phc_table *t, const uint32_t *keys, uint32_t n, uint32_t k
     po.threads = threads;
     po.seed = o->seed;
     t->kind = PH_IMAGE_PART;
-    return ph_part_solve(keys, n, &po, &t->part, e);
+    return t->key_size == 8 ? ph_part_solve64(keys, n, &po, &t->part, e)
+                            : ph_part_solve(keys, n, &po, &t->part, e);
 }
 
-int phc_table_build32(const uint32_t *keys, size_t n, const phc_options *o, phc_table **out,
-                      phc_error *err)
+static void keys_set(phc_table *t, const void *keys)
+{
+    t->keys = t->key_size == 4 ? keys : NULL;
+    t->keys64 = t->key_size == 8 ? keys : NULL;
+}
+
+static int build(const void *keys, unsigned key_size, size_t n, const phc_options *o,
+                 phc_table **out, phc_error *err)
 {
     phc_options defaults;
     ph_err e;
@@ -144,17 +155,18 @@ int phc_table_build32(const uint32_t *keys, size_t n, const phc_options *o, phc_
         return fail_code(err, PHC_ENOMEM, "out of memory for a table");
     t->built = 1;
     t->nkeys = (uint32_t)n;
+    t->key_size = key_size;
     unsigned threads = o->threads ? o->threads : online_cpus();
     uint32_t kpb = ph_part_choose(o->partition, n);
     int rc = kpb == PH_PART_OFF ? build_chm(t, keys, t->nkeys, o, threads, &e)
                                 : build_part(t, keys, t->nkeys, kpb, o, threads, &e);
     if (!rc && !o->index_only) {
-        t->keys_owned = malloc(n * sizeof *keys);
+        t->keys_owned = malloc(n * key_size);
         if (!t->keys_owned)
             rc = ph_err_set(&e, PH_ENOMEM, "out of memory for a copy of %zu keys", n);
         else
-            memcpy(t->keys_owned, keys, n * sizeof *keys);
-        t->keys = t->keys_owned;
+            memcpy(t->keys_owned, keys, n * key_size);
+        keys_set(t, t->keys_owned);
     }
     if (rc) {
         phc_table_free(t);
@@ -164,14 +176,16 @@ int phc_table_build32(const uint32_t *keys, size_t n, const phc_options *o, phc_
     return PHC_OK;
 }
 
+int phc_table_build32(const uint32_t *keys, size_t n, const phc_options *o, phc_table **out,
+                      phc_error *err)
+{
+    return build(keys, 4, n, o, out, err);
+}
+
 int phc_table_build64(const uint64_t *keys, size_t n, const phc_options *o, phc_table **out,
                       phc_error *err)
 {
-    (void)keys;
-    (void)n;
-    (void)o;
-    *out = NULL;
-    return fail_code(err, PHC_EUNSUPPORTED, "64-bit keys: this build handles 32-bit keys only");
+    return build(keys, 8, n, o, out, err);
 }
 
 /* ---- lookups ------------------------------------------------------------ */
@@ -182,10 +196,10 @@ static inline uint32_t chm_value(const ph_table *t, uint32_t v)
                          : ((const uint32_t *)t->assigned)[v];
 }
 
-static inline uint32_t chm_index(const ph_table *t, uint32_t key)
+static inline uint32_t chm_index(const ph_table *t, uint64_t key)
 {
     uint32_t h1, h2;
-    ph_hash_pair(t->hash, t->seeds, key, &h1, &h2);
+    ph_hash_pair_sized(t->hash, t->key_size, t->seeds, key, &h1, &h2);
     uint32_t s = chm_value(t, ph_vertex_u(h1, t->compact, t->shift, t->nverts)) +
                  chm_value(t, ph_vertex_v(h2, t->compact, t->shift, t->nverts));
     if (t->compact)
@@ -193,29 +207,40 @@ static inline uint32_t chm_index(const ph_table *t, uint32_t key)
     return s & (t->nedges - 1);
 }
 
-static inline uint32_t index32(const phc_table *t, uint32_t key)
+/* A 32-bit table sees the key's low 32 bits (a partitioned one hashes the
+ * key zero-extended, so the same); a 64-bit one all of them. */
+static inline uint32_t index_of(const phc_table *t, uint64_t key)
 {
-    return t->kind == PH_IMAGE_PART ? ph_part_index(&t->part, key) : chm_index(&t->chm, key);
+    if (t->key_size == 4)
+        key = (uint32_t)key;
+    return t->kind == PH_IMAGE_PART ? ph_part_index64(&t->part, key) : chm_index(&t->chm, key);
 }
 
 uint32_t phc_table_index(const phc_table *t, uint64_t key)
 {
-    return index32(t, (uint32_t)key);
+    return index_of(t, key);
 }
 
+/* A loaded table's values are only known to keep lookups inside its
+ * arrays, so the index is bounded before it picks a key. */
 uint32_t phc_table_find(const phc_table *t, uint64_t key)
 {
-    if (!t->keys || key > UINT32_MAX)
-        return PHC_NOT_FOUND;
-    uint32_t i = index32(t, (uint32_t)key);
-    /* A loaded table's values are only known to keep lookups inside its
-     * arrays, so the index is bounded before it picks a key. */
-    return i < t->nkeys && t->keys[i] == (uint32_t)key ? i : PHC_NOT_FOUND;
+    if (t->keys) {
+        if (key > UINT32_MAX)
+            return PHC_NOT_FOUND;
+        uint32_t i = index_of(t, key);
+        return i < t->nkeys && t->keys[i] == (uint32_t)key ? i : PHC_NOT_FOUND;
+    }
+    if (t->keys64) {
+        uint32_t i = index_of(t, key);
+        return i < t->nkeys && t->keys64[i] == key ? i : PHC_NOT_FOUND;
+    }
+    return PHC_NOT_FOUND;
 }
 
 uint64_t phc_table_count(const phc_table *t) { return t->nkeys; }
-unsigned phc_table_key_size(const phc_table *t) { (void)t; return 4; }
-int phc_table_has_keys(const phc_table *t) { return t->keys != NULL; }
+unsigned phc_table_key_size(const phc_table *t) { return t->key_size; }
+int phc_table_has_keys(const phc_table *t) { return t->keys || t->keys64; }
 
 /* ---- files -------------------------------------------------------------- */
 
@@ -224,17 +249,20 @@ int phc_table_save(const phc_table *t, const char *path, phc_error *err)
     ph_err e;
     if (!t || !path || !path[0])
         return fail_code(err, PHC_EINVAL, "save: no table or no path");
-    ph_image_src src = {.kind = t->kind, .chm = &t->chm, .part = &t->part, .keys = t->keys,
-                        .key_size = 4};
+    const void *keys = t->key_size == 8 ? (const void *)t->keys64 : (const void *)t->keys;
+    ph_image_src src = {.kind = t->kind, .chm = &t->chm, .part = &t->part, .keys = keys,
+                        .key_size = (uint8_t)t->key_size};
     return ph_image_save(&src, path, &e) ? fail(err, &e) : PHC_OK;
 }
 
 static int verify_keys(const phc_table *t, const char *name, ph_err *e)
 {
-    for (uint32_t i = 0; i < t->nkeys; i++)
-        if (index32(t, t->keys[i]) != i)
-            return ph_err_set(e, PH_EVERIFY, "%s: key 0x%08x at position %u maps to index %u",
-                              name, t->keys[i], i, index32(t, t->keys[i]));
+    for (uint32_t i = 0; i < t->nkeys; i++) {
+        uint64_t k = t->key_size == 8 ? t->keys64[i] : t->keys[i];
+        if (index_of(t, k) != i)
+            return ph_err_set(e, PH_EVERIFY, "%s: key 0x%llx at position %u maps to index %u",
+                              name, (unsigned long long)k, i, index_of(t, k));
+    }
     return PH_OK;
 }
 
@@ -251,8 +279,9 @@ static int load_view(const void *buf, size_t len, const char *name, unsigned fla
     t->chm = v.chm;
     t->part = v.part;
     t->nkeys = (uint32_t)v.nkeys;
-    t->keys = v.keys;
-    if ((flags & PHC_LOAD_VERIFY) && !t->keys)
+    t->key_size = v.key_size;
+    keys_set(t, v.keys);
+    if ((flags & PHC_LOAD_VERIFY) && !v.keys)
         return ph_err_set(e, PH_EINVAL, "%s: an index-only table cannot be verified", name);
     return flags & PHC_LOAD_VERIFY ? verify_keys(t, name, e) : PH_OK;
 }

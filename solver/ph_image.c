@@ -89,8 +89,10 @@ static int plan_sections(const ph_image_src *s, image_plan *p, ph_err *err)
     } else {
         return ph_err_set(err, PH_EINVAL, "table image: no table");
     }
-    if (s->key_size != 4 && s->key_size != 8)
-        return ph_err_set(err, PH_EINVAL, "table image: key size %u", s->key_size);
+    unsigned table_ks = s->kind == PH_IMAGE_CHM ? s->chm->key_size : s->part->key_size;
+    if ((s->key_size != 4 && s->key_size != 8) || (table_ks == 8) != (s->key_size == 8))
+        return ph_err_set(err, PH_EINVAL, "table image: key size %u for a table of %u-byte keys",
+                          s->key_size, table_ks == 8 ? 8 : 4);
     if (s->value_size != 0 && s->value_size != 4 && s->value_size != 8)
         return ph_err_set(err, PH_EINVAL, "table image: value size %u", s->value_size);
     if (s->keys) {
@@ -403,6 +405,7 @@ static int parse_chm(const image_in *in, ph_image_view *v, ph_err *err)
     t->nedges = get32(h, 88);
     t->shift = get32(h, 92);
     t->width = h[31];
+    t->key_size = v->key_size;
     ph_err why;
     if (ph_table_check_shape(t, &why) != 0)
         return bad(err, PH_EFORMAT, in, "%s", why.msg);
@@ -452,6 +455,7 @@ static int parse_part(const image_in *in, ph_image_view *v, ph_err *err)
                    "buckets %u, vertices %llu)", (unsigned long long)v->nkeys, t->nbuckets,
                    (unsigned long long)t->nverts);
     t->nkeys = (uint32_t)v->nkeys;
+    t->key_size = v->key_size;
     int rc = want_section(in, SEC_VERTS, (t->nverts + 1) * 4, err);
     if (!rc)
         rc = want_section(in, SEC_BUCKETS, ((uint64_t)t->nbuckets + 1) * sizeof *t->buckets,
@@ -513,9 +517,6 @@ int ph_image_parse(const void *buf, size_t len, const char *name, ph_image_view 
         rc = parse_part(&in, out, err);
     else if (!rc)
         rc = bad(err, PH_EFORMAT, &in, "table kind %d (1 or 2)", out->kind);
-    if (!rc && out->key_size != 4)
-        rc = bad(err, PH_EUNSUPPORTED, &in,
-                 "%u-byte keys: this build handles 32-bit keys only", out->key_size);
     if (rc)
         memset(out, 0, sizeof *out);
     return rc;

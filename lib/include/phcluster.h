@@ -53,7 +53,7 @@ enum {
     PHC_EVERSION = -15,     /* table file of a newer format version */
     PHC_ETRUNC = -16,       /* table file shorter than its header says */
     PHC_ECHECKSUM = -17,    /* table file damaged since it was written */
-    PHC_EUNSUPPORTED = -18, /* valid, but not handled by this build (64-bit keys) */
+    PHC_EUNSUPPORTED = -18, /* valid, but not handled by this build */
 };
 
 typedef struct phc_error {
@@ -95,12 +95,16 @@ PHC_API void phc_options_init(phc_options *o);
  * copied (unless index_only); *out is freed with phc_table_free. */
 PHC_API int phc_table_build32(const uint32_t *keys, size_t n, const phc_options *o,
                               phc_table **out, phc_error *err);
-/* The same for 64-bit keys (PHC_EUNSUPPORTED in this build). */
+/* The same for 64-bit keys: all 64 bits are hashed (keys that differ only
+ * in their high half are told apart); one graph uses PHC_HASH_MIX, so
+ * options.hash must be AUTO or MIX. */
 PHC_API int phc_table_build64(const uint64_t *keys, size_t n, const phc_options *o,
                               phc_table **out, phc_error *err);
 
 /* Position of key in the array the table was built from; any value for a
- * key that is not a member (use phc_table_find to tell). */
+ * key that is not a member (use phc_table_find to tell).  A table of
+ * 32-bit keys looks at the key's low 32 bits; its find answers
+ * PHC_NOT_FOUND for any key above UINT32_MAX. */
 PHC_API uint32_t phc_table_index(const phc_table *t, uint64_t key);
 /* Position of key, or PHC_NOT_FOUND for every key not in the set (and
  * always for an index-only table). */

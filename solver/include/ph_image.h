@@ -83,8 +83,8 @@ int ph_image_artifact(const ph_image_src *src, const char *name, ph_artifacts *o
  * is used: magic, byte order, version, sizes, checksum, fields, section
  * bounds and lengths, bucket entries.  buf must be 8-byte aligned.  Codes:
  * PH_EFOREIGN (not a table file), PH_EVERSION (newer format), PH_ETRUNC,
- * PH_ECHECKSUM, PH_EFORMAT (inconsistent), PH_EUNSUPPORTED (a key size
- * this build does not handle); name is put in front of the message. */
+ * PH_ECHECKSUM, PH_EFORMAT (inconsistent); name is put in front of the
+ * message.  A one-graph table of 64-bit keys must use the MIX family. */
 int ph_image_parse(const void *buf, size_t len, const char *name, ph_image_view *out,
                    ph_err *err);
 

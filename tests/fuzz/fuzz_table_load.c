@@ -42,10 +42,14 @@ static void exercise(const phc_table *t, const uint8_t *data, size_t size)
     uint64_t n = phc_table_count(t);
     if (n == 0 || n > UINT32_MAX)
         die("loaded table with a bad count", NULL);
-    /* Keys from the input: every aligned word, at most 1024. */
-    for (size_t i = 0; i + 4 <= size && i < 4 * 1024; i += 4) {
-        uint32_t k;
-        memcpy(&k, data + i, 4);
+    /* Keys from the input: every aligned word (4 or 8 bytes, as the
+     * table's keys), at most 1024. */
+    size_t ks = phc_table_key_size(t);
+    if (ks != 4 && ks != 8)
+        die("loaded table with a bad key size", NULL);
+    for (size_t i = 0; i + ks <= size && i < ks * 1024; i += ks) {
+        uint64_t k = 0;
+        memcpy(&k, data + i, ks);
         (void)phc_table_index(t, k);
         uint32_t f = phc_table_find(t, k);
         if (f != PHC_NOT_FOUND && (f >= n || phc_table_index(t, k) != f))

@@ -1,6 +1,7 @@
 /* gen_table_corpus OUT_DIR - the seed corpus of fuzz_table_load: small
  * saved tables of every kind (one graph: power-of-two, compact, 16- and
- * 32-bit values, each hash family; partitioned; index-only), each behind
+ * 32-bit values, each hash family; partitioned; index-only; 32- and
+ * 64-bit keys), each behind
  * the target's mode byte, plus a few refused ones.  Deterministic. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,19 +29,32 @@ static int emit(const char *dir, const char *name, unsigned mode, const uint8_t 
     return rc;
 }
 
-static int table(const char *dir, const char *name, uint32_t n, const phc_options *o)
+static int build(uint32_t n, int wide, const phc_options *o, phc_table **t, phc_error *e)
+{
+    uint32_t *keys = gen_keys(GEN_SHUFFLED, n, n);
+    uint64_t *k64 = malloc(n * sizeof *k64);
+    int rc = -1;
+    if (keys && k64) {
+        for (uint32_t i = 0; i < n; i++)
+            k64[i] = (uint64_t)keys[i / 2 * 2] | (uint64_t)(i & 1) << 40;
+        rc = wide ? phc_table_build64(k64, n, o, t, e) : phc_table_build32(keys, n, o, t, e);
+    }
+    free(keys);
+    free(k64);
+    return rc;
+}
+
+static int table(const char *dir, const char *name, uint32_t n, int wide, const phc_options *o)
 {
     char path[4096];
-    uint32_t *keys = gen_keys(GEN_SHUFFLED, n, n);
     phc_table *t;
-    phc_error e;
+    phc_error e = {0};
     snprintf(path, sizeof path, "%s/.tmp.phc", dir);
-    if (!keys || phc_table_build32(keys, n, o, &t, &e) || phc_table_save(t, path, &e)) {
+    if (build(n, wide, o, &t, &e) || phc_table_save(t, path, &e)) {
         fprintf(stderr, "gen_table_corpus: %s: %s\n", name, e.msg);
         return -1;
     }
     phc_table_free(t);
-    free(keys);
     void *img;
     size_t len;
     ph_err err;
@@ -79,16 +93,20 @@ int main(int argc, char **argv)
     phc_options o;
     int rc = 0;
     const struct { const char *name; uint32_t n; uint32_t part; int compact; phc_hash hash;
-                   int index_only; } s[] = {
-        {"chm-pow2-w2", 120, PHC_PARTITION_OFF, 0, PHC_HASH_AUTO, 0},
-        {"chm-compact", 120, PHC_PARTITION_OFF, 1, PHC_HASH_MIX, 0},
-        {"chm-mulshift", 60, PHC_PARTITION_OFF, 0, PHC_HASH_MULSHIFT, 0},
-        {"chm-mulrot", 60, PHC_PARTITION_OFF, 0, PHC_HASH_MULROT, 0},
-        {"chm-index-only", 120, PHC_PARTITION_OFF, 0, PHC_HASH_AUTO, 1},
-        {"chm-one", 1, PHC_PARTITION_OFF, 0, PHC_HASH_AUTO, 0},
-        {"part", 300, 30, 0, PHC_HASH_AUTO, 0},
-        {"part-tiny-buckets", 64, 2, 0, PHC_HASH_AUTO, 0},
-        {"part-index-only", 300, 60, 0, PHC_HASH_AUTO, 1},
+                   int index_only; int wide; } s[] = {
+        {"chm-pow2-w2", 120, PHC_PARTITION_OFF, 0, PHC_HASH_AUTO, 0, 0},
+        {"chm-compact", 120, PHC_PARTITION_OFF, 1, PHC_HASH_MIX, 0, 0},
+        {"chm-mulshift", 60, PHC_PARTITION_OFF, 0, PHC_HASH_MULSHIFT, 0, 0},
+        {"chm-mulrot", 60, PHC_PARTITION_OFF, 0, PHC_HASH_MULROT, 0, 0},
+        {"chm-index-only", 120, PHC_PARTITION_OFF, 0, PHC_HASH_AUTO, 1, 0},
+        {"chm-one", 1, PHC_PARTITION_OFF, 0, PHC_HASH_AUTO, 0, 0},
+        {"part", 300, 30, 0, PHC_HASH_AUTO, 0, 0},
+        {"part-tiny-buckets", 64, 2, 0, PHC_HASH_AUTO, 0, 0},
+        {"part-index-only", 300, 60, 0, PHC_HASH_AUTO, 1, 0},
+        {"chm64", 120, PHC_PARTITION_OFF, 0, PHC_HASH_AUTO, 0, 1},
+        {"chm64-compact", 120, PHC_PARTITION_OFF, 1, PHC_HASH_AUTO, 0, 1},
+        {"part64", 300, 30, 0, PHC_HASH_AUTO, 0, 1},
+        {"part64-index-only", 300, 60, 0, PHC_HASH_AUTO, 1, 1},
     };
     for (size_t i = 0; !rc && i < sizeof s / sizeof s[0]; i++) {
         phc_options_init(&o);
@@ -97,7 +115,7 @@ int main(int argc, char **argv)
         o.hash = s[i].hash;
         o.index_only = s[i].index_only;
         o.threads = 1;
-        rc = table(argv[1], s[i].name, s[i].n, &o);
+        rc = table(argv[1], s[i].name, s[i].n, s[i].wide, &o);
     }
     return rc ? 1 : 0;
 }

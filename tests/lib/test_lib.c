@@ -144,10 +144,13 @@ static void test_build_errors(void **state)
     assert_null(t);
     assert_non_null(strstr(e.msg, "duplicate"));
     assert_int_equal(phc_table_build32(keys, 0, NULL, &t, &e), PHC_EINVAL);
-    uint64_t k64[] = {1, 2};
-    assert_int_equal(phc_table_build64(k64, 2, NULL, &t, &e), PHC_EUNSUPPORTED);
-    assert_non_null(strstr(e.msg, "64-bit"));
+    uint64_t k64[] = {1, 1ull << 32, 1};
+    assert_int_equal(phc_table_build64(k64, 3, NULL, &t, &e), PHC_EDUP);
     phc_options o;
+    phc_options_init(&o);
+    o.partition = PHC_PARTITION_OFF;
+    o.hash = PHC_HASH_MULSHIFT; /* a 32-bit family */
+    assert_int_equal(phc_table_build64(k64, 2, &o, &t, &e), PHC_EINVAL);
     phc_options_init(&o);
     o.hash = (phc_hash)9;
     assert_int_equal(phc_table_build32(keys, 2, &o, &t, &e), PHC_EINVAL);
@@ -160,6 +163,75 @@ static void test_build_errors(void **state)
     o.partition = 512;
     assert_int_equal(phc_table_build32(many, 30000, &o, &t, &e), PHC_EDUP);
     free(many);
+}
+
+/* 64-bit keys: members whose low halves collide (they differ only in the
+ * high 32 bits) and random ones; non-members that differ from a member in
+ * one high bit, and random 64-bit keys. */
+static uint64_t *keys64(uint32_t n, uint64_t seed)
+{
+    uint32_t *low = gen_keys(GEN_SHUFFLED, n / 2 + 1, seed);
+    uint64_t *k = malloc(n * sizeof *k);
+    assert_non_null(low);
+    assert_non_null(k);
+    for (uint32_t i = 0; i < n; i++)
+        k[i] = (uint64_t)low[i / 2] | (uint64_t)(0x9e370000u + (i & 1) * 0x100u + seed) << 32;
+    free(low);
+    return k;
+}
+
+static void check_table64(const phc_table *t, const uint64_t *keys, uint32_t n)
+{
+    assert_int_equal(phc_table_key_size(t), 8);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(phc_table_find(t, keys[i]), i);
+    uint64_t state = 9;
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(phc_table_find(t, keys[i] ^ (1ull << 61)), PHC_NOT_FOUND);
+        assert_int_equal(phc_table_find(t, (uint32_t)keys[i]), PHC_NOT_FOUND);
+        assert_int_equal(phc_table_find(t, gen_next(&state) | (1ull << 63)), PHC_NOT_FOUND);
+    }
+}
+
+static void test_round_trip_64(void **state)
+{
+    (void)state;
+    struct { uint32_t n; uint32_t partition; int compact; int index_only; } cases[] = {
+        {1, PHC_PARTITION_OFF, 0, 0},
+        {2000, PHC_PARTITION_OFF, 0, 0},
+        {30000, PHC_PARTITION_OFF, 1, 0},
+        {30000, 1000, 0, 0},
+        {5000, 700, 0, 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint32_t n = cases[c].n;
+        uint64_t *keys = keys64(n, c);
+        phc_options o;
+        phc_options_init(&o);
+        o.partition = cases[c].partition;
+        o.compact = cases[c].compact;
+        o.index_only = cases[c].index_only;
+        o.threads = 2;
+        phc_table *t;
+        phc_error e;
+        if (phc_table_build64(keys, n, &o, &t, &e))
+            fail_msg("%s", e.msg);
+        if (!o.index_only)
+            check_table64(t, keys, n);
+        assert_int_equal(phc_table_save(t, at("k64.phc"), &e), PHC_OK);
+        phc_table_free(t);
+        assert_int_equal(phc_table_load(at("k64.phc"), o.index_only ? 0 : PHC_LOAD_VERIFY, &t,
+                                        &e), PHC_OK);
+        if (o.index_only) {
+            assert_false(phc_table_has_keys(t));
+            for (uint32_t i = 0; i < n; i++)
+                assert_int_equal(phc_table_index(t, keys[i]), i);
+        } else {
+            check_table64(t, keys, n);
+        }
+        phc_table_free(t);
+        free(keys);
+    }
 }
 
 /* ---- damaged files ------------------------------------------------------ */
@@ -390,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_kinds),
         cmocka_unit_test(test_auto_partition),
         cmocka_unit_test(test_index_only),
+        cmocka_unit_test(test_round_trip_64),
         cmocka_unit_test(test_build_errors),
         cmocka_unit_test(test_truncated_everywhere),
         cmocka_unit_test(test_damaged),
