@@ -88,7 +88,6 @@ typedef struct coord_pgroup {
     uint32_t b_lo, ngroup;
     uint64_t worker;       /* serial of the holder while RUNNING, else 0 */
     uint64_t sent_ms;
-    uint32_t *keys;        /* RUNNING: the keys sent, kept for the check */
     uint32_t bytes;        /* keys + positions sent (credits' byte count) */
     uint8_t state;         /* TASK_QUEUED, TASK_RUNNING or TASK_DONE */
     uint8_t tries;

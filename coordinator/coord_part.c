@@ -5,7 +5,8 @@
  * (solver/ph_part.h) whose buckets travel in groups.  When its task comes
  * up for dispatch the coordinator reads the file (a copy, not a mapping:
  * a file truncated meanwhile must not fault the coordinator), splits the
- * keys' positions by bucket (4 more bytes a key), lays out the
+ * keys and their positions by bucket (8 bytes a key; the file's copy is
+ * then dropped), lays out the
  * bucket records and creates OUT/NAME/NAME.values as a temporary file of
  * its final size.  The groups (consecutive buckets, about
  * --part-task-bytes of keys each, and never more than a frame carries
@@ -16,7 +17,7 @@
  * failing the file after --max-tries.
  *
  * A PART_RESULT is not trusted: its lengths must match the group, and
- * every key of the group (kept since its PART_TASK) is looked up through
+ * every key of the group is looked up through
  * the returned seeds and values (ph_part_check_group) before the values are
  * written at their offset in the temporary file; the worker verified each
  * bucket too.  Since the split holds every position exactly once, the
@@ -69,7 +70,8 @@ struct coord_part {
     uint64_t table_seed;
     uint32_t nbuckets;
     uint64_t *start;            /* nbuckets + 1 */
-    uint32_t *pos;              /* positions grouped by bucket */
+    uint32_t *keys;             /* the keys grouped by bucket */
+    uint32_t *pos;              /* their positions */
     ph_part_bucket *buckets;    /* records; seeds filled as groups arrive */
     uint64_t nverts;
     int outfd;                  /* OUT */
@@ -81,6 +83,7 @@ struct coord_part {
     uint64_t attempts;
     uint32_t max_bucket_attempts;
     uint64_t start_us;
+    uint64_t open_us, send_us, check_us; /* the loop's time on it, for the log */
 };
 
 /* ---- opening ------------------------------------------------------------ */
@@ -118,11 +121,10 @@ static void part_free(coord_part *p)
         close(p->dirfd);
     if (p->outfd >= 0)
         close(p->outfd);
-    for (uint32_t g = 0; p->groups && g < p->ngroups; g++)
-        free(p->groups[g].keys);
     free(p->groups);
     free(p->buckets);
     free(p->start);
+    free(p->keys);
     free(p->pos);
     ph_keys_map_close(&p->km);
     free(p);
@@ -212,8 +214,14 @@ static int part_build(const coord *c, const coord_job *j, uint64_t t, uint32_t k
     p->table_seed = ph_part_table_seed(j->seed);
     p->nbuckets = ph_part_nbuckets(p->km.n, kpb);
     ph_err e = {0};
-    if (ph_part_split_positions(p->km.v, p->km.n, p->table_seed, p->nbuckets,
-                                PART_SPLIT_THREADS, &p->start, &p->pos, &e) != PH_OK)
+    rc = ph_part_split_positions(p->km.v, p->km.n, p->table_seed, p->nbuckets,
+                                 PART_SPLIT_THREADS, &p->start, &p->keys, &p->pos, &e);
+    /* Grouped, the keys are sent as slices: the file's copy is not needed
+     * again (ph_keys_map_unchanged looks at the file itself). */
+    free(p->km.copy);
+    p->km.copy = NULL;
+    p->km.v = NULL;
+    if (rc)
         return ph_err_set(err, PH_ENOMEM, "%s: %s", p->path, e.msg);
     rc = part_layout(c, p, err);
     return rc ? rc : part_values_file(j, p, err);
@@ -229,6 +237,7 @@ void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t kpb)
         p->outfd = p->dirfd = p->vfd = -1;
         p->start_us = ph_time_us();
         rc = part_build(c, j, t, kpb, p, &err);
+        p->open_us = ph_time_us() - p->start_us;
     } else {
         ph_err_set(&err, PH_ENOMEM, "%s: out of memory", j->tasks[t].file);
     }
@@ -302,9 +311,10 @@ static void part_close(coord *c, coord_job *j, coord_part *p, int status, const 
     part_unlink(j, p);
     j->inflight--;
     j->tasks[t].part = false;
-    ph_log_info("coord", "job=%s file=%s status=%s ms=%" PRIu64 " msg=\"partitioned table "
-                "closed\"", j->token, j->tasks[t].file, status ? ph_err_name(status) : "ok",
-                r.solve_us / 1000);
+    ph_log_info("coord", "job=%s file=%s status=%s ms=%" PRIu64 " open_ms=%" PRIu64
+                " send_ms=%" PRIu64 " check_ms=%" PRIu64 " msg=\"partitioned table closed\"",
+                j->token, j->tasks[t].file, status ? ph_err_name(status) : "ok",
+                r.solve_us / 1000, p->open_us / 1000, p->send_us / 1000, p->check_us / 1000);
     part_free(p);
     coord_task_settle(c, j, t, coord_job_jw(j, NULL), status ? NULL : &r, status, error);
 }
@@ -408,18 +418,12 @@ static int send_group(coord *c, coord_job *j, coord_part *p, uint32_t g, coord_w
     uint64_t lo = p->start[pg->b_lo], hi = p->start[pg->b_lo + pg->ngroup];
     uint32_t k = (uint32_t)(hi - lo);
     uint32_t *counts = malloc((size_t)pg->ngroup * 4);
-    pg->keys = malloc(k ? (size_t)k * 4 : 4);
-    if (!counts || !pg->keys) {
-        free(counts);
-        free(pg->keys);
-        pg->keys = NULL;
+    if (!counts) {
         ph_log_error("coord", "job=%s msg=\"out of memory for a group\"", j->token);
         return PH_OK; /* stays queued */
     }
     for (uint32_t b = 0; b < pg->ngroup; b++)
         counts[b] = (uint32_t)(p->start[pg->b_lo + b + 1] - p->start[pg->b_lo + b]);
-    for (uint32_t i = 0; i < k; i++)
-        pg->keys[i] = p->km.v[p->pos[lo + i]];
     ph_msg m = {.type = PH_MSG_PART_TASK};
     ph_msg_part_task *pt = &m.u.part_task;
     *pt = (ph_msg_part_task){.job_id = j->id, .task_id = p->task, .group = g,
@@ -427,13 +431,11 @@ static int send_group(coord *c, coord_job *j, coord_part *p, uint32_t g, coord_w
                              .nkeys = p->km.n, .nbuckets = p->nbuckets, .bucket_lo = pg->b_lo,
                              .key_size = 4,
                              .counts = {(const char *)counts, pg->ngroup * 4u},
-                             .keys = {(const char *)pg->keys, k * 4u},
+                             .keys = {(const char *)(p->keys + lo), k * 4u},
                              .positions = {(const char *)(p->pos + lo), k * 4u}};
     int rc = ph_wire_send(c->sock, w->ident, w->ident_len, &m, err);
     free(counts);
     if (rc) {
-        free(pg->keys);
-        pg->keys = NULL;
         if (rc == PH_EBUSY) {
             w->blocked = true;
             return PH_OK;
@@ -452,8 +454,12 @@ int coord_part_send(coord *c, coord_job *j, coord_worker *w, ph_err *err)
 {
     for (coord_part *p = j->parts; p; p = p->next) {
         int32_t g = next_queued(p);
-        if (g >= 0)
-            return send_group(c, j, p, (uint32_t)g, w, err);
+        if (g < 0)
+            continue;
+        uint64_t t0 = ph_time_us();
+        int rc = send_group(c, j, p, (uint32_t)g, w, err);
+        p->send_us += ph_time_us() - t0;
+        return rc;
     }
     return PH_OK;
 }
@@ -467,8 +473,6 @@ static bool group_taken_back(coord *c, coord_job *j, coord_part *p, uint32_t g, 
     coord_pgroup *pg = &p->groups[g];
     pg->state = TASK_QUEUED;
     pg->worker = 0;
-    free(pg->keys);
-    pg->keys = NULL;
     if (pg->tries < UINT8_MAX)
         pg->tries++;
     if (pg->tries < c->max_tries)
@@ -532,8 +536,8 @@ static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result
                        ph_err *err)
 {
     ph_part_group g = {.table_seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
-                       .bucket_lo = pg->b_lo, .ngroup = pg->ngroup, .keys = pg->keys,
-                       .pos = p->pos + p->start[pg->b_lo]};
+                       .bucket_lo = pg->b_lo, .ngroup = pg->ngroup,
+                       .keys = p->keys + p->start[pg->b_lo], .pos = p->pos + p->start[pg->b_lo]};
     uint32_t *counts = malloc((size_t)pg->ngroup * 4);
     uint64_t nv = 0;
     for (uint32_t b = 0; counts && b < pg->ngroup; b++) {
@@ -590,11 +594,12 @@ void coord_on_part_result(coord *c, coord_worker *w, const ph_msg_part_result *r
                  r->error.p);
     } else {
         w->done++;
-        if ((rc = group_place(p, pg, r, &err)) != PH_OK)
+        uint64_t t0 = ph_time_us();
+        rc = group_place(p, pg, r, &err);
+        p->check_us += ph_time_us() - t0;
+        if (rc != PH_OK)
             snprintf(error, sizeof error, "%s: %s", j->tasks[p->task].file, err.msg);
     }
-    free(pg->keys);
-    pg->keys = NULL;
     pg->worker = 0;
     if (rc) { /* a group that fails fails its table: the seeds are deterministic */
         pg->state = TASK_DONE;

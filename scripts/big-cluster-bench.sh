@@ -46,8 +46,9 @@ start_workers() { # n: workers with --threads 1
     pids+=($!)
   done
   for _ in $(seq 100); do
-    n=$("${client[@]}" status --json | grep -o '"pid":' | wc -l || true)
-    [[ $n -ge $1 ]] && return 0
+    local nw
+    nw=$("${client[@]}" status --json | grep -o "\"pid\":" | wc -l || true)
+    [[ $nw -ge $1 ]] && return 0
     sleep 0.1
   done
   echo "big-cluster-bench: workers did not register" >&2
@@ -57,8 +58,9 @@ start_workers() { # n: workers with --threads 1
 stop_workers() {
   for p in "${wpids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
   for _ in $(seq 100); do # the coordinator drops them on disconnect or liveness
-    n=$("${client[@]}" status --json | grep -o '"pid":' | wc -l || true)
-    [[ $n -eq 0 ]] && return 0
+    local nw
+    nw=$("${client[@]}" status --json | grep -o "\"pid\":" | wc -l || true)
+    [[ $nw -eq 0 ]] && return 0
     sleep 0.1
   done
 }

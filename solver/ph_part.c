@@ -626,16 +626,20 @@ uint32_t ph_part_bucket_nverts(uint32_t k) { return bucket_nverts(k); }
 
 int ph_part_split_positions(const uint32_t *keys, uint32_t n, uint64_t table_seed,
                             uint32_t nbuckets, unsigned threads, uint64_t **start,
-                            uint32_t **pos, ph_err *err)
+                            uint32_t **gkeys, uint32_t **pos, ph_err *err)
 {
     part_split s;
     *start = NULL;
     *pos = NULL;
-    if (split_keys(keys, 4, n, table_seed, nbuckets, threads, 0, &s))
+    if (gkeys)
+        *gkeys = NULL;
+    if (split_keys(keys, 4, n, table_seed, nbuckets, threads, gkeys != NULL, &s))
         return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
                           nbuckets);
     *start = s.start;
     *pos = s.pos;
+    if (gkeys)
+        *gkeys = s.keys;
     return PH_OK;
 }
 

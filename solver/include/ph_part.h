@@ -188,11 +188,13 @@ uint32_t ph_part_nbuckets(uint64_t n, uint32_t keys_per_bucket);
 uint32_t ph_part_bucket_nverts(uint32_t k);
 
 /* Positions of keys[0..n) grouped by bucket: bucket b's keys are
- * keys[pos[i]] for i in [start[b], start[b+1]), positions ascending.  Both
- * arrays malloc'd, owned by the caller.  PH_ENOMEM. */
+ * keys[pos[i]] for i in [start[b], start[b+1]), positions ascending; with
+ * gkeys (optional) also those keys themselves, gkeys[i] = keys[pos[i]], so
+ * a group's keys are one slice.  Arrays malloc'd, owned by the caller.
+ * PH_ENOMEM. */
 int ph_part_split_positions(const uint32_t *keys, uint32_t n, uint64_t table_seed,
                             uint32_t nbuckets, unsigned threads, uint64_t **start,
-                            uint32_t **pos, ph_err *err);
+                            uint32_t **gkeys, uint32_t **pos, ph_err *err);
 
 /* A group of consecutive buckets [bucket_lo, bucket_lo + ngroup) of a
  * table of nkeys keys and nbuckets buckets. */

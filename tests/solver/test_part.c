@@ -250,11 +250,12 @@ static void test_groups_same_table(void **state)
     uint32_t nb = ph_part_nbuckets(n, kpb), *pos = NULL;
     assert_int_equal(nb, t.nbuckets);
     assert_int_equal(tseed, t.seed);
-    assert_int_equal(ph_part_split_positions(keys, n, tseed, nb, 2, &start, &pos, &err), 0);
-    uint32_t *gk = malloc((size_t)n * 4), *counts = malloc((size_t)nb * 4);
+    uint32_t *gk = NULL;
+    assert_int_equal(ph_part_split_positions(keys, n, tseed, nb, 2, &start, &gk, &pos, &err), 0);
+    uint32_t *counts = malloc((size_t)nb * 4);
     uint32_t *seeds = malloc((size_t)nb * 4), *vals = malloc((size_t)t.nverts * 4 + 4);
     for (uint64_t i = 0; i < n; i++)
-        gk[i] = keys[pos[i]];
+        assert_int_equal(gk[i], keys[pos[i]]);
     for (uint32_t b = 0; b < nb; b++)
         counts[b] = (uint32_t)(start[b + 1] - start[b]);
     for (uint32_t lo = 0; lo < nb; lo += per) {
