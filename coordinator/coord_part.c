@@ -72,7 +72,8 @@ struct coord_part {
     uint64_t *start;            /* nbuckets + 1 */
     uint32_t *keys;             /* the keys grouped by bucket */
     uint32_t *pos;              /* their positions */
-    ph_part_bucket *buckets;    /* records; seeds filled as groups arrive */
+    uint64_t *buckets;          /* nbuckets + 1 entries (ph_part.h): bases, then
+                                   seeds as groups arrive */
     uint64_t nverts;
     int outfd;                  /* OUT */
     int dirfd;                  /* OUT/NAME */
@@ -145,7 +146,7 @@ static uint64_t group_keys(const coord *c)
 static int part_layout(const coord *c, coord_part *p, ph_err *err)
 {
     uint64_t per = group_keys(c), base = 0;
-    p->buckets = calloc(p->nbuckets, sizeof *p->buckets);
+    p->buckets = calloc((size_t)p->nbuckets + 1, sizeof *p->buckets);
     p->groups = calloc(p->nbuckets, sizeof *p->groups); /* at most one per bucket */
     if (!p->buckets || !p->groups)
         return ph_err_set(err, PH_ENOMEM, "%s: out of memory for %u buckets", p->path,
@@ -157,9 +158,8 @@ static int part_layout(const coord *c, coord_part *p, ph_err *err)
             return ph_err_set(err, PH_EINVAL, "%s: a bucket of %" PRIu64 " keys does not fit "
                               "one %u-byte frame; use fewer keys per bucket (--partition)",
                               p->path, k, ph_wire_max_frame());
-        p->buckets[b].base = base;
-        p->buckets[b].nverts = ph_part_bucket_nverts((uint32_t)k);
-        base += p->buckets[b].nverts;
+        p->buckets[b] = ph_part_entry(base, 0);
+        base += ph_part_bucket_nverts((uint32_t)k);
         if (p->ngroups == 0 || in_group + k > per) {
             p->groups[p->ngroups++] = (coord_pgroup){.b_lo = b};
             in_group = 0;
@@ -167,7 +167,11 @@ static int part_layout(const coord *c, coord_part *p, ph_err *err)
         p->groups[p->ngroups - 1].ngroup++;
         in_group += k;
     }
+    p->buckets[p->nbuckets] = ph_part_entry(base, 0);
     p->nverts = base;
+    if (base > PH_PART_BASE_MASK)
+        return ph_err_set(err, PH_EINVAL, "%s: %" PRIu64 " vertices, more than a bucket entry "
+                          "holds", p->path, base);
     return PH_OK;
 }
 
@@ -297,7 +301,7 @@ static void part_row(const coord_part *p, ph_msg_result *r)
     r->vertices = p->nverts > UINT32_MAX ? UINT32_MAX : (uint32_t)p->nverts;
     r->attempts = p->attempts;
     r->solve_us = ph_time_us() - p->start_us;
-    r->table_bytes = (uint64_t)p->nbuckets * sizeof(ph_part_bucket) + p->nverts * 4u;
+    r->table_bytes = ((uint64_t)p->nbuckets + 1) * sizeof *p->buckets + p->nverts * 4u;
 }
 
 /* The file's final result: the part is closed (temporary removed unless
@@ -353,7 +357,7 @@ static int part_finish(coord *c, coord_job *j, coord_part *p, ph_err *err)
         char bname[300];
         snprintf(bname, sizeof bname, "%s.buckets", p->name);
         rc = ph_fs_write_atomic_at(p->dirfd, bname, shown, p->buckets,
-                                   (size_t)p->nbuckets * sizeof *p->buckets, 1, err);
+                                   ((size_t)p->nbuckets + 1) * sizeof *p->buckets, 1, err);
     }
     if (!rc)
         rc = ph_artifacts_write(&arts, j->out_dir, err);
@@ -542,7 +546,7 @@ static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result
     uint64_t nv = 0;
     for (uint32_t b = 0; counts && b < pg->ngroup; b++) {
         counts[b] = (uint32_t)(p->start[pg->b_lo + b + 1] - p->start[pg->b_lo + b]);
-        nv += p->buckets[pg->b_lo + b].nverts;
+        nv += ph_part_bucket_nverts(counts[b]);
     }
     g.counts = counts;
     uint32_t *seeds = malloc((size_t)pg->ngroup * 4), *vals = malloc(nv ? nv * 4 : 4);
@@ -556,16 +560,23 @@ static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result
     if (!rc) { /* aligned copies: the frame's views need not be */
         memcpy(seeds, r->seeds.p, r->seeds.n);
         memcpy(vals, r->values.p, r->values.n);
+        for (uint32_t i = 0; !rc && i < pg->ngroup; i++)
+            if (seeds[i] > PH_PART_SEED_MASK) /* a bucket entry keeps 28 bits */
+                rc = ph_err_set(err, PH_EPROTO, "PART_RESULT.seeds: bucket %u's seed 0x%x has "
+                                "more than 28 bits", pg->b_lo + i, seeds[i]);
+    }
+    if (!rc) {
         ph_err why = {0};
         if (ph_part_check_group(&g, seeds, vals, &why) != PH_OK)
             rc = ph_err_set(err, PH_EVERIFY, "the worker's buckets %u-%u fail verification: %s",
                             pg->b_lo, pg->b_lo + pg->ngroup - 1, why.msg);
     }
     if (!rc && write_all_at(p->vfd, vals, (size_t)nv * 4,
-                            (off_t)(p->buckets[pg->b_lo].base * 4)) != 0)
+                            (off_t)((p->buckets[pg->b_lo] & PH_PART_BASE_MASK) * 4)) != 0)
         rc = ph_err_set(err, PH_EIO, "cannot write the table's values: %s", strerror(errno));
     for (uint32_t b = 0; !rc && b < pg->ngroup; b++)
-        p->buckets[pg->b_lo + b].seed = seeds[b];
+        p->buckets[pg->b_lo + b] =
+            ph_part_entry(p->buckets[pg->b_lo + b] & PH_PART_BASE_MASK, seeds[b]);
     free(counts);
     free(seeds);
     free(vals);

@@ -122,16 +122,17 @@ static void verify_table(const char *out, const char *name, const char *keys_pat
     uint32_t *keys = read_all(keys_path, &klen);
     assert_int_equal(klen / 4, nkeys);
     snprintf(path, sizeof path, "%s/%s/%s.buckets", out, name, name);
-    ph_part_bucket *b = read_all(path, &blen);
+    uint64_t *b = read_all(path, &blen);
     snprintf(path, sizeof path, "%s/%s/%s.values", out, name, name);
     uint32_t *v = read_all(path, &vlen); /* a zero beyond the end, as in memory */
-    assert_int_equal(blen, nb * sizeof *b);
+    assert_int_equal(blen, (nb + 1) * sizeof *b);
     ph_part_table t = {.seed = s0 | s1 << 32, .nkeys = (uint32_t)nkeys,
                        .nbuckets = (uint32_t)nb, .buckets = b, .nverts = vlen / 4,
                        .assigned = v};
     assert_int_equal(t.seed, ph_part_table_seed(0));
     for (uint32_t i = 0; i < t.nbuckets; i++)
-        assert_true(b[i].base + b[i].nverts <= t.nverts);
+        assert_true(ph_part_base(&t, i) <= ph_part_base(&t, i + 1));
+    assert_int_equal(ph_part_base(&t, t.nbuckets), t.nverts);
     ph_err err = {0};
     int rc = ph_part_verify(&t, keys, t.nkeys, 2, &err);
     if (rc)
