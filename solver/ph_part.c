@@ -752,6 +752,9 @@ int ph_part_check_group(const ph_part_group *g, const uint32_t *seeds, const uin
     uint64_t at = 0, vbase = 0;
     for (uint32_t i = 0; i < g->ngroup; i++) {
         uint32_t k = g->counts[i], b = g->bucket_lo + i, nv = bucket_nverts(k);
+        if (seeds[i] > PH_PART_SEED_MASK) /* a bucket entry keeps 28 bits of it */
+            return ph_err_set(err, PH_EVERIFY, "bucket %u: seed 0x%08x has more than 28 bits",
+                              b, seeds[i]);
         for (uint32_t e = 0; e < k; e++) {
             uint32_t key = g->keys[at + e], p = g->pos[at + e];
             uint64_t h = ph_part_mix(key ^ g->table_seed);

@@ -222,7 +222,8 @@ int ph_part_solve_group(const ph_part_group *g, uint32_t *seeds, uint32_t *value
 
 /* Check a group solved elsewhere: every key of g looked up through seeds
  * and values (ph_part_group_nverts of them) must give its position, and
- * lie in its bucket.  PH_EVERIFY naming the first bad key. */
+ * lie in its bucket, and every seed fit a bucket entry (28 bits).
+ * PH_EVERIFY naming the first bad key or seed. */
 int ph_part_check_group(const ph_part_group *g, const uint32_t *seeds, const uint32_t *values,
                         ph_err *err);
 
