@@ -280,6 +280,10 @@ static void test_groups_same_table(void **state)
                 seeds[0] ^= 1;
             }
             assert_int_equal(bad, PH_EVERIFY);
+            seeds[0] |= 1u << 28; /* more than a bucket entry keeps */
+            assert_int_equal(ph_part_check_group(&g, seeds, vals + base, &err), PH_EVERIFY);
+            assert_non_null(strstr(err.msg, "28 bits"));
+            seeds[0] &= ~(1u << 28);
         }
     }
     for (uint32_t b = 0; b < nb; b++)
