@@ -31,12 +31,25 @@ void cl_progress_init(cl_progress *p)
     p->tty = isatty(STDERR_FILENO);
 }
 
+/* Throughput so far (tables a second over the job's whole run) and the
+ * time the rest would take at it; -1 when unknown.  A stalled task makes
+ * any estimate a guess: the caller says "stalled" instead. */
 static void rate_eta(const ph_msg_job *j, double *rate, double *eta)
 {
     uint64_t done = j->succeeded + j->failed;
     double secs = (double)j->elapsed_us / 1e6;
     *rate = secs > 0 ? (double)done / secs : 0;
     *eta = *rate > 0 ? (double)(j->total - done) / *rate : -1;
+}
+
+static void eta_text(const ph_msg_job *j, double eta, char *out, size_t len)
+{
+    if (j->stalled)
+        snprintf(out, len, "stalled(%" PRIu64 ")", j->stalled);
+    else if (eta < 0)
+        snprintf(out, len, "--");
+    else
+        snprintf(out, len, "%.0fs", eta);
 }
 
 static void nodes_text(const ph_msg_job *j, char *out, size_t len)
@@ -64,15 +77,16 @@ void cl_progress_update(cl_progress *p, const ph_msg_job *j)
     uint64_t done = j->succeeded + j->failed;
     double rate, eta;
     rate_eta(j, &rate, &eta);
-    char nodes[512], groups[64] = "";
+    char nodes[512], groups[64] = "", eta_s[40];
     nodes_text(j, nodes, sizeof nodes);
+    eta_text(j, eta, eta_s, sizeof eta_s);
     if (j->parts_total)
         snprintf(groups, sizeof groups, " bucket groups %" PRIu64 "/%" PRIu64, j->parts_done,
                  j->parts_total);
     if (!p->tty) {
         fprintf(stderr, "progress: %" PRIu64 "/%" PRIu64 " ok=%" PRIu64 " failed=%" PRIu64
-                " running=%" PRIu64 " rate=%.0f/s eta=%.0fs%s nodes: %s\n", done, j->total,
-                j->succeeded, j->failed, j->running, rate, eta < 0 ? 0 : eta, groups, nodes);
+                " running=%" PRIu64 " rate=%.0f/s eta=%s%s nodes: %s\n", done, j->total,
+                j->succeeded, j->failed, j->running, rate, eta_s, groups, nodes);
         return;
     }
     enum { WIDTH = 30 };
@@ -81,11 +95,6 @@ void cl_progress_update(cl_progress *p, const ph_msg_job *j)
     for (unsigned i = 0; i < WIDTH; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[WIDTH] = '\0';
-    char eta_s[32];
-    if (eta < 0)
-        snprintf(eta_s, sizeof eta_s, "--");
-    else
-        snprintf(eta_s, sizeof eta_s, "%.0fs", eta);
     fprintf(stderr, "\r\033[K[%s] %" PRIu64 "/%" PRIu64 " %3.0f%% %.0f files/s ETA %s%s%s%s | %s",
             bar, done, j->total, j->total ? 100.0 * (double)done / (double)j->total : 100.0,
             rate, eta_s, j->failed ? " FAILED " : "", j->failed ? "(some)" : "", groups, nodes);
@@ -124,9 +133,10 @@ static void json_job_body(FILE *f, const ph_msg_job *j)
     json_str(f, j->token);
     fprintf(f, ",\"state\":\"%s\",\"total\":%" PRIu64 ",\"queued\":%" PRIu64
             ",\"running\":%" PRIu64 ",\"succeeded\":%" PRIu64 ",\"failed\":%" PRIu64
+            ",\"stalled\":%" PRIu64 ",\"stalls\":%" PRIu64
             ",\"elapsed_us\":%" PRIu64 ",\"first_error\":",
             cl_job_state_name(j->state), j->total, j->queued, j->running, j->succeeded,
-            j->failed, j->elapsed_us);
+            j->failed, j->stalled, j->stalls, j->elapsed_us);
     json_str(f, j->first_error);
     if (j->parts_total)
         fprintf(f, ",\"parts_total\":%" PRIu64 ",\"parts_done\":%" PRIu64, j->parts_total,
@@ -160,9 +170,9 @@ void cl_json_status(FILE *f, const ph_msg_status_reply *s)
         fputs(",\"host\":", f);
         json_str(f, w->host);
         fprintf(f, ",\"pid\":%u,\"numa_node\":%u,\"threads\":%u,\"running\":%u,\"done\":%" PRIu64
-                ",\"failed\":%" PRIu64 ",\"last_heartbeat_ms\":%" PRIu64 "}", w->pid,
-                w->numa_node, w->threads, w->running, w->done, w->failed,
-                w->last_heartbeat_ms);
+                ",\"failed\":%" PRIu64 ",\"last_heartbeat_ms\":%" PRIu64 ",\"stuck\":%u}",
+                w->pid, w->numa_node, w->threads, w->running, w->done, w->failed,
+                w->last_heartbeat_ms, w->stuck);
     }
     fputs("],\"jobs\":[", f);
     for (uint32_t i = 0; i < s->njobs; i++) {
@@ -211,24 +221,27 @@ void cl_metrics_status(FILE *f, const ph_msg_status_reply *s)
     fprintf(f, "# TYPE phcluster_workers gauge\nphcluster_workers %u\n", s->nworkers);
     static const char *wm[] = {"phcluster_worker_threads", "phcluster_worker_running",
                                "phcluster_worker_done_total", "phcluster_worker_failed_total",
-                               "phcluster_worker_heartbeat_age_ms"};
-    static const char *wt[] = {"gauge", "gauge", "counter", "counter", "gauge"};
-    for (int m = 0; m < 5; m++) {
+                               "phcluster_worker_heartbeat_age_ms", "phcluster_worker_stuck"};
+    static const char *wt[] = {"gauge", "gauge", "counter", "counter", "gauge", "gauge"};
+    for (int m = 0; m < 6; m++) {
         fprintf(f, "# TYPE %s %s\n", wm[m], wt[m]);
         for (uint32_t i = 0; i < s->nworkers; i++) {
             const ph_worker_info *w = &s->workers[i];
-            uint64_t v[] = {w->threads, w->running, w->done, w->failed, w->last_heartbeat_ms};
+            uint64_t v[] = {w->threads, w->running, w->done, w->failed, w->last_heartbeat_ms,
+                            w->stuck};
             prom_worker(f, wm[m], w, v[m]);
         }
     }
     static const char *jm[] = {"phcluster_job_tasks", "phcluster_job_queued",
                                "phcluster_job_running", "phcluster_job_succeeded",
-                               "phcluster_job_failed"};
-    for (int m = 0; m < 5; m++) {
+                               "phcluster_job_failed", "phcluster_job_stalled",
+                               "phcluster_job_stalls"};
+    for (int m = 0; m < 7; m++) {
         fprintf(f, "# TYPE %s gauge\n", jm[m]);
         for (uint32_t i = 0; i < s->njobs; i++) {
             const ph_msg_job *j = &s->jobs[i];
-            uint64_t v[] = {j->total, j->queued, j->running, j->succeeded, j->failed};
+            uint64_t v[] = {j->total, j->queued, j->running, j->succeeded, j->failed,
+                            j->stalled, j->stalls};
             prom_job(f, jm[m], j, v[m]);
         }
     }
@@ -239,21 +252,27 @@ void cl_print_status(FILE *f, const ph_msg_status_reply *s)
     fprintf(f, "coordinator up %.1f s, %u worker(s), %u job(s)\n",
             (double)s->uptime_ms / 1000.0, s->nworkers, s->njobs);
     if (s->nworkers)
-        fprintf(f, "%-28s %-20s %8s %5s %7s %7s %9s %7s %10s\n", "WORKER", "HOST", "PID", "NODE",
-                "THREADS", "RUNNING", "DONE", "FAILED", "HEARTBEAT");
+        fprintf(f, "%-28s %-20s %8s %5s %7s %7s %9s %7s %10s %5s\n", "WORKER", "HOST", "PID",
+                "NODE", "THREADS", "RUNNING", "DONE", "FAILED", "HEARTBEAT", "STUCK");
     for (uint32_t i = 0; i < s->nworkers; i++) {
         const ph_worker_info *w = &s->workers[i];
         fprintf(f, "%-28.*s %-20.*s %8u %5u %7u %7u %9" PRIu64 " %7" PRIu64 " %7" PRIu64
-                " ms\n", (int)w->id.n, w->id.p, (int)w->host.n, w->host.p, w->pid,
-                w->numa_node, w->threads, w->running, w->done, w->failed, w->last_heartbeat_ms);
+                " ms %5u\n", (int)w->id.n, w->id.p, (int)w->host.n, w->host.p, w->pid,
+                w->numa_node, w->threads, w->running, w->done, w->failed, w->last_heartbeat_ms,
+                w->stuck);
     }
     for (uint32_t i = 0; i < s->njobs; i++) {
         const ph_msg_job *j = &s->jobs[i];
+        double rate, eta;
+        char eta_s[40];
+        rate_eta(j, &rate, &eta);
+        eta_text(j, eta, eta_s, sizeof eta_s);
         fprintf(f, "job %.*s %-13s %" PRIu64 "/%" PRIu64 " ok=%" PRIu64 " failed=%" PRIu64
-                " running=%" PRIu64 " %.1fs out=%.*s\n", (int)j->token.n, j->token.p,
-                cl_job_state_name(j->state), j->succeeded + j->failed, j->total, j->succeeded,
-                j->failed, j->running, (double)j->elapsed_us / 1e6, (int)j->out_dir.n,
-                j->out_dir.p);
+                " running=%" PRIu64 " stalled=%" PRIu64 " stalls=%" PRIu64 " %.1fs eta=%s"
+                " out=%.*s\n", (int)j->token.n, j->token.p, cl_job_state_name(j->state),
+                j->succeeded + j->failed, j->total, j->succeeded, j->failed, j->running,
+                j->stalled, j->stalls, (double)j->elapsed_us / 1e6,
+                j->state == PH_JOB_RUNNING ? eta_s : "0s", (int)j->out_dir.n, j->out_dir.p);
         if (j->parts_total)
             fprintf(f, "    bucket groups of partitioned tables: %" PRIu64 "/%" PRIu64 "\n",
                     j->parts_done, j->parts_total);

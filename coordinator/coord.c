@@ -42,6 +42,7 @@ void coord_opts_init(coord_opts *o)
     o->job_ttl_s = COORD_DEFAULT_JOB_TTL_S;
     o->journal_compact_bytes = COORD_DEFAULT_COMPACT_BYTES;
     o->part_task_bytes = COORD_DEFAULT_PART_TASK_BYTES;
+    o->stall_ms = COORD_STALL_DEFAULT;
 }
 
 /* ---- one message ------------------------------------------------------- */
@@ -60,6 +61,7 @@ static void handle(coord *c, const void *ident, size_t n, zmq_msg_t *frame, ph_m
     case PH_MSG_HEARTBEAT:
     case PH_MSG_RESULT:
     case PH_MSG_PART_RESULT:
+    case PH_MSG_PROGRESS:
         if (!w) {
             /* e.g. we dropped it for silence: tell it to register again. */
             coord_reply_error(c, ident, n, PH_EPROTO, "unknown worker: send READY");
@@ -69,6 +71,8 @@ static void handle(coord *c, const void *ident, size_t n, zmq_msg_t *frame, ph_m
             coord_on_result(c, w, frame, m);
         else if (m->type == PH_MSG_PART_RESULT)
             coord_on_part_result(c, w, &m->u.part_result);
+        else if (m->type == PH_MSG_PROGRESS)
+            coord_on_progress(c, w, &m->u.progress);
         else
             coord_on_heartbeat(c, w, &m->u.heartbeat);
         return;
@@ -265,6 +269,7 @@ static int loop(coord *c, ph_err *err)
         coord_retain(c, now);
         coord_journal_flush(c->journal, false);
         coord_workers_tick(c, now);
+        coord_stall_tick(c, now);
         coord_expire_waiters(c, now);
     }
     return PH_OK;

@@ -190,6 +190,7 @@ void coord_on_status(coord *c, const void *ident, size_t n)
         wi->done = w->done;
         wi->failed = w->failed;
         wi->last_heartbeat_ms = now - w->last_seen_ms;
+        wi->stuck = w->stuck;
     }
     /* Running jobs and the most recent finished ones. */
     for (size_t i = 0; i < c->jobs.n; i++) {

@@ -45,18 +45,27 @@ void coord_worker_pace(coord_worker *w)
     uint64_t gap = now > from ? now - from : 1;
     w->interval_us = w->interval_us ? (7 * w->interval_us + gap) / 8 : gap;
     w->last_result_us = now;
+    w->advance_ms = now / 1000u; /* an answer is progress (coord_stall.c) */
 }
 
-/* May w be sent one more task now?  Unknown pace: no prefetch. */
+/* Threads of w not held by tasks taken back from it (coord_stall.c). */
+static uint32_t free_threads(const coord_worker *w)
+{
+    return w->threads > w->stuck ? w->threads - w->stuck : 0;
+}
+
+/* May w be sent one more task now?  Unknown pace: no prefetch.  Threads
+ * still busy with tasks taken back from it (stuck) do not count. */
 bool coord_worker_has_room(const coord *c, const coord_worker *w)
 {
-    if (w->blocked || w->inflight >= w->credits)
+    uint32_t threads = free_threads(w);
+    if (w->blocked || threads == 0 || w->inflight >= w->credits)
         return false;
-    if (w->inflight < w->threads)
+    if (w->inflight < threads)
         return true;
     uint64_t ahead = w->interval_us ? (uint64_t)c->opts->prefetch_ms * 1000u / w->interval_us
                                     : 0;
-    return w->inflight - w->threads < ahead && w->inflight_bytes < COORD_PREFETCH_BYTES;
+    return w->inflight - threads < ahead && w->inflight_bytes < COORD_PREFETCH_BYTES;
 }
 
 coord_worker *coord_worker_by_serial(coord *c, uint64_t serial)

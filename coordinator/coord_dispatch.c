@@ -140,6 +140,8 @@ static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
     t->state = TASK_RUNNING;
     t->worker = w->serial;
     t->sent_ms = w->last_task_ms = coord_now_ms();
+    t->progress_ms = t->sent_ms;
+    t->steps = 0;
     if (!j->is_create)
         t->keys = kbuf; /* kept for the write: the file is read once */
     t->keys_len = (uint32_t)len;

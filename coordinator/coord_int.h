@@ -5,6 +5,7 @@
  *   coord.c            the loop: poll, receive, route, timers, set-up
  *     coord_client.c   client requests: submit, wait, status; waiters
  *     coord_worker.c   worker messages: ready, result, heartbeat; losses
+ *     coord_stall.c    worker progress; taking back stalled tasks
  *     coord_dispatch.c which task goes to which worker, and sending it
  *     coord_restore.c  applying the journal's records after a restart
  *       coord_part.c     big keys files: partitioned tables solved group by
@@ -60,6 +61,10 @@ typedef struct coord_worker {
     uint64_t done, failed;            /* results accepted from it */
     uint64_t last_seen_ms;
     uint64_t last_task_ms;            /* last TASK sent to it */
+    bool reports_progress;            /* it has sent PROGRESS (coord_stall.c) */
+    uint64_t advance_ms;              /* when one of its tasks last progressed */
+    uint32_t stuck;                   /* tasks it still runs that were taken
+                                         back from it: threads it cannot use */
     uint64_t serial;                  /* never reused */
 } coord_worker;
 
@@ -71,6 +76,8 @@ typedef struct coord_task {
     char *file;            /* bulk: base name "x.keys"; create: table name */
     uint64_t worker;       /* serial of the holder while RUNNING, else 0 */
     uint64_t sent_ms;      /* when the current holder got it */
+    uint64_t progress_ms;  /* RUNNING: when its steps last grew (or it was sent) */
+    uint64_t steps;        /* RUNNING: the holder's last PROGRESS for it; 0 = not started */
     void *keys;            /* bulk, RUNNING: the bytes sent, kept for the write */
     uint32_t keys_len;     /* bytes sent (create: the job's keys) */
     uint64_t name_owner;   /* the first task whose table has this one's C
@@ -143,6 +150,8 @@ typedef struct coord_job {
     bool done_recorded;    /* replay: the journal has its DONE record */
     bool forget;           /* retention ended: coord_jobs_sweep frees it */
     uint64_t done_elapsed_us; /* replay: its run time, from that record */
+    uint64_t stalled;      /* running tasks quiet in the last stall scan */
+    uint64_t stalls;       /* tasks taken back for a stall */
 } coord_job;
 
 typedef struct coord_waiter {
@@ -199,6 +208,7 @@ typedef struct coord {
     coord_waiter *waiters;
     size_t nwaiters, capwaiters;
     uint64_t last_hb_ms;
+    uint64_t last_stall_ms; /* last stall scan (coord_stall.c) */
     uint64_t retain_ms;    /* last full retention pass */
     coord_wjob **unsynced; /* finished writes waiting for their sync */
     size_t nunsynced, capunsynced;
@@ -404,6 +414,14 @@ uint64_t coord_worker_take_back(coord *c, coord_worker *w);
 void coord_worker_drop(coord *c, size_t idx, const char *why);
 /* Timers: drop silent workers, heartbeat the rest, expire tasks. */
 void coord_workers_tick(coord *c, uint64_t now);
+
+/* coord_stall.c */
+/* A task of nkeys keys is stalled after this long without progress. */
+uint64_t coord_stall_limit_ms(const coord_opts *o, uint64_t nkeys);
+/* A PROGRESS from w: the steps of the tasks it has started. */
+void coord_on_progress(coord *c, coord_worker *w, const ph_msg_progress *p);
+/* Timer: take back stalled tasks, count the quiet ones per job. */
+void coord_stall_tick(coord *c, uint64_t now);
 
 /* coord_dispatch.c */
 /* Send tasks while some job has one and some worker has room. */

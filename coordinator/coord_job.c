@@ -603,6 +603,8 @@ int coord_job_msg(const coord_job *j, ph_msg_job *m)
     m->out_dir = ph_bytes_str(j->out_dir);
     m->parts_total = j->parts_total;
     m->parts_done = j->parts_done;
+    m->stalled = j->state == PH_JOB_RUNNING ? j->stalled : 0;
+    m->stalls = j->stalls;
     if (j->njw == 0)
         return PH_OK;
     m->nodes = calloc(j->njw, sizeof *m->nodes);

@@ -1,7 +1,7 @@
 /* coord_worker.c - the workers as the coordinator sees them: their
  * registration, pace and credits, their results (handed to the writer pool)
  * and heartbeats, and what happens to their tasks when they are lost or a
- * task is held too long.
+ * task is held too long (stalled tasks: coord_stall.c).
  *
  * Tasks refer to their worker by serial number; a dropped worker's tasks
  * are taken back (coord_task_taken_back) and its late results discarded. */

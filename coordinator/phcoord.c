@@ -55,6 +55,10 @@ static void usage(FILE *f)
             "                      (default %u; 4096..1099511627776)\n"
             "  --task-timeout-ms N take a task back from a worker holding it this long\n"
             "                      (default 0: no limit; big tables can take a while)\n"
+            "  --stall-ms N        take a task back when its worker's progress reports for\n"
+            "                      it have not advanced for N ms (a stuck solver); default\n"
+            "                      per task: %u ms, or %u us per key if longer; 0 = never\n"
+            "                      (status still shows stalled tasks); else %u..3600000\n"
             "  --prefetch-ms N     send a worker tasks beyond its threads for about N ms\n"
             "                      of work at its measured pace, and only while they hold\n"
             "                      under 1 MiB of keys (default %d; 0 = never; raise it for\n"
@@ -78,7 +82,8 @@ static void usage(FILE *f)
             "  -h, --help          this help\n",
             COORD_DEFAULT_BIND, PH_PROTO_HEARTBEAT_MS, PH_PROTO_LIVENESS_MS,
             COORD_DEFAULT_WRITERS, COORD_DEFAULT_KEEP_JOBS,
-            COORD_DEFAULT_JOB_TTL_S, COORD_DEFAULT_COMPACT_BYTES, COORD_DEFAULT_PREFETCH_MS,
+            COORD_DEFAULT_JOB_TTL_S, COORD_DEFAULT_COMPACT_BYTES, COORD_STALL_FLOOR_MS,
+            COORD_STALL_US_PER_KEY, 2u * PH_PROTO_PROGRESS_MS, COORD_DEFAULT_PREFETCH_MS,
             COORD_DEFAULT_PART_TASK_BYTES, COORD_DEFAULT_MAX_TRIES);
 }
 
@@ -98,6 +103,19 @@ static int parse_ms_min(const char *opt, const char *s, long min, int *out)
 static int parse_ms(const char *opt, const char *s, int *out)
 {
     return parse_ms_min(opt, s, 1, out);
+}
+
+/* --stall-ms: 0 (never take back), or at least two progress reports. */
+static int parse_stall(const char *s, int *out)
+{
+    if (parse_ms_min("--stall-ms", s, 0, out) != 0)
+        return -1;
+    if (*out != 0 && *out < 2 * PH_PROTO_PROGRESS_MS) {
+        fprintf(stderr, "phcoord: --stall-ms '%s': expected 0 or milliseconds in %d..3600000\n",
+                s, 2 * PH_PROTO_PROGRESS_MS);
+        return -1;
+    }
+    return 0;
 }
 
 static int parse_count(const char *opt, const char *s, int *out)
@@ -154,6 +172,7 @@ int main(int argc, char **argv)
         {"keep-jobs", required_argument, 0, 'K'}, {"job-ttl", required_argument, 0, 'X'},
         {"journal-compact-bytes", required_argument, 0, 'C'},
         {"part-task-bytes", required_argument, 0, 'G'},
+        {"stall-ms", required_argument, 0, 'Z'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
     };
     ph_log_set_level(PH_LOG_INFO);
@@ -183,6 +202,7 @@ int main(int argc, char **argv)
         case 'D': o.state_dir = optarg; break;
         case 'T': bad = parse_ms_min("--task-timeout-ms", optarg, 0, &o.task_timeout_ms); break;
         case 'P': bad = parse_ms_min("--prefetch-ms", optarg, 0, &o.prefetch_ms); break;
+        case 'Z': bad = parse_stall(optarg, &o.stall_ms); break;
         case 'K': bad = parse_range("--keep-jobs", optarg, 1, 10000000, &o.keep_jobs); break;
         case 'X': bad = parse_range("--job-ttl", optarg, 0, 315360000, &o.job_ttl_s); break;
         case 'G': {

@@ -46,6 +46,7 @@ const char *ph_msg_type_name(ph_msg_type t)
     case PH_MSG_READY: return "READY";
     case PH_MSG_HEARTBEAT: return "HEARTBEAT";
     case PH_MSG_RESULT: return "RESULT";
+    case PH_MSG_PROGRESS: return "PROGRESS";
     case PH_MSG_TASK: return "TASK";
     case PH_MSG_STOP: return "STOP";
     case PH_MSG_PART_TASK: return "PART_TASK";
@@ -178,6 +179,18 @@ static void enc_heartbeat(enc *e, const ph_msg_heartbeat *h)
     enc_uint(e, h->running);
     enc_uint(e, h->done);
     enc_uint(e, h->failed);
+}
+
+static void enc_progress(enc *e, const ph_msg_progress *p)
+{
+    if (!enc_list(e, "tasks", p->ntasks, p->tasks))
+        return;
+    for (uint32_t i = 0; i < p->ntasks && e->rc == 0; i++) {
+        enc_array(e, PH_PROTO_PROGRESS_FIELDS);
+        enc_uint(e, p->tasks[i].job_id);
+        enc_uint(e, p->tasks[i].task_id);
+        enc_uint(e, p->tasks[i].steps);
+    }
 }
 
 static void enc_task(enc *e, const ph_msg_task *t)
@@ -382,6 +395,8 @@ static void enc_job_fields(enc *e, const ph_msg_job *j)
         enc_uint(e, c->succeeded);
         enc_uint(e, c->failed);
     }
+    enc_uint(e, j->stalled);
+    enc_uint(e, j->stalls);
     if (j->parts_total) {
         enc_uint(e, j->parts_total);
         enc_uint(e, j->parts_done);
@@ -395,7 +410,7 @@ static int job_nfields(const ph_msg_job *j)
 
 static void enc_worker(enc *e, const ph_worker_info *w)
 {
-    enc_array(e, 9);
+    enc_array(e, PH_PROTO_WORKER_FIELDS);
     enc_str(e, w->id);
     enc_str(e, w->host);
     enc_uint(e, w->pid);
@@ -405,6 +420,7 @@ static void enc_worker(enc *e, const ph_worker_info *w)
     enc_uint(e, w->done);
     enc_uint(e, w->failed);
     enc_uint(e, w->last_heartbeat_ms);
+    enc_uint(e, w->stuck);
 }
 
 static void enc_status_reply(enc *e, const ph_msg_status_reply *s)
@@ -430,6 +446,8 @@ int ph_proto_nfields(uint64_t type)
     case PH_MSG_STOP: case PH_MSG_STATUS: case PH_MSG_SHUTDOWN:
     case PH_MSG_PING: case PH_MSG_OK:
         return 0;
+    case PH_MSG_PROGRESS:
+        return 1;
     case PH_MSG_WAIT: case PH_MSG_ACCEPTED: case PH_MSG_ERROR: case PH_MSG_PONG:
         return 2;
     case PH_MSG_HEARTBEAT: case PH_MSG_SUBMIT_BULK: case PH_MSG_STATUS_REPLY:
@@ -456,6 +474,7 @@ static void enc_body(enc *e, const ph_msg *m)
     switch (m->type) {
     case PH_MSG_READY: enc_ready(e, &m->u.ready); break;
     case PH_MSG_HEARTBEAT: enc_heartbeat(e, &m->u.heartbeat); break;
+    case PH_MSG_PROGRESS: enc_progress(e, &m->u.progress); break;
     case PH_MSG_RESULT: enc_result(e, &m->u.result); break;
     case PH_MSG_TASK: enc_task(e, &m->u.task); break;
     case PH_MSG_PART_TASK: enc_part_task(e, &m->u.part_task); break;
@@ -521,6 +540,9 @@ void ph_msg_free(ph_msg *m)
     if (!m)
         return;
     switch (m->type) {
+    case PH_MSG_PROGRESS:
+        free(m->u.progress.tasks);
+        break;
     case PH_MSG_JOB:
         free(m->u.job.nodes);
         break;

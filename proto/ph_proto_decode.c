@@ -220,6 +220,31 @@ static int dec_heartbeat(dec *d, const msgpack_object *f, ph_msg_heartbeat *v)
     return dec_u64(d, &f[2], "failed", &v->failed);
 }
 
+static int dec_progress_entry(dec *d, const msgpack_object *o, uint32_t i,
+                              ph_task_progress *t)
+{
+    size_t old = dec_push(d, ".tasks[%u]", i);
+    int rc = dec_array(d, o, NULL, PH_PROTO_PROGRESS_FIELDS, NULL);
+    const msgpack_object *f = rc ? NULL : o->via.array.ptr;
+    if (!rc && !(rc = dec_u64(d, &f[0], "job_id", &t->job_id))
+        && !(rc = dec_u64(d, &f[1], "task_id", &t->task_id)))
+        rc = dec_u64(d, &f[2], "steps", &t->steps);
+    dec_pop(d, old);
+    return rc;
+}
+
+static int dec_progress(dec *d, const msgpack_object *f, ph_msg_progress *v)
+{
+    int rc;
+    if ((rc = dec_array(d, &f[0], "tasks", 0, &v->ntasks))
+        || (rc = dec_alloc(d, "tasks", v->ntasks, sizeof *v->tasks, (void **)&v->tasks)))
+        return rc;
+    for (uint32_t i = 0; i < v->ntasks; i++)
+        if ((rc = dec_progress_entry(d, &f[0].via.array.ptr[i], i, &v->tasks[i])))
+            return rc;
+    return 0;
+}
+
 static int dec_task(dec *d, const msgpack_object *f, ph_msg_task *v)
 {
     int rc;
@@ -383,7 +408,7 @@ static int dec_node(dec *d, const msgpack_object *o, uint32_t i, ph_node_count *
 }
 
 /* The PH_PROTO_JOB_FIELDS JOB fields (a JOB message's body, or one
- * STATUS_REPLY job), nf of them: 11, or 13 with the part counts. */
+ * STATUS_REPLY job), nf of them: 13, or 15 with the part counts. */
 static int dec_job_fields(dec *d, const msgpack_object *f, uint32_t nf, ph_msg_job *v)
 {
     int rc;
@@ -406,9 +431,12 @@ static int dec_job_fields(dec *d, const msgpack_object *f, uint32_t nf, ph_msg_j
     for (uint32_t i = 0; i < v->nnodes; i++)
         if ((rc = dec_node(d, &f[10].via.array.ptr[i], i, &v->nodes[i])))
             return rc;
+    if ((rc = dec_u64(d, &f[11], "stalled", &v->stalled))
+        || (rc = dec_u64(d, &f[12], "stalls", &v->stalls)))
+        return rc;
     if (nf == PH_PROTO_JOB_FIELDS_PARTS
-        && ((rc = dec_u64(d, &f[11], "parts_total", &v->parts_total))
-            || (rc = dec_u64(d, &f[12], "parts_done", &v->parts_done))))
+        && ((rc = dec_u64(d, &f[13], "parts_total", &v->parts_total))
+            || (rc = dec_u64(d, &f[14], "parts_done", &v->parts_done))))
         return rc;
     if (v->parts_done > v->parts_total)
         return dec_fail(d, "parts_done", "more than parts_total");
@@ -423,7 +451,7 @@ static bool job_nfields_ok(uint32_t n)
 static int dec_worker(dec *d, const msgpack_object *o, uint32_t i, ph_worker_info *w)
 {
     size_t old = dec_push(d, ".workers[%u]", i);
-    int rc = dec_array(d, o, NULL, 9, NULL);
+    int rc = dec_array(d, o, NULL, PH_PROTO_WORKER_FIELDS, NULL);
     const msgpack_object *f = rc ? NULL : o->via.array.ptr;
     if (!rc && !(rc = dec_str(d, &f[0], "id", &w->id))
         && !(rc = dec_str(d, &f[1], "host", &w->host))
@@ -432,8 +460,9 @@ static int dec_worker(dec *d, const msgpack_object *o, uint32_t i, ph_worker_inf
         && !(rc = dec_u32(d, &f[4], "threads", &w->threads))
         && !(rc = dec_u32(d, &f[5], "running", &w->running))
         && !(rc = dec_u64(d, &f[6], "done", &w->done))
-        && !(rc = dec_u64(d, &f[7], "failed", &w->failed)))
-        rc = dec_u64(d, &f[8], "last_heartbeat_ms", &w->last_heartbeat_ms);
+        && !(rc = dec_u64(d, &f[7], "failed", &w->failed))
+        && !(rc = dec_u64(d, &f[8], "last_heartbeat_ms", &w->last_heartbeat_ms)))
+        rc = dec_u32(d, &f[9], "stuck", &w->stuck);
     dec_pop(d, old);
     return rc;
 }
@@ -503,6 +532,7 @@ static int dec_body(dec *d, const msgpack_object *f, uint32_t nf, ph_msg *m)
     switch (m->type) {
     case PH_MSG_READY: return dec_ready(d, f, &m->u.ready);
     case PH_MSG_HEARTBEAT: return dec_heartbeat(d, f, &m->u.heartbeat);
+    case PH_MSG_PROGRESS: return dec_progress(d, f, &m->u.progress);
     case PH_MSG_RESULT: return dec_result(d, f, &m->u.result);
     case PH_MSG_TASK: return dec_task(d, f, &m->u.task);
     case PH_MSG_PART_TASK: return dec_part_task(d, f, &m->u.part_task);

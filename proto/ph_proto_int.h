@@ -24,8 +24,15 @@ int ph_proto_scan(const unsigned char *p, size_t len, ph_err *err);
 
 /* A JOB's fields: the body of a JOB message and each STATUS_REPLY job;
  * two more (parts_total, parts_done) when the job has partitioned tables. */
-#define PH_PROTO_JOB_FIELDS 11
-#define PH_PROTO_JOB_FIELDS_PARTS 13
+#define PH_PROTO_JOB_FIELDS 13
+#define PH_PROTO_JOB_FIELDS_PARTS 15
+
+/* A STATUS_REPLY worker: [id, host, pid, numa_node, threads, running, done,
+ * failed, last_heartbeat_ms, stuck]. */
+#define PH_PROTO_WORKER_FIELDS 10
+
+/* A PROGRESS entry: [job_id, task_id, steps]. */
+#define PH_PROTO_PROGRESS_FIELDS 3
 
 /* A RESULT's table: [hash, compact, seeds, nkeys, nedges, nverts, shift,
  * width, assigned]. */

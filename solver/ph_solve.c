@@ -311,6 +311,7 @@ typedef struct search {
     ph_hash_kind requested;
     uint64_t seed, max_attempts;
     const atomic_int *cancel;
+    _Atomic uint64_t *progress; /* the caller's watchdog counter, or NULL */
     _Atomic uint64_t next;     /* next attempt number to try */
     _Atomic uint64_t best;     /* lowest acyclic attempt so far */
     _Atomic uint64_t tried;
@@ -324,6 +325,12 @@ typedef struct searcher {
     uint64_t found;            /* attempt number, UINT64_MAX if none */
     int rc;
 } searcher;
+
+static void progress_step(_Atomic uint64_t *p)
+{
+    if (p)
+        atomic_fetch_add_explicit(p, 1, memory_order_relaxed);
+}
 
 static void best_lower(search *s, uint64_t a)
 {
@@ -351,6 +358,7 @@ static void *searcher_run(void *arg)
         w->t.hash = ph_solve_kind_for_attempt(s->requested, w->t.nkeys, a);
         ph_solve_seeds_for_attempt(w->t.hash, s->seed, a, w->t.seeds);
         atomic_fetch_add(&s->tried, 1);
+        progress_step(s->progress);
         if (attempt_acyclic(&w->t, s->keys, &w->g)) {
             w->found = a;
             best_lower(s, a);
@@ -584,7 +592,7 @@ static int solve_any(const void *keyv, unsigned ksize, uint32_t n, const ph_solv
     search s = {.keys = keyv, .shape = &shape, .requested = requested, .seed = opts->seed,
                 .max_attempts = opts->max_attempts ? opts->max_attempts
                                                    : default_attempts(requested),
-                .cancel = opts->cancel};
+                .cancel = opts->cancel, .progress = opts->progress};
     atomic_init(&s.next, 0);
     atomic_init(&s.best, UINT64_MAX);
     atomic_init(&s.tried, 0);
@@ -605,9 +613,11 @@ static int solve_any(const void *keyv, unsigned ksize, uint32_t n, const ph_solv
         return rc;
     out->attempts = atomic_load(&s.tried);
     out->solve_us = ph_time_us() - t0;
+    progress_step(opts->progress);
     uint64_t t1 = ph_time_us();
     rc = table_verify_any(out, keyv, n, err);
     out->verify_us = ph_time_us() - t1;
+    progress_step(opts->progress);
     if (rc)
         ph_table_free(out);
     return rc;

@@ -40,7 +40,12 @@ static void usage(FILE *f)
             "  --topology STR      hwloc synthetic description or XML file instead of this\n"
             "                      machine, e.g. \"pack:2 numa:1 core:1 pu:1\" (binding is off)\n"
             "  --fake-work         answer each task at once with an empty success (benchmarks)\n"
-            "  --task-delay-ms N   sleep N ms before each task (tests: a slow worker)\n"
+            "  --task-delay-ms N   sleep N ms before each task (tests: a slow worker whose\n"
+            "                      tasks show progress all along)\n"
+            "  --test-stall-after N\n"
+            "                      test aid: run the first N tasks, then let every later\n"
+            "                      task block without progress until the worker exits,\n"
+            "                      while the worker keeps heartbeating (a stuck solver)\n"
             "  --heartbeat-ms N    heartbeat interval (default %d)\n"
             "  --liveness-ms N     reconnect when the coordinator is silent this long (%d)\n"
             "  --curve-secret F    our CURVE secret key file (from `phclient keygen`)\n"
@@ -84,7 +89,7 @@ static int parse_level(const char *s)
 }
 
 enum { O_COORD = 256, O_NODE, O_ALL, O_THREADS, O_PREFETCH, O_TOPO, O_FAKE, O_DELAY, O_HB, O_LIVE,
-       O_LEVEL, O_VERSION, O_CSECRET, O_CSERVER, O_NODES };
+       O_LEVEL, O_VERSION, O_CSECRET, O_CSERVER, O_NODES, O_TSTALL };
 
 static int parse(int argc, char **argv, wrk_opts *o, bool *all)
 {
@@ -95,6 +100,7 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
         {"prefetch", required_argument, 0, O_PREFETCH}, {"topology", required_argument, 0, O_TOPO},
         {"fake-work", no_argument, 0, O_FAKE},          {"task-delay-ms", required_argument, 0, O_DELAY},
         {"heartbeat-ms", required_argument, 0, O_HB},   {"liveness-ms", required_argument, 0, O_LIVE},
+        {"test-stall-after", required_argument, 0, O_TSTALL},
         {"log-level", required_argument, 0, O_LEVEL},
         {"curve-secret", required_argument, 0, O_CSECRET},
         {"curve-server", required_argument, 0, O_CSERVER},
@@ -126,6 +132,8 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
         case O_FAKE: o->fake_work = true; break;
         case O_DELAY: bad = parse_uint("--task-delay-ms", optarg, 600000, &v);
                       o->task_delay_ms = (unsigned)v; break;
+        case O_TSTALL: bad = parse_uint("--test-stall-after", optarg, 1000000000, &v);
+                       o->test_stall_after = v; break;
         case O_HB: bad = parse_uint("--heartbeat-ms", optarg, 3600000, &v); o->heartbeat_ms = (int)v; break;
         case O_LIVE: bad = parse_uint("--liveness-ms", optarg, 3600000, &v); o->liveness_ms = (int)v; break;
         case O_LEVEL: bad = parse_level(optarg); break;

@@ -41,6 +41,11 @@ typedef struct wrk {
     uint32_t threads, credits;
     char host[64];
     uint32_t held;          /* tasks received, RESULT not yet sent */
+    uint64_t received;      /* TASKs taken since start (--test-stall-after) */
+    wrk_task *tasks;        /* handed to the runtime, not yet back (PROGRESS) */
+    ph_task_progress *report; /* PROGRESS entries, grown as needed */
+    uint32_t report_cap;
+    uint64_t last_progress_ms;
     uint64_t done, failed;
     uint64_t last_recv_ms, last_send_ms;
     unsigned generation;    /* connections made */
@@ -56,6 +61,7 @@ void wrk_opts_init(wrk_opts *o)
     o->numa_node = -1;
     o->heartbeat_ms = PH_PROTO_HEARTBEAT_MS;
     o->liveness_ms = PH_PROTO_LIVENESS_MS;
+    o->test_stall_after = -1;
 }
 
 static bool stop_requested(const wrk *w)
@@ -99,6 +105,85 @@ static void send_heartbeat(wrk *w)
     send_msg(w, &m);
 }
 
+/* ---- the tasks the runtime holds (for PROGRESS) ------------------------ */
+
+static void track_add(wrk *w, wrk_task *t)
+{
+    t->prev = NULL;
+    t->next = w->tasks;
+    if (w->tasks)
+        w->tasks->prev = t;
+    w->tasks = t;
+    t->tracked = true;
+}
+
+static void track_remove(wrk *w, wrk_task *t)
+{
+    if (!t->tracked)
+        return;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        w->tasks = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+    t->tracked = false;
+}
+
+/* Forget the list without touching its tasks (the runtime frees the queued
+ * ones when it is destroyed). */
+static void track_clear(wrk *w)
+{
+    for (wrk_task *t = w->tasks, *n; t; t = n) {
+        n = t->next;
+        t->prev = t->next = NULL;
+        t->tracked = false;
+    }
+    w->tasks = NULL;
+}
+
+/* A newer copy of t's task is in the list (the coordinator took it back
+ * and sent it here again while the old copy still runs). */
+static bool superseded(const wrk *w, const wrk_task *t)
+{
+    for (const wrk_task *o = w->tasks; o != t; o = o->next)
+        if (o->job_id == t->job_id && o->task_id == t->task_id)
+            return true;
+    return false;
+}
+
+/* PROGRESS: every task a runtime thread has started, with its steps.  Sent
+ * every PH_PROTO_PROGRESS_MS while there is one, whatever else goes out, so
+ * the coordinator can tell a long solve that works from one that is stuck.
+ * Of two copies of one task only the newer is listed: its steps are the
+ * ones the coordinator must judge. */
+static void send_progress(wrk *w)
+{
+    uint32_t n = 0;
+    for (wrk_task *t = w->tasks; t; t = t->next) {
+        uint64_t steps = atomic_load_explicit(&t->steps, memory_order_relaxed);
+        if (steps == 0 || t->part || superseded(w, t))
+            continue; /* groups of partitioned tables are not reported */
+        if (n == w->report_cap) {
+            uint32_t cap = w->report_cap ? 2 * w->report_cap : 64;
+            ph_task_progress *p = realloc(w->report, cap * sizeof *p);
+            if (!p)
+                break; /* report what fits; the next round tries again */
+            w->report = p;
+            w->report_cap = cap;
+        }
+        w->report[n++] = (ph_task_progress){t->job_id, t->task_id, steps};
+    }
+    w->last_progress_ms = ph_time_ms();
+    if (n == 0)
+        return;
+    ph_msg m = {.type = PH_MSG_PROGRESS};
+    m.u.progress.ntasks = n;
+    m.u.progress.tasks = w->report;
+    send_msg(w, &m);
+}
+
 static void send_result(wrk *w, wrk_task *t)
 {
     ph_msg m;
@@ -124,6 +209,8 @@ static void on_task(wrk *w, wrk_task *t, uint64_t task_id)
     }
     w->held++;
     t->delay_ms = w->o->task_delay_ms;
+    t->stall = w->o->test_stall_after >= 0 && w->received >= (uint64_t)w->o->test_stall_after;
+    w->received++;
     t->cancel = &w->cancel;
     t->rt = w->rt;
     if (w->o->fake_work) {
@@ -132,10 +219,12 @@ static void on_task(wrk *w, wrk_task *t, uint64_t task_id)
         send_result(w, t);
         return;
     }
+    track_add(w, t);
     if (ph_runtime_submit(w->rt, 0, wrk_task_work, t, 0) != 0) {
         /* Queue full: the coordinator gave more than our credits (can
          * happen right after a re-READY).  Answer with a failure rather
          * than blocking the socket loop. */
+        track_remove(w, t);
         t->status = ph_err_set(&t->err, PH_EBUSY, "%s: worker queue full", t->name);
         send_result(w, t);
     }
@@ -206,6 +295,7 @@ static void drain_port(wrk *w, bool send)
     ph_packet p;
     while (ph_port_get(w->port, &p, 0) == 0) {
         wrk_task *t = p.data;
+        track_remove(w, t);
         if (send) {
             send_result(w, t);
         } else {
@@ -281,6 +371,8 @@ static int serve(wrk *w, ph_err *err)
         now = ph_time_ms();
         if (now - w->last_send_ms >= (uint64_t)w->o->heartbeat_ms)
             send_heartbeat(w);
+        if (now - w->last_progress_ms >= PH_PROTO_PROGRESS_MS)
+            send_progress(w);
         if (now - w->last_recv_ms > (uint64_t)w->o->liveness_ms) {
             ph_log_warn("worker", "coordinator=%s msg=\"coordinator silent; reconnecting\"",
                         w->o->coordinator);
@@ -411,6 +503,8 @@ int wrk_run(const wrk_opts *o, void *zmq_ctx, ph_err *err)
     /* Queued tasks are cancelled, running solves are told to stop (the
      * coordinator requeues whatever we held); nothing more is sent. */
     atomic_store(&w.cancel, 1);
+    track_clear(&w);
+    free(w.report);
     if (w.rt)
         ph_runtime_destroy(w.rt, false, wrk_task_free);
     if (w.port) {

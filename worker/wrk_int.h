@@ -27,10 +27,19 @@ typedef struct wrk_task {
     uint64_t seed;
     unsigned node_threads; /* threads of the node, for large tables */
     unsigned delay_ms;     /* wrk_opts.task_delay_ms (tests) */
+    bool stall;            /* wrk_opts.test_stall_after: block, never progress */
     const atomic_int *cancel; /* set when the worker exits: stops a long solve */
     ph_runtime *rt;        /* parallel attempts run on the node's threads */
     unsigned node;         /* set by wrk_task_work */
     ph_port *done;         /* where to post the finished task */
+    /* Progress, read by the loop for PROGRESS while a runtime thread runs
+     * the task: 0 until a thread takes it, then one step when it starts,
+     * per delay slice, after the keys are checked, per solve attempt and
+     * per solve phase (ph_solve_opts.progress). */
+    _Atomic uint64_t steps;
+    /* The loop's list of tasks handed to the runtime (loop thread only). */
+    struct wrk_task *prev, *next;
+    bool tracked;
     /* filled by the run */
     int status;
     ph_err err;

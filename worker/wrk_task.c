@@ -27,6 +27,7 @@ wrk_task *wrk_task_new(const ph_msg_task *m, unsigned node_threads, ph_port *don
     wrk_task *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
+    atomic_init(&t->steps, 0);
     t->job_id = m->job_id;
     t->task_id = m->task_id;
     t->node_threads = node_threads;
@@ -110,7 +111,7 @@ static void execute_part(wrk_task *t)
     t->status = rc;
 }
 
-static int solve_opts(const wrk_task *t, uint32_t n, ph_solve_opts *so, ph_err *err)
+static int solve_opts(wrk_task *t, uint32_t n, ph_solve_opts *so, ph_err *err)
 {
     ph_solve_opts_init(so);
     int h = ph_hash_parse(t->hash[0] ? t->hash : "auto");
@@ -120,6 +121,7 @@ static int solve_opts(const wrk_task *t, uint32_t n, ph_solve_opts *so, ph_err *
     so->compact = t->compact;
     so->seed = t->seed;
     so->cancel = t->cancel;
+    so->progress = &t->steps;
     so->threads = t->threads ? t->threads : (n >= WRK_BIG_TABLE ? t->node_threads : 1);
     if (t->rt) {
         so->exec_post = ph_runtime_exec_post;
@@ -156,6 +158,7 @@ void wrk_task_execute(wrk_task *t)
     char file[300];
     snprintf(file, sizeof file, "%s.keys", t->name);
     int rc = ph_keys_from_bytes(t->keys, t->keys_len, file, &k, &t->err);
+    atomic_fetch_add_explicit(&t->steps, 1, memory_order_relaxed);
     if (!rc)
         rc = solve_opts(t, k.n, &so, &t->err);
     if (!rc)
@@ -168,18 +171,34 @@ void wrk_task_execute(wrk_task *t)
         ph_err_set(&t->err, rc, "%s: %s", file, ph_err_name(rc));
 }
 
+static bool cancelled(const wrk_task *t)
+{
+    return t->cancel && atomic_load(t->cancel);
+}
+
+static void nap_ms(unsigned ms)
+{
+    struct timespec ts = {0, (long)ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 void wrk_task_work(void *arg, unsigned node, unsigned thread)
 {
     (void)thread;
     wrk_task *t = arg;
     t->node = node;
-    /* Test delay, in slices so that a worker told to exit does not wait. */
-    for (unsigned left = t->delay_ms; left > 0 && !(t->cancel && atomic_load(t->cancel));) {
+    atomic_fetch_add_explicit(&t->steps, 1, memory_order_relaxed);
+    /* Test delay, in slices so that a worker told to exit does not wait;
+     * it stands for work, so each slice is a step of progress. */
+    for (unsigned left = t->delay_ms; left > 0 && !cancelled(t);) {
         unsigned s = left < 20 ? left : 20;
-        struct timespec ts = {0, (long)s * 1000000L};
-        nanosleep(&ts, NULL);
+        nap_ms(s);
+        atomic_fetch_add_explicit(&t->steps, 1, memory_order_relaxed);
         left -= s;
     }
+    /* Test aid: a stuck solver, until the worker exits. */
+    while (t->stall && !cancelled(t))
+        nap_ms(20);
     wrk_task_execute(t);
     ph_packet p = {.key = t->task_id, .value = 0, .data = t};
     /* The port holds more than the credits we ever grant, so this does not

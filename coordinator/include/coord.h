@@ -21,6 +21,15 @@
 #define COORD_DEFAULT_COMPACT_BYTES (4u << 20)
 /* Keys bytes per group of a partitioned table's buckets (coord_part.c). */
 #define COORD_DEFAULT_PART_TASK_BYTES (1u << 20)
+/* Default stall limit of a task of N keys: max(FLOOR, N * US_PER_KEY / 1000)
+ * ms without progress (coord_stall.c).  A solve reports progress at least
+ * once per attempt; one attempt took ~1.2 us a key on one thread of a
+ * 2-vCPU machine at load 12 (4M keys: 18 attempts in 43 s on 2 threads),
+ * so 10 us a key (80 s for the ~8M keys of the largest table a RESULT
+ * carries) and the 30 s floor leave ~8x room. */
+#define COORD_STALL_FLOOR_MS 30000u
+#define COORD_STALL_US_PER_KEY 10u
+#define COORD_STALL_DEFAULT (-1)
 
 typedef struct coord_opts {
     const char *bind;          /* endpoint; default COORD_DEFAULT_BIND */
@@ -45,6 +54,11 @@ typedef struct coord_opts {
      * max_tries times fails instead of being sent again. */
     int task_timeout_ms;
     int max_tries;             /* 0 = default (3) */
+    /* Stalls: a task whose worker reports progress (PROGRESS) but whose
+     * progress has not advanced for this many ms is taken back like a
+     * timed-out one.  COORD_STALL_DEFAULT (coord_opts_init): scaled by the
+     * task's keys (above); 0 = never taken back (status still shows it). */
+    int stall_ms;
     /* Tasks a worker is sent beyond its threads: about this many ms of its
      * measured pace (0 = none; coord_opts_init: 10). */
     int prefetch_ms;

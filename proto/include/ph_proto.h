@@ -22,7 +22,8 @@
 
 /* 2: RESULT carries the solved table instead of rendered files.
  * 3: partitioned tables over the cluster (PART_TASK, PART_RESULT, opts.partition,
- *    JOB part counts). */
+ *    JOB part counts); PROGRESS, JOB's stalled and stalls, worker_info's
+ *    stuck. */
 #define PH_PROTO_VERSION 3
 /* Largest frame accepted (also set as ZMQ_MAXMSGSIZE on every socket). */
 #define PH_PROTO_MAX_FRAME (64u * 1024u * 1024u)
@@ -42,6 +43,10 @@
  * and --liveness-ms; liveness is at least twice the heartbeat. */
 #define PH_PROTO_HEARTBEAT_MS 250
 #define PH_PROTO_LIVENESS_MS 3000
+/* A worker reports the progress of the tasks it has started (PROGRESS)
+ * this often, whatever else it sends; the coordinator's stall limits
+ * (phcoord --stall-ms) are at least twice this. */
+#define PH_PROTO_PROGRESS_MS 1000
 
 typedef enum ph_msg_type {
     /* worker -> coordinator */
@@ -54,6 +59,7 @@ typedef enum ph_msg_type {
     PH_MSG_PART_TASK = 6,      /* a group of buckets of a partitioned table */
     /* worker -> coordinator */
     PH_MSG_PART_RESULT = 7,    /* the solved group: bucket seeds, vertex values */
+    PH_MSG_PROGRESS = 8,       /* the worker's started tasks and their steps */
     /* client -> coordinator */
     PH_MSG_SUBMIT_CREATE = 10,
     PH_MSG_SUBMIT_BULK = 11,
@@ -106,6 +112,20 @@ typedef struct ph_msg_heartbeat {
     uint64_t done;
     uint64_t failed;
 } ph_msg_heartbeat;
+
+/* One started task in a PROGRESS: steps grows while its solve works (one
+ * when a thread takes it, one per attempt and per phase); a task whose
+ * steps stop growing is stalled. */
+typedef struct ph_task_progress {
+    uint64_t job_id;
+    uint64_t task_id;
+    uint64_t steps;
+} ph_task_progress;
+
+typedef struct ph_msg_progress {
+    uint32_t ntasks;
+    ph_task_progress *tasks; /* owned when decoded */
+} ph_msg_progress;
 
 typedef struct ph_msg_task {
     uint64_t job_id;
@@ -244,8 +264,10 @@ typedef struct ph_msg_job {
     ph_bytes out_dir;
     uint32_t nnodes;
     ph_node_count *nodes;    /* owned */
+    uint64_t stalled;        /* running tasks whose progress stopped (now) */
+    uint64_t stalls;         /* times a task was taken back for a stall */
     /* Bucket groups of the job's partitioned tables: known so far, done.
-     * On the wire only when parts_total > 0 (then 13 fields, else 11). */
+     * On the wire only when parts_total > 0 (then 15 fields, else 13). */
     uint64_t parts_total, parts_done;
 } ph_msg_job;
 
@@ -256,6 +278,7 @@ typedef struct ph_worker_info {
     uint32_t running;
     uint64_t done, failed;
     uint64_t last_heartbeat_ms; /* ago */
+    uint32_t stuck;          /* tasks it still runs that were taken back from it */
 } ph_worker_info;
 
 typedef struct ph_msg_status_reply {
@@ -281,6 +304,7 @@ typedef struct ph_msg {
     union {
         ph_msg_ready ready;
         ph_msg_heartbeat heartbeat;
+        ph_msg_progress progress;
         ph_msg_task task;
         ph_msg_result result;
         ph_msg_part_task part_task;

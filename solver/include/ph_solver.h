@@ -37,6 +37,10 @@ typedef struct ph_solve_opts {
                                structured keys (PH_ESOLVE says so) */
     const atomic_int *cancel; /* optional: non-zero stops the solve (PH_ETIMEOUT);
                                  set from any thread */
+    /* Optional: advanced (relaxed) once per attempt tried, on any thread,
+     * and once each when the table is assigned and verified, so a watcher
+     * can tell a working solve from a stuck one. */
+    _Atomic uint64_t *progress;
     /* Optional executor for the extra attempt threads of a parallel solve:
      * exec_post(exec_ctx, fn, arg) must run fn(arg) once on some thread,
      * soon and never dropped (a worker passes its NUMA node's queue, so the

@@ -8,6 +8,11 @@
  *   fault_coord_restart  kill -9 phcoord, restart it on the same --state-dir
  *   fault_poison         a task that always times out fails after --max-tries
  *   fault_backpressure   many files + one slow worker: coordinator RSS bounded
+ *   fault_stall_requeue  a worker that heartbeats while its solve is stuck:
+ *                        the task is taken back and done by another worker
+ *   fault_stall_honest   a long task that progresses outlives --stall-ms
+ *   fault_stall_big      a real big solve under the default stall limit
+ *   fault_stall_status   --stall-ms 0: a stuck task shows as stalled in status
  * Every wait is a poll with a deadline well under the ctest timeout.
  * phcoord runs in the test's temp dir: its default --allow-root (its
  * working directory) then covers every input and output. */
@@ -491,6 +496,193 @@ static void fault_backpressure(void **state)
     assert_true(max_running <= 3);
 }
 
+/* ---- (f) stalled tasks ------------------------------------------------------ */
+
+/* The first job's object in a status or wait text (NULL if none). */
+static const char *first_job(const char *st)
+{
+    const char *j = st ? strstr(st, "\"jobs\":[{") : NULL;
+    return j ? j : (st && strstr(st, "\"token\":") ? st : NULL);
+}
+
+/* The status text of the worker with this pid, from its "pid" on (NULL if absent). */
+static const char *worker_entry(const char *st, pid_t pid)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"pid\":%ld,", (long)pid);
+    return st ? strstr(st, pat) : NULL;
+}
+
+static bool log_has(const char *log, const char *needle)
+{
+    char *l = hx_slurp(hx_path("%s", log));
+    bool found = l && strstr(l, needle);
+    free(l);
+    return found;
+}
+
+/* A worker whose every task sticks (it keeps heartbeating), beside a healthy
+ * one that joins later: the stuck task is taken back after --stall-ms and
+ * done by the healthy worker; the stuck one is kept (it is alive), shows a
+ * stuck thread and gets no more work. */
+static void fault_stall_requeue(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    hx_args extra = {0};
+    hx_args_add(&extra, "--stall-ms", "2000", NULL);
+    start_coord(&extra);
+    hx_args sa = {0};
+    hx_args_add(&sa, "--threads", "1", "--test-stall-after", "0", NULL);
+    pid_t stuck = hx_worker_start(&sa, "stuck.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    make_bulk(dir, N, 5000);
+    assert_true(hx_submit_bulk(dir, out, token));
+    wait_victim_busy(stuck, 0);
+    start_worker("0", "healthy.log");
+    wait_all_ok(token, N);
+    check_results(out, N);
+    assert_true(log_has("coord.log", "msg=\"task stalled; taken back\""));
+    /* Alive and registered, one stuck thread, nothing done, nothing held. */
+    uint64_t end = hx_deadline(HX_HANG_MS), stuck_n = 0;
+    char *st = NULL;
+    while (hx_now_ms() < end) {
+        free(st);
+        st = status_json();
+        const char *w = worker_entry(st, stuck);
+        stuck_n = w ? hx_field(w, "stuck") : 0;
+        if (stuck_n == 1)
+            break;
+        hx_sleep_ms(50);
+    }
+    fprintf(stderr, "status after the job: %s", st ? st : "(none)\n");
+    const char *w = worker_entry(st, stuck);
+    assert_non_null(w);
+    assert_int_equal(hx_field(w, "stuck"), 1);
+    assert_int_equal(hx_field(w, "done"), 0);
+    assert_int_equal(hx_field(w, "running"), 0);
+    const char *j = first_job(st);
+    assert_non_null(j);
+    assert_true(hx_field(j, "stalls") >= 1);
+    free(st);
+    assert_true(hx_alive(stuck));
+    print_log_lines(hx_path("coord.log"), "stalled");
+}
+
+/* Tasks that take 4x --stall-ms but progress all along (each slice of
+ * --task-delay-ms is a step) are never taken back. */
+static void fault_stall_honest(void **state)
+{
+    (void)state;
+    enum { N = 2 };
+    hx_args extra = {0};
+    hx_args_add(&extra, "--stall-ms", "2000", NULL);
+    start_coord(&extra);
+    start_worker("8000", "slow.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    make_bulk(dir, N, 6000);
+    assert_true(hx_submit_bulk(dir, out, token));
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
+    char *j = hx_client_out();
+    fprintf(stderr, "wait exited %d: %s", rc, j ? j : "");
+    assert_int_equal(rc, 0);
+    assert_non_null(j);
+    assert_int_equal(hx_field(j, "stalls"), 0);
+    free(j);
+    check_results(out, N);
+    assert_false(log_has("coord.log", "stalled"));
+}
+
+/* A real solve big enough to take seconds (2^20 keys: its default limit is
+ * the 30 s floor, not its size) under the default limits: done once, never
+ * taken back. */
+static void fault_stall_big(void **state)
+{
+    (void)state;
+    start_coord(NULL);
+    hx_args wa = {0};
+    hx_args_add(&wa, "--threads", "1", NULL);
+    hx_worker_start(&wa, "worker.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], out[1024];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_mkdir(dir);
+    hx_write_keys(hx_path("keys/big.keys"), 1u << 20, 99, false);
+    /* One graph, one TASK (--partition auto would split it into groups). */
+    int rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, "--index-only",
+                       "--partition", "off", "--json", NULL);
+    char *j = hx_client_out();
+    fprintf(stderr, "bulk-create exited %d: %s", rc, j ? j : "");
+    assert_int_equal(rc, 0);
+    assert_non_null(j);
+    assert_int_equal(hx_field(j, "succeeded"), 1);
+    assert_int_equal(hx_field(j, "stalls"), 0);
+    free(j);
+    char *csv = hx_slurp(hx_path("out/results.csv"));
+    assert_non_null(csv);
+    assert_int_equal(hx_csv_rows_for(csv, "big.keys"), 1);
+    assert_int_equal(hx_count(csv, ",ok\n"), 1);
+    free(csv);
+    assert_true(hx_exists(hx_path("out/big/big.c")));
+    assert_false(log_has("coord.log", "stalled"));
+    print_log_lines(hx_path("coord.log"), "job complete");
+}
+
+/* --stall-ms 0: a stuck task is never taken back, but status says it is
+ * stalled (after 5 s without progress) instead of a few seconds' ETA. */
+static void fault_stall_status(void **state)
+{
+    (void)state;
+    hx_args extra = {0};
+    hx_args_add(&extra, "--stall-ms", "0", NULL);
+    start_coord(&extra);
+    hx_args sa = {0};
+    hx_args_add(&sa, "--threads", "1", "--test-stall-after", "1", NULL);
+    pid_t stuck = hx_worker_start(&sa, "stuck.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    make_bulk(dir, 2, 7000);
+    assert_true(hx_submit_bulk(dir, out, token));
+    /* The first table is done, the second sticks: poll until it shows. */
+    uint64_t end = hx_deadline(HX_HANG_MS), stalled = 0;
+    char *st = NULL;
+    while (hx_now_ms() < end) {
+        free(st);
+        st = status_json();
+        const char *j = first_job(st);
+        stalled = j ? hx_field(j, "stalled") : 0;
+        if (stalled == 1)
+            break;
+        hx_sleep_ms(100);
+    }
+    fprintf(stderr, "status: %s", st ? st : "(none)\n");
+    assert_int_equal(stalled, 1);
+    const char *j = first_job(st);
+    assert_non_null(strstr(j, "\"state\":\"running\""));
+    assert_int_equal(hx_field(j, "succeeded"), 1);
+    assert_int_equal(hx_field(j, "running"), 1);
+    assert_int_equal(hx_field(j, "stalls"), 0);
+    assert_int_equal(hx_field(worker_entry(st, stuck), "stuck"), 0);
+    free(st);
+    /* The text form says so where the ETA goes. */
+    assert_int_equal(hx_client(HX_HANG_MS, "status", NULL), 0);
+    char *text = hx_client_out();
+    fprintf(stderr, "%s", text ? text : "");
+    assert_non_null(text);
+    assert_non_null(strstr(text, "eta=stalled(1)"));
+    free(text);
+    assert_false(log_has("coord.log", "taken back"));
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -502,6 +694,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(fault_coord_restart, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_poison, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_backpressure, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_stall_requeue, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_stall_honest, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_stall_big, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_stall_status, hx_setup, hx_teardown),
     };
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
     size_t n = 0;

@@ -16,6 +16,7 @@ static ph_node_count nodes_a[3];
 static ph_node_count nodes_b[1];
 static ph_worker_info workers[3];
 static ph_msg_job jobs[2];
+static ph_task_progress progress[3];
 /* A group of 3 buckets holding 1, 0 and 2 keys (LE u32s). */
 static const uint8_t part_counts[] = {1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0};
 static const uint8_t part_keys[] = {7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
@@ -65,17 +66,31 @@ static void fill_job(ph_msg_job *j, const char *token, uint32_t state,
     j->out_dir = ph_bytes_str("/srv/out");
     j->nodes = n;
     j->nnodes = nn;
+    j->stalled = state == PH_JOB_RUNNING ? 2 : 0;
+    j->stalls = state == PH_JOB_NO_KEYS ? 0 : UINT64_MAX;
 }
 
 static void fill_workers(void)
 {
     workers[0] = (ph_worker_info){ ph_bytes_str("w1"), ph_bytes_str("host-a"),
-                                   100, 0, 8, 8, 12345, 1, 20 };
+                                   100, 0, 8, 8, 12345, 1, 20, 1 };
     workers[1] = (ph_worker_info){ ph_bytes_str("w2"), ph_bytes_str("host-a"),
-                                   101, 1, 8, 0, 0, 0, 0 };
+                                   101, 1, 8, 0, 0, 0, 0, 0 };
     workers[2] = (ph_worker_info){ ph_bytes_str(""), ph_bytes_str(""),
                                    UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
-                                   UINT64_MAX, UINT64_MAX, UINT64_MAX };
+                                   UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT32_MAX };
+}
+
+static void sample_progress(ph_msg *m, bool empty)
+{
+    m->type = PH_MSG_PROGRESS;
+    progress[0] = (ph_task_progress){ 1, 0, 1 };
+    progress[1] = (ph_task_progress){ 7, 13636, 4242 };
+    progress[2] = (ph_task_progress){ UINT64_MAX, UINT64_MAX, UINT64_MAX };
+    if (empty)
+        return;
+    m->u.progress.tasks = progress;
+    m->u.progress.ntasks = 3;
 }
 
 static void sample_result(ph_msg *m, bool ok)
@@ -132,6 +147,7 @@ static const char *const labels[] = {
     "shutdown", "ping", "accepted", "job", "job-no-nodes", "status-reply",
     "status-reply-empty", "ok", "pong", "error", "error-min", "part-task",
     "part-result", "part-result-failed", "job-parts", "submit-bulk-partition",
+    "progress", "progress-empty",
 };
 
 int proto_sample_count(void)
@@ -263,6 +279,8 @@ void proto_sample(int i, ph_msg *m)
         m->u.task = (ph_msg_task){ 0, 0, ph_bytes_str(""), bin(NULL, 0), opts("", false, 0, 0) };
         break;
     case 7: m->type = PH_MSG_STOP; break;
+    case 28: sample_progress(m, false); break;
+    case 29: sample_progress(m, true); break;
     default:
         if (i >= 23)
             sample_part(i, m);
@@ -316,6 +334,8 @@ static void walk_job(const ph_msg_job *j, proto_visit_fn fn, void *ctx)
         walk_u(fn, ctx, "nodes.succeeded", j->nodes[i].succeeded);
         walk_u(fn, ctx, "nodes.failed", j->nodes[i].failed);
     }
+    walk_u(fn, ctx, "stalled", j->stalled);
+    walk_u(fn, ctx, "stalls", j->stalls);
     walk_u(fn, ctx, "parts_total", j->parts_total);
     walk_u(fn, ctx, "parts_done", j->parts_done);
 }
@@ -401,6 +421,7 @@ static void walk_status(const ph_msg_status_reply *s, proto_visit_fn fn, void *c
         walk_u(fn, ctx, "workers.done", w->done);
         walk_u(fn, ctx, "workers.failed", w->failed);
         walk_u(fn, ctx, "workers.last_heartbeat_ms", w->last_heartbeat_ms);
+        walk_u(fn, ctx, "workers.stuck", w->stuck);
     }
     walk_u(fn, ctx, "njobs", s->njobs);
     for (uint32_t i = 0; i < s->njobs; i++)
@@ -421,6 +442,14 @@ static void walk_small(const ph_msg *m, proto_visit_fn fn, void *ctx)
         walk_u(fn, ctx, "running", m->u.heartbeat.running);
         walk_u(fn, ctx, "done", m->u.heartbeat.done);
         walk_u(fn, ctx, "failed", m->u.heartbeat.failed);
+        break;
+    case PH_MSG_PROGRESS:
+        walk_u(fn, ctx, "ntasks", m->u.progress.ntasks);
+        for (uint32_t i = 0; i < m->u.progress.ntasks; i++) {
+            walk_u(fn, ctx, "tasks.job_id", m->u.progress.tasks[i].job_id);
+            walk_u(fn, ctx, "tasks.task_id", m->u.progress.tasks[i].task_id);
+            walk_u(fn, ctx, "tasks.steps", m->u.progress.tasks[i].steps);
+        }
         break;
     case PH_MSG_WAIT:
         walk_b(fn, ctx, "token", m->u.wait.token);

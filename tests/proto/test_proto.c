@@ -128,11 +128,15 @@ static void test_part_messages(void **state)
     msgpack_pack_uint32(&f.pk, 1);
     frame_expect(&f, "PART_RESULT.values: must be empty when status is not 0");
 
-    /* JOB: 11 or 13 fields, never 12 */
-    frame_init(&f, PH_PROTO_VERSION, PH_MSG_JOB, 12);
-    for (int i = 0; i < 12; i++)
+    /* JOB: 13 or 15 fields, never 14 (nor the 11 of version 2) */
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_JOB, 14);
+    for (int i = 0; i < 14; i++)
         msgpack_pack_nil(&f.pk);
-    frame_expect(&f, "JOB: expected 11 fields, got 12");
+    frame_expect(&f, "JOB: expected 13 fields, got 14");
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_JOB, 11);
+    for (int i = 0; i < 11; i++)
+        msgpack_pack_nil(&f.pk);
+    frame_expect(&f, "JOB: expected 13 fields, got 11");
 }
 
 /* ---- round trips ----------------------------------------------------- */
@@ -169,6 +173,7 @@ static void test_round_trip_all(void **state)
         PH_MSG_SHUTDOWN, PH_MSG_PING, PH_MSG_ACCEPTED, PH_MSG_JOB,
         PH_MSG_STATUS_REPLY, PH_MSG_OK, PH_MSG_PONG, PH_MSG_ERROR,
         PH_MSG_PART_TASK, PH_MSG_PART_RESULT,
+        PH_MSG_PROGRESS,
     };
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         if (!seen[all[k]])
@@ -309,6 +314,8 @@ static void test_version_first(void **state)
     expect_fail("\x92\x00\x0f", 3, "unsupported version 0 (this peer speaks 3)");
     /* a version 1 peer (RESULT with files) gets the clean version error */
     expect_fail("\x92\x01\x0f", 3, "unsupported version 1 (this peer speaks 3)");
+    /* so does a version 2 peer (no PROGRESS nor partitioned tasks) */
+    expect_fail("\x92\x02\x0f", 3, "unsupported version 2 (this peer speaks 3)");
     expect_fail("\x92\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x0f", 11,
                 "unsupported version 18446744073709551615");
     expect_fail("\xdc\x00\x02\xcd\x01\x00\x0f", 7, "unsupported version 256");
@@ -428,6 +435,43 @@ static void test_field_types(void **state)
     msgpack_pack_uint32(&f.pk, 1);
     msgpack_pack_uint32(&f.pk, 1);
     frame_expect(&f, "SUBMIT_BULK.opts.compact: expected bool");
+
+    /* PROGRESS: a list of exactly-3-field uint entries */
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_PROGRESS, 1);
+    msgpack_pack_array(&f.pk, 1);
+    msgpack_pack_array(&f.pk, 2);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 2);
+    frame_expect(&f, "PROGRESS.tasks[0]: expected 3 entries, got 2");
+
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_PROGRESS, 1);
+    msgpack_pack_array(&f.pk, 2);
+    msgpack_pack_array(&f.pk, 3);
+    for (int i = 0; i < 3; i++)
+        msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_array(&f.pk, 3);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_int32(&f.pk, -5);
+    frame_expect(&f, "PROGRESS.tasks[1].steps: expected uint");
+
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_PROGRESS, 1);
+    msgpack_pack_array(&f.pk, PH_PROTO_MAX_LIST + 1);
+    for (uint32_t i = 0; i < PH_PROTO_MAX_LIST + 1; i++)
+        msgpack_pack_nil(&f.pk);
+    frame_expect(&f, "PROGRESS.tasks: 100001 entries exceed the limit of 100000");
+
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_STATUS_REPLY, 3);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_array(&f.pk, 1);
+    msgpack_pack_array(&f.pk, 10);
+    frame_str(&f, "w");
+    frame_str(&f, "h");
+    for (int i = 0; i < 7; i++)
+        msgpack_pack_uint32(&f.pk, 0);
+    msgpack_pack_uint64(&f.pk, 1ull << 32);      /* stuck is uint32 */
+    msgpack_pack_array(&f.pk, 0);
+    frame_expect(&f, "STATUS_REPLY.workers[0].stuck: 4294967296 out of range");
 }
 
 /* A RESULT frame whose table field is built from a spec (hand-made, so
@@ -583,7 +627,7 @@ static void test_nested_field_names(void **state)
     msgpack_pack_uint32(&f.pk, 1);
     msgpack_pack_array(&f.pk, 0);
     msgpack_pack_array(&f.pk, 1);
-    msgpack_pack_array(&f.pk, 11);
+    msgpack_pack_array(&f.pk, 13);
     frame_str(&f, "tok");
     msgpack_pack_uint32(&f.pk, 9);           /* unknown state */
     for (int i = 0; i < 6; i++)
@@ -591,6 +635,8 @@ static void test_nested_field_names(void **state)
     frame_str(&f, "");
     frame_str(&f, "");
     msgpack_pack_array(&f.pk, 0);
+    msgpack_pack_uint32(&f.pk, 0);           /* stalled */
+    msgpack_pack_uint32(&f.pk, 0);           /* stalls */
     frame_expect(&f, "STATUS_REPLY.jobs[0].state: unknown job state");
 }
 
@@ -772,7 +818,7 @@ static void test_list_limit(void **state)
 {
     (void)state;
     frame f;
-    frame_init(&f, PH_PROTO_VERSION, PH_MSG_JOB, 11);
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_JOB, 13);
     frame_str(&f, "tok");
     for (int i = 0; i < 7; i++)
         msgpack_pack_uint32(&f.pk, 0);
@@ -781,6 +827,8 @@ static void test_list_limit(void **state)
     msgpack_pack_array(&f.pk, PH_PROTO_MAX_LIST + 1);
     for (uint32_t i = 0; i < PH_PROTO_MAX_LIST + 1; i++)
         msgpack_pack_nil(&f.pk);
+    msgpack_pack_uint32(&f.pk, 0);
+    msgpack_pack_uint32(&f.pk, 0);
     frame_expect(&f, "JOB.nodes: 100001 entries exceed the limit of 100000");
 
     /* the encoder refuses it too, before touching the array */

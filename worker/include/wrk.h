@@ -25,6 +25,9 @@ typedef struct wrk_opts {
     bool fake_work;          /* answer every task at once with an empty success */
     unsigned task_delay_ms;  /* tests: each task sleeps this long before solving, so a
                                 frozen worker reliably holds tasks */
+    long test_stall_after;   /* test aid: tasks after the first N stall (their thread
+                                blocks without progress until the worker exits) while
+                                the loop keeps heartbeating; -1 = never */
     int heartbeat_ms;        /* default PH_PROTO_HEARTBEAT_MS */
     int liveness_ms;         /* coordinator silent this long -> reconnect; default
                                 PH_PROTO_LIVENESS_MS */
