@@ -4,11 +4,13 @@
 # Always (no root needed, the machine is not changed):
 #   1. configure + build a Release tree (build-deb) and run `cpack -G DEB`
 #   2. control fields: Package, Version, Depends; maintainer scripts parse
-#   3. contents: the three programs, both units, man pages, sysusers, config
+#   3. contents: the three programs, both units, man pages, sysusers, config,
+#      libphcluster (header, shared and static library, phcluster.pc, CMake
+#      package files)
 #   4. `dpkg-deb -x` into a temp dir and run every program's --version from
 #      there with LD_LIBRARY_PATH unset: proves the binaries do not lean on
 #      the build tree (RUNPATH) and that the system libraries resolve
-#   5. every NEEDED library of every program is owned by a Debian package
+#   5. every NEEDED library of every program and of libphcluster is owned by a Debian package
 #      named in Depends (so `apt install ./phcluster.deb` pulls what it needs)
 #   6. the packaged units pass `systemd-analyze verify` (when available)
 # Only with PH_DEB_TEST_INSTALL=1, or CI=true as root (throwaway machine):
@@ -36,7 +38,8 @@ done
 say "building in $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DPH_BENCH=OFF >/dev/null
 # Only the packaged programs: tests and benchmarks are not in the .deb.
-cmake --build "$build" -j"${PH_JOBS:-2}" --target phcoord phworker phclient >/dev/null
+cmake --build "$build" -j"${PH_JOBS:-2}" --target phcoord phworker phclient phcluster \
+    phcluster_static >/dev/null
 [ -f "$build/CPackConfig.cmake" ] ||
     fail "no CPackConfig.cmake in $build: is include(cmake/packaging.cmake) in CMakeLists.txt?"
 rm -f "$build"/phcluster_*.deb
@@ -80,6 +83,17 @@ for u in phcoord.service "phworker@.service"; do
     grep -q '^ExecStart=/usr/bin/ph' "$r/usr/lib/systemd/system/$u" ||
         fail "$u: ExecStart does not point at /usr/bin"
 done
+# libphcluster: wherever GNUInstallDirs put the library directory.
+so=$(find "$r/usr/lib" -name 'libphcluster.so.0' -print -quit)
+[ -n "$so" ] || fail "package lacks libphcluster.so.0"
+ldir=$(dirname "$so")
+for f in usr/include/phcluster.h "${ldir#"$r"/}/libphcluster.so" "${ldir#"$r"/}/libphcluster.a" \
+    "${ldir#"$r"/}/pkgconfig/phcluster.pc" "${ldir#"$r"/}/cmake/phcluster/phclusterConfig.cmake" \
+    "${ldir#"$r"/}/cmake/phcluster/phclusterTargets.cmake"; do
+    [ -e "$r/$f" ] || fail "package lacks /$f"
+done
+grep -q '^prefix=/usr$' "$ldir/pkgconfig/phcluster.pc" || fail "phcluster.pc: prefix is not /usr"
+readelf -d "$so" | grep -q 'SONAME.*libphcluster.so.0' || fail "libphcluster.so.0 has no SONAME"
 grep -q '^\.TH' "$r/usr/share/man/man1/phclient.1" || fail "phclient.1 is not a man page"
 # The pages are rendered from the real --help (help2man): the worker's
 # NUMA flag must be there (troff writes '-' as '\-').
@@ -101,8 +115,9 @@ done
 
 # ---- 5. NEEDED libraries are covered by Depends --------------------------
 dep_names=$(tr ',' '\n' <<<"$depends" | sed 's/(.*//; s/|.*//; s/ //g')
-for p in phcoord phworker phclient; do
-    for lib in $(readelf -d "$r/usr/bin/$p" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+for f in usr/bin/phcoord usr/bin/phworker usr/bin/phclient "${so#"$r"/}"; do
+    p=$(basename "$f")
+    for lib in $(readelf -d "$r/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
         path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !seen { print $NF; seen = 1 }')
         [ -n "$path" ] || fail "$p needs $lib, which this system does not have"
         owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | sed -n '1s/:.*//p') ||

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:
-#   1. Release build with -Werror, every ctest test (unit, integration, cluster)
+#   1. Release build with -Werror, every ctest test (unit, integration, cluster),
+#      then libphcluster installed into a temporary prefix and used from
+#      outside the tree (examples/consumer: find_package, its ctest, and
+#      pkg-config; scripts/consumer-test.sh)
 #   2. ASan+UBSan build, every ctest test
 #   3. TSan build, the runtime tests (label "runtime"), the solver's
 #      parallel-attempt tests (test_solve) and the TCP cluster tests
@@ -32,6 +35,7 @@ for stage in $stages; do
     cmake --preset release >/dev/null
     cmake --build --preset release -j"$jobs"
     ctest --preset release -j"$jobs"
+    scripts/consumer-test.sh build-test
     ;;
   asan)
     run_stage "ASan+UBSan build, all tests"
