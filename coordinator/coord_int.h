@@ -144,7 +144,8 @@ typedef struct coord_job {
     uint64_t first_error_index;
     char first_error[512];
     uint32_t state;        /* ph_job_state */
-    uint64_t start_us, end_us;
+    uint64_t start_us, end_us;   /* monotonic (ph_time_us) */
+    uint64_t start_wall_us;      /* wall clock at acceptance, journaled; 0 = unknown */
     coord_jw *jw;
     size_t njw, capjw;
     bool done_recorded;    /* replay: the journal has its DONE record */
@@ -289,6 +290,9 @@ bool coord_job_finish_task(coord_job *j, uint64_t task, coord_jw *jw, const ph_m
 /* Every task has its result: write results.csv, set the final state, free
  * the tasks. */
 void coord_job_complete(coord_job *j);
+/* The journal says j was accepted at wall-clock time wall_us (its START
+ * record): its elapsed time counts from then, not from the restart. */
+void coord_job_started_at(coord_job *j, uint64_t wall_us);
 /* A job whose DONE record was replayed: its results.csv is on disk. */
 void coord_job_completed_before(coord_job *j, uint64_t elapsed_us);
 /* Fill a JOB message; nodes array allocated (free with free(m->nodes)). */
@@ -299,7 +303,8 @@ void coord_job_free(coord_job *j);
  * every append as a no-op. */
 enum {
     COORD_JREC_JOB = 1, COORD_JREC_TASK = 2, COORD_JREC_DONE = 3,
-    COORD_JREC_FINISHED = 4, COORD_JREC_NEXTID = 5, COORD_JREC_FORGET = 6
+    COORD_JREC_FINISHED = 4, COORD_JREC_NEXTID = 5, COORD_JREC_FORGET = 6,
+    COORD_JREC_START = 7
 };
 typedef struct coord_jrec {
     int type;
@@ -312,6 +317,7 @@ typedef struct coord_jrec {
     int status;
     const char *error;
     uint64_t elapsed_us;       /* DONE */
+    uint64_t start_wall_us;    /* START */
 } coord_jrec;
 /* Called once per replayed record, in order; non-zero = not applied (the
  * record is logged and skipped). */

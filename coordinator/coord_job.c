@@ -77,6 +77,7 @@ int coord_jobs_add(coord_jobs *t, coord_job *j, ph_err *err)
     t->next_id = j->id + 1;
     make_token(j->token, j->id);
     j->start_us = ph_time_us();
+    j->start_wall_us = ph_time_wall_us();
     j->first_error_index = UINT64_MAX;
     t->v[t->n++] = j;
     if (j->total == 0) {
@@ -753,6 +754,17 @@ coord_jw *coord_job_jw_replayed(coord_job *j, const char *node)
     e->threads = 1;
     snprintf(e->node, sizeof e->node, "%s", node);
     return e;
+}
+
+void coord_job_started_at(coord_job *j, uint64_t wall_us)
+{
+    uint64_t now_wall = ph_time_wall_us();
+    j->start_wall_us = wall_us;
+    /* A wall clock set back past the start: count from now, as without
+     * the record.  start_us may wrap below 0 (a job older than this boot's
+     * monotonic clock): every use is a difference, which stays right. */
+    if (wall_us && wall_us <= now_wall)
+        j->start_us = ph_time_us() - (now_wall - wall_us);
 }
 
 void coord_job_completed_before(coord_job *j, uint64_t elapsed_us)

@@ -24,6 +24,10 @@
  *   TASK job u64, task u64, status i32, node str, keys u32, hash str,
  *        seeds 4 x u32, vertices u32, attempts u64, solve_us u64,
  *        verify_us u64, table_bytes u64, error str
+ *   START job u64, start_wall_us u64: the job's wall-clock start (us since
+ *        the epoch), right after its JOB record, so that its elapsed time
+ *        counts from it after a restart.  A journal without it (older
+ *        versions) counts from the restart; older versions skip it.
  *   DONE job u64, elapsed_us u64
  *   FINISHED (snapshots) a finished job whose tasks are no longer kept:
  *        id u64, token 16 bytes, is_create u8, state u32, total u64,
@@ -251,14 +255,34 @@ static void encode_finished(jbuf *b, const coord_job *j)
     }
 }
 
+static void encode_start(jbuf *b, const coord_job *j)
+{
+    jb_u64(b, j->id);
+    jb_u64(b, j->start_wall_us);
+}
+
 int coord_journal_job(coord_journal *jl, const coord_job *j, ph_err *err)
 {
     if (!jl)
         return PH_OK;
     jbuf b = {0};
     encode_job(&b, j);
-    /* Synced: a client holding a token can count on the job surviving. */
-    return append(jl, COORD_JREC_JOB, &b, true, err);
+    int rc = append(jl, COORD_JREC_JOB, &b, false, err);
+    if (rc)
+        return rc;
+    /* Synced with it: a client holding a token can count on the job
+     * surviving.  Without its START the job still resumes (its elapsed
+     * time then counts from the restart). */
+    b = (jbuf){0}; /* append freed the JOB record */
+    encode_start(&b, j);
+    ph_err e = {0};
+    if (append(jl, COORD_JREC_START, &b, true, &e) == 0)
+        return PH_OK;
+    ph_log_warn("coord", "job=%s msg=\"journal: %s\"", j->token, e.msg);
+    rc = ph_jstore_sync(jl->store, err);
+    if (!rc)
+        jl->dirty = false;
+    return rc;
 }
 
 void coord_journal_task(coord_journal *jl, const coord_job *j, uint64_t task,
@@ -321,6 +345,10 @@ static int snap_job(ph_jsnap *snap, const coord_job *j, ph_err *err)
     }
     encode_job(&b, j);
     int rc = snap_put(snap, COORD_JREC_JOB, &b, err);
+    if (!rc && j->start_wall_us) {
+        encode_start(&b, j);
+        rc = snap_put(snap, COORD_JREC_START, &b, err);
+    }
     for (uint64_t t = 0; !rc && t < j->total; t++) {
         const coord_task *task = &j->tasks[t];
         if (task->state != TASK_DONE)
@@ -549,6 +577,13 @@ static int replay_one(void *ctx, uint8_t type, const void *data, uint32_t len)
     case COORD_JREC_FINISHED: rc = replay_finished(rx, &r); break;
     case COORD_JREC_NEXTID:
     case COORD_JREC_FORGET: rc = replay_u64(rx, &r, type); break;
+    case COORD_JREC_START: {
+        coord_jrec rec = {.type = COORD_JREC_START};
+        rec.job_id = jr_uint(&r, 8);
+        rec.start_wall_us = jr_uint(&r, 8);
+        rc = r.bad || r.off != r.n ? -1 : rx->fn(rx->ctx, &rec);
+        break;
+    }
     case COORD_JREC_DONE: {
         coord_jrec rec = {.type = COORD_JREC_DONE};
         rec.job_id = jr_uint(&r, 8);

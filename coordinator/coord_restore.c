@@ -45,6 +45,14 @@ static int apply_record(void *ctx, coord_jrec *rec)
         coord_jobs_forget(&c->jobs, rec->job_id);
         return 0;
     }
+    case COORD_JREC_START: {
+        coord_job *j = coord_job_by_id(&c->jobs, rec->job_id);
+        if (!j)
+            return -1;
+        if (j->state == PH_JOB_RUNNING) /* a job of no keys ended at once */
+            coord_job_started_at(j, rec->start_wall_us);
+        return 0;
+    }
     case COORD_JREC_DONE: {
         coord_job *j = coord_job_by_id(&c->jobs, rec->job_id);
         if (!j)

@@ -6,6 +6,7 @@
  *   fault_kill_node_child kill -9 one node process of an --all-nodes worker
  *   fault_stop_worker    SIGSTOP a worker, later SIGCONT it
  *   fault_coord_restart  kill -9 phcoord, restart it on the same --state-dir
+ *   fault_restart_elapsed a job's elapsed time counts from its start across a restart
  *   fault_poison         a task that always times out fails after --max-tries
  *   fault_backpressure   many files + one slow worker: coordinator RSS bounded
  *   fault_stall_requeue  a worker that heartbeats while its solve is stuck:
@@ -132,6 +133,13 @@ static void wait_all_ok(const char *token, int n)
 static void start_coord(const hx_args *extra)
 {
     int rc = hx_coord_start(NULL, extra, hx_root(), "coord.log");
+    if (rc != 0)
+        fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
+}
+
+static void start_coord_at(const char *bind, const hx_args *extra, const char *log)
+{
+    int rc = hx_coord_start(bind, extra, hx_root(), log);
     if (rc != 0)
         fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
 }
@@ -685,6 +693,65 @@ static void fault_stall_status(void **state)
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* ---- (d2) the elapsed time of a job survives a restart ------------------- */
+
+/* A job runs on a slow worker for a few seconds, phcoord is killed and
+ * restarted (on the same --state-dir) with a fast worker.  The job started
+ * before its token came back and ended after the restart began, so the
+ * elapsed time it reports at the end is at least the time between the two,
+ * whatever the load; reported from the restart, it would be about the
+ * fast part alone. */
+static void fault_restart_elapsed(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    char bind[64], sdir[1024];
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", hx_free_port());
+    snprintf(sdir, sizeof sdir, "%s", hx_path("state"));
+    hx_mkdir(sdir);
+    hx_args extra = {0};
+    hx_args_add(&extra, "--state-dir", sdir, NULL);
+    start_coord_at(bind, &extra, "coord.log");
+    pid_t slow = start_worker("400", "slow.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    make_bulk(dir, N, 5000);
+    assert_true(hx_submit_bulk(dir, out, token));
+    uint64_t submitted = hx_now_ms();
+    /* Some tables done and 3 s gone, the job not finished. */
+    uint64_t end = hx_deadline(HX_HANG_MS), done = 0;
+    while (hx_now_ms() < end && (done < 2 || hx_now_ms() - submitted < 3000)) {
+        char *st = status_json();
+        done = job_succeeded(st);
+        free(st);
+        hx_sleep_ms(50);
+    }
+    assert_true(done >= 2 && done < N);
+    hx_coord_kill9();
+    kill(slow, SIGKILL);
+    assert_int_equal(hx_wait(slow, HX_HANG_MS), 128 + SIGKILL);
+    uint64_t restart = hx_now_ms();
+    start_coord_at(bind, &extra, "coord2.log");
+    start_worker("0", "fast.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
+    char *j = hx_client_out();
+    assert_int_equal(rc, 0);
+    assert_non_null(j);
+    uint64_t elapsed_us = hx_field(j, "elapsed_us");
+    uint64_t before_us = (restart - submitted) * 1000;
+    fprintf(stderr, "job elapsed %.3f s; submit to restart %.3f s, restart to end %.3f s\n",
+            (double)elapsed_us / 1e6, (double)before_us / 1e6,
+            (double)(hx_now_ms() - restart) / 1e3);
+    free(j);
+    assert_true(elapsed_us != UINT64_MAX);
+    /* 2 ms for the test clock's millisecond truncation */
+    assert_true(elapsed_us + 2000 >= before_us);
+    check_results(out, N);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest all[] = {
@@ -692,6 +759,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(fault_kill_node_child, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_stop_worker, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_coord_restart, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_restart_elapsed, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_poison, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_backpressure, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_stall_requeue, hx_setup, hx_teardown),
