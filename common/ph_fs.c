@@ -392,32 +392,65 @@ static int pid_alive(long pid)
     return pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
 
-int ph_fs_sweep_stale_tmp(const char *dir, int depth, unsigned long *removed, ph_err *err)
+/* One directory open at dfd (a descriptor this call owns): remove its stale
+ * temporaries, descend depth more levels.  Entries are looked at with
+ * fstatat(AT_SYMLINK_NOFOLLOW), subdirectories opened with openat(O_NOFOLLOW)
+ * and files removed with unlinkat, all relative to dfd: a link planted
+ * anywhere below leads the sweep nowhere, and is itself left alone. */
+static int sweep_fd(int dfd, const char *shown, int depth, unsigned long *removed, ph_err *err)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? PH_OK
-                               : ph_err_set(err, PH_EIO, "%s: cannot list: %s", dir,
-                                            strerror(errno));
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        int e = errno;
+        close(dfd);
+        return ph_err_set(err, PH_EIO, "%s: cannot list: %s", shown, strerror(e));
+    }
     int rc = PH_OK;
     struct dirent *e;
     while (rc == PH_OK && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")))
-            continue;
-        char path[4096];
-        if (ph_fs_join(path, sizeof path, dir, e->d_name, NULL))
+        const char *name = e->d_name;
+        if (name[0] == '.' && (!name[1] || !strcmp(name, "..")))
             continue;
         struct stat st;
-        if (lstat(path, &st))
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
-        if (S_ISDIR(st.st_mode) && depth > 0)
-            rc = ph_fs_sweep_stale_tmp(path, depth - 1, removed, err);
-        else if (S_ISREG(st.st_mode)) {
-            long pid = tmp_owner_pid(e->d_name);
-            if (pid && !pid_alive(pid) && unlink(path) == 0 && removed)
+        if (S_ISDIR(st.st_mode) && depth > 0) {
+            int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0)
+                continue; /* replaced by a link or gone since the fstatat */
+            char path[4096];
+            if (ph_fs_join(path, sizeof path, shown, name, NULL))
+                snprintf(path, sizeof path, "%s", shown);
+            rc = sweep_fd(sub, path, depth - 1, removed, err);
+        } else if (S_ISREG(st.st_mode)) {
+            long pid = tmp_owner_pid(name);
+            if (pid && !pid_alive(pid) && unlinkat(dfd, name, 0) == 0 && removed)
                 (*removed)++;
         }
     }
-    closedir(d);
+    closedir(d); /* closes dfd */
+    return rc;
+}
+
+int ph_fs_sweep_stale_tmp_at(int dirfd, const char *shown, int depth, unsigned long *removed,
+                             ph_err *err)
+{
+    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return ph_err_set(err, PH_EIO, "%s: %s", shown, strerror(errno));
+    return sweep_fd(fd, shown, depth, removed, err);
+}
+
+int ph_fs_sweep_stale_tmp(const char *dir, int depth, unsigned long *removed, ph_err *err)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0 && errno == ENOENT)
+        return PH_OK; /* nothing was ever written there */
+    int fd;
+    int rc = ph_fs_open_dir(dir, 0, &fd, err);
+    if (rc)
+        return rc;
+    rc = ph_fs_sweep_stale_tmp_at(fd, dir, depth, removed, err);
+    close(fd);
     return rc;
 }

@@ -30,9 +30,18 @@ int ph_fs_write_full(int fd, const void *data, size_t len);
 int ph_fs_tmp_name(char *out, size_t outlen, const char *path, ph_err *err);
 
 /* Remove temporary files ph_fs_write_atomic left behind when its process was
- * killed mid-write: names "X.tmp.PID.N" in dir and its subdirectories (depth
- * levels below dir) whose PID is not a live process.  *removed (optional)
- * counts them.  Used by a restarted coordinator on the dirs of resumed jobs. */
+ * killed mid-write: regular files named "X.tmp.PID.N" in the directory
+ * dirfd and its subdirectories (depth levels below it) whose PID is not a
+ * live process.  Everything is reached relative to dirfd (fstatat,
+ * openat, unlinkat) and no symbolic link is followed: a link is neither
+ * removed nor descended into.  shown names the directory in errors;
+ * *removed (optional) counts the files removed.  Used by a restarted
+ * coordinator on the dirs of resumed jobs. */
+int ph_fs_sweep_stale_tmp_at(int dirfd, const char *shown, int depth, unsigned long *removed,
+                             ph_err *err);
+
+/* The same for dir, opened from "/" one component at a time without
+ * following a link (ph_fs_open_dir); a missing dir is nothing to sweep. */
 int ph_fs_sweep_stale_tmp(const char *dir, int depth, unsigned long *removed, ph_err *err);
 
 /* ---- writing below a directory without following links ----------------
