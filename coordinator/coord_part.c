@@ -84,7 +84,7 @@ struct coord_part {
     uint64_t attempts;
     uint32_t max_bucket_attempts;
     uint64_t start_us;
-    uint64_t open_us, send_us, check_us; /* the loop's time on it, for the log */
+    uint64_t open_us, send_us, check_us, finish_us; /* the loop's time on it (log) */
 };
 
 /* ---- opening ------------------------------------------------------------ */
@@ -316,9 +316,10 @@ static void part_close(coord *c, coord_job *j, coord_part *p, int status, const 
     j->inflight--;
     j->tasks[t].part = false;
     ph_log_info("coord", "job=%s file=%s status=%s ms=%" PRIu64 " open_ms=%" PRIu64
-                " send_ms=%" PRIu64 " check_ms=%" PRIu64 " msg=\"partitioned table closed\"",
-                j->token, j->tasks[t].file, status ? ph_err_name(status) : "ok",
-                r.solve_us / 1000, p->open_us / 1000, p->send_us / 1000, p->check_us / 1000);
+                " send_ms=%" PRIu64 " check_ms=%" PRIu64 " finish_ms=%" PRIu64
+                " msg=\"partitioned table closed\"", j->token, j->tasks[t].file,
+                status ? ph_err_name(status) : "ok", r.solve_us / 1000, p->open_us / 1000,
+                p->send_us / 1000, p->check_us / 1000, p->finish_us / 1000);
     part_free(p);
     coord_task_settle(c, j, t, coord_job_jw(j, NULL), status ? NULL : &r, status, error);
 }
@@ -535,51 +536,43 @@ void coord_part_expire(coord *c, uint64_t now, uint64_t limit)
     }
 }
 
-/* Check a group's answer against what was sent, then place it. */
+/* Check a group's answer against what was sent, then place it: the
+ * values go from the frame to their offset in the values file. */
 static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result *r,
                        ph_err *err)
 {
+    uint64_t lo = p->start[pg->b_lo];
     ph_part_group g = {.table_seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
-                       .bucket_lo = pg->b_lo, .ngroup = pg->ngroup,
-                       .keys = p->keys + p->start[pg->b_lo], .pos = p->pos + p->start[pg->b_lo]};
+                       .bucket_lo = pg->b_lo, .ngroup = pg->ngroup, .keys = p->keys + lo,
+                       .pos = p->pos + lo};
     uint32_t *counts = malloc((size_t)pg->ngroup * 4);
+    if (!counts)
+        return ph_err_set(err, PH_ENOMEM, "out of memory checking a group");
     uint64_t nv = 0;
-    for (uint32_t b = 0; counts && b < pg->ngroup; b++) {
+    for (uint32_t b = 0; b < pg->ngroup; b++) {
         counts[b] = (uint32_t)(p->start[pg->b_lo + b + 1] - p->start[pg->b_lo + b]);
         nv += ph_part_bucket_nverts(counts[b]);
     }
     g.counts = counts;
-    uint32_t *seeds = malloc((size_t)pg->ngroup * 4), *vals = malloc(nv ? nv * 4 : 4);
     int rc = PH_OK;
-    if (!counts || !seeds || !vals)
-        rc = ph_err_set(err, PH_ENOMEM, "out of memory checking a group");
-    else if (r->seeds.n != pg->ngroup * 4u || r->values.n != nv * 4)
+    if (r->seeds.n != pg->ngroup * 4u || r->values.n != nv * 4)
         rc = ph_err_set(err, PH_EPROTO, "PART_RESULT: %u seed and %u value bytes for a group "
                         "of %u buckets and %" PRIu64 " vertices", r->seeds.n, r->values.n,
                         pg->ngroup, nv);
-    if (!rc) { /* aligned copies: the frame's views need not be */
-        memcpy(seeds, r->seeds.p, r->seeds.n);
-        memcpy(vals, r->values.p, r->values.n);
-        for (uint32_t i = 0; !rc && i < pg->ngroup; i++)
-            if (seeds[i] > PH_PART_SEED_MASK) /* a bucket entry keeps 28 bits */
-                rc = ph_err_set(err, PH_EPROTO, "PART_RESULT.seeds: bucket %u's seed 0x%x has "
-                                "more than 28 bits", pg->b_lo + i, seeds[i]);
-    }
-    if (!rc) {
-        ph_err why = {0};
-        if (ph_part_check_group(&g, seeds, vals, &why) != PH_OK)
-            rc = ph_err_set(err, PH_EVERIFY, "the worker's buckets %u-%u fail verification: %s",
-                            pg->b_lo, pg->b_lo + pg->ngroup - 1, why.msg);
-    }
-    if (!rc && write_all_at(p->vfd, vals, (size_t)nv * 4,
+    uint32_t seed = 0;
+    ph_err why = {0}; /* keys, and seeds that fit a bucket entry */
+    if (!rc && ph_part_check_group(&g, r->seeds.p, r->values.p, &why) != PH_OK)
+        rc = ph_err_set(err, PH_EVERIFY, "the worker's buckets %u-%u fail verification: %s",
+                        pg->b_lo, pg->b_lo + pg->ngroup - 1, why.msg);
+    if (!rc && write_all_at(p->vfd, r->values.p, (size_t)nv * 4,
                             (off_t)((p->buckets[pg->b_lo] & PH_PART_BASE_MASK) * 4)) != 0)
         rc = ph_err_set(err, PH_EIO, "cannot write the table's values: %s", strerror(errno));
-    for (uint32_t b = 0; !rc && b < pg->ngroup; b++)
-        p->buckets[pg->b_lo + b] =
-            ph_part_entry(p->buckets[pg->b_lo + b] & PH_PART_BASE_MASK, seeds[b]);
+    for (uint32_t i = 0; !rc && i < pg->ngroup; i++) {
+        memcpy(&seed, r->seeds.p + 4 * (size_t)i, 4); /* little-endian host */
+        p->buckets[pg->b_lo + i] =
+            ph_part_entry(p->buckets[pg->b_lo + i] & PH_PART_BASE_MASK, seed);
+    }
     free(counts);
-    free(seeds);
-    free(vals);
     return rc;
 }
 
@@ -625,6 +618,8 @@ void coord_on_part_result(coord *c, coord_worker *w, const ph_msg_part_result *r
         p->max_bucket_attempts = r->max_bucket_attempts;
     if (p->ndone < p->ngroups)
         return;
+    uint64_t t0 = ph_time_us();
     rc = part_finish(c, j, p, &err);
+    p->finish_us = ph_time_us() - t0;
     part_close(c, j, p, rc, rc ? err.msg : "");
 }

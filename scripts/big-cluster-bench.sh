@@ -24,6 +24,7 @@ for exe in bench/bench_part client/phclient coordinator/phcoord worker/phworker;
 done
 rm -rf "$work" && mkdir -p "$work"
 pids=()
+wpids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
@@ -34,8 +35,13 @@ port=$(( 20000 + RANDOM % 20000 ))
 ep="tcp://127.0.0.1:$port"
 client=("$build/client/phclient" --coordinator "$ep")
 
-cpu_s() { # utime + stime of pid, seconds
-  awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
+cpu_s() { # utime + stime of pids, seconds (0 for none)
+  local sum=0 p
+  for p in "$@"; do
+    sum=$(awk -v hz="$(getconf CLK_TCK)" -v s="$sum" '{ print s + ($14 + $15) / hz }' \
+      "/proc/$p/stat")
+  done
+  echo "$sum"
 }
 
 start_workers() { # n: workers with --threads 1
@@ -65,20 +71,23 @@ stop_workers() {
   done
 }
 
-# run LABEL OUT ARGS...: one timed run; appends "LABEL wall coord_cpu load" to results
+# run LABEL OUT ARGS...: one timed run; appends "LABEL wall coord_cpu workers_cpu load"
+# to results
 run() {
   local label=$1 out=$2
   shift 2
   rm -rf "$out"
-  local load c0 t0 t1 c1
+  local load c0 t0 t1 c1 w0 w1
   load=$(cut -d' ' -f1 /proc/loadavg)
   c0=$(cpu_s "$coord")
+  w0=$(cpu_s "${wpids[@]}")
   t0=$(date +%s.%N)
   "$@" >/dev/null
   t1=$(date +%s.%N)
   c1=$(cpu_s "$coord")
-  echo "$label $(awk "BEGIN { print $t1 - $t0 }") $(awk "BEGIN { print $c1 - $c0 }") $load" \
-    >>"$results"
+  w1=$(cpu_s "${wpids[@]}")
+  echo "$label $(awk "BEGIN { print $t1 - $t0 }") $(awk "BEGIN { print $c1 - $c0 }")" \
+    "$(awk "BEGIN { print $w1 - $w0 }") $load" >>"$results"
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
@@ -98,6 +107,7 @@ for n in "${sizes[@]}"; do
     start_workers 2
     run cluster_2_workers "$work/out2" "${client[@]}" create "$keys" -o "$work/out2"
     stop_workers
+    wpids=()
     run local_2_threads "$work/outl" "$build/client/phclient" create "$keys" -o "$work/outl" \
       --local --threads 2
     for f in "$work"/outl/big-"$n"/*; do
@@ -106,17 +116,19 @@ for n in "${sizes[@]}"; do
         { echo "big-cluster-bench: $b differs between cluster and --local" >&2; exit 1; }
     done
   done
-  echo "== $n keys, $runs rounds (wall s: best / median; coordinator CPU s, median; load before)"
+  echo "== $n keys, $runs rounds (wall s: best / median; CPU s of the coordinator and of the" \
+       "workers, medians; load before each run)"
   declare -A best med
   for label in cluster_1_worker cluster_2_workers local_2_threads; do
     mapfile -t w < <(awk -v k="$label" '$1 == k { print $2 }' "$results" | sort -g)
     mapfile -t c < <(awk -v k="$label" '$1 == k { print $3 }' "$results" | sort -g)
-    loads=$(awk -v k="$label" '$1 == k { printf "%s%s", s, $4; s = "," }' "$results")
+    mapfile -t wc < <(awk -v k="$label" '$1 == k { print $4 }' "$results" | sort -g)
+    loads=$(awk -v k="$label" '$1 == k { printf "%s%s", s, $5; s = "," }' "$results")
     m=$(( (${#w[@]} - 1) / 2 ))
     best[$label]=${w[0]}
     med[$label]=${w[$m]}
-    printf "%-18s best %7.3f  median %7.3f  coord_cpu %6.3f  load %s\n" "$label" "${w[0]}" \
-      "${w[$m]}" "${c[$m]}" "$loads"
+    printf "%-18s best %7.3f  median %7.3f  coord_cpu %6.3f  workers_cpu %6.3f  load %s\n" \
+      "$label" "${w[0]}" "${w[$m]}" "${c[$m]}" "${wc[$m]}" "$loads"
   done
   printf "speedup 2 workers vs 1: best %.2fx, median %.2fx\n" \
     "$(awk "BEGIN { print ${best[cluster_1_worker]} / ${best[cluster_2_workers]} }")" \

@@ -746,21 +746,33 @@ int ph_part_solve_group(const ph_part_group *g, uint32_t *seeds, uint32_t *value
     return rc;
 }
 
-int ph_part_check_group(const ph_part_group *g, const uint32_t *seeds, const uint32_t *values,
+/* A little-endian uint32 at any address (values straight from a frame). */
+static uint32_t le32_any(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int ph_part_check_group(const ph_part_group *g, const void *seeds, const void *values,
                         ph_err *err)
 {
+    const unsigned char *sb = seeds, *vb = values;
     uint64_t at = 0, vbase = 0;
     for (uint32_t i = 0; i < g->ngroup; i++) {
         uint32_t k = g->counts[i], b = g->bucket_lo + i, nv = bucket_nverts(k);
-        if (seeds[i] > PH_PART_SEED_MASK) /* a bucket entry keeps 28 bits of it */
+        uint32_t seed = le32_any(sb + 4 * (size_t)i);
+        if (seed > PH_PART_SEED_MASK) /* a bucket entry keeps 28 bits of it */
             return ph_err_set(err, PH_EVERIFY, "bucket %u: seed 0x%08x has more than 28 bits",
-                              b, seeds[i]);
+                              b, seed);
         for (uint32_t e = 0; e < k; e++) {
-            uint32_t key = g->keys[at + e], p = g->pos[at + e];
+            uint32_t key = g->keys[at + e], p = g->pos[at + e], got = UINT32_MAX;
             uint64_t h = ph_part_mix(key ^ g->table_seed);
-            uint32_t got = ph_part_bucket_of(h, g->nbuckets) == b
-                               ? group_index(g, h, seeds[i], nv, values + vbase)
-                               : UINT32_MAX;
+            if (ph_part_bucket_of(h, g->nbuckets) == b) {
+                uint32_t u, v;
+                ph_part_vertices(h, seed, nv, &u, &v);
+                uint64_t sum = (uint64_t)le32_any(vb + 4 * (vbase + u)) +
+                               le32_any(vb + 4 * (vbase + v));
+                got = (uint32_t)(sum >= g->nkeys ? sum - g->nkeys : sum);
+            }
             if (got != p)
                 return ph_err_set(err, PH_EVERIFY, "key 0x%08x at position %u maps to index "
                                   "%u", key, p, got);

@@ -221,10 +221,11 @@ int ph_part_solve_group(const ph_part_group *g, uint32_t *seeds, uint32_t *value
                         uint64_t *attempts, uint32_t *max_attempts, ph_err *err);
 
 /* Check a group solved elsewhere: every key of g looked up through seeds
- * and values (ph_part_group_nverts of them) must give its position, and
- * lie in its bucket, and every seed fit a bucket entry (28 bits).
- * PH_EVERIFY naming the first bad key or seed. */
-int ph_part_check_group(const ph_part_group *g, const uint32_t *seeds, const uint32_t *values,
+ * (ngroup) and values (ph_part_group_nverts of them), both little-endian
+ * uint32 arrays at any alignment (a received frame's bytes), must give its
+ * position, and lie in its bucket, and every seed fit a bucket entry (28
+ * bits).  PH_EVERIFY naming the first bad key or seed. */
+int ph_part_check_group(const ph_part_group *g, const void *seeds, const void *values,
                         ph_err *err);
 
 /* Bytes of the table data (bucket entries + vertex values). */
