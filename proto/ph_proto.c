@@ -151,17 +151,20 @@ static void enc_raw(enc *e, ph_bytes b, bool bin)
 static void enc_str(enc *e, ph_bytes b) { enc_raw(e, b, false); }
 static void enc_bin(enc *e, ph_bytes b) { enc_raw(e, b, true); }
 
-/* partition travels only when it is not auto: peers that predate it take
- * every message that does not use it. */
+/* The optional tail (table_flags, then partition) travels only as far as
+ * its last non-default entry: the shortest form the decoder takes, so that
+ * whatever decodes re-encodes to no more bytes than it came in. */
 static void enc_opts(enc *e, const ph_opts *o)
 {
-    enc_array(e, o->partition ? 6 : 5);
+    unsigned n = o->partition ? 6 : o->table_flags ? 5 : 4;
+    enc_array(e, n);
     enc_str(e, o->hash);
     enc_bool(e, o->compact);
     enc_uint(e, o->threads);
     enc_uint(e, o->seed);
-    enc_uint(e, o->table_flags);
-    if (o->partition)
+    if (n >= 5)
+        enc_uint(e, o->table_flags);
+    if (n == 6)
         enc_uint(e, o->partition);
 }
 

@@ -958,6 +958,45 @@ static void test_bytes_helpers(void **state)
     assert_int_equal(ph_bytes_cstr(empty, out, 0, &err), PH_EINVAL);
 }
 
+/* opts with only its 4 required entries (flags and partition 0) decodes and
+ * re-encodes to the very same bytes: the encoder writes the shortest form. */
+static void test_opts_shortest_form(void **state)
+{
+    (void)state;
+    frame f;
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_TASK, 5);
+    msgpack_pack_uint32(&f.pk, 0);           /* job_id */
+    msgpack_pack_uint32(&f.pk, 0);           /* task_id */
+    frame_str(&f, "");
+    msgpack_pack_bin_with_body(&f.pk, "", 0);
+    msgpack_pack_array(&f.pk, 4);
+    frame_str(&f, "");
+    msgpack_pack_false(&f.pk);
+    msgpack_pack_uint32(&f.pk, 14);
+    msgpack_pack_uint32(&f.pk, 64);
+    ph_msg m;
+    ph_err err = {0};
+    assert_int_equal(ph_msg_decode(f.sb.data, f.sb.size, &m, &err), 0);
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(ph_msg_encode(&m, &buf, &len, &err), 0);
+    assert_int_equal(len, f.sb.size);
+    assert_memory_equal(buf, f.sb.data, len);
+    free(buf);
+    /* a non-zero partition brings table_flags along, as a 0 */
+    m.u.task.opts.partition = 4096;
+    assert_int_equal(ph_msg_encode(&m, &buf, &len, &err), 0);
+    assert_int_equal(len, f.sb.size + 1 + 3);   /* a 0, then 4096 as uint16 */
+    ph_msg again;
+    assert_int_equal(ph_msg_decode(buf, len, &again, &err), 0);
+    assert_int_equal(again.u.task.opts.partition, 4096);
+    assert_int_equal(again.u.task.opts.table_flags, 0);
+    ph_msg_free(&again);
+    free(buf);
+    ph_msg_free(&m);
+    msgpack_sbuffer_destroy(&f.sb);
+}
+
 static void test_type_names(void **state)
 {
     (void)state;
@@ -995,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_encode_rejects),
         cmocka_unit_test(test_bytes_helpers),
         cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_opts_shortest_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
