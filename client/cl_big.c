@@ -27,7 +27,10 @@ int cl_big_create(const cl_args *a, int *exit_code)
 {
     uint64_t n = 0;
     ph_err err = {0};
-    if (a->cmd != CL_CREATE || !a->local || ph_keys_map_count(a->arg, &n, &err))
+    if (a->cmd != CL_CREATE || !a->local)
+        return 0;
+    unsigned ks = ph_keys_size_resolve(a->key_size, a->arg);
+    if (ph_keys_map_count_sized(a->arg, ks, &n, &err))
         return 0; /* the ordinary path reports a bad file */
     uint32_t kpb = ph_part_choose(a->partition, n);
     if (kpb == PH_PART_OFF)
@@ -47,7 +50,7 @@ int cl_big_create(const cl_args *a, int *exit_code)
     uint64_t t0 = ph_time_us();
     unsigned emit = (a->emit_c ? PH_PART_EMIT_C : 0) | (a->emit_bin ? PH_PART_EMIT_BIN : 0)
                     | (a->index_only ? 0 : PH_PART_EMIT_KEYS);
-    int rc = ph_part_create_file_emit(keys, PH_KEY_SIZE_32, a->out_dir, &o, emit, &row, &err);
+    int rc = ph_part_create_file_emit(keys, ks, a->out_dir, &o, emit, &row, &err);
     if (!rc)
         rc = ph_results_csv_write(a->out_dir, &row, 1, &err);
     if (rc) {

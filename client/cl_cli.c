@@ -31,10 +31,11 @@ static const cl_cmd_desc cmds[] = {
     {"create", CL_CREATE, A_OUT | A_SOLVE | A_LOCAL | A_JSON, "FILE",
      "build the table of one keys file",
      "usage: phclient create FILE -o DIR [--hash NAME] [--compact] [--threads N] [--seed S]\n"
-     "                       [--index-only] [--emit c,bin] [--local] [--partition auto|off|N]\n"
-     "                       [--json] [--coordinator EP]\n"
+     "                       [--index-only] [--key-size 4|8] [--emit c,bin] [--local]\n"
+     "                       [--partition auto|off|N] [--json] [--coordinator EP]\n"
      "Build an order-preserving minimal perfect hash table for FILE (raw little-endian\n"
-     "uint32 keys) and write DIR/NAME/{NAME.h,NAME.c,NAME_test.c,NAME_bench.c,\n"
+     "uint32 keys, or uint64 with --key-size 8 or a name ending in 64.keys) and write\n"
+     "DIR/NAME/{NAME.h,NAME.c,NAME_test.c,NAME_bench.c,\n"
      "CMakeLists.txt} and DIR/results.csv, NAME being FILE's name without .keys.\n"
      "The keys are read here and sent to the coordinator; DIR is on its host.\n"
      "With --local, a big FILE (from 2^20 keys with --partition auto, the default; up\n"
@@ -47,8 +48,9 @@ static const cl_cmd_desc cmds[] = {
     {"bulk-create", CL_BULK, A_OUT | A_SOLVE | A_LOCAL | A_NOWAIT | A_JSON, "DIR",
      "build a table for every *.keys file of a directory",
      "usage: phclient bulk-create DIR -o OUT [--hash NAME] [--compact] [--threads N]\n"
-     "                            [--seed S] [--index-only] [--emit c,bin] [--local]\n"
-     "                            [--partition auto|off|N] [--no-wait] [--json] [--coordinator EP]\n"
+     "                            [--seed S] [--index-only] [--key-size 4|8] [--emit c,bin]\n"
+     "                            [--local] [--partition auto|off|N] [--no-wait] [--json]\n"
+     "                            [--coordinator EP]\n"
      "One table per regular *.keys file of DIR (a directory on the coordinator's host),\n"
      "written under OUT with OUT/results.csv (one row per file, sorted by name).\n"
      "A file of 2^20 keys or more (--partition auto) becomes a partitioned table\n"
@@ -91,6 +93,9 @@ static const char common_help[] =
     "  --emit LIST        what is written per table: c (the C sources, default), bin\n"
     "                     (NAME/NAME.phc, the binary table file libphcluster loads),\n"
     "                     or c,bin\n"
+    "  --key-size 4|8     bytes per key (little-endian uint32 or uint64); default: 8\n"
+    "                     for a file whose name ends in 64.keys, else 4.  Tables of\n"
+    "                     64-bit keys take uint64_t keys and always hash with mix\n"
     "  --local            run an embedded coordinator and one worker per NUMA node in\n"
     "                     this process for the duration of the command (no setup)\n"
     "  --no-wait          print the job token and return at once\n"
@@ -139,7 +144,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 
 enum { O_HASH = 256, O_COMPACT, O_THREADS, O_SEED, O_LOCAL, O_NOWAIT, O_JSON, O_WATCH, O_COORD,
        O_VERSION, O_CSECRET, O_CSERVER, O_METRICS, O_PARTITION,
-       O_INDEX_ONLY, O_EMIT };
+       O_INDEX_ONLY, O_EMIT, O_KEY_SIZE };
 
 static const struct option longopts[] = {
     {"out", required_argument, 0, 'o'},      {"hash", required_argument, 0, O_HASH},
@@ -149,6 +154,7 @@ static const struct option longopts[] = {
     {"watch", no_argument, 0, O_WATCH},      {"coordinator", required_argument, 0, O_COORD},
     {"metrics", no_argument, 0, O_METRICS},  {"partition", required_argument, 0, O_PARTITION},
     {"index-only", no_argument, 0, O_INDEX_ONLY}, {"emit", required_argument, 0, O_EMIT},
+    {"key-size", required_argument, 0, O_KEY_SIZE},
     {"version", no_argument, 0, O_VERSION},  {"help", no_argument, 0, 'h'},
     {"curve-secret", required_argument, 0, O_CSECRET},
     {"curve-server", required_argument, 0, O_CSERVER},
@@ -204,6 +210,11 @@ static int apply(const cl_cmd_desc *d, int c, cl_args *a, int *exit_code)
         if (parse_emit(optarg, a))
             return bad(exit_code, "--emit '%s': expected c, bin or c,bin%s", optarg, "");
         return need(d, A_SOLVE, "--emit", exit_code);
+    case O_KEY_SIZE:
+        if (strcmp(optarg, "4") && strcmp(optarg, "8"))
+            return bad(exit_code, "--key-size '%s': expected 4 or 8%s", optarg, "");
+        a->key_size = (unsigned)(optarg[0] - '0');
+        return need(d, A_SOLVE, "--key-size", exit_code);
     case O_THREADS:
         if (parse_u64(optarg, 1024, &v))
             return bad(exit_code, "--threads '%s': expected 0..1024%s", optarg, "");

@@ -69,14 +69,15 @@ static int abs_path(const char *path, char *out, size_t len, ph_err *err)
                                      : ph_err_set(err, PH_EINVAL, "%s: path too long", path);
 }
 
-static void fill_opts(const cl_args *a, ph_opts *o)
+/* key_bits: PH_TABLE_KEY64, PH_TABLE_KEY32 or 0 (bulk: by file name). */
+static void fill_opts(const cl_args *a, uint32_t key_bits, ph_opts *o)
 {
     o->hash = ph_bytes_str(a->hash ? a->hash : "auto");
     o->compact = a->compact;
     o->threads = a->threads;
     o->seed = a->seed;
     o->table_flags = (a->index_only ? PH_TABLE_INDEX_ONLY : 0) | (a->emit_bin ? PH_TABLE_BIN : 0)
-                     | (a->emit_c ? 0 : PH_TABLE_NO_C);
+                     | (a->emit_c ? 0 : PH_TABLE_NO_C) | key_bits;
     o->partition = a->partition == PH_PART_AUTO  ? 0
                    : a->partition == PH_PART_OFF ? PH_PROTO_PART_OFF
                                                  : a->partition;
@@ -203,7 +204,8 @@ static int create_big(cl_conn *c, const cl_args *a, const char *out_dir, bool *d
     ph_err err = {0};
     char path[PATH_MAX], token[17];
     *done = false;
-    if (ph_keys_map_count(a->arg, &n, &err) != 0 ||
+    unsigned ks = ph_keys_size_resolve(a->key_size, a->arg);
+    if (ph_keys_map_count_sized(a->arg, ks, &n, &err) != 0 ||
         ph_part_choose(a->partition, n) == PH_PART_OFF)
         return CL_EXIT_OK; /* the ordinary path reports a bad file */
     *done = true;
@@ -212,7 +214,7 @@ static int create_big(cl_conn *c, const cl_args *a, const char *out_dir, bool *d
     ph_msg req = {.type = PH_MSG_SUBMIT_BULK};
     req.u.submit_bulk.dir = ph_bytes_str(path);
     req.u.submit_bulk.out_dir = ph_bytes_str(out_dir);
-    fill_opts(a, &req.u.submit_bulk.opts);
+    fill_opts(a, ks == 8 ? PH_TABLE_KEY64 : PH_TABLE_KEY32, &req.u.submit_bulk.opts);
     uint64_t total;
     int rc = submit(c, &req, token, &total);
     return rc ? rc : wait_job(c, a, token, false);
@@ -233,12 +235,24 @@ static int cmd_create(cl_conn *c, const cl_args *a)
     void *buf;
     size_t len;
     struct stat st;
-    /* Refuse what the cluster cannot carry before reading or solving. */
+    unsigned ks = ph_keys_size_resolve(a->key_size, a->arg);
+    if (ks == 8 && a->hash && strcmp(a->hash, "auto") && strcmp(a->hash, "mix")) {
+        ph_err_set(&err, PH_EINVAL, "%s: --hash %s works on 32-bit keys; 64-bit keys use "
+                   "mix (or auto)", a->arg, a->hash);
+        return fail(CL_EXIT_OTHER, err.msg);
+    }
+    /* A file that cannot be keys of this size, or that the cluster cannot
+     * carry: refused before reading or solving. */
+    if (stat(a->arg, &st) == 0 && S_ISREG(st.st_mode) && st.st_size % ks) {
+        uint64_t n;
+        ph_keys_map_count_sized(a->arg, ks, &n, &err);
+        return fail(CL_EXIT_OTHER, err.msg);
+    }
     if (stat(a->arg, &st) == 0 && S_ISREG(st.st_mode) &&
-        ph_proto_check_table_size(a->arg, (uint64_t)st.st_size / 4,
-                                  ph_table_bytes_for((uint32_t)(st.st_size / 4 > UINT32_MAX
+        ph_proto_check_table_size(a->arg, (uint64_t)st.st_size / ks,
+                                  ph_table_bytes_for((uint32_t)(st.st_size / ks > UINT32_MAX
                                                                     ? UINT32_MAX
-                                                                    : st.st_size / 4),
+                                                                    : st.st_size / ks),
                                                      a->compact),
                                   &err) != 0)
         return fail(CL_EXIT_OTHER, err.msg);
@@ -248,7 +262,7 @@ static int cmd_create(cl_conn *c, const cl_args *a)
     req.u.submit_create.name = ph_bytes_str(name);
     req.u.submit_create.keys = (ph_bytes){buf, (uint32_t)len};
     req.u.submit_create.out_dir = ph_bytes_str(out_dir);
-    fill_opts(a, &req.u.submit_create.opts);
+    fill_opts(a, ks == 8 ? PH_TABLE_KEY64 : 0, &req.u.submit_create.opts);
     uint64_t total;
     int rc = submit(c, &req, token, &total);
     free(buf);
@@ -265,7 +279,8 @@ static int cmd_bulk(cl_conn *c, const cl_args *a)
     ph_msg req = {.type = PH_MSG_SUBMIT_BULK};
     req.u.submit_bulk.dir = ph_bytes_str(dir);
     req.u.submit_bulk.out_dir = ph_bytes_str(out_dir);
-    fill_opts(a, &req.u.submit_bulk.opts);
+    fill_opts(a, a->key_size == 8 ? PH_TABLE_KEY64 : a->key_size == 4 ? PH_TABLE_KEY32 : 0,
+              &req.u.submit_bulk.opts);
     uint64_t total;
     int rc = submit(c, &req, token, &total);
     if (rc)

@@ -104,9 +104,10 @@ static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
     int rc = coord_job_name_check(j, tid, &err);
     if (!rc)
         rc = task_keys(j, tid, &kbuf, &len, &err);
+    unsigned ks = coord_job_key_size(j, tid);
     if (!rc && !j->is_create) /* a table too big to come back: not sent */
-        rc = ph_proto_check_table_size(t->file, len / 4,
-                                       ph_table_bytes_for((uint32_t)(len / 4), j->compact), &err);
+        rc = ph_proto_check_table_size(t->file, len / ks,
+                                       ph_table_bytes_for((uint32_t)(len / ks), j->compact), &err);
     if (!rc)
         rc = ph_keys_table_name(t->file, name, sizeof name, &err);
     if (rc) {
@@ -125,6 +126,7 @@ static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
     m.u.task.opts.compact = j->compact;
     m.u.task.opts.threads = j->threads;
     m.u.task.opts.seed = j->seed;
+    m.u.task.opts.table_flags = ks == 8 ? PH_TABLE_KEY64 : 0; /* the worker needs the key size */
     rc = ph_wire_send(c->sock, w->ident, w->ident_len, &m, &err);
     if (rc) {
         if (!j->is_create)

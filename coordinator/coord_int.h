@@ -168,6 +168,7 @@ typedef struct coord_wjob {
     uint64_t job_id, task_id, worker;  /* worker: serial of the sender */
     const char *out_dir;               /* the job's; jobs live until teardown */
     uint32_t table_flags;              /* the job's PH_TABLE_* bits */
+    unsigned key_size;                 /* the task's: 4 or 8 */
     char name[256];                    /* table name */
     const void *keys;                  /* the keys the worker was sent: */
     size_t keys_len;                   /* the task's (bulk), the job's (create) */
@@ -276,6 +277,10 @@ bool coord_job_pending(const coord_job *j);
 /* A task whose table would take the C symbols of an earlier task of its
  * job: PH_ENAME with a message naming both files; PH_OK otherwise. */
 int coord_job_name_check(const coord_job *j, uint64_t task, ph_err *err);
+/* Bytes per key of a task's keys: 8 or 4 as the job's PH_TABLE_KEY64 /
+ * PH_TABLE_KEY32 say; a create job without KEY64 is 4; a bulk job without
+ * either goes by the file name (ph_keys_size_of_name). */
+unsigned coord_job_key_size(const coord_job *j, uint64_t task);
 /* Take the next task to dispatch (requeued first). */
 uint64_t coord_job_take(coord_job *j);
 void coord_job_requeue(coord_job *j, uint64_t task);

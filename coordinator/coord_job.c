@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "ph_keys.h"
 #include "ph_fs.h"
 #include "ph_log.h"
 #include "ph_solver.h"
@@ -43,6 +44,9 @@ static int opts_from_msg(coord_job *j, const ph_opts *o, ph_err *err)
     if (ph_hash_parse(hash) < 0)
         return ph_err_set(err, PH_EINVAL, "hash: unknown family '%s' (auto, mulshift, mulrot, mix)",
                           hash);
+    if ((o->table_flags & PH_TABLE_KEY64) && strcmp(hash, "auto") && strcmp(hash, "mix"))
+        return ph_err_set(err, PH_EINVAL, "hash: %s works on 32-bit keys; 64-bit keys use "
+                          "mix (or auto)", hash);
     memcpy(j->hash, hash, sizeof j->hash);
     j->compact = o->compact;
     j->table_flags = o->table_flags;
@@ -237,6 +241,15 @@ static int mark_name_owners(coord_job *j, ph_err *err)
     return rc;
 }
 
+unsigned coord_job_key_size(const coord_job *j, uint64_t task)
+{
+    if (j->table_flags & PH_TABLE_KEY64)
+        return 8;
+    if ((j->table_flags & PH_TABLE_KEY32) || j->is_create || task >= j->total)
+        return 4;
+    return ph_keys_size_of_name(j->tasks[task].file);
+}
+
 int coord_job_name_check(const coord_job *j, uint64_t task, ph_err *err)
 {
     const coord_task *t = &j->tasks[task];
@@ -336,7 +349,7 @@ int coord_job_create(const ph_msg_submit_create *m, const char *out_dir, coord_j
     /* A table the cluster cannot carry back is refused before any work. */
     char file[sizeof name + 8];
     snprintf(file, sizeof file, "%s.keys", name);
-    uint32_t n = m->keys.n / 4;
+    uint32_t n = m->keys.n / ((m->opts.table_flags & PH_TABLE_KEY64) ? 8 : 4);
     int rc0 = ph_proto_check_table_size(file, n, ph_table_bytes_for(n, m->opts.compact), err);
     if (rc0)
         return rc0;

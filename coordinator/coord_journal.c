@@ -200,7 +200,9 @@ static void encode_job(jbuf *b, const coord_job *j)
     jb_u8(b, (uint8_t)((j->compact ? 1u : 0u)
                        | ((j->table_flags & PH_TABLE_INDEX_ONLY) ? 2u : 0u)
                        | ((j->table_flags & PH_TABLE_BIN) ? 4u : 0u)
-                       | ((j->table_flags & PH_TABLE_NO_C) ? 8u : 0u)));
+                       | ((j->table_flags & PH_TABLE_NO_C) ? 8u : 0u)
+                       | ((j->table_flags & PH_TABLE_KEY64) ? 16u : 0u)
+                       | ((j->table_flags & PH_TABLE_KEY32) ? 32u : 0u)));
     jb_u32(b, j->threads);
     jb_u64(b, j->seed);
     jb_cstr(b, j->hash);
@@ -446,7 +448,8 @@ static int replay_job(const replay_ctx *rc_, jrd *r)
     uint64_t flags = jr_uint(r, 1);
     rs->compact = (flags & 1u) != 0;
     rs->table_flags = ((flags & 2u) ? PH_TABLE_INDEX_ONLY : 0) | ((flags & 4u) ? PH_TABLE_BIN : 0)
-                      | ((flags & 8u) ? PH_TABLE_NO_C : 0);
+                      | ((flags & 8u) ? PH_TABLE_NO_C : 0)
+                      | ((flags & 16u) ? PH_TABLE_KEY64 : 0) | ((flags & 32u) ? PH_TABLE_KEY32 : 0);
     rs->threads = (uint32_t)jr_uint(r, 4);
     rs->seed = jr_uint(r, 8);
     jr_cstr(r, rs->hash, sizeof rs->hash);

@@ -100,7 +100,10 @@ uint32_t coord_part_choose(const coord_job *j, uint64_t t)
     char path[4096];
     uint64_t n = 0;
     ph_err e;
-    if (j->is_create || j->partition == PH_PROTO_PART_OFF || !bulk_path(j, t, path, sizeof path)
+    /* Groups of buckets travel as 32-bit keys (PART_TASK key_size 4): a
+     * file of 64-bit keys goes as one TASK, solved as one graph. */
+    if (j->is_create || j->partition == PH_PROTO_PART_OFF || coord_job_key_size(j, t) == 8 ||
+        !bulk_path(j, t, path, sizeof path)
         || ph_keys_map_count_flags(path, PH_KEYS_MAP_NOFOLLOW, &n, &e) != PH_OK)
         return PH_PART_OFF;
     return ph_part_choose(j->partition ? j->partition : PH_PART_AUTO, n);

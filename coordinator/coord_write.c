@@ -73,9 +73,11 @@ static int header_matches(const ph_msg_result *r, const ph_table *t, ph_err *err
 
 /* Rebuild a ph_table from the RESULT (its own copy of assigned[]: the view
  * into the frame need not be aligned) and check its shape. */
-static int table_from_result(const ph_msg_result *r, ph_table *t, ph_err *err)
+static int table_from_result(const ph_msg_result *r, unsigned key_size, ph_table *t,
+                             ph_err *err)
 {
     memset(t, 0, sizeof *t);
+    t->key_size = (uint8_t)key_size; /* the job's, not the worker's word */
     if (!r->has_table)
         return ph_err_set(err, PH_EPROTO, "RESULT: success without a table");
     const ph_table_view *v = &r->table;
@@ -104,13 +106,15 @@ static int table_from_result(const ph_msg_result *r, ph_table *t, ph_err *err)
     return PH_OK;
 }
 
-/* The keys the worker was sent, as uint32s: exactly the bytes its table
- * was solved for, so a keys file changed since dispatch cannot mismatch. */
-static int write_keys(const coord_wjob *wj, uint32_t nkeys, const uint32_t **v, ph_err *err)
+/* The keys the worker was sent, as uint32s or uint64s: exactly the bytes
+ * its table was solved for, so a keys file changed since dispatch cannot
+ * mismatch. */
+static int write_keys(const coord_wjob *wj, uint32_t nkeys, const void **v, ph_err *err)
 {
-    if (wj->keys_len % 4 != 0 || wj->keys_len / 4 != nkeys)
+    unsigned ks = wj->key_size == 8 ? 8 : 4;
+    if (wj->keys_len % ks != 0 || wj->keys_len / ks != nkeys)
         return ph_err_set(err, PH_EVERIFY, "%s.keys: %zu bytes were sent, but the table is "
-                          "for %u keys", wj->name, wj->keys_len, nkeys);
+                          "for %u keys of %u bytes", wj->name, wj->keys_len, nkeys, ks);
     *v = wj->keys; /* malloc'd, so aligned */
     return PH_OK;
 }
@@ -123,13 +127,14 @@ int coord_write_table(const coord_wjob *wj, ph_err *err)
     ph_emit_opts eo;
     ph_emit_opts_init(&eo);
     eo.index_only = (wj->table_flags & PH_TABLE_INDEX_ONLY) != 0;
-    const uint32_t *keyv = NULL;
-    int rc = table_from_result(r, &t, err);
+    const void *keyv = NULL;
+    int rc = table_from_result(r, wj->key_size == 8 ? 8 : 4, &t, err);
     if (!rc)
         rc = write_keys(wj, t.nkeys, &keyv, err);
     if (!rc) {
         ph_err why = {0};
-        if (ph_table_verify(&t, keyv, t.nkeys, &why) != 0)
+        if ((t.key_size == 8 ? ph_table_verify64(&t, keyv, t.nkeys, &why)
+                             : ph_table_verify(&t, keyv, t.nkeys, &why)) != 0)
             rc = ph_err_set(err, PH_EVERIFY, "%s.keys: the worker's table fails "
                             "verification: %s", wj->name, why.msg);
     }
@@ -137,7 +142,8 @@ int coord_write_table(const coord_wjob *wj, ph_err *err)
         rc = ph_emit_render_opts(&t, keyv, wj->name, &eo, &arts, err);
     if (!rc && (wj->table_flags & PH_TABLE_BIN)) {
         ph_image_src img = {.kind = PH_IMAGE_CHM, .chm = &t,
-                            .keys = eo.index_only ? NULL : keyv, .key_size = 4};
+                            .keys = eo.index_only ? NULL : keyv,
+                            .key_size = wj->key_size == 8 ? 8 : 4};
         rc = ph_image_artifact(&img, wj->name, &arts, err);
     }
     if (!rc)

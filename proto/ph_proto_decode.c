@@ -191,6 +191,8 @@ static int dec_opts(dec *d, const msgpack_object *o, ph_opts *v)
             rc = dec_fail(d, "table_flags", "unknown bits set");
         else if ((v->table_flags & PH_TABLE_NO_C) && !(v->table_flags & PH_TABLE_BIN))
             rc = dec_fail(d, "table_flags", "no C sources and no binary file");
+        else if ((v->table_flags & PH_TABLE_KEY64) && (v->table_flags & PH_TABLE_KEY32))
+            rc = dec_fail(d, "table_flags", "key size 4 and 8 both set");
         else if (n == 6)
             rc = dec_u32(d, &f[5], "partition", &v->partition);
     }

@@ -22,6 +22,7 @@ typedef struct wrk_task {
     void *keys;            /* copy of the TASK's key bytes */
     size_t keys_len;
     char hash[16];
+    unsigned key_size;     /* 4 or 8 (TASK.opts.table_flags KEY64) */
     bool compact;
     uint32_t threads;      /* solver threads; 0 = decide by size */
     uint64_t seed;

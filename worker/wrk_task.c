@@ -33,6 +33,7 @@ wrk_task *wrk_task_new(const ph_msg_task *m, unsigned node_threads, ph_port *don
     t->node_threads = node_threads;
     t->done = done;
     t->compact = m->opts.compact;
+    t->key_size = (m->opts.table_flags & PH_TABLE_KEY64) ? 8 : 4;
     t->threads = m->opts.threads;
     t->seed = m->opts.seed;
     if (ph_bytes_cstr(m->name, t->name, sizeof t->name, NULL) != 0 ||
@@ -157,12 +158,13 @@ void wrk_task_execute(wrk_task *t)
     ph_solve_opts so;
     char file[300];
     snprintf(file, sizeof file, "%s.keys", t->name);
-    int rc = ph_keys_from_bytes(t->keys, t->keys_len, file, &k, &t->err);
+    int rc = ph_keys_from_bytes_sized(t->keys, t->keys_len, t->key_size, file, &k, &t->err);
     atomic_fetch_add_explicit(&t->steps, 1, memory_order_relaxed);
     if (!rc)
         rc = solve_opts(t, k.n, &so, &t->err);
     if (!rc)
-        rc = ph_create_table(t->name, k.v, k.n, &so, &t->table, &t->row, &t->err);
+        rc = ph_create_table_sized(t->name, k.key_size == 8 ? (const void *)k.v64 : k.v,
+                                   k.key_size, k.n, &so, &t->table, &t->row, &t->err);
     ph_keys_free(&k);
     if (!rc)
         rc = check_wire_size(t);

@@ -97,7 +97,15 @@ typedef struct ph_opts {
 #define PH_TABLE_INDEX_ONLY 1u /* no key set, no NAME_find: Index alone */
 #define PH_TABLE_BIN 2u        /* also write NAME/NAME.phc, the binary table file */
 #define PH_TABLE_NO_C 4u       /* leave out the C sources (with PH_TABLE_BIN) */
-#define PH_TABLE_FLAGS_KNOWN (PH_TABLE_INDEX_ONLY | PH_TABLE_BIN | PH_TABLE_NO_C)
+/* The key size.  TASK and SUBMIT_CREATE: KEY64 set = the keys are 8-byte
+ * little-endian, else 4-byte.  SUBMIT_BULK: KEY64 = every file is 8-byte,
+ * KEY32 = every file is 4-byte, neither = by file name (*64.keys: 8).  A
+ * job of 32-bit keys encodes as before the key size existed; a peer that
+ * predates it refuses a KEY64 job as "unknown bits set". */
+#define PH_TABLE_KEY64 8u
+#define PH_TABLE_KEY32 16u
+#define PH_TABLE_FLAGS_KNOWN \
+    (PH_TABLE_INDEX_ONLY | PH_TABLE_BIN | PH_TABLE_NO_C | PH_TABLE_KEY64 | PH_TABLE_KEY32)
 
 typedef struct ph_msg_ready {
     ph_bytes host;

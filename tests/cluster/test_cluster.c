@@ -261,6 +261,91 @@ static void test_create_same_table(void **state)
     free(b);
 }
 
+/* n 64-bit keys, little-endian: odd positions differ from each other only
+ * in the high 32 bits, even ones are spread over all 64; dup: the last key
+ * repeats the first. */
+static void write_keys64(const char *path, uint32_t n, bool dup)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    uint64_t first = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t k = i % 2 ? (uint64_t)(i / 2 + 1) << 32 | 77u : rng() | 1ull << 63;
+        if (i == 0)
+            first = k;
+        if (dup && i + 1 == n)
+            k = first;
+        for (int b = 0; b < 8; b++)
+            assert_int_equal(fputc((int)(k >> (8 * b) & 0xff), f), (int)(k >> (8 * b) & 0xff));
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+/* 64-bit keys through the coordinator: create of a *64.keys file, a bulk
+ * job mixing 32- and 64-bit files (key size by name), --key-size on a
+ * file whose name says nothing, and the bad inputs (length, duplicates). */
+static void test_create_key64(void **state)
+{
+    (void)state;
+    char keys[512], out[512], h[600];
+    hx_path_buf(keys, sizeof keys, "wide64.keys");
+    write_keys64(keys, 3001, false);
+    hx_path_buf(out, sizeof out, "k64-out");
+    assert_int_equal(run(CLIENT("create", keys, "-o", out), NULL), 0);
+    hx_path_buf(h, sizeof h, "k64-out/wide64/wide64.h");
+    char *text = hx_slurp(h);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "uint32_t wide64_index(uint64_t key);"));
+    assert_non_null(strstr(text, "uint32_t wide64_find(uint64_t key);"));
+    free(text);
+    assert_int_equal(build_and_run_table("k64-out", "wide64"), 0);
+    /* the same bytes under another name: --key-size 8 says what they are */
+    char plain[512];
+    hx_path_buf(plain, sizeof plain, "plain.keys");
+    assert_int_equal(rename(keys, plain), 0);
+    assert_int_equal(run(CLIENT("create", plain, "-o", out, "--key-size", "8"), NULL), 0);
+    assert_int_equal(build_and_run_table("k64-out", "plain"), 0);
+    /* bulk: 32-bit and 64-bit files side by side, and two bad 64-bit ones */
+    make_dir("mix64");
+    char p[512], dir[512], csv[600];
+    hx_path_buf(p, sizeof p, "mix64/a-32.keys");
+    hx_write_keys(p, 500, 3, false);
+    hx_path_buf(p, sizeof p, "mix64/b64.keys");
+    write_keys64(p, 700, false);
+    hx_path_buf(p, sizeof p, "mix64/c-dup64.keys");
+    write_keys64(p, 300, true);
+    hx_path_buf(p, sizeof p, "mix64/d-odd64.keys");
+    hx_write_keys(p, 5, 9, false); /* 20 bytes: not a multiple of 8 */
+    hx_path_buf(dir, sizeof dir, "mix64");
+    hx_path_buf(out, sizeof out, "mix64-out");
+    assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out), NULL), 2);
+    hx_path_buf(csv, sizeof csv, "mix64-out/results.csv");
+    char *rows = hx_slurp(csv);
+    assert_non_null(rows);
+    assert_non_null(strstr(rows, "a-32.keys,500,"));
+    assert_non_null(strstr(rows, "b64.keys,700,mix,"));
+    const char *dup = strstr(rows, "c-dup64.keys");
+    assert_non_null(dup);
+    assert_true(strstr(dup, "EDUP") && strstr(dup, "EDUP") < strchr(dup, '\n'));
+    const char *odd = strstr(rows, "d-odd64.keys");
+    assert_non_null(odd);
+    assert_true(strstr(odd, "EINVAL") && strstr(odd, "EINVAL") < strchr(odd, '\n'));
+    free(rows);
+    assert_int_equal(build_and_run_table("mix64-out", "a-32"), 0);
+    assert_int_equal(build_and_run_table("mix64-out", "b64"), 0);
+    /* create: a length that is not a multiple of 8 is one line naming the
+     * file and the key size, before anything is sent */
+    char errf[512];
+    hx_path_buf(errf, sizeof errf, "k64.stderr");
+    assert_int_equal(hx_wait(hx_spawn_argv(CLIENT("create", p, "-o", out), NULL, errf),
+                             HX_HANG_MS), 1);
+    char *msg = hx_slurp(errf);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "d-odd64.keys: size 20 bytes is not a multiple of 8 (key size 8"));
+    assert_int_equal(hx_count(msg, "\n"), 1);
+    free(msg);
+}
+
 /* --local: embedded coordinator + workers, same outputs as a cluster. */
 static void test_local_bulk(void **state)
 {
@@ -743,6 +828,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_status_metrics),
         cmocka_unit_test(test_create_same_table),
+        cmocka_unit_test(test_create_key64),
         cmocka_unit_test(test_local_bulk),
         cmocka_unit_test(test_exit_no_keys),
         cmocka_unit_test(test_exit_some_failed),

@@ -390,7 +390,24 @@ static void test_opts_table_flags(void **state)
     msgpack_pack_uint32(&f.pk, 2);
     msgpack_pack_uint32(&f.pk, 0x80u);
     frame_expect(&f, "SUBMIT_BULK.opts.table_flags: unknown bits set");
-    /* No C sources asked for without the binary file: nothing to write. */
+    /* the key size: KEY64 or KEY32 alone decode, both at once do not */
+    static const uint32_t ok[] = {PH_TABLE_KEY64, PH_TABLE_KEY32,
+                                  PH_TABLE_KEY64 | PH_TABLE_INDEX_ONLY};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        ph_msg in = {.type = PH_MSG_SUBMIT_BULK}, m;
+        in.u.submit_bulk.dir = ph_bytes_str("d");
+        in.u.submit_bulk.out_dir = ph_bytes_str("o");
+        in.u.submit_bulk.opts.hash = ph_bytes_str("auto");
+        in.u.submit_bulk.opts.table_flags = ok[i];
+        char *buf;
+        size_t len;
+        ph_err err = {0};
+        assert_int_equal(ph_msg_encode(&in, &buf, &len, &err), 0);
+        assert_int_equal(ph_msg_decode(buf, len, &m, &err), 0);
+        assert_int_equal(m.u.submit_bulk.opts.table_flags, ok[i]);
+        ph_msg_free(&m);
+        free(buf);
+    }
     frame_init(&f, PH_PROTO_VERSION, PH_MSG_SUBMIT_BULK, 3);
     frame_str(&f, "d");
     frame_str(&f, "o");
@@ -401,6 +418,16 @@ static void test_opts_table_flags(void **state)
     msgpack_pack_uint32(&f.pk, 2);
     msgpack_pack_uint32(&f.pk, PH_TABLE_NO_C);
     frame_expect(&f, "SUBMIT_BULK.opts.table_flags: no C sources and no binary file");
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_SUBMIT_BULK, 3);
+    frame_str(&f, "d");
+    frame_str(&f, "o");
+    msgpack_pack_array(&f.pk, 5);
+    frame_str(&f, "mix");
+    msgpack_pack_true(&f.pk);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 2);
+    msgpack_pack_uint32(&f.pk, PH_TABLE_KEY64 | PH_TABLE_KEY32);
+    frame_expect(&f, "SUBMIT_BULK.opts.table_flags: key size 4 and 8 both set");
 }
 
 static void test_field_types(void **state)
