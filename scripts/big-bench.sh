@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Big key sets: partitioned solve, create --local end to end (time, peak
-# RSS), lookup in random order, and libcmph CHM/BDZ on the same 10M keys.
+# RSS), lookup in random order (single and batched), and libcmph CHM/BDZ on
+# the same 10M keys.
 #   scripts/big-bench.sh [BUILD_DIR] [SIZES...]     (default: build-test 10000000)
 # Keys are generated (unique, scrambled order) in $PH_BIG_WORK (default
 # /tmp/ph-big-bench), removed at the end.  PH_BIG_CMPH=0 skips libcmph (its
@@ -23,7 +24,7 @@ for n in "${sizes[@]}"; do
   keys="$work/random-$n.keys"
   "$build/bench/bench_part" --gen "$n" "$keys"
   echo "== $n keys"
-  echo "-- solve (split + buckets + verify), 2 threads, then lookup in random order"
+  echo "-- solve (split + buckets + verify), 2 threads, then lookup in random order (single, batch)"
   "$build/bench/bench_part" "$keys" 2
   echo "-- phclient create --local, 2 threads, files written (wall s, peak RSS KiB)"
   /usr/bin/time -f "create_local_wall_s=%e peak_rss_kib=%M" \
