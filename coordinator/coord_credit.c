@@ -30,9 +30,16 @@ void coord_worker_release(coord_worker *w, const coord_task *t)
     coord_worker_release_bytes(w, t->keys_len);
 }
 
+/* Threads of w not held by tasks taken back from it (coord_stall.c). */
+static uint32_t free_threads(const coord_worker *w)
+{
+    return w->threads > w->stuck ? w->threads - w->stuck : 0;
+}
+
 bool coord_worker_has_room_part(const coord_worker *w)
 {
-    return !w->blocked && w->inflight < w->credits && w->inflight <= w->threads;
+    uint32_t threads = free_threads(w);
+    return !w->blocked && threads > 0 && w->inflight < w->credits && w->inflight <= threads;
 }
 
 /* A result came from w: one sample of its pace, the time since its last
@@ -46,12 +53,6 @@ void coord_worker_pace(coord_worker *w)
     w->interval_us = w->interval_us ? (7 * w->interval_us + gap) / 8 : gap;
     w->last_result_us = now;
     w->advance_ms = now / 1000u; /* an answer is progress (coord_stall.c) */
-}
-
-/* Threads of w not held by tasks taken back from it (coord_stall.c). */
-static uint32_t free_threads(const coord_worker *w)
-{
-    return w->threads > w->stuck ? w->threads - w->stuck : 0;
 }
 
 /* May w be sent one more task now?  Unknown pace: no prefetch.  Threads
@@ -82,4 +83,21 @@ void coord_worker_charge(coord_worker *w, size_t len)
         w->busy_since_us = ph_time_us(); /* idle until now: not part of its pace */
     w->inflight++;
     w->inflight_bytes += len;
+}
+
+/* ---- stall limits (the rule is coord_stall.c's) ---------------------- */
+
+uint64_t coord_stall_limit_ms(const coord_opts *o, uint64_t nkeys)
+{
+    if (o->stall_ms > 0)
+        return (uint64_t)o->stall_ms;
+    uint64_t scaled = nkeys * COORD_STALL_US_PER_KEY / 1000u;
+    return scaled > COORD_STALL_FLOOR_MS ? scaled : COORD_STALL_FLOOR_MS;
+}
+
+uint64_t coord_stall_quiet_since(const coord_worker *w, uint64_t steps, uint64_t progress_ms)
+{
+    if (steps == 0 && w->advance_ms > progress_ms)
+        return w->advance_ms; /* not started: waits while w works */
+    return progress_ms;
 }

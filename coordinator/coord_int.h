@@ -9,12 +9,12 @@
  *     coord_dispatch.c which task goes to which worker, and sending it
  *     coord_restore.c  applying the journal's records after a restart
  *       coord_part.c     big keys files: partitioned tables solved group by
- *                        group (below client, worker and dispatch)
+ *                        group (below client, worker, stall and dispatch)
  *       coord_outcome.c  what follows a task's final result: its row, its
  *                        journal record, the job's completion, its waiters
  *         leaves: coord_job.c (the job table), coord_journal.c (records
  *         on disk), coord_write.c (writer pool), coord_reply.c (sending),
- *         coord_credit.c (a worker's credits and pace)
+ *         coord_credit.c (a worker's credits and pace, stall limits)
  *
  * A leaf reports what happened (coord_job_finish_task returns whether the
  * job is complete; replay hands back decoded records) and the caller
@@ -98,6 +98,8 @@ typedef struct coord_pgroup {
     uint32_t bytes;        /* keys + positions sent (credits' byte count) */
     uint8_t state;         /* TASK_QUEUED, TASK_RUNNING or TASK_DONE */
     uint8_t tries;
+    uint64_t progress_ms;  /* RUNNING: when its steps last grew (or it was sent) */
+    uint64_t steps;        /* RUNNING: the holder's last PROGRESS for it; 0 = not started */
 } coord_pgroup;
 
 /* A keys file too big for one graph, solved group by group (coord_part.c):
@@ -404,8 +406,15 @@ bool coord_worker_has_room(const coord *c, const coord_worker *w);
 void coord_worker_charge(coord_worker *w, size_t len);
 void coord_worker_release(coord_worker *w, const coord_task *t);
 void coord_worker_release_bytes(coord_worker *w, uint64_t bytes);
+/* A task (or group) of nkeys keys is stalled after this long without
+ * progress (coord_stall.c applies it). */
+uint64_t coord_stall_limit_ms(const coord_opts *o, uint64_t nkeys);
+/* Since when a task or group w holds has been quiet (steps: its last
+ * reported steps, 0 = not started; progress_ms: when they last grew). */
+uint64_t coord_stall_quiet_since(const coord_worker *w, uint64_t steps, uint64_t progress_ms);
 /* Room for one more group of a partitioned table: its threads plus one, so
- * the next group is there when a group's result leaves. */
+ * the next group is there when a group's result leaves (threads stuck with
+ * tasks taken back from w do not count). */
 bool coord_worker_has_room_part(const coord_worker *w);
 /* A result came from w: one sample of its pace. */
 void coord_worker_pace(coord_worker *w);
@@ -427,12 +436,14 @@ void coord_worker_drop(coord *c, size_t idx, const char *why);
 void coord_workers_tick(coord *c, uint64_t now);
 
 /* coord_stall.c */
-/* A task of nkeys keys is stalled after this long without progress. */
-uint64_t coord_stall_limit_ms(const coord_opts *o, uint64_t nkeys);
+/* How long a quiet task (or group) counts as stalled in status before its
+ * limit. */
+#define COORD_STALL_SHOW_MS 5000u
 /* A PROGRESS from w: the steps of the tasks it has started. */
 void coord_on_progress(coord *c, coord_worker *w, const ph_msg_progress *p);
 /* Timer: take back stalled tasks, count the quiet ones per job. */
 void coord_stall_tick(coord *c, uint64_t now);
+
 
 /* coord_dispatch.c */
 /* Send tasks while some job has one and some worker has room. */
@@ -475,6 +486,12 @@ void coord_on_part_result(coord *c, coord_worker *w, const ph_msg_part_result *r
 uint64_t coord_part_take_back(coord *c, coord_worker *w);
 /* Groups held past the task timeout go back to their queues. */
 void coord_part_expire(coord *c, uint64_t now, uint64_t limit);
+/* A PROGRESS entry for a group: its steps recorded if w holds it (true),
+ * else false (the group is no longer w's: a stuck thread of w). */
+bool coord_part_progress(coord *c, coord_worker *w, const ph_group_progress *e, uint64_t now);
+/* Stall rule for groups (coord_stall.c): take back groups quiet past their
+ * limit, add the quiet ones to their job's stalled count. */
+void coord_part_stall(coord *c, uint64_t now);
 /* Teardown: drop j's open parts (temporary files removed). */
 void coord_part_abandon(coord_job *j);
 

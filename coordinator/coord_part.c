@@ -453,6 +453,8 @@ static int send_group(coord *c, coord_job *j, coord_part *p, uint32_t g, coord_w
     pg->state = TASK_RUNNING;
     pg->worker = w->serial;
     pg->sent_ms = w->last_task_ms = coord_now_ms();
+    pg->progress_ms = pg->sent_ms;
+    pg->steps = 0;
     pg->bytes = k * 8u;
     coord_worker_charge(w, pg->bytes);
     return PH_OK;
@@ -533,6 +535,66 @@ void coord_part_expire(coord *c, uint64_t now, uint64_t limit)
                 snprintf(why, sizeof why, "timed out after %llu ms", (unsigned long long)limit);
                 if (!group_taken_back(c, j, p, g, PH_ETIMEOUT, why))
                     break;
+            }
+            p = j->state == PH_JOB_RUNNING ? next : NULL;
+        }
+    }
+}
+
+bool coord_part_progress(coord *c, coord_worker *w, const ph_group_progress *e, uint64_t now)
+{
+    coord_job *j = coord_job_by_id(&c->jobs, e->job_id);
+    coord_part *p = j && j->state == PH_JOB_RUNNING ? part_of(j, e->task_id) : NULL;
+    coord_pgroup *pg = p && e->group < p->ngroups ? &p->groups[e->group] : NULL;
+    if (!pg || pg->state != TASK_RUNNING || pg->worker != w->serial)
+        return false;
+    if (e->steps > pg->steps) {
+        pg->steps = e->steps;
+        pg->progress_ms = now;
+        w->advance_ms = now;
+    }
+    return true;
+}
+
+/* Group g of p, held by w, is stalled: taken back like a timed-out one.
+ * false when the file failed (p is gone). */
+static bool group_stalled(coord *c, coord_job *j, coord_part *p, uint32_t g, coord_worker *w,
+                          uint64_t quiet)
+{
+    coord_pgroup *pg = &p->groups[g];
+    coord_worker_release_bytes(w, pg->bytes);
+    if (pg->steps > 0)
+        w->stuck++; /* its thread stays busy; the next PROGRESS recounts */
+    j->stalls++;
+    ph_log_warn("coord", "job=%s file=%s group=%u worker=%s node=%s steps=%" PRIu64
+                " quiet_ms=%" PRIu64 " msg=\"group stalled; taken back\"", j->token,
+                j->tasks[p->task].file, g, w->id, w->node, pg->steps, quiet);
+    char why[96];
+    snprintf(why, sizeof why, "stalled (no progress for %" PRIu64 " ms)", quiet);
+    return group_taken_back(c, j, p, g, PH_ETIMEOUT, why);
+}
+
+void coord_part_stall(coord *c, uint64_t now)
+{
+    for (size_t k = c->first_live; k < c->jobs.n; k++) {
+        coord_job *j = c->jobs.v[k];
+        coord_part *p = j->state == PH_JOB_RUNNING ? j->parts : NULL;
+        while (p) {
+            coord_part *next = p->next;
+            bool alive = true;
+            for (uint32_t g = 0; alive && g < p->ngroups; g++) {
+                coord_pgroup *pg = &p->groups[g];
+                coord_worker *w = pg->state == TASK_RUNNING ? coord_worker_by_serial(c, pg->worker)
+                                                            : NULL;
+                if (!w || !w->reports_progress)
+                    continue;
+                uint64_t since = coord_stall_quiet_since(w, pg->steps, pg->progress_ms);
+                uint64_t quiet = now > since ? now - since : 0;
+                uint64_t limit = coord_stall_limit_ms(c->opts, pg->bytes / 8u);
+                if (quiet >= limit && c->opts->stall_ms != 0)
+                    alive = group_stalled(c, j, p, g, w, quiet);
+                else if (quiet >= (limit < COORD_STALL_SHOW_MS ? limit : COORD_STALL_SHOW_MS))
+                    j->stalled++;
             }
             p = j->state == PH_JOB_RUNNING ? next : NULL;
         }

@@ -11,6 +11,9 @@
  * the worker but no longer its own, are the worker's "stuck" count, and
  * dispatch gives the worker that many threads fewer.
  *
+ * Groups of a partitioned table follow the same rule (coord_part_stall),
+ * each with the limit of its own keys.
+ *
  * Workers that never send PROGRESS (scripted test peers, --fake-work) are
  * never judged: their tasks keep the --task-timeout-ms rule alone. */
 #include "coord_int.h"
@@ -19,17 +22,6 @@
 #include <stdio.h>
 
 #include "ph_log.h"
-
-/* How long a quiet task counts as stalled in status before its limit. */
-#define COORD_STALL_SHOW_MS 5000u
-
-uint64_t coord_stall_limit_ms(const coord_opts *o, uint64_t nkeys)
-{
-    if (o->stall_ms > 0)
-        return (uint64_t)o->stall_ms;
-    uint64_t scaled = nkeys * COORD_STALL_US_PER_KEY / 1000u;
-    return scaled > COORD_STALL_FLOOR_MS ? scaled : COORD_STALL_FLOOR_MS;
-}
 
 /* The holder's task for a PROGRESS entry, or NULL when the task is not (or
  * no longer) w's. */
@@ -60,15 +52,10 @@ void coord_on_progress(coord *c, coord_worker *w, const ph_msg_progress *p)
             w->advance_ms = now;
         }
     }
+    for (uint32_t i = 0; i < p->ngroups; i++)
+        if (!coord_part_progress(c, w, &p->groups[i], now))
+            stuck++;
     w->stuck = stuck;
-}
-
-/* Since when task t (held by w) has been quiet. */
-static uint64_t quiet_since(const coord_task *t, const coord_worker *w)
-{
-    if (t->steps == 0 && w->advance_ms > t->progress_ms)
-        return w->advance_ms; /* not started: waits while w works */
-    return t->progress_ms;
 }
 
 static void take_back(coord *c, coord_job *j, uint64_t tid, coord_worker *w, uint64_t quiet)
@@ -99,7 +86,7 @@ static void scan_job(coord *c, coord_job *j, uint64_t now)
         coord_worker *w = coord_worker_by_serial(c, t->worker);
         if (!w || !w->reports_progress)
             continue;
-        uint64_t since = quiet_since(t, w);
+        uint64_t since = coord_stall_quiet_since(w, t->steps, t->progress_ms);
         uint64_t quiet = now > since ? now - since : 0;
         uint64_t limit = coord_stall_limit_ms(c->opts, t->keys_len / 4u);
         if (quiet >= limit && c->opts->stall_ms != 0) {
@@ -124,4 +111,5 @@ void coord_stall_tick(coord *c, uint64_t now)
         if (j->state == PH_JOB_RUNNING)
             scan_job(c, j, now);
     }
+    coord_part_stall(c, now); /* after: adds to the counts scan_job set */
 }

@@ -194,6 +194,15 @@ static void enc_progress(enc *e, const ph_msg_progress *p)
         enc_uint(e, p->tasks[i].task_id);
         enc_uint(e, p->tasks[i].steps);
     }
+    if (!enc_list(e, "groups", p->ngroups, p->groups))
+        return;
+    for (uint32_t i = 0; i < p->ngroups && e->rc == 0; i++) {
+        enc_array(e, PH_PROTO_GROUP_PROGRESS_FIELDS);
+        enc_uint(e, p->groups[i].job_id);
+        enc_uint(e, p->groups[i].task_id);
+        enc_uint(e, p->groups[i].group);
+        enc_uint(e, p->groups[i].steps);
+    }
 }
 
 static void enc_task(enc *e, const ph_msg_task *t)
@@ -450,7 +459,7 @@ int ph_proto_nfields(uint64_t type)
     case PH_MSG_PING: case PH_MSG_OK:
         return 0;
     case PH_MSG_PROGRESS:
-        return 1;
+        return 2;
     case PH_MSG_WAIT: case PH_MSG_ACCEPTED: case PH_MSG_ERROR: case PH_MSG_PONG:
         return 2;
     case PH_MSG_HEARTBEAT: case PH_MSG_SUBMIT_BULK: case PH_MSG_STATUS_REPLY:
@@ -545,6 +554,7 @@ void ph_msg_free(ph_msg *m)
     switch (m->type) {
     case PH_MSG_PROGRESS:
         free(m->u.progress.tasks);
+        free(m->u.progress.groups);
         break;
     case PH_MSG_JOB:
         free(m->u.job.nodes);

@@ -235,14 +235,33 @@ static int dec_progress_entry(dec *d, const msgpack_object *o, uint32_t i,
     return rc;
 }
 
+static int dec_group_progress(dec *d, const msgpack_object *o, uint32_t i,
+                              ph_group_progress *g)
+{
+    size_t old = dec_push(d, ".groups[%u]", i);
+    int rc = dec_array(d, o, NULL, PH_PROTO_GROUP_PROGRESS_FIELDS, NULL);
+    const msgpack_object *f = rc ? NULL : o->via.array.ptr;
+    if (!rc && !(rc = dec_u64(d, &f[0], "job_id", &g->job_id))
+        && !(rc = dec_u64(d, &f[1], "task_id", &g->task_id))
+        && !(rc = dec_u32(d, &f[2], "group", &g->group)))
+        rc = dec_u64(d, &f[3], "steps", &g->steps);
+    dec_pop(d, old);
+    return rc;
+}
+
 static int dec_progress(dec *d, const msgpack_object *f, ph_msg_progress *v)
 {
     int rc;
     if ((rc = dec_array(d, &f[0], "tasks", 0, &v->ntasks))
-        || (rc = dec_alloc(d, "tasks", v->ntasks, sizeof *v->tasks, (void **)&v->tasks)))
+        || (rc = dec_array(d, &f[1], "groups", 0, &v->ngroups))
+        || (rc = dec_alloc(d, "tasks", v->ntasks, sizeof *v->tasks, (void **)&v->tasks))
+        || (rc = dec_alloc(d, "groups", v->ngroups, sizeof *v->groups, (void **)&v->groups)))
         return rc;
     for (uint32_t i = 0; i < v->ntasks; i++)
         if ((rc = dec_progress_entry(d, &f[0].via.array.ptr[i], i, &v->tasks[i])))
+            return rc;
+    for (uint32_t i = 0; i < v->ngroups; i++)
+        if ((rc = dec_group_progress(d, &f[1].via.array.ptr[i], i, &v->groups[i])))
             return rc;
     return 0;
 }

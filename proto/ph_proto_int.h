@@ -31,8 +31,10 @@ int ph_proto_scan(const unsigned char *p, size_t len, ph_err *err);
  * failed, last_heartbeat_ms, stuck]. */
 #define PH_PROTO_WORKER_FIELDS 10
 
-/* A PROGRESS entry: [job_id, task_id, steps]. */
+/* PROGRESS entries: a task [job_id, task_id, steps], a group [job_id,
+ * task_id, group, steps]. */
 #define PH_PROTO_PROGRESS_FIELDS 3
+#define PH_PROTO_GROUP_PROGRESS_FIELDS 4
 
 /* A RESULT's table: [hash, compact, seeds, nkeys, nedges, nverts, shift,
  * width, assigned]. */

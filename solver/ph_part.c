@@ -691,6 +691,8 @@ static int group_one(const ph_part_group *g, part_graph *gr, uint32_t i, const u
     for (uint32_t a = 0; !rc && a < max; a++) {
         if (g->cancel && atomic_load_explicit(g->cancel, memory_order_relaxed))
             return ph_err_set(err, PH_ETIMEOUT, "partitioned solve cancelled");
+        if (g->progress)
+            atomic_fetch_add_explicit(g->progress, 1, memory_order_relaxed);
         uint32_t bseed = bucket_seed(g->table_seed, b, a);
         if (graph_try(gr, keys, 4, k, g->table_seed, bseed, nv)) {
             *seed = bseed;

@@ -45,6 +45,8 @@ typedef struct wrk {
     wrk_task *tasks;        /* handed to the runtime, not yet back (PROGRESS) */
     ph_task_progress *report; /* PROGRESS entries, grown as needed */
     uint32_t report_cap;
+    ph_group_progress *greport;
+    uint32_t greport_cap;
     uint64_t last_progress_ms;
     uint64_t done, failed;
     uint64_t last_recv_ms, last_send_ms;
@@ -143,44 +145,59 @@ static void track_clear(wrk *w)
     w->tasks = NULL;
 }
 
-/* A newer copy of t's task is in the list (the coordinator took it back
- * and sent it here again while the old copy still runs). */
+/* A newer copy of t's task (or group) is in the list: the coordinator took
+ * it back and sent it here again while the old copy still runs. */
 static bool superseded(const wrk *w, const wrk_task *t)
 {
     for (const wrk_task *o = w->tasks; o != t; o = o->next)
-        if (o->job_id == t->job_id && o->task_id == t->task_id)
+        if (o->job_id == t->job_id && o->task_id == t->task_id && o->part == t->part &&
+            (!t->part || o->group == t->group))
             return true;
     return false;
 }
 
-/* PROGRESS: every task a runtime thread has started, with its steps.  Sent
- * every PH_PROTO_PROGRESS_MS while there is one, whatever else goes out, so
- * the coordinator can tell a long solve that works from one that is stuck.
- * Of two copies of one task only the newer is listed: its steps are the
- * ones the coordinator must judge. */
+/* Room for one more entry in *v (cap entries of size bytes); false when
+ * out of memory (the report then lists what fits). */
+static bool report_room(void **v, uint32_t n, uint32_t *cap, size_t size)
+{
+    if (n < *cap)
+        return true;
+    uint32_t c = *cap ? 2 * *cap : 64;
+    void *p = realloc(*v, (size_t)c * size);
+    if (!p)
+        return false;
+    *v = p;
+    *cap = c;
+    return true;
+}
+
+/* PROGRESS: every task and group a runtime thread has started, with its
+ * steps.  Sent every PH_PROTO_PROGRESS_MS while there is one, whatever else
+ * goes out, so the coordinator can tell a long solve that works from one
+ * that is stuck.  Of two copies of one task only the newer is listed: its
+ * steps are the ones the coordinator must judge. */
 static void send_progress(wrk *w)
 {
-    uint32_t n = 0;
+    uint32_t nt = 0, ng = 0;
     for (wrk_task *t = w->tasks; t; t = t->next) {
         uint64_t steps = atomic_load_explicit(&t->steps, memory_order_relaxed);
-        if (steps == 0 || t->part || superseded(w, t))
-            continue; /* groups of partitioned tables are not reported */
-        if (n == w->report_cap) {
-            uint32_t cap = w->report_cap ? 2 * w->report_cap : 64;
-            ph_task_progress *p = realloc(w->report, cap * sizeof *p);
-            if (!p)
-                break; /* report what fits; the next round tries again */
-            w->report = p;
-            w->report_cap = cap;
-        }
-        w->report[n++] = (ph_task_progress){t->job_id, t->task_id, steps};
+        if (steps == 0 || superseded(w, t))
+            continue;
+        if (t->part && report_room((void **)&w->greport, ng, &w->greport_cap,
+                                   sizeof *w->greport))
+            w->greport[ng++] = (ph_group_progress){t->job_id, t->task_id, t->group, steps};
+        else if (!t->part && report_room((void **)&w->report, nt, &w->report_cap,
+                                         sizeof *w->report))
+            w->report[nt++] = (ph_task_progress){t->job_id, t->task_id, steps};
     }
     w->last_progress_ms = ph_time_ms();
-    if (n == 0)
+    if (nt == 0 && ng == 0)
         return;
     ph_msg m = {.type = PH_MSG_PROGRESS};
-    m.u.progress.ntasks = n;
+    m.u.progress.ntasks = nt;
     m.u.progress.tasks = w->report;
+    m.u.progress.ngroups = ng;
+    m.u.progress.groups = w->greport;
     send_msg(w, &m);
 }
 
@@ -505,6 +522,7 @@ int wrk_run(const wrk_opts *o, void *zmq_ctx, ph_err *err)
     atomic_store(&w.cancel, 1);
     track_clear(&w);
     free(w.report);
+    free(w.greport);
     if (w.rt)
         ph_runtime_destroy(w.rt, false, wrk_task_free);
     if (w.port) {

@@ -99,6 +99,7 @@ static void execute_part(wrk_task *t)
 {
     uint64_t t0 = ph_time_us();
     t->pg.cancel = t->cancel;
+    t->pg.progress = &t->steps;
     t->nvalues = ph_part_group_nverts(&t->pg);
     t->values = malloc(t->nvalues ? t->nvalues * sizeof *t->values : 4);
     ph_err e = {0};

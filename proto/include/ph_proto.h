@@ -130,9 +130,19 @@ typedef struct ph_task_progress {
     uint64_t steps;
 } ph_task_progress;
 
+/* The same for one started group of buckets of a partitioned table. */
+typedef struct ph_group_progress {
+    uint64_t job_id;
+    uint64_t task_id;
+    uint32_t group;
+    uint64_t steps;
+} ph_group_progress;
+
 typedef struct ph_msg_progress {
     uint32_t ntasks;
-    ph_task_progress *tasks; /* owned when decoded */
+    ph_task_progress *tasks;   /* owned when decoded */
+    uint32_t ngroups;
+    ph_group_progress *groups; /* owned when decoded */
 } ph_msg_progress;
 
 typedef struct ph_msg_task {

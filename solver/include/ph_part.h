@@ -206,6 +206,7 @@ typedef struct ph_part_group {
     const uint32_t *pos;        /* their global positions (< nkeys) */
     uint32_t max_attempts;      /* per bucket; 0 = 1,000 */
     const atomic_int *cancel;   /* optional */
+    _Atomic uint64_t *progress; /* optional: advanced (relaxed) per attempt */
 } ph_part_group;
 
 /* Vertex values the group's buckets take (sum of ph_part_bucket_nverts). */

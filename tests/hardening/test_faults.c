@@ -14,6 +14,8 @@
  *   fault_stall_honest   a long task that progresses outlives --stall-ms
  *   fault_stall_big      a real big solve under the default stall limit
  *   fault_stall_status   --stall-ms 0: a stuck task shows as stalled in status
+ *   fault_stall_group    the same as fault_stall_requeue for the groups of a
+ *                        partitioned table
  * Every wait is a poll with a deadline well under the ctest timeout.
  * phcoord runs in the test's temp dir: its default --allow-root (its
  * working directory) then covers every input and output. */
@@ -691,6 +693,57 @@ static void fault_stall_status(void **state)
     assert_false(log_has("coord.log", "taken back"));
 }
 
+/* A big file solved as a partitioned table, group by group: the groups a
+ * stuck worker took are taken back and solved by a healthy worker. */
+static void fault_stall_group(void **state)
+{
+    (void)state;
+    hx_args extra = {0};
+    hx_args_add(&extra, "--stall-ms", "2000", NULL);
+    start_coord(&extra);
+    hx_args sa = {0};
+    hx_args_add(&sa, "--threads", "1", "--test-stall-after", "0", NULL);
+    pid_t stuck = hx_worker_start(&sa, "stuck.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_mkdir(dir);
+    hx_write_keys(hx_path("keys/big.keys"), 1u << 20, 31, false); /* --partition auto */
+    assert_true(hx_submit_bulk(dir, out, token));
+    wait_victim_busy(stuck, 0);
+    start_worker("0", "healthy.log");
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
+    char *j = hx_client_out();
+    fprintf(stderr, "wait exited %d: %s", rc, j ? j : "");
+    assert_int_equal(rc, 0);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "\"state\":\"all_succeeded\""));
+    assert_true(hx_field(j, "stalls") >= 1);
+    free(j);
+    char *csv = hx_slurp(hx_path("out/results.csv"));
+    assert_non_null(csv);
+    assert_int_equal(hx_csv_rows_for(csv, "big.keys"), 1);
+    assert_int_equal(hx_count(csv, ",ok\n"), 1);
+    free(csv);
+    assert_true(hx_exists(hx_path("out/big/big.values")));
+    assert_int_equal(hx_count_names(out, ".tmp."), 0);
+    assert_true(log_has("coord.log", "msg=\"partitioned table opened\""));
+    assert_true(log_has("coord.log", "msg=\"group stalled; taken back\""));
+    uint64_t end = hx_deadline(HX_HANG_MS), stuck_n = 0;
+    while (stuck_n != 1 && hx_now_ms() < end) {
+        char *st = status_json();
+        const char *w = worker_entry(st, stuck);
+        stuck_n = w ? hx_field(w, "stuck") : 0;
+        free(st);
+        if (stuck_n != 1)
+            hx_sleep_ms(50);
+    }
+    assert_int_equal(stuck_n, 1);
+    assert_true(hx_alive(stuck));
+    print_log_lines(hx_path("coord.log"), "stalled");
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 /* ---- (d2) the elapsed time of a job survives a restart ------------------- */
@@ -766,6 +819,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(fault_stall_honest, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_stall_big, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_stall_status, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_stall_group, hx_setup, hx_teardown),
     };
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
     size_t n = 0;

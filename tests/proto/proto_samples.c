@@ -17,6 +17,7 @@ static ph_node_count nodes_b[1];
 static ph_worker_info workers[3];
 static ph_msg_job jobs[2];
 static ph_task_progress progress[3];
+static ph_group_progress gprogress[2];
 /* A group of 3 buckets holding 1, 0 and 2 keys (LE u32s). */
 static const uint8_t part_counts[] = {1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0};
 static const uint8_t part_keys[] = {7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
@@ -87,10 +88,14 @@ static void sample_progress(ph_msg *m, bool empty)
     progress[0] = (ph_task_progress){ 1, 0, 1 };
     progress[1] = (ph_task_progress){ 7, 13636, 4242 };
     progress[2] = (ph_task_progress){ UINT64_MAX, UINT64_MAX, UINT64_MAX };
+    gprogress[0] = (ph_group_progress){ 9, 0, 4, 17 };
+    gprogress[1] = (ph_group_progress){ UINT64_MAX, UINT64_MAX, UINT32_MAX, UINT64_MAX };
     if (empty)
         return;
     m->u.progress.tasks = progress;
     m->u.progress.ntasks = 3;
+    m->u.progress.groups = gprogress;
+    m->u.progress.ngroups = 2;
 }
 
 static void sample_result(ph_msg *m, bool ok)
@@ -449,6 +454,13 @@ static void walk_small(const ph_msg *m, proto_visit_fn fn, void *ctx)
             walk_u(fn, ctx, "tasks.job_id", m->u.progress.tasks[i].job_id);
             walk_u(fn, ctx, "tasks.task_id", m->u.progress.tasks[i].task_id);
             walk_u(fn, ctx, "tasks.steps", m->u.progress.tasks[i].steps);
+        }
+        walk_u(fn, ctx, "ngroups", m->u.progress.ngroups);
+        for (uint32_t i = 0; i < m->u.progress.ngroups; i++) {
+            walk_u(fn, ctx, "groups.job_id", m->u.progress.groups[i].job_id);
+            walk_u(fn, ctx, "groups.task_id", m->u.progress.groups[i].task_id);
+            walk_u(fn, ctx, "groups.group", m->u.progress.groups[i].group);
+            walk_u(fn, ctx, "groups.steps", m->u.progress.groups[i].steps);
         }
         break;
     case PH_MSG_WAIT:

@@ -464,14 +464,15 @@ static void test_field_types(void **state)
     frame_expect(&f, "SUBMIT_BULK.opts.compact: expected bool");
 
     /* PROGRESS: a list of exactly-3-field uint entries */
-    frame_init(&f, PH_PROTO_VERSION, PH_MSG_PROGRESS, 1);
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_PROGRESS, 2);
     msgpack_pack_array(&f.pk, 1);
     msgpack_pack_array(&f.pk, 2);
     msgpack_pack_uint32(&f.pk, 1);
     msgpack_pack_uint32(&f.pk, 2);
+    msgpack_pack_array(&f.pk, 0);
     frame_expect(&f, "PROGRESS.tasks[0]: expected 3 entries, got 2");
 
-    frame_init(&f, PH_PROTO_VERSION, PH_MSG_PROGRESS, 1);
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_PROGRESS, 2);
     msgpack_pack_array(&f.pk, 2);
     msgpack_pack_array(&f.pk, 3);
     for (int i = 0; i < 3; i++)
@@ -480,12 +481,24 @@ static void test_field_types(void **state)
     msgpack_pack_uint32(&f.pk, 1);
     msgpack_pack_uint32(&f.pk, 1);
     msgpack_pack_int32(&f.pk, -5);
+    msgpack_pack_array(&f.pk, 0);
     frame_expect(&f, "PROGRESS.tasks[1].steps: expected uint");
 
-    frame_init(&f, PH_PROTO_VERSION, PH_MSG_PROGRESS, 1);
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_PROGRESS, 2);
+    msgpack_pack_array(&f.pk, 0);
+    msgpack_pack_array(&f.pk, 1);
+    msgpack_pack_array(&f.pk, 4);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint32(&f.pk, 1);
+    msgpack_pack_uint64(&f.pk, 1ull << 32);      /* group is uint32 */
+    msgpack_pack_uint32(&f.pk, 1);
+    frame_expect(&f, "PROGRESS.groups[0].group: 4294967296 out of range");
+
+    frame_init(&f, PH_PROTO_VERSION, PH_MSG_PROGRESS, 2);
     msgpack_pack_array(&f.pk, PH_PROTO_MAX_LIST + 1);
     for (uint32_t i = 0; i < PH_PROTO_MAX_LIST + 1; i++)
         msgpack_pack_nil(&f.pk);
+    msgpack_pack_array(&f.pk, 0);
     frame_expect(&f, "PROGRESS.tasks: 100001 entries exceed the limit of 100000");
 
     frame_init(&f, PH_PROTO_VERSION, PH_MSG_STATUS_REPLY, 3);
