@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Solve time of 64-bit keys against 32-bit keys of the same count
+# (bench/bench_key64.c): one graph, and partitioned from 2^20 keys on.
+#
+#   scripts/key64-bench.sh [ROUNDS [SIZES...]]   default: 5 100000 1000000 10000000
+#
+# Environment:
+#   PH_BENCH_BUILD   phcluster build directory (default: <repo>/build-bench)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${PH_BENCH_BUILD:-$repo/build-bench}
+rounds=${1:-5}
+[ $# -gt 0 ] && shift
+if [ ! -x "$build/bench/bench_key64" ]; then
+    cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j2 --target bench_key64 >/dev/null
+fi
+echo "=== machine ==="
+echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
+echo "nproc: $(nproc)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "=== bench_key64 $rounds $* ==="
+"$build/bench/bench_key64" "$rounds" "$@"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
