@@ -25,6 +25,7 @@
 #include "ph_curve.h"
 #include "ph_fs.h"
 #include "ph_log.h"
+#include "ph_lograte.h"
 #include "ph_wire.h"
 #include "ph_zap.h"
 
@@ -101,7 +102,9 @@ static void handle(coord *c, const void *ident, size_t n, zmq_msg_t *frame, ph_m
         return;
     }
     default:
-        ph_log_warn("coord", "type=%s msg=\"unexpected message\"", ph_msg_type_name(m->type));
+        if (coord_log_peer(c, "unexpected", ident, n, PH_LOG_WARN))
+            ph_log_warn("coord", "type=%s msg=\"unexpected message\"",
+                        ph_msg_type_name(m->type));
         if (!w)
             coord_reply_error(c, ident, n, PH_EPROTO, "unexpected message type");
         return;
@@ -120,7 +123,9 @@ static int recv_one(coord *c)
     const void *ident = zmq_msg_data(&id);
     size_t n = zmq_msg_size(&id);
     if (n == 0 || n > COORD_IDENT_MAX || !zmq_msg_more(&id)) {
-        ph_log_warn("coord", "msg=\"malformed envelope dropped\"");
+        if (coord_log_peer(c, "bad-envelope", ident, n < COORD_IDENT_MAX ? n : COORD_IDENT_MAX,
+                           PH_LOG_WARN))
+            ph_log_warn("coord", "msg=\"malformed envelope dropped\"");
         ph_wire_drain_parts(c->sock);
         zmq_msg_close(&id);
         return 1;
@@ -142,8 +147,9 @@ static int recv_one(coord *c)
     if (rc) {
         char idtxt[2 * COORD_IDENT_MAX + 1];
         coord_ident_text(ident, n, idtxt);
-        ph_log_warn("coord", "peer=%s bytes=%zu msg=\"bad frame: %s\"", idtxt,
-                    zmq_msg_size(&body), err.msg);
+        if (coord_log_peer(c, "bad-frame", ident, n, PH_LOG_WARN))
+            ph_log_warn("coord", "peer=%s bytes=%zu msg=\"bad frame: %s\"", idtxt,
+                        zmq_msg_size(&body), err.msg);
         /* Clients get told; workers (which never send garbage on purpose)
          * are not answered, so a confused worker cannot loop on errors. */
         if (!coord_worker_find(c, ident, n, NULL))
@@ -221,6 +227,8 @@ static void teardown(coord *c)
         coord_part_abandon(c->jobs.v[i]); /* temporary values files removed */
     coord_jobs_free(&c->jobs);
     free(c->waiters);
+    ph_lograte_free(c->lograte); /* logs the counts still pending */
+    c->lograte = NULL;
 }
 
 static void maybe_reload(coord *c)
@@ -266,6 +274,7 @@ static int loop(coord *c, ph_err *err)
             coord_dispatch(c);
         maybe_reload(c);
         now = coord_now_ms();
+        ph_lograte_tick(c->lograte, now);
         coord_retain(c, now);
         coord_journal_flush(c->journal, false);
         coord_workers_tick(c, now);
@@ -329,7 +338,8 @@ int coord_run(const coord_opts *o, void *zmq_ctx, ph_err *err)
     coord c = {.opts = &eff};
     c.start_ms = c.last_hb_ms = coord_now_ms();
     coord_durable_init(&c);
-    if (eff.curve_secret) {
+    rc = ph_lograte_new("coord", 0, 0, &c.lograte, err);
+    if (!rc && eff.curve_secret) {
         rc = ph_zap_start(ctx, eff.curve_allow, &c.zap, err);
         if (!rc)
             ph_log_info("coord", "keys=%zu msg=\"CURVE on, allow-list loaded\"",

@@ -83,13 +83,15 @@ void coord_on_submit(coord *c, const void *ident, size_t n, const ph_msg *m)
     coord_job *j = NULL;
     int rc = accept_job(c, m, &j, &err);
     if (rc) {
-        ph_log_warn("coord", "type=%s msg=\"submit refused: %s\"", ph_msg_type_name(m->type),
-                    err.msg);
+        if (coord_log_peer(c, "submit-refused", ident, n, PH_LOG_WARN))
+            ph_log_warn("coord", "type=%s msg=\"submit refused: %s\"",
+                        ph_msg_type_name(m->type), err.msg);
         coord_reply_error(c, ident, n, rc, err.msg);
         return;
     }
-    ph_log_info("coord", "job=%s tasks=%" PRIu64 " out=%s msg=\"job accepted\"", j->token,
-                j->total, j->out_dir);
+    if (coord_log_peer(c, "job-accepted", ident, n, PH_LOG_INFO))
+        ph_log_info("coord", "job=%s tasks=%" PRIu64 " out=%s msg=\"job accepted\"",
+                    j->token, j->total, j->out_dir);
     ph_msg a = {.type = PH_MSG_ACCEPTED};
     a.u.accepted.token = (ph_bytes){j->token, 16};
     a.u.accepted.total = j->total;

@@ -36,6 +36,7 @@
 
 #include "coord.h"
 #include "ph_emit.h"
+#include "ph_log.h"
 #include "ph_results_csv.h"
 #include "ph_proto.h"
 
@@ -218,6 +219,7 @@ typedef struct coord {
     size_t nunsynced, capunsynced;
     uint64_t unsynced_since_ms;
     int trace_fd;          /* PH_TEST_DURABILITY_TRACE, or -1 */
+    struct ph_lograte *lograte; /* log budget of peer events (coord_log_peer) */
     bool quit;
 } coord;
 
@@ -371,6 +373,11 @@ void coord_reply_job(coord *c, const void *ident, size_t ident_len, const coord_
 /* Printable form of a peer identity (out: 2 * n + 1 bytes). */
 void coord_ident_text(const unsigned char *id, size_t n, char *out);
 uint64_t coord_now_ms(void);
+/* Should this event caused by a peer be logged at level?  Repeated events
+ * of one kind from one peer are rate-limited (ph_lograte.h: a few per
+ * window, then one line with the count). */
+bool coord_log_peer(coord *c, const char *event, const void *ident, size_t ident_len,
+                    enum ph_log_level level);
 
 /* ---- above the leaves ------------------------------------------------------ */
 

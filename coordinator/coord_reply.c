@@ -1,20 +1,30 @@
-/* coord_reply.c - answering one peer on the ROUTER socket. */
+/* coord_reply.c - answering one peer on the ROUTER socket, and the log
+ * budget of what peers make the coordinator log. */
 #include "coord_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "ph_log.h"
+#include "ph_lograte.h"
 #include "ph_time.h"
 #include "ph_wire.h"
 
 uint64_t coord_now_ms(void) { return ph_time_ms(); }
 
+bool coord_log_peer(coord *c, const char *event, const void *ident, size_t ident_len,
+                    enum ph_log_level level)
+{
+    if (!c->lograte)
+        return ph_log_enabled(level);
+    return ph_lograte_allow(c->lograte, event, ident, ident_len, level, coord_now_ms());
+}
+
 int coord_reply(coord *c, const void *ident, size_t ident_len, const ph_msg *m)
 {
     ph_err err = {0};
     int rc = ph_wire_send(c->sock, ident, ident_len, m, &err);
-    if (rc)
+    if (rc && coord_log_peer(c, "reply-dropped", ident, ident_len, PH_LOG_WARN))
         ph_log_warn("coord", "type=%s msg=\"reply dropped: %s\"", ph_msg_type_name(m->type),
                     err.msg);
     return rc;

@@ -64,23 +64,31 @@ uint64_t coord_worker_take_back(coord *c, coord_worker *w)
     return requeued;
 }
 
-/* Take back everything w holds and forget it. */
-void coord_worker_drop(coord *c, size_t idx, const char *why)
+/* Take back everything w holds and forget it; the line is optional. */
+static void worker_remove(coord *c, size_t idx, const char *why, bool log)
 {
     coord_worker *w = c->workers[idx];
     uint64_t requeued = coord_worker_take_back(c, w);
-    ph_log_warn("coord", "worker=%s node=%s requeued=%" PRIu64 " msg=\"worker dropped: %s\"",
-                w->id, w->node, requeued, why);
+    if (log)
+        ph_log_warn("coord", "worker=%s node=%s requeued=%" PRIu64
+                    " msg=\"worker dropped: %s\"", w->id, w->node, requeued, why);
     c->workers[idx] = c->workers[--c->nworkers];
     free(w);
+}
+
+void coord_worker_drop(coord *c, size_t idx, const char *why)
+{
+    worker_remove(c, idx, why, true);
 }
 
 void coord_on_ready(coord *c, const void *ident, size_t n, const ph_msg_ready *r)
 {
     size_t idx;
-    /* Same identity again (a worker re-registering): start it afresh. */
+    /* Same identity again (a worker re-registering): start it afresh.  A
+     * peer can send READY in a loop: both lines are rate-limited. */
     if (coord_worker_find(c, ident, n, &idx))
-        coord_worker_drop(c, idx, "sent READY again");
+        worker_remove(c, idx, "sent READY again",
+                      coord_log_peer(c, "ready-again", ident, n, PH_LOG_WARN));
     if (c->nworkers == c->capworkers) {
         size_t cap = c->capworkers ? 2 * c->capworkers : 16;
         coord_worker **p = realloc(c->workers, cap * sizeof *p);
@@ -109,8 +117,9 @@ void coord_on_ready(coord *c, const void *ident, size_t n, const ph_msg_ready *r
     w->last_seen_ms = coord_now_ms();
     w->serial = ++c->next_serial;
     c->workers[c->nworkers++] = w;
-    ph_log_info("coord", "worker=%s node=%s pid=%u threads=%u credits=%u msg=\"worker ready\"",
-                w->id, w->node, w->pid, w->threads, w->credits);
+    if (coord_log_peer(c, "ready", ident, n, PH_LOG_INFO))
+        ph_log_info("coord", "worker=%s node=%s pid=%u threads=%u credits=%u "
+                    "msg=\"worker ready\"", w->id, w->node, w->pid, w->threads, w->credits);
 }
 
 static void result_error(const ph_msg_result *r, char *error, size_t len)
@@ -190,8 +199,9 @@ void coord_on_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m)
     /* Only the current holder's answer counts: a result from a worker the
      * task was taken back from (dropped, then late) is discarded. */
     if (!t || t->state != TASK_RUNNING || t->worker != w->serial) {
-        ph_log_warn("coord", "worker=%s job=%" PRIu64 " task=%" PRIu64
-                    " msg=\"stale result discarded\"", w->id, r->job_id, r->task_id);
+        if (coord_log_peer(c, "stale-result", w->ident, w->ident_len, PH_LOG_WARN))
+            ph_log_warn("coord", "worker=%s job=%" PRIu64 " task=%" PRIu64
+                        " msg=\"stale result discarded\"", w->id, r->job_id, r->task_id);
         return;
     }
     coord_jw *jw = coord_job_jw(j, w);

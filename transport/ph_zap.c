@@ -14,6 +14,8 @@
 #include "ph_curve.h"
 #include "ph_fs.h"
 #include "ph_log.h"
+#include "ph_lograte.h"
+#include "ph_time.h"
 
 /* RFC 27 request: version, request id, domain, address, identity,
  * mechanism, then 0 (NULL), 1 (CURVE) or 2 (PLAIN) credential frames.
@@ -287,7 +289,10 @@ static void decide(ph_zap *zap, const zap_request *req, zap_verdict *v)
     }
 }
 
-static void log_verdict(const zap_request *req, const zap_verdict *v)
+/* Refusals are rate-limited per peer address (lr; NULL = not limited): a
+ * peer that retries a refused handshake in a loop gets a few lines and a
+ * count, not a line per attempt. */
+static void log_verdict(const zap_request *req, const zap_verdict *v, ph_lograte *lr)
 {
     char addr[64] = "", mech[16] = "", key[PH_CURVE_Z85_LEN + 1] = "-";
     if (req->nframes >= 6) {
@@ -298,7 +303,8 @@ static void log_verdict(const zap_request *req, const zap_verdict *v)
         zmq_z85_encode(key, req->f[6].data, 32);
     if (v->code[0] == '2')
         ph_log_debug("zap", "msg=\"accepted\" mechanism=%s address=%s key=%s", mech, addr, key);
-    else
+    else if (!lr || ph_lograte_allow(lr, "refused", addr, strlen(addr), PH_LOG_WARN,
+                                       ph_time_ms()))
         ph_log_warn("zap", "msg=\"refused\" status=%s reason=\"%s\" mechanism=%s address=%s key=%s",
                     v->code, v->text, mech, addr, key);
 }
@@ -328,12 +334,18 @@ static void *zap_thread(void *arg)
 {
     ph_zap *zap = arg;
     zap_request *req = malloc(sizeof *req);
+    ph_lograte *lr = NULL; /* this thread's; without it refusals are all logged */
+    ph_err lerr = {0};
+    if (ph_lograte_new("zap", 0, 0, &lr, &lerr) != 0)
+        ph_log_warn("zap", "msg=\"refusals not rate-limited: %s\"", lerr.msg);
     for (;;) {
         zmq_pollitem_t items[2] = {
             {zap->sock, 0, ZMQ_POLLIN, 0},
             {NULL, zap->stop_pipe[0], ZMQ_POLLIN, 0},
         };
-        if (zmq_poll(items, 2, -1) < 0) {
+        if (lr)
+            ph_lograte_tick(lr, ph_time_ms());
+        if (zmq_poll(items, 2, lr ? 1000 : -1) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             if (zmq_errno() != ETERM)
@@ -356,11 +368,12 @@ static void *zap_thread(void *arg)
             break;
         zap_verdict v;
         decide(zap, req, &v);
-        log_verdict(req, &v);
+        log_verdict(req, &v, lr);
         if (send_reply(zap->sock, req, &v) != 0)
             break;
     }
     free(req);
+    ph_lograte_free(lr); /* logs the counts still pending */
     zmq_close(zap->sock); /* closed by its owning thread */
     zap->sock = NULL;
     return NULL;

@@ -30,6 +30,7 @@
 #include <cmocka.h>
 #include <zmq.h>
 
+#include "fake_worker.h"
 #include "harness.h"
 #include "ph_curve.h"
 
@@ -907,6 +908,77 @@ static void auth_secret_mode_checked(void **state)
     free(log);
 }
 
+/* ---- a flood of frames from one peer -------------------------------------------- */
+
+/* The count of a summary line "peer=P event=E suppressed=N" (0 if none). */
+static unsigned long suppressed_count(const char *log, const char *peer, const char *event)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "peer=%s event=%s suppressed=", peer, event);
+    const char *p = strstr(log, pat);
+    return p ? strtoul(p + strlen(pat), NULL, 10) : 0;
+}
+
+/* 100,000 READYs from one peer and 20,000 garbage frames from another (whose
+ * ERROR replies it never reads) leave a log of a few lines per peer and
+ * event, each repeat counted in one "suppressed=N" line. */
+static void flood_peer_log(void **state)
+{
+    (void)state;
+    enum { READYS = 100000, GARBAGE = 20000 };
+    int rc = hx_coord_start(NULL, NULL, NULL, "coord.log");
+    assert_int_equal(rc, 0);
+    fake_worker f;
+    fake_open(&f, hx_endpoint(), "flood");
+    ph_msg m = {.type = PH_MSG_READY};
+    m.u.ready.host = ph_bytes_str("floodhost");
+    m.u.ready.pid = 1;
+    m.u.ready.threads = 1;
+    for (int i = 0; i < READYS; i++)
+        fake_send(&f, &m);
+    void *g = dealer(0);
+    const char *gid = "garbage";
+    zmq_setsockopt(g, ZMQ_ROUTING_ID, gid, strlen(gid));
+    zmq_disconnect(g, hx_endpoint()); /* the identity applies from the next connect */
+    assert_int_equal(zmq_connect(g, hx_endpoint()), 0);
+    const unsigned char junk[] = {0xc1, 0xc1, 0xc1};
+    for (int i = 0; i < GARBAGE; i++)
+        assert_int_equal(zmq_send(g, junk, sizeof junk, 0), (int)sizeof junk);
+    /* Frames of one connection are handled in order: each PONG comes after
+     * every frame its peer sent before. */
+    fake_ping(&f);
+    const unsigned char ping[] = {0x92, HX_PROTO, 0x0F};
+    assert_int_equal(zmq_send(g, ping, sizeof ping, 0), (int)sizeof ping);
+    unsigned char buf[1024];
+    int n;
+    do
+        n = recv_within(g, buf, sizeof buf, HX_HANG_MS);
+    while (n >= 3 && buf[2] != 24);
+    assert_true(n >= 3);
+    assert_true(hx_alive(hx_coord_pid()));
+    zmq_close(g);
+    fake_close(&f);
+    close_zmq();
+    assert_int_equal(hx_coord_stop(), 0); /* the pending counts are logged at exit */
+    char *log = hx_slurp(hx_path("coord.log"));
+    assert_non_null(log);
+    size_t bytes = strlen(log);
+    fprintf(stderr, "coordinator log after the flood: %zu bytes, %d lines\n", bytes,
+            hx_count(log, "\n"));
+    if (bytes > 64 * 1024) {
+        hx_dump("phcoord log", hx_path("coord.log"));
+        fail_msg("the log grew to %zu bytes", bytes);
+    }
+    assert_true(hx_count(log, "msg=\"worker ready\"") <= 5);
+    assert_true(suppressed_count(log, "flood", "ready") >= READYS - 5);
+    assert_true(suppressed_count(log, "flood", "ready-again") >= READYS - 6);
+    /* The garbage sender: its bad frames, and the replies it never read
+     * (dropped once its queue is full) are counted too. */
+    assert_true(hx_count(log, "msg=\"bad frame") <= 5);
+    assert_true(suppressed_count(log, "garbage", "bad-frame") >= GARBAGE - 5);
+    free(log);
+}
+
 /* ---- main ------------------------------------------------------------------------ */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
@@ -935,6 +1007,7 @@ int main(int argc, char **argv)
         T(auth_curve_cluster),
         T(auth_nonloopback_needs_curve),
         T(auth_secret_mode_checked),
+        T(flood_peer_log),
     };
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
     size_t n = 0;
