@@ -12,9 +12,8 @@
 #include <zmq.h>
 
 #include "ph_err.h"
+#include "ph_local.h"
 #include "ph_proto.h"
-
-#define CL_DEFAULT_COORDINATOR "tcp://127.0.0.1:7710"
 
 /* Exit codes (documented in --help). */
 enum {
@@ -47,6 +46,7 @@ typedef struct cl_args {
     bool partition_set;      /* given on the command line */
     bool local, no_wait, json, watch, metrics;
     const char *coordinator;
+    char local_ep[PH_LOCAL_ENDPOINT_MAX];      /* the default: this user's local endpoint */
     const char *curve_secret;  /* our key pair's secret file (CURVE) */
     const char *curve_server;  /* the coordinator's public key file */
     int reach_ms;              /* no PONG this long: cannot reach (exit 4) */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ph_curve.h"
+#include "ph_local.h"
 #include "ph_part.h"
 #include "ph_solver.h"
 #include "ph_version.h"
@@ -101,8 +102,10 @@ static const char common_help[] =
     "  --no-wait          print the job token and return at once\n"
     "  --json             machine-readable output on stdout\n"
     "  --watch            repeat every second (status)\n"
-    "  --coordinator EP   coordinator endpoint (env PHCLUSTER_COORDINATOR,\n"
-    "                     default " CL_DEFAULT_COORDINATOR ")\n"
+    "  --coordinator EP   coordinator endpoint (env PHCLUSTER_COORDINATOR; default:\n"
+    "                     this user's local coordinator, a Unix socket in a private\n"
+    "                     directory: ipc://$XDG_RUNTIME_DIR/phcluster/coord, or\n"
+    "                     ipc://${TMPDIR:-/tmp}/phcluster-UID/coord)\n"
     "  --curve-secret F   our CURVE secret key file (phclient keygen)\n"
     "  --curve-server F   the coordinator's CURVE public key file; both are required\n"
     "                     for a coordinator that is not on loopback\n"
@@ -346,8 +349,13 @@ int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
         return bad(exit_code, "--partition goes with create and bulk-create%s%s", "", "");
     if (!a->coordinator)
         a->coordinator = getenv("PHCLUSTER_COORDINATOR");
-    if (!a->coordinator || !a->coordinator[0])
-        a->coordinator = CL_DEFAULT_COORDINATOR;
+    bool own = !a->coordinator || !a->coordinator[0];
+    if (own) {
+        ph_err err = {0};
+        if (!a->local && ph_local_default_endpoint(a->local_ep, sizeof a->local_ep, &err) != 0)
+            return bad(exit_code, "%s%s", err.msg, "");
+        a->coordinator = a->local_ep;
+    }
     /* Tests on a busy machine give the coordinator longer to answer. */
     const char *reach = getenv("PHCLUSTER_REACH_MS");
     a->reach_ms = CL_REACH_MS;
@@ -367,5 +375,8 @@ int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
     if (!a->local && !a->curve_secret && !ph_endpoint_is_loopback(a->coordinator))
         return bad(exit_code, "coordinator %s is not loopback; it requires --curve-secret "
                    "and --curve-server%s", a->coordinator, "");
+    ph_err err = {0};
+    if (!a->local && ph_local_connect_check(a->coordinator, own, &err) != 0)
+        return bad(exit_code, "--coordinator %s: %s", a->coordinator, err.msg);
     return 0;
 }

@@ -20,10 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "ph_curve.h"
 #include "ph_fs.h"
+#include "ph_local.h"
 #include "ph_log.h"
 #include "ph_lograte.h"
 #include "ph_wire.h"
@@ -34,7 +36,6 @@
 void coord_opts_init(coord_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->bind = COORD_DEFAULT_BIND;
     o->heartbeat_ms = PH_PROTO_HEARTBEAT_MS;
     o->liveness_ms = PH_PROTO_LIVENESS_MS;
     o->writers = -1;
@@ -176,6 +177,41 @@ static long poll_timeout(const coord *c, uint64_t now)
 
 /* ---- set-up and teardown ------------------------------------------------ */
 
+/* An ipc:// endpoint lives in a directory only this user (and --group)
+ * can reach: made or checked before the bind, the socket's mode set after
+ * (ph_local.h). */
+static int bind_socket(coord *c, ph_err *err)
+{
+    const coord_opts *o = c->opts;
+    bool ipc = !strncmp(o->bind, "ipc://", 6);
+    char dir[PH_LOCAL_ENDPOINT_MAX], name[PH_LOCAL_ENDPOINT_MAX];
+    gid_t gid = 0;
+    int dirfd = -1;
+    int rc = PH_OK;
+    if (o->group && !ipc)
+        return ph_err_set(err, PH_EINVAL, "--group %s: only for an ipc:// endpoint (--bind "
+                          "%s)", o->group, o->bind);
+    if (ipc && ((rc = ph_local_ipc_split(o->bind, dir, sizeof dir, name, sizeof name, err)) ||
+                (o->group && (rc = ph_local_group(o->group, &gid, err))) ||
+                (rc = ph_local_listen_dir(dir, name, o->group != NULL, gid, &dirfd, err))))
+        return rc;
+    if (zmq_bind(c->sock, o->bind) != 0)
+        rc = ph_err_set(err, PH_EIO, "--bind %s: %s", o->bind, ph_wire_strerror());
+    if (!rc && ipc)
+        rc = ph_local_listen_socket(dirfd, dir, name, o->group != NULL, gid, err);
+    if (dirfd >= 0)
+        close(dirfd);
+    if (!rc && ipc)
+        ph_log_info("coord", "dir=%s group=%s msg=\"local endpoint: only %s may connect\"",
+                    dir, o->group ? o->group : "-",
+                    o->group ? "this user and the group" : "this user");
+    if (!rc && !ipc && !o->curve_secret && strncmp(o->bind, "inproc://", 9) != 0)
+        ph_log_warn("coord", "endpoint=%s msg=\"TCP on loopback without CURVE: every local "
+                    "user can submit jobs, register as a worker and shut the coordinator "
+                    "down (docs/SECURITY.md)\"", o->bind);
+    return rc;
+}
+
 static int open_socket(coord *c, void *ctx, ph_err *err)
 {
     ph_wire_opts wo;
@@ -190,8 +226,8 @@ static int open_socket(coord *c, void *ctx, ph_err *err)
     if (c->opts->curve_secret &&
         (rc = ph_curve_server_file(c->sock, c->opts->curve_secret, err)) != 0)
         return rc;
-    if (zmq_bind(c->sock, c->opts->bind) != 0)
-        return ph_err_set(err, PH_EIO, "--bind %s: %s", c->opts->bind, ph_wire_strerror());
+    if ((rc = bind_socket(c, err)) != 0)
+        return rc;
     char ep[512];
     size_t len = sizeof ep;
     if (zmq_getsockopt(c->sock, ZMQ_LAST_ENDPOINT, ep, &len) != 0)
@@ -316,8 +352,13 @@ int coord_run(const coord_opts *o, void *zmq_ctx, ph_err *err)
     coord_opts defaults;
     coord_opts_init(&defaults);
     coord_opts eff = *o;
-    if (!eff.bind)
-        eff.bind = defaults.bind;
+    char local_ep[PH_LOCAL_ENDPOINT_MAX];
+    if (!eff.bind) {
+        int lrc = ph_local_default_endpoint(local_ep, sizeof local_ep, err);
+        if (lrc)
+            return lrc;
+        eff.bind = local_ep;
+    }
     if (eff.heartbeat_ms <= 0)
         eff.heartbeat_ms = defaults.heartbeat_ms;
     if (eff.liveness_ms <= 0)

@@ -28,13 +28,23 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
+    fputs("usage: phcoord [options]\n"
+          "Run the phcluster coordinator: accepts jobs from phclient, hands tasks to\n"
+          "phworker processes, writes tables and results.csv into each job's output dir.\n"
+          "\n", f);
     fprintf(f,
-            "usage: phcoord [options]\n"
-            "Run the phcluster coordinator: accepts jobs from phclient, hands tasks to\n"
-            "phworker processes, writes tables and results.csv into each job's output dir.\n"
-            "\n"
-            "  --bind EP           endpoint to listen on (default %s;\n"
-            "                      tcp://HOST:PORT, tcp://HOST:* for any port, inproc://NAME)\n"
+            "  --bind EP           endpoint to listen on.  Default: a Unix socket only this\n"
+            "                      user can reach, ipc://$XDG_RUNTIME_DIR/phcluster/coord\n"
+            "                      (without XDG_RUNTIME_DIR: ipc://${TMPDIR:-/tmp}/phcluster-UID/coord;\n"
+            "                      its directory is made 0700, a link or a directory of\n"
+            "                      another user or with wider permissions is refused).\n"
+            "                      Also ipc://PATH (same checks on PATH's directory),\n"
+            "                      tcp://HOST:PORT, tcp://HOST:* for any port: loopback TCP\n"
+            "                      without CURVE lets every local user in; any other\n"
+            "                      address requires CURVE (docs/SECURITY.md)\n"
+            "  --group G           with an ipc:// endpoint: members of group G may connect\n"
+            "                      too (directory 0750, socket 0660, both of group G)\n");
+    fprintf(f,
             "  --heartbeat-ms N    heartbeat interval to workers (default %d)\n"
             "  --liveness-ms N     drop a worker silent this long and requeue its tasks\n"
             "                      (default %d; at least twice the heartbeat)\n"
@@ -80,7 +90,7 @@ static void usage(FILE *f)
             "  --log-level L       error|warn|info|debug (default info; env PH_LOG_LEVEL)\n"
             "  --version           print the version\n"
             "  -h, --help          this help\n",
-            COORD_DEFAULT_BIND, PH_PROTO_HEARTBEAT_MS, PH_PROTO_LIVENESS_MS,
+            PH_PROTO_HEARTBEAT_MS, PH_PROTO_LIVENESS_MS,
             COORD_DEFAULT_WRITERS, COORD_DEFAULT_KEEP_JOBS,
             COORD_DEFAULT_JOB_TTL_S, COORD_DEFAULT_COMPACT_BYTES, COORD_STALL_FLOOR_MS,
             COORD_STALL_US_PER_KEY, 2u * PH_PROTO_PROGRESS_MS, COORD_DEFAULT_PREFETCH_MS,
@@ -161,6 +171,7 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"bind", required_argument, 0, 'b'},       {"heartbeat-ms", required_argument, 0, 'H'},
+        {"group", required_argument, 0, 'g'},
         {"liveness-ms", required_argument, 0, 'L'}, {"endpoint-file", required_argument, 0, 'E'},
         {"log-level", required_argument, 0, 'l'},  {"version", no_argument, 0, 'V'},
         {"writers", required_argument, 0, 'W'},
@@ -194,6 +205,7 @@ int main(int argc, char **argv)
         li = -1;
         switch (c) {
         case 'b': o.bind = optarg; break;
+        case 'g': o.group = optarg; break;
         case 'H': bad = parse_ms("--heartbeat-ms", optarg, &o.heartbeat_ms); break;
         case 'L': bad = parse_ms("--liveness-ms", optarg, &o.liveness_ms); break;
         case 'E': o.endpoint_file = optarg; break;

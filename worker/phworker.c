@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ph_local.h"
 #include "ph_log.h"
 #include "ph_proto.h"
 #include "ph_version.h"
@@ -23,12 +24,14 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: phworker --coordinator EP [--numa-node N | --all-nodes] [options]\n"
+            "usage: phworker [--coordinator EP] [--numa-node N | --all-nodes] [options]\n"
             "Build perfect-hash tables for a phcluster coordinator.  One process serves one\n"
             "NUMA node; --all-nodes starts one process per node and restarts crashed ones.\n"
             "\n"
-            "  --coordinator EP    coordinator endpoint, e.g. tcp://HOST:7710 (required;\n"
-            "                      default from env PHCLUSTER_COORDINATOR)\n"
+            "  --coordinator EP    coordinator endpoint, e.g. tcp://HOST:7710 (default:\n"
+            "                      env PHCLUSTER_COORDINATOR, else this user's local\n"
+            "                      coordinator, ipc://$XDG_RUNTIME_DIR/phcluster/coord or\n"
+            "                      ipc://${TMPDIR:-/tmp}/phcluster-UID/coord)\n"
             "  --numa-node N       serve NUMA node N (OS index; default: the first node)\n"
             "  --all-nodes         one process per NUMA node, supervised\n"
             "  --nodes LIST        like --all-nodes, for the listed nodes only (OS indices,\n"
@@ -159,11 +162,20 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
     }
     if (!o->coordinator)
         o->coordinator = getenv("PHCLUSTER_COORDINATOR");
-    if (!o->coordinator || !o->coordinator[0]) {
-        fprintf(stderr, "phworker: --coordinator EP is required (see --help)\n");
+    ph_err err = {0};
+    /* Default: this user's own coordinator on the local endpoint. */
+    static char local_ep[PH_LOCAL_ENDPOINT_MAX];
+    bool own = !o->coordinator || !o->coordinator[0];
+    if (own && ph_local_default_endpoint(local_ep, sizeof local_ep, &err) != 0) {
+        fprintf(stderr, "phworker: %s\n", err.msg);
         return -1;
     }
-    ph_err err = {0};
+    if (own)
+        o->coordinator = local_ep;
+    if (ph_local_connect_check(o->coordinator, own, &err) != 0) {
+        fprintf(stderr, "phworker: --coordinator %s: %s\n", o->coordinator, err.msg);
+        return -1;
+    }
     if (wrk_check_security(o, &err) != 0) {
         fprintf(stderr, "phworker: %s\n", err.msg);
         return -1;

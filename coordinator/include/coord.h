@@ -12,7 +12,6 @@
 
 #include "ph_err.h"
 
-#define COORD_DEFAULT_BIND "tcp://127.0.0.1:7710"
 #define COORD_DEFAULT_WRITERS 2
 #define COORD_DEFAULT_MAX_TRIES 3
 #define COORD_DEFAULT_PREFETCH_MS 10
@@ -32,7 +31,11 @@
 #define COORD_STALL_DEFAULT (-1)
 
 typedef struct coord_opts {
-    const char *bind;          /* endpoint; default COORD_DEFAULT_BIND */
+    const char *bind;          /* endpoint; NULL = the private local endpoint
+                                  ipc://DIR/coord (ph_local.h) */
+    const char *group;         /* ipc:// endpoints: this group may connect too
+                                  (directory 0750, socket 0660); NULL = only
+                                  this user */
     int heartbeat_ms;          /* app + ZMTP heartbeat interval; default
                                   PH_PROTO_HEARTBEAT_MS */
     int liveness_ms;           /* worker silent this long is dropped; default

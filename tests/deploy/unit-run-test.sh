@@ -3,8 +3,10 @@
 # Runs the units' ExecStart command lines for real, without systemd: the
 # variables come from the example deploy/phcluster.conf (as EnvironmentFile=
 # would give them), the instance %i is 0, the programs are the built ones.
-# Only the bind address changes (port * on loopback, so parallel tests do
-# not collide).  Then phclient pings, sees the worker in `status --json`
+# Only the socket's directory changes (the unit's /run/phcluster becomes a
+# directory of this test, so parallel tests do not collide; phcoord makes it
+# 0700 as the unit's RuntimeDirectory is).  Then phclient pings, sees the
+# worker in `status --json`
 # and builds one table through it, and `shutdown` stops the coordinator.
 set -eu
 deploy=$1
@@ -43,7 +45,10 @@ set -a
 . "$deploy/phcluster.conf"
 set +a
 # shellcheck disable=SC2034  # used by the eval of the unit's ExecStart
-PHCOORD_BIND='tcp://127.0.0.1:*'
+case $PHCOORD_BIND in
+ipc:///run/phcluster/*) PHCOORD_BIND="ipc://$tmp/run/${PHCOORD_BIND##*/}" ;;
+*) fail "the example config binds $PHCOORD_BIND, not the unit's /run/phcluster socket" ;;
+esac
 # shellcheck disable=SC2034  # likewise
 PHCOORD_STATE_DIR=$tmp/state
 PHCOORD_ARGS="$PHCOORD_ARGS --endpoint-file $tmp/ep --allow-root $tmp"
@@ -55,6 +60,7 @@ eval "set -- $(cmdline phcoord.service)"
 pids="$pids $!"
 for _ in $(seq 1 50); do [ -s "$tmp/ep" ] && break; sleep 0.1; done
 [ -s "$tmp/ep" ] || fail "phcoord (unit command line: $*) wrote no endpoint file"
+[ "$(stat -c %a "$tmp/run")" = 700 ] || fail "the socket's directory $tmp/run is not 0700"
 PHCLUSTER_COORDINATOR=$(cat "$tmp/ep")
 export PHCLUSTER_COORDINATOR
 

@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "ph_curve.h"
+#include "ph_local.h"
 #include "ph_zap.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -572,6 +573,54 @@ static void test_curve_handshake(void **state)
     assert_int_equal(zmq_ctx_term(sctx), 0);
 }
 
+/* ipc:// endpoints: directory and name; shared or permission-less forms
+ * refused (ph_local.h). */
+static void test_local_split(void **state)
+{
+    (void)state;
+    char dir[128], name[128];
+    ph_err err = {0};
+    assert_int_equal(ph_local_ipc_split("ipc:///run/phcluster/coord", dir, sizeof dir, name,
+                                        sizeof name, &err), 0);
+    assert_string_equal(dir, "/run/phcluster");
+    assert_string_equal(name, "coord");
+    assert_int_equal(ph_local_ipc_split("ipc:///coord", dir, sizeof dir, name, sizeof name,
+                                        &err), 0);
+    assert_string_equal(dir, "/");
+    assert_int_equal(ph_local_ipc_split("ipc://coord", dir, sizeof dir, name, sizeof name,
+                                        &err), 0);
+    assert_string_equal(dir, ".");
+    const char *bad[] = {"ipc://*", "ipc://@phcluster", "ipc://", "ipc:///run/", "ipc:///run/..",
+                         "tcp://127.0.0.1:1", NULL};
+    for (int i = 0; bad[i]; i++)
+        assert_true(ph_local_ipc_split(bad[i], dir, sizeof dir, name, sizeof name, &err) < 0);
+    char longp[200] = "ipc:///";
+    memset(longp + 7, 'a', 150);
+    longp[157] = '\0';
+    assert_true(ph_local_ipc_split(longp, dir, sizeof dir, name, sizeof name, &err) < 0);
+    /* The default endpoint follows XDG_RUNTIME_DIR, else TMPDIR. */
+    char ep[PH_LOCAL_ENDPOINT_MAX];
+    setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+    assert_int_equal(ph_local_default_endpoint(ep, sizeof ep, &err), 0);
+    assert_string_equal(ep, "ipc:///run/user/1000/phcluster/coord");
+    setenv("XDG_RUNTIME_DIR", "relative", 1);
+    setenv("TMPDIR", "/var/tmp", 1);
+    assert_int_equal(ph_local_default_endpoint(ep, sizeof ep, &err), 0);
+    char want[96];
+    snprintf(want, sizeof want, "ipc:///var/tmp/phcluster-%lu/coord", (unsigned long)geteuid());
+    assert_string_equal(ep, want);
+    unsetenv("XDG_RUNTIME_DIR");
+    unsetenv("TMPDIR");
+    assert_int_equal(ph_local_default_endpoint(ep, sizeof ep, &err), 0);
+    snprintf(want, sizeof want, "ipc:///tmp/phcluster-%lu/coord", (unsigned long)geteuid());
+    assert_string_equal(ep, want);
+    /* Connecting: a world-writable directory (such as /tmp) is refused,
+     * a missing one is fine, other transports are not checked. */
+    assert_true(ph_local_connect_check("ipc:///tmp/coord", false, &err) < 0);
+    assert_int_equal(ph_local_connect_check("ipc:///nonexistent-ph/coord", true, &err), 0);
+    assert_int_equal(ph_local_connect_check("tcp://127.0.0.1:1", true, &err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -580,6 +629,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_refuses_open_secret, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_load_bad_files, setup_tmp, teardown_tmp),
         cmocka_unit_test(test_loopback_table),
+        cmocka_unit_test(test_local_split),
         cmocka_unit_test_setup_teardown(test_allow_list_load, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_zap_frames, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_curve_handshake, setup_tmp, teardown_tmp),

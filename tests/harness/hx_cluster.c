@@ -60,16 +60,18 @@ void hx_coord_set(pid_t pid, const char *ep)
     snprintf(endpoint, sizeof endpoint, "%s", ep);
 }
 
-int hx_coord_start(const char *bind, const hx_args *extra, const char *cwd, const char *log)
+/* bind NULL: no --bind (phcoord's own default). */
+static int coord_start(const char *bind, const hx_args *extra, const char *cwd, const char *log)
 {
     char epf[1024], logp[1024];
     hx_path_buf(epf, sizeof epf, "endpoint");
     hx_path_buf(logp, sizeof logp, "%s", log);
     unlink(epf);
     hx_args a = {0};
-    hx_args_add(&a, hx_coord_bin, "--bind", bind ? bind : "tcp://127.0.0.1:*", "--endpoint-file",
-                epf, "--heartbeat-ms", HX_HEARTBEAT_MS, "--liveness-ms", HX_LIVENESS_MS,
-                "--log-level", "info", NULL);
+    hx_args_add(&a, hx_coord_bin, "--endpoint-file", epf, "--heartbeat-ms", HX_HEARTBEAT_MS,
+                "--liveness-ms", HX_LIVENESS_MS, "--log-level", "info", NULL);
+    if (bind)
+        hx_args_add(&a, "--bind", bind, NULL);
     hx_args_cat(&a, extra);
     pid_t pid = hx_spawn_kind(&a, cwd, NULL, logp, 'c');
     for (uint64_t end = hx_deadline(HX_HANG_MS); hx_now_ms() < end;) {
@@ -91,6 +93,16 @@ int hx_coord_start(const char *bind, const hx_args *extra, const char *cwd, cons
     }
     hx_dump("phcoord log", logp);
     return -1;
+}
+
+int hx_coord_start(const char *bind, const hx_args *extra, const char *cwd, const char *log)
+{
+    return coord_start(bind ? bind : "tcp://127.0.0.1:*", extra, cwd, log);
+}
+
+int hx_coord_start_default(const hx_args *extra, const char *cwd, const char *log)
+{
+    return coord_start(NULL, extra, cwd, log);
 }
 
 int hx_coord_stop(void)

@@ -1,7 +1,8 @@
 /* hx_cluster.h - a cluster of real phcoord/phworker/phclient processes.
  *
  * Each test gets its own temporary directory (hx_root), a coordinator on a
- * loopback port it discovers through --endpoint-file, and workers, all
+ * loopback port (or, hx_coord_start_default, the local ipc endpoint) it
+ * discovers through --endpoint-file, and workers, all
  * owned by the test (hx_proc.h): hx_teardown stops them, and nothing
  * outlives the test however it ends.
  *
@@ -51,6 +52,9 @@ void hx_coord_set(pid_t pid, const char *ep);
  * or the exit code (>0) if phcoord exited first (its log is printed), or -1
  * on timeout. */
 int hx_coord_start(const char *bind, const hx_args *extra, const char *cwd, const char *log);
+/* The same without --bind: phcoord's default, the local endpoint
+ * (ipc://$XDG_RUNTIME_DIR/phcluster/coord; the test sets the environment). */
+int hx_coord_start_default(const hx_args *extra, const char *cwd, const char *log);
 /* SHUTDOWN the current coordinator; its exit code. */
 int hx_coord_stop(void);
 /* SIGKILL the coordinator and reap it (no clean shutdown expected). */
