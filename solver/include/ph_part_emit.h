@@ -2,7 +2,8 @@
  * one call for big sets.
  *
  * Files for table NAME (each relative to the output directory):
- *   NAME/NAME.h, NAME/NAME.c        uint32_t NAME_index(uint32_t key)
+ *   NAME/NAME.h, NAME/NAME.c        uint32_t NAME_index(KEY key) and
+ *                                   NAME_index_batch(keys, n, out)
  *   NAME/NAME_data.S                embeds the two data files with .incbin
  *   NAME/NAME.buckets, NAME.values  the table data, binary, little-endian
  *   NAME/NAME_test.c, NAME_bench.c  read the keys file named on their
