@@ -128,6 +128,8 @@ void emit_key_list(ph_sb *b, const emit_ctx *c)
 void ph_emit_opts_init(ph_emit_opts *o)
 {
     o->index_only = false;
+    o->values = 0;
+    o->initial_values = NULL;
 }
 
 /* ---- NAME.h ------------------------------------------------------------ */
@@ -155,6 +157,8 @@ static void emit_header(ph_sb *b, const emit_ctx *c)
               c->find ? " (see find)" : "", c->sym, c->ktype);
     if (c->find)
         emit_find_decl(b, c);
+    if (c->vbytes)
+        emit_values_decl(b, c);
     ph_sb_puts(b, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }
 
@@ -241,6 +245,8 @@ static void emit_source(ph_sb *b, const emit_ctx *c)
     ph_sb_puts(b, "}\n");
     if (c->find)
         emit_find_source(b, c);
+    if (c->vbytes)
+        emit_values_source(b, c);
 }
 
 /* ---- NAME_test.c / NAME_bench.c ---------------------------------------- */
@@ -263,6 +269,8 @@ static void emit_test(ph_sb *b, const emit_ctx *c)
     emit_keys(b, c);
     if (c->find)
         emit_find_test_helpers(b, c);
+    if (c->vbytes)
+        emit_values_test_helpers(b, c);
     ph_sb_printf(b,
               "int main(void)\n{\n"
               "    for (uint32_t i = 0; i < %s_KEYS; i++) {\n"
@@ -274,6 +282,8 @@ static void emit_test(ph_sb *b, const emit_ctx *c)
               c->sym, c->sym, c->sym, c->sym, c->kfmt, c->kcast, c->sym);
     if (c->find)
         emit_find_test_body(b, c);
+    if (c->vbytes)
+        emit_values_test_body(b, c);
     ph_sb_printf(b,
               "    printf(\"%s_test: %%u keys ok\\n\", (unsigned)%s_KEYS);\n"
               "    return 0;\n}\n",
@@ -408,8 +418,15 @@ int ph_emit_render_opts(const ph_table *t, const void *keys, const char *name,
     ph_emit_opts_init(&defaults);
     if (!opts)
         opts = &defaults;
+    if (opts->values != 0 && opts->values != 4 && opts->values != 8)
+        return ph_err_set(err, PH_EINVAL, "emit: values of %u bytes: expected 4 or 8",
+                          opts->values);
+    if (opts->values && opts->index_only)
+        return ph_err_set(err, PH_EINVAL, "emit: values need the key set (not index-only)");
     emit_ctx c = {.t = t, .keys = keys, .name = name, .find = !opts->index_only,
-                  .key64 = t->key_size == 8};
+                  .key64 = t->key_size == 8, .vbytes = opts->values,
+                  .values = opts->values ? opts->initial_values : NULL};
+    c.vtype = c.vbytes == 8 ? "uint64_t" : "uint32_t";
     c.ktype = c.key64 ? "uint64_t" : "uint32_t";
     c.kfmt = c.key64 ? "0x%016llx" : "0x%08x";
     c.kcast = c.key64 ? "(unsigned long long)" : "(unsigned)";

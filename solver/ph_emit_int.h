@@ -27,6 +27,9 @@ typedef struct emit_ctx {
     char guard[EMIT_NAME_MAX + 16];
     const char *ctype; /* element type of the table */
     bool find;         /* the key set is kept: NAME_find exists */
+    unsigned vbytes;   /* values: 4 or 8 bytes per key, 0 = none (ph_emit_values.c) */
+    const char *vtype; /* "uint32_t" or "uint64_t": the value type */
+    const void *values; /* starting values (nkeys of vbytes), NULL = all 0 */
 } emit_ctx;
 
 /* n uint32 literals, EMIT_PER_LINE a line, as the body of an initializer. */
@@ -46,5 +49,13 @@ void emit_find_test_body(ph_sb *b, const emit_ctx *c);
 /* NAME_bench.c, inside main after the Index rounds: ns per find, members
  * and non-members. */
 void emit_find_bench_body(ph_sb *b, const emit_ctx *c);
+
+/* Values (ph_emit_values.c): NAME.h declarations, NAME.c array and
+ * functions, NAME_test.c starting values and the checks of every operation
+ * on every key and on non-members. */
+void emit_values_decl(ph_sb *b, const emit_ctx *c);
+void emit_values_source(ph_sb *b, const emit_ctx *c);
+void emit_values_test_helpers(ph_sb *b, const emit_ctx *c);
+void emit_values_test_body(ph_sb *b, const emit_ctx *c);
 
 #endif

@@ -15,6 +15,13 @@ typedef struct ph_emit_opts {
      * and NAME_find(key) returns the index or NAME_NOT_FOUND for any key not
      * in the set.  true: NAME_index only, about half the table's size. */
     bool index_only;
+    /* 4 or 8: one uint32_t / uint64_t value per key and NAME_lookup,
+     * NAME_insert, NAME_delete, NAME_increment over them (needs the key
+     * set: refused with index_only); 0 (default): none. */
+    unsigned values;
+    /* The values to start from: nkeys of `values` bytes in key order, host
+     * order; NULL (default): all 0. */
+    const void *initial_values;
 } ph_emit_opts;
 
 void ph_emit_opts_init(ph_emit_opts *o);

@@ -449,6 +449,86 @@ static void test_index_only(void **state)
     free(text);
 }
 
+/* --values 4 starting at 0: every operation on every key and on the
+ * non-members passes the generated test. */
+static void test_values32(void **state)
+{
+    (void)state;
+    ph_emit_opts eo;
+    ph_emit_opts_init(&eo);
+    eo.values = 4;
+    char *text = NULL;
+    int rc = render_build_run("vals-5000", &eo, NULL, NULL, &text);
+    if (rc != 0 || !strstr(text, "vals_5000_test: values ok: every operation on 5000 keys"))
+        fail_msg("values table failed its test (rc %d):\n%s", rc, text);
+    free(text);
+}
+
+/* A lookup that answers for a non-member must make the generated test
+ * fail: proof that its non-member checks of the values can fail. */
+static void test_values_loose_fails(void **state)
+{
+    (void)state;
+    ph_emit_opts eo;
+    ph_emit_opts_init(&eo);
+    eo.values = 4;
+    char *text = NULL;
+    int rc = render_build_run("vloose-5000", &eo, "_NOT_FOUND ? 0 :", "_NOT_FOUND ? 1 :",
+                              &text);
+    if (rc != 1 || !strstr(text, "values: non-member"))
+        fail_msg("a lookup answering for non-members passed its test (rc %d):\n%s", rc, text);
+    free(text);
+}
+
+/* 64-bit keys with 64-bit values starting from given values, and values
+ * with --index-only refused. */
+static void test_values64_initial(void **state)
+{
+    (void)state;
+    const uint32_t n = 3000;
+    const char *name = "vals64-3000";
+    uint64_t *k = malloc(n * sizeof *k), *v = malloc(n * sizeof *v);
+    assert_true(k && v);
+    uint64_t st = 77;
+    for (uint32_t i = 0; i < n; i++) {
+        k[i] = i % 2 ? (uint64_t)(i + 1) << 32 : gen_next(&st);
+        v[i] = gen_next(&st);
+    }
+    ph_table t = {0};
+    ph_err err = {0};
+    assert_int_equal(ph_solve64(k, n, NULL, &t, &err), 0);
+    ph_emit_opts eo;
+    ph_emit_opts_init(&eo);
+    eo.values = 8;
+    eo.initial_values = v;
+    ph_artifacts a = {0};
+    assert_int_equal(ph_emit_render_opts(&t, k, name, &eo, &a, &err), 0);
+    char out[1024], log[1200], exe[1300];
+    pathf(out, sizeof out, "%s/%s-out", g_tmp, name);
+    assert_int_equal(ph_artifacts_write(&a, out, &err), 0);
+    pathf(out, sizeof out, "%s/%s-out/%s", g_tmp, name, name);
+    pathf(log, sizeof log, "%s/%s.log", g_tmp, name);
+    int rc = build_table(out, log);
+    pathf(exe, sizeof exe, "%s/build/%s_test", out, name);
+    char *test[] = {exe, NULL};
+    if (rc == 0)
+        rc = run(test, log);
+    char *text = slurp(log);
+    if (rc != 0 || !strstr(text, "values ok: every operation on 3000 keys")) {
+        show_log(log);
+        fail_msg("64-bit values table failed (rc %d)", rc);
+    }
+    free(text);
+    ph_artifacts_free(&a);
+    eo.index_only = true;
+    assert_int_equal(ph_emit_render_opts(&t, k, name, &eo, &a, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "index-only"));
+    ph_artifacts_free(&a);
+    ph_table_free(&t);
+    free(k);
+    free(v);
+}
+
 /* Tables whose names used to collide (guards "A_B_H" for "A_B" and "a_b";
  * targets "pair_test" for the test of "pair" and the library "pair_test")
  * build side by side in one CMake project, and one program uses them all. */
@@ -539,6 +619,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tables_in_one_program),
         cmocka_unit_test(test_key64_pow2),     cmocka_unit_test(test_key64_compact),
         cmocka_unit_test(test_key64_partitioned),
+        cmocka_unit_test(test_values32),       cmocka_unit_test(test_values_loose_fails),
+        cmocka_unit_test(test_values64_initial),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
