@@ -63,6 +63,7 @@ typedef struct coord_worker {
     uint64_t last_seen_ms;
     uint64_t last_task_ms;            /* last TASK sent to it */
     bool reports_progress;            /* it has sent PROGRESS (coord_stall.c) */
+    uint64_t progress_seen_ms;        /* when its last PROGRESS came */
     uint64_t advance_ms;              /* when one of its tasks last progressed */
     uint32_t stuck;                   /* tasks it still runs that were taken
                                          back from it: threads it cannot use */

@@ -39,6 +39,7 @@ void coord_on_progress(coord *c, coord_worker *w, const ph_msg_progress *p)
     uint64_t now = coord_now_ms();
     uint32_t stuck = 0;
     w->reports_progress = true;
+    w->progress_seen_ms = now;
     for (uint32_t i = 0; i < p->ntasks; i++) {
         const ph_task_progress *e = &p->tasks[i];
         coord_task *t = held_task(c, w, e);
@@ -104,6 +105,13 @@ void coord_stall_tick(coord *c, uint64_t now)
     if (now - c->last_stall_ms < PH_PROTO_PROGRESS_MS)
         return;
     c->last_stall_ms = now;
+    /* A worker lists its started tasks every PH_PROTO_PROGRESS_MS while it
+     * has any (then once empty): one that stopped has no stuck thread. */
+    for (size_t i = 0; i < c->nworkers; i++) {
+        coord_worker *w = c->workers[i];
+        if (w->stuck && now - w->progress_seen_ms > 3u * PH_PROTO_PROGRESS_MS)
+            w->stuck = 0;
+    }
     /* A job may complete (a task given up after --max-tries) while scanned;
      * jobs are only freed by retention, never here. */
     for (size_t k = c->first_live; k < c->jobs.n; k++) {

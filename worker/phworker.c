@@ -49,6 +49,8 @@ static void usage(FILE *f)
             "                      test aid: run the first N tasks, then let every later\n"
             "                      task block without progress until the worker exits,\n"
             "                      while the worker keeps heartbeating (a stuck solver)\n"
+            "  --test-stall-ms N   test aid: with --test-stall-after, a stalled task resumes\n"
+            "                      after N ms (default 0: only when the worker exits)\n"
             "  --heartbeat-ms N    heartbeat interval (default %d)\n"
             "  --liveness-ms N     reconnect when the coordinator is silent this long (%d)\n"
             "  --curve-secret F    our CURVE secret key file (from `phclient keygen`)\n"
@@ -92,7 +94,7 @@ static int parse_level(const char *s)
 }
 
 enum { O_COORD = 256, O_NODE, O_ALL, O_THREADS, O_PREFETCH, O_TOPO, O_FAKE, O_DELAY, O_HB, O_LIVE,
-       O_LEVEL, O_VERSION, O_CSECRET, O_CSERVER, O_NODES, O_TSTALL };
+       O_LEVEL, O_VERSION, O_CSECRET, O_CSERVER, O_NODES, O_TSTALL, O_TSTALLMS };
 
 static int parse(int argc, char **argv, wrk_opts *o, bool *all)
 {
@@ -104,6 +106,7 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
         {"fake-work", no_argument, 0, O_FAKE},          {"task-delay-ms", required_argument, 0, O_DELAY},
         {"heartbeat-ms", required_argument, 0, O_HB},   {"liveness-ms", required_argument, 0, O_LIVE},
         {"test-stall-after", required_argument, 0, O_TSTALL},
+        {"test-stall-ms", required_argument, 0, O_TSTALLMS},
         {"log-level", required_argument, 0, O_LEVEL},
         {"curve-secret", required_argument, 0, O_CSECRET},
         {"curve-server", required_argument, 0, O_CSERVER},
@@ -137,6 +140,8 @@ static int parse(int argc, char **argv, wrk_opts *o, bool *all)
                       o->task_delay_ms = (unsigned)v; break;
         case O_TSTALL: bad = parse_uint("--test-stall-after", optarg, 1000000000, &v);
                        o->test_stall_after = v; break;
+        case O_TSTALLMS: bad = parse_uint("--test-stall-ms", optarg, 3600000, &v);
+                         o->test_stall_ms = (unsigned)v; break;
         case O_HB: bad = parse_uint("--heartbeat-ms", optarg, 3600000, &v); o->heartbeat_ms = (int)v; break;
         case O_LIVE: bad = parse_uint("--liveness-ms", optarg, 3600000, &v); o->liveness_ms = (int)v; break;
         case O_LEVEL: bad = parse_level(optarg); break;

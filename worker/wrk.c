@@ -48,6 +48,7 @@ typedef struct wrk {
     ph_group_progress *greport;
     uint32_t greport_cap;
     uint64_t last_progress_ms;
+    bool reported;          /* the last PROGRESS listed something */
     uint64_t done, failed;
     uint64_t last_recv_ms, last_send_ms;
     unsigned generation;    /* connections made */
@@ -174,8 +175,8 @@ static bool report_room(void **v, uint32_t n, uint32_t *cap, size_t size)
 /* PROGRESS: every task and group a runtime thread has started, with its
  * steps.  Sent every PH_PROTO_PROGRESS_MS while there is one, whatever else
  * goes out, so the coordinator can tell a long solve that works from one
- * that is stuck.  Of two copies of one task only the newer is listed: its
- * steps are the ones the coordinator must judge. */
+ * that is stuck, then once empty.  Of two copies of one task only the newer
+ * is listed: its steps are the ones the coordinator must judge. */
 static void send_progress(wrk *w)
 {
     uint32_t nt = 0, ng = 0;
@@ -191,8 +192,11 @@ static void send_progress(wrk *w)
             w->report[nt++] = (ph_task_progress){t->job_id, t->task_id, steps};
     }
     w->last_progress_ms = ph_time_ms();
-    if (nt == 0 && ng == 0)
+    /* One empty report after the last started task is gone tells the
+     * coordinator that none of its threads is held any more. */
+    if (nt == 0 && ng == 0 && !w->reported)
         return;
+    w->reported = nt + ng > 0;
     ph_msg m = {.type = PH_MSG_PROGRESS};
     m.u.progress.ntasks = nt;
     m.u.progress.tasks = w->report;
@@ -227,6 +231,7 @@ static void on_task(wrk *w, wrk_task *t, uint64_t task_id)
     w->held++;
     t->delay_ms = w->o->task_delay_ms;
     t->stall = w->o->test_stall_after >= 0 && w->received >= (uint64_t)w->o->test_stall_after;
+    t->stall_ms = w->o->test_stall_ms;
     w->received++;
     t->cancel = &w->cancel;
     t->rt = w->rt;

@@ -29,6 +29,7 @@ typedef struct wrk_task {
     unsigned node_threads; /* threads of the node, for large tables */
     unsigned delay_ms;     /* wrk_opts.task_delay_ms (tests) */
     bool stall;            /* wrk_opts.test_stall_after: block, never progress */
+    unsigned stall_ms;     /* wrk_opts.test_stall_ms: for this long (0 = until exit) */
     const atomic_int *cancel; /* set when the worker exits: stops a long solve */
     ph_runtime *rt;        /* parallel attempts run on the node's threads */
     unsigned node;         /* set by wrk_task_work */

@@ -199,8 +199,9 @@ void wrk_task_work(void *arg, unsigned node, unsigned thread)
         atomic_fetch_add_explicit(&t->steps, 1, memory_order_relaxed);
         left -= s;
     }
-    /* Test aid: a stuck solver, until the worker exits. */
-    while (t->stall && !cancelled(t))
+    /* Test aid: a stuck solver, until the worker exits (or for stall_ms). */
+    for (unsigned waited = 0; t->stall && !cancelled(t) && (!t->stall_ms || waited < t->stall_ms);
+         waited += 20)
         nap_ms(20);
     wrk_task_execute(t);
     ph_packet p = {.key = t->task_id, .value = 0, .data = t};

@@ -16,6 +16,7 @@
  *   fault_stall_status   --stall-ms 0: a stuck task shows as stalled in status
  *   fault_stall_group    the same as fault_stall_requeue for the groups of a
  *                        partitioned table
+ *   fault_stall_recover  a stuck thread that comes back is counted free again
  * Every wait is a poll with a deadline well under the ctest timeout.
  * phcoord runs in the test's temp dir: its default --allow-root (its
  * working directory) then covers every input and output. */
@@ -744,6 +745,54 @@ static void fault_stall_group(void **state)
     print_log_lines(hx_path("coord.log"), "stalled");
 }
 
+/* --max-tries 1: the stalled task fails at its first take-back (the job
+ * ends), its solve holds the worker's only thread (stuck 1) until the
+ * stall ends 10 s in; then the worker reports nothing started and its
+ * thread counts as free again (stuck 0), so it is not starved for ever. */
+static void fault_stall_recover(void **state)
+{
+    (void)state;
+    hx_args extra = {0};
+    hx_args_add(&extra, "--stall-ms", "2000", "--max-tries", "1", NULL);
+    start_coord(&extra);
+    hx_args sa = {0};
+    hx_args_add(&sa, "--threads", "1", "--test-stall-after", "0", "--test-stall-ms", "10000",
+                NULL);
+    pid_t stuck = hx_worker_start(&sa, "stuck.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], out[1024];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    make_bulk(dir, 1, 8000);
+    int rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, "--json", NULL);
+    char *j = hx_client_out();
+    fprintf(stderr, "bulk-create exited %d: %s", rc, j ? j : "");
+    assert_int_equal(rc, 2);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "stalled (no progress for"));
+    assert_int_equal(hx_field(j, "stalls"), 1);
+    free(j);
+    /* The late result comes and is discarded; the thread is free again. */
+    uint64_t end = hx_deadline(HX_HANG_MS);
+    bool late = false;
+    while (!late && hx_now_ms() < end) {
+        late = log_has("coord.log", "stale result discarded");
+        if (!late)
+            hx_sleep_ms(100);
+    }
+    assert_true(late);
+    uint64_t stuck_n = 1;
+    while (stuck_n != 0 && hx_now_ms() < end) {
+        char *st = status_json();
+        const char *w = worker_entry(st, stuck);
+        stuck_n = w ? hx_field(w, "stuck") : 1;
+        free(st);
+        if (stuck_n != 0)
+            hx_sleep_ms(100);
+    }
+    assert_int_equal(stuck_n, 0);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 /* ---- (d2) the elapsed time of a job survives a restart ------------------- */
@@ -820,6 +869,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(fault_stall_big, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_stall_status, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_stall_group, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_stall_recover, hx_setup, hx_teardown),
     };
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
     size_t n = 0;

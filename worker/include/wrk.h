@@ -28,6 +28,8 @@ typedef struct wrk_opts {
     long test_stall_after;   /* test aid: tasks after the first N stall (their thread
                                 blocks without progress until the worker exits) while
                                 the loop keeps heartbeating; -1 = never */
+    unsigned test_stall_ms;  /* test aid: a stalled task resumes after this long;
+                                0 = only when the worker exits */
     int heartbeat_ms;        /* default PH_PROTO_HEARTBEAT_MS */
     int liveness_ms;         /* coordinator silent this long -> reconnect; default
                                 PH_PROTO_LIVENESS_MS */
