@@ -302,7 +302,9 @@ static int loop(coord *c, ph_err *err)
             ;
         coord_wjob *wj;
         while ((wj = coord_writer_take(c->writer)) != NULL) {
-            if (!coord_finish_write(c, wj))
+            if (wj->part)
+                coord_part_done(c, wj);
+            else if (!coord_finish_write(c, wj))
                 coord_wjob_free(wj);
         }
         coord_durable_flush(c, false);

@@ -92,6 +92,12 @@ typedef struct coord_task {
                               by the coordinator, worker 0, its groups at workers */
 } coord_task;
 
+/* A keys file too big for one graph, solved group by group (coord_part.c):
+ * the file read, its keys and their positions grouped by bucket, the
+ * bucket entries, and the table's vertex values written group by group
+ * into a temporary file of their final size in OUT/NAME/. */
+typedef struct coord_part coord_part;
+
 /* One group of consecutive buckets of a partitioned table: a PART_TASK. */
 typedef struct coord_pgroup {
     uint32_t b_lo, ngroup;
@@ -105,10 +111,9 @@ typedef struct coord_pgroup {
 } coord_pgroup;
 
 /* A keys file too big for one graph, solved group by group (coord_part.c):
- * the file mapped, its keys' positions grouped by bucket, the bucket
- * records, and the table's vertex values written group by group into a
- * temporary file of their final size in OUT/NAME/. */
-typedef struct coord_part coord_part;
+ * the file read, its keys and their positions grouped by bucket, the
+ * bucket entries, and the table's vertex values written group by group
+ * into a temporary file of their final size in OUT/NAME/. */
 
 /* Counts of one job at one worker; kept after the worker leaves so that
  * per-node totals always add up. */
@@ -181,6 +186,11 @@ typedef struct coord_wjob {
     ph_msg msg;
     int status;                        /* filled by the writer */
     ph_err err;
+    /* Other work for the pool (a partitioned table's build, coord_part.c):
+     * run(wj) on a writer thread instead of coord_write_table, and the
+     * loop hands the finished job to coord_part_done, which frees it. */
+    int (*run)(struct coord_wjob *wj);
+    coord_part *part;
 } coord_wjob;
 
 typedef struct coord_writer coord_writer;
@@ -500,6 +510,8 @@ bool coord_part_progress(coord *c, coord_worker *w, const ph_group_progress *e, 
 /* Stall rule for groups (coord_stall.c): take back groups quiet past their
  * limit, add the quiet ones to their job's stalled count. */
 void coord_part_stall(coord *c, uint64_t now);
+/* A job of the writer pool with part set came back (the loop). */
+void coord_part_done(coord *c, coord_wjob *wj);
 /* Teardown: drop j's open parts (temporary files removed). */
 void coord_part_abandon(coord_job *j);
 

@@ -3,7 +3,8 @@
  * A keys file of a bulk job with at least PH_PART_AUTO_MIN_KEYS keys (or as
  * --partition says) is not one TASK: it is solved as a partitioned table
  * (solver/ph_part.h) whose buckets travel in groups.  When its task comes
- * up for dispatch the coordinator reads the file (a copy, not a mapping:
+ * up for dispatch a writer thread (coord_write.c's pool, so the event loop
+ * keeps heartbeating meanwhile) reads the file (a copy, not a mapping:
  * a file truncated meanwhile must not fault the coordinator), splits the
  * keys and their positions by bucket (8 bytes a key; the file's copy is
  * then dropped), lays out the
@@ -63,7 +64,13 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 struct coord_part {
     coord_part *next;
+    bool opening;               /* being built on a writer thread: the loop
+                                   touches nothing below but this flag */
     uint64_t task;              /* the file's task in its job */
+    /* inputs of the build, copied from the job (the thread sees no job) */
+    char out_dir[4096];
+    uint32_t kpb, table_flags;
+    uint64_t seed, per_group;
     char name[256];             /* table name */
     char path[4096];            /* the keys file */
     ph_keys_map km;
@@ -146,9 +153,9 @@ static uint64_t group_keys(const coord *c)
 }
 
 /* Bucket records and groups from the split. */
-static int part_layout(const coord *c, coord_part *p, ph_err *err)
+static int part_layout(coord_part *p, ph_err *err)
 {
-    uint64_t per = group_keys(c), base = 0;
+    uint64_t per = p->per_group, base = 0;
     p->buckets = calloc((size_t)p->nbuckets + 1, sizeof *p->buckets);
     p->groups = calloc(p->nbuckets, sizeof *p->groups); /* at most one per bucket */
     if (!p->buckets || !p->groups)
@@ -180,12 +187,12 @@ static int part_layout(const coord *c, coord_part *p, ph_err *err)
 
 /* OUT/NAME/ and a temporary NAME.values of nverts zero values: the file
  * ph_part_create_file writes for the same keys. */
-static int part_values_file(const coord_job *j, coord_part *p, ph_err *err)
+static int part_values_file(coord_part *p, ph_err *err)
 {
     char final[300], shown[4400];
     snprintf(final, sizeof final, "%s.values", p->name);
-    snprintf(shown, sizeof shown, "%s/%s", j->out_dir, p->name);
-    int rc = ph_fs_open_dir(j->out_dir, 1, &p->outfd, err);
+    snprintf(shown, sizeof shown, "%s/%s", p->out_dir, p->name);
+    int rc = ph_fs_open_dir(p->out_dir, 1, &p->outfd, err);
     if (!rc)
         rc = ph_fs_open_dir_at(p->outfd, p->name, 1, shown, &p->dirfd, err);
     if (!rc)
@@ -204,22 +211,22 @@ static int part_values_file(const coord_job *j, coord_part *p, ph_err *err)
     return PH_OK;
 }
 
-static int part_build(const coord *c, const coord_job *j, uint64_t t, uint32_t kpb,
-                      coord_part *p, ph_err *err)
+/* The build: on a writer thread (or the loop when there is no pool); it
+ * touches only p. */
+static int part_build(coord_part *p, ph_err *err)
 {
-    int rc = ph_keys_table_name(j->tasks[t].file, p->name, sizeof p->name, err);
-    if (!rc && (j->table_flags & (PH_TABLE_BIN | PH_TABLE_NO_C)))
+    const char *file = strrchr(p->path, '/') ? strrchr(p->path, '/') + 1 : p->path;
+    int rc = ph_keys_table_name(file, p->name, sizeof p->name, err);
+    if (!rc && (p->table_flags & (PH_TABLE_BIN | PH_TABLE_NO_C)))
         rc = ph_err_set(err, PH_EINVAL, "%s: a partitioned table through the cluster is written "
                         "as C with binary data files (NAME.buckets, NAME.values); --emit bin "
-                        "takes create --local, or --partition off", j->tasks[t].file);
-    if (!rc && !bulk_path(j, t, p->path, sizeof p->path))
-        rc = ph_err_set(err, PH_EINVAL, "%s: path too long", j->tasks[t].file);
+                        "takes create --local, or --partition off", file);
     if (!rc)
         rc = ph_keys_map_read(p->path, PH_KEYS_MAP_NOFOLLOW, &p->km, err);
     if (rc)
         return rc;
-    p->table_seed = ph_part_table_seed(j->seed);
-    p->nbuckets = ph_part_nbuckets(p->km.n, kpb);
+    p->table_seed = ph_part_table_seed(p->seed);
+    p->nbuckets = ph_part_nbuckets(p->km.n, p->kpb);
     ph_err e = {0};
     rc = ph_part_split_positions(p->km.v, p->km.n, p->table_seed, p->nbuckets,
                                  PART_SPLIT_THREADS, &p->start, &p->keys, &p->pos, &e);
@@ -230,40 +237,63 @@ static int part_build(const coord *c, const coord_job *j, uint64_t t, uint32_t k
     p->km.v = NULL;
     if (rc)
         return ph_err_set(err, PH_ENOMEM, "%s: %s", p->path, e.msg);
-    rc = part_layout(c, p, err);
-    return rc ? rc : part_values_file(j, p, err);
+    rc = part_layout(p, err);
+    return rc ? rc : part_values_file(p, err);
 }
 
+static int part_build_run(coord_wjob *wj)
+{
+    coord_part *p = wj->part;
+    int rc = part_build(p, &wj->err);
+    p->open_us = ph_time_us() - p->start_us;
+    return rc;
+}
+
+static void part_opened(coord *c, coord_wjob *wj);
+
+/* The file's task becomes the part's: it runs (held by the coordinator)
+ * while the file is read and split on a writer thread, so the loop goes on
+ * serving heartbeats and other jobs meanwhile (a 100M-key file takes
+ * seconds); part_opened takes it from there. */
 void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t kpb)
 {
     ph_err err = {0};
     coord_part *p = calloc(1, sizeof *p);
-    int rc = PH_ENOMEM;
-    if (p) {
-        p->task = t;
-        p->outfd = p->dirfd = p->vfd = -1;
-        p->start_us = ph_time_us();
-        rc = part_build(c, j, t, kpb, p, &err);
-        p->open_us = ph_time_us() - p->start_us;
-    } else {
-        ph_err_set(&err, PH_ENOMEM, "%s: out of memory", j->tasks[t].file);
-    }
-    if (rc) {
-        part_free(p);
-        coord_task_settle(c, j, t, coord_job_jw(j, NULL), NULL, rc, err.msg);
+    coord_wjob *wj = p ? calloc(1, sizeof *wj) : NULL;
+    if (!wj || !bulk_path(j, t, p->path, sizeof p->path) ||
+        snprintf(p->out_dir, sizeof p->out_dir, "%s", j->out_dir) >= (int)sizeof p->out_dir) {
+        ph_err_set(&err, wj ? PH_EINVAL : PH_ENOMEM, "%s: %s", j->tasks[t].file,
+                   wj ? "path too long" : "out of memory");
+        free(wj);
+        free(p);
+        coord_task_settle(c, j, t, coord_job_jw(j, NULL), NULL, err.code, err.msg);
         return;
     }
+    p->task = t;
+    p->outfd = p->dirfd = p->vfd = -1;
+    p->kpb = kpb;
+    p->table_flags = j->table_flags;
+    p->seed = j->seed;
+    p->per_group = group_keys(c);
+    p->start_us = ph_time_us();
+    p->opening = true;
     coord_task *task = &j->tasks[t];
     task->state = TASK_RUNNING;
     task->part = true;
     task->worker = 0;
     task->sent_ms = coord_now_ms();
     j->inflight++;
-    j->parts_total += p->ngroups;
     p->next = j->parts;
     j->parts = p;
-    ph_log_info("coord", "job=%s file=%s keys=%u buckets=%u groups=%u msg=\"partitioned table "
-                "opened\"", j->token, task->file, p->km.n, p->nbuckets, p->ngroups);
+    wj->job_id = j->id;
+    wj->task_id = t;
+    wj->part = p;
+    wj->run = part_build_run;
+    zmq_msg_init(&wj->frame);
+    if (coord_writer_submit(c->writer, wj))
+        return;
+    wj->status = part_build_run(wj);
+    part_opened(c, wj);
 }
 
 /* ---- closing -------------------------------------------------------------- */
@@ -376,6 +406,34 @@ static int part_finish(coord *c, coord_job *j, coord_part *p, ph_err *err)
     return rc;
 }
 
+/* The build came back (on the loop): its groups go out, or the file fails. */
+static void part_opened(coord *c, coord_wjob *wj)
+{
+    coord_part *p = wj->part;
+    coord_job *j = coord_job_by_id(&c->jobs, wj->job_id);
+    p->opening = false;
+    if (!j || j->state != PH_JOB_RUNNING) { /* cannot happen: its task is running */
+        part_free(p);
+        coord_wjob_free(wj);
+        return;
+    }
+    if (wj->status) {
+        part_close(c, j, p, wj->status, wj->err.msg);
+        coord_wjob_free(wj);
+        return;
+    }
+    j->parts_total += p->ngroups;
+    ph_log_info("coord", "job=%s file=%s keys=%u buckets=%u groups=%u ms=%" PRIu64
+                " msg=\"partitioned table opened\"", j->token, j->tasks[p->task].file, p->km.n,
+                p->nbuckets, p->ngroups, p->open_us / 1000);
+    coord_wjob_free(wj);
+}
+
+void coord_part_done(coord *c, coord_wjob *wj)
+{
+    part_opened(c, wj);
+}
+
 void coord_part_abandon(coord_job *j)
 {
     while (j->parts) {
@@ -390,7 +448,7 @@ void coord_part_abandon(coord_job *j)
 static coord_part *part_of(const coord_job *j, uint64_t task)
 {
     for (coord_part *p = j->parts; p; p = p->next)
-        if (p->task == task)
+        if (p->task == task && !p->opening)
             return p;
     return NULL;
 }
@@ -412,7 +470,7 @@ bool coord_part_pending(const coord_job *j)
     if (j->state != PH_JOB_RUNNING)
         return false;
     for (const coord_part *p = j->parts; p; p = p->next)
-        if (p->ndone < p->ngroups)
+        if (!p->opening && p->ndone < p->ngroups)
             for (uint32_t g = 0; g < p->ngroups; g++)
                 if (p->groups[g].state == TASK_QUEUED)
                     return true;
@@ -463,7 +521,7 @@ static int send_group(coord *c, coord_job *j, coord_part *p, uint32_t g, coord_w
 int coord_part_send(coord *c, coord_job *j, coord_worker *w, ph_err *err)
 {
     for (coord_part *p = j->parts; p; p = p->next) {
-        int32_t g = next_queued(p);
+        int32_t g = p->opening ? -1 : next_queued(p);
         if (g < 0)
             continue;
         uint64_t t0 = ph_time_us();
@@ -502,7 +560,7 @@ uint64_t coord_part_take_back(coord *c, coord_worker *w)
         coord_part *p = j->state == PH_JOB_RUNNING ? j->parts : NULL;
         while (p) {
             coord_part *next = p->next;
-            for (uint32_t g = 0; g < p->ngroups; g++) {
+            for (uint32_t g = 0; !p->opening && g < p->ngroups; g++) {
                 if (p->groups[g].state != TASK_RUNNING || p->groups[g].worker != w->serial)
                     continue;
                 n++;
@@ -522,7 +580,7 @@ void coord_part_expire(coord *c, uint64_t now, uint64_t limit)
         coord_part *p = j->state == PH_JOB_RUNNING ? j->parts : NULL;
         while (p) {
             coord_part *next = p->next;
-            for (uint32_t g = 0; g < p->ngroups; g++) {
+            for (uint32_t g = 0; !p->opening && g < p->ngroups; g++) {
                 coord_pgroup *pg = &p->groups[g];
                 if (pg->state != TASK_RUNNING || now - pg->sent_ms <= limit)
                     continue;
@@ -581,7 +639,7 @@ void coord_part_stall(coord *c, uint64_t now)
         coord_part *p = j->state == PH_JOB_RUNNING ? j->parts : NULL;
         while (p) {
             coord_part *next = p->next;
-            bool alive = true;
+            bool alive = !p->opening;
             for (uint32_t g = 0; alive && g < p->ngroups; g++) {
                 coord_pgroup *pg = &p->groups[g];
                 coord_worker *w = pg->state == TASK_RUNNING ? coord_worker_by_serial(c, pg->worker)

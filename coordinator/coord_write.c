@@ -162,7 +162,7 @@ static void *writer_main(void *arg)
     ph_packet p;
     while (ph_port_get(wr->todo, &p, -1) == 0) {
         coord_wjob *wj = p.data;
-        wj->status = coord_write_table(wj, &wj->err);
+        wj->status = wj->run ? wj->run(wj) : coord_write_table(wj, &wj->err);
         /* done holds more than todo ever has outstanding: never blocks long. */
         if (ph_port_post(wr->done, &p, -1) != 0)
             coord_wjob_free(wj);
