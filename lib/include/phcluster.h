@@ -110,6 +110,11 @@ PHC_API uint32_t phc_table_index(const phc_table *t, uint64_t key);
  * always for an index-only table). */
 PHC_API uint32_t phc_table_find(const phc_table *t, uint64_t key);
 
+/* out[i] = phc_table_find(t, keys[i]) for i < n, keys being n keys of the
+ * table's key size (uint32_t or uint64_t, phc_table_key_size): one call
+ * for many keys, no per-key call or dispatch. */
+PHC_API void phc_table_find_batch(const phc_table *t, const void *keys, size_t n, uint32_t *out);
+
 PHC_API uint64_t phc_table_count(const phc_table *t);  /* keys in the set */
 PHC_API unsigned phc_table_key_size(const phc_table *t); /* 4 or 8 bytes */
 PHC_API int phc_table_has_keys(const phc_table *t);      /* 0 for index-only tables */

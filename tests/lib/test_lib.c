@@ -55,6 +55,19 @@ static void check_table(const phc_table *t, const uint32_t *keys, uint32_t n)
     }
     assert_true(rejected > 100000);
     assert_int_equal(phc_table_find(t, (uint64_t)keys[0] | (1ull << 32)), PHC_NOT_FOUND);
+    /* The batch answers as find, for members and for their neighbours. */
+    uint32_t *probe = malloc(2 * (size_t)n * sizeof *probe), *out = malloc(2 * (size_t)n * 4);
+    assert_non_null(probe);
+    assert_non_null(out);
+    for (uint32_t i = 0; i < n; i++) {
+        probe[2 * i] = keys[i];
+        probe[2 * i + 1] = keys[i] ^ 0x10000u;
+    }
+    phc_table_find_batch(t, probe, 2 * (size_t)n, out);
+    for (uint32_t i = 0; i < 2 * n; i++)
+        assert_int_equal(out[i], phc_table_find(t, probe[i]));
+    free(probe);
+    free(out);
     free(sorted);
 }
 
@@ -124,6 +137,10 @@ static void test_index_only(void **state)
     assert_int_equal(phc_table_build32(keys, 2000, &o, &t, &e), PHC_OK);
     assert_false(phc_table_has_keys(t));
     assert_int_equal(phc_table_find(t, keys[3]), PHC_NOT_FOUND);
+    uint32_t out[2] = {0, 0};
+    phc_table_find_batch(t, keys, 2, out);
+    assert_int_equal(out[0], PHC_NOT_FOUND);
+    assert_int_equal(out[1], PHC_NOT_FOUND);
     assert_int_equal(phc_table_save(t, at("io.phc"), &e), PHC_OK);
     phc_table_free(t);
     assert_int_equal(phc_table_load(at("io.phc"), 0, &t, &e), PHC_OK);
@@ -185,6 +202,12 @@ static void check_table64(const phc_table *t, const uint64_t *keys, uint32_t n)
     assert_int_equal(phc_table_key_size(t), 8);
     for (uint32_t i = 0; i < n; i++)
         assert_int_equal(phc_table_find(t, keys[i]), i);
+    uint32_t *out = malloc((size_t)n * sizeof *out);
+    assert_non_null(out);
+    phc_table_find_batch(t, keys, n, out);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(out[i], i);
+    free(out);
     uint64_t state = 9;
     for (uint32_t i = 0; i < n; i++) {
         assert_int_equal(phc_table_find(t, keys[i] ^ (1ull << 61)), PHC_NOT_FOUND);
