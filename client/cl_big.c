@@ -35,6 +35,13 @@ int cl_big_create(const cl_args *a, int *exit_code)
     uint32_t kpb = ph_part_choose(a->partition, n);
     if (kpb == PH_PART_OFF)
         return 0;
+    if (a->values) {
+        fprintf(stderr, "phclient: %s: --values goes with tables of one graph; %llu keys make "
+                "a partitioned table (--partition off keeps one graph)\n", a->arg,
+                (unsigned long long)n);
+        *exit_code = CL_EXIT_OTHER;
+        return 1;
+    }
     char keys[PATH_MAX];
     if (!realpath(a->arg, keys)) {
         fprintf(stderr, "phclient: %s: cannot resolve the path\n", a->arg);

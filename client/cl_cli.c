@@ -94,6 +94,10 @@ static const char common_help[] =
     "  --emit LIST        what is written per table: c (the C sources, default), bin\n"
     "                     (NAME/NAME.phc, the binary table file libphcluster loads),\n"
     "                     or c,bin\n"
+    "  --values 4|8       one uint32 / uint64 value per key: NAME_lookup, NAME_insert,\n"
+    "                     NAME_delete, NAME_increment (atomic); not with --index-only\n"
+    "  --values-file F    (create) the starting values: one little-endian value per\n"
+    "                     key, in key order, as many as there are keys (default: 0)\n"
     "  --key-size 4|8     bytes per key (little-endian uint32 or uint64); default: 8\n"
     "                     for a file whose name ends in 64.keys, else 4.  Tables of\n"
     "                     64-bit keys take uint64_t keys and always hash with mix\n"
@@ -147,7 +151,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 
 enum { O_HASH = 256, O_COMPACT, O_THREADS, O_SEED, O_LOCAL, O_NOWAIT, O_JSON, O_WATCH, O_COORD,
        O_VERSION, O_CSECRET, O_CSERVER, O_METRICS, O_PARTITION,
-       O_INDEX_ONLY, O_EMIT, O_KEY_SIZE };
+       O_INDEX_ONLY, O_EMIT, O_KEY_SIZE, O_VALUES, O_VALUES_FILE };
 
 static const struct option longopts[] = {
     {"out", required_argument, 0, 'o'},      {"hash", required_argument, 0, O_HASH},
@@ -158,6 +162,8 @@ static const struct option longopts[] = {
     {"metrics", no_argument, 0, O_METRICS},  {"partition", required_argument, 0, O_PARTITION},
     {"index-only", no_argument, 0, O_INDEX_ONLY}, {"emit", required_argument, 0, O_EMIT},
     {"key-size", required_argument, 0, O_KEY_SIZE},
+    {"values", required_argument, 0, O_VALUES},
+    {"values-file", required_argument, 0, O_VALUES_FILE},
     {"version", no_argument, 0, O_VERSION},  {"help", no_argument, 0, 'h'},
     {"curve-secret", required_argument, 0, O_CSECRET},
     {"curve-server", required_argument, 0, O_CSERVER},
@@ -213,6 +219,15 @@ static int apply(const cl_cmd_desc *d, int c, cl_args *a, int *exit_code)
         if (parse_emit(optarg, a))
             return bad(exit_code, "--emit '%s': expected c, bin or c,bin%s", optarg, "");
         return need(d, A_SOLVE, "--emit", exit_code);
+    case O_VALUES:
+        if (strcmp(optarg, "4") && strcmp(optarg, "8"))
+            return bad(exit_code, "--values '%s': expected 4 or 8 (bytes per value)%s", optarg,
+                       "");
+        a->values = (unsigned)(optarg[0] - '0');
+        return need(d, A_SOLVE, "--values", exit_code);
+    case O_VALUES_FILE:
+        a->values_file = optarg;
+        return need(d, A_SOLVE, "--values-file", exit_code);
     case O_KEY_SIZE:
         if (strcmp(optarg, "4") && strcmp(optarg, "8"))
             return bad(exit_code, "--key-size '%s': expected 4 or 8%s", optarg, "");
@@ -345,6 +360,13 @@ int cl_parse(int argc, char **argv, cl_args *a, int *exit_code)
         return bad(exit_code, "%s: %s is empty", d->name, d->arg);
     if ((d->allowed & A_OUT) && !a->out_dir)
         return bad(exit_code, "%s needs -o %s", d->name, d->cmd == CL_BULK ? "OUT" : "DIR");
+    if (a->values_file && !a->values)
+        return bad(exit_code, "--values-file needs --values 4|8 (the bytes of each value)%s%s",
+                   "", "");
+    if (a->values_file && d->cmd != CL_CREATE)
+        return bad(exit_code, "--values-file goes with create (one keys file)%s%s", "", "");
+    if (a->values && a->index_only)
+        return bad(exit_code, "--values needs the key set: not with --index-only%s%s", "", "");
     if (a->partition_set && d->cmd != CL_CREATE && d->cmd != CL_BULK)
         return bad(exit_code, "--partition goes with create and bulk-create%s%s", "", "");
     if (!a->coordinator)

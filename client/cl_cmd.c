@@ -77,7 +77,8 @@ static void fill_opts(const cl_args *a, uint32_t key_bits, ph_opts *o)
     o->threads = a->threads;
     o->seed = a->seed;
     o->table_flags = (a->index_only ? PH_TABLE_INDEX_ONLY : 0) | (a->emit_bin ? PH_TABLE_BIN : 0)
-                     | (a->emit_c ? 0 : PH_TABLE_NO_C) | key_bits;
+                     | (a->emit_c ? 0 : PH_TABLE_NO_C) | key_bits
+                     | (a->values == 8 ? PH_TABLE_VALUES64 : a->values == 4 ? PH_TABLE_VALUES32 : 0);
     o->partition = a->partition == PH_PART_AUTO  ? 0
                    : a->partition == PH_PART_OFF ? PH_PROTO_PART_OFF
                                                  : a->partition;
@@ -209,6 +210,12 @@ static int create_big(cl_conn *c, const cl_args *a, const char *out_dir, bool *d
         ph_part_choose(a->partition, n) == PH_PART_OFF)
         return CL_EXIT_OK; /* the ordinary path reports a bad file */
     *done = true;
+    if (a->values) {
+        ph_err_set(&err, PH_EINVAL, "%s: --values goes with tables of one graph; %llu keys "
+                   "make a partitioned table (--partition off keeps one graph)", a->arg,
+                   (unsigned long long)n);
+        return fail(CL_EXIT_OTHER, err.msg);
+    }
     if (abs_path(a->arg, path, sizeof path, &err))
         return fail(CL_EXIT_OTHER, err.msg);
     ph_msg req = {.type = PH_MSG_SUBMIT_BULK};
@@ -218,6 +225,28 @@ static int create_big(cl_conn *c, const cl_args *a, const char *out_dir, bool *d
     uint64_t total;
     int rc = submit(c, &req, token, &total);
     return rc ? rc : wait_job(c, a, token, false);
+}
+
+/* The values file of a create: one little-endian value of a->values bytes
+ * per key, as many as the nkeys keys; anything else is one line naming it. */
+static int read_values(const cl_args *a, uint64_t nkeys, void **buf, size_t *len, ph_err *err)
+{
+    uint64_t want = nkeys * a->values;
+    int rc = ph_fs_read_all(a->values_file, PH_PROTO_MAX_FRAME, buf, len, err);
+    if (rc)
+        return rc;
+    if (*len % a->values)
+        rc = ph_err_set(err, PH_EINVAL, "%s: size %zu bytes is not a multiple of %u (values "
+                        "of %u bytes)", a->values_file, *len, a->values, a->values);
+    else if (*len != want)
+        rc = ph_err_set(err, PH_EINVAL, "%s: %zu values, but %s has %llu keys (one value per "
+                        "key, in key order)", a->values_file, *len / a->values, a->arg,
+                        (unsigned long long)nkeys);
+    if (rc) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
 }
 
 static int cmd_create(cl_conn *c, const cl_args *a)
@@ -258,7 +287,14 @@ static int cmd_create(cl_conn *c, const cl_args *a)
         return fail(CL_EXIT_OTHER, err.msg);
     if (ph_fs_read_all(a->arg, PH_PROTO_MAX_KEYS_BYTES, &buf, &len, &err))
         return fail(CL_EXIT_OTHER, err.msg);
+    void *vbuf = NULL;
+    size_t vlen = 0;
+    if (a->values_file && read_values(a, len / ks, &vbuf, &vlen, &err)) {
+        free(buf);
+        return fail(CL_EXIT_OTHER, err.msg);
+    }
     ph_msg req = {.type = PH_MSG_SUBMIT_CREATE};
+    req.u.submit_create.values = (ph_bytes){vbuf, (uint32_t)vlen};
     req.u.submit_create.name = ph_bytes_str(name);
     req.u.submit_create.keys = (ph_bytes){buf, (uint32_t)len};
     req.u.submit_create.out_dir = ph_bytes_str(out_dir);
@@ -266,6 +302,7 @@ static int cmd_create(cl_conn *c, const cl_args *a)
     uint64_t total;
     int rc = submit(c, &req, token, &total);
     free(buf);
+    free(vbuf);
     return rc ? rc : wait_job(c, a, token, false);
 }
 

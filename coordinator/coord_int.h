@@ -142,6 +142,8 @@ typedef struct coord_job {
     uint64_t parts_total, parts_done; /* their groups, for JOB */
     char *keys;            /* create: in-band keys (owned) */
     size_t keys_len;
+    char *values;          /* create: starting values (owned), NULL = all 0 */
+    size_t values_len;
 
     coord_task *tasks;     /* sorted by file name */
     ph_result_row *rows;   /* rows[i] for tasks[i] */
@@ -182,6 +184,7 @@ typedef struct coord_wjob {
     const void *keys;                  /* the keys the worker was sent: */
     size_t keys_len;                   /* the task's (bulk), the job's (create) */
     void *keys_owned;                  /* bulk: the task's buffer, moved here */
+    const void *values;                /* create: the job's starting values, or NULL */
     zmq_msg_t frame;
     ph_msg msg;
     int status;                        /* filled by the writer */
@@ -253,6 +256,8 @@ typedef struct coord_job_restore {
     uint64_t nfiles;
     const char *keys;
     size_t keys_len;
+    const char *values;    /* create: starting values, NULL/0 = all 0 */
+    size_t values_len;
 } coord_job_restore;
 
 /* A bulk job over the *.keys files of dir (both paths already resolved and

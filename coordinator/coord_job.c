@@ -353,6 +353,12 @@ int coord_job_create(const ph_msg_submit_create *m, const char *out_dir, coord_j
     int rc0 = ph_proto_check_table_size(file, n, ph_table_bytes_for(n, m->opts.compact), err);
     if (rc0)
         return rc0;
+    unsigned vb = (m->opts.table_flags & PH_TABLE_VALUES64)   ? 8
+                  : (m->opts.table_flags & PH_TABLE_VALUES32) ? 4
+                                                              : 0;
+    if (m->values.n && (uint64_t)m->values.n != (uint64_t)n * vb)
+        return ph_err_set(err, PH_EINVAL, "SUBMIT_CREATE.values: %u bytes, but %u keys take %u "
+                          "values of %u bytes", m->values.n, n, n, vb);
     coord_job *j = job_new(true);
     if (!j)
         return ph_err_set(err, PH_ENOMEM, "job: out of memory");
@@ -369,12 +375,17 @@ int coord_job_create(const ph_msg_submit_create *m, const char *out_dir, coord_j
         if (j->tasks[0].file)
             sprintf(j->tasks[0].file, "%s.keys", name);
         j->keys = malloc(m->keys.n ? m->keys.n : 1);
-        if (!j->out_dir || !j->tasks[0].file || !j->keys)
+        if (m->values.n)
+            j->values = malloc(m->values.n);
+        if (!j->out_dir || !j->tasks[0].file || !j->keys || (m->values.n && !j->values))
             rc = ph_err_set(err, PH_ENOMEM, "job: out of memory");
     }
     if (!rc) {
         memcpy(j->keys, m->keys.p, m->keys.n);
         j->keys_len = m->keys.n;
+        if (m->values.n)
+            memcpy(j->values, m->values.p, m->values.n);
+        j->values_len = m->values.n;
     }
     if (rc) {
         coord_job_free(j);
@@ -536,10 +547,13 @@ static void free_work(coord_job *j)
     free(j->rows);
     free(j->requeue);
     free(j->keys);
+    free(j->values);
     j->tasks = NULL;
     j->rows = NULL;
     j->requeue = NULL;
     j->keys = NULL;
+    j->values = NULL;
+    j->values_len = 0;
     j->rq_len = j->rq_cap = j->rq_head = 0;
 }
 
@@ -676,6 +690,14 @@ int coord_jobs_restore(coord_jobs *t, const coord_job_restore *rs)
         else {
             memcpy(j->keys, rs->keys, rs->keys_len);
             j->keys_len = rs->keys_len;
+        }
+        if (!rc && rs->values_len) {
+            if (!(j->values = malloc(rs->values_len)))
+                rc = -1;
+            else {
+                memcpy(j->values, rs->values, rs->values_len);
+                j->values_len = rs->values_len;
+            }
         }
     }
     if (rc) {

@@ -202,7 +202,9 @@ static void encode_job(jbuf *b, const coord_job *j)
                        | ((j->table_flags & PH_TABLE_BIN) ? 4u : 0u)
                        | ((j->table_flags & PH_TABLE_NO_C) ? 8u : 0u)
                        | ((j->table_flags & PH_TABLE_KEY64) ? 16u : 0u)
-                       | ((j->table_flags & PH_TABLE_KEY32) ? 32u : 0u)));
+                       | ((j->table_flags & PH_TABLE_KEY32) ? 32u : 0u)
+                       | ((j->table_flags & PH_TABLE_VALUES32) ? 64u : 0u)
+                       | ((j->table_flags & PH_TABLE_VALUES64) ? 128u : 0u)));
     jb_u32(b, j->threads);
     jb_u64(b, j->seed);
     jb_cstr(b, j->hash);
@@ -212,8 +214,11 @@ static void encode_job(jbuf *b, const coord_job *j)
     for (uint64_t i = 0; i < j->total; i++)
         jb_cstr(b, j->tasks[i].file);
     jb_str(b, j->keys ? j->keys : "", j->keys ? j->keys_len : 0);
-    if (j->partition) /* optional: records without it mean 0 (auto) */
+    bool values = (j->table_flags & (PH_TABLE_VALUES32 | PH_TABLE_VALUES64)) != 0;
+    if (j->partition || values) /* optional: records without it mean 0 (auto) */
         jb_u32(b, j->partition);
+    if (values) /* a job with values: their starting bytes, empty = all 0 */
+        jb_str(b, j->values ? j->values : "", j->values ? j->values_len : 0);
 }
 
 static void encode_task(jbuf *b, const coord_job *j, uint64_t task, const char *node,
@@ -449,7 +454,9 @@ static int replay_job(const replay_ctx *rc_, jrd *r)
     rs->compact = (flags & 1u) != 0;
     rs->table_flags = ((flags & 2u) ? PH_TABLE_INDEX_ONLY : 0) | ((flags & 4u) ? PH_TABLE_BIN : 0)
                       | ((flags & 8u) ? PH_TABLE_NO_C : 0)
-                      | ((flags & 16u) ? PH_TABLE_KEY64 : 0) | ((flags & 32u) ? PH_TABLE_KEY32 : 0);
+                      | ((flags & 16u) ? PH_TABLE_KEY64 : 0) | ((flags & 32u) ? PH_TABLE_KEY32 : 0)
+                      | ((flags & 64u) ? PH_TABLE_VALUES32 : 0)
+                      | ((flags & 128u) ? PH_TABLE_VALUES64 : 0);
     rs->threads = (uint32_t)jr_uint(r, 4);
     rs->seed = jr_uint(r, 8);
     jr_cstr(r, rs->hash, sizeof rs->hash);
@@ -463,8 +470,12 @@ static int replay_job(const replay_ctx *rc_, jrd *r)
         files[i] = jr_dup(r);
     size_t klen = 0;
     const char *keys = jr_str(r, &klen);
-    if (!r->bad && r->n - r->off == 4)
+    if (rs->table_flags & (PH_TABLE_VALUES32 | PH_TABLE_VALUES64)) {
         rs->partition = (uint32_t)jr_uint(r, 4);
+        rs->values = jr_str(r, &rs->values_len);
+    } else if (!r->bad && r->n - r->off == 4) {
+        rs->partition = (uint32_t)jr_uint(r, 4);
+    }
     if (files && !r->bad && r->off == r->n && dir && out_dir) {
         rs->dir = dir;
         rs->out_dir = out_dir;

@@ -110,6 +110,7 @@ uint32_t coord_part_choose(const coord_job *j, uint64_t t)
     /* Groups of buckets travel as 32-bit keys (PART_TASK key_size 4): a
      * file of 64-bit keys goes as one TASK, solved as one graph. */
     if (j->is_create || j->partition == PH_PROTO_PART_OFF || coord_job_key_size(j, t) == 8 ||
+        (j->table_flags & (PH_TABLE_VALUES32 | PH_TABLE_VALUES64)) || /* values: one graph */
         !bulk_path(j, t, path, sizeof path)
         || ph_keys_map_count_flags(path, PH_KEYS_MAP_NOFOLLOW, &n, &e) != PH_OK)
         return PH_PART_OFF;

@@ -176,6 +176,7 @@ static void start_write(coord *c, coord_job *j, coord_worker *w, zmq_msg_t *fram
     wj->out_dir = j->out_dir;
     wj->table_flags = j->table_flags;
     wj->key_size = coord_job_key_size(j, tid);
+    wj->values = j->is_create ? j->values : NULL;
     zmq_msg_init(&wj->frame);
     zmq_msg_move(&wj->frame, frame);
     wj->msg = *m;          /* the table view moves with it */

@@ -127,6 +127,10 @@ int coord_write_table(const coord_wjob *wj, ph_err *err)
     ph_emit_opts eo;
     ph_emit_opts_init(&eo);
     eo.index_only = (wj->table_flags & PH_TABLE_INDEX_ONLY) != 0;
+    eo.values = (wj->table_flags & PH_TABLE_VALUES64)   ? 8
+                : (wj->table_flags & PH_TABLE_VALUES32) ? 4
+                                                        : 0;
+    eo.initial_values = wj->values; /* little-endian on the wire, read in place */
     const void *keyv = NULL;
     int rc = table_from_result(r, wj->key_size == 8 ? 8 : 4, &t, err);
     if (!rc)

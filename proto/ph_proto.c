@@ -371,6 +371,8 @@ static void enc_submit_create(enc *e, const ph_msg_submit_create *s)
     enc_bin(e, s->keys);
     enc_str(e, s->out_dir);
     enc_opts(e, &s->opts);
+    if (s->values.n) /* shortest form: no values, no fifth field */
+        enc_bin(e, s->values);
 }
 
 static void enc_submit_bulk(enc *e, const ph_msg_submit_bulk *s)
@@ -526,6 +528,8 @@ int ph_msg_encode(const ph_msg *m, char **buf, size_t *len, ph_err *err)
                           (int)m->type);
     if (m->type == PH_MSG_JOB)
         nfields = job_nfields(&m->u.job);
+    if (m->type == PH_MSG_SUBMIT_CREATE && m->u.submit_create.values.n)
+        nfields = 5;
     enc e = { .rc = 0, .err = err, .type = ph_msg_type_name(m->type) };
     msgpack_sbuffer_init(&e.sb);
     msgpack_packer_init(&e.pk, &e.sb, msgpack_sbuffer_write);

@@ -193,6 +193,11 @@ static int dec_opts(dec *d, const msgpack_object *o, ph_opts *v)
             rc = dec_fail(d, "table_flags", "no C sources and no binary file");
         else if ((v->table_flags & PH_TABLE_KEY64) && (v->table_flags & PH_TABLE_KEY32))
             rc = dec_fail(d, "table_flags", "key size 4 and 8 both set");
+        else if ((v->table_flags & PH_TABLE_VALUES32) && (v->table_flags & PH_TABLE_VALUES64))
+            rc = dec_fail(d, "table_flags", "values of 4 and 8 bytes both set");
+        else if ((v->table_flags & (PH_TABLE_VALUES32 | PH_TABLE_VALUES64)) &&
+                 (v->table_flags & PH_TABLE_INDEX_ONLY))
+            rc = dec_fail(d, "table_flags", "values need the key set (not index-only)");
         else if (n == 6)
             rc = dec_u32(d, &f[5], "partition", &v->partition);
     }
@@ -393,14 +398,21 @@ static int dec_result(dec *d, const msgpack_object *f, ph_msg_result *v)
     return dec_result_tail(d, f, v);
 }
 
-static int dec_submit_create(dec *d, const msgpack_object *f, ph_msg_submit_create *v)
+static int dec_submit_create(dec *d, const msgpack_object *f, uint32_t nf,
+                             ph_msg_submit_create *v)
 {
     int rc;
+    v->values = (ph_bytes){NULL, 0};
     if ((rc = dec_str(d, &f[0], "name", &v->name))
         || (rc = dec_bin(d, &f[1], "keys", &v->keys))
-        || (rc = dec_str(d, &f[2], "out_dir", &v->out_dir)))
+        || (rc = dec_str(d, &f[2], "out_dir", &v->out_dir))
+        || (rc = dec_opts(d, &f[3], &v->opts)))
         return rc;
-    return dec_opts(d, &f[3], &v->opts);
+    if (nf == 5 && (rc = dec_bin(d, &f[4], "values", &v->values)))
+        return rc;
+    if (v->values.n && !(v->opts.table_flags & (PH_TABLE_VALUES32 | PH_TABLE_VALUES64)))
+        return dec_fail(d, "values", "sent without opts.table_flags values");
+    return 0;
 }
 
 static int dec_submit_bulk(dec *d, const msgpack_object *f, ph_msg_submit_bulk *v)
@@ -558,7 +570,7 @@ static int dec_body(dec *d, const msgpack_object *f, uint32_t nf, ph_msg *m)
     case PH_MSG_TASK: return dec_task(d, f, &m->u.task);
     case PH_MSG_PART_TASK: return dec_part_task(d, f, &m->u.part_task);
     case PH_MSG_PART_RESULT: return dec_part_result(d, f, &m->u.part_result);
-    case PH_MSG_SUBMIT_CREATE: return dec_submit_create(d, f, &m->u.submit_create);
+    case PH_MSG_SUBMIT_CREATE: return dec_submit_create(d, f, nf, &m->u.submit_create);
     case PH_MSG_SUBMIT_BULK: return dec_submit_bulk(d, f, &m->u.submit_bulk);
     case PH_MSG_JOB: return dec_job_fields(d, f, nf, &m->u.job);
     case PH_MSG_STATUS_REPLY: return dec_status_reply(d, f, &m->u.status_reply);
@@ -630,7 +642,9 @@ static int dec_message(dec *d, const msgpack_object *root, ph_msg *m)
     m->type = (ph_msg_type)a[1].via.u64;
     dec_push(d, "%s", ph_msg_type_name(m->type));
     uint32_t got = root->via.array.size - 2;
-    bool ok = m->type == PH_MSG_JOB ? job_nfields_ok(got) : got == (uint32_t)nf;
+    bool ok = m->type == PH_MSG_JOB             ? job_nfields_ok(got)
+              : m->type == PH_MSG_SUBMIT_CREATE ? got == 4 || got == 5 /* values optional */
+                                                : got == (uint32_t)nf;
     if (!ok)
         return ph_err_set(d->err, PH_EPROTO, "%s: expected %d fields, got %u",
                           d->path, nf, got);

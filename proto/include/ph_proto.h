@@ -104,8 +104,15 @@ typedef struct ph_opts {
  * predates it refuses a KEY64 job as "unknown bits set". */
 #define PH_TABLE_KEY64 8u
 #define PH_TABLE_KEY32 16u
-#define PH_TABLE_FLAGS_KNOWN \
-    (PH_TABLE_INDEX_ONLY | PH_TABLE_BIN | PH_TABLE_NO_C | PH_TABLE_KEY64 | PH_TABLE_KEY32)
+/* Values (--values 4|8): one uint32 / uint64 per key and NAME_lookup,
+ * NAME_insert, NAME_delete, NAME_increment; they need the key set (refused
+ * with PH_TABLE_INDEX_ONLY).  They start at 0, or for a create at
+ * SUBMIT_CREATE.values. */
+#define PH_TABLE_VALUES32 32u
+#define PH_TABLE_VALUES64 64u
+#define PH_TABLE_FLAGS_KNOWN                                                               \
+    (PH_TABLE_INDEX_ONLY | PH_TABLE_BIN | PH_TABLE_NO_C | PH_TABLE_KEY64 | PH_TABLE_KEY32 | \
+     PH_TABLE_VALUES32 | PH_TABLE_VALUES64)
 
 typedef struct ph_msg_ready {
     ph_bytes host;
@@ -242,6 +249,8 @@ typedef struct ph_msg_submit_create {
     ph_bytes keys;       /* raw keys, read by the client */
     ph_bytes out_dir;    /* on the coordinator's host */
     ph_opts opts;
+    ph_bytes values;     /* optional fifth field: the starting values (--values-file),
+                            little-endian, one per key; empty = all 0 (and not sent) */
 } ph_msg_submit_create;
 
 typedef struct ph_msg_submit_bulk {

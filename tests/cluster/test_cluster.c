@@ -346,6 +346,54 @@ static void test_create_key64(void **state)
     free(msg);
 }
 
+/* --values through the coordinator: a create of 64-bit keys with 64-bit
+ * values starting from a values file, a bulk job with 32-bit values from 0;
+ * the generated tests (every operation on every key and on non-members)
+ * pass; a values file of the wrong length is one line naming it. */
+static void test_create_values(void **state)
+{
+    (void)state;
+    char keys[512], vals[512], out[512], h[600], errf[512];
+    const uint32_t n = 2001;
+    hx_path_buf(keys, sizeof keys, "counted64.keys");
+    write_keys64(keys, n, false);
+    hx_path_buf(vals, sizeof vals, "counted.vals");
+    FILE *f = fopen(vals, "wb");
+    assert_non_null(f);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t v = 1000000007ull * i + 3;
+        assert_int_equal(fwrite(&v, 8, 1, f), 1); /* little-endian host */
+    }
+    assert_int_equal(fclose(f), 0);
+    hx_path_buf(out, sizeof out, "values-out");
+    assert_int_equal(run(CLIENT("create", keys, "-o", out, "--values", "8", "--values-file",
+                                vals), NULL), 0);
+    hx_path_buf(h, sizeof h, "values-out/counted64/counted64.h");
+    char *text = hx_slurp(h);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "uint64_t counted64_increment(uint64_t key);"));
+    free(text);
+    assert_int_equal(build_and_run_table("values-out", "counted64"), 0);
+    make_dir("vbulk");
+    char p[512], dir[512];
+    hx_path_buf(p, sizeof p, "vbulk/v-300.keys");
+    hx_write_keys(p, 300, 5, false);
+    hx_path_buf(dir, sizeof dir, "vbulk");
+    assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out, "--values", "4"), NULL), 0);
+    assert_int_equal(build_and_run_table("values-out", "v-300"), 0);
+    /* one value short: refused before anything is sent, naming the file */
+    assert_int_equal(truncate(vals, (off_t)(n - 1) * 8), 0);
+    hx_path_buf(errf, sizeof errf, "values.stderr");
+    assert_int_equal(hx_wait(hx_spawn_argv(CLIENT("create", keys, "-o", out, "--values", "8",
+                                                  "--values-file", vals), NULL, errf),
+                             HX_HANG_MS), 1);
+    char *msg = hx_slurp(errf);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "counted.vals: 2000 values, but "));
+    assert_int_equal(hx_count(msg, "\n"), 1);
+    free(msg);
+}
+
 /* --local: embedded coordinator + workers, same outputs as a cluster. */
 static void test_local_bulk(void **state)
 {
@@ -831,6 +879,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_status_metrics),
         cmocka_unit_test(test_create_same_table),
         cmocka_unit_test(test_create_key64),
+        cmocka_unit_test(test_create_values),
         cmocka_unit_test(test_local_bulk),
         cmocka_unit_test(test_exit_no_keys),
         cmocka_unit_test(test_exit_some_failed),

@@ -172,7 +172,7 @@ static void sample_client(int i, ph_msg *m)
         m->type = PH_MSG_SUBMIT_CREATE;
         m->u.submit_create = (ph_msg_submit_create){ ph_bytes_str("foo-123"),
             bin(key_bytes, sizeof key_bytes), ph_bytes_str("/tmp/out"),
-            opts("auto", false, 0, 0) };
+            opts("auto", false, 0, 0), {NULL, 0} };
         break;
     case 9:
         m->type = PH_MSG_SUBMIT_BULK;
@@ -500,6 +500,7 @@ void proto_msg_walk(const ph_msg *m, proto_visit_fn fn, void *ctx)
         walk_b(fn, ctx, "keys", m->u.submit_create.keys);
         walk_b(fn, ctx, "out_dir", m->u.submit_create.out_dir);
         walk_opts(&m->u.submit_create.opts, fn, ctx);
+        walk_b(fn, ctx, "values", m->u.submit_create.values);
         break;
     case PH_MSG_SUBMIT_BULK:
         walk_b(fn, ctx, "dir", m->u.submit_bulk.dir);

@@ -430,6 +430,52 @@ static void test_opts_table_flags(void **state)
     frame_expect(&f, "SUBMIT_BULK.opts.table_flags: key size 4 and 8 both set");
 }
 
+/* Values: the flags, and SUBMIT_CREATE's optional fifth field. */
+static void test_values_fields(void **state)
+{
+    (void)state;
+    static const char keys[8] = {1, 0, 0, 0, 2, 0, 0, 0};
+    static const char vals[8] = {9, 0, 0, 0, 7, 0, 0, 0};
+    ph_msg in = {.type = PH_MSG_SUBMIT_CREATE}, m;
+    in.u.submit_create.name = ph_bytes_str("v");
+    in.u.submit_create.keys = (ph_bytes){keys, 8};
+    in.u.submit_create.out_dir = ph_bytes_str("/o");
+    in.u.submit_create.opts.hash = ph_bytes_str("auto");
+    char *buf;
+    size_t len, len4;
+    ph_err err = {0};
+    /* no values: four fields, as before values existed */
+    assert_int_equal(ph_msg_encode(&in, &buf, &len4, &err), 0);
+    assert_int_equal(ph_msg_decode(buf, len4, &m, &err), 0);
+    assert_int_equal(m.u.submit_create.values.n, 0);
+    ph_msg_free(&m);
+    free(buf);
+    in.u.submit_create.opts.table_flags = PH_TABLE_VALUES32;
+    in.u.submit_create.values = (ph_bytes){vals, 8};
+    assert_int_equal(ph_msg_encode(&in, &buf, &len, &err), 0);
+    assert_true(len > len4);
+    assert_int_equal(ph_msg_decode(buf, len, &m, &err), 0);
+    assert_int_equal(m.u.submit_create.values.n, 8);
+    assert_memory_equal(m.u.submit_create.values.p, vals, 8);
+    ph_msg_free(&m);
+    free(buf);
+    /* values without the flag, values with index-only, both widths: refused */
+    struct { uint32_t flags; const char *why; } bad[] = {
+        {0, "SUBMIT_CREATE.values: sent without opts.table_flags values"},
+        {PH_TABLE_VALUES32 | PH_TABLE_INDEX_ONLY,
+         "SUBMIT_CREATE.opts.table_flags: values need the key set (not index-only)"},
+        {PH_TABLE_VALUES32 | PH_TABLE_VALUES64,
+         "SUBMIT_CREATE.opts.table_flags: values of 4 and 8 bytes both set"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        in.u.submit_create.opts.table_flags = bad[i].flags;
+        assert_int_equal(ph_msg_encode(&in, &buf, &len, &err), 0);
+        assert_int_equal(ph_msg_decode(buf, len, &m, &err), PH_EPROTO);
+        assert_string_equal(err.msg, bad[i].why);
+        free(buf);
+    }
+}
+
 static void test_field_types(void **state)
 {
     (void)state;
@@ -1060,6 +1106,7 @@ int main(void)
         cmocka_unit_test(test_field_count),
         cmocka_unit_test(test_field_types),
         cmocka_unit_test(test_opts_table_flags),
+        cmocka_unit_test(test_values_fields),
         cmocka_unit_test(test_part_messages),
         cmocka_unit_test(test_nested_field_names),
         cmocka_unit_test(test_result_table),
