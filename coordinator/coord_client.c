@@ -49,7 +49,8 @@ static int build_job(coord *c, const ph_msg *m, coord_job **out, ph_err *err)
     char dir[COORD_PATH_MAX], out_dir[COORD_PATH_MAX];
     if (m->type == PH_MSG_SUBMIT_BULK) {
         const ph_msg_submit_bulk *b = &m->u.submit_bulk;
-        int rc = submit_path(c, "SUBMIT_BULK.dir", "input directory", b->dir, dir, err);
+        int rc = submit_path(c, "SUBMIT_BULK.dir", "input directory or keys file", b->dir, dir,
+                             err);
         if (!rc)
             rc = submit_path(c, "SUBMIT_BULK.out_dir", "output directory", b->out_dir,
                              out_dir, err);
