@@ -7,6 +7,8 @@
  *   fault_stop_worker    SIGSTOP a worker, later SIGCONT it
  *   fault_coord_restart  kill -9 phcoord, restart it on the same --state-dir
  *   fault_restart_elapsed a job's elapsed time counts from its start across a restart
+ *   fault_restart_values a create with 64-bit keys and a values file, replayed
+ *                        from the journal after kill -9 of phcoord
  *   fault_poison         a task that always times out fails after --max-tries
  *   fault_backpressure   many files + one slow worker: coordinator RSS bounded
  *   fault_stall_requeue  a worker that heartbeats while its solve is stuck:
@@ -394,6 +396,84 @@ static void fault_coord_restart(void **state)
     assert_non_null(wj);
     assert_non_null(strstr(wj, "\"state\":\"all_succeeded\""));
     free(wj);
+}
+
+/* A create of 64-bit keys with a values file, submitted while no worker is
+ * there, survives kill -9 of phcoord: the restarted coordinator replays
+ * the job from its journal (keys, key size, values and their bytes), a
+ * worker then solves it, the waiting client gets its result, and the
+ * written table's own test finds every starting value. */
+static void fault_restart_values(void **state)
+{
+    (void)state;
+    enum { N = 700 };
+    char bind[64], sdir[1024];
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", hx_free_port());
+    snprintf(sdir, sizeof sdir, "%s", hx_path("state"));
+    hx_mkdir(sdir);
+    hx_args extra = {0};
+    hx_args_add(&extra, "--state-dir", sdir, NULL);
+    start_coord_at(bind, &extra, "coord.log");
+    char keys[1024], vals[1024], out[1024];
+    snprintf(keys, sizeof keys, "%s", hx_path("kv64.keys"));
+    snprintf(vals, sizeof vals, "%s", hx_path("kv.vals"));
+    snprintf(out, sizeof out, "%s", hx_path("vout"));
+    FILE *kf = fopen(keys, "wb"), *vf = fopen(vals, "wb");
+    assert_true(kf && vf);
+    for (uint64_t i = 0; i < N; i++) {
+        uint64_t k = (i + 1) << 33 | (i % 3), v = i * 0x9e3779b97f4a7c15ull; /* LE host */
+        assert_int_equal(fwrite(&k, 8, 1, kf), 1);
+        assert_int_equal(fwrite(&v, 8, 1, vf), 1);
+    }
+    assert_int_equal(fclose(kf), 0);
+    assert_int_equal(fclose(vf), 0);
+    hx_args ca = {0};
+    hx_args_add(&ca, hx_client_bin, "create", keys, "-o", out, "--values", "8",
+                "--values-file", vals, "--coordinator", hx_endpoint(), NULL);
+    pid_t client = hx_spawn(&ca, NULL, hx_path("create.out"), hx_path("create.err"));
+    /* No worker yet: wait until the job is known (so journaled), then kill. */
+    uint64_t end = hx_deadline(HX_HANG_MS);
+    bool seen = false;
+    while (!seen && hx_now_ms() < end) {
+        char *st = status_json();
+        seen = st && strstr(st, "\"total\":1");
+        free(st);
+        if (!seen)
+            hx_sleep_ms(20);
+    }
+    assert_true(seen);
+    hx_coord_kill9();
+    start_coord_at(bind, &extra, "coord2.log");
+    start_worker("0", "worker.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    int crc = hx_wait(client, HX_HANG_MS);
+    if (crc != 0)
+        hx_dump("create stderr", hx_path("create.err"));
+    assert_int_equal(crc, 0);
+    char exe[1100], src[1100], test[1100];
+    snprintf(src, sizeof src, "%s", hx_path("vout/kv64/kv64.c"));
+    /* The starting values came through the journal: value 1 is the file's. */
+    char *c_text = hx_slurp(src);
+    assert_non_null(c_text);
+    assert_non_null(strstr(c_text, "static uint64_t kv64_values[700] = {"));
+    assert_non_null(strstr(c_text, " 11400714819323198485ull,"));
+    free(c_text);
+    snprintf(test, sizeof test, "%s", hx_path("vout/kv64/kv64_test.c"));
+    snprintf(exe, sizeof exe, "%s", hx_path("kv64_test"));
+    hx_args cc = {0};
+    hx_args_add(&cc, "/usr/bin/cc", "-O1", "-o", exe, src, test, NULL);
+    assert_int_equal(hx_wait(hx_spawn(&cc, NULL, NULL, hx_path("cc.err")), HX_HANG_MS), 0);
+    hx_args tr = {0};
+    hx_args_add(&tr, exe, NULL);
+    int trc = hx_wait(hx_spawn(&tr, NULL, hx_path("kv64.out"), hx_path("kv64.err")),
+                      HX_HANG_MS);
+    if (trc != 0)
+        hx_dump("kv64_test stderr", hx_path("kv64.err"));
+    assert_int_equal(trc, 0);
+    char *o = hx_slurp(hx_path("kv64.out"));
+    assert_non_null(o);
+    assert_non_null(strstr(o, "values ok: every operation on 700 keys"));
+    free(o);
 }
 
 /* ---- (d) poison task ------------------------------------------------------ */
@@ -862,6 +942,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(fault_stop_worker, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_coord_restart, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_restart_elapsed, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(fault_restart_values, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_poison, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_backpressure, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_stall_requeue, hx_setup, hx_teardown),
