@@ -333,6 +333,28 @@ static void test_create_key64(void **state)
     free(rows);
     assert_int_equal(build_and_run_table("mix64-out", "a-32"), 0);
     assert_int_equal(build_and_run_table("mix64-out", "b64"), 0);
+    /* bulk --key-size 4: a name ending in 64.keys holds 32-bit keys here */
+    make_dir("narrow");
+    hx_path_buf(p, sizeof p, "narrow/n64.keys");
+    hx_write_keys(p, 400, 11, false);
+    hx_path_buf(dir, sizeof dir, "narrow");
+    hx_path_buf(out, sizeof out, "narrow-out");
+    assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out, "--key-size", "4"), NULL), 0);
+    hx_path_buf(h, sizeof h, "narrow-out/n64/n64.h");
+    text = hx_slurp(h);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "uint32_t n64_index(uint32_t key);"));
+    free(text);
+    assert_int_equal(build_and_run_table("narrow-out", "n64"), 0);
+    /* and without it the same file is read as 200 64-bit keys */
+    hx_path_buf(out, sizeof out, "narrow-out2");
+    assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out), NULL), 0);
+    hx_path_buf(csv, sizeof csv, "narrow-out2/results.csv");
+    rows = hx_slurp(csv);
+    assert_non_null(rows);
+    assert_non_null(strstr(rows, "n64.keys,200,mix,"));
+    free(rows);
+    hx_path_buf(p, sizeof p, "mix64/d-odd64.keys");
     /* create: a length that is not a multiple of 8 is one line naming the
      * file and the key size, before anything is sent */
     char errf[512];
