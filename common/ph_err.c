@@ -37,6 +37,7 @@ const char *ph_err_name(int code)
     case PH_ETRUNC: return "ETRUNC";
     case PH_ECHECKSUM: return "ECHECKSUM";
     case PH_EUNSUPPORTED: return "EUNSUPPORTED";
+    case PH_ECANCELED: return "ECANCELED";
     default: return "EUNKNOWN";
     }
 }

@@ -47,6 +47,7 @@ const char *ph_msg_type_name(ph_msg_type t)
     case PH_MSG_HEARTBEAT: return "HEARTBEAT";
     case PH_MSG_RESULT: return "RESULT";
     case PH_MSG_PROGRESS: return "PROGRESS";
+    case PH_MSG_CANCEL_TASK: return "CANCEL_TASK";
     case PH_MSG_TASK: return "TASK";
     case PH_MSG_STOP: return "STOP";
     case PH_MSG_PART_TASK: return "PART_TASK";
@@ -57,12 +58,14 @@ const char *ph_msg_type_name(ph_msg_type t)
     case PH_MSG_STATUS: return "STATUS";
     case PH_MSG_SHUTDOWN: return "SHUTDOWN";
     case PH_MSG_PING: return "PING";
+    case PH_MSG_CANCEL: return "CANCEL";
     case PH_MSG_ACCEPTED: return "ACCEPTED";
     case PH_MSG_JOB: return "JOB";
     case PH_MSG_STATUS_REPLY: return "STATUS_REPLY";
     case PH_MSG_OK: return "OK";
     case PH_MSG_PONG: return "PONG";
     case PH_MSG_ERROR: return "ERROR";
+    case PH_MSG_CANCEL_REPLY: return "CANCEL_REPLY";
     }
     return "UNKNOWN";
 }
@@ -385,7 +388,7 @@ static void enc_submit_bulk(enc *e, const ph_msg_submit_bulk *s)
 /* JOB fields, shared by the JOB message and STATUS_REPLY's job entries. */
 static void enc_job_fields(enc *e, const ph_msg_job *j)
 {
-    if (e->rc == 0 && j->state > PH_JOB_NO_KEYS)
+    if (e->rc == 0 && j->state > PH_JOB_STATE_MAX)
         e->rc = ph_err_set(e->err, PH_EINVAL, "%s.state: unknown job state %u",
                            e->type, j->state);
     enc_str(e, j->token);
@@ -452,6 +455,14 @@ static void enc_status_reply(enc *e, const ph_msg_status_reply *s)
     }
 }
 
+/* CANCEL_REPLY: already, then the job as one nested array. */
+static void enc_cancel_reply(enc *e, const ph_msg_cancel_reply *r)
+{
+    enc_bool(e, r->already);
+    enc_array(e, (size_t)job_nfields(&r->job));
+    enc_job_fields(e, &r->job);
+}
+
 /* Fields after [version, type]; -1 for an unknown type.  The one table
  * both directions use. */
 int ph_proto_nfields(uint64_t type)
@@ -462,7 +473,10 @@ int ph_proto_nfields(uint64_t type)
         return 0;
     case PH_MSG_PROGRESS:
         return 2;
+    case PH_MSG_CANCEL:
+        return 1;
     case PH_MSG_WAIT: case PH_MSG_ACCEPTED: case PH_MSG_ERROR: case PH_MSG_PONG:
+    case PH_MSG_CANCEL_TASK: case PH_MSG_CANCEL_REPLY:
         return 2;
     case PH_MSG_HEARTBEAT: case PH_MSG_SUBMIT_BULK: case PH_MSG_STATUS_REPLY:
         return 3;
@@ -504,6 +518,12 @@ static void enc_body(enc *e, const ph_msg *m)
         enc_uint(e, m->u.accepted.total);
         break;
     case PH_MSG_JOB: enc_job_fields(e, &m->u.job); break;
+    case PH_MSG_CANCEL_TASK:
+        enc_uint(e, m->u.cancel_task.job_id);
+        enc_uint(e, m->u.cancel_task.task_id);
+        break;
+    case PH_MSG_CANCEL: enc_str(e, m->u.cancel.token); break;
+    case PH_MSG_CANCEL_REPLY: enc_cancel_reply(e, &m->u.cancel_reply); break;
     case PH_MSG_STATUS_REPLY: enc_status_reply(e, &m->u.status_reply); break;
     case PH_MSG_ERROR:
         enc_int(e, m->u.error.code);
@@ -562,6 +582,9 @@ void ph_msg_free(ph_msg *m)
         break;
     case PH_MSG_JOB:
         free(m->u.job.nodes);
+        break;
+    case PH_MSG_CANCEL_REPLY:
+        free(m->u.cancel_reply.job.nodes);
         break;
     case PH_MSG_STATUS_REPLY:
         free(m->u.status_reply.workers);

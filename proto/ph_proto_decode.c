@@ -448,7 +448,7 @@ static int dec_job_fields(dec *d, const msgpack_object *f, uint32_t nf, ph_msg_j
     if ((rc = dec_str(d, &f[0], "token", &v->token))
         || (rc = dec_u32(d, &f[1], "state", &v->state)))
         return rc;
-    if (v->state > PH_JOB_NO_KEYS)
+    if (v->state > PH_JOB_STATE_MAX)
         return dec_fail(d, "state", "unknown job state");
     if ((rc = dec_u64(d, &f[2], "total", &v->total))
         || (rc = dec_u64(d, &f[3], "queued", &v->queued))
@@ -500,9 +500,9 @@ static int dec_worker(dec *d, const msgpack_object *o, uint32_t i, ph_worker_inf
     return rc;
 }
 
-static int dec_status_job(dec *d, const msgpack_object *o, uint32_t i, ph_msg_job *j)
+/* A job nested in another message: an array of either JOB length. */
+static int dec_nested_job(dec *d, const msgpack_object *o, ph_msg_job *j)
 {
-    size_t old = dec_push(d, ".jobs[%u]", i);
     int rc = 0;
     if (o->type != MSGPACK_OBJECT_ARRAY) {
         rc = dec_fail(d, NULL, "expected array");
@@ -514,6 +514,13 @@ static int dec_status_job(dec *d, const msgpack_object *o, uint32_t i, ph_msg_jo
     }
     if (!rc)
         rc = dec_job_fields(d, o->via.array.ptr, o->via.array.size, j);
+    return rc;
+}
+
+static int dec_status_job(dec *d, const msgpack_object *o, uint32_t i, ph_msg_job *j)
+{
+    size_t old = dec_push(d, ".jobs[%u]", i);
+    int rc = dec_nested_job(d, o, j);
     dec_pop(d, old);
     return rc;
 }
@@ -537,10 +544,28 @@ static int dec_status_reply(dec *d, const msgpack_object *f, ph_msg_status_reply
     return 0;
 }
 
+/* CANCEL_REPLY: already, then the job as one nested array. */
+static int dec_cancel_reply(dec *d, const msgpack_object *f, ph_msg_cancel_reply *v)
+{
+    int rc = dec_bool(d, &f[0], "already", &v->already);
+    if (rc)
+        return rc;
+    size_t old = dec_push(d, ".job");
+    rc = dec_nested_job(d, &f[1], &v->job);
+    dec_pop(d, old);
+    return rc;
+}
+
 static int dec_pair(dec *d, const msgpack_object *f, ph_msg *m)
 {
     int rc;
     switch (m->type) {
+    case PH_MSG_CANCEL_TASK:
+        if ((rc = dec_u64(d, &f[0], "job_id", &m->u.cancel_task.job_id)))
+            return rc;
+        return dec_u64(d, &f[1], "task_id", &m->u.cancel_task.task_id);
+    case PH_MSG_CANCEL_REPLY:
+        return dec_cancel_reply(d, f, &m->u.cancel_reply);
     case PH_MSG_WAIT:
         if ((rc = dec_str(d, &f[0], "token", &m->u.wait.token)))
             return rc;
@@ -574,7 +599,10 @@ static int dec_body(dec *d, const msgpack_object *f, uint32_t nf, ph_msg *m)
     case PH_MSG_SUBMIT_BULK: return dec_submit_bulk(d, f, &m->u.submit_bulk);
     case PH_MSG_JOB: return dec_job_fields(d, f, nf, &m->u.job);
     case PH_MSG_STATUS_REPLY: return dec_status_reply(d, f, &m->u.status_reply);
+    case PH_MSG_CANCEL:
+        return dec_str(d, &f[0], "token", &m->u.cancel.token);
     case PH_MSG_WAIT: case PH_MSG_ACCEPTED: case PH_MSG_ERROR: case PH_MSG_PONG:
+    case PH_MSG_CANCEL_TASK: case PH_MSG_CANCEL_REPLY:
         return dec_pair(d, f, m);
     default:
         return 0;   /* no fields */

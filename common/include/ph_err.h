@@ -29,6 +29,7 @@ enum {
     PH_ETRUNC = -16,       /* shorter than its header says */
     PH_ECHECKSUM = -17,    /* bytes changed since it was written */
     PH_EUNSUPPORTED = -18, /* valid, but not handled by this build */
+    PH_ECANCELED = -19,    /* the task's job was cancelled */
 };
 
 typedef struct ph_err {

@@ -23,8 +23,10 @@
 /* 2: RESULT carries the solved table instead of rendered files.
  * 3: partitioned tables over the cluster (PART_TASK, PART_RESULT, opts.partition,
  *    JOB part counts); PROGRESS, JOB's stalled and stalls, worker_info's
- *    stuck. */
-#define PH_PROTO_VERSION 3
+ *    stuck.
+ * 4: CANCEL, CANCEL_REPLY and CANCEL_TASK; job states CANCELLED and
+ *    CANCELLING. */
+#define PH_PROTO_VERSION 4
 /* Largest frame accepted (also set as ZMQ_MAXMSGSIZE on every socket). */
 #define PH_PROTO_MAX_FRAME (64u * 1024u * 1024u)
 #define PH_PROTO_MAX_LIST 100000u   /* workers, jobs, nodes */
@@ -60,6 +62,9 @@ typedef enum ph_msg_type {
     /* worker -> coordinator */
     PH_MSG_PART_RESULT = 7,    /* the solved group: bucket seeds, vertex values */
     PH_MSG_PROGRESS = 8,       /* the worker's started tasks and their steps */
+    /* coordinator -> worker */
+    PH_MSG_CANCEL_TASK = 9,    /* stop one task (a TASK, or the PART_TASK groups
+                                  of one file), answer it PH_ECANCELED */
     /* client -> coordinator */
     PH_MSG_SUBMIT_CREATE = 10,
     PH_MSG_SUBMIT_BULK = 11,
@@ -67,6 +72,7 @@ typedef enum ph_msg_type {
     PH_MSG_STATUS = 13,
     PH_MSG_SHUTDOWN = 14,
     PH_MSG_PING = 15,
+    PH_MSG_CANCEL = 16,        /* cancel a job by token */
     /* coordinator -> client (replies) */
     PH_MSG_ACCEPTED = 20,
     PH_MSG_JOB = 21,           /* reply to WAIT: progress or final state */
@@ -74,6 +80,7 @@ typedef enum ph_msg_type {
     PH_MSG_OK = 23,            /* reply to SHUTDOWN */
     PH_MSG_PONG = 24,
     PH_MSG_ERROR = 25,
+    PH_MSG_CANCEL_REPLY = 26,  /* reply to CANCEL */
 } ph_msg_type;
 
 typedef struct ph_bytes {
@@ -264,6 +271,16 @@ typedef struct ph_msg_wait {
     uint32_t timeout_ms; /* reply at completion or after this long */
 } ph_msg_wait;
 
+/* A task the coordinator no longer wants (its job was cancelled). */
+typedef struct ph_msg_cancel_task {
+    uint64_t job_id;
+    uint64_t task_id;
+} ph_msg_cancel_task;
+
+typedef struct ph_msg_cancel {
+    ph_bytes token;
+} ph_msg_cancel;
+
 typedef struct ph_msg_accepted {
     ph_bytes token;
     uint64_t total;      /* tasks in the job */
@@ -280,7 +297,11 @@ typedef enum ph_job_state {
     PH_JOB_ALL_SUCCEEDED = 1,
     PH_JOB_SOME_FAILED = 2,
     PH_JOB_NO_KEYS = 3,      /* directory had no *.keys files */
+    PH_JOB_CANCELLED = 4,    /* cancelled: tables written until then are listed */
+    PH_JOB_CANCELLING = 5,   /* cancel accepted, its running tasks winding down */
 } ph_job_state;
+
+#define PH_JOB_STATE_MAX PH_JOB_CANCELLING
 
 typedef struct ph_msg_job {
     ph_bytes token;
@@ -316,6 +337,12 @@ typedef struct ph_msg_status_reply {
     ph_msg_job *jobs;        /* owned (each with its own nodes) */
 } ph_msg_status_reply;
 
+/* already: the job was cancelled (or being cancelled) before this request. */
+typedef struct ph_msg_cancel_reply {
+    bool already;
+    ph_msg_job job;          /* its nodes are owned */
+} ph_msg_cancel_reply;
+
 typedef struct ph_msg_error {
     int32_t code;
     ph_bytes text;
@@ -336,6 +363,9 @@ typedef struct ph_msg {
         ph_msg_result result;
         ph_msg_part_task part_task;
         ph_msg_part_result part_result;
+        ph_msg_cancel_task cancel_task;
+        ph_msg_cancel cancel;
+        ph_msg_cancel_reply cancel_reply;
         ph_msg_submit_create submit_create;
         ph_msg_submit_bulk submit_bulk;
         ph_msg_wait wait;

@@ -35,7 +35,7 @@
 #include "ph_proto.h"
 
 /* The protocol version (PH_PROTO_VERSION of proto/ph_proto.h) in raw frames. */
-#define HX_PROTO 0x03
+#define HX_PROTO 0x04
 
 static pid_t worker;
 
@@ -381,8 +381,11 @@ static void bad_frame_version(void **state)
 {
     (void)state;
     start_cluster(NULL);
-    const unsigned char v4[] = {0x92, 0x04, 0x0F};
-    one_frame("PING with version 4", v4, sizeof v4);
+    const unsigned char v5[] = {0x92, 0x05, 0x0F};
+    one_frame("PING with version 5", v5, sizeof v5);
+    /* a version 3 peer (no CANCEL) is told the version */
+    const unsigned char v3[] = {0x92, 0x03, 0x0F};
+    one_frame("PING with version 3", v3, sizeof v3);
     /* a version 2 peer (no partitioned tasks) and a version 1 peer (RESULT
      * with rendered files) are told the version */
     const unsigned char v2[] = {0x92, 0x02, 0x0F};

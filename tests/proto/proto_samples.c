@@ -153,6 +153,7 @@ static const char *const labels[] = {
     "status-reply-empty", "ok", "pong", "error", "error-min", "part-task",
     "part-result", "part-result-failed", "job-parts", "submit-bulk-partition",
     "progress", "progress-empty",
+    "cancel-task", "cancel", "cancel-reply", "cancel-reply-parts",
 };
 
 int proto_sample_count(void)
@@ -284,6 +285,23 @@ void proto_sample(int i, ph_msg *m)
         m->u.task = (ph_msg_task){ 0, 0, ph_bytes_str(""), bin(NULL, 0), opts("", false, 0, 0) };
         break;
     case 7: m->type = PH_MSG_STOP; break;
+    case 30:
+        m->type = PH_MSG_CANCEL_TASK;
+        m->u.cancel_task = (ph_msg_cancel_task){ UINT64_MAX, 12 };
+        break;
+    case 31:
+        m->type = PH_MSG_CANCEL;
+        m->u.cancel = (ph_msg_cancel){ ph_bytes_str("0123456789abcdef") };
+        break;
+    case 32:
+    case 33:
+        m->type = PH_MSG_CANCEL_REPLY;
+        m->u.cancel_reply.already = i == 32;
+        fill_job(&m->u.cancel_reply.job, "0123456789abcdef",
+                 i == 32 ? PH_JOB_CANCELLING : PH_JOB_CANCELLED, nodes_b, 1);
+        m->u.cancel_reply.job.parts_total = i == 33 ? 9 : 0;
+        m->u.cancel_reply.job.parts_done = i == 33 ? 9 : 0;
+        break;
     case 28: sample_progress(m, false); break;
     case 29: sample_progress(m, true); break;
     default:
@@ -479,6 +497,13 @@ static void walk_small(const ph_msg *m, proto_visit_fn fn, void *ctx)
         walk_u(fn, ctx, "version", m->u.pong.version);
         walk_u(fn, ctx, "uptime_ms", m->u.pong.uptime_ms);
         break;
+    case PH_MSG_CANCEL_TASK:
+        walk_u(fn, ctx, "job_id", m->u.cancel_task.job_id);
+        walk_u(fn, ctx, "task_id", m->u.cancel_task.task_id);
+        break;
+    case PH_MSG_CANCEL:
+        walk_b(fn, ctx, "token", m->u.cancel.token);
+        break;
     default:
         break;   /* no fields */
     }
@@ -510,6 +535,10 @@ void proto_msg_walk(const ph_msg *m, proto_visit_fn fn, void *ctx)
     case PH_MSG_RESULT: walk_result(&m->u.result, fn, ctx); break;
     case PH_MSG_PART_TASK: case PH_MSG_PART_RESULT: walk_part(m, fn, ctx); break;
     case PH_MSG_JOB: walk_job(&m->u.job, fn, ctx); break;
+    case PH_MSG_CANCEL_REPLY:
+        walk_u(fn, ctx, "already", m->u.cancel_reply.already);
+        walk_job(&m->u.cancel_reply.job, fn, ctx);
+        break;
     case PH_MSG_STATUS_REPLY: walk_status(&m->u.status_reply, fn, ctx); break;
     default: walk_small(m, fn, ctx); break;
     }

@@ -174,6 +174,7 @@ static void test_round_trip_all(void **state)
         PH_MSG_STATUS_REPLY, PH_MSG_OK, PH_MSG_PONG, PH_MSG_ERROR,
         PH_MSG_PART_TASK, PH_MSG_PART_RESULT,
         PH_MSG_PROGRESS,
+        PH_MSG_CANCEL_TASK, PH_MSG_CANCEL, PH_MSG_CANCEL_REPLY,
     };
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         if (!seen[all[k]])
@@ -267,8 +268,8 @@ static void test_empty_and_garbage(void **state)
 {
     (void)state;
     expect_fail("", 0, "empty");
-    expect_fail("\x93\x03", 2, "container count exceeds");
-    expect_fail("\x92\x03\xcd\x01", 4, "truncated");
+    expect_fail("\x93\x04", 2, "container count exceeds");
+    expect_fail("\x92\x04\xcd\x01", 4, "truncated");
     const char garbage[] = "GET / HTTP/1.1\r\n";
     expect_fail(garbage, sizeof garbage - 1, NULL);
     unsigned char noise[64];
@@ -285,7 +286,7 @@ static void test_not_an_array(void **state)
     expect_fail("\xa3" "abc", 4, "expected an array");
     expect_fail("\x91\x01", 2, "expected an array");              /* [1] */
     expect_fail("\x92\xa1x\x01", 4, "message.version: expected uint");
-    expect_fail("\x92\x03\xc3", 3, "message.type: expected uint");
+    expect_fail("\x92\x04\xc3", 3, "message.type: expected uint");
 }
 
 static void test_version_and_type(void **state)
@@ -309,24 +310,26 @@ static void test_version_and_type(void **state)
 static void test_version_first(void **state)
 {
     (void)state;
-    /* a "version 4" frame with an ext type the v3 scan would refuse */
-    expect_fail("\x93\x04\xa1x\xd4\x01\x00", 7, "message.version: unsupported version 4");
-    expect_fail("\x92\x00\x0f", 3, "unsupported version 0 (this peer speaks 3)");
+    /* a "version 5" frame with an ext type the v4 scan would refuse */
+    expect_fail("\x93\x05\xa1x\xd4\x01\x00", 7, "message.version: unsupported version 5");
+    expect_fail("\x92\x00\x0f", 3, "unsupported version 0 (this peer speaks 4)");
     /* a version 1 peer (RESULT with files) gets the clean version error */
-    expect_fail("\x92\x01\x0f", 3, "unsupported version 1 (this peer speaks 3)");
+    expect_fail("\x92\x01\x0f", 3, "unsupported version 1 (this peer speaks 4)");
     /* so does a version 2 peer (no PROGRESS nor partitioned tasks) */
-    expect_fail("\x92\x02\x0f", 3, "unsupported version 2 (this peer speaks 3)");
+    expect_fail("\x92\x02\x0f", 3, "unsupported version 2 (this peer speaks 4)");
+    /* and a version 3 peer (no CANCEL) */
+    expect_fail("\x92\x03\x0f", 3, "unsupported version 3 (this peer speaks 4)");
     expect_fail("\x92\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x0f", 11,
                 "unsupported version 18446744073709551615");
     expect_fail("\xdc\x00\x02\xcd\x01\x00\x0f", 7, "unsupported version 256");
     /* a non-canonical width is still read as a number */
-    expect_fail("\x92\xd0\x04\x0f", 4, "unsupported version 4");
+    expect_fail("\x92\xd0\x05\x0f", 4, "unsupported version 5");
     expect_fail("\x92\xcb\x3f\xf0\0\0\0\0\0\0\x0f", 11, "message.version: expected uint");
     ph_msg m;
     ph_err err = { 0 };
-    assert_int_equal(ph_msg_decode("\x92\xd0\x03\x0f", 4, &m, &err), 0);
+    assert_int_equal(ph_msg_decode("\x92\xd0\x04\x0f", 4, &m, &err), 0);
     assert_int_equal(m.type, PH_MSG_PING);
-    assert_int_equal(ph_msg_decode("\x92\xcf\0\0\0\0\0\0\0\x03\x0f", 11, &m, &err), 0);
+    assert_int_equal(ph_msg_decode("\x92\xcf\0\0\0\0\0\0\0\x04\x0f", 11, &m, &err), 0);
     assert_int_equal(m.type, PH_MSG_PING);
 }
 
@@ -890,14 +893,14 @@ static void test_trailing_byte(void **state)
 static void test_huge_counts(void **state)
 {
     (void)state;
-    expect_fail("\xdd\xff\xff\xff\xff\x03\x01", 7, "container count exceeds");
+    expect_fail("\xdd\xff\xff\xff\xff\x04\x01", 7, "container count exceeds");
     expect_fail("\xdf\xff\xff\xff\xff\x02\x01", 7, "container count exceeds");
-    expect_fail("\x93\x03\x03\xdd\xff\xff\xff\xff", 8, "container count exceeds");
-    expect_fail("\x93\x03\x03\xc6\xff\xff\xff\xff\x00", 9, "truncated");
-    expect_fail("\x93\x03\x03\xdb\xff\xff\xff\xff\x00", 9, "truncated");
-    expect_fail("\x93\x03\x03\xdc\xff\xff", 6, "container count exceeds");
+    expect_fail("\x93\x04\x03\xdd\xff\xff\xff\xff", 8, "container count exceeds");
+    expect_fail("\x93\x04\x03\xc6\xff\xff\xff\xff\x00", 9, "truncated");
+    expect_fail("\x93\x04\x03\xdb\xff\xff\xff\xff\x00", 9, "truncated");
+    expect_fail("\x93\x04\x03\xdc\xff\xff", 6, "container count exceeds");
     /* a fixarray that promises more than is there */
-    expect_fail("\x9f\x03\x01", 3, "container count exceeds");
+    expect_fail("\x9f\x04\x01", 3, "container count exceeds");
 }
 
 static void test_list_limit(void **state)
@@ -989,9 +992,9 @@ static void test_deep_nesting(void **state)
 static void test_ext_and_reserved(void **state)
 {
     (void)state;
-    expect_fail("\x93\x03\x03\xd4\x01\x00", 6, "ext type refused");
-    expect_fail("\x93\x03\x03\xc7\x01\x01\x00", 7, "ext type refused");
-    expect_fail("\x93\x03\x03\xc1", 4, "reserved byte");
+    expect_fail("\x93\x04\x03\xd4\x01\x00", 6, "ext type refused");
+    expect_fail("\x93\x04\x03\xc7\x01\x01\x00", 7, "ext type refused");
+    expect_fail("\x93\x04\x03\xc1", 4, "reserved byte");
 }
 
 static void test_encode_rejects(void **state)
