@@ -22,10 +22,11 @@ enum {
     CL_EXIT_SOME_FAILED = 2,
     CL_EXIT_NO_KEYS = 3,
     CL_EXIT_UNREACHABLE = 4,
+    CL_EXIT_CANCELLED = 5,   /* the job was cancelled (phclient cancel) */
 };
 
 typedef enum cl_cmd {
-    CL_CREATE, CL_BULK, CL_WAIT, CL_STATUS, CL_SHUTDOWN, CL_PING, CL_KEYGEN,
+    CL_CREATE, CL_BULK, CL_WAIT, CL_CANCEL, CL_STATUS, CL_SHUTDOWN, CL_PING, CL_KEYGEN,
 } cl_cmd;
 
 /* Default time for the coordinator to answer the first PING. */

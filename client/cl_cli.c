@@ -61,6 +61,14 @@ static const cl_cmd_desc cmds[] = {
     {"wait", CL_WAIT, A_JSON, "TOKEN", "wait for a job and report its result",
      "usage: phclient wait TOKEN [--json] [--coordinator EP]\n"
      "Wait for the job TOKEN (from bulk-create) to finish, showing progress.\n"},
+    {"cancel", CL_CANCEL, A_JSON, "TOKEN", "cancel a job",
+     "usage: phclient cancel TOKEN [--json] [--coordinator EP]\n"
+     "Cancel the job TOKEN: no more of its tables are started, queued ones are\n"
+     "dropped and running ones are stopped on their workers.  Waits until they have\n"
+     "stopped, then prints how many tables were written; OUT/results.csv lists\n"
+     "exactly those.  The job then shows as `cancelled` (`wait` exits 5).  Cancelling\n"
+     "a cancelled job says so and exits 0; an unknown or finished job is an error\n"
+     "(exit 1).\n"},
     {"status", CL_STATUS, A_JSON | A_WATCH, NULL, "show workers and jobs",
      "usage: phclient status [--json | --metrics] [--watch] [--coordinator EP]\n"
      "Workers (host, node, threads, running, done, failed, last heartbeat) and jobs\n"
@@ -113,9 +121,10 @@ static const char common_help[] =
     "  --curve-secret F   our CURVE secret key file (phclient keygen)\n"
     "  --curve-server F   the coordinator's CURVE public key file; both are required\n"
     "                     for a coordinator that is not on loopback\n"
-    "\nExit codes: 0 all succeeded, 1 usage or other error, 2 some tables failed\n"
-    "(the first failure is printed), 3 no keys files found, 4 cannot reach the\n"
-    "coordinator (no answer to a PING within 2 s, or env PHCLUSTER_REACH_MS).\n";
+    "\nExit codes: 0 all succeeded (cancel: the job is cancelled), 1 usage or other\n"
+    "error, 2 some tables failed (the first failure is printed), 3 no keys files\n"
+    "found, 4 cannot reach the coordinator (no answer to a PING within 2 s, or env\n"
+    "PHCLUSTER_REACH_MS), 5 the job was cancelled (wait, create, bulk-create).\n";
 
 static void usage(FILE *f)
 {

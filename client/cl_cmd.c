@@ -90,6 +90,7 @@ static int exit_for_state(uint32_t state)
     case PH_JOB_ALL_SUCCEEDED: return CL_EXIT_OK;
     case PH_JOB_SOME_FAILED: return CL_EXIT_SOME_FAILED;
     case PH_JOB_NO_KEYS: return CL_EXIT_NO_KEYS;
+    case PH_JOB_CANCELLED: return CL_EXIT_CANCELLED;
     default: return CL_EXIT_OTHER;
     }
 }
@@ -102,7 +103,7 @@ static void print_final(const cl_args *a, const ph_msg_job *j)
     }
     double secs = (double)j->elapsed_us / 1e6;
     uint64_t done = j->succeeded + j->failed;
-    if (a->cmd == CL_CREATE) {
+    if (a->cmd == CL_CREATE && j->state != PH_JOB_CANCELLED) {
         /* One table: one line either way (the error names the file). */
         if (j->state == PH_JOB_ALL_SUCCEEDED)
             printf("created 1 table in %.3f s -> %.*s\n", secs, (int)j->out_dir.n, j->out_dir.p);
@@ -124,6 +125,11 @@ static void print_final(const cl_args *a, const ph_msg_job *j)
         break;
     case PH_JOB_NO_KEYS:
         fprintf(stderr, "phclient: no *.keys files found\n");
+        break;
+    case PH_JOB_CANCELLED:
+        printf("cancelled: %" PRIu64 " of %" PRIu64 " table(s) written, %" PRIu64
+               " failed, %" PRIu64 " not built, in %.2f s -> %.*s\n", j->succeeded, j->total,
+               j->failed, j->total - done, secs, (int)j->out_dir.n, j->out_dir.p);
         break;
     default:
         break;
@@ -158,7 +164,7 @@ static int wait_job(cl_conn *c, const cl_args *a, const char *token, bool progre
         }
         last_reply = ph_time_ms();
         const ph_msg_job *j = &r->u.job;
-        if (j->state != PH_JOB_RUNNING) {
+        if (j->state != PH_JOB_RUNNING && j->state != PH_JOB_CANCELLING) {
             if (progress && j->total > 0)
                 cl_progress_update(&p, j);
             cl_progress_end(&p);
@@ -337,6 +343,24 @@ static int cmd_bulk(cl_conn *c, const cl_args *a)
     return wait_job(c, a, token, !a->json || isatty(STDERR_FILENO));
 }
 
+/* CANCEL, then wait for the job to wind down and print how it ended.  A
+ * job that was already cancelled is reported as such; both exit 0. */
+static int cmd_cancel(cl_conn *c, const cl_args *a)
+{
+    ph_msg req = {.type = PH_MSG_CANCEL};
+    req.u.cancel.token = ph_bytes_str(a->arg);
+    const ph_msg *r;
+    ph_err err = {0};
+    if (cl_conn_request(c, &req, PH_MSG_CANCEL_REPLY, CL_REQUEST_MS, &r, &err) != 0)
+        return request_failed(&err);
+    bool already = r->u.cancel_reply.already;
+    fprintf(stderr, already ? "job %s was already cancelled\n"
+                            : "job %s: cancelled; waiting for its running tasks to stop\n",
+            a->arg);
+    int rc = wait_job(c, a, a->arg, false);
+    return rc == CL_EXIT_CANCELLED ? CL_EXIT_OK : rc;
+}
+
 static int cmd_status(cl_conn *c, const cl_args *a)
 {
     bool tty = isatty(STDOUT_FILENO);
@@ -407,6 +431,7 @@ static int dispatch(cl_conn *c, const cl_args *a)
     case CL_CREATE: return cmd_create(c, a);
     case CL_BULK: return cmd_bulk(c, a);
     case CL_WAIT: return wait_job(c, a, a->arg, !a->json || isatty(STDERR_FILENO));
+    case CL_CANCEL: return cmd_cancel(c, a);
     case CL_STATUS: return cmd_status(c, a);
     case CL_SHUTDOWN:
         rc = cmd_simple(c, PH_MSG_SHUTDOWN, PH_MSG_OK, &r);

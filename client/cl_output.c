@@ -21,6 +21,8 @@ const char *cl_job_state_name(uint32_t state)
     case PH_JOB_ALL_SUCCEEDED: return "all_succeeded";
     case PH_JOB_SOME_FAILED: return "some_failed";
     case PH_JOB_NO_KEYS: return "no_keys";
+    case PH_JOB_CANCELLED: return "cancelled";
+    case PH_JOB_CANCELLING: return "cancelling";
     default: return "unknown";
     }
 }

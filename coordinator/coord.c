@@ -88,6 +88,9 @@ static void handle(coord *c, const void *ident, size_t n, zmq_msg_t *frame, ph_m
     case PH_MSG_STATUS:
         coord_on_status(c, ident, n);
         return;
+    case PH_MSG_CANCEL:
+        coord_on_cancel(c, ident, n, &m->u.cancel);
+        return;
     case PH_MSG_SHUTDOWN: {
         ph_msg ok = {.type = PH_MSG_OK};
         coord_reply(c, ident, n, &ok);

@@ -130,19 +130,11 @@ void coord_expire_waiters(coord *c, uint64_t now)
     c->nwaiters = k;
 }
 
-static void reply_unknown_token(coord *c, const void *ident, size_t n, ph_bytes token)
-{
-    char text[128];
-    snprintf(text, sizeof text, "unknown or expired job token '%.*s'", (int)(token.n < 64 ? token.n : 64),
-             token.p);
-    coord_reply_error(c, ident, n, PH_EINVAL, text);
-}
-
 void coord_on_wait(coord *c, const void *ident, size_t n, const ph_msg_wait *m)
 {
     coord_job *j = coord_job_by_token(&c->jobs, m->token);
     if (!j) {
-        reply_unknown_token(c, ident, n, m->token);
+        coord_reply_unknown_token(c, ident, n, m->token);
         return;
     }
     if (j->state != PH_JOB_RUNNING || m->timeout_ms == 0) {

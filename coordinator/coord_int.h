@@ -159,6 +159,8 @@ typedef struct coord_job {
     uint64_t start_wall_us;      /* wall clock at acceptance, journaled; 0 = unknown */
     coord_jw *jw;
     size_t njw, capjw;
+    bool cancel;           /* cancelled: nothing more is dispatched; ends
+                              PH_JOB_CANCELLED once nothing is in flight */
     bool done_recorded;    /* replay: the journal has its DONE record */
     bool forget;           /* retention ended: coord_jobs_sweep frees it */
     uint64_t done_elapsed_us; /* replay: its run time, from that record */
@@ -301,6 +303,16 @@ int coord_job_name_check(const coord_job *j, uint64_t task, ph_err *err);
  * PH_TABLE_KEY32 say; a create job without KEY64 is 4; a bulk job without
  * either goes by the file name (ph_keys_size_of_name). */
 unsigned coord_job_key_size(const coord_job *j, uint64_t task);
+/* Cancel j (running): nothing more is dispatched and queued tasks are
+ * dropped (they get no row).  True when nothing is in flight or being
+ * written: the job can be settled now. */
+bool coord_job_cancel(coord_job *j);
+/* Task of a cancelled job came back without a result (answered
+ * PH_ECANCELED, or taken from its worker): it gets no row.  True when that
+ * was the last task in flight. */
+bool coord_job_drop_task(coord_job *j, uint64_t task);
+/* A cancelled job with nothing in flight or being written. */
+bool coord_job_drained(const coord_job *j);
 /* Take the next task to dispatch (requeued first). */
 uint64_t coord_job_take(coord_job *j);
 void coord_job_requeue(coord_job *j, uint64_t task);
@@ -312,7 +324,8 @@ coord_jw *coord_job_jw_replayed(coord_job *j, const char *node);
  * true when that was the job's last task. */
 bool coord_job_finish_task(coord_job *j, uint64_t task, coord_jw *jw, const ph_msg_result *r,
                            int status, const char *error);
-/* Every task has its result: write results.csv, set the final state, free
+/* Every task has its result (or the cancelled job has drained): write
+ * results.csv (rows of the tasks with a result), set the final state, free
  * the tasks. */
 void coord_job_complete(coord_job *j);
 /* The journal says j was accepted at wall-clock time wall_us (its START
@@ -329,13 +342,13 @@ void coord_job_free(coord_job *j);
 enum {
     COORD_JREC_JOB = 1, COORD_JREC_TASK = 2, COORD_JREC_DONE = 3,
     COORD_JREC_FINISHED = 4, COORD_JREC_NEXTID = 5, COORD_JREC_FORGET = 6,
-    COORD_JREC_START = 7
+    COORD_JREC_START = 7, COORD_JREC_CANCEL = 8
 };
 typedef struct coord_jrec {
     int type;
     coord_job_restore job;     /* JOB */
     coord_job_summary finished; /* FINISHED */
-    uint64_t job_id;           /* TASK, DONE, FORGET; NEXTID: the next id */
+    uint64_t job_id;           /* TASK, DONE, FORGET, CANCEL; NEXTID: the next id */
     uint64_t task;             /* TASK */
     const char *node;
     ph_msg_result result;
@@ -356,6 +369,8 @@ void coord_journal_task(coord_journal *jl, const coord_job *j, uint64_t task,
                         const char *node, int status, const char *error);
 void coord_journal_done(coord_journal *jl, const coord_job *j);
 void coord_journal_forget(coord_journal *jl, const coord_job *j);
+/* Synced before the cancel is acknowledged: a restart keeps it cancelled. */
+int coord_journal_cancel(coord_journal *jl, const coord_job *j, ph_err *err);
 /* The log has outgrown both compact_bytes and the snapshot it follows. */
 bool coord_journal_wants_compact(const coord_journal *jl);
 /* Replace snapshot and log by a snapshot of jobs (ph_jstore.h). */
@@ -386,6 +401,8 @@ int coord_reply(coord *c, const void *ident, size_t ident_len, const ph_msg *m);
 void coord_reply_error(coord *c, const void *ident, size_t ident_len, int code,
                        const char *text);
 void coord_reply_job(coord *c, const void *ident, size_t ident_len, const coord_job *j);
+/* ERROR(PH_EINVAL) "unknown or expired job token '...'". */
+void coord_reply_unknown_token(coord *c, const void *ident, size_t ident_len, ph_bytes token);
 /* Printable form of a peer identity (out: 2 * n + 1 bytes). */
 void coord_ident_text(const unsigned char *id, size_t n, char *out);
 uint64_t coord_now_ms(void);
@@ -408,6 +425,14 @@ void coord_task_taken_back(coord *c, coord_job *j, uint64_t t, coord_jw *jw, int
                            const char *why);
 /* Every task of j has its result: results.csv, DONE record, waiters. */
 void coord_job_settle(coord *c, coord_job *j);
+/* Task t of cancelled j came back without a result; settles j once it has
+ * drained. */
+void coord_task_dropped(coord *c, coord_job *j, uint64_t t);
+
+/* coord_cancel.c */
+/* CANCEL: journal it, stop dispatching the job, drop its queued tasks,
+ * tell the workers holding its running ones; reply CANCEL_REPLY. */
+void coord_on_cancel(coord *c, const void *ident, size_t n, const ph_msg_cancel *m);
 
 /* coord_client.c */
 void coord_on_submit(coord *c, const void *ident, size_t n, const ph_msg *m);
@@ -519,6 +544,11 @@ void coord_part_stall(coord *c, uint64_t now);
 void coord_part_done(coord *c, coord_wjob *wj);
 /* Teardown: drop j's open parts (temporary files removed). */
 void coord_part_abandon(coord_job *j);
+/* j was cancelled: each worker holding a group of an open part gets
+ * CANCEL_TASK, the parts are closed (temporary files removed, no row) and
+ * their tasks dropped without settling j; returns how many.  A part still
+ * being built on a writer thread is dropped when its build comes back. */
+uint64_t coord_part_cancel(coord *c, coord_job *j);
 
 /* coord_restore.c */
 /* Replay --state-dir's journal into the job table and open it. */

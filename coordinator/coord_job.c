@@ -434,7 +434,34 @@ coord_job *coord_job_by_id(const coord_jobs *t, uint64_t id)
 
 bool coord_job_pending(const coord_job *j)
 {
-    return j->state == PH_JOB_RUNNING && (j->rq_len > 0 || j->next < j->total);
+    return j->state == PH_JOB_RUNNING && !j->cancel && (j->rq_len > 0 || j->next < j->total);
+}
+
+bool coord_job_drained(const coord_job *j)
+{
+    return j->cancel && j->state == PH_JOB_RUNNING && j->inflight == 0 && j->writing == 0;
+}
+
+bool coord_job_cancel(coord_job *j)
+{
+    j->cancel = true;
+    /* Queued tasks (never sent, or taken back) simply stay TASK_QUEUED:
+     * with the queue emptied nothing sends them, and complete() lists only
+     * tasks with a result. */
+    j->next = j->total;
+    j->rq_len = 0;
+    j->rq_head = 0;
+    return coord_job_drained(j);
+}
+
+bool coord_job_drop_task(coord_job *j, uint64_t task)
+{
+    coord_task *t = &j->tasks[task];
+    t->state = TASK_QUEUED;
+    t->worker = 0;
+    free(t->keys);
+    t->keys = NULL;
+    return coord_job_drained(j);
 }
 
 uint64_t coord_job_take(coord_job *j)
@@ -557,27 +584,43 @@ static void free_work(coord_job *j)
     j->rq_len = j->rq_cap = j->rq_head = 0;
 }
 
+/* A cancelled job lists only the tasks that have a result: their rows are
+ * moved to the front, still in file-name order.  Returns how many. */
+static size_t rows_with_result(coord_job *j)
+{
+    if (!j->cancel)
+        return (size_t)j->total;
+    size_t k = 0;
+    for (uint64_t i = 0; i < j->total; i++)
+        if (j->tasks[i].state == TASK_DONE)
+            j->rows[k++] = j->rows[i];
+    return k;
+}
+
 void coord_job_complete(coord_job *j)
 {
     ph_err err = {0};
     /* Tasks are in file-name order, so rows already are: results.csv is
      * sorted by name without a sort. */
-    if (ph_results_csv_write(j->out_dir, j->rows, (size_t)j->total, &err) != 0) {
+    size_t nrows = rows_with_result(j);
+    if (ph_results_csv_write(j->out_dir, j->rows, nrows, &err) != 0) {
         ph_log_error("coord", "job=%s msg=\"%s\"", j->token, err.msg);
         if (!j->first_error[0])
             snprintf(j->first_error, sizeof j->first_error, "%s", err.msg);
-        j->state = PH_JOB_SOME_FAILED;
+        j->state = j->cancel ? PH_JOB_CANCELLED : PH_JOB_SOME_FAILED;
     } else {
-        j->state = j->failed ? PH_JOB_SOME_FAILED : PH_JOB_ALL_SUCCEEDED;
+        j->state = j->cancel ? PH_JOB_CANCELLED
+                   : j->failed ? PH_JOB_SOME_FAILED : PH_JOB_ALL_SUCCEEDED;
     }
     j->end_us = ph_time_us();
     for (size_t i = 0; i < j->njw; i++)
         ph_log_info("coord", "job=%s worker=%" PRIu64 " node=%s succeeded=%" PRIu64
                     " failed=%" PRIu64, j->token, j->jw[i].worker, j->jw[i].node,
                     j->jw[i].succeeded, j->jw[i].failed);
-    ph_log_info("coord", "job=%s state=%u total=%" PRIu64 " failed=%" PRIu64 " ms=%" PRIu64
-                " msg=\"job complete\"", j->token, j->state, j->total, j->failed,
-                (j->end_us - j->start_us) / 1000);
+    ph_log_info("coord", "job=%s state=%u total=%" PRIu64 " succeeded=%" PRIu64
+                " failed=%" PRIu64 " ms=%" PRIu64 " msg=\"%s\"", j->token, j->state, j->total,
+                j->succeeded, j->failed, (j->end_us - j->start_us) / 1000,
+                j->cancel ? "job cancelled" : "job complete");
     free_work(j);
 }
 
@@ -612,19 +655,21 @@ bool coord_job_finish_task(coord_job *j, uint64_t task, coord_jw *jw, const ph_m
                 snprintf(j->first_error, sizeof j->first_error, "%s: %s", t->file, e);
         }
     }
-    return j->succeeded + j->failed == j->total;
+    return j->succeeded + j->failed == j->total || coord_job_drained(j);
 }
 
 int coord_job_msg(const coord_job *j, ph_msg_job *m)
 {
     memset(m, 0, sizeof *m);
     m->token = (ph_bytes){j->token, 16};
-    m->state = j->state;
+    m->state = j->state == PH_JOB_RUNNING && j->cancel ? PH_JOB_CANCELLING : j->state;
     m->total = j->total;
     m->running = j->inflight + j->writing;
     m->succeeded = j->succeeded;
     m->failed = j->failed;
-    m->queued = j->total - m->running - j->succeeded - j->failed;
+    /* A cancelled job's tasks without a result will never run. */
+    bool ended = j->cancel || j->state == PH_JOB_CANCELLED;
+    m->queued = ended ? 0 : j->total - m->running - j->succeeded - j->failed;
     uint64_t end = j->state == PH_JOB_RUNNING ? ph_time_us() : j->end_us;
     m->elapsed_us = end - j->start_us;
     m->first_error = ph_bytes_str(j->first_error);
@@ -736,6 +781,7 @@ int coord_jobs_restore_finished(coord_jobs *t, const coord_job_summary *s)
 {
     ph_err err = {0};
     if (s->id < next_id(t) || strlen(s->token) != 16 || s->state == PH_JOB_RUNNING ||
+        s->state > PH_JOB_CANCELLED ||
         s->succeeded + s->failed > s->total || jobs_grow(t, &err) != 0)
         return -1;
     coord_job *j = job_new(s->is_create);
@@ -804,7 +850,8 @@ void coord_job_started_at(coord_job *j, uint64_t wall_us)
 
 void coord_job_completed_before(coord_job *j, uint64_t elapsed_us)
 {
-    j->state = j->failed ? PH_JOB_SOME_FAILED : PH_JOB_ALL_SUCCEEDED;
+    j->state = j->cancel ? PH_JOB_CANCELLED
+               : j->failed ? PH_JOB_SOME_FAILED : PH_JOB_ALL_SUCCEEDED;
     j->end_us = j->start_us + elapsed_us;
     free_work(j);
 }

@@ -36,6 +36,11 @@
  *        failed u64) x nnodes
  *   NEXTID next job id u64 (snapshots: ids of forgotten jobs stay used)
  *   FORGET job u64 (its retention ended)
+ *   CANCEL job u64 (cancelled: no task of it runs again; the job ends
+ *        PH_JOB_CANCELLED, listing only the tasks that have a TASK record)
+ *
+ * New record types only ever get added: a journal written before one
+ * existed replays unchanged.
  *
  * A leaf: it encodes what it is given and hands decoded records to the
  * caller's function on replay (coord_restore.c applies them). */
@@ -328,6 +333,15 @@ void coord_journal_forget(coord_journal *jl, const coord_job *j)
         ph_log_error("coord", "job=%s msg=\"journal: %s\"", j->token, err.msg);
 }
 
+int coord_journal_cancel(coord_journal *jl, const coord_job *j, ph_err *err)
+{
+    if (!jl)
+        return PH_OK;
+    jbuf b = {0};
+    jb_u64(&b, j->id);
+    return append(jl, COORD_JREC_CANCEL, &b, true, err);
+}
+
 /* ---- compaction ------------------------------------------------------------- */
 
 static int snap_put(ph_jsnap *snap, uint8_t type, jbuf *b, ph_err *err)
@@ -364,6 +378,10 @@ static int snap_job(ph_jsnap *snap, const coord_job *j, ph_err *err)
         encode_task(&b, j, t, node, task->status,
                     t == j->first_error_index ? j->first_error : "");
         rc = snap_put(snap, COORD_JREC_TASK, &b, err);
+    }
+    if (!rc && j->cancel) {
+        jb_u64(&b, j->id);
+        rc = snap_put(snap, COORD_JREC_CANCEL, &b, err);
     }
     return rc;
 }
@@ -572,7 +590,7 @@ static int replay_finished(const replay_ctx *rx, jrd *r)
     return rc;
 }
 
-/* A record holding one u64 (NEXTID, FORGET). */
+/* A record holding one u64 (NEXTID, FORGET, CANCEL). */
 static int replay_u64(const replay_ctx *rx, jrd *r, int type)
 {
     coord_jrec rec = {.type = type};
@@ -590,7 +608,8 @@ static int replay_one(void *ctx, uint8_t type, const void *data, uint32_t len)
     case COORD_JREC_TASK: rc = replay_task(rx, &r); break;
     case COORD_JREC_FINISHED: rc = replay_finished(rx, &r); break;
     case COORD_JREC_NEXTID:
-    case COORD_JREC_FORGET: rc = replay_u64(rx, &r, type); break;
+    case COORD_JREC_FORGET:
+    case COORD_JREC_CANCEL: rc = replay_u64(rx, &r, type); break;
     case COORD_JREC_START: {
         coord_jrec rec = {.type = COORD_JREC_START};
         rec.job_id = jr_uint(&r, 8);

@@ -3,7 +3,8 @@
  * The job table records the row and says whether the job is complete; this
  * file then does what the coordinator owes for it, in order: the task's
  * journal record, and for the last task the job's results.csv, its DONE
- * record and the answer to every client waiting on it. */
+ * record and the answer to every client waiting on it.  A cancelled job
+ * settles the same way once its last task in flight is back. */
 #include "coord_int.h"
 
 #include <inttypes.h>
@@ -34,12 +35,22 @@ void coord_task_settle(coord *c, coord_job *j, uint64_t t, coord_jw *jw,
         coord_job_settle(c, j);
 }
 
+void coord_task_dropped(coord *c, coord_job *j, uint64_t t)
+{
+    if (coord_job_drop_task(j, t))
+        coord_job_settle(c, j);
+}
+
 void coord_task_taken_back(coord *c, coord_job *j, uint64_t t, coord_jw *jw, int code,
                            const char *why)
 {
     j->inflight--;
     if (jw)
         jw->inflight--;
+    if (j->cancel) { /* it would not run again anyway */
+        coord_task_dropped(c, j, t);
+        return;
+    }
     coord_task *task = &j->tasks[t];
     if (task->tries < UINT8_MAX)
         task->tries++;

@@ -418,6 +418,16 @@ static void part_opened(coord *c, coord_wjob *wj)
         coord_wjob_free(wj);
         return;
     }
+    if (j->cancel) { /* cancelled while it was being built: never sent */
+        uint64_t t = p->task;
+        part_unlink(j, p);
+        j->inflight--;
+        j->tasks[t].part = false;
+        part_free(p);
+        coord_wjob_free(wj);
+        coord_task_dropped(c, j, t);
+        return;
+    }
     if (wj->status) {
         part_close(c, j, p, wj->status, wj->err.msg);
         coord_wjob_free(wj);
@@ -444,6 +454,47 @@ void coord_part_abandon(coord_job *j)
     }
 }
 
+/* Tell every worker holding a group of p to stop it (one CANCEL_TASK per
+ * group: the worker stops all groups of the task on the first). */
+static void part_cancel_groups(coord *c, const coord_job *j, const coord_part *p)
+{
+    for (uint32_t g = 0; g < p->ngroups; g++) {
+        const coord_pgroup *pg = &p->groups[g];
+        coord_worker *w = pg->state == TASK_RUNNING ? coord_worker_by_serial(c, pg->worker)
+                                                    : NULL;
+        if (!w)
+            continue;
+        ph_msg m = {.type = PH_MSG_CANCEL_TASK};
+        m.u.cancel_task.job_id = j->id;
+        m.u.cancel_task.task_id = p->task;
+        ph_err err = {0};
+        if (ph_wire_send(c->sock, w->ident, w->ident_len, &m, &err) != 0)
+            ph_log_warn("coord", "job=%s worker=%s msg=\"CANCEL_TASK not sent: %s\"",
+                        j->token, w->id, err.msg);
+    }
+}
+
+uint64_t coord_part_cancel(coord *c, coord_job *j)
+{
+    uint64_t n = 0;
+    for (coord_part **q = &j->parts; *q;) {
+        coord_part *p = *q;
+        if (p->opening) { /* a writer thread builds it: part_opened drops it */
+            q = &p->next;
+            continue;
+        }
+        *q = p->next;
+        part_cancel_groups(c, j, p);
+        part_release_groups(c, p); /* their answers will be stale */
+        j->inflight--;
+        j->tasks[p->task].part = false;
+        coord_job_drop_task(j, p->task);
+        part_free(p);
+        n++;
+    }
+    return n;
+}
+
 /* ---- groups --------------------------------------------------------------- */
 
 static coord_part *part_of(const coord_job *j, uint64_t task)
@@ -468,7 +519,7 @@ static int32_t next_queued(coord_part *p)
 
 bool coord_part_pending(const coord_job *j)
 {
-    if (j->state != PH_JOB_RUNNING)
+    if (j->state != PH_JOB_RUNNING || j->cancel)
         return false;
     for (const coord_part *p = j->parts; p; p = p->next)
         if (!p->opening && p->ndone < p->ngroups)
@@ -706,9 +757,14 @@ void coord_on_part_result(coord *c, coord_worker *w, const ph_msg_part_result *r
     coord_part *p = j && j->state == PH_JOB_RUNNING ? part_of(j, r->task_id) : NULL;
     coord_pgroup *pg = p && r->group < p->ngroups ? &p->groups[r->group] : NULL;
     if (!pg || pg->state != TASK_RUNNING || pg->worker != w->serial) {
-        ph_log_warn("coord", "worker=%s job=%" PRIu64 " task=%" PRIu64 " group=%u "
-                    "msg=\"stale group result discarded\"", w->id, r->job_id, r->task_id,
-                    r->group);
+        if (r->status == PH_ECANCELED) /* the answer to our CANCEL_TASK */
+            ph_log_debug("coord", "worker=%s job=%" PRIu64 " task=%" PRIu64 " group=%u "
+                         "msg=\"cancelled group answered\"", w->id, r->job_id, r->task_id,
+                         r->group);
+        else
+            ph_log_warn("coord", "worker=%s job=%" PRIu64 " task=%" PRIu64 " group=%u "
+                        "msg=\"stale group result discarded\"", w->id, r->job_id,
+                        r->task_id, r->group);
         return;
     }
     coord_worker_pace(w);

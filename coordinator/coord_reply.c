@@ -2,6 +2,7 @@
  * budget of what peers make the coordinator log. */
 #include "coord_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,14 @@ void coord_reply_job(coord *c, const void *ident, size_t ident_len, const coord_
     }
     coord_reply(c, ident, ident_len, &m);
     free(m.u.job.nodes);
+}
+
+void coord_reply_unknown_token(coord *c, const void *ident, size_t ident_len, ph_bytes token)
+{
+    char text[128];
+    snprintf(text, sizeof text, "unknown or expired job token '%.*s'",
+             (int)(token.n < 64 ? token.n : 64), token.p);
+    coord_reply_error(c, ident, ident_len, PH_EINVAL, text);
 }
 
 void coord_ident_text(const unsigned char *id, size_t n, char *out)

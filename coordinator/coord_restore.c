@@ -53,6 +53,13 @@ static int apply_record(void *ctx, coord_jrec *rec)
             coord_job_started_at(j, rec->start_wall_us);
         return 0;
     }
+    case COORD_JREC_CANCEL: {
+        coord_job *j = coord_job_by_id(&c->jobs, rec->job_id);
+        if (!j || j->state != PH_JOB_RUNNING)
+            return -1;
+        j->cancel = true;
+        return 0;
+    }
     case COORD_JREC_DONE: {
         coord_job *j = coord_job_by_id(&c->jobs, rec->job_id);
         if (!j)
@@ -80,20 +87,24 @@ static void sweep_job_tmp(const coord_job *j)
                     j->token, removed);
 }
 
-/* After replay: settle complete jobs, queue every unfinished task again. */
+/* After replay: settle complete and cancelled jobs, queue every unfinished
+ * task of the others again. */
 static void resume(coord *c)
 {
     for (size_t i = 0; i < c->jobs.n; i++) {
         coord_job *j = c->jobs.v[i];
         if (j->state != PH_JOB_RUNNING)
             continue;
-        if (j->succeeded + j->failed < j->total) {
+        /* Cancelled: nothing of it runs again; it ends with what it has. */
+        if (j->succeeded + j->failed < j->total && !j->cancel) {
             for (uint64_t t = 0; t < j->total; t++)
                 if (j->tasks[t].state != TASK_DONE)
                     coord_job_requeue(j, t);
             sweep_job_tmp(j);
             continue;
         }
+        if (!j->done_recorded && j->cancel)
+            sweep_job_tmp(j); /* a table write the crash cut short */
         if (!j->done_recorded)
             coord_job_settle(c, j); /* results.csv may not have been written */
         else

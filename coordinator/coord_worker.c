@@ -211,6 +211,11 @@ void coord_on_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m)
     j->inflight--;
     if (jw)
         jw->inflight--;
+    if (r->status == PH_ECANCELED && j->cancel) {
+        /* The worker stopped it on our CANCEL_TASK: no row, no count. */
+        coord_task_dropped(c, j, r->task_id);
+        return;
+    }
     if (r->status == 0)
         w->done++;
     else

@@ -55,7 +55,6 @@ typedef struct wrk {
     bool registering;       /* READY sent, nothing heard from the coordinator since */
     uint64_t ready_ms;      /* when that READY went out */
     bool stop;
-    atomic_int cancel;      /* read by running solves (ph_solve_opts.cancel) */
 } wrk;
 
 void wrk_opts_init(wrk_opts *o)
@@ -211,7 +210,7 @@ static void send_result(wrk *w, wrk_task *t)
     wrk_task_result(t, w->numa_node, &m);
     if (t->status == 0)
         w->done++;
-    else
+    else if (t->status != PH_ECANCELED)
         w->failed++;
     if (w->held > 0)
         w->held--;
@@ -233,7 +232,6 @@ static void on_task(wrk *w, wrk_task *t, uint64_t task_id)
     t->stall = w->o->test_stall_after >= 0 && w->received >= (uint64_t)w->o->test_stall_after;
     t->stall_ms = w->o->test_stall_ms;
     w->received++;
-    t->cancel = &w->cancel;
     t->rt = w->rt;
     if (w->o->fake_work) {
         /* Dispatch benchmark: an empty success, straight back. */
@@ -252,6 +250,24 @@ static void on_task(wrk *w, wrk_task *t, uint64_t task_id)
     }
 }
 
+/* The coordinator no longer wants a task (its job was cancelled): tell
+ * every copy of it handed to the runtime to stop.  Queued, it is answered
+ * PH_ECANCELED when a thread takes it; running, the solve stops at its
+ * next check.  Either way its RESULT goes out as usual.  A task already
+ * answered is not found: nothing to do. */
+static void on_cancel_task(wrk *w, const ph_msg_cancel_task *m)
+{
+    unsigned found = 0;
+    for (wrk_task *t = w->tasks; t; t = t->next) {
+        if (t->job_id == m->job_id && t->task_id == m->task_id) {
+            atomic_store(&t->stop, 1);
+            found++;
+        }
+    }
+    ph_log_debug("worker", "job=%" PRIu64 " task=%" PRIu64 " found=%u msg=\"task cancelled\"",
+                 m->job_id, m->task_id, found);
+}
+
 static void on_message(wrk *w, const ph_msg *m)
 {
     if (m->type == PH_MSG_TASK || m->type == PH_MSG_PART_TASK || m->type == PH_MSG_HEARTBEAT)
@@ -264,6 +280,9 @@ static void on_message(wrk *w, const ph_msg *m)
         on_task(w, wrk_task_new_part(&m->u.part_task, w->port), m->u.part_task.task_id);
         break;
     case PH_MSG_HEARTBEAT:
+        break;
+    case PH_MSG_CANCEL_TASK:
+        on_cancel_task(w, &m->u.cancel_task);
         break;
     case PH_MSG_STOP:
         ph_log_info("worker", "node=%u msg=\"STOP from coordinator\"", w->numa_node);
@@ -523,8 +542,10 @@ int wrk_run(const wrk_opts *o, void *zmq_ctx, ph_err *err)
         rc = run_loop(&w, err);
     }
     /* Queued tasks are cancelled, running solves are told to stop (the
-     * coordinator requeues whatever we held); nothing more is sent. */
-    atomic_store(&w.cancel, 1);
+     * coordinator requeues whatever we held); nothing more is sent.  The
+     * runtime frees the queued ones itself: forget the list first. */
+    for (wrk_task *t = w.tasks; t; t = t->next)
+        atomic_store(&t->stop, 1);
     track_clear(&w);
     free(w.report);
     free(w.greport);

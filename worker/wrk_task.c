@@ -28,6 +28,7 @@ wrk_task *wrk_task_new(const ph_msg_task *m, unsigned node_threads, ph_port *don
     if (!t)
         return NULL;
     atomic_init(&t->steps, 0);
+    atomic_init(&t->stop, 0);
     t->job_id = m->job_id;
     t->task_id = m->task_id;
     t->node_threads = node_threads;
@@ -65,6 +66,8 @@ wrk_task *wrk_task_new_part(const ph_msg_part_task *m, ph_port *done)
     wrk_task *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
+    atomic_init(&t->steps, 0);
+    atomic_init(&t->stop, 0);
     t->part = true;
     t->job_id = m->job_id;
     t->task_id = m->task_id;
@@ -94,11 +97,23 @@ wrk_task *wrk_task_new_part(const ph_msg_part_task *m, ph_port *done)
     return t;
 }
 
+static bool stopped(const wrk_task *t)
+{
+    return atomic_load(&t->stop) != 0;
+}
+
+/* The task was told to stop before it was done. */
+static int answer_cancelled(wrk_task *t)
+{
+    ph_table_free(&t->table);
+    return ph_err_set(&t->err, PH_ECANCELED, "%s.keys: cancelled", t->name);
+}
+
 /* A group: every bucket solved and verified in turn on this thread. */
 static void execute_part(wrk_task *t)
 {
     uint64_t t0 = ph_time_us();
-    t->pg.cancel = t->cancel;
+    t->pg.cancel = &t->stop;
     t->pg.progress = &t->steps;
     t->nvalues = ph_part_group_nverts(&t->pg);
     t->values = malloc(t->nvalues ? t->nvalues * sizeof *t->values : 4);
@@ -108,7 +123,9 @@ static void execute_part(wrk_task *t)
                        : ph_err_set(&e, PH_ENOMEM, "out of memory for %llu vertex values",
                                     (unsigned long long)t->nvalues);
     t->solve_us = ph_time_us() - t0;
-    if (rc)
+    if (rc && stopped(t))
+        rc = answer_cancelled(t); /* the group gave up because it was told to */
+    else if (rc)
         ph_err_set(&t->err, rc, "%s.keys: %s", t->name, e.msg);
     t->status = rc;
 }
@@ -122,7 +139,7 @@ static int solve_opts(wrk_task *t, uint32_t n, ph_solve_opts *so, ph_err *err)
     so->hash = (ph_hash_kind)h;
     so->compact = t->compact;
     so->seed = t->seed;
-    so->cancel = t->cancel;
+    so->cancel = &t->stop;
     so->progress = &t->steps;
     so->threads = t->threads ? t->threads : (n >= WRK_BIG_TABLE ? t->node_threads : 1);
     if (t->rt) {
@@ -169,14 +186,11 @@ void wrk_task_execute(wrk_task *t)
     ph_keys_free(&k);
     if (!rc)
         rc = check_wire_size(t);
+    if (rc && stopped(t))
+        rc = answer_cancelled(t); /* the solve gave up because it was told to */
     t->status = rc;
     if (rc && !t->err.msg[0])
         ph_err_set(&t->err, rc, "%s: %s", file, ph_err_name(rc));
-}
-
-static bool cancelled(const wrk_task *t)
-{
-    return t->cancel && atomic_load(t->cancel);
 }
 
 static void nap_ms(unsigned ms)
@@ -191,19 +205,24 @@ void wrk_task_work(void *arg, unsigned node, unsigned thread)
     wrk_task *t = arg;
     t->node = node;
     atomic_fetch_add_explicit(&t->steps, 1, memory_order_relaxed);
-    /* Test delay, in slices so that a worker told to exit does not wait;
-     * it stands for work, so each slice is a step of progress. */
-    for (unsigned left = t->delay_ms; left > 0 && !cancelled(t);) {
+    /* Test delay, in slices so that a task told to stop (cancelled, or the
+     * worker exits) does not wait; it stands for work, so each slice is a
+     * step of progress. */
+    for (unsigned left = t->delay_ms; left > 0 && !stopped(t);) {
         unsigned s = left < 20 ? left : 20;
         nap_ms(s);
         atomic_fetch_add_explicit(&t->steps, 1, memory_order_relaxed);
         left -= s;
     }
-    /* Test aid: a stuck solver, until the worker exits (or for stall_ms). */
-    for (unsigned waited = 0; t->stall && !cancelled(t) && (!t->stall_ms || waited < t->stall_ms);
+    /* Test aid: a stuck solver, until the task is told to stop (or for
+     * stall_ms). */
+    for (unsigned waited = 0; t->stall && !stopped(t) && (!t->stall_ms || waited < t->stall_ms);
          waited += 20)
         nap_ms(20);
-    wrk_task_execute(t);
+    if (stopped(t) && !t->status)
+        t->status = answer_cancelled(t); /* never started */
+    else
+        wrk_task_execute(t);
     ph_packet p = {.key = t->task_id, .value = 0, .data = t};
     /* The port holds more than the credits we ever grant, so this does not
      * block in practice; -1 keeps a result from ever being lost. */
