@@ -14,6 +14,9 @@
  *   cancel_compacted        the same after the journal was compacted while
  *                           the job was being cancelled (the snapshot keeps
  *                           the cancel)
+ *   cancel_partitioned      a big file solved as a partitioned table by
+ *                           the workers is abandoned: groups stopped on the
+ *                           worker, no temporary file left, no row
  *   cancel_bad_input        unknown and malformed tokens, a finished job, a
  *                           second cancel, usage errors
  * Each test has its own coordinator and worker; nothing waits for a fixed
@@ -364,6 +367,40 @@ static void cancel_compacted(void **state)
     kill(w, SIGCONT);
 }
 
+static void cancel_partitioned(void **state)
+{
+    (void)state;
+    start_cluster(NULL, FOREVER_MS);
+    /* First in name order: opened as a partitioned table (2^20 keys). */
+    hx_mkdir(hx_path("keys"));
+    hx_write_keys(hx_path("keys/a-big.keys"), 1u << 20, 77, false);
+    for (int i = 0; i < 3; i++)
+        hx_write_keys(hx_path("keys/t%04d.keys", i), 60, 600 + (uint32_t)i, false);
+    char token[17];
+    submit("keys", "out", token);
+    /* Its bucket groups are out, held by the worker. */
+    assert_true(status_until("\"parts_total\":", NULL, 0));
+    assert_true(status_until("\"workers\":[{", "running", 1));
+    assert_int_equal(hx_client(HX_HANG_MS, "cancel", token, NULL), 0);
+    char *j;
+    assert_int_equal(wait_json(token, &j), 5);
+    assert_non_null(strstr(j, "\"state\":\"cancelled\""));
+    assert_int_equal(hx_field(j, "succeeded"), 0);
+    assert_int_equal(hx_field(j, "failed"), 0);
+    free(j);
+    assert_int_equal(check_rows_match_tables("out", 3), 0);
+    char out[1024];
+    hx_path_buf(out, sizeof out, "out");
+    assert_int_equal(hx_count_names(out, ".tmp."), 0);
+    assert_false(hx_exists(hx_path("out/a-big")));
+    char *csv = hx_slurp(hx_path("out/results.csv"));
+    assert_non_null(csv);
+    assert_int_equal(hx_csv_rows_for(csv, "a-big.keys"), 0);
+    free(csv);
+    /* The worker stopped the groups it held: it is free again. */
+    assert_true(worker_idle());
+}
+
 static void cancel_bad_input(void **state)
 {
     (void)state;
@@ -400,6 +437,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(cancel_after_restart, setup, hx_teardown),
         cmocka_unit_test_setup_teardown(cancel_then_crash, setup, hx_teardown),
         cmocka_unit_test_setup_teardown(cancel_compacted, setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(cancel_partitioned, setup, hx_teardown),
         cmocka_unit_test_setup_teardown(cancel_bad_input, setup, hx_teardown),
     };
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
