@@ -1,6 +1,6 @@
 /* cl_big.c - create --local of a big keys file.
  *
- * A set of millions of keys is mapped, split into buckets and solved on
+ * A set of millions of keys is read once, split into buckets and solved on
  * every CPU of this process, its data written as binary files: the
  * embedded cluster would copy the keys into one message and the table back
  * into another, both past the protocol's frame cap for such sets. */

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ph_fs.h"
@@ -65,10 +67,59 @@ static int artifact_path_ok(const char *path, ph_err *err)
 /* The directory an artifact goes into, below outdir_fd, opened without
  * following links.  The files of one table share a directory, so the fd of
  * the last one is kept (cache) and reused. */
+#define MADE_MAX 4
+
 typedef struct sub_dir {
     char rel[4096];
     int fd;
+    /* Directories this write created (relative to outdir, first missing
+     * component and the full directory), removed again if it fails. */
+    char made_top[MADE_MAX][256], made_dir[MADE_MAX][1024];
+    int nmade;
 } sub_dir;
+
+/* The first component prefix of rel (below base) that does not exist yet
+ * into top; "" if all do. */
+static void first_missing(int base, const char *rel, char *top, size_t len)
+{
+    top[0] = '\0';
+    for (size_t at = 0; rel[at];) {
+        size_t n = strcspn(rel + at, "/");
+        if (n == 0) { /* a leading or doubled '/' */
+            at++;
+            continue;
+        }
+        if (at + n >= len)
+            return;
+        memcpy(top, rel, at + n);
+        top[at + n] = '\0';
+        struct stat st;
+        if (fstatat(base, top, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
+            return;
+        at += n;
+        while (rel[at] == '/')
+            at++;
+    }
+    top[0] = '\0';
+}
+
+/* rmdir dir, then its parents up to top (each only if empty). */
+static void remove_made(int base, const char *dir, const char *top)
+{
+    char cut[4096];
+    size_t tl = strlen(top);
+    if (!tl || strlen(dir) >= sizeof cut)
+        return;
+    snprintf(cut, sizeof cut, "%s", dir);
+    for (;;) {
+        if (unlinkat(base, cut, AT_REMOVEDIR) != 0 || strlen(cut) <= tl)
+            return;
+        char *slash = strrchr(cut, '/');
+        if (!slash || slash == cut)
+            return;
+        *slash = '\0';
+    }
+}
 
 static int artifact_write(const ph_artifact *it, int outdir_fd, const char *outdir,
                           sub_dir *cache, ph_err *err)
@@ -85,10 +136,20 @@ static int artifact_write(const ph_artifact *it, int outdir_fd, const char *outd
         cache->fd = -1;
         memcpy(cache->rel, it->path, dlen);
         cache->rel[dlen] = '\0';
-        if (dlen == 0)
+        if (dlen == 0) {
             cache->fd = outdir_fd;
-        else if ((rc = ph_fs_open_dir_at(outdir_fd, cache->rel, 1, full, &cache->fd, err)) != 0)
-            return rc;
+        } else {
+            char top[256];
+            first_missing(outdir_fd, cache->rel, top, sizeof top);
+            if (top[0] && cache->nmade < MADE_MAX && dlen < sizeof cache->made_dir[0]) {
+                snprintf(cache->made_top[cache->nmade], sizeof cache->made_top[0], "%s", top);
+                memcpy(cache->made_dir[cache->nmade], cache->rel, dlen + 1);
+                cache->nmade++;
+            }
+            rc = ph_fs_open_dir_at(outdir_fd, cache->rel, 1, full, &cache->fd, err);
+            if (rc)
+                return rc;
+        }
     }
     return ph_fs_write_atomic_at(cache->fd, slash ? slash + 1 : it->path, full, it->data,
                                  it->len, 0, err);
@@ -123,10 +184,16 @@ int ph_artifacts_write(const ph_artifacts *a, const char *outdir, ph_err *err)
         if (rc)
             return rc;
     }
+    /* A failed write (a full disk, a file-size limit) leaves outdir as it
+     * was: the files written so far and the directories made go again. */
+    char out_top[4096];
+    first_missing(AT_FDCWD, outdir, out_top, sizeof out_top);
     int outdir_fd;
     int rc = ph_fs_open_dir(outdir, 1, &outdir_fd, err);
-    if (rc)
+    if (rc) {
+        remove_made(AT_FDCWD, outdir, out_top);
         return rc;
+    }
     sub_dir cache = {.fd = -1};
     for (size_t i = 0; !rc && i < a->count; i++) {
         rc = artifact_write(&a->items[i], outdir_fd, outdir, &cache, err);
@@ -135,7 +202,11 @@ int ph_artifacts_write(const ph_artifacts *a, const char *outdir, ph_err *err)
     }
     if (cache.fd >= 0 && cache.fd != outdir_fd)
         close(cache.fd);
+    for (int i = rc ? cache.nmade : 0; i-- > 0;)
+        remove_made(outdir_fd, cache.made_dir[i], cache.made_top[i]);
     close(outdir_fd);
+    if (rc)
+        remove_made(AT_FDCWD, outdir, out_top);
     return rc;
 }
 

@@ -1,4 +1,4 @@
-/* ph_keys_map.c - a keys file mapped read-only (see ph_keys_map.h). */
+/* ph_keys_map.c - a keys file read into memory, checked (see ph_keys_map.h). */
 #include "ph_keys_map.h"
 
 #include "ph_keys.h"
@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,60 +75,79 @@ static void copy_le(void *dst, const unsigned char *p, uint32_t n, unsigned ks)
 
 int ph_keys_map_open(const char *path, ph_keys_map *out, ph_err *err)
 {
-    return ph_keys_map_open_sized(path, PH_KEY_SIZE_32, out, err);
+    return ph_keys_map_read_sized(path, PH_KEY_SIZE_32, 0, out, err);
 }
 
 int ph_keys_map_open_sized(const char *path, unsigned key_size, ph_keys_map *out, ph_err *err)
 {
-    memset(out, 0, sizeof *out);
-    unsigned ks = ph_keys_size_resolve(key_size, path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ph_err_set(err, PH_EIO, "%s: %s", path,
-                          strerror(errno));
-    struct stat st;
-    int rc = fstat(fd, &st) ? ph_err_set(err, PH_EIO, "%s: %s", path, strerror(errno))
-                            : size_checks(path, ks, &st, err);
-    if (rc) {
-        close(fd);
-        return rc;
-    }
-    size_t len = (size_t)st.st_size;
-    out->dev = (uint64_t)st.st_dev;
-    out->ino = (uint64_t)st.st_ino;
-    out->size = (uint64_t)st.st_size;
-    out->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    int map_errno = errno;
-    close(fd);
-    if (m == MAP_FAILED)
-        return ph_err_set(err, map_errno == ENOMEM ? PH_ENOMEM : PH_EIO, "%s: cannot map: %s",
-                          path, strerror(map_errno));
-    (void)madvise(m, len, MADV_SEQUENTIAL); /* advice only */
-    out->map = m;
-    out->map_len = len;
-    out->n = (uint32_t)(len / ks);
-    out->key_size = ks;
-    const void *keys = m;
-#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-    out->copy = malloc(len);
-    if (!out->copy) {
-        ph_keys_map_close(out);
-        return ph_err_set(err, PH_ENOMEM, "%s: out of memory for %zu keys", path, len / ks);
-    }
-    copy_le(out->copy, m, (uint32_t)(len / ks), ks);
-    keys = out->copy;
-#endif
-    if (ks == PH_KEY_SIZE_64)
-        out->v64 = keys;
-    else
-        out->v = keys;
-    return PH_OK;
+    return ph_keys_map_read_sized(path, key_size, 0, out, err);
 }
 
 int ph_keys_map_read(const char *path, int flags, ph_keys_map *out, ph_err *err)
 {
+    return ph_keys_map_read_sized(path, PH_KEY_SIZE_32, flags, out, err);
+}
+
+/* Test aid: with PH_TEST_KEYS_READ_PAUSE=FIFO in the environment the reader
+ * stops between sizing the file and reading it, until the FIFO's writer
+ * (the test) closes it; the test changes the file meanwhile.  Never set
+ * outside tests. */
+static void test_pause(void)
+{
+    const char *fifo = getenv("PH_TEST_KEYS_READ_PAUSE");
+    if (!fifo || !*fifo)
+        return;
+    int fd = open(fifo, O_RDONLY | O_CLOEXEC);
+    char c;
+    while (fd >= 0 && (read(fd, &c, 1) > 0 || errno == EINTR)) {
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* len bytes from fd into buf; a short read means the file shrank. */
+static int read_all(int fd, const char *path, unsigned char *buf, size_t len, ph_err *err)
+{
+    for (size_t got = 0; got < len;) {
+        size_t want = len - got > (1u << 30) ? (1u << 30) : len - got;
+        ssize_t r = pread(fd, buf + got, want, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return ph_err_set(err, PH_EIO, "%s: read failed: %s", path, strerror(errno));
+        if (r == 0)
+            return ph_err_set(err, PH_EINVAL, "%s: changed while being read (shrank to %zu of "
+                              "its %zu bytes); nothing written", path, got, len);
+        got += (size_t)r;
+    }
+    return PH_OK;
+}
+
+/* After the read: still the size and modification time it had (a file
+ * rewritten in place without shrinking is caught when its mtime moved). */
+static int same_after_read(int fd, const char *path, const struct stat *was, ph_err *err)
+{
+    struct stat now;
+    if (fstat(fd, &now))
+        return ph_err_set(err, PH_EIO, "%s: %s", path, strerror(errno));
+    if (now.st_size != was->st_size || mtime_ns(&now) != mtime_ns(was))
+        return ph_err_set(err, PH_EINVAL, "%s: changed while being read (size %lld -> %lld "
+                          "bytes%s); nothing written", path, (long long)was->st_size,
+                          (long long)now.st_size,
+                          now.st_size == was->st_size ? ", modified" : "");
+    return PH_OK;
+}
+
+int ph_keys_map_read_sized(const char *path, unsigned key_size, int flags, ph_keys_map *out,
+                           ph_err *err)
+{
     memset(out, 0, sizeof *out);
+    unsigned ks = ph_keys_size_resolve(key_size, path);
     int oflags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
     if (flags & PH_KEYS_MAP_NOFOLLOW)
         oflags |= O_NOFOLLOW;
@@ -139,21 +157,18 @@ int ph_keys_map_read(const char *path, int flags, ph_keys_map *out, ph_err *err)
                           errno == ELOOP ? "a symbolic link, refused" : strerror(errno));
     struct stat st;
     int rc = fstat(fd, &st) ? ph_err_set(err, PH_EIO, "%s: %s", path, strerror(errno))
-                            : size_checks(path, PH_KEY_SIZE_32, &st, err);
+                            : size_checks(path, ks, &st, err);
     size_t len = rc ? 0 : (size_t)st.st_size;
     unsigned char *buf = rc ? NULL : malloc(len);
     if (!rc && !buf)
-        rc = ph_err_set(err, PH_ENOMEM, "%s: out of memory for %zu keys", path, len / 4);
-    for (size_t got = 0; !rc && got < len;) {
-        ssize_t r = pread(fd, buf + got, len - got, (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            rc = ph_err_set(err, PH_EINVAL, "%s: %s while reading", path,
-                            r < 0 ? strerror(errno) : "shrank");
-        else
-            got += (size_t)r;
+        rc = ph_err_set(err, PH_ENOMEM, "%s: out of memory for a copy of its %zu keys "
+                        "(%zu bytes)", path, len / ks, len);
+    if (!rc) {
+        test_pause();
+        rc = read_all(fd, path, buf, len, err);
     }
+    if (!rc)
+        rc = same_after_read(fd, path, &st, err);
     close(fd);
     if (rc) {
         free(buf);
@@ -162,14 +177,17 @@ int ph_keys_map_read(const char *path, int flags, ph_keys_map *out, ph_err *err)
     out->dev = (uint64_t)st.st_dev;
     out->ino = (uint64_t)st.st_ino;
     out->size = (uint64_t)st.st_size;
-    out->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    out->n = (uint32_t)(len / 4);
-    out->key_size = PH_KEY_SIZE_32;
+    out->mtime_ns = mtime_ns(&st);
+    out->n = (uint32_t)(len / ks);
+    out->key_size = ks;
     out->copy = buf;
 #if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-    copy_le(out->copy, buf, out->n, 4); /* in place: each key read before it is written */
+    copy_le(out->copy, buf, out->n, ks); /* in place: each key read before it is written */
 #endif
-    out->v = out->copy;
+    if (ks == PH_KEY_SIZE_64)
+        out->v64 = out->copy;
+    else
+        out->v = out->copy;
     return PH_OK;
 }
 
@@ -192,8 +210,6 @@ void ph_keys_map_close(ph_keys_map *m)
 {
     if (!m)
         return;
-    if (m->map)
-        munmap(m->map, m->map_len);
     free(m->copy);
     memset(m, 0, sizeof *m);
 }

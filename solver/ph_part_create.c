@@ -1,5 +1,5 @@
 /* ph_part_create.c - keys file to written partitioned table (see
- * ph_part_emit.h): mapped keys, one solve, files moved out of the table. */
+ * ph_part_emit.h): keys read once, one solve, files moved out of the table. */
 #include "ph_part_emit.h"
 
 #include <stdio.h>
@@ -43,6 +43,13 @@ int ph_part_create_file_sized(const char *keys_path, unsigned key_size, const ch
     return ph_part_create_file_emit(keys_path, key_size, out_dir, o, PH_PART_EMIT_C, row, err);
 }
 
+/* The solver and renderers speak of keys, buckets and images: name the
+ * keys file in front of their message. */
+static int on_file(int rc, const char *keys_path, const ph_err *sub, ph_err *err)
+{
+    return rc ? ph_err_set(err, rc, "%s: %s", keys_path, sub->msg) : PH_OK;
+}
+
 int ph_part_create_file_emit(const char *keys_path, unsigned key_size, const char *out_dir,
                              const ph_part_opts *o, unsigned emit, ph_result_row *row,
                              ph_err *err)
@@ -51,6 +58,7 @@ int ph_part_create_file_emit(const char *keys_path, unsigned key_size, const cha
     ph_keys_map km;
     ph_part_table t = {0};
     ph_artifacts arts = {0};
+    ph_err sub = {0};
     row_init(row, keys_path);
     int rc = ph_keys_table_name(keys_path, name, sizeof name, err);
     if (!rc)
@@ -60,11 +68,9 @@ int ph_part_create_file_emit(const char *keys_path, unsigned key_size, const cha
         return rc;
     }
     row->keys = km.n;
-    ph_err solve_err = {0};
-    rc = km.key_size == 8 ? ph_part_solve64(km.v64, km.n, o, &t, &solve_err)
-                          : ph_part_solve(km.v, km.n, o, &t, &solve_err);
-    if (rc) /* the solver speaks of keys and buckets: name the file */
-        ph_err_set(err, rc, "%s: %s", keys_path, solve_err.msg);
+    rc = km.key_size == 8 ? ph_part_solve64(km.v64, km.n, o, &t, &sub)
+                          : ph_part_solve(km.v, km.n, o, &t, &sub);
+    rc = on_file(rc, keys_path, &sub, err);
     if (!rc)
         rc = ph_keys_map_unchanged(&km, keys_path, err);
     if (!rc)
@@ -73,11 +79,12 @@ int ph_part_create_file_emit(const char *keys_path, unsigned key_size, const cha
         const void *keys = km.key_size == 8 ? (const void *)km.v64 : (const void *)km.v;
         ph_image_src img = {.kind = PH_IMAGE_PART, .part = &t, .key_size = (uint8_t)km.key_size,
                             .keys = emit & PH_PART_EMIT_KEYS ? keys : NULL};
-        rc = ph_image_artifact(&img, name, &arts, err);
+        rc = on_file(ph_image_artifact(&img, name, &arts, &sub), keys_path, &sub, err);
     }
     ph_keys_map_close(&km);
     if (!rc && (emit & PH_PART_EMIT_C))
-        rc = ph_part_emit_render(&t, name, keys_path, &arts, err);
+        rc = on_file(ph_part_emit_render(&t, name, keys_path, &arts, &sub), keys_path, &sub,
+                     err);
     ph_part_free(&t);
     if (!rc)
         rc = ph_artifacts_write(&arts, out_dir, err);

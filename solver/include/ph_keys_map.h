@@ -1,9 +1,15 @@
-/* ph_keys_map.h - a keys file mapped read-only instead of copied.
+/* ph_keys_map.h - a big keys file read into memory, checked as it is read.
  *
- * Big keys files (up to 2^32 - 1 keys) are used in place: on a
- * little-endian host the mapping IS the key array; elsewhere the keys are
- * copied once in host order.  Uniqueness is not checked here (the
- * partitioned solver finds duplicates in the bucket that holds them). */
+ * Keys files up to 2^32 - 1 keys are read once with pread into one buffer
+ * in host order.  They are not mapped: a mapped file that is truncated
+ * while in use faults its reader with SIGBUS, which would kill phclient
+ * half-way or the coordinator with every job it serves.  Read, a file that
+ * shrinks during the read is a short read, and one that changed during it
+ * shows in its size or mtime afterwards: both are one-line errors naming
+ * the file ("changed while being read").  The copy costs the same resident
+ * memory a mapping whose every page is touched does.  Uniqueness is not
+ * checked here (the partitioned solver finds duplicates in the bucket that
+ * holds them). */
 #ifndef PH_KEYS_MAP_H
 #define PH_KEYS_MAP_H
 
@@ -19,15 +25,15 @@ typedef struct ph_keys_map {
     const uint64_t *v64; /* key size 8: n keys, host order; else NULL */
     uint32_t n;
     unsigned key_size;   /* 4 or 8 */
-    void *map;           /* owned mapping, or NULL */
-    size_t map_len;
-    void *copy;          /* owned copy (big-endian hosts), or NULL */
+    void *copy;          /* owned: the keys (v or v64 point here), or NULL */
     uint64_t dev, ino, size;
     int64_t mtime_ns;    /* the file as it was opened */
 } ph_keys_map;
 
-/* Errors (one line naming the file): cannot open, not a regular file,
- * empty, size not a multiple of 4, more than 2^32 - 1 keys, cannot map. */
+/* The keys of path (ph_keys_map_read_sized without flags).  Errors (one
+ * line naming the file): cannot open, not a regular file, empty, size not a
+ * multiple of 4, more than 2^32 - 1 keys, out of memory for the copy,
+ * changed while being read. */
 int ph_keys_map_open(const char *path, ph_keys_map *out, ph_err *err);
 /* The same with key_size 4 or 8 (ph_keys.h; PH_KEY_SIZE_AUTO: from the
  * name): a size that is not a multiple of it names the file and the size. */
@@ -42,10 +48,16 @@ int ph_keys_map_count_sized(const char *path, unsigned key_size, uint64_t *n, ph
 #define PH_KEYS_MAP_NOFOLLOW 1
 int ph_keys_map_count_flags(const char *path, int flags, uint64_t *n, ph_err *err);
 
-/* Read the file into memory (m->copy) instead of mapping it: a file
- * truncated while in use cannot fault the reader, as a mapping would with
- * SIGBUS (the coordinator serves other jobs).  Same checks and errors as
- * ph_keys_map_open, and a file that shrinks while read is refused. */
+/* Read the file (key_size 4 or 8, or PH_KEY_SIZE_AUTO; flags: see above)
+ * into m->copy.  Besides the size checks: PH_ENOMEM "out of memory for a
+ * copy of its N keys (B bytes)"; PH_EINVAL "changed while being read" when
+ * the file shrank under the read or its size or mtime moved by its end;
+ * PH_EIO for a failed read.  Test aid: PH_TEST_KEYS_READ_PAUSE=FIFO makes
+ * the reader wait, after sizing the file, until the FIFO's writer closes
+ * it (tests change the file meanwhile); never set it otherwise. */
+int ph_keys_map_read_sized(const char *path, unsigned key_size, int flags, ph_keys_map *out,
+                           ph_err *err);
+/* Key size 4. */
 int ph_keys_map_read(const char *path, int flags, ph_keys_map *out, ph_err *err);
 
 /* PH_EINVAL naming the file if path is no longer the file that was opened

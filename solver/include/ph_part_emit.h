@@ -43,7 +43,7 @@ int ph_part_create_file_sized(const char *keys_path, unsigned key_size, const ch
 
 /* What ph_part_create_file_emit writes: the C sources and data files,
  * the binary table file NAME/NAME.phc (ph_image.h; rendered in memory
- * while the keys are still mapped), and whether that file keeps the keys
+ * while the keys are still held), and whether that file keeps the keys
  * (membership for the library's phc_table_find). */
 #define PH_PART_EMIT_C 1u
 #define PH_PART_EMIT_BIN 2u
