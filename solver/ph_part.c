@@ -583,6 +583,8 @@ static int part_solve_any(const void *keys, unsigned ksize, uint32_t n, const ph
         return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
                           out->nbuckets);
     }
+    if (o->split_done) /* the caller may free keys[] now, before the values exist */
+        o->split_done(o->split_ctx);
     int rc = table_layout(out, &s);
     if (rc)
         rc = ph_err_set(err, PH_ENOMEM, "out of memory for %llu vertex values",

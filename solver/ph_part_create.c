@@ -2,7 +2,9 @@
  * ph_part_emit.h): keys read once, one solve, files moved out of the table. */
 #include "ph_part_emit.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ph_image.h"
@@ -50,6 +52,18 @@ static int on_file(int rc, const char *keys_path, const ph_err *sub, ph_err *err
     return rc ? ph_err_set(err, rc, "%s: %s", keys_path, sub->msg) : PH_OK;
 }
 
+/* The keys copy goes once split: the C files do not need it and the
+ * values then take its place in memory (its identity, for the check that
+ * the file did not change, stays). */
+static void drop_keys(void *ctx)
+{
+    ph_keys_map *km = ctx;
+    free(km->copy);
+    km->copy = NULL;
+    km->v = NULL;
+    km->v64 = NULL;
+}
+
 int ph_part_create_file_emit(const char *keys_path, unsigned key_size, const char *out_dir,
                              const ph_part_opts *o, unsigned emit, ph_result_row *row,
                              ph_err *err)
@@ -68,8 +82,18 @@ int ph_part_create_file_emit(const char *keys_path, unsigned key_size, const cha
         return rc;
     }
     row->keys = km.n;
-    rc = km.key_size == 8 ? ph_part_solve64(km.v64, km.n, o, &t, &sub)
-                          : ph_part_solve(km.v, km.n, o, &t, &sub);
+    ph_part_opts po;
+    if (o)
+        po = *o;
+    else
+        ph_part_opts_init(&po);
+    bool keep_keys = (emit & PH_PART_EMIT_BIN) && (emit & PH_PART_EMIT_KEYS);
+    if (!keep_keys) {
+        po.split_done = drop_keys;
+        po.split_ctx = &km;
+    }
+    rc = km.key_size == 8 ? ph_part_solve64(km.v64, km.n, &po, &t, &sub)
+                          : ph_part_solve(km.v, km.n, &po, &t, &sub);
     rc = on_file(rc, keys_path, &sub, err);
     if (!rc)
         rc = ph_keys_map_unchanged(&km, keys_path, err);

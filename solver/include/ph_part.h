@@ -36,6 +36,11 @@ typedef struct ph_part_opts {
     uint64_t seed;              /* same seed + keys => same table */
     uint32_t max_attempts;      /* per bucket; 0 = 1,000 */
     const atomic_int *cancel;   /* optional: non-zero stops (PH_ETIMEOUT) */
+    /* Optional: called once keys[] has been split (the solve reads only its
+     * own grouped copy from then on), before the vertex values are
+     * allocated, so a caller done with the keys frees them first. */
+    void (*split_done)(void *ctx);
+    void *split_ctx;
 } ph_part_opts;
 
 void ph_part_opts_init(ph_part_opts *o);

@@ -323,7 +323,47 @@ static void test_cancel(void **state)
     free(keys);
 }
 
-/* A keys file mapped, then appended to or rewritten in place: the change is
+/* split_done: called once, after which the caller's keys are not read
+ * again: overwritten there, the table is still right for the originals. */
+typedef struct split_seen {
+    uint32_t *keys, n;
+    int calls;
+} split_seen;
+
+static void scribble(void *ctx)
+{
+    split_seen *s = ctx;
+    s->calls++;
+    memset(s->keys, 0xa5, (size_t)s->n * sizeof *s->keys);
+}
+
+static void test_split_done(void **state)
+{
+    (void)state;
+    uint32_t n = 200000;
+    uint32_t *keys = gen_keys(GEN_RANDOM, n, 5);
+    uint32_t *copy = malloc((size_t)n * sizeof *copy);
+    assert_non_null(copy);
+    memcpy(copy, keys, (size_t)n * sizeof *copy);
+    split_seen seen = {.keys = keys, .n = n};
+    ph_part_opts o;
+    ph_part_opts_init(&o);
+    o.keys_per_bucket = 1000;
+    o.threads = 2;
+    o.split_done = scribble;
+    o.split_ctx = &seen;
+    ph_part_table t;
+    ph_err err = {0};
+    assert_int_equal(ph_part_solve(keys, n, &o, &t, &err), 0);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(keys[0], 0xa5a5a5a5u);
+    assert_int_equal(check_table(&t, copy, n), 0);
+    ph_part_free(&t);
+    free(copy);
+    free(keys);
+}
+
+/* A keys file read, then appended to or rewritten in place: the change is
  * found before anything would be written; bad sizes are refused by name. */
 static void test_keys_map_changed(void **state)
 {
@@ -372,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_groups_same_table),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_keys_map_changed),
+        cmocka_unit_test(test_split_done),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
