@@ -124,7 +124,8 @@ static const char common_help[] =
     "\nExit codes: 0 all succeeded (cancel: the job is cancelled), 1 usage or other\n"
     "error, 2 some tables failed (the first failure is printed), 3 no keys files\n"
     "found, 4 cannot reach the coordinator (no answer to a PING within 2 s, or env\n"
-    "PHCLUSTER_REACH_MS), 5 the job was cancelled (wait, create, bulk-create).\n";
+    "PHCLUSTER_REACH_MS; while waiting, none for 30 s or PHCLUSTER_REACH_MS if\n"
+    "longer), 5 the job was cancelled (wait, create, bulk-create).\n";
 
 static void usage(FILE *f)
 {

@@ -23,7 +23,8 @@
 #define CL_REQUEST_MS 60000      /* SUBMIT (directory walk) and friends */
 #define CL_WAIT_POLL_MS 250      /* long-poll slice of a WAIT */
 #define CL_WAIT_RETRY_MS 2000    /* no JOB reply this long after the slice: ask again */
-#define CL_WAIT_LOST_MS 30000    /* silent this long while waiting: unreachable (exit 4) */
+#define CL_WAIT_LOST_MS 30000    /* silent this long while waiting: unreachable (exit 4),
+                                    or PHCLUSTER_REACH_MS if longer */
 
 static int fail(int code, const char *msg)
 {
@@ -148,6 +149,8 @@ static int wait_job(cl_conn *c, const cl_args *a, const char *token, bool progre
     req.u.wait.token = ph_bytes_str(token);
     req.u.wait.timeout_ms = CL_WAIT_POLL_MS;
     uint64_t last_reply = ph_time_ms();
+    /* As patient as the reach (PHCLUSTER_REACH_MS) if that is longer. */
+    uint64_t lost_ms = a->reach_ms > CL_WAIT_LOST_MS ? (uint64_t)a->reach_ms : CL_WAIT_LOST_MS;
     for (;;) {
         const ph_msg *r;
         ph_err err = {0};
@@ -155,8 +158,8 @@ static int wait_job(cl_conn *c, const cl_args *a, const char *token, bool progre
                                  &err);
         /* No answer: the coordinator may be restarting (its journal keeps
          * the job); the socket reconnects by itself, so ask again until it
-         * has been silent for CL_WAIT_LOST_MS. */
-        if (rc == PH_ETIMEOUT && ph_time_ms() - last_reply < CL_WAIT_LOST_MS)
+         * has been silent for lost_ms. */
+        if (rc == PH_ETIMEOUT && ph_time_ms() - last_reply < lost_ms)
             continue;
         if (rc != 0) {
             cl_progress_end(&p);

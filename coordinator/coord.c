@@ -8,7 +8,10 @@
  *   2. handle every message already queued (bounded batch),
  *   3. dispatch tasks while some worker has a free credit,
  *   4. heartbeat workers, drop silent ones (requeueing what they held),
- *      answer WAITs whose deadline passed.
+ *      answer WAITs whose deadline passed.  A worker counts as silent only
+ *      once every message queued for us has been read: when this loop was
+ *      slow (a starved or sanitizer-slowed process), the heartbeats waiting
+ *      in the socket are the workers' alibi, not their silence.
  * This file owns the loop and routes each message to the file that handles
  * its kind (coord_client.c, coord_worker.c); decisions flow down from here
  * (coord_int.h draws the map).
@@ -113,6 +116,14 @@ static void handle(coord *c, const void *ident, size_t n, zmq_msg_t *frame, ph_m
             coord_reply_error(c, ident, n, PH_EPROTO, "unexpected message type");
         return;
     }
+}
+
+/* Nothing left to read on the socket (an error counts as nothing). */
+static bool socket_drained(coord *c)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    return zmq_getsockopt(c->sock, ZMQ_EVENTS, &events, &len) != 0 || !(events & ZMQ_POLLIN);
 }
 
 /* Receive and handle one [identity][payload] pair; 0 when none is queued. */
@@ -285,7 +296,7 @@ static void maybe_reload(coord *c)
 static int loop(coord *c, ph_err *err)
 {
     while (!c->quit && !(c->opts->stop && atomic_load(c->opts->stop))) {
-        uint64_t now = coord_now_ms();
+        uint64_t now = coord_now_ms(), polled = now;
         long timeout = coord_durable_timeout(c, poll_timeout(c, now));
         /* A stop flag set from another thread is noticed within 100 ms. */
         if (c->opts->stop && timeout > 100)
@@ -301,8 +312,13 @@ static int loop(coord *c, ph_err *err)
                 break;
             return ph_err_set(err, PH_EIO, "zmq_poll: %s", ph_wire_strerror());
         }
+        uint64_t t0 = coord_now_ms();
+        /* A poll that returns long after its timeout: this process got no
+         * CPU (or was stopped) meanwhile. */
+        uint64_t late = t0 - polled > (uint64_t)timeout ? t0 - polled - (uint64_t)timeout : 0;
         for (int i = 0; i < COORD_BATCH && !c->quit && recv_one(c); i++)
             ;
+        uint64_t t1 = coord_now_ms();
         coord_wjob *wj;
         while ((wj = coord_writer_take(c->writer)) != NULL) {
             if (wj->part)
@@ -311,14 +327,22 @@ static int loop(coord *c, ph_err *err)
                 coord_wjob_free(wj);
         }
         coord_durable_flush(c, false);
+        uint64_t t2 = coord_now_ms();
         if (!c->quit)
             coord_dispatch(c);
         maybe_reload(c);
         now = coord_now_ms();
         ph_lograte_tick(c->lograte, now);
+        /* Peers judge us by our heartbeats: say when we were away long. */
+        if (now - t0 + late > (uint64_t)c->opts->liveness_ms / 2)
+            ph_log_warn("coord", "ms=%llu poll_late_ms=%llu messages_ms=%llu writes_ms=%llu "
+                        "dispatch_ms=%llu msg=\"slow loop iteration\"",
+                        (unsigned long long)(now - t0 + late), (unsigned long long)late,
+                        (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1),
+                        (unsigned long long)(now - t2));
         coord_retain(c, now);
         coord_journal_flush(c->journal, false);
-        coord_workers_tick(c, now);
+        coord_workers_tick(c, now, socket_drained(c));
         coord_stall_tick(c, now);
         coord_expire_waiters(c, now);
     }

@@ -481,7 +481,10 @@ uint64_t coord_worker_take_back(coord *c, coord_worker *w);
 /* Take back everything workers[idx] holds and forget it. */
 void coord_worker_drop(coord *c, size_t idx, const char *why);
 /* Timers: drop silent workers, heartbeat the rest, expire tasks. */
-void coord_workers_tick(coord *c, uint64_t now);
+/* heard_all: every message queued on the socket has been read; until it
+ * has, a worker is dropped for silence only past twice the liveness (its
+ * heartbeats may be waiting behind a slow loop). */
+void coord_workers_tick(coord *c, uint64_t now, bool heard_all);
 
 /* coord_stall.c */
 /* How long a quiet task (or group) counts as stalled in status before its

@@ -279,11 +279,12 @@ static void expire_tasks(coord *c, uint64_t now)
     }
 }
 
-void coord_workers_tick(coord *c, uint64_t now)
+void coord_workers_tick(coord *c, uint64_t now, bool heard_all)
 {
+    uint64_t limit = (uint64_t)c->opts->liveness_ms * (heard_all ? 1u : 2u);
     for (size_t i = 0; i < c->nworkers;) {
         coord_worker *w = c->workers[i];
-        if (now - w->last_seen_ms > (uint64_t)c->opts->liveness_ms) {
+        if (now - w->last_seen_ms > limit) {
             coord_worker_drop(c, i, "silent past liveness");
             continue; /* slot i now holds another worker */
         }
