@@ -75,7 +75,7 @@ static void handle(coord *c, const void *ident, size_t n, zmq_msg_t *frame, ph_m
         if (m->type == PH_MSG_RESULT)
             coord_on_result(c, w, frame, m);
         else if (m->type == PH_MSG_PART_RESULT)
-            coord_on_part_result(c, w, &m->u.part_result);
+            coord_on_part_result(c, w, frame, m);
         else if (m->type == PH_MSG_PROGRESS)
             coord_on_progress(c, w, &m->u.progress);
         else
@@ -275,6 +275,7 @@ static void teardown(coord *c)
     free(c->workers);
     for (size_t i = 0; i < c->jobs.n; i++)
         coord_part_abandon(c->jobs.v[i]); /* temporary values files removed */
+    coord_part_orphans_free(c);
     coord_jobs_free(&c->jobs);
     free(c->waiters);
     ph_lograte_free(c->lograte); /* logs the counts still pending */

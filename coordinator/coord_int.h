@@ -196,6 +196,8 @@ typedef struct coord_wjob {
      * loop hands the finished job to coord_part_done, which frees it. */
     int (*run)(struct coord_wjob *wj);
     coord_part *part;
+    uint32_t group;                    /* a group's check: which */
+    uint64_t check_us;
 } coord_wjob;
 
 typedef struct coord_writer coord_writer;
@@ -231,6 +233,7 @@ typedef struct coord {
     uint64_t last_hb_ms;
     uint64_t last_stall_ms; /* last stall scan (coord_stall.c) */
     uint64_t retain_ms;    /* last full retention pass */
+    coord_part *part_orphans; /* closed parts with checks still on writer threads */
     coord_wjob **unsynced; /* finished writes waiting for their sync */
     size_t nunsynced, capunsynced;
     uint64_t unsynced_since_ms;
@@ -532,7 +535,9 @@ bool coord_part_pending(const coord_job *j);
 /* Send j's next group to w (a full queue marks w blocked); an error means
  * w cannot be sent to (the caller drops it). */
 int coord_part_send(coord *c, coord_job *j, coord_worker *w, ph_err *err);
-void coord_on_part_result(coord *c, coord_worker *w, const ph_msg_part_result *r);
+/* frame: the received PART_RESULT; taken (c->taken) when its check goes
+ * to the writer pool. */
+void coord_on_part_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m);
 /* Groups held by w go back to their queues; returns how many. */
 uint64_t coord_part_take_back(coord *c, coord_worker *w);
 /* Groups held past the task timeout go back to their queues. */
@@ -545,6 +550,9 @@ bool coord_part_progress(coord *c, coord_worker *w, const ph_group_progress *e, 
 void coord_part_stall(coord *c, uint64_t now);
 /* A job of the writer pool with part set came back (the loop). */
 void coord_part_done(coord *c, coord_wjob *wj);
+/* Teardown, after the writer pool stopped: parts closed while groups were
+ * being checked. */
+void coord_part_orphans_free(coord *c);
 /* Teardown: drop j's open parts (temporary files removed). */
 void coord_part_abandon(coord_job *j);
 /* j was cancelled: each worker holding a group of an open part gets

@@ -66,6 +66,9 @@ struct coord_part {
     coord_part *next;
     bool opening;               /* being built on a writer thread: the loop
                                    touches nothing below but this flag */
+    bool closed;                /* closed while groups were being checked on
+                                   writer threads: freed by the last of them */
+    uint32_t checking;          /* groups on writer threads */
     uint64_t task;              /* the file's task in its job */
     /* inputs of the build, copied from the job (the thread sees no job) */
     char out_dir[4096];
@@ -251,6 +254,7 @@ static int part_build_run(coord_wjob *wj)
 }
 
 static void part_opened(coord *c, coord_wjob *wj);
+static void group_checked(coord *c, coord_wjob *wj);
 
 /* The file's task becomes the part's: it runs (held by the coordinator)
  * while the file is read and split on a writer thread, so the loop goes on
@@ -354,7 +358,13 @@ static void part_close(coord *c, coord_job *j, coord_part *p, int status, const 
                 " msg=\"partitioned table closed\"", j->token, j->tasks[t].file,
                 status ? ph_err_name(status) : "ok", r.solve_us / 1000, p->open_us / 1000,
                 p->send_us / 1000, p->check_us / 1000, p->finish_us / 1000);
-    part_free(p);
+    if (p->checking) { /* a writer thread still writes into its values file */
+        p->closed = true;
+        p->next = c->part_orphans;
+        c->part_orphans = p;
+    } else {
+        part_free(p);
+    }
     coord_task_settle(c, j, t, coord_job_jw(j, NULL), status ? NULL : &r, status, error);
 }
 
@@ -442,7 +452,30 @@ static void part_opened(coord *c, coord_wjob *wj)
 
 void coord_part_done(coord *c, coord_wjob *wj)
 {
-    part_opened(c, wj);
+    if (wj->run == part_build_run)
+        part_opened(c, wj);
+    else
+        group_checked(c, wj);
+}
+
+void coord_part_orphans_free(coord *c)
+{
+    while (c->part_orphans) {
+        coord_part *p = c->part_orphans;
+        c->part_orphans = p->next;
+        part_free(p);
+    }
+}
+
+/* A closed part whose last check came back. */
+static void orphan_release(coord *c, coord_part *p)
+{
+    for (coord_part **q = &c->part_orphans; *q; q = &(*q)->next)
+        if (*q == p) {
+            *q = p->next;
+            break;
+        }
+    part_free(p);
 }
 
 void coord_part_abandon(coord_job *j)
@@ -751,8 +784,64 @@ static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result
     return rc;
 }
 
-void coord_on_part_result(coord *c, coord_worker *w, const ph_msg_part_result *r)
+/* What follows a group's final answer on the loop: rc 0 and it counts,
+ * else the table fails. */
+static void group_settle(coord *c, coord_job *j, coord_part *p, coord_pgroup *pg,
+                         const ph_msg_part_result *r, int rc, const char *error)
 {
+    pg->worker = 0;
+    pg->state = TASK_DONE;
+    if (rc) { /* a group that fails fails its table: the seeds are deterministic */
+        part_close(c, j, p, rc, error);
+        return;
+    }
+    p->ndone++;
+    j->parts_done++;
+    p->attempts += r->attempts;
+    if (r->max_bucket_attempts > p->max_bucket_attempts)
+        p->max_bucket_attempts = r->max_bucket_attempts;
+    if (p->ndone < p->ngroups)
+        return;
+    ph_err err = {0};
+    uint64_t t0 = ph_time_us();
+    rc = part_finish(c, j, p, &err);
+    p->finish_us = ph_time_us() - t0;
+    part_close(c, j, p, rc, rc ? err.msg : "");
+}
+
+/* On a writer thread: the group's keys and the table's values file are
+ * the part's; the loop leaves a group being checked (TASK_WRITING) alone. */
+static int group_check_run(coord_wjob *wj)
+{
+    coord_part *p = wj->part;
+    uint64_t t0 = ph_time_us();
+    int rc = group_place(p, &p->groups[wj->group], &wj->msg.u.part_result, &wj->err);
+    wj->check_us = ph_time_us() - t0;
+    return rc;
+}
+
+static void group_checked(coord *c, coord_wjob *wj)
+{
+    coord_part *p = wj->part;
+    p->checking--;
+    p->check_us += wj->check_us;
+    if (p->closed) {
+        if (p->checking == 0)
+            orphan_release(c, p);
+        coord_wjob_free(wj);
+        return;
+    }
+    coord_job *j = coord_job_by_id(&c->jobs, wj->job_id);
+    char error[600] = "";
+    if (wj->status)
+        snprintf(error, sizeof error, "%s: %s", j->tasks[p->task].file, wj->err.msg);
+    group_settle(c, j, p, &p->groups[wj->group], &wj->msg.u.part_result, wj->status, error);
+    coord_wjob_free(wj);
+}
+
+void coord_on_part_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m)
+{
+    const ph_msg_part_result *r = &m->u.part_result;
     coord_job *j = coord_job_by_id(&c->jobs, r->job_id);
     coord_part *p = j && j->state == PH_JOB_RUNNING ? part_of(j, r->task_id) : NULL;
     coord_pgroup *pg = p && r->group < p->ngroups ? &p->groups[r->group] : NULL;
@@ -769,37 +858,36 @@ void coord_on_part_result(coord *c, coord_worker *w, const ph_msg_part_result *r
     }
     coord_worker_pace(w);
     coord_worker_release_bytes(w, pg->bytes);
-    char error[600] = "";
-    ph_err err = {0};
-    int rc = r->status;
-    if (rc) {
+    if (r->status) {
         w->failed++;
+        char error[600];
         snprintf(error, sizeof error, "%.*s", (int)(r->error.n < 500 ? r->error.n : 500),
                  r->error.p);
-    } else {
-        w->done++;
-        uint64_t t0 = ph_time_us();
-        rc = group_place(p, pg, r, &err);
-        p->check_us += ph_time_us() - t0;
-        if (rc != PH_OK)
-            snprintf(error, sizeof error, "%s: %s", j->tasks[p->task].file, err.msg);
-    }
-    pg->worker = 0;
-    if (rc) { /* a group that fails fails its table: the seeds are deterministic */
-        pg->state = TASK_DONE;
-        part_close(c, j, p, rc, error);
+        group_settle(c, j, p, pg, r, r->status, error);
         return;
     }
-    pg->state = TASK_DONE;
-    p->ndone++;
-    j->parts_done++;
-    p->attempts += r->attempts;
-    if (r->max_bucket_attempts > p->max_bucket_attempts)
-        p->max_bucket_attempts = r->max_bucket_attempts;
-    if (p->ndone < p->ngroups)
+    w->done++;
+    /* The check and the write of the values go to the writer pool with the
+     * frame they read from; the loop goes back to sending groups. */
+    coord_wjob *wj = calloc(1, sizeof *wj);
+    if (!wj) {
+        group_settle(c, j, p, pg, r, PH_ENOMEM, "out of memory for a group's check");
         return;
-    uint64_t t0 = ph_time_us();
-    rc = part_finish(c, j, p, &err);
-    p->finish_us = ph_time_us() - t0;
-    part_close(c, j, p, rc, rc ? err.msg : "");
+    }
+    wj->job_id = j->id;
+    wj->task_id = p->task;
+    wj->worker = w->serial;
+    wj->part = p;
+    wj->group = r->group;
+    wj->run = group_check_run;
+    zmq_msg_init(&wj->frame);
+    zmq_msg_move(&wj->frame, frame);
+    wj->msg = *m;           /* views into the frame */
+    c->taken = true;        /* recv_one must not free either */
+    pg->state = TASK_WRITING;
+    p->checking++;
+    if (coord_writer_submit(c->writer, wj))
+        return;
+    wj->status = group_check_run(wj);
+    group_checked(c, wj);
 }

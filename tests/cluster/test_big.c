@@ -18,6 +18,10 @@
  *   big_file_changed        the keys file shrinks mid-job: the table fails with
  *                           a one-line error naming the file, nothing of it
  *                           is written, the coordinator serves on
+ *   big_duplicate_key       a duplicate key fails the table (its group fails on
+ *                           the worker, naming both positions) while two
+ *                           workers' other groups are in flight or being
+ *                           checked: nothing of it stays, the cluster serves on
  * Each test checks the written table itself: bucket records and vertex
  * values read back and every key of the keys file looked up. */
 #ifndef _GNU_SOURCE
@@ -281,12 +285,15 @@ static void big_worker_killed(void **state)
     verify_table(out, "big", keys);
     char *log = hx_slurp(hx_path("coord.log"));
     assert_non_null(log);
-    const char *drop = strstr(log, "worker dropped");
-    assert_non_null(drop);
-    const char *rq = strstr(log, "requeued=");
-    assert_non_null(rq);
-    fprintf(stderr, "coordinator: %.60s\n", rq);
-    assert_true(atoi(rq + 9) >= 1);
+    assert_non_null(strstr(log, "worker dropped"));
+    /* Some drop took groups back (a busy machine can add drops of its own,
+     * e.g. of an earlier connection that held nothing). */
+    int most = 0;
+    for (const char *rq = strstr(log, "requeued="); rq; rq = strstr(rq + 9, "requeued=")) {
+        fprintf(stderr, "coordinator: %.60s\n", rq);
+        most = atoi(rq + 9) > most ? atoi(rq + 9) : most;
+    }
+    assert_true(most >= 1);
     free(log);
     assert_int_equal(tmp_files(out), 0);
 }
@@ -360,6 +367,39 @@ static void big_file_changed(void **state)
     assert_int_equal(hx_client(HX_HANG_MS, "ping", NULL), 0);
 }
 
+static void big_duplicate_key(void **state)
+{
+    (void)state;
+    hx_args extra = {0};
+    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
+    start_coord(NULL, &extra, "coord.log");
+    start_worker("0", "w1.log");
+    start_worker("0", "w2.log");
+    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    char dir[1024], keys[1024], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("in"));
+    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_mkdir(dir);
+    hx_write_keys(keys, 1500000, 41, true); /* the last key repeats the first */
+    assert_true(hx_submit_bulk(dir, out, token));
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
+    char *j = hx_client_out();
+    fprintf(stderr, "wait: exit %d: %s", rc, j ? j : "\n");
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(j, "duplicate key"));
+    assert_non_null(strstr(j, "big.keys"));
+    free(j);
+    /* The values file goes once the checks still on writer threads are in. */
+    char bdir[1200];
+    snprintf(bdir, sizeof bdir, "%s/big", out);
+    uint64_t end = hx_deadline(HX_HANG_MS);
+    while (hx_exists(bdir) && hx_now_ms() < end)
+        hx_sleep_ms(50);
+    assert_false(hx_exists(bdir));
+    assert_int_equal(hx_client(HX_HANG_MS, "ping", NULL), 0);
+}
+
 int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
@@ -369,6 +409,7 @@ int main(int argc, char **argv)
         T(big_worker_killed),
         T(big_coord_restart),
         T(big_file_changed),
+        T(big_duplicate_key),
     };
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
     size_t n = 0;
