@@ -404,6 +404,9 @@ int coord_reply(coord *c, const void *ident, size_t ident_len, const ph_msg *m);
 void coord_reply_error(coord *c, const void *ident, size_t ident_len, int code,
                        const char *text);
 void coord_reply_job(coord *c, const void *ident, size_t ident_len, const coord_job *j);
+/* CANCEL_TASK to w: stop its copies of a task (or of the task's groups). */
+void coord_reply_cancel_task(coord *c, const coord_worker *w, uint64_t job_id,
+                             uint64_t task_id);
 /* ERROR(PH_EINVAL) "unknown or expired job token '...'". */
 void coord_reply_unknown_token(coord *c, const void *ident, size_t ident_len, ph_bytes token);
 /* Printable form of a peer identity (out: 2 * n + 1 bytes). */

@@ -701,10 +701,23 @@ bool coord_part_progress(coord *c, coord_worker *w, const ph_group_progress *e, 
 
 /* Group g of p, held by w, is stalled: taken back like a timed-out one.
  * false when the file failed (p is gone). */
+/* Does w hold a running group of p other than g? */
+static bool holds_other_group(const coord_part *p, uint32_t g, const coord_worker *w)
+{
+    for (uint32_t i = 0; i < p->ngroups; i++)
+        if (i != g && p->groups[i].state == TASK_RUNNING && p->groups[i].worker == w->serial)
+            return true;
+    return false;
+}
+
 static bool group_stalled(coord *c, coord_job *j, coord_part *p, uint32_t g, coord_worker *w,
                           uint64_t quiet)
 {
     coord_pgroup *pg = &p->groups[g];
+    /* CANCEL_TASK stops every group of the task at w: only when this is
+     * the one it holds (a stuck solve may not listen anyway). */
+    if (!holds_other_group(p, g, w))
+        coord_reply_cancel_task(c, w, j->id, p->task);
     coord_worker_release_bytes(w, pg->bytes);
     if (pg->steps > 0)
         w->stuck++; /* its thread stays busy; the next PROGRESS recounts */
@@ -845,8 +858,11 @@ void coord_on_part_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m
     coord_job *j = coord_job_by_id(&c->jobs, r->job_id);
     coord_part *p = j && j->state == PH_JOB_RUNNING ? part_of(j, r->task_id) : NULL;
     coord_pgroup *pg = p && r->group < p->ngroups ? &p->groups[r->group] : NULL;
-    if (!pg || pg->state != TASK_RUNNING || pg->worker != w->serial) {
-        if (r->status == PH_ECANCELED) /* the answer to our CANCEL_TASK */
+    /* PH_ECANCELED is the answer to our CANCEL_TASK (a cancelled job, or
+     * a stalled group), never the current copy's result. */
+    if (!pg || pg->state != TASK_RUNNING || pg->worker != w->serial ||
+        r->status == PH_ECANCELED) {
+        if (r->status == PH_ECANCELED)
             ph_log_debug("coord", "worker=%s job=%" PRIu64 " task=%" PRIu64 " group=%u "
                          "msg=\"cancelled group answered\"", w->id, r->job_id, r->task_id,
                          r->group);

@@ -76,3 +76,11 @@ void coord_ident_text(const unsigned char *id, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+void coord_reply_cancel_task(coord *c, const coord_worker *w, uint64_t job_id, uint64_t task_id)
+{
+    ph_msg m = {.type = PH_MSG_CANCEL_TASK};
+    m.u.cancel_task.job_id = job_id;
+    m.u.cancel_task.task_id = task_id;
+    coord_reply(c, w->ident, w->ident_len, &m);
+}

@@ -7,9 +7,10 @@
  * started yet is quiet while none of that worker's tasks grows (it waits
  * behind the worker's threads).  A task quiet for its stall limit is taken
  * back like a timed-out one (it counts towards --max-tries) and requeued.
- * Its solve may still hold a thread of that worker: such tasks, listed by
- * the worker but no longer its own, are the worker's "stuck" count, and
- * dispatch gives the worker that many threads fewer.
+ * The worker is sent CANCEL_TASK for it; a solve that still checks stops
+ * and answers PH_ECANCELED (discarded), a stuck one may keep its thread:
+ * such tasks, listed by the worker but no longer its own, are the worker's
+ * "stuck" count, and dispatch gives the worker that many threads fewer.
  *
  * Groups of a partitioned table follow the same rule (coord_part_stall),
  * each with the limit of its own keys.
@@ -62,6 +63,9 @@ void coord_on_progress(coord *c, coord_worker *w, const ph_msg_progress *p)
 static void take_back(coord *c, coord_job *j, uint64_t tid, coord_worker *w, uint64_t quiet)
 {
     coord_task *t = &j->tasks[tid];
+    /* Sent before the task can go out again: a copy sent later is not
+     * stopped by it. */
+    coord_reply_cancel_task(c, w, j->id, tid);
     coord_worker_release(w, t);
     if (t->steps > 0)
         w->stuck++; /* its thread stays busy; the next PROGRESS recounts */

@@ -198,8 +198,11 @@ void coord_on_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m)
     if (j && j->state == PH_JOB_RUNNING && r->task_id < j->total)
         t = &j->tasks[r->task_id];
     /* Only the current holder's answer counts: a result from a worker the
-     * task was taken back from (dropped, then late) is discarded. */
-    if (!t || t->state != TASK_RUNNING || t->worker != w->serial) {
+     * task was taken back from (dropped, then late) is discarded; so is
+     * PH_ECANCELED outside a cancelled job: the answer of a copy stopped
+     * after a stall (coord_stall.c), even if the task went back to w. */
+    if (!t || t->state != TASK_RUNNING || t->worker != w->serial ||
+        (r->status == PH_ECANCELED && !j->cancel)) {
         if (coord_log_peer(c, "stale-result", w->ident, w->ident_len, PH_LOG_WARN))
             ph_log_warn("coord", "worker=%s job=%" PRIu64 " task=%" PRIu64
                         " msg=\"stale result discarded\"", w->id, r->job_id, r->task_id);

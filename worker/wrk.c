@@ -49,6 +49,7 @@ typedef struct wrk {
     uint32_t greport_cap;
     uint64_t last_progress_ms;
     bool reported;          /* the last PROGRESS listed something */
+    atomic_int exiting;     /* set on the way out: ends --test-stall-after stalls */
     uint64_t done, failed;
     uint64_t last_recv_ms, last_send_ms;
     unsigned generation;    /* connections made */
@@ -231,6 +232,7 @@ static void on_task(wrk *w, wrk_task *t, uint64_t task_id)
     t->delay_ms = w->o->task_delay_ms;
     t->stall = w->o->test_stall_after >= 0 && w->received >= (uint64_t)w->o->test_stall_after;
     t->stall_ms = w->o->test_stall_ms;
+    t->exiting = &w->exiting;
     w->received++;
     t->rt = w->rt;
     if (w->o->fake_work) {
@@ -544,6 +546,7 @@ int wrk_run(const wrk_opts *o, void *zmq_ctx, ph_err *err)
     /* Queued tasks are cancelled, running solves are told to stop (the
      * coordinator requeues whatever we held); nothing more is sent.  The
      * runtime frees the queued ones itself: forget the list first. */
+    atomic_store(&w.exiting, 1);
     for (wrk_task *t = w.tasks; t; t = t->next)
         atomic_store(&t->stop, 1);
     track_clear(&w);

@@ -30,6 +30,7 @@ typedef struct wrk_task {
     unsigned delay_ms;     /* wrk_opts.task_delay_ms (tests) */
     bool stall;            /* wrk_opts.test_stall_after: block, never progress */
     unsigned stall_ms;     /* wrk_opts.test_stall_ms: for this long (0 = until exit) */
+    const atomic_int *exiting; /* set when the worker exits (ends a test stall) */
     atomic_int stop;       /* set by the loop (CANCEL_TASK, or the worker exits):
                               ends the delay and the solve; the task is then
                               answered PH_ECANCELED unless it was done */

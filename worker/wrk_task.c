@@ -214,9 +214,11 @@ void wrk_task_work(void *arg, unsigned node, unsigned thread)
         atomic_fetch_add_explicit(&t->steps, 1, memory_order_relaxed);
         left -= s;
     }
-    /* Test aid: a stuck solver, until the task is told to stop (or for
-     * stall_ms). */
-    for (unsigned waited = 0; t->stall && !stopped(t) && (!t->stall_ms || waited < t->stall_ms);
+    /* Test aid: a stuck solver, deaf to CANCEL_TASK as a stuck one is: it
+     * ends when the worker exits (or after stall_ms). */
+    for (unsigned waited = 0;
+         t->stall && !(t->exiting && atomic_load(t->exiting)) &&
+         (!t->stall_ms || waited < t->stall_ms);
          waited += 20)
         nap_ms(20);
     if (stopped(t) && !t->status)
