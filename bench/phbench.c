@@ -656,7 +656,7 @@ static void pb_print_summary(const pb_opts *po, const pb_sum *s, pb_result *rs, 
         return;
     }
     pb_print_speedup("speedup_vs_cmph_chm_cpu", s->log_chm_cpu, s->n_chm);
-    /* BDZ first: the contract wants speedup_vs_cmph_chm last. */
+    /* BDZ first: speedup_vs_cmph_chm is the summary's last line (docs/BENCHMARKS.md). */
     pb_print_speedup("speedup_vs_cmph_bdz", s->log_bdz, s->n_bdz);
     pb_print_speedup("speedup_vs_cmph_chm", s->log_chm, s->n_chm);
 }

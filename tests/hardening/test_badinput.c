@@ -576,7 +576,7 @@ static void bad_tcp_garbage(void **state)
 
 /* ---- --allow-root ------------------------------------------------------------ */
 
-/* explicit: --allow-root <tmp>/in; else no option, and the contract's
+/* explicit: --allow-root <tmp>/in; else no option, and the documented
  * default root is phcoord's working directory, which is <tmp>/in too. */
 static void submit_outside_roots(bool explicit)
 {
