@@ -46,20 +46,6 @@
 
 #define BIG_KEYS 2500000u
 
-static void start_coord(const char *bind, const hx_args *extra, const char *log)
-{
-    int rc = hx_coord_start(bind, extra, hx_root(), log);
-    if (rc != 0)
-        fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
-}
-
-static pid_t start_worker(const char *delay_ms, const char *log)
-{
-    hx_args a = {0};
-    hx_args_add(&a, "--threads", "1", "--task-delay-ms", delay_ms, NULL);
-    return hx_worker_start(&a, log);
-}
-
 static char *status_json(void)
 {
     if (hx_client(HX_HANG_MS, "status", "--json", NULL) != 0)
@@ -183,9 +169,9 @@ static void wait_token_ok(const char *token)
 static void big_create_two_workers(void **state)
 {
     (void)state;
-    start_coord(NULL, NULL, "coord.log");
-    start_worker("0", "w1.log");
-    start_worker("0", "w2.log");
+    hx_coord_up(NULL, NULL, "coord.log");
+    hx_worker_slow("0", "w1.log");
+    hx_worker_slow("0", "w2.log");
     assert_true(hx_wait_workers(2, HX_HANG_MS));
     char keys[1024], out[1024], local[1024];
     snprintf(keys, sizeof keys, "%s", hx_path("big.keys"));
@@ -228,9 +214,9 @@ static void big_small_frames(void **state)
 {
     (void)state;
     setenv("PH_TEST_MAX_FRAME", "262144", 1); /* every process started below */
-    start_coord(NULL, NULL, "coord.log");
-    start_worker("0", "w1.log");
-    start_worker("0", "w2.log");
+    hx_coord_up(NULL, NULL, "coord.log");
+    hx_worker_slow("0", "w1.log");
+    hx_worker_slow("0", "w2.log");
     assert_true(hx_wait_workers(2, HX_HANG_MS));
     char keys[1024], out[1024], small[1024];
     snprintf(keys, sizeof keys, "%s", hx_path("big.keys"));
@@ -267,8 +253,8 @@ static void big_worker_killed(void **state)
     (void)state;
     hx_args extra = {0};
     hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
-    start_coord(NULL, &extra, "coord.log");
-    pid_t victim = start_worker("400", "victim.log");
+    hx_coord_up(NULL, &extra, "coord.log");
+    pid_t victim = hx_worker_slow("400", "victim.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], keys[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("in"));
@@ -280,7 +266,7 @@ static void big_worker_killed(void **state)
     wait_parts_done(2); /* the victim is working: it holds its next groups */
     kill(victim, SIGKILL);
     assert_int_equal(hx_wait(victim, HX_HANG_MS), 128 + SIGKILL);
-    start_worker("0", "healthy.log");
+    hx_worker_slow("0", "healthy.log");
     wait_token_ok(token);
     verify_table(out, "big", keys);
     char *log = hx_slurp(hx_path("coord.log"));
@@ -301,14 +287,10 @@ static void big_worker_killed(void **state)
 static void big_coord_restart(void **state)
 {
     (void)state;
-    char bind[64], sdir[1024];
-    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", hx_free_port());
-    snprintf(sdir, sizeof sdir, "%s", hx_path("state"));
-    hx_mkdir(sdir);
     hx_args extra = {0};
-    hx_args_add(&extra, "--state-dir", sdir, "--part-task-bytes", "65536", NULL);
-    start_coord(bind, &extra, "coord.log");
-    start_worker("60", "worker.log");
+    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
+    hx_coord_up_state(&extra, "coord.log");
+    hx_worker_slow("60", "worker.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], keys[1024], out[1024], token[17], vfinal[1200];
     snprintf(dir, sizeof dir, "%s", hx_path("in"));
@@ -325,7 +307,7 @@ static void big_coord_restart(void **state)
     snprintf(bdir, sizeof bdir, "%s/big", out);
     assert_int_equal(tmp_files(bdir), 1);
     assert_false(hx_exists(vfinal));
-    start_coord(bind, &extra, "coord2.log");
+    hx_coord_restart("coord2.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS)); /* the worker reconnects by itself */
     wait_token_ok(token);
     verify_table(out, "big", keys);
@@ -342,8 +324,8 @@ static void big_file_changed(void **state)
     (void)state;
     hx_args extra = {0};
     hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
-    start_coord(NULL, &extra, "coord.log");
-    start_worker("100", "worker.log");
+    hx_coord_up(NULL, &extra, "coord.log");
+    hx_worker_slow("100", "worker.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], keys[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("in"));
@@ -372,9 +354,9 @@ static void big_duplicate_key(void **state)
     (void)state;
     hx_args extra = {0};
     hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
-    start_coord(NULL, &extra, "coord.log");
-    start_worker("0", "w1.log");
-    start_worker("0", "w2.log");
+    hx_coord_up(NULL, &extra, "coord.log");
+    hx_worker_slow("0", "w1.log");
+    hx_worker_slow("0", "w2.log");
     assert_true(hx_wait_workers(2, HX_HANG_MS));
     char dir[1024], keys[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("in"));
@@ -411,16 +393,5 @@ int main(int argc, char **argv)
         T(big_file_changed),
         T(big_duplicate_key),
     };
-    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (argc < 2 || !strcmp(argv[1], all[i].name))
-            chosen[n++] = all[i];
-    if (n == 0) {
-        fprintf(stderr, "test_big: no test named '%s'\n", argv[1]);
-        return 1;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    unsetenv("PHCLUSTER_COORDINATOR");
-    return _cmocka_run_group_tests(argc < 2 ? "big" : argv[1], chosen, n, NULL, NULL);
+    return hx_run_tests("test_big", "big", all, sizeof all / sizeof all[0], argc, argv);
 }

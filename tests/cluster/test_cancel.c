@@ -52,18 +52,14 @@ static void start_coord(const char *log, const char *state_dir)
         hx_args_add(&extra, "--state-dir", state_dir, NULL);
     /* A stopped worker is never dropped: its tasks stay in flight. */
     hx_args_add(&extra, "--liveness-ms", "600000", NULL);
-    int rc = hx_coord_start(bind_ep, &extra, hx_root(), log);
-    if (rc != 0)
-        fail_msg("phcoord did not start (exit %d)", rc);
+    hx_coord_up(bind_ep, &extra, log);
 }
 
 /* Coordinator on a fixed loopback port (a restarted one gets it again) and
  * one worker with one thread whose tasks first sleep delay_ms. */
 static pid_t start_worker(const char *delay_ms, const char *log)
 {
-    hx_args w = {0};
-    hx_args_add(&w, "--threads", "1", "--task-delay-ms", delay_ms, NULL);
-    pid_t pid = hx_worker_start(&w, log);
+    pid_t pid = hx_worker_slow(delay_ms, log);
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     return pid;
 }
@@ -440,14 +436,5 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(cancel_partitioned, setup, hx_teardown),
         cmocka_unit_test_setup_teardown(cancel_bad_input, setup, hx_teardown),
     };
-    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (argc < 2 || !strcmp(argv[1], all[i].name))
-            chosen[n++] = all[i];
-    if (n == 0) {
-        fprintf(stderr, "test_cancel: no test named '%s'\n", argv[1]);
-        return 1;
-    }
-    return _cmocka_run_group_tests(argc < 2 ? "cancel" : argv[1], chosen, n, NULL, NULL);
+    return hx_run_tests("test_cancel", "cancel", all, sizeof all / sizeof all[0], argc, argv);
 }

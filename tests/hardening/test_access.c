@@ -390,16 +390,5 @@ int main(int argc, char **argv)
         T(access_refuse_symlink),  T(access_refuse_wide),    T(access_refuse_foreign),
         T(access_other_user_refused), T(access_group_allowed),
     };
-    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (argc < 2 || !strcmp(argv[1], all[i].name))
-            chosen[n++] = all[i];
-    if (n == 0) {
-        fprintf(stderr, "test_access: no test named '%s'\n", argv[1]);
-        return 1;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    unsetenv("PHCLUSTER_COORDINATOR");
-    return _cmocka_run_group_tests(argc < 2 ? "access" : argv[1], chosen, n, NULL, NULL);
+    return hx_run_tests("test_access", "access", all, sizeof all / sizeof all[0], argc, argv);
 }

@@ -135,26 +135,7 @@ static void wait_all_ok(const char *token, int n)
     free(j);
 }
 
-static void start_coord(const hx_args *extra)
-{
-    int rc = hx_coord_start(NULL, extra, hx_root(), "coord.log");
-    if (rc != 0)
-        fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
-}
-
-static void start_coord_at(const char *bind, const hx_args *extra, const char *log)
-{
-    int rc = hx_coord_start(bind, extra, hx_root(), log);
-    if (rc != 0)
-        fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
-}
-
-static pid_t start_worker(const char *delay_ms, const char *log)
-{
-    hx_args a = {0};
-    hx_args_add(&a, "--threads", "1", "--task-delay-ms", delay_ms, NULL);
-    return hx_worker_start(&a, log);
-}
+static void start_coord(const hx_args *extra) { hx_coord_up(NULL, extra, "coord.log"); }
 
 /* Poll status until pid holds at least one task and the job made some
  * progress: the moment to hurt that worker. */
@@ -197,8 +178,8 @@ static void fault_kill_worker(void **state)
     (void)state;
     enum { N = 400 };
     start_coord(NULL);
-    start_worker("10", "healthy.log");
-    pid_t victim = start_worker("300", "victim.log");
+    hx_worker_slow("10", "healthy.log");
+    pid_t victim = hx_worker_slow("300", "victim.log");
     assert_true(hx_wait_workers(2, HX_HANG_MS));
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
@@ -271,8 +252,8 @@ static void fault_stop_worker(void **state)
     (void)state;
     enum { N = 200 };
     start_coord(NULL);
-    start_worker("10", "healthy.log");
-    pid_t victim = start_worker("1000", "victim.log");
+    hx_worker_slow("10", "healthy.log");
+    pid_t victim = hx_worker_slow("1000", "victim.log");
     assert_true(hx_wait_workers(2, HX_HANG_MS));
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
@@ -322,16 +303,8 @@ static void fault_coord_restart(void **state)
 {
     (void)state;
     enum { N = 200 };
-    char bind[64], sdir[1024];
-    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", hx_free_port());
-    snprintf(sdir, sizeof sdir, "%s", hx_path("state"));
-    hx_mkdir(sdir);
-    hx_args extra = {0};
-    hx_args_add(&extra, "--state-dir", sdir, NULL);
-    int rc = hx_coord_start(bind, &extra, hx_root(), "coord.log");
-    if (rc != 0)
-        fail_msg("phcoord --state-dir did not start (exit %d): missing feature?", rc);
-    start_worker("25", "worker.log");
+    hx_coord_up_state(NULL, "coord.log");
+    hx_worker_slow("25", "worker.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
@@ -368,9 +341,7 @@ static void fault_coord_restart(void **state)
     fprintf(stderr, "killed phcoord at job succeeded>=%llu, %d tables on disk\n",
             (unsigned long long)done, nbefore);
 
-    rc = hx_coord_start(bind, &extra, hx_root(), "coord2.log");
-    if (rc != 0)
-        fail_msg("phcoord did not restart on the same --state-dir (exit %d)", rc);
+    hx_coord_restart("coord2.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS)); /* the worker reconnects by itself */
     wait_all_ok(token, N);                  /* the old token is still valid */
     check_results(out, N);
@@ -407,13 +378,7 @@ static void fault_restart_values(void **state)
 {
     (void)state;
     enum { N = 700 };
-    char bind[64], sdir[1024];
-    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", hx_free_port());
-    snprintf(sdir, sizeof sdir, "%s", hx_path("state"));
-    hx_mkdir(sdir);
-    hx_args extra = {0};
-    hx_args_add(&extra, "--state-dir", sdir, NULL);
-    start_coord_at(bind, &extra, "coord.log");
+    hx_coord_up_state(NULL, "coord.log");
     char keys[1024], vals[1024], out[1024];
     snprintf(keys, sizeof keys, "%s", hx_path("kv64.keys"));
     snprintf(vals, sizeof vals, "%s", hx_path("kv.vals"));
@@ -443,8 +408,8 @@ static void fault_restart_values(void **state)
     }
     assert_true(seen);
     hx_coord_kill9();
-    start_coord_at(bind, &extra, "coord2.log");
-    start_worker("0", "worker.log");
+    hx_coord_restart("coord2.log");
+    hx_worker_slow("0", "worker.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     int crc = hx_wait(client, HX_HANG_MS);
     if (crc != 0)
@@ -484,7 +449,7 @@ static void fault_poison(void **state)
     hx_args extra = {0};
     hx_args_add(&extra, "--task-timeout-ms", "500", "--max-tries", "2", NULL);
     start_coord(&extra);
-    start_worker("100000", "stuck.log"); /* every task outlives the timeout */
+    hx_worker_slow("100000", "stuck.log"); /* every task outlives the timeout */
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], out[1024];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
@@ -633,7 +598,7 @@ static void fault_stall_requeue(void **state)
     make_bulk(dir, N, 5000);
     assert_true(hx_submit_bulk(dir, out, token));
     wait_victim_busy(stuck, 0);
-    start_worker("0", "healthy.log");
+    hx_worker_slow("0", "healthy.log");
     wait_all_ok(token, N);
     check_results(out, N);
     assert_true(log_has("coord.log", "msg=\"task stalled; taken back\""));
@@ -672,7 +637,7 @@ static void fault_stall_honest(void **state)
     hx_args extra = {0};
     hx_args_add(&extra, "--stall-ms", "2000", NULL);
     start_coord(&extra);
-    start_worker("8000", "slow.log");
+    hx_worker_slow("8000", "slow.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
@@ -793,7 +758,7 @@ static void fault_stall_group(void **state)
     hx_write_keys(hx_path("keys/big.keys"), 1u << 20, 31, false); /* --partition auto */
     assert_true(hx_submit_bulk(dir, out, token));
     wait_victim_busy(stuck, 0);
-    start_worker("0", "healthy.log");
+    hx_worker_slow("0", "healthy.log");
     int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
     char *j = hx_client_out();
     fprintf(stderr, "wait exited %d: %s", rc, j ? j : "");
@@ -887,14 +852,8 @@ static void fault_restart_elapsed(void **state)
 {
     (void)state;
     enum { N = 30 };
-    char bind[64], sdir[1024];
-    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", hx_free_port());
-    snprintf(sdir, sizeof sdir, "%s", hx_path("state"));
-    hx_mkdir(sdir);
-    hx_args extra = {0};
-    hx_args_add(&extra, "--state-dir", sdir, NULL);
-    start_coord_at(bind, &extra, "coord.log");
-    pid_t slow = start_worker("400", "slow.log");
+    hx_coord_up_state(NULL, "coord.log");
+    pid_t slow = hx_worker_slow("400", "slow.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
@@ -915,8 +874,8 @@ static void fault_restart_elapsed(void **state)
     kill(slow, SIGKILL);
     assert_int_equal(hx_wait(slow, HX_HANG_MS), 128 + SIGKILL);
     uint64_t restart = hx_now_ms();
-    start_coord_at(bind, &extra, "coord2.log");
-    start_worker("0", "fast.log");
+    hx_coord_restart("coord2.log");
+    hx_worker_slow("0", "fast.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
     char *j = hx_client_out();
@@ -952,16 +911,5 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(fault_stall_group, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(fault_stall_recover, hx_setup, hx_teardown),
     };
-    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (argc < 2 || !strcmp(argv[1], all[i].name))
-            chosen[n++] = all[i];
-    if (n == 0) {
-        fprintf(stderr, "test_faults: no test named '%s'\n", argv[1]);
-        return 1;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    unsetenv("PHCLUSTER_COORDINATOR");
-    return _cmocka_run_group_tests(argc < 2 ? "faults" : argv[1], chosen, n, NULL, NULL);
+    return hx_run_tests("test_faults", "faults", all, sizeof all / sizeof all[0], argc, argv);
 }

@@ -30,9 +30,7 @@ static pid_t worker;
 
 static void start_cluster(const hx_args *extra)
 {
-    int rc = hx_coord_start(NULL, extra, hx_root(), "coord.log");
-    if (rc != 0)
-        fail_msg("phcoord did not start (exit %d): see its log above", rc);
+    hx_coord_up(NULL, extra, "coord.log");
     hx_args w = {0};
     hx_args_add(&w, "--threads", "1", NULL);
     worker = hx_worker_start(&w, "worker.log");
@@ -219,16 +217,5 @@ int main(int argc, char **argv)
         T(misuse_too_big),
     };
 #undef T
-    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (argc < 2 || !strcmp(argv[1], all[i].name))
-            chosen[n++] = all[i];
-    if (n == 0) {
-        fprintf(stderr, "test_misuse: no test named '%s'\n", argv[1]);
-        return 1;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    unsetenv("PHCLUSTER_COORDINATOR");
-    return _cmocka_run_group_tests(argc < 2 ? "misuse" : argv[1], chosen, n, NULL, NULL);
+    return hx_run_tests("test_misuse", "misuse", all, sizeof all / sizeof all[0], argc, argv);
 }

@@ -43,9 +43,7 @@ static void start_coord(const char *log, const char *const *opts)
     hx_args_add(&extra, "--state-dir", state_dir, NULL);
     for (int i = 0; opts && opts[i]; i++)
         hx_args_add(&extra, opts[i], NULL);
-    int rc = hx_coord_start(bind_ep, &extra, hx_root(), log);
-    if (rc != 0)
-        fail_msg("phcoord did not start (exit %d)", rc);
+    hx_coord_up(bind_ep, &extra, log);
 }
 
 static void start_cluster(const char *const *opts)
@@ -366,14 +364,5 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(bad_retention_options, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(durable_order, hx_setup, hx_teardown),
     };
-    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (argc < 2 || !strcmp(argv[1], all[i].name))
-            chosen[n++] = all[i];
-    if (n == 0) {
-        fprintf(stderr, "test_retention: no test named '%s'\n", argv[1]);
-        return 1;
-    }
-    return _cmocka_run_group_tests(argc < 2 ? "retention" : argv[1], chosen, n, NULL, NULL);
+    return hx_run_tests("test_retention", "retention", all, sizeof all / sizeof all[0], argc, argv);
 }

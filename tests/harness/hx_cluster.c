@@ -105,6 +105,35 @@ int hx_coord_start_default(const hx_args *extra, const char *cwd, const char *lo
     return coord_start(NULL, extra, cwd, log);
 }
 
+void hx_coord_up(const char *bind, const hx_args *extra, const char *log)
+{
+    int rc = hx_coord_start(bind, extra, hx_root(), log);
+    if (rc != 0)
+        fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
+}
+
+static char state_bind[64];
+static hx_args state_args;
+
+void hx_coord_up_state(const hx_args *extra, const char *log)
+{
+    static char dir[1024];
+    snprintf(state_bind, sizeof state_bind, "tcp://127.0.0.1:%d", hx_free_port());
+    snprintf(dir, sizeof dir, "%s", hx_path("state"));
+    hx_mkdir(dir);
+    state_args = (hx_args){0};
+    hx_args_add(&state_args, "--state-dir", dir, NULL);
+    if (extra)
+        hx_args_cat(&state_args, extra);
+    hx_coord_up(state_bind, &state_args, log);
+}
+
+void hx_coord_restart(const char *log)
+{
+    assert_true(state_bind[0] != '\0'); /* hx_coord_up_state came first */
+    hx_coord_up(state_bind, &state_args, log);
+}
+
 int hx_coord_stop(void)
 {
     if (coord <= 0)
@@ -277,4 +306,35 @@ int hx_teardown(void **state)
     else
         fprintf(stderr, "harness: kept %s\n", root);
     return bad ? -1 : 0;
+}
+
+pid_t hx_worker_slow(const char *delay_ms, const char *log)
+{
+    hx_args a = {0};
+    hx_args_add(&a, "--threads", "1", "--task-delay-ms", delay_ms, NULL);
+    return hx_worker_start(&a, log);
+}
+
+int hx_run_tests(const char *prog, const char *group, const struct CMUnitTest *all, size_t n,
+                 int argc, char **argv)
+{
+    struct CMUnitTest *chosen = calloc(n ? n : 1, sizeof *chosen);
+    if (!chosen) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return 1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (argc < 2 || !strcmp(argv[1], all[i].name))
+            chosen[k++] = all[i];
+    if (k == 0) {
+        fprintf(stderr, "%s: no test named '%s'\n", prog, argc < 2 ? "" : argv[1]);
+        free(chosen);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    unsetenv("PHCLUSTER_COORDINATOR");
+    int rc = _cmocka_run_group_tests(argc < 2 ? group : argv[1], chosen, k, NULL, NULL);
+    free(chosen);
+    return rc;
 }

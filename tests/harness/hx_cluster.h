@@ -56,12 +56,25 @@ int hx_coord_start(const char *bind, const hx_args *extra, const char *cwd, cons
 /* The same without --bind: phcoord's default, the local endpoint
  * (ipc://$XDG_RUNTIME_DIR/phcluster/coord; the test sets the environment). */
 int hx_coord_start_default(const hx_args *extra, const char *cwd, const char *log);
+/* hx_coord_start in hx_root() that fails the test, naming phcoord's exit
+ * code (its log was printed), unless the coordinator came up. */
+void hx_coord_up(const char *bind, const hx_args *extra, const char *log);
+/* A coordinator that can be killed and started again where it was: on a
+ * fixed loopback port, with --state-dir hx_path("state") (made here) and
+ * extra (NULL for none; its strings must outlive the restart), started as
+ * hx_coord_up.  hx_coord_restart, after hx_coord_kill9, starts it again on
+ * the same port, state directory and arguments, logging to log. */
+void hx_coord_up_state(const hx_args *extra, const char *log);
+void hx_coord_restart(const char *log);
 /* SHUTDOWN the current coordinator; its exit code. */
 int hx_coord_stop(void);
 /* SIGKILL the coordinator and reap it (no clean shutdown expected). */
 void hx_coord_kill9(void);
 /* Start phworker against hx_endpoint() with extra args. */
 pid_t hx_worker_start(const hx_args *extra, const char *log);
+/* A worker of one thread whose every task takes at least delay_ms
+ * (--threads 1 --task-delay-ms delay_ms): slow enough to be caught busy. */
+pid_t hx_worker_slow(const char *delay_ms, const char *log);
 
 /* phclient ARGS... --coordinator EP with a deadline; stdout goes to
  * hx_path("client.out"), stderr to hx_path("client.err") (both replaced).
@@ -75,6 +88,14 @@ void hx_client_defaults(const hx_args *pre);
 /* Text of the last hx_client stdout / stderr (malloc'd, caller frees). */
 char *hx_client_out(void);
 char *hx_client_err(void);
+
+struct CMUnitTest;
+/* The main() of a process test: runs all[0..n), or with an argument only
+ * the test of that name (prog names itself in the one-line error, and 1 is
+ * returned, when none has it); group names the run.  SIGPIPE is ignored
+ * and PHCLUSTER_COORDINATOR unset: tests name their endpoint. */
+int hx_run_tests(const char *prog, const char *group, const struct CMUnitTest *all, size_t n,
+                 int argc, char **argv);
 
 /* Number of workers in `phclient status --json` (-1 if it fails). */
 int hx_workers_registered(void);
