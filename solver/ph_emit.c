@@ -339,17 +339,22 @@ static void emit_cmake(ph_sb *b, const emit_ctx *c)
               "add_library(%s STATIC \"%s.c\")\n"
               "target_include_directories(%s PUBLIC \"${CMAKE_CURRENT_SOURCE_DIR}\")\n\n",
               s, n, s);
-    /* Executables are SYM-test and SYM-bench: symbols have no '-', so no
-     * target of one table can be named like one of another ("a" with
-     * "a_test" as SYM_test would give two targets "a_test"). */
+    emit_cmake_programs(b, s, n);
+    ph_sb_printf(b, "\nadd_test(NAME %s-test COMMAND %s-test)\n", s, s);
+}
+
+void emit_cmake_programs(ph_sb *b, const char *sym, const char *name)
+{
+    /* SYM-test and SYM-bench: symbols have no '-', so no target of one
+     * table can be named like one of another ("a" with "a_test" as SYM_test
+     * would give two targets "a_test"). */
     static const char *const exes[] = {"test", "bench"};
     for (int i = 0; i < 2; i++)
         ph_sb_printf(b,
                   "add_executable(%s-%s \"%s_%s.c\")\n"
                   "target_link_libraries(%s-%s PRIVATE %s)\n"
                   "set_target_properties(%s-%s PROPERTIES OUTPUT_NAME \"%s_%s\")\n",
-                  s, exes[i], n, exes[i], s, exes[i], s, s, exes[i], n, exes[i]);
-    ph_sb_printf(b, "\nadd_test(NAME %s-test COMMAND %s-test)\n", s, s);
+                  sym, exes[i], name, exes[i], sym, exes[i], sym, sym, exes[i], name, exes[i]);
 }
 
 /* ---- render ------------------------------------------------------------ */

@@ -37,6 +37,11 @@ void emit_u32_list(ph_sb *b, const uint32_t *v, uint32_t n);
 /* The table's keys as such a body, in their type (uint32 or uint64 literals). */
 void emit_key_list(ph_sb *b, const emit_ctx *c);
 
+/* CMakeLists.txt: the executables SYM-test and SYM-bench of NAME_test.c and
+ * NAME_bench.c, linked to the library SYM (one-graph and partitioned
+ * tables alike). */
+void emit_cmake_programs(ph_sb *b, const char *sym, const char *name);
+
 /* NAME.h: NAME_NOT_FOUND and the NAME_find declaration. */
 void emit_find_decl(ph_sb *b, const emit_ctx *c);
 /* NAME.c, after NAME_index: the key set and NAME_find. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ph_emit.h"
+#include "ph_emit_int.h"
 #include "ph_sb_int.h"
 
 #define PART_NAME_MAX 200
@@ -264,15 +265,7 @@ static void pe_cmake(ph_sb *b, const pe_ctx *c)
                  "add_library(%s STATIC \"%s.c\" \"%s_data.S\")\n"
                  "target_include_directories(%s PUBLIC \"${CMAKE_CURRENT_SOURCE_DIR}\")\n\n",
                  n, s, s, s, c->keys_path, n, n, n, s, n, n, s);
-    /* SYM-test, SYM-bench: as for one-graph tables (ph_emit.c), no target of
-     * one table can be named like another table's. */
-    static const char *const exes[] = {"test", "bench"};
-    for (int i = 0; i < 2; i++)
-        ph_sb_printf(b,
-                     "add_executable(%s-%s \"%s_%s.c\")\n"
-                     "target_link_libraries(%s-%s PRIVATE %s)\n"
-                     "set_target_properties(%s-%s PROPERTIES OUTPUT_NAME \"%s_%s\")\n",
-                     s, exes[i], n, exes[i], s, exes[i], s, s, exes[i], n, exes[i]);
+    emit_cmake_programs(b, s, n);
     ph_sb_printf(b, "\nadd_test(NAME %s-test COMMAND %s-test \"${%s_KEYS_FILE}\")\n", s, s, s);
 }
 
@@ -282,11 +275,7 @@ static int pe_take(ph_artifacts *a, const pe_ctx *c, const char *suffix, char *d
 {
     size_t plen = 2 * strlen(c->name) + strlen(suffix) + 2;
     char *path = malloc(plen);
-    ph_artifact *items = realloc(a->items, (a->count + 1) * sizeof *items);
-    if (items)
-        a->items = items;
-    if (!path || !items || !data) {
-        free(path);
+    if (!path) {
         free(data);
         return ph_err_set(err, PH_ENOMEM, "%s: out of memory rendering", c->name);
     }
@@ -294,8 +283,9 @@ static int pe_take(ph_artifacts *a, const pe_ctx *c, const char *suffix, char *d
         snprintf(path, plen, "%s%s", c->name, suffix);
     else
         snprintf(path, plen, "%s/%s%s", c->name, c->name, suffix);
-    a->items[a->count++] = (ph_artifact){.path = path, .data = data, .len = len};
-    return PH_OK;
+    int rc = ph_artifacts_take(a, path, data, len, err);
+    free(path);
+    return rc;
 }
 
 typedef void (*pe_fn)(ph_sb *, const pe_ctx *);
