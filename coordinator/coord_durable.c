@@ -14,8 +14,8 @@
  *
  * Without --state-dir nothing is journaled and results settle at once.
  *
- * PH_TEST_DURABILITY_TRACE=FILE (tests) appends one line per event to FILE:
- * "written JOB TASK", "sync", "record JOB TASK", "done JOB". */
+ * The syncs and the test trace (PH_TEST_DURABILITY_TRACE) are in
+ * coord_sync.c, below this file and coord_outcome.c alike. */
 #include "coord_int.h"
 
 #include <errno.h>
@@ -34,35 +34,7 @@
 
 void coord_durable_init(coord *c)
 {
-    c->trace_fd = -1;
-    const char *path = getenv("PH_TEST_DURABILITY_TRACE");
-    if (path && *path)
-        c->trace_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-}
-
-void coord_durable_trace(coord *c, const char *fmt, uint64_t a, uint64_t b)
-{
-    if (c->trace_fd < 0)
-        return;
-    char line[96];
-    int n = snprintf(line, sizeof line, fmt, a, b);
-    if (n > 0 && (size_t)n < sizeof line && ph_fs_write_full(c->trace_fd, line, (size_t)n) != 0)
-        ph_log_warn("coord", "msg=\"durability trace write failed\"");
-}
-
-/* syncfs(2) on the filesystem holding dir. */
-int coord_durable_sync_dir(coord *c, const char *dir, ph_err *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return ph_err_set(err, PH_EIO, "%s: cannot open to sync: %s", dir, strerror(errno));
-    int rc = syncfs(fd);
-    int saved = errno;
-    close(fd);
-    if (rc)
-        return ph_err_set(err, PH_EIO, "%s: syncfs failed: %s", dir, strerror(saved));
-    coord_durable_trace(c, "sync\n", 0, 0);
-    return PH_OK;
+    coord_sync_trace_open(c);
 }
 
 /* Settle one finished write (its files are on disk, or it failed). */
@@ -74,14 +46,14 @@ static void settle(coord *c, coord_wjob *wj, int sync_rc, const char *sync_err)
     j->writing--;
     int status = wj->status ? wj->status : sync_rc;
     const char *error = wj->status ? wj->err.msg : sync_rc ? sync_err : "";
-    coord_durable_trace(c, "record %" PRIu64 " %" PRIu64 "\n", wj->job_id, wj->task_id);
+    coord_sync_trace(c, "record %" PRIu64 " %" PRIu64 "\n", wj->job_id, wj->task_id);
     coord_task_settle(c, j, wj->task_id, coord_job_jw_serial(j, wj->worker),
                       &wj->msg.u.result, status, error);
 }
 
 bool coord_durable_add(coord *c, coord_wjob *wj)
 {
-    coord_durable_trace(c, "written %" PRIu64 " %" PRIu64 "\n", wj->job_id, wj->task_id);
+    coord_sync_trace(c, "written %" PRIu64 " %" PRIu64 "\n", wj->job_id, wj->task_id);
     if (!c->journal) {
         settle(c, wj, 0, "");
         return false;
@@ -92,7 +64,7 @@ bool coord_durable_add(coord *c, coord_wjob *wj)
         if (!p) {
             /* No room to wait: sync this one alone. */
             ph_err err = {0};
-            int rc = wj->status ? 0 : coord_durable_sync_dir(c, wj->out_dir, &err);
+            int rc = wj->status ? 0 : coord_sync_dir(c, wj->out_dir, &err);
             settle(c, wj, rc, err.msg);
             return false;
         }
@@ -121,7 +93,7 @@ void coord_durable_flush(coord *c, bool force)
         const char *dir = c->unsynced[i]->out_dir;
         if (c->unsynced[i]->status || (last && !strcmp(last, dir)))
             continue;
-        rc = coord_durable_sync_dir(c, dir, &err);
+        rc = coord_sync_dir(c, dir, &err);
         last = dir;
     }
     if (rc)
@@ -149,7 +121,5 @@ void coord_durable_stop(coord *c)
     free(c->unsynced);
     c->unsynced = NULL;
     c->capunsynced = 0;
-    if (c->trace_fd >= 0)
-        close(c->trace_fd);
-    c->trace_fd = -1;
+    coord_sync_trace_close(c);
 }

@@ -515,10 +515,16 @@ bool coord_durable_add(coord *c, coord_wjob *wj);
 void coord_durable_flush(coord *c, bool force);
 /* timeout capped so the loop wakes when the batch is due. */
 long coord_durable_timeout(const coord *c, long timeout);
-int coord_durable_sync_dir(coord *c, const char *dir, ph_err *err);
-void coord_durable_trace(coord *c, const char *fmt, uint64_t a, uint64_t b);
 /* Flush the batch, close the trace. */
 void coord_durable_stop(coord *c);
+
+/* coord_sync.c (leaf) */
+/* syncfs(2) on the filesystem holding dir. */
+int coord_sync_dir(coord *c, const char *dir, ph_err *err);
+/* The test trace of PH_TEST_DURABILITY_TRACE: open, one line, close. */
+void coord_sync_trace_open(coord *c);
+void coord_sync_trace(coord *c, const char *fmt, uint64_t a, uint64_t b);
+void coord_sync_trace_close(coord *c);
 
 /* coord_retain.c */
 /* Forget finished jobs past their retention (journaled), and compact the

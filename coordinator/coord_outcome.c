@@ -18,9 +18,9 @@ void coord_job_settle(coord *c, coord_job *j)
     if (c->journal) {
         /* DONE tells a restart that results.csv exists: on disk first. */
         ph_err err = {0};
-        if (j->out_dir && coord_durable_sync_dir(c, j->out_dir, &err) != 0)
+        if (j->out_dir && coord_sync_dir(c, j->out_dir, &err) != 0)
             ph_log_error("coord", "job=%s msg=\"%s\"", j->token, err.msg);
-        coord_durable_trace(c, "done %" PRIu64 "%.0" PRIu64 "\n", j->id, 0);
+        coord_sync_trace(c, "done %" PRIu64 "%.0" PRIu64 "\n", j->id, 0);
     }
     coord_journal_done(c->journal, j);
     coord_notify_job(c, j);

@@ -413,7 +413,7 @@ static int part_finish(coord *c, coord_job *j, coord_part *p, ph_err *err)
     if (!rc)
         p->vtmp[0] = '\0'; /* renamed: part_free must not remove it */
     if (!rc && c->journal)
-        rc = coord_durable_sync_dir(c, j->out_dir, err);
+        rc = coord_sync_dir(c, j->out_dir, err);
     return rc;
 }
 
