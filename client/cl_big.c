@@ -4,7 +4,7 @@
  * every CPU of this process, its data written as binary files: the
  * embedded cluster would copy the keys into one message and the table back
  * into another, both past the protocol's frame cap for such sets. */
-#include "cl.h"
+#include "cl_int.h"
 
 #include <limits.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* cl_cli.c - phclient's command line. */
-#include "cl.h"
+#include "cl_int.h"
 
 #include <getopt.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /* cl_cmd.c - the commands: each one a short dialogue with the coordinator. */
-#include "cl.h"
+#include "cl_int.h"
 
 #include <errno.h>
 #include <inttypes.h>

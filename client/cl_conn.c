@@ -1,5 +1,5 @@
 /* cl_conn.c - the client's socket: a DEALER with receive deadlines. */
-#include "cl.h"
+#include "cl_int.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * worker thread per NUMA node (wrk_run, each with its own runtime bound to
  * its node) share one zmq context with the client's socket.  The client
  * then runs exactly the code it runs against a remote coordinator. */
-#include "cl.h"
+#include "cl_int.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * Progress goes to stderr (stdout stays clean for the token and results):
  * a redrawn bar on a terminal, at most one plain line per second otherwise
  * (logs, CI). */
-#include "cl.h"
+#include "cl_int.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * one in-process with --local) and watch them. */
 #include <signal.h>
 
-#include "cl.h"
+#include "cl_int.h"
 #include "ph_log.h"
 
 int main(int argc, char **argv)

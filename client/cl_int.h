@@ -1,10 +1,10 @@
-/* cl.h - phclient's pieces: arguments, connection, output, embedded cluster.
+/* cl_int.h - phclient's pieces: arguments, connection, output, embedded cluster.
  *
  * Every command talks to a coordinator through cl_conn; --local only
  * changes WHICH coordinator (an embedded one on inproc://), never the code
  * path, so the zero-setup default exercises the same protocol as a cluster. */
-#ifndef CL_H
-#define CL_H
+#ifndef CL_INT_H
+#define CL_INT_H
 
 #include <stdbool.h>
 #include <stdint.h>
