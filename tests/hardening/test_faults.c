@@ -137,6 +137,20 @@ static void wait_all_ok(const char *token, int n)
 
 static void start_coord(const hx_args *extra) { hx_coord_up(NULL, extra, "coord.log"); }
 
+/* A coordinator with --stall-ms STALL_MS and one registered worker whose
+ * tasks stick after its first STALL_AFTER (it keeps heartbeating). */
+static pid_t start_stuck_cluster(const char *stall_ms, const char *stall_after)
+{
+    hx_args extra = {0};
+    hx_args_add(&extra, "--stall-ms", stall_ms, NULL);
+    start_coord(&extra);
+    hx_args sa = {0};
+    hx_args_add(&sa, "--threads", "1", "--test-stall-after", stall_after, NULL);
+    pid_t stuck = hx_worker_start(&sa, "stuck.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    return stuck;
+}
+
 /* Poll status until pid holds at least one task and the job made some
  * progress: the moment to hurt that worker. */
 static void wait_victim_busy(pid_t victim, uint64_t min_done)
@@ -585,13 +599,7 @@ static void fault_stall_requeue(void **state)
 {
     (void)state;
     enum { N = 30 };
-    hx_args extra = {0};
-    hx_args_add(&extra, "--stall-ms", "2000", NULL);
-    start_coord(&extra);
-    hx_args sa = {0};
-    hx_args_add(&sa, "--threads", "1", "--test-stall-after", "0", NULL);
-    pid_t stuck = hx_worker_start(&sa, "stuck.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    pid_t stuck = start_stuck_cluster("2000", "0");
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
@@ -696,13 +704,7 @@ static void fault_stall_big(void **state)
 static void fault_stall_status(void **state)
 {
     (void)state;
-    hx_args extra = {0};
-    hx_args_add(&extra, "--stall-ms", "0", NULL);
-    start_coord(&extra);
-    hx_args sa = {0};
-    hx_args_add(&sa, "--threads", "1", "--test-stall-after", "1", NULL);
-    pid_t stuck = hx_worker_start(&sa, "stuck.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    pid_t stuck = start_stuck_cluster("0", "1");
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
@@ -744,13 +746,7 @@ static void fault_stall_status(void **state)
 static void fault_stall_group(void **state)
 {
     (void)state;
-    hx_args extra = {0};
-    hx_args_add(&extra, "--stall-ms", "2000", NULL);
-    start_coord(&extra);
-    hx_args sa = {0};
-    hx_args_add(&sa, "--threads", "1", "--test-stall-after", "0", NULL);
-    pid_t stuck = hx_worker_start(&sa, "stuck.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    pid_t stuck = start_stuck_cluster("2000", "0");
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
