@@ -6,8 +6,8 @@
  * up for dispatch a writer thread (coord_write.c's pool, so the event loop
  * keeps heartbeating meanwhile) reads the file (a copy, not a mapping:
  * a file truncated meanwhile must not fault the coordinator), splits the
- * keys and their positions by bucket (8 bytes a key; the file's copy is
- * then dropped), lays out the
+ * keys (32- or 64-bit) and their positions by bucket (8 or 12 bytes a key;
+ * the file's copy is then dropped), lays out the
  * bucket records and creates OUT/NAME/NAME.values as a temporary file of
  * its final size.  The groups (consecutive buckets, about
  * --part-task-bytes of keys each, and never more than a frame carries
@@ -57,9 +57,11 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 /* Room a PART_TASK or PART_RESULT keeps beside its arrays. */
 #define PART_FRAME_SLACK 4096u
 /* Bytes a key costs in the bigger of the two frames: the result's vertex
- * values (2.09 per key, 4 bytes each) plus a margin; the task carries 8
- * (key and position). */
+ * values (2.09 per key, 4 bytes each) plus a margin; the task carries the
+ * key and its position (8 bytes, 12 for a 64-bit key) and at worst a count
+ * per key (buckets of one key): 4 more. */
 #define PART_FRAME_BYTES_PER_KEY 12u
+#define PART_FRAME_BYTES_PER_KEY64 16u
 #define PART_SPLIT_THREADS 2u
 
 struct coord_part {
@@ -80,7 +82,8 @@ struct coord_part {
     uint64_t table_seed;
     uint32_t nbuckets;
     uint64_t *start;            /* nbuckets + 1 */
-    uint32_t *keys;             /* the keys grouped by bucket */
+    unsigned key_size;          /* 4 or 8 */
+    void *keys;                 /* the keys grouped by bucket (key_size bytes) */
     uint32_t *pos;              /* their positions */
     uint64_t *buckets;          /* nbuckets + 1 entries (ph_part.h): bases, then
                                    seeds as groups arrive */
@@ -110,12 +113,12 @@ uint32_t coord_part_choose(const coord_job *j, uint64_t t)
     char path[4096];
     uint64_t n = 0;
     ph_err e;
-    /* Groups of buckets travel as 32-bit keys (PART_TASK key_size 4): a
-     * file of 64-bit keys goes as one TASK, solved as one graph. */
-    if (j->is_create || j->partition == PH_PROTO_PART_OFF || coord_job_key_size(j, t) == 8 ||
+    /* Groups of buckets carry 32- or 64-bit keys (PART_TASK key_size). */
+    if (j->is_create || j->partition == PH_PROTO_PART_OFF ||
         (j->table_flags & (PH_TABLE_VALUES32 | PH_TABLE_VALUES64)) || /* values: one graph */
-        !bulk_path(j, t, path, sizeof path)
-        || ph_keys_map_count_flags(path, PH_KEYS_MAP_NOFOLLOW, &n, &e) != PH_OK)
+        !bulk_path(j, t, path, sizeof path) ||
+        ph_keys_map_count_sized_flags(path, coord_job_key_size(j, t), PH_KEYS_MAP_NOFOLLOW, &n,
+                                      &e) != PH_OK)
         return PH_PART_OFF;
     return ph_part_choose(j->partition ? j->partition : PH_PART_AUTO, n);
 }
@@ -147,12 +150,13 @@ static void part_free(coord_part *p)
 
 /* Keys per group: --part-task-bytes of keys, within what one frame of
  * either direction carries. */
-static uint64_t group_keys(const coord *c)
+static uint64_t group_keys(const coord *c, unsigned key_size)
 {
-    uint64_t cap = (ph_wire_max_frame() - PART_FRAME_SLACK) / PART_FRAME_BYTES_PER_KEY;
-    uint64_t want = (uint64_t)c->opts->part_task_bytes / 4u;
+    uint64_t cap = (ph_wire_max_frame() - PART_FRAME_SLACK) /
+                   (key_size == 8 ? PART_FRAME_BYTES_PER_KEY64 : PART_FRAME_BYTES_PER_KEY);
+    uint64_t want = (uint64_t)c->opts->part_task_bytes / key_size;
     if (want == 0)
-        want = COORD_DEFAULT_PART_TASK_BYTES / 4u;
+        want = COORD_DEFAULT_PART_TASK_BYTES / key_size;
     return want < cap ? want : cap;
 }
 
@@ -226,19 +230,21 @@ static int part_build(coord_part *p, ph_err *err)
                         "as C with binary data files (NAME.buckets, NAME.values); --emit bin "
                         "takes create --local, or --partition off", file);
     if (!rc)
-        rc = ph_keys_map_read(p->path, PH_KEYS_MAP_NOFOLLOW, &p->km, err);
+        rc = ph_keys_map_read_sized(p->path, p->key_size, PH_KEYS_MAP_NOFOLLOW, &p->km, err);
     if (rc)
         return rc;
     p->table_seed = ph_part_table_seed(p->seed);
     p->nbuckets = ph_part_nbuckets(p->km.n, p->kpb);
     ph_err e = {0};
-    rc = ph_part_split_positions(p->km.v, p->km.n, p->table_seed, p->nbuckets,
-                                 PART_SPLIT_THREADS, &p->start, &p->keys, &p->pos, &e);
+    const void *kv = p->key_size == 8 ? (const void *)p->km.v64 : (const void *)p->km.v;
+    rc = ph_part_split_positions_sized(kv, p->key_size, p->km.n, p->table_seed, p->nbuckets,
+                                       PART_SPLIT_THREADS, &p->start, &p->keys, &p->pos, &e);
     /* Grouped, the keys are sent as slices: the file's copy is not needed
      * again (ph_keys_map_unchanged looks at the file itself). */
     free(p->km.copy);
     p->km.copy = NULL;
     p->km.v = NULL;
+    p->km.v64 = NULL;
     if (rc)
         return ph_err_set(err, PH_ENOMEM, "%s: %s", p->path, e.msg);
     rc = part_layout(p, err);
@@ -279,7 +285,8 @@ void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t kpb)
     p->kpb = kpb;
     p->table_flags = j->table_flags;
     p->seed = j->seed;
-    p->per_group = group_keys(c);
+    p->key_size = coord_job_key_size(j, t) == 8 ? 8 : 4;
+    p->per_group = group_keys(c, p->key_size);
     p->start_us = ph_time_us();
     p->opening = true;
     coord_task *task = &j->tasks[t];
@@ -394,7 +401,7 @@ static int part_finish(coord *c, coord_job *j, coord_part *p, ph_err *err)
     if (!rc && fsync(p->vfd) != 0)
         rc = ph_err_set(err, PH_EIO, "%s/%s: cannot sync: %s", shown, final, strerror(errno));
     ph_part_table t = {.seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
-                       .nverts = p->nverts};
+                       .nverts = p->nverts, .key_size = p->key_size};
     ph_artifacts arts = {0};
     if (!rc)
         rc = ph_part_emit_render_text(&t, p->name, p->path, &arts, err);
@@ -580,9 +587,10 @@ static int send_group(coord *c, coord_job *j, coord_part *p, uint32_t g, coord_w
     *pt = (ph_msg_part_task){.job_id = j->id, .task_id = p->task, .group = g,
                              .name = ph_bytes_str(p->name), .table_seed = p->table_seed,
                              .nkeys = p->km.n, .nbuckets = p->nbuckets, .bucket_lo = pg->b_lo,
-                             .key_size = 4,
+                             .key_size = p->key_size,
                              .counts = {(const char *)counts, pg->ngroup * 4u},
-                             .keys = {(const char *)(p->keys + lo), k * 4u},
+                             .keys = {(const char *)p->keys + lo * p->key_size,
+                                      k * p->key_size},
                              .positions = {(const char *)(p->pos + lo), k * 4u}};
     int rc = ph_wire_send(c->sock, w->ident, w->ident_len, &m, err);
     free(counts);
@@ -764,7 +772,8 @@ static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result
 {
     uint64_t lo = p->start[pg->b_lo];
     ph_part_group g = {.table_seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
-                       .bucket_lo = pg->b_lo, .ngroup = pg->ngroup, .keys = p->keys + lo,
+                       .bucket_lo = pg->b_lo, .ngroup = pg->ngroup,
+                       .keys = (const char *)p->keys + lo * p->key_size, .key_size = p->key_size,
                        .pos = p->pos + lo};
     uint32_t *counts = malloc((size_t)pg->ngroup * 4);
     if (!counts)

@@ -241,7 +241,7 @@ static uint32_t le32_at(const char *p)
 
 const char *ph_proto_part_task_problem(const ph_msg_part_task *t)
 {
-    if (t->key_size < PH_PROTO_KEY_SIZE_MIN || t->key_size > PH_PROTO_KEY_SIZE_MAX)
+    if (t->key_size != PH_PROTO_KEY_SIZE_MIN && t->key_size != PH_PROTO_KEY_SIZE_MAX)
         return "key_size: not a supported key size";
     if (t->nkeys == 0 || t->nbuckets == 0)
         return "nkeys: a table has at least one key and one bucket";

@@ -48,13 +48,20 @@ int ph_keys_map_count(const char *path, uint64_t *n, ph_err *err)
 
 int ph_keys_map_count_flags(const char *path, int flags, uint64_t *n, ph_err *err)
 {
+    return ph_keys_map_count_sized_flags(path, PH_KEY_SIZE_32, flags, n, err);
+}
+
+int ph_keys_map_count_sized_flags(const char *path, unsigned key_size, int flags, uint64_t *n,
+                                  ph_err *err)
+{
     struct stat st;
+    unsigned ks = ph_keys_size_resolve(key_size, path);
     if ((flags & PH_KEYS_MAP_NOFOLLOW) ? lstat(path, &st) : stat(path, &st))
         return ph_err_set(err, PH_EIO, "%s: %s", path,
                           strerror(errno));
-    int rc = size_checks(path, PH_KEY_SIZE_32, &st, err);
+    int rc = size_checks(path, ks, &st, err);
     if (!rc)
-        *n = (uint64_t)st.st_size / PH_KEY_SIZE_32;
+        *n = (uint64_t)st.st_size / ks;
     return rc;
 }
 

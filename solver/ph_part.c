@@ -626,16 +626,17 @@ uint32_t ph_part_nbuckets(uint64_t n, uint32_t keys_per_bucket)
 
 uint32_t ph_part_bucket_nverts(uint32_t k) { return bucket_nverts(k); }
 
-int ph_part_split_positions(const uint32_t *keys, uint32_t n, uint64_t table_seed,
-                            uint32_t nbuckets, unsigned threads, uint64_t **start,
-                            uint32_t **gkeys, uint32_t **pos, ph_err *err)
+int ph_part_split_positions_sized(const void *keys, unsigned key_size, uint32_t n,
+                                  uint64_t table_seed, uint32_t nbuckets, unsigned threads,
+                                  uint64_t **start, void **gkeys, uint32_t **pos, ph_err *err)
 {
     part_split s;
+    unsigned ks = key_size == 8 ? 8 : 4;
     *start = NULL;
     *pos = NULL;
     if (gkeys)
         *gkeys = NULL;
-    if (split_keys(keys, 4, n, table_seed, nbuckets, threads, gkeys != NULL, &s))
+    if (split_keys(keys, ks, n, table_seed, nbuckets, threads, gkeys != NULL, &s))
         return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
                           nbuckets);
     *start = s.start;
@@ -645,12 +646,29 @@ int ph_part_split_positions(const uint32_t *keys, uint32_t n, uint64_t table_see
     return PH_OK;
 }
 
+int ph_part_split_positions(const uint32_t *keys, uint32_t n, uint64_t table_seed,
+                            uint32_t nbuckets, unsigned threads, uint64_t **start,
+                            uint32_t **gkeys, uint32_t **pos, ph_err *err)
+{
+    void *gk = NULL;
+    int rc = ph_part_split_positions_sized(keys, 4, n, table_seed, nbuckets, threads, start,
+                                           gkeys ? &gk : NULL, pos, err);
+    if (gkeys)
+        *gkeys = gk;
+    return rc;
+}
+
 uint64_t ph_part_group_nverts(const ph_part_group *g)
 {
     uint64_t v = 0;
     for (uint32_t i = 0; i < g->ngroup; i++)
         v += bucket_nverts(g->counts[i]);
     return v;
+}
+
+static unsigned group_ksize(const ph_part_group *g)
+{
+    return g->key_size == 8 ? 8 : 4;
 }
 
 /* Index of key through one bucket's seed and values (vals: its own). */
@@ -664,27 +682,33 @@ static uint32_t group_index(const ph_part_group *g, uint64_t h, uint32_t seed, u
 }
 
 /* Every key of bucket lo+i lies in it, and its position is in range. */
-static int group_bucket_check(const ph_part_group *g, uint32_t i, const uint32_t *keys,
+static int group_bucket_check(const ph_part_group *g, uint32_t i, const void *keys,
                               const uint32_t *pos, uint32_t k, ph_err *err)
 {
     uint32_t b = g->bucket_lo + i;
+    const unsigned ks = group_ksize(g);
+    char kb[24];
     for (uint32_t e = 0; e < k; e++) {
+        uint64_t key = key_at(keys, ks, e);
         if (pos[e] >= g->nkeys)
-            return ph_err_set(err, PH_EINVAL, "bucket %u: position %u of key 0x%08x is not "
-                              "below the table's %u keys", b, pos[e], keys[e], g->nkeys);
-        if (ph_part_bucket_of(ph_part_mix(keys[e] ^ g->table_seed), g->nbuckets) != b)
-            return ph_err_set(err, PH_EINVAL, "key 0x%08x at position %u does not belong to "
-                              "bucket %u", keys[e], pos[e], b);
+            return ph_err_set(err, PH_EINVAL, "bucket %u: position %u of key %s is not "
+                              "below the table's %u keys", b, pos[e], key_str(key, ks, kb),
+                              g->nkeys);
+        if (ph_part_bucket_of(ph_part_mix(key ^ g->table_seed), g->nbuckets) != b)
+            return ph_err_set(err, PH_EINVAL, "key %s at position %u does not belong to "
+                              "bucket %u", key_str(key, ks, kb), pos[e], b);
     }
     return PH_OK;
 }
 
-static int group_one(const ph_part_group *g, part_graph *gr, uint32_t i, const uint32_t *keys,
+static int group_one(const ph_part_group *g, part_graph *gr, uint32_t i, const void *keys,
                      const uint32_t *pos, uint32_t *seed, uint32_t *vals, uint32_t *tries,
                      ph_err *err)
 {
     uint32_t k = g->counts[i], b = g->bucket_lo + i, nv = bucket_nverts(k);
     uint32_t max = g->max_attempts ? g->max_attempts : PART_DEFAULT_ATTEMPTS;
+    const unsigned ks = group_ksize(g);
+    char kb[24];
     *seed = 0;
     *tries = 0;
     if (k == 0)
@@ -696,26 +720,27 @@ static int group_one(const ph_part_group *g, part_graph *gr, uint32_t i, const u
         if (g->progress)
             atomic_fetch_add_explicit(g->progress, 1, memory_order_relaxed);
         uint32_t bseed = bucket_seed(g->table_seed, b, a);
-        if (graph_try(gr, keys, 4, k, g->table_seed, bseed, nv)) {
+        if (graph_try(gr, keys, ks, k, g->table_seed, bseed, nv)) {
             *seed = bseed;
             *tries = a + 1;
             memset(vals, 0, (size_t)nv * sizeof *vals); /* roots and lone vertices: 0 */
             graph_assign(gr, pos, k, g->nkeys, vals);
             for (uint32_t e = 0; e < k; e++) {
-                uint32_t got = group_index(g, ph_part_mix(keys[e] ^ g->table_seed), bseed, nv,
+                uint64_t key = key_at(keys, ks, e);
+                uint32_t got = group_index(g, ph_part_mix(key ^ g->table_seed), bseed, nv,
                                            vals);
                 if (got != pos[e])
-                    return ph_err_set(err, PH_EVERIFY, "key 0x%08x at position %u maps to "
-                                      "index %u", keys[e], pos[e], got);
+                    return ph_err_set(err, PH_EVERIFY, "key %s at position %u maps to "
+                                      "index %u", key_str(key, ks, kb), pos[e], got);
             }
             return PH_OK;
         }
         uint64_t dup;
         uint32_t p1 = 0, p2 = 0;
         if (a + 1 == PART_DUP_CHECK_AT &&
-            bucket_duplicate(gr, keys, 4, pos, k, &dup, &p1, &p2))
-            return ph_err_set(err, PH_EDUP, "duplicate key 0x%08x at positions %u and %u",
-                              (uint32_t)dup, p1, p2);
+            bucket_duplicate(gr, keys, ks, pos, k, &dup, &p1, &p2))
+            return ph_err_set(err, PH_EDUP, "duplicate key %s at positions %u and %u",
+                              key_str(dup, ks, kb), p1, p2);
     }
     if (rc)
         return rc;
@@ -727,6 +752,7 @@ int ph_part_solve_group(const ph_part_group *g, uint32_t *seeds, uint32_t *value
                         uint64_t *attempts, uint32_t *max_attempts, ph_err *err)
 {
     uint32_t kmax = 0;
+    const unsigned ks = group_ksize(g);
     for (uint32_t i = 0; i < g->ngroup; i++)
         kmax = g->counts[i] > kmax ? g->counts[i] : kmax;
     part_graph gr;
@@ -738,8 +764,8 @@ int ph_part_solve_group(const ph_part_group *g, uint32_t *seeds, uint32_t *value
     *max_attempts = 0;
     for (uint32_t i = 0; i < g->ngroup && !rc; i++) {
         uint32_t tries = 0;
-        rc = group_one(g, &gr, i, g->keys + at, g->pos + at, &seeds[i], values + vbase, &tries,
-                       err);
+        rc = group_one(g, &gr, i, (const char *)g->keys + at * ks, g->pos + at, &seeds[i],
+                       values + vbase, &tries, err);
         *attempts += tries;
         if (tries > *max_attempts)
             *max_attempts = tries;
@@ -760,7 +786,9 @@ int ph_part_check_group(const ph_part_group *g, const void *seeds, const void *v
                         ph_err *err)
 {
     const unsigned char *sb = seeds, *vb = values;
+    const unsigned ks = group_ksize(g);
     uint64_t at = 0, vbase = 0;
+    char kb[24];
     for (uint32_t i = 0; i < g->ngroup; i++) {
         uint32_t k = g->counts[i], b = g->bucket_lo + i, nv = bucket_nverts(k);
         uint32_t seed = le32_any(sb + 4 * (size_t)i);
@@ -768,7 +796,8 @@ int ph_part_check_group(const ph_part_group *g, const void *seeds, const void *v
             return ph_err_set(err, PH_EVERIFY, "bucket %u: seed 0x%08x has more than 28 bits",
                               b, seed);
         for (uint32_t e = 0; e < k; e++) {
-            uint32_t key = g->keys[at + e], p = g->pos[at + e], got = UINT32_MAX;
+            uint64_t key = key_at(g->keys, ks, at + e);
+            uint32_t p = g->pos[at + e], got = UINT32_MAX;
             uint64_t h = ph_part_mix(key ^ g->table_seed);
             if (ph_part_bucket_of(h, g->nbuckets) == b) {
                 uint32_t u, v;
@@ -778,8 +807,8 @@ int ph_part_check_group(const ph_part_group *g, const void *seeds, const void *v
                 got = (uint32_t)(sum >= g->nkeys ? sum - g->nkeys : sum);
             }
             if (got != p)
-                return ph_err_set(err, PH_EVERIFY, "key 0x%08x at position %u maps to index "
-                                  "%u", key, p, got);
+                return ph_err_set(err, PH_EVERIFY, "key %s at position %u maps to index "
+                                  "%u", key_str(key, ks, kb), p, got);
         }
         at += k;
         vbase += nv;

@@ -59,8 +59,14 @@ static uint32_t le32(const char *p)
     return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
 }
 
-/* One buffer: counts, keys, positions (uint32 each; the codec checked the
- * lengths and key_size 4). */
+static uint64_t le64(const char *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* One buffer: the keys (4 or 8 bytes each: first, so 64-bit keys are
+ * aligned), then counts and positions (uint32 each); the codec checked the
+ * lengths and that key_size is 4 or 8. */
 wrk_task *wrk_task_new_part(const ph_msg_part_task *m, ph_port *done)
 {
     wrk_task *t = calloc(1, sizeof *t);
@@ -75,22 +81,29 @@ wrk_task *wrk_task_new_part(const ph_msg_part_task *m, ph_port *done)
     t->done = done;
     uint32_t ngroup = m->counts.n / 4;
     uint64_t nk = m->positions.n / 4;
-    t->part_buf = malloc(((size_t)ngroup + 2 * nk) * sizeof(uint32_t) + 4);
+    unsigned ks = m->key_size == 8 ? 8 : 4;
+    t->part_buf = malloc((size_t)nk * ks + ((size_t)ngroup + nk) * sizeof(uint32_t) + 4);
     t->seeds = calloc(ngroup, sizeof *t->seeds);
     if (!t->part_buf || !t->seeds) {
         wrk_task_free(t);
         return NULL;
     }
-    uint32_t *counts = t->part_buf, *keys = counts + ngroup, *pos = keys + nk;
+    void *keys = t->part_buf;
+    uint32_t *counts = (uint32_t *)(void *)((char *)t->part_buf + (size_t)nk * ks);
+    uint32_t *pos = counts + ngroup;
     for (uint32_t i = 0; i < ngroup; i++)
         counts[i] = le32(m->counts.p + 4 * (size_t)i);
     for (uint64_t i = 0; i < nk; i++) {
-        keys[i] = le32(m->keys.p + 4 * i);
+        if (ks == 8)
+            ((uint64_t *)keys)[i] = le64(m->keys.p + 8 * i);
+        else
+            ((uint32_t *)keys)[i] = le32(m->keys.p + 4 * i);
         pos[i] = le32(m->positions.p + 4 * i);
     }
     t->pg = (ph_part_group){.table_seed = m->table_seed, .nkeys = m->nkeys,
                             .nbuckets = m->nbuckets, .bucket_lo = m->bucket_lo,
-                            .ngroup = ngroup, .counts = counts, .keys = keys, .pos = pos,
+                            .ngroup = ngroup, .counts = counts, .keys = keys, .key_size = ks,
+                            .pos = pos,
                             .max_attempts = m->max_attempts};
     if (ph_bytes_cstr(m->name, t->name, sizeof t->name, NULL) != 0)
         t->status = ph_err_set(&t->err, PH_EINVAL, "PART_TASK: name field invalid");

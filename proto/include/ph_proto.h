@@ -205,10 +205,10 @@ typedef struct ph_msg_result {
     ph_table_view table; /* set iff has_table (a success, except fake work) */
 } ph_msg_result;
 
-/* Bytes per key of a PART_TASK.  Only 4 today; the field keeps the key
- * size a parameter of the wire. */
+/* Bytes per key of a PART_TASK: 4 (uint32 keys) or 8 (uint64 keys), and
+ * nothing between. */
 #define PH_PROTO_KEY_SIZE_MIN 4u
-#define PH_PROTO_KEY_SIZE_MAX 4u
+#define PH_PROTO_KEY_SIZE_MAX 8u
 
 /* A group of consecutive buckets of a partitioned table (solver/ph_part.h):
  * the keys of buckets [bucket_lo, bucket_lo + ngroup) grouped by bucket, in

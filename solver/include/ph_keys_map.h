@@ -47,6 +47,9 @@ int ph_keys_map_count_sized(const char *path, unsigned key_size, uint64_t *n, ph
  * coordinator reads only regular files of a job's directory). */
 #define PH_KEYS_MAP_NOFOLLOW 1
 int ph_keys_map_count_flags(const char *path, int flags, uint64_t *n, ph_err *err);
+/* The same for key_size 4 or 8 (or PH_KEY_SIZE_AUTO: from the name). */
+int ph_keys_map_count_sized_flags(const char *path, unsigned key_size, int flags, uint64_t *n,
+                                  ph_err *err);
 
 /* Read the file (key_size 4 or 8, or PH_KEY_SIZE_AUTO; flags: see above)
  * into m->copy.  Besides the size checks: PH_ENOMEM "out of memory for a

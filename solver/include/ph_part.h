@@ -200,6 +200,11 @@ uint32_t ph_part_bucket_nverts(uint32_t k);
 int ph_part_split_positions(const uint32_t *keys, uint32_t n, uint64_t table_seed,
                             uint32_t nbuckets, unsigned threads, uint64_t **start,
                             uint32_t **gkeys, uint32_t **pos, ph_err *err);
+/* The same for keys of key_size bytes (4 or 8): *gkeys then holds keys of
+ * that size. */
+int ph_part_split_positions_sized(const void *keys, unsigned key_size, uint32_t n,
+                                  uint64_t table_seed, uint32_t nbuckets, unsigned threads,
+                                  uint64_t **start, void **gkeys, uint32_t **pos, ph_err *err);
 
 /* A group of consecutive buckets [bucket_lo, bucket_lo + ngroup) of a
  * table of nkeys keys and nbuckets buckets. */
@@ -207,7 +212,9 @@ typedef struct ph_part_group {
     uint64_t table_seed;
     uint32_t nkeys, nbuckets, bucket_lo, ngroup;
     const uint32_t *counts;     /* ngroup */
-    const uint32_t *keys;       /* sum(counts), grouped by bucket */
+    const void *keys;           /* sum(counts) keys of key_size bytes, grouped by
+                                   bucket (host order) */
+    unsigned key_size;          /* 4 or 8; 0 is taken as 4 */
     const uint32_t *pos;        /* their global positions (< nkeys) */
     uint32_t max_attempts;      /* per bucket; 0 = 1,000 */
     const atomic_int *cancel;   /* optional */

@@ -22,6 +22,13 @@
  *                           the worker, naming both positions) while two
  *                           workers' other groups are in flight or being
  *                           checked: nothing of it stays, the cluster serves on
+ *   big_key64_two_workers   2M 64-bit keys (pairs differing only in their high
+ *                           half) through `create` with two workers: the files
+ *                           equal those of `create --local --key-size 8`, every
+ *                           key looks up to its position
+ *   big_key64_bad_length    a 64-bit keys file 4 bytes too long: one line naming
+ *                           the file through create and bulk-create, nothing
+ *                           written for it
  * Each test checks the written table itself: bucket records and vertex
  * values read back and every key of the keys file looked up. */
 #ifndef _GNU_SOURCE
@@ -382,6 +389,162 @@ static void big_duplicate_key(void **state)
     assert_int_equal(hx_client(HX_HANG_MS, "ping", NULL), 0);
 }
 
+
+/* ---- 64-bit keys ------------------------------------------------------------ */
+
+#define BIG64_KEYS 2000000u
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* n distinct 64-bit keys; pairs of them differ only in their high half, so
+ * a path that dropped those bits would find duplicates. */
+static void write_keys64(const char *path, uint32_t n, uint64_t salt)
+{
+    uint64_t *k = malloc((size_t)n * 8);
+    assert_non_null(k);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t m = mix64(salt + i / 2); /* a bijection: distinct per pair */
+        k[i] = (i & 1) ? (m & 0xffffffffull) | (~m & 0xffffffff00000000ull) : m;
+    }
+    hx_write_bytes(path, k, (size_t)n * 8);
+    free(k);
+}
+
+/* The 64-bit table of name under out: every key of keys_path looks up to
+ * its position through the written NAME.buckets and NAME.values, and the
+ * header declares a uint64_t Index. */
+static void verify_table64(const char *out, const char *name, const char *keys_path)
+{
+    char path[1200];
+    size_t klen, blen, vlen;
+    uint64_t *keys = read_all(keys_path, &klen);
+    snprintf(path, sizeof path, "%s/%s/%s.buckets", out, name, name);
+    uint64_t *b = read_all(path, &blen);
+    snprintf(path, sizeof path, "%s/%s/%s.values", out, name, name);
+    uint32_t *v = read_all(path, &vlen);
+    uint32_t nb = (uint32_t)(blen / 8 - 1);
+    ph_part_table t = {.seed = ph_part_table_seed(0), .nkeys = (uint32_t)(klen / 8),
+                       .nbuckets = nb, .buckets = b, .nverts = vlen / 4, .assigned = v,
+                       .key_size = 8};
+    assert_int_equal(ph_part_base(&t, nb), t.nverts);
+    ph_err err = {0};
+    if (ph_part_verify64(&t, keys, t.nkeys, 2, &err))
+        fail_msg("%s: %s", name, err.msg);
+    fprintf(stderr, "%s: %u 64-bit keys, %u buckets: every key at its position\n", name,
+            t.nkeys, nb);
+    snprintf(path, sizeof path, "%s/%s/%s.h", out, name, name);
+    char *h = hx_slurp(path);
+    assert_non_null(h);
+    assert_non_null(strstr(h, "uint64_t key"));
+    free(h);
+    free(keys);
+    free(b);
+    free(v);
+}
+
+static void big_key64_two_workers(void **state)
+{
+    (void)state;
+    hx_coord_up(NULL, NULL, "coord.log");
+    hx_worker_slow("0", "w1.log");
+    hx_worker_slow("0", "w2.log");
+    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    char keys[1024], out[1024], local[1024];
+    snprintf(keys, sizeof keys, "%s", hx_path("ids-64.keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    snprintf(local, sizeof local, "%s", hx_path("local"));
+    write_keys64(keys, BIG64_KEYS, 7);
+    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, NULL);
+    if (rc != 0) {
+        hx_dump("client stderr", hx_path("client.err"));
+        hx_dump("coordinator log", hx_path("coord.log"));
+    }
+    assert_int_equal(rc, 0);
+    verify_table64(out, "ids-64", keys);
+    assert_int_equal(tmp_files(out), 0);
+    char *st = status_json();
+    assert_non_null(st);
+    uint64_t total = hx_field(st, "parts_total");
+    assert_true(total >= 2 && total != UINT64_MAX);
+    assert_int_equal(hx_field(st, "parts_done"), total);
+    free(st);
+    char *log = hx_slurp(hx_path("coord.log"));
+    assert_non_null(log);
+    assert_non_null(strstr(log, "partitioned table opened"));
+    free(log);
+    rc = hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", "--key-size", "8",
+                   "--threads", "2", NULL);
+    assert_int_equal(rc, 0);
+    static const char *const files[] = {".values", ".buckets", ".c", ".h", "_data.S",
+                                        "_test.c", "_bench.c", "/CMakeLists.txt"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char a[1200], b[1200];
+        const char *f = files[i];
+        if (f[0] == '/') {
+            snprintf(a, sizeof a, "%s/ids-64%s", out, f);
+            snprintf(b, sizeof b, "%s/ids-64%s", local, f);
+        } else {
+            snprintf(a, sizeof a, "%s/ids-64/ids-64%s", out, f);
+            snprintf(b, sizeof b, "%s/ids-64/ids-64%s", local, f);
+        }
+        if (!same_file(a, b))
+            fail_msg("ids-64%s differs from create --local's", f);
+    }
+}
+
+/* A 64-bit keys file whose length is not a multiple of 8: one line naming
+ * the file, through create and through bulk-create; nothing written for it,
+ * and the coordinator serves on. */
+static void big_key64_bad_length(void **state)
+{
+    (void)state;
+    hx_coord_up(NULL, NULL, "coord.log");
+    hx_worker_slow("0", "w1.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], bad[1100], out[1024];
+    snprintf(dir, sizeof dir, "%s", hx_path("in"));
+    hx_mkdir(dir);
+    snprintf(bad, sizeof bad, "%s/odd-64.keys", dir);
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    write_keys64(bad, (1u << 20) + 5, 3);
+    FILE *f = fopen(bad, "ab");
+    assert_non_null(f);
+    assert_int_equal(fwrite("\1\2\3\4", 1, 4, f), 4); /* 4 bytes too many */
+    fclose(f);
+    int rc = hx_client(HX_HANG_MS, "create", bad, "-o", out, NULL);
+    char *err = hx_client_err();
+    fprintf(stderr, "create: exit %d: %s", rc, err ? err : "\n");
+    assert_int_not_equal(rc, 0);
+    assert_non_null(err);
+    assert_int_equal(hx_count(err, "\n"), 1);
+    assert_non_null(strstr(err, "odd-64.keys"));
+    assert_non_null(strstr(err, "multiple of 8"));
+    free(err);
+    rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, NULL);
+    err = hx_client_err();
+    fprintf(stderr, "bulk-create: exit %d: %s", rc, err ? err : "\n");
+    assert_int_not_equal(rc, 0);
+    free(err);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/results.csv", out);
+    char *csv = hx_slurp(path);
+    assert_non_null(csv);
+    fprintf(stderr, "results.csv:\n%s", csv);
+    assert_non_null(strstr(csv, "odd-64.keys"));
+    assert_null(strstr(csv, ",ok"));
+    free(csv);
+    snprintf(path, sizeof path, "%s/odd-64", out);
+    assert_false(hx_exists(path));
+    /* The coordinator still serves. */
+    assert_int_equal(hx_client(HX_HANG_MS, "status", NULL), 0);
+}
+
 int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
@@ -392,6 +555,8 @@ int main(int argc, char **argv)
         T(big_coord_restart),
         T(big_file_changed),
         T(big_duplicate_key),
+        T(big_key64_two_workers),
+        T(big_key64_bad_length),
     };
     return hx_run_tests("test_big", "big", all, sizeof all / sizeof all[0], argc, argv);
 }

@@ -22,6 +22,8 @@ static ph_group_progress gprogress[2];
 static const uint8_t part_counts[] = {1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0};
 static const uint8_t part_keys[] = {7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
 static const uint8_t part_pos[] = {2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+static const uint8_t part_keys64[] = {7, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0xff, 0xff, 0xff,
+                                      0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0, 0};
 
 static ph_bytes bin(const void *p, uint32_t n)
 {
@@ -153,7 +155,7 @@ static const char *const labels[] = {
     "status-reply-empty", "ok", "pong", "error", "error-min", "part-task",
     "part-result", "part-result-failed", "job-parts", "submit-bulk-partition",
     "progress", "progress-empty",
-    "cancel-task", "cancel", "cancel-reply", "cancel-reply-parts",
+    "cancel-task", "cancel", "cancel-reply", "cancel-reply-parts", "part-task-key64",
 };
 
 int proto_sample_count(void)
@@ -304,6 +306,12 @@ void proto_sample(int i, ph_msg *m)
         break;
     case 28: sample_progress(m, false); break;
     case 29: sample_progress(m, true); break;
+    case 34: /* a group of 64-bit keys (key_size 8) */
+        m->type = PH_MSG_PART_TASK;
+        m->u.part_task = (ph_msg_part_task){ 9, 1, 2, ph_bytes_str("ids-64"),
+            0xfedcba9876543210ull, 3, 7, 4, 8, 50, bin(part_counts, sizeof part_counts),
+            bin(part_keys64, sizeof part_keys64), bin(part_pos, sizeof part_pos) };
+        break;
     default:
         if (i >= 23)
             sample_part(i, m);

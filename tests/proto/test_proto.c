@@ -106,8 +106,18 @@ static void test_part_messages(void **state)
     msgpack_sbuffer_destroy(&f.sb);
     part_task_frame(&f, 4, 3, 4, 12, 12);
     frame_expect(&f, "PART_TASK.bucket_lo: the group does not lie inside the table's buckets");
-    part_task_frame(&f, 4, 2, 8, 24, 12);
+    part_task_frame(&f, 4, 2, 8, 24, 12);   /* 64-bit keys decode too */
+    assert_int_equal(ph_msg_decode(f.sb.data, f.sb.size, &m, &err), 0);
+    assert_int_equal(m.u.part_task.key_size, 8);
+    assert_int_equal(m.u.part_task.keys.n, 24);
+    ph_msg_free(&m);
+    msgpack_sbuffer_destroy(&f.sb);
+    part_task_frame(&f, 4, 2, 6, 18, 12);
     frame_expect(&f, "PART_TASK.key_size: not a supported key size");
+    part_task_frame(&f, 4, 2, 16, 48, 12);
+    frame_expect(&f, "PART_TASK.key_size: not a supported key size");
+    part_task_frame(&f, 4, 2, 8, 12, 12);
+    frame_expect(&f, "PART_TASK.keys: length is not key_size * sum(counts)");
     part_task_frame(&f, 4, 2, 4, 8, 12);
     frame_expect(&f, "PART_TASK.keys: length is not key_size * sum(counts)");
     part_task_frame(&f, 4, 2, 4, 12, 16);

@@ -306,6 +306,68 @@ static void test_groups_same_table(void **state)
     ph_part_free(&t);
 }
 
+/* The same group by group with 64-bit keys that differ only in their
+ * high half: the groups give ph_part_solve64's table, and a tampered key
+ * (one high bit) is caught by the check. */
+static void test_groups_same_table64(void **state)
+{
+    (void)state;
+    const uint32_t n = 40000, kpb = 400, per = 5;
+    uint32_t *lo32 = gen_keys(GEN_SHUFFLED, n, 41);
+    uint64_t *keys = malloc((size_t)n * 8);
+    assert_non_null(keys);
+    for (uint32_t i = 0; i < n; i++) /* pairs share the low half */
+        keys[i] = (uint64_t)(i & 1) << 63 | (uint64_t)(lo32[i / 2 * 2] & 0xffffff) << 8 |
+                  (uint64_t)(i / 2) << 32;
+    ph_part_opts o;
+    ph_part_opts_init(&o);
+    o.keys_per_bucket = kpb;
+    o.seed = 9;
+    ph_part_table t;
+    ph_err err = {0};
+    assert_int_equal(ph_part_solve64(keys, n, &o, &t, &err), 0);
+    uint64_t tseed = ph_part_table_seed(9), *start = NULL;
+    uint32_t nb = ph_part_nbuckets(n, kpb), *pos = NULL;
+    void *gkv = NULL;
+    assert_int_equal(ph_part_split_positions_sized(keys, 8, n, tseed, nb, 2, &start, &gkv,
+                                                   &pos, &err), 0);
+    uint64_t *gk = gkv;
+    uint32_t *counts = malloc((size_t)nb * 4);
+    uint32_t *seeds = malloc((size_t)nb * 4), *vals = malloc((size_t)t.nverts * 4 + 4);
+    for (uint64_t i = 0; i < n; i++)
+        assert_true(gk[i] == keys[pos[i]]);
+    for (uint32_t b = 0; b < nb; b++)
+        counts[b] = (uint32_t)(start[b + 1] - start[b]);
+    for (uint32_t lo = 0; lo < nb; lo += per) {
+        ph_part_group g = {.table_seed = tseed, .nkeys = n, .nbuckets = nb, .bucket_lo = lo,
+                           .ngroup = lo + per <= nb ? per : nb - lo, .counts = counts + lo,
+                           .keys = gk + start[lo], .key_size = 8, .pos = pos + start[lo]};
+        uint64_t att, base = ph_part_base(&t, lo);
+        uint32_t maxa;
+        assert_int_equal(ph_part_solve_group(&g, seeds + lo, vals + base, &att, &maxa, &err),
+                         0);
+        assert_int_equal(ph_part_check_group(&g, seeds + lo, vals + base, &err), 0);
+        if (lo == 0) { /* the first key with its top bit flipped no longer checks */
+            gk[0] ^= 1ull << 63;
+            assert_int_equal(ph_part_check_group(&g, seeds, vals + base, &err), PH_EVERIFY);
+            assert_non_null(strstr(err.msg, "0x"));
+            gk[0] ^= 1ull << 63;
+        }
+    }
+    for (uint32_t b = 0; b < nb; b++)
+        assert_int_equal(seeds[b], ph_part_seed_of(&t, b));
+    assert_memory_equal(vals, t.assigned, (size_t)t.nverts * 4);
+    free(gk);
+    free(counts);
+    free(seeds);
+    free(vals);
+    free(start);
+    free(pos);
+    free(keys);
+    free(lo32);
+    ph_part_free(&t);
+}
+
 static void test_cancel(void **state)
 {
     (void)state;
@@ -410,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_duplicate),
         cmocka_unit_test(test_threads_same_table),
         cmocka_unit_test(test_groups_same_table),
+        cmocka_unit_test(test_groups_same_table64),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_keys_map_changed),
         cmocka_unit_test(test_split_done),
