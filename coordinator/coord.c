@@ -274,7 +274,8 @@ static void teardown(coord *c)
         free(c->workers[i]);
     free(c->workers);
     for (size_t i = 0; i < c->jobs.n; i++)
-        coord_part_abandon(c->jobs.v[i]); /* temporary values files removed */
+        coord_part_abandon(c->jobs.v[i]); /* one-off temporaries removed; with
+                                             --state-dir values and record stay */
     coord_part_orphans_free(c);
     coord_jobs_free(&c->jobs);
     free(c->waiters);

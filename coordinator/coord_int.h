@@ -570,6 +570,64 @@ void coord_part_abandon(coord_job *j);
  * being built on a writer thread is dropped when its build comes back. */
 uint64_t coord_part_cancel(coord *c, coord_job *j);
 
+/* coord_part_resume.c (leaf): with --state-dir, a partitioned table's
+ * values are assembled under a fixed name beside a progress record, so a
+ * restarted coordinator sends only the groups not yet in. */
+typedef struct coord_psave coord_psave;
+struct ph_keys_map;
+/* What one assembly is: a record of any other is discarded. */
+typedef struct coord_psave_id {
+    const char *token;             /* the job's */
+    const char *name;              /* table name */
+    const struct ph_keys_map *km;  /* the keys file as read (identity, key count) */
+    uint64_t table_seed, per_group, nverts;
+    uint32_t kpb, nbuckets, ngroups;
+} coord_psave_id;
+/* What a resumed assembly found: groups already in, their graphs tried;
+ * note: why a record there was not used (empty: none, or it was). */
+typedef struct coord_psave_resumed {
+    uint32_t groups, max_attempts;
+    uint64_t attempts;
+    char note[200];
+} coord_psave_resumed;
+/* On a writer thread, after the layout: open (creating) NAME.values.partial
+ * below dirfd (OUT/NAME, shown in errors) and lock it; take up its record if
+ * it is this assembly's and intact (groups named there set TASK_DONE and
+ * their buckets' seeds set in buckets), else empty it and size it to
+ * nverts values.  *out NULL (and PH_OK) when another assembly holds the
+ * file: the caller uses a one-off temporary. *vfd: the values file (the
+ * caller closes it, which drops the lock). */
+int coord_psave_open(const coord_psave_id *id, int dirfd, const char *shown,
+                     coord_pgroup *groups, uint64_t *buckets, coord_psave **out, int *vfd,
+                     coord_psave_resumed *res, ph_err *err);
+void coord_psave_free(coord_psave *s);
+/* The values file's name below OUT/NAME. */
+const char *coord_psave_values_name(const coord_psave *s);
+/* Group g's values (len bytes) were written (a writer thread, before the
+ * group settles): its checksum and graphs tried for the record.  s may be NULL. */
+void coord_psave_group(coord_psave *s, uint32_t g, const void *values, size_t len,
+                       uint64_t attempts, uint32_t max_attempts);
+/* Is a record due (ndone groups in, more than the record names, none being
+ * written)?  false for NULL. */
+bool coord_psave_due(const coord_psave *s, uint32_t ndone);
+bool coord_psave_busy(const coord_psave *s);
+/* Groups the record on disk names. */
+uint32_t coord_psave_saved(const coord_psave *s);
+/* The loop: the next record, of the groups TASK_DONE now; s is busy until
+ * coord_psave_written. */
+int coord_psave_snapshot(coord_psave *s, const coord_pgroup *groups, const uint64_t *buckets,
+                         ph_err *err);
+/* A writer thread: sync the values file vfd, then write the record. */
+int coord_psave_write(coord_psave *s, int vfd, int dirfd, ph_err *err);
+/* Back on the loop: ok if the write succeeded. */
+void coord_psave_written(coord_psave *s, bool ok);
+/* Remove the record (the table failed, or its values are in place). */
+void coord_psave_remove(const coord_psave *s, int dirfd);
+/* PH_TEST_PART_HOLD=N (tests and benchmarks only): each partitioned table
+ * sends no more than N groups, and logs "test hold reached" once they are
+ * all in its record; 0 when unset. */
+uint32_t coord_psave_test_hold(void);
+
 /* coord_restore.c */
 /* Replay --state-dir's journal into the job table and open it. */
 int coord_restore(coord *c, const char *state_dir, ph_err *err);

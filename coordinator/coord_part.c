@@ -28,9 +28,10 @@
  * files are written (each atomically), and the values file is renamed into
  * place last.  Nothing at a final name is ever half-written.
  *
- * Only the keys file's result is journaled: a coordinator restarted
- * mid-assembly has no record of the file, removes the stale temporary (the
- * restore's sweep) and solves the file again from the start. */
+ * With --state-dir the values file has a fixed name and a progress record
+ * beside it (coord_part_resume.c): a coordinator restarted mid-assembly
+ * opens the file again, keeps the groups the record names and sends only
+ * the others.  Without it the values go to a one-off temporary name. */
 #include "coord_int.h"
 
 #include <errno.h>
@@ -97,6 +98,13 @@ struct coord_part {
     uint64_t attempts;
     uint32_t max_bucket_attempts;
     uint64_t start_us;
+    char token[17];             /* the job's: the progress record's owner */
+    bool resumable;             /* --state-dir: values under a fixed name */
+    bool keep;                  /* teardown: values and record stay for a restart */
+    coord_psave *save;          /* the progress record (resumable), or NULL */
+    coord_psave_resumed resumed; /* what the build took up from it */
+    uint32_t hold;              /* PH_TEST_PART_HOLD: groups sent at most */
+    bool held;                  /* the hold's log line is out */
     uint64_t open_us, send_us, check_us, finish_us; /* the loop's time on it (log) */
 };
 
@@ -128,13 +136,19 @@ static void part_free(coord_part *p)
     if (!p)
         return;
     if (p->vfd >= 0) {
-        close(p->vfd);
-        /* Not renamed into place: the table failed.  Its temporary goes, and
-         * OUT/NAME too if that leaves it empty (an older table's files stay). */
-        if (p->vtmp[0] && p->dirfd >= 0 && unlinkat(p->dirfd, p->vtmp, 0) == 0 &&
+        /* Not renamed into place: the table failed (or, keep, the
+         * coordinator stops and its restart resumes it).  Its values and
+         * record go, and OUT/NAME too if that leaves it empty (an older
+         * table's files stay); before the close drops the values file's
+         * lock, so that no other assembly takes it up meanwhile. */
+        if (!p->keep && p->dirfd >= 0)
+            coord_psave_remove(p->save, p->dirfd);
+        if (!p->keep && p->vtmp[0] && p->dirfd >= 0 && unlinkat(p->dirfd, p->vtmp, 0) == 0 &&
             p->outfd >= 0)
             (void)unlinkat(p->outfd, p->name, AT_REMOVEDIR);
+        close(p->vfd);
     }
+    coord_psave_free(p->save);
     if (p->dirfd >= 0)
         close(p->dirfd);
     if (p->outfd >= 0)
@@ -193,6 +207,26 @@ static int part_layout(coord_part *p, ph_err *err)
     return PH_OK;
 }
 
+/* The values file under its fixed name, with what its record says is
+ * already in (coord_part_resume.c); p->save stays NULL when another
+ * assembly of OUT/NAME holds it. */
+static int part_values_resume(coord_part *p, const char *shown, ph_err *err)
+{
+    coord_psave_id id = {.token = p->token, .name = p->name, .km = &p->km,
+                         .table_seed = p->table_seed, .per_group = p->per_group,
+                         .nverts = p->nverts, .kpb = p->kpb, .nbuckets = p->nbuckets,
+                         .ngroups = p->ngroups};
+    int rc = coord_psave_open(&id, p->dirfd, shown, p->groups, p->buckets, &p->save, &p->vfd,
+                              &p->resumed, err);
+    if (rc || !p->save)
+        return rc;
+    snprintf(p->vtmp, sizeof p->vtmp, "%s", coord_psave_values_name(p->save));
+    p->ndone = p->resumed.groups;
+    p->attempts = p->resumed.attempts;
+    p->max_bucket_attempts = p->resumed.max_attempts;
+    return PH_OK;
+}
+
 /* OUT/NAME/ and a temporary NAME.values of nverts zero values: the file
  * ph_part_create_file writes for the same keys. */
 static int part_values_file(coord_part *p, ph_err *err)
@@ -203,8 +237,11 @@ static int part_values_file(coord_part *p, ph_err *err)
     int rc = ph_fs_open_dir(p->out_dir, 1, &p->outfd, err);
     if (!rc)
         rc = ph_fs_open_dir_at(p->outfd, p->name, 1, shown, &p->dirfd, err);
-    if (!rc)
-        rc = ph_fs_tmp_name(p->vtmp, sizeof p->vtmp, final, err);
+    if (!rc && p->resumable)
+        rc = part_values_resume(p, shown, err);
+    if (rc || p->save)
+        return rc;
+    rc = ph_fs_tmp_name(p->vtmp, sizeof p->vtmp, final, err);
     if (rc)
         return rc;
     p->vfd = openat(p->dirfd, p->vtmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -261,6 +298,10 @@ static int part_build_run(coord_wjob *wj)
 
 static void part_opened(coord *c, coord_wjob *wj);
 static void group_checked(coord *c, coord_wjob *wj);
+static void part_saved(coord *c, coord_wjob *wj);
+static int part_save_run(coord_wjob *wj);
+static void part_complete(coord *c, coord_job *j, coord_part *p);
+static bool part_held(const coord_part *p);
 
 /* The file's task becomes the part's: it runs (held by the coordinator)
  * while the file is read and split on a writer thread, so the loop goes on
@@ -288,6 +329,9 @@ void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t kpb)
     p->key_size = coord_job_key_size(j, t) == 8 ? 8 : 4;
     p->per_group = group_keys(c, p->key_size);
     p->start_us = ph_time_us();
+    snprintf(p->token, sizeof p->token, "%s", j->token);
+    p->resumable = c->journal != NULL;
+    p->hold = coord_psave_test_hold();
     p->opening = true;
     coord_task *task = &j->tasks[t];
     task->state = TASK_RUNNING;
@@ -362,9 +406,10 @@ static void part_close(coord *c, coord_job *j, coord_part *p, int status, const 
     j->tasks[t].part = false;
     ph_log_info("coord", "job=%s file=%s status=%s ms=%" PRIu64 " open_ms=%" PRIu64
                 " send_ms=%" PRIu64 " check_ms=%" PRIu64 " finish_ms=%" PRIu64
-                " msg=\"partitioned table closed\"", j->token, j->tasks[t].file,
-                status ? ph_err_name(status) : "ok", r.solve_us / 1000, p->open_us / 1000,
-                p->send_us / 1000, p->check_us / 1000, p->finish_us / 1000);
+                " groups=%u resumed=%u solved=%u msg=\"partitioned table closed\"", j->token,
+                j->tasks[t].file, status ? ph_err_name(status) : "ok", r.solve_us / 1000,
+                p->open_us / 1000, p->send_us / 1000, p->check_us / 1000, p->finish_us / 1000,
+                p->ngroups, p->resumed.groups, p->ndone - p->resumed.groups);
     if (p->checking) { /* a writer thread still writes into its values file */
         p->closed = true;
         p->next = c->part_orphans;
@@ -417,8 +462,10 @@ static int part_finish(coord *c, coord_job *j, coord_part *p, ph_err *err)
     if (!rc && renameat(p->dirfd, p->vtmp, p->dirfd, final) != 0)
         rc = ph_err_set(err, PH_EIO, "%s/%s: cannot rename into place: %s", shown, final,
                         strerror(errno));
-    if (!rc)
+    if (!rc) {
         p->vtmp[0] = '\0'; /* renamed: part_free must not remove it */
+        coord_psave_remove(p->save, p->dirfd); /* its groups are all in place */
+    }
     if (!rc && c->journal)
         rc = coord_sync_dir(c, j->out_dir, err);
     return rc;
@@ -451,16 +498,24 @@ static void part_opened(coord *c, coord_wjob *wj)
         return;
     }
     j->parts_total += p->ngroups;
-    ph_log_info("coord", "job=%s file=%s keys=%u buckets=%u groups=%u ms=%" PRIu64
+    j->parts_done += p->resumed.groups;
+    if (p->resumed.note[0])
+        ph_log_warn("coord", "job=%s file=%s msg=\"saved assembly not used (%s): solved from "
+                    "the start\"", j->token, j->tasks[p->task].file, p->resumed.note);
+    ph_log_info("coord", "job=%s file=%s keys=%u buckets=%u groups=%u resumed=%u ms=%" PRIu64
                 " msg=\"partitioned table opened\"", j->token, j->tasks[p->task].file, p->km.n,
-                p->nbuckets, p->ngroups, p->open_us / 1000);
+                p->nbuckets, p->ngroups, p->resumed.groups, p->open_us / 1000);
     coord_wjob_free(wj);
+    if (p->ndone == p->ngroups) /* every group was in before a restart */
+        part_complete(c, j, p);
 }
 
 void coord_part_done(coord *c, coord_wjob *wj)
 {
     if (wj->run == part_build_run)
         part_opened(c, wj);
+    else if (wj->run == part_save_run)
+        part_saved(c, wj);
     else
         group_checked(c, wj);
 }
@@ -490,6 +545,17 @@ void coord_part_abandon(coord_job *j)
     while (j->parts) {
         coord_part *p = j->parts;
         j->parts = p->next;
+        /* The coordinator stops (the writer pool has): with a progress
+         * record the values stay for the restart, and the groups in since
+         * the last record go into one more. */
+        if (p->save) {
+            p->keep = true;
+            ph_err err = {0};
+            if (!p->opening && p->ndone > coord_psave_saved(p->save) &&
+                coord_psave_snapshot(p->save, p->groups, p->buckets, &err) == PH_OK)
+                coord_psave_written(p->save, coord_psave_write(p->save, p->vfd, p->dirfd,
+                                                               &err) == PH_OK);
+        }
         part_free(p);
     }
 }
@@ -529,7 +595,13 @@ uint64_t coord_part_cancel(coord *c, coord_job *j)
         j->inflight--;
         j->tasks[p->task].part = false;
         coord_job_drop_task(j, p->task);
-        part_free(p);
+        if (p->checking) { /* a writer thread still has it: freed by the last */
+            p->closed = true;
+            p->next = c->part_orphans;
+            c->part_orphans = p;
+        } else {
+            part_free(p);
+        }
         n++;
     }
     return n;
@@ -562,7 +634,7 @@ bool coord_part_pending(const coord_job *j)
     if (j->state != PH_JOB_RUNNING || j->cancel)
         return false;
     for (const coord_part *p = j->parts; p; p = p->next)
-        if (!p->opening && p->ndone < p->ngroups)
+        if (!p->opening && p->ndone < p->ngroups && !part_held(p))
             for (uint32_t g = 0; g < p->ngroups; g++)
                 if (p->groups[g].state == TASK_QUEUED)
                     return true;
@@ -614,7 +686,7 @@ static int send_group(coord *c, coord_job *j, coord_part *p, uint32_t g, coord_w
 int coord_part_send(coord *c, coord_job *j, coord_worker *w, ph_err *err)
 {
     for (coord_part *p = j->parts; p; p = p->next) {
-        int32_t g = p->opening ? -1 : next_queued(p);
+        int32_t g = p->opening || part_held(p) ? -1 : next_queued(p);
         if (g < 0)
             continue;
         uint64_t t0 = ph_time_us();
@@ -797,6 +869,9 @@ static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result
     if (!rc && write_all_at(p->vfd, r->values.p, (size_t)nv * 4,
                             (off_t)((p->buckets[pg->b_lo] & PH_PART_BASE_MASK) * 4)) != 0)
         rc = ph_err_set(err, PH_EIO, "cannot write the table's values: %s", strerror(errno));
+    if (!rc)
+        coord_psave_group(p->save, (uint32_t)(pg - p->groups), r->values.p, (size_t)nv * 4,
+                          r->attempts, r->max_bucket_attempts);
     for (uint32_t i = 0; !rc && i < pg->ngroup; i++) {
         memcpy(&seed, r->seeds.p + 4 * (size_t)i, 4); /* little-endian host */
         p->buckets[pg->b_lo + i] =
@@ -804,6 +879,100 @@ static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result
     }
     free(counts);
     return rc;
+}
+
+/* Every group is in and nothing of p is on a writer thread (a record
+ * being written is waited for: it must not outlive the table): the table
+ * is written and the file settled. */
+static void part_complete(coord *c, coord_job *j, coord_part *p)
+{
+    if (p->ndone < p->ngroups || p->checking)
+        return;
+    ph_err err = {0};
+    uint64_t t0 = ph_time_us();
+    int rc = part_finish(c, j, p, &err);
+    p->finish_us = ph_time_us() - t0;
+    part_close(c, j, p, rc, rc ? err.msg : "");
+}
+
+static int part_save_run(coord_wjob *wj)
+{
+    coord_part *p = wj->part;
+    return coord_psave_write(p->save, p->vfd, p->dirfd, &wj->err);
+}
+
+/* The test hold (PH_TEST_PART_HOLD): no more groups go out once hold
+ * groups have been sent. */
+static bool part_held(const coord_part *p)
+{
+    if (p->hold == 0)
+        return false;
+    uint32_t out = 0;
+    for (uint32_t g = 0; g < p->ngroups; g++)
+        out += p->groups[g].state != TASK_QUEUED;
+    return out >= p->hold;
+}
+
+/* Groups came in since the last progress record: the next one goes to a
+ * writer thread (one at a time; the groups that come in meanwhile go into
+ * the one after).  A full pool skips it: the next group tries again. */
+static void part_save(coord *c, coord_job *j, coord_part *p)
+{
+    if (!coord_psave_due(p->save, p->ndone))
+        return;
+    ph_err err = {0};
+    coord_wjob *wj = calloc(1, sizeof *wj);
+    if (!wj || coord_psave_snapshot(p->save, p->groups, p->buckets, &err) != PH_OK) {
+        free(wj);
+        return;
+    }
+    wj->job_id = j->id;
+    wj->task_id = p->task;
+    wj->part = p;
+    wj->run = part_save_run;
+    zmq_msg_init(&wj->frame);
+    if (coord_writer_submit(c->writer, wj)) {
+        p->checking++;
+        return;
+    }
+    coord_psave_written(p->save, false);
+    coord_wjob_free(wj);
+}
+
+/* A progress record was written (or not): the table may be complete, or
+ * held for a test. */
+static void part_saved(coord *c, coord_wjob *wj)
+{
+    coord_part *p = wj->part;
+    p->checking--;
+    coord_psave_written(p->save, wj->status == PH_OK);
+    if (p->closed) {
+        if (p->checking == 0)
+            orphan_release(c, p);
+        coord_wjob_free(wj);
+        return;
+    }
+    coord_job *j = coord_job_by_id(&c->jobs, wj->job_id);
+    if (wj->status)
+        ph_log_warn("coord", "job=%s file=%s msg=\"progress record not written (a restart "
+                    "would solve the table again): %s\"", j->token, j->tasks[p->task].file,
+                    wj->err.msg);
+    coord_wjob_free(wj);
+    if (p->hold && !p->held && part_held(p) && p->checking == 0 &&
+        coord_psave_saved(p->save) == p->ndone) {
+        bool idle = true;
+        for (uint32_t g = 0; g < p->ngroups; g++)
+            idle = idle && p->groups[g].state != TASK_RUNNING;
+        if (idle) {
+            p->held = true;
+            ph_log_info("coord", "job=%s file=%s saved=%u groups=%u msg=\"test hold reached\"",
+                        j->token, j->tasks[p->task].file, p->ndone, p->ngroups);
+        }
+    }
+    if (p->ndone < p->ngroups)
+        part_save(c, j, p);
+    else
+        part_complete(c, j, p);
 }
 
 /* What follows a group's final answer on the loop: rc 0 and it counts,
@@ -823,12 +992,9 @@ static void group_settle(coord *c, coord_job *j, coord_part *p, coord_pgroup *pg
     if (r->max_bucket_attempts > p->max_bucket_attempts)
         p->max_bucket_attempts = r->max_bucket_attempts;
     if (p->ndone < p->ngroups)
-        return;
-    ph_err err = {0};
-    uint64_t t0 = ph_time_us();
-    rc = part_finish(c, j, p, &err);
-    p->finish_us = ph_time_us() - t0;
-    part_close(c, j, p, rc, rc ? err.msg : "");
+        part_save(c, j, p);
+    else
+        part_complete(c, j, p);
 }
 
 /* On a writer thread: the group's keys and the table's values file are

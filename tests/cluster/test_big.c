@@ -11,10 +11,18 @@
  *                           create of 100k keys is refused by that cap
  *   big_worker_killed       kill -9 a worker holding groups: they are
  *                           requeued, another worker finishes the table
- *   big_coord_restart       kill -9 phcoord mid-assembly: only a temporary
- *                           values file exists; restarted on its --state-dir
- *                           it solves the file again and the job completes
- *                           with no temporary left
+ *   big_coord_restart       kill -9 phcoord mid-assembly (held after a few
+ *                           groups by PH_TEST_PART_HOLD): the values file
+ *                           and its progress record are there; restarted on
+ *                           its --state-dir it sends only the other groups,
+ *                           and the table equals create --local's byte for
+ *                           byte
+ *   big_coord_shutdown      the same after phcoord is shut down (SHUTDOWN)
+ *                           instead of killed
+ *   big_coord_restart_bad_record / _bad_values  the same with one byte of
+ *                           the record / of a saved group's values flipped
+ *                           before the restart: solved from the start, one
+ *                           log line says why, the table is right
  *   big_file_changed        the keys file shrinks mid-job: the table fails with
  *                           a one-line error naming the file, nothing of it
  *                           is written, the coordinator serves on
@@ -291,39 +299,178 @@ static void big_worker_killed(void **state)
     assert_int_equal(tmp_files(out), 0);
 }
 
-static void big_coord_restart(void **state)
+/* The value of key= on the last line of log holding msg; UINT64_MAX if none. */
+static uint64_t log_value(const char *log, const char *msg, const char *key)
 {
-    (void)state;
+    uint64_t v = UINT64_MAX;
+    char pat[64];
+    snprintf(pat, sizeof pat, " %s=", key);
+    for (const char *m = strstr(log, msg); m; m = strstr(m + 1, msg)) {
+        const char *bol = m;
+        while (bol > log && bol[-1] != '\n')
+            bol--;
+        const char *k = strstr(bol, pat);
+        if (k && k < m)
+            v = strtoull(k + strlen(pat), NULL, 10);
+    }
+    return v;
+}
+
+/* Wait until the log at path has a line holding msg; its key= value. */
+static uint64_t wait_log_value(const char *path, const char *msg, const char *key)
+{
+    uint64_t end = hx_deadline(HX_HANG_MS), v = UINT64_MAX;
+    while (v == UINT64_MAX && hx_now_ms() < end) {
+        char *log = hx_slurp(path);
+        v = log ? log_value(log, msg, key) : UINT64_MAX;
+        free(log);
+        if (v == UINT64_MAX)
+            hx_sleep_ms(50);
+    }
+    if (v == UINT64_MAX) {
+        hx_dump("coordinator log", path);
+        fail_msg("no \"%s\" with %s= in %s", msg, key, path);
+    }
+    return v;
+}
+
+/* A coordinator on a --state-dir assembles n keys of in/big.keys; it sends
+ * no more than `hold` groups (PH_TEST_PART_HOLD), writes their progress
+ * record and is killed (-9) there, or shut down: mid-assembly, with a
+ * fixed-name values file and its record beside it.  Returns the groups the
+ * record names. */
+static uint64_t held_then_stopped(uint32_t n, uint32_t salt, const char *hold, char token[17],
+                                  bool kill9)
+{
     hx_args extra = {0};
     hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
+    setenv("PH_TEST_PART_HOLD", hold, 1);
     hx_coord_up_state(&extra, "coord.log");
-    hx_worker_slow("60", "worker.log");
+    unsetenv("PH_TEST_PART_HOLD"); /* not for the workers, nor the restart */
+    hx_worker_slow("0", "worker.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
-    char dir[1024], keys[1024], out[1024], token[17], vfinal[1200];
-    snprintf(dir, sizeof dir, "%s", hx_path("in"));
-    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    snprintf(vfinal, sizeof vfinal, "%s/big/big.values", out);
-    hx_mkdir(dir);
-    hx_write_keys(keys, 1500000, 31, false);
-    assert_true(hx_submit_bulk(dir, out, token));
-    wait_parts_done(3);
-    hx_coord_kill9();
-    /* Mid-assembly: the values exist only under a temporary name. */
-    char bdir[1200];
-    snprintf(bdir, sizeof bdir, "%s/big", out);
-    assert_int_equal(tmp_files(bdir), 1);
-    assert_false(hx_exists(vfinal));
+    hx_mkdir(hx_path("in"));
+    hx_write_keys(hx_path("in/big.keys"), n, salt, false);
+    assert_true(hx_submit_bulk(hx_path("in"), hx_path("out"), token));
+    uint64_t saved = wait_log_value(hx_path("coord.log"), "test hold reached", "saved");
+    if (kill9)
+        hx_coord_kill9();
+    else
+        assert_int_equal(hx_coord_stop(), 0);
+    assert_true(hx_exists(hx_path("out/big/big.values.partial")));
+    assert_true(hx_exists(hx_path("out/big/big.values.resume")));
+    assert_false(hx_exists(hx_path("out/big/big.values")));
+    return saved;
+}
+
+/* After the restart: the job completes, its table is the one create
+ * --local writes for the same keys, nothing temporary is left; returns the
+ * restarted coordinator's log. */
+static char *restarted_to_the_end(const char *token)
+{
     hx_coord_restart("coord2.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS)); /* the worker reconnects by itself */
     wait_token_ok(token);
+    char keys[1024], out[1024], local[1024];
+    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    snprintf(local, sizeof local, "%s", hx_path("local"));
     verify_table(out, "big", keys);
     assert_int_equal(tmp_files(out), 0);
+    assert_false(hx_exists(hx_path("out/big/big.values.partial")));
+    assert_false(hx_exists(hx_path("out/big/big.values.resume")));
+    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", NULL);
+    assert_int_equal(rc, 0);
+    static const char *const files[] = {".values", ".buckets", ".c", ".h", "_data.S"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char a[1200], b[1200];
+        snprintf(a, sizeof a, "%s/big/big%s", out, files[i]);
+        snprintf(b, sizeof b, "%s/big/big%s", local, files[i]);
+        if (!same_file(a, b))
+            fail_msg("big%s differs from create --local's", files[i]);
+    }
     char *log = hx_slurp(hx_path("coord2.log"));
     assert_non_null(log);
-    assert_non_null(strstr(log, "stale temporary files removed"));
-    assert_non_null(strstr(log, "partitioned table opened"));
+    return log;
+}
+
+/* Flip one byte of path at off. */
+static void flip_byte(const char *path, long off)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, off, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_true(c != EOF);
+    assert_int_equal(fseek(f, off, SEEK_SET), 0);
+    assert_int_equal(fputc(c ^ 0x5a, f), c ^ 0x5a);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void big_coord_restart(void **state)
+{
+    (void)state;
+    char token[17];
+    uint64_t saved = held_then_stopped(1500000, 31, "6", token, true);
+    assert_true(saved >= 6);
+    char *log = restarted_to_the_end(token);
+    uint64_t groups = log_value(log, "partitioned table opened", "groups");
+    uint64_t resumed = log_value(log, "partitioned table opened", "resumed");
+    uint64_t solved = log_value(log, "partitioned table closed", "solved");
+    fprintf(stderr, "restart: %llu groups, %llu saved before it, %llu taken up, %llu solved "
+            "after it\n", (unsigned long long)groups, (unsigned long long)saved,
+            (unsigned long long)resumed, (unsigned long long)solved);
+    assert_int_equal(resumed, saved);
+    assert_int_equal(solved, groups - saved);
+    assert_true(solved < groups);
+    assert_null(strstr(log, "saved assembly not used"));
     free(log);
+}
+
+/* phcoord shut down mid-assembly keeps the values and the record: the
+ * restart takes them up too. */
+static void big_coord_shutdown(void **state)
+{
+    (void)state;
+    char token[17];
+    uint64_t saved = held_then_stopped(1100000, 53, "3", token, false);
+    char *log = restarted_to_the_end(token);
+    uint64_t groups = log_value(log, "partitioned table opened", "groups");
+    assert_int_equal(log_value(log, "partitioned table opened", "resumed"), saved);
+    assert_int_equal(log_value(log, "partitioned table closed", "solved"), groups - saved);
+    free(log);
+}
+
+/* A damaged record or values file between the kill and the restart: the
+ * table is solved from the start, one line says why, the table is right. */
+static void restart_damaged(const char *file, long off, const char *why)
+{
+    char token[17];
+    held_then_stopped(1100000, 43, "4", token, true);
+    flip_byte(hx_path("out/big/%s", file), off);
+    char *log = restarted_to_the_end(token);
+    const char *line = strstr(log, "saved assembly not used");
+    if (!line)
+        hx_dump("coordinator log", hx_path("coord2.log"));
+    assert_non_null(line);
+    fprintf(stderr, "%.*s\n", (int)strcspn(line, "\n"), line);
+    assert_non_null(strstr(line, why));
+    uint64_t groups = log_value(log, "partitioned table opened", "groups");
+    assert_int_equal(log_value(log, "partitioned table opened", "resumed"), 0);
+    assert_int_equal(log_value(log, "partitioned table closed", "solved"), groups);
+    free(log);
+}
+
+static void big_coord_restart_bad_record(void **state)
+{
+    (void)state;
+    restart_damaged("big.values.resume", 300, "progress record damaged");
+}
+
+static void big_coord_restart_bad_values(void **state)
+{
+    (void)state;
+    restart_damaged("big.values.partial", 100, "values of group 0 damaged");
 }
 
 static void big_file_changed(void **state)
@@ -553,6 +700,9 @@ int main(int argc, char **argv)
         T(big_small_frames),
         T(big_worker_killed),
         T(big_coord_restart),
+        T(big_coord_shutdown),
+        T(big_coord_restart_bad_record),
+        T(big_coord_restart_bad_values),
         T(big_file_changed),
         T(big_duplicate_key),
         T(big_key64_two_workers),
