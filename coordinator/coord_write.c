@@ -119,6 +119,23 @@ static int write_keys(const coord_wjob *wj, uint32_t nkeys, const void **v, ph_e
     return PH_OK;
 }
 
+/* NAME.phc: the table, its keys unless index-only, and its starting values
+ * (the job's, checked at submission to be one per key; else zeros). */
+static int write_image(const coord_wjob *wj, const ph_table *t, const void *keyv,
+                       const ph_emit_opts *eo, ph_artifacts *arts, ph_err *err)
+{
+    ph_image_src img = {.kind = PH_IMAGE_CHM, .chm = t, .keys = eo->index_only ? NULL : keyv,
+                        .key_size = wj->key_size == 8 ? 8 : 4,
+                        .values = eo->initial_values, .value_size = (uint8_t)eo->values};
+    void *zeros = NULL;
+    if (eo->values && !img.values && !(img.values = zeros = calloc(t->nkeys, eo->values)))
+        return ph_err_set(err, PH_ENOMEM, "%s: out of memory for %u values", wj->name,
+                          t->nkeys);
+    int rc = ph_image_artifact(&img, wj->name, arts, err);
+    free(zeros);
+    return rc;
+}
+
 int coord_write_table(const coord_wjob *wj, ph_err *err)
 {
     const ph_msg_result *r = &wj->msg.u.result;
@@ -144,12 +161,8 @@ int coord_write_table(const coord_wjob *wj, ph_err *err)
     }
     if (!rc && !(wj->table_flags & PH_TABLE_NO_C))
         rc = ph_emit_render_opts(&t, keyv, wj->name, &eo, &arts, err);
-    if (!rc && (wj->table_flags & PH_TABLE_BIN)) {
-        ph_image_src img = {.kind = PH_IMAGE_CHM, .chm = &t,
-                            .keys = eo.index_only ? NULL : keyv,
-                            .key_size = wj->key_size == 8 ? 8 : 4};
-        rc = ph_image_artifact(&img, wj->name, &arts, err);
-    }
+    if (!rc && (wj->table_flags & PH_TABLE_BIN))
+        rc = write_image(wj, &t, keyv, &eo, &arts, err);
     if (!rc)
         rc = ph_artifacts_write(&arts, wj->out_dir, err);
     ph_artifacts_free(&arts);

@@ -2,6 +2,7 @@
  *
  * A table is either built here (arrays owned) or loaded (arrays point into
  * a read-only mapping or the caller's buffer, checked by ph_image_parse).
+ * Its values, if any, are always private memory (phc_values.c).
  * Lookups use the solver's own hash functions (ph_hash.h, ph_part.h), so a
  * table gives the same indexes here as in generated code. */
 #include "phcluster.h"
@@ -20,6 +21,7 @@
 #include "ph_keys.h"
 #include "ph_part.h"
 #include "ph_solver.h"
+#include "phc_int.h"
 
 #define SAME_CODE(x) ((int)PHC_##x == (int)PH_##x)
 _Static_assert(SAME_CODE(EINVAL) &&
@@ -43,22 +45,6 @@ _Static_assert((int)PHC_HASH_AUTO == (int)PH_HASH_AUTO &&
                "public hash names are the solver's");
 _Static_assert(PHC_PARTITION_AUTO == PH_PART_AUTO && PHC_PARTITION_OFF == PH_PART_OFF,
                "partition modes");
-
-struct phc_table {
-    uint8_t shape;            /* SH_*: which lookup (pick_lookups) */
-    uint8_t has_keys;         /* find possible */
-    int kind;                 /* PH_IMAGE_CHM or PH_IMAGE_PART */
-    ph_table chm;
-    ph_part_table part;
-    uint32_t nkeys;
-    unsigned key_size;        /* 4 or 8 */
-    const uint32_t *keys;     /* key size 4; NULL: index only */
-    const uint64_t *keys64;   /* key size 8; NULL: index only */
-    void *keys_owned;         /* built tables */
-    void *map;                /* loaded from a file */
-    size_t map_len;
-    int built;                /* arrays owned by chm / part */
-};
 
 static void pick_lookups(phc_table *t);
 
@@ -97,9 +83,17 @@ static int options_check(const phc_options *o, ph_err *e)
         return ph_err_set(e, PH_EINVAL, "options.hash: %d is not a hash family", (int)o->hash);
     if (o->threads > 1024)
         return ph_err_set(e, PH_EINVAL, "options.threads: %u (0..1024)", o->threads);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 2; i++)
         if (o->reserved[i])
             return ph_err_set(e, PH_EINVAL, "options.reserved[%d]: not zero", i);
+    if (o->value_size != 0 && o->value_size != 4 && o->value_size != 8)
+        return ph_err_set(e, PH_EINVAL, "options.value_size: %u (0, 4 or 8 bytes)",
+                          o->value_size);
+    if (o->values && !o->value_size)
+        return ph_err_set(e, PH_EINVAL, "options.values: given without options.value_size");
+    if (o->value_size && o->index_only)
+        return ph_err_set(e, PH_EINVAL, "options.value_size: values need the key set "
+                          "(not with index_only)");
     return PH_OK;
 }
 
@@ -172,6 +166,8 @@ static int build(const void *keys, unsigned key_size, size_t n, const phc_option
             memcpy(t->keys_owned, keys, n * key_size);
         keys_set(t, t->keys_owned);
     }
+    if (!rc)
+        rc = phc_values_init(t, o->value_size, o->values, &e);
     if (!rc)
         pick_lookups(t);
     if (rc) {
@@ -394,7 +390,8 @@ int phc_table_save(const phc_table *t, const char *path, phc_error *err)
         return fail_code(err, PHC_EINVAL, "save: no table or no path");
     const void *keys = t->key_size == 8 ? (const void *)t->keys64 : (const void *)t->keys;
     ph_image_src src = {.kind = t->kind, .chm = &t->chm, .part = &t->part, .keys = keys,
-                        .key_size = (uint8_t)t->key_size};
+                        .key_size = (uint8_t)t->key_size, .values = t->values,
+                        .value_size = (uint8_t)t->value_size};
     return ph_image_save(&src, path, &e) ? fail(err, &e) : PHC_OK;
 }
 
@@ -425,6 +422,9 @@ static int load_view(const void *buf, size_t len, const char *name, unsigned fla
     t->key_size = v.key_size;
     keys_set(t, v.keys);
     pick_lookups(t);
+    rc = phc_values_init(t, v.value_size, v.values, e);
+    if (rc)
+        return rc;
     if ((flags & PHC_LOAD_VERIFY) && !v.keys)
         return ph_err_set(e, PH_EINVAL, "%s: an index-only table cannot be verified", name);
     return flags & PHC_LOAD_VERIFY ? verify_keys(t, name, e) : PH_OK;
@@ -439,7 +439,7 @@ int phc_table_load_mem(const void *buf, size_t len, unsigned flags, phc_table **
     if (!t)
         return fail_code(err, PHC_ENOMEM, "out of memory for a table");
     if (load_view(buf, len, "table", flags, t, &e)) {
-        free(t);
+        phc_table_free(t);
         return fail(err, &e);
     }
     *out = t;
@@ -500,6 +500,7 @@ void phc_table_free(phc_table *t)
         ph_part_free(&t->part);
     }
     free(t->keys_owned);
+    free(t->values);
     if (t->map)
         munmap(t->map, t->map_len);
     free(t);

@@ -44,12 +44,14 @@ for stage in $stages; do
     ctest --preset asan -j"$jobs"
     ;;
   tsan)
-    run_stage "TSan build, runtime, parallel solver and TCP cluster tests"
+    run_stage "TSan build, runtime, parallel solver, library values and TCP cluster tests"
     cmake --preset tsan >/dev/null
     cmake --build --preset tsan -j"$jobs"
     ctest --preset tsan-runtime
     # The solver's parallel attempts (own threads and an outside executor).
     TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^test_solve$' --timeout 900
+    # The library's atomic values, incremented from several threads.
+    TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -R '^test_lib_values$' --timeout 600
     # The coordinator (loop + writer threads) and workers over TCP.  Groups
     # that run --local are left out: over inproc, libzmq (not built with
     # TSan) hands our buffers between threads where TSan cannot see it.

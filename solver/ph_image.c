@@ -100,6 +100,8 @@ static int plan_sections(const ph_image_src *s, image_plan *p, ph_err *err)
         p->len[SEC_KEYS] = nkeys * s->key_size;
     }
     if (s->value_size) {
+        if (!s->keys)
+            return ph_err_set(err, PH_EINVAL, "table image: values without the keys");
         if (!s->values)
             return ph_err_set(err, PH_EINVAL, "table image: value size without values");
         p->data[SEC_VALUES] = s->values;
@@ -475,6 +477,11 @@ static int parse_extras(const image_in *in, ph_image_view *v, uint32_t flags, ph
         return bad(err, PH_EFORMAT, in, "key size %u (4 or 8)", v->key_size);
     if (v->value_size != 0 && v->value_size != 4 && v->value_size != 8)
         return bad(err, PH_EFORMAT, in, "value size %u (0, 4 or 8)", v->value_size);
+    /* A value is found through its key: values without the key set are
+     * values no lookup can reach. */
+    if (v->value_size && !(flags & PH_IMAGE_FLAG_KEYS))
+        return bad(err, PH_EFORMAT, in, "values section (value size %u) without the keys "
+                   "section", v->value_size);
     int rc = want_section(in, SEC_KEYS, flags & PH_IMAGE_FLAG_KEYS ? v->nkeys * v->key_size : 0,
                           err);
     if (!rc)

@@ -16,7 +16,10 @@
  *
  * Every function that can fail returns PHC_OK (0) or a negative PHC_E*
  * code and, given a phc_error, a one-line message naming the file or field.
- * A table is immutable: lookups from any number of threads are safe. */
+ * A table's keys and graph are immutable: lookups from any number of
+ * threads are safe.  A table built with values (options.value_size 4 or 8)
+ * also keeps one value per key, changed with atomic operations (no lock
+ * needed, below). */
 #ifndef PHCLUSTER_H
 #define PHCLUSTER_H
 
@@ -38,6 +41,10 @@ extern "C" {
 
 /* What phc_table_find returns for a key not in the set. */
 #define PHC_NOT_FOUND UINT32_MAX
+/* What phc_table_insert, _delete and _increment return for a key not in
+ * the set.  No 4-byte value reads as it; an 8-byte one can (all ones), so
+ * there phc_table_find is the certain membership test. */
+#define PHC_NOT_MEMBER UINT64_MAX
 
 enum {
     PHC_OK = 0,
@@ -81,7 +88,12 @@ typedef struct phc_options {
     int index_only;        /* 1: leave the keys out; phc_table_find is then unavailable */
     phc_hash hash;         /* one graph only; default PHC_HASH_AUTO */
     int compact;           /* one graph only: non-power-of-two vertex count */
-    uint64_t reserved[4];  /* zero */
+    unsigned value_size;   /* 0 (default): no values; 4 or 8: one uint32_t or
+                              uint64_t value per key (needs the keys: not
+                              with index_only) */
+    const void *values;    /* the starting values: n of value_size bytes in
+                              key order (copied); NULL (default): all 0 */
+    uint64_t reserved[2];  /* zero */
 } phc_options;
 
 typedef struct phc_table phc_table;
@@ -119,16 +131,41 @@ PHC_API uint64_t phc_table_count(const phc_table *t);  /* keys in the set */
 PHC_API unsigned phc_table_key_size(const phc_table *t); /* 4 or 8 bytes */
 PHC_API int phc_table_has_keys(const phc_table *t);      /* 0 for index-only tables */
 
+/* ---- values (tables built with options.value_size 4 or 8) ---------------
+ * One value per key, at the key's position; the generated code's
+ * NAME_lookup, NAME_insert, NAME_delete and NAME_increment.  Each call
+ * finds the key (phc_table_find) and works on its value with one C11
+ * atomic operation, so callers on any number of threads need no lock and
+ * concurrent increments all count.  A key not in the set changes nothing:
+ * lookup returns 0, the others PHC_NOT_MEMBER; so does every key on a
+ * table without values.  A 4-byte value takes the low 32 bits of what is
+ * inserted and wraps at 2^32 when incremented (an 8-byte one at 2^64). */
+PHC_API unsigned phc_table_value_size(const phc_table *t); /* 0, 4 or 8 */
+/* The key's value; 0 for a key not in the set. */
+PHC_API uint64_t phc_table_lookup(const phc_table *t, uint64_t key);
+/* Sets the key's value; returns the value it had. */
+PHC_API uint64_t phc_table_insert(phc_table *t, uint64_t key, uint64_t value);
+/* Sets the key's value to 0; returns the value it had. */
+PHC_API uint64_t phc_table_delete(phc_table *t, uint64_t key);
+/* Adds 1 to the key's value; returns the new value. */
+PHC_API uint64_t phc_table_increment(phc_table *t, uint64_t key);
+
 /* Write the table to path (a temporary beside it, then renamed: never half
- * a file).  The format is versioned, little-endian and checksummed. */
+ * a file).  The format is versioned, little-endian and checksummed.  The
+ * values are written as they are: for a consistent set, save when no
+ * other thread changes them. */
 PHC_API int phc_table_save(const phc_table *t, const char *path, phc_error *err);
 
 /* Map a saved table read-only and check it whole before use (magic, byte
  * order, version, sizes, section bounds, checksum, records).  A damaged,
- * truncated, foreign or newer file is refused with its PHC_E* code. */
+ * truncated, foreign or newer file is refused with its PHC_E* code.  The
+ * keys and graph are used in place; a values section (count x value size
+ * bytes, only beside the keys) is copied to private memory, so the loaded
+ * table takes insert, delete and increment while the file stays as it was
+ * (phc_table_save writes the new values). */
 PHC_API int phc_table_load(const char *path, unsigned flags, phc_table **out, phc_error *err);
-/* The same over bytes in memory (8-byte aligned), used in place: buf must
- * stay valid and unchanged until phc_table_free. */
+/* The same over bytes in memory (8-byte aligned), used in place (the
+ * values copied): buf must stay valid and unchanged until phc_table_free. */
 PHC_API int phc_table_load_mem(const void *buf, size_t len, unsigned flags, phc_table **out,
                                phc_error *err);
 

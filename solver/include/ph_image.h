@@ -17,7 +17,8 @@
  *   104  4 sections (u64 offset, u64 length): vertex values, bucket
  *        entries (bucket count + 1 u64, as in ph_part.h: bits 0..35 the
  *        bucket's first vertex, 36..63 its seed; the last one the vertex
- *        count), keys in position order, values; an absent section is (0, 0)
+ *        count), keys in position order, values (value size bytes per key,
+ *        in key order; only with the keys); an absent section is (0, 0)
  *   168  zero up to the header size
  * A reader refuses what it does not know (a newer version, unknown flags,
  * a non-zero reserved byte) rather than guess. */

@@ -2,7 +2,8 @@
  * table file NAME/NAME.phc written beside (c,bin) or instead of (bin) the
  * C sources, by a real coordinator with a real worker, through --local,
  * and for a partitioned table made in the client; each file is loaded with
- * libphcluster and answers find for every key of its keys file. */
+ * libphcluster and answers find for every key of its keys file (and, made
+ * with --values, gives each key its starting value). */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -131,6 +132,64 @@ static void test_emit_local(void **state)
     assert_int_equal(run(LOCAL("create", keys, "-o", out, "--emit", "")), 1);
 }
 
+/* The .phc's values: value size vs, member i holding start[i] (NULL: 0);
+ * a non-member has none. */
+static void check_phc_values(const char *out, const char *name, const char *keys_path,
+                             unsigned vs, const uint64_t *start)
+{
+    char phc[700];
+    snprintf(phc, sizeof phc, "%s/%s/%s.phc", out, name, name);
+    check_phc(out, name, keys_path, 0);
+    FILE *f = fopen(keys_path, "rb");
+    assert_non_null(f);
+    uint32_t k;
+    phc_table *t;
+    phc_error e;
+    if (phc_table_load(phc, 0, &t, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(phc_table_value_size(t), vs);
+    for (uint32_t i = 0; fread(&k, 4, 1, f) == 1; i++) {
+        assert_int_equal(phc_table_lookup(t, k), start ? start[i] : 0);
+        if (phc_table_find(t, k + 1) == PHC_NOT_FOUND)
+            assert_int_equal(phc_table_increment(t, k + 1), PHC_NOT_MEMBER);
+    }
+    fclose(f);
+    phc_table_free(t);
+}
+
+/* --values with --emit: NAME.phc carries the starting values (the values
+ * file's, else zeros), through the coordinator and --local. */
+static void test_emit_values(void **state)
+{
+    (void)state;
+    char keys[512], vals[512], out[512], lout[512];
+    uint32_t n = 2500;
+    hx_path_buf(keys, sizeof keys, "val-2500.keys");
+    hx_write_keys(keys, n, 31, false);
+    uint64_t *start = malloc(n * sizeof *start);
+    uint32_t *start32 = malloc(n * sizeof *start32);
+    assert_non_null(start);
+    assert_non_null(start32);
+    for (uint32_t i = 0; i < n; i++)
+        start[i] = start32[i] = i * 7u + 1u;
+    hx_path_buf(vals, sizeof vals, "val-2500.values");
+    FILE *f = fopen(vals, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(start32, 4, n, f), n);
+    fclose(f);
+    hx_path_buf(out, sizeof out, "v-out");
+    assert_int_equal(run(CLIENT("create", keys, "-o", out, "--emit", "c,bin", "--values", "4",
+                                "--values-file", vals)), 0);
+    check_files(out, "val-2500", 1);
+    check_phc_values(out, "val-2500", keys, 4, start);
+    hx_path_buf(lout, sizeof lout, "vl-out");
+    assert_int_equal(run(LOCAL("create", keys, "-o", lout, "--emit", "bin", "--values", "8")), 0);
+    check_files(lout, "val-2500", 0);
+    check_phc_values(lout, "val-2500", keys, 8, NULL);
+    free(start);
+    free(start32);
+}
+
 static int setup(void **state)
 {
     if (hx_setup(state) != 0)
@@ -149,6 +208,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_emit_cluster, setup, hx_teardown),
         cmocka_unit_test_setup_teardown(test_emit_local, setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(test_emit_values, setup, hx_teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     unsetenv("PHCLUSTER_COORDINATOR");

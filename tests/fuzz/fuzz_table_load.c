@@ -7,7 +7,9 @@
  * Whatever the bytes, the load either fails with a known code and a
  * one-line message, or gives a table on which index and find of the kept
  * keys and of keys drawn from the input stay inside its arrays (ASan) and
- * find answers only with a position whose key is the one asked for. */
+ * find answers only with a position whose key is the one asked for; on a
+ * table with values, lookup, insert and increment of those keys stay
+ * inside the values (written to the table's private copy). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +39,22 @@ static void check_refusal(int rc, const phc_error *e)
         die("refusal without its code and a one-line message", e);
 }
 
-static void exercise(const phc_table *t, const uint8_t *data, size_t size)
+/* Values: members give theirs and take writes; non-members change nothing. */
+static void exercise_values(phc_table *t, uint64_t k, uint32_t f)
+{
+    if (!phc_table_value_size(t))
+        return;
+    uint64_t v = phc_table_lookup(t, k);
+    if (f == PHC_NOT_FOUND) {
+        if (v != 0 || phc_table_increment(t, k) != PHC_NOT_MEMBER)
+            die("a non-member has a value", NULL);
+        return;
+    }
+    (void)phc_table_insert(t, k, v + 1);
+    (void)phc_table_increment(t, k);
+}
+
+static void exercise(phc_table *t, const uint8_t *data, size_t size)
 {
     uint64_t n = phc_table_count(t);
     if (n == 0 || n > UINT32_MAX)
@@ -54,6 +71,7 @@ static void exercise(const phc_table *t, const uint8_t *data, size_t size)
         uint32_t f = phc_table_find(t, k);
         if (f != PHC_NOT_FOUND && (f >= n || phc_table_index(t, k) != f))
             die("find answered a position that is not the key's", NULL);
+        exercise_values(t, k, f);
     }
 }
 
