@@ -219,18 +219,27 @@ static int split_keys(const void *keys, unsigned ksize, uint32_t n, uint64_t see
 
 /* ---- one bucket ---------------------------------------------------------- */
 
+/* A vertex is one 64-bit word: its degree in the low half, the XOR of its
+ * incident edges in the high half, so the graph build and the peel touch
+ * one cache line per vertex instead of two.  The bucket's key hashes are
+ * computed once per bucket (hk), not once per attempt. */
 typedef struct part_graph {
     uint32_t cap_keys, cap_verts;
-    uint32_t *eu, *ex;     /* per edge: u, and u ^ v */
-    uint32_t *deg, *xr;    /* per vertex: degree, XOR of incident edges */
+    uint32_t *ex;          /* per edge: u ^ v */
     uint32_t *pe, *pv;     /* peel order: edge and its free vertex */
+    uint64_t *hk;          /* per edge: the key's table hash */
     uint64_t *sorted;      /* duplicate check */
+    uint64_t *dx;          /* per vertex: degree | edge XOR << 32 */
+    uint32_t *q;           /* per vertex: the peel's queue */
 } part_graph;
+
+#define DX_EDGE(e) ((uint64_t)(e) << 32)
 
 static void graph_free(part_graph *g)
 {
-    free(g->eu);
-    free(g->deg);
+    free(g->hk);
+    free(g->dx);
+    free(g->q);
     memset(g, 0, sizeof *g);
 }
 
@@ -239,52 +248,66 @@ static int graph_alloc(part_graph *g, uint32_t max_keys)
     memset(g, 0, sizeof *g);
     g->cap_keys = max_keys ? max_keys : 1;
     g->cap_verts = bucket_nverts(g->cap_keys);
-    g->eu = malloc((size_t)g->cap_keys * 6 * sizeof(uint32_t));
-    g->deg = malloc((size_t)g->cap_verts * 2 * sizeof(uint32_t));
-    if (!g->eu || !g->deg) {
+    /* hk, sorted: 2 x 8 bytes per key; ex, pe, pv: 3 x 4 bytes. */
+    g->hk = malloc((size_t)g->cap_keys * 28);
+    g->dx = malloc((size_t)g->cap_verts * sizeof *g->dx);
+    g->q = malloc((size_t)g->cap_verts * sizeof *g->q);
+    if (!g->hk || !g->dx || !g->q) {
         graph_free(g);
         return PH_ENOMEM;
     }
-    g->ex = g->eu + g->cap_keys;
+    g->sorted = g->hk + g->cap_keys;
+    g->ex = (uint32_t *)(void *)(g->sorted + g->cap_keys);
     g->pe = g->ex + g->cap_keys;
     g->pv = g->pe + g->cap_keys;
-    g->sorted = (uint64_t *)(void *)(g->pv + g->cap_keys); /* 2 x cap_keys, 8-aligned */
-    g->xr = g->deg + g->cap_verts;
     return PH_OK;
 }
 
-/* Hash the bucket's keys to edges and peel; true when acyclic. */
-static int graph_try(part_graph *g, const void *keys, unsigned ksize, uint32_t k,
-                     uint64_t seed, uint32_t bseed, uint32_t nv)
+/* The table hash of each of the bucket's keys, once for all its attempts. */
+static void graph_hash(part_graph *g, const void *keys, unsigned ksize, uint32_t k,
+                       uint64_t seed)
 {
-    memset(g->deg, 0, (size_t)nv * sizeof *g->deg);
-    memset(g->xr, 0, (size_t)nv * sizeof *g->xr);
+    for (uint32_t e = 0; e < k; e++)
+        g->hk[e] = ph_part_mix(key_at(keys, ksize, e) ^ seed);
+}
+
+/* Edges of the hashed keys under bseed, then the peel; true when acyclic. */
+static int graph_try(part_graph *g, uint32_t k, uint32_t bseed, uint32_t nv)
+{
+    uint64_t *restrict dx = g->dx;
+    uint32_t *restrict ex = g->ex;
+    memset(dx, 0, (size_t)nv * sizeof *dx);
     for (uint32_t e = 0; e < k; e++) {
         uint32_t u, v;
-        ph_part_vertices(ph_part_mix(key_at(keys, ksize, e) ^ seed), bseed, nv, &u, &v);
-        g->eu[e] = u;
-        g->ex[e] = u ^ v;
-        g->deg[u]++;
-        g->xr[u] ^= e;
-        g->deg[v]++;
-        g->xr[v] ^= e;
+        ph_part_vertices(g->hk[e], bseed, nv, &u, &v);
+        ex[e] = u ^ v;
+        dx[u] = (dx[u] + 1) ^ DX_EDGE(e);
+        dx[v] = (dx[v] + 1) ^ DX_EDGE(e);
     }
-    uint32_t done = 0;
+    /* The peel as a queue: every vertex of degree one, then each vertex
+     * whose degree falls to one.  The pushes are branch-free, and
+     * consecutive peels do not wait for each other as a chain would. */
+    uint32_t *restrict pe = g->pe, *restrict pv = g->pv, *restrict q = g->q;
+    uint32_t qn = 0, done = 0;
     for (uint32_t x = 0; x < nv; x++) {
-        uint32_t u = x;
-        while (g->deg[u] == 1) {
-            uint32_t e = g->xr[u];
-            uint32_t w = g->ex[e] ^ u;
-            g->pe[done] = e;
-            g->pv[done] = u;
-            done++;
-            g->deg[u] = 0;
-            g->deg[w]--;
-            g->xr[w] ^= e;
-            if (w > x)
-                break;
-            u = w;
-        }
+        q[qn] = x;
+        qn += (uint32_t)dx[x] == 1;
+    }
+    for (uint32_t i = 0; i < qn; i++) {
+        uint32_t u = q[i];
+        uint64_t d = dx[u];
+        if ((uint32_t)d == 0) /* its last edge went with its other end */
+            continue;
+        uint32_t e = (uint32_t)(d >> 32);
+        uint32_t w = ex[e] ^ u;
+        pe[done] = e;
+        pv[done] = u;
+        done++;
+        dx[u] = 0;
+        uint64_t dw = (dx[w] - 1) ^ DX_EDGE(e);
+        dx[w] = dw;
+        q[qn] = w;
+        qn += (uint32_t)dw == 1;
     }
     return done == k;
 }
@@ -412,9 +435,10 @@ static int solve_bucket(part_job *j, part_graph *g, uint32_t b)
     ph_err e;
     if (k == 0)
         return PH_OK;
+    graph_hash(g, keys, ks, k, t->seed);
     for (uint32_t a = 0; a < j->max_attempts; a++) {
         uint32_t bseed = bucket_seed(t->seed, b, a);
-        if (graph_try(g, keys, ks, k, t->seed, bseed, nverts)) {
+        if (graph_try(g, k, bseed, nverts)) {
             t->buckets[b] = ph_part_entry(base, bseed);
             graph_assign(g, pos, k, t->nkeys, t->assigned + base);
             note_attempts(j, a + 1);
@@ -583,9 +607,12 @@ static int part_solve_any(const void *keys, unsigned ksize, uint32_t n, const ph
         return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
                           out->nbuckets);
     }
+    out->split_us = ph_time_us() - t0;
     if (o->split_done) /* the caller may free keys[] now, before the values exist */
         o->split_done(o->split_ctx);
+    uint64_t t1 = ph_time_us();
     int rc = table_layout(out, &s);
+    out->layout_us = ph_time_us() - t1;
     if (rc)
         rc = ph_err_set(err, PH_ENOMEM, "out of memory for %llu vertex values",
                         (unsigned long long)out->nverts);
@@ -714,13 +741,15 @@ static int group_one(const ph_part_group *g, part_graph *gr, uint32_t i, const v
     if (k == 0)
         return PH_OK;
     int rc = group_bucket_check(g, i, keys, pos, k, err);
+    if (!rc)
+        graph_hash(gr, keys, ks, k, g->table_seed);
     for (uint32_t a = 0; !rc && a < max; a++) {
         if (g->cancel && atomic_load_explicit(g->cancel, memory_order_relaxed))
             return ph_err_set(err, PH_ETIMEOUT, "partitioned solve cancelled");
         if (g->progress)
             atomic_fetch_add_explicit(g->progress, 1, memory_order_relaxed);
         uint32_t bseed = bucket_seed(g->table_seed, b, a);
-        if (graph_try(gr, keys, ks, k, g->table_seed, bseed, nv)) {
+        if (graph_try(gr, k, bseed, nv)) {
             *seed = bseed;
             *tries = a + 1;
             memset(vals, 0, (size_t)nv * sizeof *vals); /* roots and lone vertices: 0 */

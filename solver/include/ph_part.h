@@ -66,6 +66,8 @@ typedef struct ph_part_table {
     unsigned key_size;          /* 4 or 8 (ph_part_solve64) */
     uint64_t solve_us;          /* split + buckets, verification included */
     uint64_t verify_us;         /* lookups of every key, summed over threads */
+    uint64_t split_us;          /* of solve_us: the split (wall) */
+    uint64_t layout_us;         /* of solve_us: bucket entries, values allocated */
 } ph_part_table;
 
 /* "auto", "off" or KEYS_PER_BUCKET (>= 1) -> PH_PART_AUTO, PH_PART_OFF or
