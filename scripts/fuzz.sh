@@ -23,7 +23,7 @@ cmake --preset fuzz -B "$build" >/dev/null
 
 # target:seed-folder pairs (tests/fuzz/CMakeLists.txt defines the targets).
 targets=(fuzz_proto_decode:proto fuzz_keys_load:keys fuzz_results_csv:results
-         fuzz_table_load:table)
+         fuzz_table_load:table fuzz_part_resume:resume)
 if [ -n "${PH_FUZZ_TARGETS:-}" ]; then
   chosen=()
   for pair in "${targets[@]}"; do
