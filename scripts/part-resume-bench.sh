@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# A partitioned table through the cluster whose coordinator is killed (-9)
+# half-way through the assembly and restarted on its --state-dir: the time
+# to finish after the restart when the saved groups are taken up (resume)
+# and when they are not (scratch: the progress record removed before the
+# restart, so the table is solved from the start, as before resuming
+# existed).
+#   scripts/part-resume-bench.sh [BUILD_DIR] [KEYS]   (default: build 10000000)
+# Env: PH_BENCH_RUNS (rounds, default 3; each round runs both setups,
+# interleaved), PH_RESUME_WORK (scratch dir, default
+# /tmp/ph-part-resume-bench, removed at the end), PH_RESUME_WORKERS (workers
+# with --threads 1, default 2).
+# The first phcoord sends half the table's groups (PH_TEST_PART_HOLD, a test
+# and benchmark aid) and is killed once their progress record is written.
+# Per run: wall seconds from the restart to `phclient wait` returning (the
+# restart, the keys read and split again, the missing groups, the table's
+# files), the restarted coordinator's and the workers' CPU seconds, the
+# groups solved after the restart, the load average before it.  Two more
+# setups per round time the whole table with no restart, with --state-dir
+# (progress records written as groups come in) and without (none): what
+# the records cost an uninterrupted run.  Each
+# table is compared with create --local's (it must be equal).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+n=${2:-10000000}
+runs=${PH_BENCH_RUNS:-3}
+work=${PH_RESUME_WORK:-/tmp/ph-part-resume-bench}
+nworkers=${PH_RESUME_WORKERS:-2}
+for exe in bench/bench_part client/phclient coordinator/phcoord worker/phworker; do
+  [[ -x $build/$exe ]] || { echo "part-resume-bench: $build/$exe not built" >&2; exit 1; }
+done
+rm -rf "$work" && mkdir -p "$work/in"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(( 20000 + RANDOM % 20000 ))
+ep="tcp://127.0.0.1:$port"
+client=("$build/client/phclient" --coordinator "$ep")
+
+cpu_s() { # utime + stime of pids, seconds (0 for none)
+  local sum=0 p
+  for p in "$@"; do
+    sum=$(awk -v hz="$(getconf CLK_TCK)" -v s="$sum" '{ print s + ($14 + $15) / hz }' \
+      "/proc/$p/stat")
+  done
+  echo "$sum"
+}
+
+coord_start() { # log [env...]
+  local log=$1 state=(--state-dir "$work/state")
+  shift
+  [[ ${1:-} == nostate ]] && { state=(); shift; }
+  env "$@" "$build/coordinator/phcoord" --bind "$ep" --allow-root "$work" \
+    "${state[@]}" 2>"$log" &
+  coord=$!
+  pids+=($coord)
+  for _ in $(seq 200); do
+    "${client[@]}" ping >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "part-resume-bench: phcoord did not come up" >&2
+  exit 1
+}
+
+wait_log() { # file pattern
+  for _ in $(seq 6000); do
+    grep -q "$2" "$1" && return 0
+    sleep 0.1
+  done
+  echo "part-resume-bench: no \"$2\" in $1" >&2
+  exit 1
+}
+
+field() { # file message key: key= of the last line holding message
+  grep "$2" "$1" | tail -1 | grep -o " $3=[0-9]*" | cut -d= -f2
+}
+
+keys="$work/in/big.keys"
+"$build/bench/bench_part" --gen "$n" "$keys" >/dev/null
+"$build/client/phclient" create "$keys" -o "$work/local" --local --threads 2 >/dev/null
+groups=0 # of the table at the default --part-task-bytes: an unheld run says
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+     "$(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
+results="$work/results.txt"
+: >"$results"
+
+# one_run LABEL: held at half, killed, restarted, timed to the end.
+one_run() {
+  local label=$1 hold
+  rm -rf "$work/state" "$work/out"
+  mkdir -p "$work/state"
+  hold=$(( groups > 1 ? groups / 2 : 1 ))
+  coord_start "$work/coord1.log" PH_TEST_PART_HOLD="$hold"
+  local token
+  token=$("${client[@]}" bulk-create "$work/in" -o "$work/out" --no-wait --json |
+    grep -o '"token":"[0-9a-f]*"' | cut -d'"' -f4)
+  wait_log "$work/coord1.log" "test hold reached"
+  kill -9 "$coord"
+  wait "$coord" 2>/dev/null || true
+  [[ $label == scratch ]] && rm -f "$work/out/big/big.values.resume"
+  local load c1 w0 w1 t0 t1
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  w0=$(cpu_s "${wpids[@]}")
+  t0=$(date +%s.%N)
+  coord_start "$work/coord2.log"
+  "${client[@]}" wait "$token" >/dev/null 2>&1
+  t1=$(date +%s.%N)
+  c1=$(cpu_s "$coord")
+  w1=$(cpu_s "${wpids[@]}")
+  for f in "$work"/local/big/*; do
+    cmp -s "$f" "$work/out/big/$(basename "$f")" ||
+      { echo "part-resume-bench: $(basename "$f") differs from --local's" >&2; exit 1; }
+  done
+  local solved total
+  solved=$(field "$work/coord2.log" "partitioned table closed" solved)
+  total=$(field "$work/coord2.log" "partitioned table closed" groups)
+  echo "$label $(awk "BEGIN { print $t1 - $t0 }") $c1 $(awk "BEGIN { print $w1 - $w0 }")" \
+    "$solved $total $load" >>"$results"
+  "${client[@]}" shutdown >/dev/null 2>&1 || true
+  wait "$coord" 2>/dev/null || true
+}
+
+# The group count, from an unheld run's log.
+wpids=()
+coord_start "$work/coord0.log"
+for ((i = 0; i < nworkers; i++)); do
+  "$build/worker/phworker" --coordinator "$ep" --threads 1 2>>"$work/workers.log" &
+  wpids+=($!)
+  pids+=($!)
+done
+"${client[@]}" bulk-create "$work/in" -o "$work/out0" >/dev/null 2>&1
+groups=$(field "$work/coord0.log" "partitioned table opened" groups)
+rm -rf "$work/out0"
+"${client[@]}" shutdown >/dev/null 2>&1 || true
+wait "$coord" 2>/dev/null || true
+
+# full LABEL: the table with no restart, on a --state-dir (progress records
+# written) or without one (none): what the records cost.
+full() {
+  local label=$1 load c1 w0 w1 t0 t1
+  rm -rf "$work/state" "$work/out"
+  mkdir -p "$work/state"
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  w0=$(cpu_s "${wpids[@]}")
+  t0=$(date +%s.%N)
+  if [[ $label == full_state ]]; then coord_start "$work/coordf.log"
+  else coord_start "$work/coordf.log" nostate; fi
+  "${client[@]}" bulk-create "$work/in" -o "$work/out" >/dev/null 2>&1
+  t1=$(date +%s.%N)
+  c1=$(cpu_s "$coord")
+  w1=$(cpu_s "${wpids[@]}")
+  local total
+  total=$(field "$work/coordf.log" "partitioned table closed" groups)
+  echo "$label $(awk "BEGIN { print $t1 - $t0 }") $c1 $(awk "BEGIN { print $w1 - $w0 }")" \
+    "$total $total $load" >>"$results"
+  "${client[@]}" shutdown >/dev/null 2>&1 || true
+  wait "$coord" 2>/dev/null || true
+}
+
+for ((r = 1; r <= runs; r++)); do
+  one_run resume
+  one_run scratch
+  full full_state
+  full full_nostate
+done
+echo "== $n keys, $groups groups, $nworkers workers --threads 1, killed at $((groups / 2))" \
+     "groups in, $runs rounds (after the restart: wall s best / median; CPU s medians;" \
+     "groups solved; load before each run)"
+declare -A med
+for label in resume scratch full_state full_nostate; do
+  mapfile -t w < <(awk -v k="$label" '$1 == k { print $2 }' "$results" | sort -g)
+  mapfile -t c < <(awk -v k="$label" '$1 == k { print $3 }' "$results" | sort -g)
+  mapfile -t wc < <(awk -v k="$label" '$1 == k { print $4 }' "$results" | sort -g)
+  solved=$(awk -v k="$label" '$1 == k { print $5 "/" $6; exit }' "$results")
+  loads=$(awk -v k="$label" '$1 == k { printf "%s%s", s, $7; s = "," }' "$results")
+  m=$(( (${#w[@]} - 1) / 2 ))
+  med[$label]=${w[$m]}
+  printf "%-12s best %7.3f  median %7.3f  coord_cpu %6.3f  workers_cpu %6.3f  solved %s" \
+    "$label" "${w[0]}" "${w[$m]}" "${c[$m]}" "${wc[$m]}" "$solved"
+  printf "  load %s\n" "$loads"
+done
+printf "scratch / resume (median wall): %.2fx\n" \
+  "$(awk "BEGIN { print ${med[scratch]} / ${med[resume]} }")"
+printf "full_state / full_nostate (median wall; the progress records' cost): %.2fx\n" \
+  "$(awk "BEGIN { print ${med[full_state]} / ${med[full_nostate]} }")"
