@@ -3,8 +3,9 @@
  * A table is either built here (arrays owned) or loaded (arrays point into
  * a read-only mapping or the caller's buffer, checked by ph_image_parse).
  * Its values, if any, are always private memory (phc_values.c).
- * Lookups use the solver's own hash functions (ph_hash.h, ph_part.h), so a
- * table gives the same indexes here as in generated code. */
+ * Lookups are phc_lookup.c's, chosen by the table's shape when it is built
+ * or loaded. */
+#define PHC_NO_INLINE 1 /* phc_table_index and _find defined here */
 #include "phcluster.h"
 
 #include <errno.h>
@@ -16,7 +17,6 @@
 #include <unistd.h>
 
 #include "ph_err.h"
-#include "ph_hash.h"
 #include "ph_image.h"
 #include "ph_keys.h"
 #include "ph_part.h"
@@ -190,191 +190,33 @@ int phc_table_build64(const uint64_t *keys, size_t n, const phc_options *o, phc_
     return build(keys, 8, n, o, out, err);
 }
 
-/* ---- lookups ------------------------------------------------------------
- * One function per table shape, chosen once when the table is built or
- * loaded: the hash family, the vertex mode, the value width and the key
- * size are constants inside each (generated code has them as literals
- * too), so a lookup is the hash, two loads and a compare, no branch on
- * the table's kind.  A 32-bit table sees the key's low 32 bits for index
- * and finds nothing above UINT32_MAX; a partitioned one hashes the key
- * zero-extended, as its solver did. */
-
-#define INLINE static inline __attribute__((always_inline))
-
-INLINE uint32_t chm_index_c(const ph_table *t, uint64_t key, unsigned ks, ph_hash_kind hash,
-                            int compact, unsigned width)
-{
-    uint32_t h1, h2;
-    if (ks == 8)
-        ph_hash_key64(t->seeds, key, &h1, &h2);
-    else
-        ph_hash_pair(hash, t->seeds, (uint32_t)key, &h1, &h2);
-    uint32_t u = ph_vertex_u(h1, compact, t->shift, t->nverts);
-    uint32_t v = ph_vertex_v(h2, compact, t->shift, t->nverts);
-    uint32_t s = width == 2 ? (uint32_t)((const uint16_t *)t->assigned)[u] +
-                                  ((const uint16_t *)t->assigned)[v]
-                            : ((const uint32_t *)t->assigned)[u] +
-                                  ((const uint32_t *)t->assigned)[v];
-    if (compact)
-        return s >= t->nedges ? s - t->nedges : s;
-    return s & (t->nedges - 1);
-}
-
-/* A loaded table's values are only known to keep lookups inside its
- * arrays, so the index is bounded before it picks a key. */
-INLINE uint32_t member(const phc_table *t, uint64_t key, uint32_t i, unsigned ks)
-{
-    if (ks == 8)
-        return i < t->nkeys && t->keys64[i] == key ? i : PHC_NOT_FOUND;
-    return i < t->nkeys && t->keys[i] == (uint32_t)key ? i : PHC_NOT_FOUND;
-}
-
-#define CHM_FNS(SUFFIX, KS, HASH, COMPACT, WIDTH)                                           \
-    INLINE uint32_t index_##SUFFIX(const phc_table *t, uint64_t key)                       \
-    {                                                                                       \
-        return chm_index_c(&t->chm, key, KS, HASH, COMPACT, WIDTH);                         \
-    }                                                                                       \
-    INLINE uint32_t find_##SUFFIX(const phc_table *t, uint64_t key)                        \
-    {                                                                                       \
-        if (KS == 4 && key > UINT32_MAX)                                                    \
-            return PHC_NOT_FOUND;                                                           \
-        return member(t, key, chm_index_c(&t->chm, key, KS, HASH, COMPACT, WIDTH), KS);    \
-    }
-
-#define CHM_FAMILY(NAME, KS, HASH)                \
-    CHM_FNS(NAME##_p2, KS, HASH, 0, 2)            \
-    CHM_FNS(NAME##_p4, KS, HASH, 0, 4)            \
-    CHM_FNS(NAME##_c2, KS, HASH, 1, 2)            \
-    CHM_FNS(NAME##_c4, KS, HASH, 1, 4)
-
-CHM_FAMILY(mulshift, 4, PH_HASH_MULSHIFT)
-CHM_FAMILY(mulrot, 4, PH_HASH_MULROT)
-CHM_FAMILY(mix, 4, PH_HASH_MIX)
-CHM_FAMILY(key64, 8, PH_HASH_MIX)
-
-INLINE uint32_t index_part32(const phc_table *t, uint64_t key)
-{
-    return ph_part_index64(&t->part, (uint32_t)key);
-}
-
-INLINE uint32_t find_part32(const phc_table *t, uint64_t key)
-{
-    if (key > UINT32_MAX)
-        return PHC_NOT_FOUND;
-    return member(t, key, ph_part_index64(&t->part, key), 4);
-}
-
-INLINE uint32_t index_part64(const phc_table *t, uint64_t key)
-{
-    return ph_part_index64(&t->part, key);
-}
-
-INLINE uint32_t find_part64(const phc_table *t, uint64_t key)
-{
-    return member(t, key, ph_part_index64(&t->part, key), 8);
-}
-
-/* Shapes, in the order of the switch below. */
-enum {
-    SH_MULSHIFT_P2, SH_MULSHIFT_P4, SH_MULSHIFT_C2, SH_MULSHIFT_C4,
-    SH_MULROT_P2, SH_MULROT_P4, SH_MULROT_C2, SH_MULROT_C4,
-    SH_MIX_P2, SH_MIX_P4, SH_MIX_C2, SH_MIX_C4,
-    SH_KEY64_P2, SH_KEY64_P4, SH_KEY64_C2, SH_KEY64_C4,
-    SH_PART32, SH_PART64,
-};
+/* ---- lookups ------------------------------------------------------------ */
 
 /* The table's shape was checked (ph_solve built it, or ph_image_parse
- * passed it): hash is a concrete family, MIX for 64-bit keys. */
+ * passed it). */
 static void pick_lookups(phc_table *t)
 {
-    if (t->kind == PH_IMAGE_PART) {
-        t->shape = t->key_size == 8 ? SH_PART64 : SH_PART32;
-    } else {
-        unsigned family = t->key_size == 8 ? 3u : (unsigned)t->chm.hash;
-        t->shape = (uint8_t)(4 * family + (t->chm.compact ? 2 : 0) + (t->chm.width == 4 ? 1 : 0));
-    }
-    t->has_keys = t->keys || t->keys64;
+    const void *keys = t->key_size == 8 ? (const void *)t->keys64 : (const void *)t->keys;
+    phc_lookup_src src = {.partitioned = t->kind == PH_IMAGE_PART, .chm = &t->chm,
+                          .part = &t->part, .key_size = t->key_size, .keys = keys,
+                          .nkeys = t->nkeys};
+    phc_lookup_init(&t->lk, &src);
+    t->has_keys = keys != NULL;
 }
-
-#define SHAPE_CASES(FN)                                                                       \
-    case SH_MULSHIFT_P2: return FN##_mulshift_p2(t, key);                                   \
-    case SH_MULSHIFT_P4: return FN##_mulshift_p4(t, key);                                   \
-    case SH_MULSHIFT_C2: return FN##_mulshift_c2(t, key);                                   \
-    case SH_MULSHIFT_C4: return FN##_mulshift_c4(t, key);                                   \
-    case SH_MULROT_P2: return FN##_mulrot_p2(t, key);                                       \
-    case SH_MULROT_P4: return FN##_mulrot_p4(t, key);                                       \
-    case SH_MULROT_C2: return FN##_mulrot_c2(t, key);                                       \
-    case SH_MULROT_C4: return FN##_mulrot_c4(t, key);                                       \
-    case SH_MIX_P2: return FN##_mix_p2(t, key);                                             \
-    case SH_MIX_P4: return FN##_mix_p4(t, key);                                             \
-    case SH_MIX_C2: return FN##_mix_c2(t, key);                                             \
-    case SH_MIX_C4: return FN##_mix_c4(t, key);                                             \
-    case SH_KEY64_P2: return FN##_key64_p2(t, key);                                         \
-    case SH_KEY64_P4: return FN##_key64_p4(t, key);                                         \
-    case SH_KEY64_C2: return FN##_key64_c2(t, key);                                         \
-    case SH_KEY64_C4: return FN##_key64_c4(t, key);                                         \
-    case SH_PART32: return FN##_part32(t, key);                                             \
-    default: return FN##_part64(t, key);
 
 uint32_t phc_table_index(const phc_table *t, uint64_t key)
 {
-    switch (t->shape) {
-        SHAPE_CASES(index)
-    }
+    return t->lk.fns.index(t, key);
 }
 
 uint32_t phc_table_find(const phc_table *t, uint64_t key)
 {
-    if (!t->has_keys)
-        return PHC_NOT_FOUND;
-    switch (t->shape) {
-        SHAPE_CASES(find)
-    }
+    return t->lk.fns.find(t, key);
 }
-
-/* The batch: one dispatch, then the shape's find inlined in a loop over
- * keys of the table's key size. */
-#define BATCH_LOOP(FN)                                                                        \
-    do {                                                                                      \
-        if (t->key_size == 8)                                                                 \
-            for (size_t i = 0; i < n; i++)                                                    \
-                out[i] = FN(t, ((const uint64_t *)keys)[i]);                                  \
-        else                                                                                  \
-            for (size_t i = 0; i < n; i++)                                                    \
-                out[i] = FN(t, ((const uint32_t *)keys)[i]);                                  \
-        return;                                                                               \
-    } while (0)
-
-#define BATCH_CASES                                                                           \
-    case SH_MULSHIFT_P2: BATCH_LOOP(find_mulshift_p2);                                        \
-    case SH_MULSHIFT_P4: BATCH_LOOP(find_mulshift_p4);                                        \
-    case SH_MULSHIFT_C2: BATCH_LOOP(find_mulshift_c2);                                        \
-    case SH_MULSHIFT_C4: BATCH_LOOP(find_mulshift_c4);                                        \
-    case SH_MULROT_P2: BATCH_LOOP(find_mulrot_p2);                                            \
-    case SH_MULROT_P4: BATCH_LOOP(find_mulrot_p4);                                            \
-    case SH_MULROT_C2: BATCH_LOOP(find_mulrot_c2);                                            \
-    case SH_MULROT_C4: BATCH_LOOP(find_mulrot_c4);                                            \
-    case SH_MIX_P2: BATCH_LOOP(find_mix_p2);                                                  \
-    case SH_MIX_P4: BATCH_LOOP(find_mix_p4);                                                  \
-    case SH_MIX_C2: BATCH_LOOP(find_mix_c2);                                                  \
-    case SH_MIX_C4: BATCH_LOOP(find_mix_c4);                                                  \
-    case SH_KEY64_P2: BATCH_LOOP(find_key64_p2);                                              \
-    case SH_KEY64_P4: BATCH_LOOP(find_key64_p4);                                              \
-    case SH_KEY64_C2: BATCH_LOOP(find_key64_c2);                                              \
-    case SH_KEY64_C4: BATCH_LOOP(find_key64_c4);                                              \
-    case SH_PART32: BATCH_LOOP(find_part32);                                                  \
-    default: BATCH_LOOP(find_part64);
 
 void phc_table_find_batch(const phc_table *t, const void *keys, size_t n, uint32_t *out)
 {
-    if (!t->has_keys) {
-        for (size_t i = 0; i < n; i++)
-            out[i] = PHC_NOT_FOUND;
-        return;
-    }
-    switch (t->shape) {
-        BATCH_CASES
-    }
+    t->lk.batch(&t->lk, keys, n, out);
 }
 
 uint64_t phc_table_count(const phc_table *t) { return t->nkeys; }

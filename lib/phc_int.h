@@ -1,6 +1,7 @@
 /* phc_int.h - the table behind phcluster.h (library-internal).
  *
- * phc.c builds, loads, saves and looks up; phc_values.c keeps the values
+ * phc.c builds, loads and saves, phc_lookup.c looks up (phc_lookup_int.h);
+ * phc_values.c keeps the values
  * (one per key, in key order) and their atomic operations. */
 #ifndef PHC_INT_H
 #define PHC_INT_H
@@ -11,10 +12,11 @@
 #include "ph_err.h"
 #include "ph_part.h"
 #include "ph_solver.h"
+#include "phc_lookup_int.h"
 #include "phcluster.h"
 
 struct phc_table {
-    uint8_t shape;            /* SH_*: which lookup (pick_lookups) */
+    phc_lookup lk;            /* first, as phcluster.h's inline lookups need */
     uint8_t has_keys;         /* find possible */
     int kind;                 /* PH_IMAGE_CHM or PH_IMAGE_PART */
     ph_table chm;

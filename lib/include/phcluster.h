@@ -113,18 +113,44 @@ PHC_API int phc_table_build32(const uint32_t *keys, size_t n, const phc_options 
 PHC_API int phc_table_build64(const uint64_t *keys, size_t n, const phc_options *o,
                               phc_table **out, phc_error *err);
 
+/* Every table begins with these two pointers, set when the table is built
+ * or loaded to the lookup code of its shape (hash family, vertex layout,
+ * key size, partitioned or not), so that phc_table_index and
+ * phc_table_find below are inline: one indirect call, no call into the
+ * library first, no dispatch on the table's kind.  Part of the ABI; call
+ * them through the two functions only. */
+typedef struct phc_table_lookups {
+    uint32_t (*index)(const phc_table *t, uint64_t key);
+    uint32_t (*find)(const phc_table *t, uint64_t key);
+} phc_table_lookups;
+
+#ifdef PHC_NO_INLINE
+/* The library also exports both as functions of the same names, for
+ * callers that do not compile this header (other languages, dlsym) or
+ * that define PHC_NO_INLINE before including it. */
+PHC_API uint32_t phc_table_index(const phc_table *t, uint64_t key);
+PHC_API uint32_t phc_table_find(const phc_table *t, uint64_t key);
+#else
 /* Position of key in the array the table was built from; any value for a
  * key that is not a member (use phc_table_find to tell).  A table of
  * 32-bit keys looks at the key's low 32 bits; its find answers
  * PHC_NOT_FOUND for any key above UINT32_MAX. */
-PHC_API uint32_t phc_table_index(const phc_table *t, uint64_t key);
+static inline uint32_t phc_table_index(const phc_table *t, uint64_t key)
+{
+    return ((const phc_table_lookups *)(const void *)t)->index(t, key);
+}
+
 /* Position of key, or PHC_NOT_FOUND for every key not in the set (and
  * always for an index-only table). */
-PHC_API uint32_t phc_table_find(const phc_table *t, uint64_t key);
+static inline uint32_t phc_table_find(const phc_table *t, uint64_t key)
+{
+    return ((const phc_table_lookups *)(const void *)t)->find(t, key);
+}
+#endif
 
 /* out[i] = phc_table_find(t, keys[i]) for i < n, keys being n keys of the
  * table's key size (uint32_t or uint64_t, phc_table_key_size): one call
- * for many keys, no per-key call or dispatch. */
+ * for many keys, the lookup inlined in the loop. */
 PHC_API void phc_table_find_batch(const phc_table *t, const void *keys, size_t n, uint32_t *out);
 
 PHC_API uint64_t phc_table_count(const phc_table *t);  /* keys in the set */

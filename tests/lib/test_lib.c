@@ -55,6 +55,7 @@ static void check_table(const phc_table *t, const uint32_t *keys, uint32_t n)
     }
     assert_true(rejected > 100000);
     assert_int_equal(phc_table_find(t, (uint64_t)keys[0] | (1ull << 32)), PHC_NOT_FOUND);
+    assert_int_equal(phc_table_index(t, (uint64_t)keys[0] | (1ull << 32)), 0);
     /* The batch answers as find, for members and for their neighbours. */
     uint32_t *probe = malloc(2 * (size_t)n * sizeof *probe), *out = malloc(2 * (size_t)n * 4);
     assert_non_null(probe);
@@ -110,6 +111,30 @@ static void test_round_trip_kinds(void **state)
         round_trip(keys, cases[c].n, &o);
         free(keys);
     }
+}
+
+/* Each lookup function of the library: every hash family in both vertex
+ * layouts with 2- and 4-byte vertex values (more than 2^16 keys), and 64-bit
+ * keys likewise. */
+static void test_every_shape(void **state)
+{
+    (void)state;
+    const phc_hash hashes[] = {PHC_HASH_MULSHIFT, PHC_HASH_MULROT, PHC_HASH_MIX};
+    const uint32_t sizes[] = {3000, 70000};
+    for (size_t h = 0; h < 3; h++)
+        for (int compact = 0; compact < 2; compact++)
+            for (size_t z = 0; z < 2; z++) {
+                uint32_t *keys = gen_keys(GEN_SHUFFLED, sizes[z], 11 + h);
+                assert_non_null(keys);
+                phc_options o;
+                phc_options_init(&o);
+                o.partition = PHC_PARTITION_OFF;
+                o.compact = compact;
+                o.hash = hashes[h];
+                o.threads = 2;
+                round_trip(keys, sizes[z], &o);
+                free(keys);
+            }
 }
 
 static void test_auto_partition(void **state)
@@ -223,6 +248,8 @@ static void test_round_trip_64(void **state)
         {1, PHC_PARTITION_OFF, 0, 0},
         {2000, PHC_PARTITION_OFF, 0, 0},
         {30000, PHC_PARTITION_OFF, 1, 0},
+        {70000, PHC_PARTITION_OFF, 0, 0},                      /* 4-byte values */
+        {70000, PHC_PARTITION_OFF, 1, 0},
         {30000, 1000, 0, 0},
         {5000, 700, 0, 1},
     };
@@ -483,6 +510,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_kinds),
+        cmocka_unit_test(test_every_shape),
         cmocka_unit_test(test_auto_partition),
         cmocka_unit_test(test_index_only),
         cmocka_unit_test(test_round_trip_64),
