@@ -99,9 +99,12 @@ static int refuse_link_at(int dirfd, const char *name, const char *shown, ph_err
     return PH_OK;
 }
 
-static int write_tmp_then_rename(int dirfd, const char *name, const char *tmp,
-                                 const char *shown, const void *data, size_t len,
-                                 int fsync_file, ph_err *err)
+/* The temporary tmp in dirfd filled by fill(ctx, fd), then renamed to
+ * name; on any failure it is removed.  fill's own error (rc != 0 with err
+ * set) is returned as it is. */
+static int fill_tmp_then_rename(int dirfd, const char *name, const char *tmp,
+                                const char *shown, ph_fs_fill_fn fill, void *ctx,
+                                int fsync_file, ph_err *err)
 {
     int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -115,17 +118,41 @@ static int write_tmp_then_rename(int dirfd, const char *name, const char *tmp,
                           strerror(e));
     }
     int saved = 0;
-    if (ph_fs_write_full(fd, data, len) != 0 || (fsync_file && fsync(fd) != 0))
+    int rc = fill(ctx, fd, err);
+    if (!rc && fsync_file && fsync(fd) != 0)
         saved = errno;
     if (close(fd) != 0 && !saved)
         saved = errno;
-    if (!saved && renameat(dirfd, tmp, dirfd, name) != 0)
+    if (!rc && !saved && renameat(dirfd, tmp, dirfd, name) != 0)
         saved = errno;
-    if (saved) {
+    if (rc || saved) {
         unlinkat(dirfd, tmp, 0);
-        return ph_err_set(err, PH_EIO, "%s: cannot write: %s", shown, strerror(saved));
+        return rc ? rc : ph_err_set(err, PH_EIO, "%s: cannot write: %s", shown,
+                                    strerror(saved));
     }
     return PH_OK;
+}
+
+typedef struct mem_fill {
+    const void *data;
+    size_t len;
+    const char *shown;
+} mem_fill;
+
+static int fill_from_memory(void *ctx, int fd, ph_err *err)
+{
+    const mem_fill *m = ctx;
+    if (ph_fs_write_full(fd, m->data, m->len) != 0)
+        return ph_err_set(err, PH_EIO, "%s: cannot write: %s", m->shown, strerror(errno));
+    return PH_OK;
+}
+
+static int write_tmp_then_rename(int dirfd, const char *name, const char *tmp,
+                                 const char *shown, const void *data, size_t len,
+                                 int fsync_file, ph_err *err)
+{
+    mem_fill m = {data, len, shown};
+    return fill_tmp_then_rename(dirfd, name, tmp, shown, fill_from_memory, &m, fsync_file, err);
 }
 
 int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync_file,
@@ -151,6 +178,20 @@ int ph_fs_write_atomic_at(int dirfd, const char *name, const char *shown, const 
     int rc = refuse_link_at(dirfd, name, shown, err);
     if (!rc)
         rc = write_tmp_then_rename(dirfd, name, tmp, shown, data, len, fsync_file, err);
+    return rc;
+}
+
+int ph_fs_write_atomic_at_fill(int dirfd, const char *name, const char *shown,
+                               ph_fs_fill_fn fill, void *ctx, int fsync_file, ph_err *err)
+{
+    if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return ph_err_set(err, PH_EINVAL, "%s: not a plain file name", shown);
+    char tmp[512];
+    if (ph_fs_tmp_name(tmp, sizeof tmp, name, err))
+        return PH_EINVAL;
+    int rc = refuse_link_at(dirfd, name, shown, err);
+    if (!rc)
+        rc = fill_tmp_then_rename(dirfd, name, tmp, shown, fill, ctx, fsync_file, err);
     return rc;
 }
 

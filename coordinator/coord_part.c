@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "ph_fs.h"
+#include "ph_image.h"
 #include "ph_keys.h"
 #include "ph_keys_map.h"
 #include "ph_log.h"
@@ -67,8 +68,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 struct coord_part {
     coord_part *next;
-    bool opening;               /* being built on a writer thread: the loop
-                                   touches nothing below but this flag */
+    bool opening;               /* being built, or finished, on a writer thread:
+                                   the loop touches nothing below but this flag */
     bool closed;                /* closed while groups were being checked on
                                    writer threads: freed by the last of them */
     uint32_t checking;          /* groups on writer threads */
@@ -262,10 +263,6 @@ static int part_build(coord_part *p, ph_err *err)
 {
     const char *file = strrchr(p->path, '/') ? strrchr(p->path, '/') + 1 : p->path;
     int rc = ph_keys_table_name(file, p->name, sizeof p->name, err);
-    if (!rc && (p->table_flags & (PH_TABLE_BIN | PH_TABLE_NO_C)))
-        rc = ph_err_set(err, PH_EINVAL, "%s: a partitioned table through the cluster is written "
-                        "as C with binary data files (NAME.buckets, NAME.values); --emit bin "
-                        "takes create --local, or --partition off", file);
     if (!rc)
         rc = ph_keys_map_read_sized(p->path, p->key_size, PH_KEYS_MAP_NOFOLLOW, &p->km, err);
     if (rc)
@@ -436,39 +433,193 @@ static int write_all_at(int fd, const void *data, size_t len, off_t off)
     return 0;
 }
 
-/* Every group is in: write the rest, rename the values into place. */
-static int part_finish(coord *c, coord_job *j, coord_part *p, ph_err *err)
+/* ---- the table file (--emit bin) ------------------------------------------ */
+
+typedef struct phc_feed {
+    const coord_part *p;
+    int kfd;                    /* the keys file, or -1 (index only) */
+    const char *shown;          /* OUT/NAME */
+} phc_feed;
+
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+    char *q = buf;
+    while (len > 0) {
+        ssize_t r = pread(fd, q, len, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r == 0 ? 1 : -1; /* 1: the file ended early */
+        q += r;
+        len -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+/* The vertex values, from the values file the groups were written into. */
+static int feed_values(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
+{
+    const phc_feed *f = ctx;
+    int r = pread_full(f->p->vfd, buf, len, off);
+    if (r != 0)
+        return ph_err_set(err, PH_EIO, "%s/%s.values: cannot read back: %s", f->shown,
+                          f->p->name, r > 0 ? "shorter than its table" : strerror(errno));
+    return PH_OK;
+}
+
+/* The keys in position order: the keys file itself, checked unchanged
+ * before and after (part_write_phc). */
+static int feed_keys(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
+{
+    const phc_feed *f = ctx;
+    int r = pread_full(f->kfd, buf, len, off);
+    if (r > 0)
+        return ph_err_set(err, PH_EINVAL, "%s: changed while being read", f->p->path);
+    if (r < 0)
+        return ph_err_set(err, PH_EIO, "%s: cannot read: %s", f->p->path, strerror(errno));
+    return PH_OK;
+}
+
+static int phc_fill(void *ctx, int fd, ph_err *err)
+{
+    const phc_feed *f = ctx;
+    const coord_part *p = f->p;
+    ph_part_table t = {.seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
+                       .buckets = p->buckets, .nverts = p->nverts, .key_size = p->key_size};
+    ph_image_src src = {.kind = PH_IMAGE_PART, .part = &t, .key_size = (uint8_t)p->key_size,
+                        .read_verts = feed_values, .read_keys = f->kfd >= 0 ? feed_keys : NULL,
+                        .read_ctx = ctx};
+    char shown[4800];
+    snprintf(shown, sizeof shown, "%s/%s.phc", f->shown, p->name);
+    return ph_image_write_fd(&src, fd, shown, err);
+}
+
+/* The keys file again, for the keys section: the very file that was read
+ * (same inode, size and mtime), no link followed. */
+static int open_keys_again(const coord_part *p, int *kfd, ph_err *err)
+{
+    struct stat st;
+    *kfd = open(p->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (*kfd < 0)
+        return ph_err_set(err, PH_EINVAL, "%s: cannot open again: %s", p->path,
+                          strerror(errno));
+    if (fstat(*kfd, &st) != 0 || (uint64_t)st.st_dev != p->km.dev ||
+        (uint64_t)st.st_ino != p->km.ino || (uint64_t)st.st_size != p->km.size)
+        return ph_err_set(err, PH_EINVAL, "%s: changed while being read", p->path);
+    return PH_OK;
+}
+
+/* OUT/NAME/NAME.phc streamed from the values file and the keys file
+ * (temporary + rename, no link followed): the coordinator holds neither
+ * the vertex values nor the keys in position order, only a write buffer. */
+static int part_write_phc(coord_part *p, const char *shown, ph_err *err)
+{
+    char final[300];
+    snprintf(final, sizeof final, "%s.phc", p->name);
+    phc_feed f = {.p = p, .kfd = -1, .shown = shown};
+    int rc = PH_OK;
+    if (!(p->table_flags & PH_TABLE_INDEX_ONLY))
+        rc = open_keys_again(p, &f.kfd, err);
+    char where[4800];
+    snprintf(where, sizeof where, "%s/%s", shown, final);
+    if (!rc)
+        rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, phc_fill, &f, 1, err);
+    if (f.kfd >= 0)
+        close(f.kfd);
+    /* A change after the keys were read is refused too (the .phc goes). */
+    if (!rc && f.kfd >= 0 && ph_keys_map_unchanged(&p->km, p->path, err) != PH_OK) {
+        rc = PH_EINVAL;
+        (void)unlinkat(p->dirfd, final, 0);
+    }
+    return rc;
+}
+
+/* Every group is in: write the rest, rename the values into place.  On a
+ * writer thread (or the loop when there is no pool); it touches only p.
+ * --emit bin: NAME.phc alone (the values temporary then goes with the
+ * part); c,bin: the C files, then NAME.phc, then the values last. */
+static int part_finish(coord_part *p, ph_err *err)
 {
     char shown[4400], final[300];
-    snprintf(shown, sizeof shown, "%s/%s", j->out_dir, p->name);
+    snprintf(shown, sizeof shown, "%s/%s", p->out_dir, p->name);
     snprintf(final, sizeof final, "%s.values", p->name);
+    bool want_c = !(p->table_flags & PH_TABLE_NO_C), want_bin = p->table_flags & PH_TABLE_BIN;
     int rc = ph_keys_map_unchanged(&p->km, p->path, err);
-    if (!rc && fsync(p->vfd) != 0)
+    if (!rc && want_c && fsync(p->vfd) != 0)
         rc = ph_err_set(err, PH_EIO, "%s/%s: cannot sync: %s", shown, final, strerror(errno));
     ph_part_table t = {.seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
                        .nverts = p->nverts, .key_size = p->key_size};
     ph_artifacts arts = {0};
-    if (!rc)
+    if (!rc && want_c)
         rc = ph_part_emit_render_text(&t, p->name, p->path, &arts, err);
-    if (!rc) {
+    if (!rc && want_c) {
         char bname[300];
         snprintf(bname, sizeof bname, "%s.buckets", p->name);
         rc = ph_fs_write_atomic_at(p->dirfd, bname, shown, p->buckets,
                                    ((size_t)p->nbuckets + 1) * sizeof *p->buckets, 1, err);
     }
-    if (!rc)
-        rc = ph_artifacts_write(&arts, j->out_dir, err);
+    if (!rc && want_c)
+        rc = ph_artifacts_write(&arts, p->out_dir, err);
     ph_artifacts_free(&arts);
-    if (!rc && renameat(p->dirfd, p->vtmp, p->dirfd, final) != 0)
+    if (!rc && want_bin)
+        rc = part_write_phc(p, shown, err);
+    if (!rc && want_c && renameat(p->dirfd, p->vtmp, p->dirfd, final) != 0)
         rc = ph_err_set(err, PH_EIO, "%s/%s: cannot rename into place: %s", shown, final,
                         strerror(errno));
-    if (!rc) {
+    if (!rc && want_c) {
         p->vtmp[0] = '\0'; /* renamed: part_free must not remove it */
         coord_psave_remove(p->save, p->dirfd); /* its groups are all in place */
     }
-    if (!rc && c->journal)
-        rc = coord_sync_dir(c, j->out_dir, err);
     return rc;
+}
+
+static int part_finish_run(coord_wjob *wj)
+{
+    coord_part *p = wj->part;
+    uint64_t t0 = ph_time_us();
+    int rc = part_finish(p, &wj->err);
+    p->finish_us = ph_time_us() - t0;
+    return rc;
+}
+
+/* The finish came back (on the loop): the file's result. */
+static void part_finished(coord *c, coord_wjob *wj)
+{
+    coord_part *p = wj->part;
+    coord_job *j = coord_job_by_id(&c->jobs, wj->job_id);
+    p->opening = false;
+    ph_err err = wj->err;
+    int rc = wj->status;
+    coord_wjob_free(wj);
+    if (!j) { /* cannot happen: its task is running */
+        part_free(p);
+        return;
+    }
+    if (!rc && c->journal)
+        rc = coord_sync_dir(c, p->out_dir, &err);
+    part_close(c, j, p, rc, rc ? err.msg : "");
+}
+
+/* Every group is in: the files are written on a writer thread (a big
+ * table's NAME.phc takes seconds), the part left alone meanwhile. */
+static void part_finish_start(coord *c, coord_job *j, coord_part *p)
+{
+    coord_wjob *wj = calloc(1, sizeof *wj);
+    if (!wj) {
+        part_close(c, j, p, PH_ENOMEM, "out of memory finishing a partitioned table");
+        return;
+    }
+    wj->job_id = j->id;
+    wj->task_id = p->task;
+    wj->part = p;
+    wj->run = part_finish_run;
+    zmq_msg_init(&wj->frame);
+    p->opening = true;
+    if (coord_writer_submit(c->writer, wj))
+        return;
+    wj->status = part_finish_run(wj);
+    part_finished(c, wj);
 }
 
 /* The build came back (on the loop): its groups go out, or the file fails. */
@@ -516,6 +667,8 @@ void coord_part_done(coord *c, coord_wjob *wj)
         part_opened(c, wj);
     else if (wj->run == part_save_run)
         part_saved(c, wj);
+    else if (wj->run == part_finish_run)
+        part_finished(c, wj);
     else
         group_checked(c, wj);
 }
@@ -883,16 +1036,12 @@ static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result
 
 /* Every group is in and nothing of p is on a writer thread (a record
  * being written is waited for: it must not outlive the table): the table
- * is written and the file settled. */
+ * is written (on a writer thread) and the file settled. */
 static void part_complete(coord *c, coord_job *j, coord_part *p)
 {
     if (p->ndone < p->ngroups || p->checking)
         return;
-    ph_err err = {0};
-    uint64_t t0 = ph_time_us();
-    int rc = part_finish(c, j, p, &err);
-    p->finish_us = ph_time_us() - t0;
-    part_close(c, j, p, rc, rc ? err.msg : "");
+    part_finish_start(c, j, p);
 }
 
 static int part_save_run(coord_wjob *wj)

@@ -67,6 +67,9 @@ uint32_t ph_image_checksum(const void *buf, size_t len)
 typedef struct image_plan {
     uint8_t header[PH_IMAGE_HEADER];
     const void *data[SEC_COUNT];
+    ph_image_read_fn read[SEC_COUNT]; /* instead of data: the first rlen bytes */
+    uint64_t rlen[SEC_COUNT];         /* through read; zeros after them */
+    void *read_ctx;
     uint64_t off[SEC_COUNT], len[SEC_COUNT];
     uint64_t size;
 } image_plan;
@@ -80,10 +83,15 @@ static int plan_sections(const ph_image_src *s, image_plan *p, ph_err *err)
         nkeys = s->chm->nkeys;
         p->data[SEC_VERTS] = s->chm->assigned;
         p->len[SEC_VERTS] = (uint64_t)s->chm->nverts * s->chm->width;
-    } else if (s->kind == PH_IMAGE_PART && s->part && s->part->assigned && s->part->buckets) {
+    } else if (s->kind == PH_IMAGE_PART && s->part && s->part->buckets &&
+               (s->part->assigned || s->read_verts)) {
         nkeys = s->part->nkeys;
         p->data[SEC_VERTS] = s->part->assigned;
         p->len[SEC_VERTS] = (s->part->nverts + 1) * 4; /* with the spare zero */
+        if (!s->part->assigned) {
+            p->read[SEC_VERTS] = s->read_verts;
+            p->rlen[SEC_VERTS] = s->part->nverts * 4;
+        }
         p->data[SEC_BUCKETS] = s->part->buckets;
         p->len[SEC_BUCKETS] = ((uint64_t)s->part->nbuckets + 1) * sizeof *s->part->buckets;
     } else {
@@ -95,10 +103,15 @@ static int plan_sections(const ph_image_src *s, image_plan *p, ph_err *err)
                           s->key_size, table_ks == 8 ? 8 : 4);
     if (s->value_size != 0 && s->value_size != 4 && s->value_size != 8)
         return ph_err_set(err, PH_EINVAL, "table image: value size %u", s->value_size);
-    if (s->keys) {
+    if (s->keys || s->read_keys) {
         p->data[SEC_KEYS] = s->keys;
         p->len[SEC_KEYS] = nkeys * s->key_size;
+        if (!s->keys) {
+            p->read[SEC_KEYS] = s->read_keys;
+            p->rlen[SEC_KEYS] = p->len[SEC_KEYS];
+        }
     }
+    p->read_ctx = s->read_ctx;
     if (s->value_size) {
         if (!s->keys)
             return ph_err_set(err, PH_EINVAL, "table image: values without the keys");
@@ -126,7 +139,7 @@ static void plan_header(const ph_image_src *s, image_plan *p)
     put32(h, 8, PH_IMAGE_VERSION);
     put32(h, 12, BOM);
     put32(h, 16, PH_IMAGE_HEADER);
-    put32(h, 20, s->keys ? PH_IMAGE_FLAG_KEYS : 0);
+    put32(h, 20, s->keys || s->read_keys ? PH_IMAGE_FLAG_KEYS : 0);
     put32(h, 24, (uint32_t)s->kind);
     h[28] = s->key_size;
     h[29] = s->value_size;
@@ -195,6 +208,10 @@ static int plan_make(const ph_image_src *s, image_plan *p, ph_err *err)
     int rc = plan_sections(s, p, err);
     if (rc)
         return rc;
+    for (int i = 0; i < SEC_COUNT; i++)
+        if (p->read[i]) /* plan_emit reads memory only */
+            return ph_err_set(err, PH_EINVAL, "table image: the %s are not in memory "
+                              "(ph_image_write_fd writes such a table)", sec_name[i]);
     plan_header(s, p);
     /* The checksum field is zero while the checksum is computed. */
     uint32_t crc = 0;
@@ -242,6 +259,82 @@ int ph_image_render(const ph_image_src *src, void **buf, size_t *len, ph_err *er
     *buf = m.p;
     *len = (size_t)p.size;
     return PH_OK;
+}
+
+/* ---- one pass to a file ------------------------------------------------- */
+
+#define STREAM_CHUNK (4u << 20)
+
+typedef struct fd_stream {
+    int fd;
+    const char *shown;
+    uint32_t crc;
+    uint8_t *buf;        /* STREAM_CHUNK bytes */
+} fd_stream;
+
+static int stream_put(fd_stream *o, const void *data, size_t len, ph_err *err)
+{
+    o->crc = ph_crc32c(o->crc, data, len);
+    if (ph_fs_write_full(o->fd, data, len) != 0)
+        return ph_err_set(err, PH_EIO, "%s: write failed: %s", o->shown, strerror(errno));
+    return PH_OK;
+}
+
+/* Section i: from memory, or its reader's bytes then zeros, in chunks. */
+static int stream_section(const image_plan *p, int i, fd_stream *o, ph_err *err)
+{
+    const uint8_t *d = p->data[i];
+    for (uint64_t done = 0; done < p->len[i];) {
+        uint64_t left = p->len[i] - done;
+        size_t n = left > STREAM_CHUNK ? STREAM_CHUNK : (size_t)left;
+        const void *chunk = d ? (const void *)(d + done) : o->buf;
+        if (!d) {
+            uint64_t from_reader = done < p->rlen[i] ? p->rlen[i] - done : 0;
+            size_t r = from_reader < n ? (size_t)from_reader : n;
+            if (r > 0) {
+                int rc = p->read[i](p->read_ctx, done, o->buf, r, err);
+                if (rc)
+                    return rc;
+            }
+            memset(o->buf + r, 0, n - r);
+        }
+        int rc = stream_put(o, chunk, n, err);
+        if (rc)
+            return rc;
+        done += n;
+    }
+    return PH_OK;
+}
+
+int ph_image_write_fd(const ph_image_src *src, int fd, const char *shown, ph_err *err)
+{
+    static const uint8_t zeros[PH_IMAGE_ALIGN];
+    image_plan p;
+    memset(&p, 0, sizeof p);
+    int rc = plan_sections(src, &p, err);
+    if (rc)
+        return rc;
+    plan_header(src, &p); /* checksum field zero until the end */
+    fd_stream o = {.fd = fd, .shown = shown, .buf = malloc(STREAM_CHUNK)};
+    if (!o.buf)
+        return ph_err_set(err, PH_ENOMEM, "%s: out of memory for a write buffer", shown);
+    rc = stream_put(&o, p.header, PH_IMAGE_HEADER, err);
+    uint64_t at = PH_IMAGE_HEADER;
+    for (int i = 0; !rc && i < SEC_COUNT; i++) {
+        if (!p.len[i])
+            continue;
+        if (p.off[i] > at)
+            rc = stream_put(&o, zeros, (size_t)(p.off[i] - at), err);
+        if (!rc)
+            rc = stream_section(&p, i, &o, err);
+        at = p.off[i] + p.len[i];
+    }
+    free(o.buf);
+    uint8_t crc[4];
+    memcpy(crc, &o.crc, 4); /* little-endian host */
+    if (!rc && pwrite(fd, crc, 4, OFF_CHECKSUM) != 4)
+        rc = ph_err_set(err, PH_EIO, "%s: write failed: %s", shown, strerror(errno));
+    return rc;
 }
 
 int ph_image_artifact(const ph_image_src *src, const char *name, ph_artifacts *out,

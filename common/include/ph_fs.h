@@ -72,6 +72,14 @@ int ph_fs_mkdirs_nofollow(const char *dir, ph_err *err);
 int ph_fs_write_atomic_at(int dirfd, const char *name, const char *shown, const void *data,
                           size_t len, int fsync_file, ph_err *err);
 
+/* The same with the contents written by fill(ctx, fd, err) into the
+ * temporary (empty, opened for writing) instead of from memory: a big file
+ * streamed from elsewhere.  fill returns PH_OK or an error code with err
+ * set, which is returned as it is; the temporary is then removed. */
+typedef int (*ph_fs_fill_fn)(void *ctx, int fd, ph_err *err);
+int ph_fs_write_atomic_at_fill(int dirfd, const char *name, const char *shown,
+                               ph_fs_fill_fn fill, void *ctx, int fsync_file, ph_err *err);
+
 /* Read a whole regular file (at most max_len bytes) into a malloc'd buffer
  * owned by the caller.  Refuses non-regular files without blocking on them
  * (a FIFO is opened O_NONBLOCK); flags PH_FS_NOFOLLOW also refuses a path

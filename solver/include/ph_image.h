@@ -40,9 +40,17 @@
 
 enum { PH_IMAGE_CHM = 1, PH_IMAGE_PART = 2 };
 
+/* Bytes [off, off + len) of a section that is not in memory (a file):
+ * PH_OK, or an error code with err set. */
+typedef int (*ph_image_read_fn)(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err);
+
 /* A table and what goes with it.  Exactly one of chm / part is set (by
  * kind).  keys: NULL leaves the key set out (index only).  values: NULL
- * with value_size 0. */
+ * with value_size 0.  For ph_image_write_fd only, a partitioned table's
+ * vertex values (part->assigned NULL) and its keys may come through read
+ * functions instead: read_verts gives the nverts values (the spare zero
+ * after them is the image's), read_keys the nkeys keys in position
+ * order. */
 typedef struct ph_image_src {
     int kind;
     const ph_table *chm;
@@ -51,6 +59,9 @@ typedef struct ph_image_src {
     uint8_t key_size;     /* 4 or 8 */
     const void *values;
     uint8_t value_size;   /* 0, 4 or 8 */
+    ph_image_read_fn read_verts;
+    ph_image_read_fn read_keys;
+    void *read_ctx;       /* both read functions' */
 } ph_image_src;
 
 /* A parsed image: the tables' arrays point into the caller's buffer. */
@@ -74,6 +85,14 @@ int ph_image_render(const ph_image_src *src, void **buf, size_t *len, ph_err *er
 /* The image of src written to path via a temporary + rename (never half a
  * file); the last component must not be a symbolic link. */
 int ph_image_save(const ph_image_src *src, const char *path, ph_err *err);
+
+/* The image of src written to fd (an empty file, written from its start)
+ * in one pass: sections from memory or through src's read functions in
+ * chunks, the checksum computed as the bytes go and written into the
+ * header last, so a table whose data lies in files is written without
+ * being held.  The bytes are those ph_image_render gives for the same
+ * table.  PH_EIO names `shown`; a read function's error is passed on. */
+int ph_image_write_fd(const ph_image_src *src, int fd, const char *shown, ph_err *err);
 
 /* The image of src as the artifact NAME/NAME.phc of table `name`, moved
  * into *out without a copy. */

@@ -37,6 +37,12 @@
  *   big_key64_bad_length    a 64-bit keys file 4 bytes too long: one line naming
  *                           the file through create and bulk-create, nothing
  *                           written for it
+ *   big_emit_bin            --emit bin (and --index-only): NAME.phc alone, the
+ *                           bytes of create --local --emit bin; loaded with
+ *                           phc_table_load, every key found, 1M non-members
+ *                           rejected
+ *   big_emit_c_bin64        --emit c,bin with 64-bit keys: every file, NAME.phc
+ *                           included, equals create --local's
  * Each test checks the written table itself: bucket records and vertex
  * values read back and every key of the keys file looked up. */
 #ifndef _GNU_SOURCE
@@ -58,6 +64,7 @@
 
 #include "harness.h"
 #include "ph_part.h"
+#include "phcluster.h"
 
 #define BIG_KEYS 2500000u
 
@@ -692,6 +699,152 @@ static void big_key64_bad_length(void **state)
     assert_int_equal(hx_client(HX_HANG_MS, "status", NULL), 0);
 }
 
+/* ---- --emit bin ------------------------------------------------------------- */
+
+static int cmp_u64v(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* OUT/NAME/NAME.phc loads (every key checked by the loader), finds every
+ * key of keys_path (ks bytes each) at its position, and rejects 1M keys
+ * that are not members. */
+static void check_phc_file(const char *out, const char *name, const char *keys_path,
+                           unsigned ks)
+{
+    char phc[1200];
+    snprintf(phc, sizeof phc, "%s/%s/%s.phc", out, name, name);
+    size_t len;
+    void *raw = read_all(keys_path, &len);
+    uint32_t n = (uint32_t)(len / ks);
+    uint64_t *sorted = malloc((size_t)n * 8);
+    assert_non_null(sorted);
+    for (uint32_t i = 0; i < n; i++)
+        sorted[i] = ks == 8 ? ((uint64_t *)raw)[i] : ((uint32_t *)raw)[i];
+    phc_table *t;
+    phc_error e;
+    if (phc_table_load(phc, PHC_LOAD_VERIFY, &t, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_int_equal(phc_table_count(t), n);
+    assert_true(phc_table_has_keys(t));
+    for (uint32_t i = 0; i < n; i++)
+        if (phc_table_find(t, sorted[i]) != i)
+            fail_msg("%s: key %u not found at its position", phc, i);
+    qsort(sorted, n, 8, cmp_u64v);
+    uint32_t rejected = 0;
+    for (uint64_t i = 0; rejected < 1000000; i++) {
+        uint64_t k = mix64(i ^ 0x5eed);
+        if (ks == 4)
+            k &= 0xffffffffu;
+        if (bsearch(&k, sorted, n, 8, cmp_u64v))
+            continue;
+        if (phc_table_find(t, k) != PHC_NOT_FOUND)
+            fail_msg("%s: non-member 0x%llx found", phc, (unsigned long long)k);
+        rejected++;
+    }
+    fprintf(stderr, "%s: %u keys found, %u non-members rejected\n", phc, n, rejected);
+    phc_table_free(t);
+    free(sorted);
+    free(raw);
+}
+
+static void same_files(const char *out, const char *local, const char *name,
+                       const char *const *files, size_t nfiles)
+{
+    for (size_t i = 0; i < nfiles; i++) {
+        char a[1200], b[1200];
+        snprintf(a, sizeof a, "%s/%s/%s%s", out, name, name, files[i]);
+        snprintf(b, sizeof b, "%s/%s/%s%s", local, name, name, files[i]);
+        if (!same_file(a, b))
+            fail_msg("%s%s differs from create --local's", name, files[i]);
+    }
+}
+
+/* --emit bin: NAME.phc alone (no C files, no data files, no temporary),
+ * the bytes create --local --emit bin writes; --index-only leaves the keys
+ * out the same way. */
+static void big_emit_bin(void **state)
+{
+    (void)state;
+    hx_coord_up(NULL, NULL, "coord.log");
+    hx_worker_slow("0", "w1.log");
+    hx_worker_slow("0", "w2.log");
+    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    char keys[1024], out[1024], local[1024], iout[1024], ilocal[1024];
+    snprintf(keys, sizeof keys, "%s", hx_path("bin.keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    snprintf(local, sizeof local, "%s", hx_path("local"));
+    snprintf(iout, sizeof iout, "%s", hx_path("iout"));
+    snprintf(ilocal, sizeof ilocal, "%s", hx_path("ilocal"));
+    hx_write_keys(keys, 1500000, 29, false);
+    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, "--emit", "bin", NULL);
+    if (rc != 0) {
+        hx_dump("client stderr", hx_path("client.err"));
+        hx_dump("coordinator log", hx_path("coord.log"));
+    }
+    assert_int_equal(rc, 0);
+    char *log = hx_slurp(hx_path("coord.log"));
+    assert_non_null(strstr(log, "partitioned table opened"));
+    free(log);
+    static const char *const c_files[] = {".c", ".h", ".values", ".buckets", "_data.S"};
+    for (size_t i = 0; i < sizeof c_files / sizeof c_files[0]; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/bin/bin%s", out, c_files[i]);
+        assert_false(hx_exists(p));
+    }
+    assert_int_equal(tmp_files(out), 0);
+    check_phc_file(out, "bin", keys, 4);
+    assert_int_equal(hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", "--emit",
+                               "bin", "--threads", "2", NULL), 0);
+    static const char *const phc[] = {".phc"};
+    same_files(out, local, "bin", phc, 1);
+
+    assert_int_equal(hx_client(HX_HANG_MS, "create", keys, "-o", iout, "--emit", "bin",
+                               "--index-only", NULL), 0);
+    assert_int_equal(hx_client(HX_HANG_MS, "create", keys, "-o", ilocal, "--local", "--emit",
+                               "bin", "--index-only", "--threads", "2", NULL), 0);
+    same_files(iout, ilocal, "bin", phc, 1);
+    char p[1200];
+    snprintf(p, sizeof p, "%s/bin/bin.phc", iout);
+    phc_table *t;
+    phc_error e;
+    if (phc_table_load(p, 0, &t, &e) != 0)
+        fail_msg("%s", e.msg);
+    assert_false(phc_table_has_keys(t));
+    phc_table_free(t);
+}
+
+/* --emit c,bin with 64-bit keys: the C files, the data files and NAME.phc,
+ * each the bytes create --local --key-size 8 --emit c,bin writes. */
+static void big_emit_c_bin64(void **state)
+{
+    (void)state;
+    hx_coord_up(NULL, NULL, "coord.log");
+    hx_worker_slow("0", "w1.log");
+    hx_worker_slow("0", "w2.log");
+    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    char keys[1024], out[1024], local[1024];
+    snprintf(keys, sizeof keys, "%s", hx_path("cb-64.keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    snprintf(local, sizeof local, "%s", hx_path("local"));
+    write_keys64(keys, 1200000, 11);
+    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, "--emit", "c,bin", NULL);
+    if (rc != 0) {
+        hx_dump("client stderr", hx_path("client.err"));
+        hx_dump("coordinator log", hx_path("coord.log"));
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(tmp_files(out), 0);
+    verify_table64(out, "cb-64", keys);
+    check_phc_file(out, "cb-64", keys, 8);
+    assert_int_equal(hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", "--emit",
+                               "c,bin", "--key-size", "8", "--threads", "2", NULL), 0);
+    static const char *const files[] = {".phc", ".values", ".buckets", ".c", ".h", "_data.S",
+                                        "_test.c", "_bench.c"};
+    same_files(out, local, "cb-64", files, sizeof files / sizeof files[0]);
+}
+
 int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
@@ -707,6 +860,8 @@ int main(int argc, char **argv)
         T(big_duplicate_key),
         T(big_key64_two_workers),
         T(big_key64_bad_length),
+        T(big_emit_bin),
+        T(big_emit_c_bin64),
     };
     return hx_run_tests("test_big", "big", all, sizeof all / sizeof all[0], argc, argv);
 }

@@ -22,6 +22,7 @@
 
 #include "gen_keys.h"
 #include "ph_keys_map.h"
+#include "ph_image.h"
 #include "ph_part.h"
 
 /* Independent check of the whole table; returns the number of bad keys. */
@@ -368,6 +369,103 @@ static void test_groups_same_table64(void **state)
     ph_part_free(&t);
 }
 
+/* ph_image_write_fd with the vertex values and keys through read
+ * functions (as the coordinator writes a table assembled in files) gives
+ * the bytes ph_image_render gives from memory, with and without keys, for
+ * 32- and 64-bit keys; a failing read is passed on. */
+typedef struct img_src_mem {
+    const uint32_t *verts;
+    const void *keys;
+    unsigned ks;
+    int fail_at;     /* fail the read at this offset (-1: never) */
+    unsigned reads;
+} img_src_mem;
+
+static int read_verts_mem(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
+{
+    (void)err;
+    img_src_mem *m = ctx;
+    m->reads++;
+    memcpy(buf, (const char *)m->verts + off, len);
+    return PH_OK;
+}
+
+static int read_keys_mem(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
+{
+    img_src_mem *m = ctx;
+    m->reads++;
+    if (m->fail_at >= 0 && off >= (uint64_t)m->fail_at)
+        return ph_err_set(err, PH_EINVAL, "keys.bin: changed while being read");
+    memcpy(buf, (const char *)m->keys + off, len);
+    return PH_OK;
+}
+
+static void image_stream_case(const void *keys, unsigned ks, uint32_t n, int with_keys)
+{
+    ph_part_opts o;
+    ph_part_opts_init(&o);
+    o.keys_per_bucket = 300;
+    ph_part_table t;
+    ph_err err = {0};
+    assert_int_equal(ks == 8 ? ph_part_solve64(keys, n, &o, &t, &err)
+                             : ph_part_solve(keys, n, &o, &t, &err), 0);
+    ph_image_src src = {.kind = PH_IMAGE_PART, .part = &t, .key_size = (uint8_t)ks,
+                        .keys = with_keys ? keys : NULL};
+    void *want;
+    size_t want_len;
+    assert_int_equal(ph_image_render(&src, &want, &want_len, &err), 0);
+    ph_part_table bare = t;
+    bare.assigned = NULL; /* the values only through the reader */
+    img_src_mem m = {.verts = t.assigned, .keys = keys, .ks = ks, .fail_at = -1};
+    ph_image_src s2 = {.kind = PH_IMAGE_PART, .part = &bare, .key_size = (uint8_t)ks,
+                       .read_verts = read_verts_mem,
+                       .read_keys = with_keys ? read_keys_mem : NULL, .read_ctx = &m};
+    assert_int_equal(ph_image_size(&s2), want_len);
+    void *no_buf;
+    size_t no_len;
+    assert_int_equal(ph_image_render(&s2, &no_buf, &no_len, &err), PH_EINVAL);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(ph_image_write_fd(&s2, fileno(f), "t.phc", &err), 0);
+    assert_true(m.reads >= 1);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    assert_int_equal((size_t)ftell(f), want_len);
+    rewind(f);
+    char *got = malloc(want_len);
+    assert_int_equal(fread(got, 1, want_len, f), want_len);
+    assert_memory_equal(got, want, want_len);
+    ph_image_view v;
+    assert_int_equal(ph_image_parse(got, want_len, "t.phc", &v, &err), 0);
+    assert_int_equal(v.nkeys, n);
+    fclose(f);
+    if (with_keys) { /* a reader's error comes back as it was */
+        f = tmpfile();
+        m.fail_at = 0;
+        assert_int_equal(ph_image_write_fd(&s2, fileno(f), "t.phc", &err), PH_EINVAL);
+        assert_non_null(strstr(err.msg, "changed while being read"));
+        fclose(f);
+    }
+    free(got);
+    free(want);
+    ph_part_free(&t);
+}
+
+static void test_image_stream(void **state)
+{
+    (void)state;
+    const uint32_t n = 30000;
+    uint32_t *k32 = gen_keys(GEN_SHUFFLED, n, 77);
+    uint64_t *k64 = malloc((size_t)n * 8);
+    assert_non_null(k64);
+    for (uint32_t i = 0; i < n; i++)
+        k64[i] = (uint64_t)(i * 2654435761u) << 32 | k32[i]; /* distinct: k32's are */
+    image_stream_case(k32, 4, n, 1);
+    image_stream_case(k32, 4, n, 0);
+    image_stream_case(k64, 8, n, 1);
+    free(k64);
+    free(k32);
+}
+
 static void test_cancel(void **state)
 {
     (void)state;
@@ -473,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_threads_same_table),
         cmocka_unit_test(test_groups_same_table),
         cmocka_unit_test(test_groups_same_table64),
+        cmocka_unit_test(test_image_stream),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_keys_map_changed),
         cmocka_unit_test(test_split_done),
