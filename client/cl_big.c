@@ -35,13 +35,6 @@ int cl_big_create(const cl_args *a, int *exit_code)
     uint32_t kpb = ph_part_choose(a->partition, n);
     if (kpb == PH_PART_OFF)
         return 0;
-    if (a->values) {
-        fprintf(stderr, "phclient: %s: --values goes with tables of one graph; %llu keys make "
-                "a partitioned table (--partition off keeps one graph)\n", a->arg,
-                (unsigned long long)n);
-        *exit_code = CL_EXIT_OTHER;
-        return 1;
-    }
     char keys[PATH_MAX];
     if (!realpath(a->arg, keys)) {
         fprintf(stderr, "phclient: %s: cannot resolve the path\n", a->arg);
@@ -57,7 +50,8 @@ int cl_big_create(const cl_args *a, int *exit_code)
     uint64_t t0 = ph_time_us();
     unsigned emit = (a->emit_c ? PH_PART_EMIT_C : 0) | (a->emit_bin ? PH_PART_EMIT_BIN : 0)
                     | (a->index_only ? 0 : PH_PART_EMIT_KEYS);
-    int rc = ph_part_create_file_emit(keys, ks, a->out_dir, &o, emit, &row, &err);
+    int rc = ph_part_create_file_values(keys, ks, a->out_dir, &o, emit, a->values,
+                                        a->values_file, &row, &err);
     if (!rc)
         rc = ph_results_csv_write(a->out_dir, &row, 1, &err);
     if (rc) {

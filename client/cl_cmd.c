@@ -220,8 +220,8 @@ static int create_big(cl_conn *c, const cl_args *a, const char *out_dir, bool *d
         return CL_EXIT_OK; /* the ordinary path reports a bad file */
     *done = true;
     if (a->values) {
-        ph_err_set(&err, PH_EINVAL, "%s: --values goes with tables of one graph; %llu keys "
-                   "make a partitioned table (--partition off keeps one graph)", a->arg,
+        ph_err_set(&err, PH_EINVAL, "%s: %llu keys make a partitioned table, which the "
+                   "cluster builds without values: use --local (or --partition off)", a->arg,
                    (unsigned long long)n);
         return fail(CL_EXIT_OTHER, err.msg);
     }

@@ -60,6 +60,13 @@ void emit_find_bench_body(ph_sb *b, const emit_ctx *c);
  * on every key and on non-members. */
 void emit_values_decl(ph_sb *b, const emit_ctx *c);
 void emit_values_source(ph_sb *b, const emit_ctx *c);
+/* The parts of NAME.c's values that do not depend on the table kind (the
+ * partitioned emitter, ph_part_emit.c, uses them too): the #error for
+ * compilers without the atomic builtins, and NAME_lookup, NAME_insert,
+ * NAME_delete and NAME_increment over the value array named `array`
+ * through NAME_find.  They read c's sym, ktype and vtype alone. */
+void emit_values_guard(ph_sb *b, const emit_ctx *c);
+void emit_values_ops(ph_sb *b, const emit_ctx *c, const char *array);
 void emit_values_test_helpers(ph_sb *b, const emit_ctx *c);
 void emit_values_test_body(ph_sb *b, const emit_ctx *c);
 

@@ -52,41 +52,54 @@ void emit_values_decl(ph_sb *b, const emit_ctx *c)
 
 void emit_values_source(ph_sb *b, const emit_ctx *c)
 {
-    const char *s = c->sym, *k = c->ktype, *v = c->vtype;
-    ph_sb_printf(b,
-                 "\n#if !defined(__GNUC__) && !defined(__clang__)\n"
-                 "#error \"%s: the values use GCC/Clang atomic builtins\"\n#endif\n\n"
-                 "/* The values, in key order. */\n",
-                 s);
+    const char *s = c->sym, *v = c->vtype;
+    emit_values_guard(b, c);
+    ph_sb_puts(b, "/* The values, in key order. */\n");
     if (c->values) {
         ph_sb_printf(b, "static %s %s_values[%u] = {\n", v, s, c->t->nkeys);
         emit_value_list(b, c);
     } else {
         ph_sb_printf(b, "static %s %s_values[%u];\n\n", v, s, c->t->nkeys);
     }
+    char arr[EMIT_NAME_MAX + 16];
+    snprintf(arr, sizeof arr, "%s_values", s);
+    emit_values_ops(b, c, arr);
+}
+
+void emit_values_guard(ph_sb *b, const emit_ctx *c)
+{
+    ph_sb_printf(b,
+                 "\n#if !defined(__GNUC__) && !defined(__clang__)\n"
+                 "#error \"%s: the values use GCC/Clang atomic builtins\"\n#endif\n\n",
+                 c->sym);
+}
+
+void emit_values_ops(ph_sb *b, const emit_ctx *c, const char *a)
+{
+    const char *s = c->sym, *k = c->ktype, *v = c->vtype;
     ph_sb_printf(b,
                  "%s %s_lookup(%s key)\n{\n    uint32_t i = %s_find(key);\n"
-                 "    return i == %s_NOT_FOUND ? 0 : __atomic_load_n(&%s_values[i], "
+                 "    return i == %s_NOT_FOUND ? 0 : __atomic_load_n(&%s[i], "
                  "__ATOMIC_ACQUIRE);\n}\n\n",
-                 v, s, k, s, s, s);
+                 v, s, k, s, s, a);
     ph_sb_printf(b,
                  "%s %s_insert(%s key, %s value)\n{\n    uint32_t i = %s_find(key);\n"
                  "    return i == %s_NOT_FOUND ? %s_NOT_MEMBER\n"
-                 "                             : __atomic_exchange_n(&%s_values[i], value, "
+                 "                             : __atomic_exchange_n(&%s[i], value, "
                  "__ATOMIC_ACQ_REL);\n}\n\n",
-                 v, s, k, v, s, s, s, s);
+                 v, s, k, v, s, s, s, a);
     ph_sb_printf(b,
                  "%s %s_delete(%s key)\n{\n    uint32_t i = %s_find(key);\n"
                  "    return i == %s_NOT_FOUND ? %s_NOT_MEMBER\n"
-                 "                             : __atomic_exchange_n(&%s_values[i], 0, "
+                 "                             : __atomic_exchange_n(&%s[i], 0, "
                  "__ATOMIC_ACQ_REL);\n}\n\n",
-                 v, s, k, s, s, s, s);
+                 v, s, k, s, s, s, a);
     ph_sb_printf(b,
                  "%s %s_increment(%s key)\n{\n    uint32_t i = %s_find(key);\n"
                  "    return i == %s_NOT_FOUND ? %s_NOT_MEMBER\n"
-                 "                             : __atomic_add_fetch(&%s_values[i], 1, "
+                 "                             : __atomic_add_fetch(&%s[i], 1, "
                  "__ATOMIC_ACQ_REL);\n}\n",
-                 v, s, k, s, s, s, s);
+                 v, s, k, s, s, s, a);
 }
 
 /* The test's copy of the starting values (none when they start at 0). */

@@ -7,6 +7,7 @@
  * keys path). */
 #include "ph_part_emit.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@ typedef struct pe_ctx {
     char guard[PART_NAME_MAX + 16];
     const char *ktype;          /* "uint32_t", or "uint64_t" for 64-bit keys */
     unsigned ksize;             /* 4 or 8 */
+    unsigned vbytes;            /* values: 4 or 8 bytes per key, 0 = none */
+    bool start;                 /* values start from NAME.start (else at 0) */
+    emit_ctx ec;                /* the names the shared values emitter reads */
 } pe_ctx;
 
 static int pe_check_name(const char *name, ph_err *err)
@@ -47,6 +51,11 @@ static void pe_names(pe_ctx *c)
     c->ktype = c->ksize == 8 ? "uint64_t" : "uint32_t";
     ph_emit_symbol(c->name, c->sym, sizeof c->sym);
     snprintf(c->guard, sizeof c->guard, "%s_H", c->sym);
+    snprintf(c->ec.sym, sizeof c->ec.sym, "%s", c->sym);
+    c->ec.ktype = c->ktype;
+    c->ec.vbytes = c->vbytes;
+    c->ec.vtype = c->vbytes == 8 ? "uint64_t" : "uint32_t";
+    c->ec.values = c->start ? "" : NULL; /* only tested against NULL by the header */
 }
 
 static void pe_header(ph_sb *b, const pe_ctx *c)
@@ -64,12 +73,41 @@ static void pe_header(ph_sb *b, const pe_ctx *c)
                  "uint32_t %s_index(%s key);\n\n"
                  "/* out[i] = %s_index(keys[i]) for i < n, the memory reads of many keys\n"
                  " * overlapped (prefetched): faster per key for big tables. */\n"
-                 "void %s_index_batch(const %s *keys, size_t n, uint32_t *out);\n\n"
-                 "#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
+                 "void %s_index_batch(const %s *keys, size_t n, uint32_t *out);\n\n",
                  c->name, t->nkeys, c->sym, c->name, c->guard, c->guard, c->sym, t->nkeys,
                  c->sym, t->nbuckets, c->sym, (unsigned long long)t->nverts, c->sym,
                  (unsigned long long)ph_part_bytes(t), c->sym, c->ksize * 8, c->sym, c->ktype,
                  c->sym, c->sym, c->ktype);
+    if (c->vbytes) {
+        emit_find_decl(b, &c->ec);
+        emit_values_decl(b, &c->ec);
+    }
+    ph_sb_puts(b, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
+}
+
+/* With values: NAME_find over the keys in position order (NAME.keys,
+ * embedded), and the values (NAME.start embedded in writable data, or a
+ * zeroed array) with the operations one-graph tables have. */
+static void pe_source_values(ph_sb *b, const pe_ctx *c)
+{
+    const char *s = c->sym;
+    ph_sb_printf(b,
+                 "\n/* The keys in position order (%s.keys): keyset[Index(k)] == k iff k\n"
+                 " * is a member. */\n"
+                 "extern const %s %s_keyset[];\n\n"
+                 "uint32_t %s_find(%s key)\n{\n    uint32_t i = %s_index(key);\n"
+                 "    return %s_keyset[i] == key ? i : %s_NOT_FOUND;\n}\n",
+                 c->name, c->ktype, s, s, c->ktype, s, s, s);
+    emit_values_guard(b, &c->ec);
+    if (c->start)
+        ph_sb_printf(b, "/* The values, in key order: %s.start, embedded writable. */\n"
+                        "extern %s %s_key_values[];\n\n", c->name, c->ec.vtype, s);
+    else
+        ph_sb_printf(b, "/* The values, in key order. */\nstatic %s %s_key_values[%uu];\n\n",
+                     c->ec.vtype, s, c->t->nkeys);
+    char arr[sizeof c->sym + 16];
+    snprintf(arr, sizeof arr, "%s_key_values", s);
+    emit_values_ops(b, &c->ec, arr);
 }
 
 /* The same arithmetic as ph_part_index and ph_part_index_batch (ph_part.h,
@@ -140,6 +178,8 @@ static void pe_source(ph_sb *b, const pe_ctx *c)
                  "            out[i + j] = %s_sum(su[j], sv[j]);\n    }\n}\n",
                  s, c->ktype, s, s, s, s, s, c->ktype, s, s, s, s, s, s, s, s, s, s, s, s, s, s,
                  s, s);
+    if (c->vbytes)
+        pe_source_values(b, c);
 }
 
 static void pe_asm(ph_sb *b, const pe_ctx *c)
@@ -151,10 +191,17 @@ static void pe_asm(ph_sb *b, const pe_ctx *c)
                  "    .balign 64\n    .globl %s_buckets\n%s_buckets:\n"
                  "    .incbin \"%s.buckets\"\n"
                  "    .balign 64\n    .globl %s_values\n%s_values:\n"
-                 "    .incbin \"%s.values\"\n"
-                 "#if defined(__linux__) && defined(__ELF__)\n"
-                 "    .section .note.GNU-stack,\"\",%%progbits\n#endif\n",
+                 "    .incbin \"%s.values\"\n",
                  c->name, c->sym, c->sym, c->name, c->sym, c->sym, c->name);
+    if (c->vbytes)
+        ph_sb_printf(b, "    .balign 64\n    .globl %s_keyset\n%s_keyset:\n"
+                        "    .incbin \"%s.keys\"\n", c->sym, c->sym, c->name);
+    if (c->start)
+        ph_sb_printf(b, "    .data\n    .balign 64\n    .globl %s_key_values\n"
+                        "%s_key_values:\n    .incbin \"%s.start\"\n", c->sym, c->sym,
+                     c->name);
+    ph_sb_puts(b, "#if defined(__linux__) && defined(__ELF__)\n"
+                  "    .section .note.GNU-stack,\"\",%progbits\n#endif\n");
 }
 
 /* Shared by test and bench: the keys file, read whole. */
@@ -174,16 +221,103 @@ static void pe_read_keys(ph_sb *b, const pe_ctx *c)
                  c->sym);
 }
 
+/* With values: every operation on every member (starting from the values
+ * of argv[2], NAME.start, or 0), then on non-members (each member's
+ * neighbour and 100,000 random keys), which must change nothing; every
+ * member ends with its starting value. */
+static void pe_test_values(ph_sb *b, const pe_ctx *c)
+{
+    const char *s = c->sym, *k = c->ktype, *v = c->ec.vtype;
+    const char *kfmt = c->ksize == 8 ? "0x%016llx" : "0x%08x";
+    const char *kcast = c->ksize == 8 ? "(unsigned long long)" : "(unsigned)";
+    ph_sb_printf(b,
+                 "static int %s_cmp(const void *a, const void *b)\n{\n"
+                 "    %s x = *(const %s *)a, y = *(const %s *)b;\n"
+                 "    return (x > y) - (x < y);\n}\n\n"
+                 "static int check_values(const %s *keys, uint32_t n, const char *start_path)\n{\n",
+                 s, k, k, k, k);
+    if (c->start)
+        ph_sb_printf(b,
+                     "    FILE *f = start_path ? fopen(start_path, \"rb\") : NULL;\n"
+                     "    %s *start = malloc((size_t)n * sizeof *start + sizeof *start);\n"
+                     "    size_t got = f && start ? fread(start, sizeof *start, (size_t)n + 1, f) : 0;\n"
+                     "    if (f)\n        fclose(f);\n"
+                     "    if (got != n) {\n"
+                     "        fprintf(stderr, \"%%s: expected %%u starting values\\n\",\n"
+                     "                start_path ? start_path : \"%s.start (argv[2])\", (unsigned)n);\n"
+                     "        free(start);\n        return 1;\n    }\n",
+                     v, c->name);
+    else
+        ph_sb_puts(b, "    (void)start_path; /* the values start at 0 */\n");
+    ph_sb_printf(b,
+                 "    for (uint32_t i = 0; i < n; i++) {\n"
+                 "        %s key = keys[i];\n"
+                 "        %s v0 = %s, v = (%s)(i * 2654435761u + 7u);\n"
+                 "        int bad = %s_find(key) != i;\n"
+                 "        bad |= (%s_lookup(key) != v0) << 1;\n"
+                 "        bad |= (%s_insert(key, v) != v0) << 2;\n"
+                 "        bad |= (%s_lookup(key) != v) << 3;\n"
+                 "        bad |= (%s_increment(key) != (%s)(v + 1u)) << 4;\n"
+                 "        bad |= (%s_delete(key) != (%s)(v + 1u)) << 5;\n"
+                 "        bad |= (%s_lookup(key) != 0) << 6;\n"
+                 "        bad |= (%s_insert(key, v0) != 0) << 7;\n"
+                 "        if (bad) {\n"
+                 "            fprintf(stderr, \"%s_test: values of member %s at position %%u: "
+                 "failed checks 0x%%x\\n\",\n"
+                 "                    %skey, (unsigned)i, (unsigned)bad);\n"
+                 "            return 1;\n        }\n    }\n",
+                 k, v, c->start ? "start[i]" : "0", v, s, s, s, s, s, v, s, v, s, s, s, kfmt,
+                 kcast);
+    ph_sb_printf(b,
+                 "    %s *sorted = malloc((size_t)n * sizeof *sorted);\n"
+                 "    if (!sorted)\n        return 1;\n"
+                 "    memcpy(sorted, keys, (size_t)n * sizeof *sorted);\n"
+                 "    qsort(sorted, n, sizeof *sorted, %s_cmp);\n"
+                 "    unsigned long outside = 0;\n"
+                 "    uint64_t y = 0x2545f4914f6cdd1dull;\n"
+                 "    for (uint32_t i = 0; i < n + 100000u; i++) {\n"
+                 "        %s key;\n"
+                 "        if (i < n)\n            key = keys[i] + 1u;\n"
+                 "        else {\n            y ^= y << 13;\n            y ^= y >> 7;\n"
+                 "            y ^= y << 17;\n            key = (%s)(y >> %d);\n        }\n"
+                 "        if (bsearch(&key, sorted, n, sizeof key, %s_cmp))\n"
+                 "            continue;\n"
+                 "        outside++;\n"
+                 "        if (%s_find(key) != %s_NOT_FOUND || %s_lookup(key) != 0 ||\n"
+                 "            %s_insert(key, 5u) != %s_NOT_MEMBER || %s_delete(key) != %s_NOT_MEMBER ||\n"
+                 "            %s_increment(key) != %s_NOT_MEMBER) {\n"
+                 "            fprintf(stderr, \"%s_test: values: non-member %s not refused\\n\", "
+                 "%skey);\n"
+                 "            return 1;\n        }\n    }\n"
+                 "    free(sorted);\n",
+                 k, s, k, k, c->ksize == 8 ? 0 : 32, s, s, s, s, s, s, s, s, s, s, s, kfmt, kcast);
+    ph_sb_printf(b,
+                 "    for (uint32_t i = 0; i < n; i++)\n"
+                 "        if (%s_lookup(keys[i]) != %s) {\n"
+                 "            fprintf(stderr, \"%s_test: values: member at position %%u changed by "
+                 "non-members\\n\", (unsigned)i);\n"
+                 "            return 1;\n        }\n"
+                 "    printf(\"%s_test: values ok: every operation on %%u keys, %%lu non-members "
+                 "refused\\n\", (unsigned)n, outside);\n"
+                 "%s    return 0;\n}\n\n",
+                 s, c->start ? "start[i]" : "0", s, s, c->start ? "    free(start);\n" : "");
+}
+
 static void pe_test(ph_sb *b, const pe_ctx *c)
 {
     const char *s = c->sym;
     ph_sb_printf(b,
                  "/* %s_test.c - generated by phcluster: every key of the keys file\n"
                  " * (argv[1]) must map to its position through %s_index and through\n"
-                 " * %s_index_batch; exits 1 at the first miss. */\n"
-                 "#include <stdio.h>\n#include <stdlib.h>\n\n#include \"%s.h\"\n\n",
-                 c->name, c->sym, c->sym, c->name);
+                 " * %s_index_batch; exits 1 at the first miss.%s */\n"
+                 "#include <stdio.h>\n#include <stdlib.h>\n%s\n#include \"%s.h\"\n\n",
+                 c->name, c->sym, c->sym,
+                 c->vbytes ? "  Then the values: every\n * operation on every key and on "
+                             "non-members (starting values: argv[2])." : "",
+                 c->vbytes ? "#include <string.h>\n" : "", c->name);
     pe_read_keys(b, c);
+    if (c->vbytes)
+        pe_test_values(b, c);
     ph_sb_printf(b,
                  "int main(int argc, char **argv)\n{\n    uint32_t n = 0;\n"
                  "    %s *keys = argc > 1 ? read_keys(argv[1], &n) : NULL;\n"
@@ -198,9 +332,12 @@ static void pe_test(ph_sb *b, const pe_ctx *c)
                  "                    %skeys[i], (unsigned)i, (unsigned)got, (unsigned)out[i]);\n"
                  "            return 1;\n        }\n    }\n"
                  "    printf(\"%s_test: %%u keys ok\\n\", (unsigned)n);\n"
+                 "%s"
                  "    free(out);\n    free(keys);\n    return 0;\n}\n",
                  c->ktype, s, c->name, s, s, s, c->ksize == 8 ? "0x%016llx" : "0x%08x",
-                 c->ksize == 8 ? "(unsigned long long)" : "(unsigned)", s);
+                 c->ksize == 8 ? "(unsigned long long)" : "(unsigned)", s,
+                 c->vbytes ? "    if (check_values(keys, n, argc > 2 ? argv[2] : NULL))\n"
+                             "        return 1;\n" : "");
 }
 
 static void pe_bench(ph_sb *b, const pe_ctx *c)
@@ -261,12 +398,22 @@ static void pe_cmake(ph_sb *b, const pe_ctx *c)
                  "set_source_files_properties(\"%s_data.S\" PROPERTIES\n"
                  "  COMPILE_OPTIONS \"-Wa,-I${CMAKE_CURRENT_SOURCE_DIR}\"\n"
                  "  OBJECT_DEPENDS \"${CMAKE_CURRENT_SOURCE_DIR}/%s.buckets;"
-                 "${CMAKE_CURRENT_SOURCE_DIR}/%s.values\")\n"
+                 "${CMAKE_CURRENT_SOURCE_DIR}/%s.values",
+                 n, s, s, s, c->keys_path, n, n, n);
+    if (c->vbytes)
+        ph_sb_printf(b, ";${CMAKE_CURRENT_SOURCE_DIR}/%s.keys", n);
+    if (c->start)
+        ph_sb_printf(b, ";${CMAKE_CURRENT_SOURCE_DIR}/%s.start", n);
+    ph_sb_printf(b,
+                 "\")\n"
                  "add_library(%s STATIC \"%s.c\" \"%s_data.S\")\n"
                  "target_include_directories(%s PUBLIC \"${CMAKE_CURRENT_SOURCE_DIR}\")\n\n",
-                 n, s, s, s, c->keys_path, n, n, n, s, n, n, s);
+                 s, n, n, s);
     emit_cmake_programs(b, s, n);
-    ph_sb_printf(b, "\nadd_test(NAME %s-test COMMAND %s-test \"${%s_KEYS_FILE}\")\n", s, s, s);
+    ph_sb_printf(b, "\nadd_test(NAME %s-test COMMAND %s-test \"${%s_KEYS_FILE}\"", s, s, s);
+    if (c->start)
+        ph_sb_printf(b, " \"${CMAKE_CURRENT_SOURCE_DIR}/%s.start\"", n);
+    ph_sb_puts(b, ")\n");
 }
 
 /* Moves data into a new artifact NAME/NAME<suffix>; frees data on error. */
@@ -303,16 +450,27 @@ static void pe_drop(ph_artifacts *a, size_t first)
 int ph_part_emit_render_text(const ph_part_table *t, const char *name, const char *keys_path,
                              ph_artifacts *out, ph_err *err)
 {
+    return ph_part_emit_render_text_opts(t, name, keys_path, NULL, out, err);
+}
+
+int ph_part_emit_render_text_opts(const ph_part_table *t, const char *name,
+                                  const char *keys_path, const ph_part_emit_opts *o,
+                                  ph_artifacts *out, ph_err *err)
+{
     if (!t || !keys_path || strchr(keys_path, '"') || strchr(keys_path, '\n') ||
         strchr(keys_path, '$') || strchr(keys_path, '\\'))
         return ph_err_set(err, PH_EINVAL, "emit: table missing or keys path not usable");
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     return ph_err_set(err, PH_EINVAL, "emit: partitioned tables are written on little-endian hosts");
 #endif
+    unsigned vbytes = o ? o->values : 0;
+    if (vbytes != 0 && vbytes != 4 && vbytes != 8)
+        return ph_err_set(err, PH_EINVAL, "emit: values of %u bytes: expected 4 or 8", vbytes);
     int rc = pe_check_name(name, err);
     if (rc)
         return rc;
-    pe_ctx c = {.t = t, .name = name, .keys_path = keys_path};
+    pe_ctx c = {.t = t, .name = name, .keys_path = keys_path, .vbytes = vbytes,
+                .start = vbytes && o->start};
     pe_names(&c);
     static const struct {
         const char *suffix;
@@ -337,15 +495,50 @@ int ph_part_emit_render_text(const ph_part_table *t, const char *name, const cha
 int ph_part_emit_render(ph_part_table *t, const char *name, const char *keys_path,
                         ph_artifacts *out, ph_err *err)
 {
+    return ph_part_emit_render_opts(t, name, keys_path, NULL, out, err);
+}
+
+/* The keys and starting values of o (taken, freed whatever the outcome)
+ * as NAME.keys and NAME.start. */
+static int pe_take_values(const pe_ctx *c, ph_part_emit_opts *o, ph_artifacts *out, ph_err *err)
+{
+    int rc = PH_OK;
+    if (o->values && (!o->keys || o->keys_len != (size_t)c->t->nkeys * c->ksize ||
+                      (o->start && o->start_len != (size_t)c->t->nkeys * o->values)))
+        rc = ph_err_set(err, PH_EINVAL, "emit: %s: values need the %u keys (and starting "
+                        "values, if any) of the table", c->name, c->t->nkeys);
+    if (!rc && o->values)
+        rc = pe_take(out, c, ".keys", o->keys, o->keys_len, err);
+    else
+        free(o->keys);
+    o->keys = NULL;
+    if (!rc && o->values && o->start)
+        rc = pe_take(out, c, ".start", o->start, o->start_len, err);
+    else
+        free(o->start);
+    o->start = NULL;
+    return rc;
+}
+
+int ph_part_emit_render_opts(ph_part_table *t, const char *name, const char *keys_path,
+                             ph_part_emit_opts *o, ph_artifacts *out, ph_err *err)
+{
+    ph_part_emit_opts none = {0};
+    if (!o)
+        o = &none;
     if (!t || !t->buckets || !t->assigned) {
         if (t) {
             ph_part_free(t);
         }
+        free(o->keys);
+        free(o->start);
+        o->keys = o->start = NULL;
         return ph_err_set(err, PH_EINVAL, "emit: table missing or keys path not usable");
     }
     size_t first = out->count;
-    int rc = ph_part_emit_render_text(t, name, keys_path, out, err);
+    int rc = ph_part_emit_render_text_opts(t, name, keys_path, o, out, err);
     pe_ctx c = {.t = t, .name = name, .keys_path = keys_path};
+    pe_names(&c);
     /* The data moves into the artifacts (no copy of the biggest part). */
     size_t rec_bytes = ((size_t)t->nbuckets + 1) * sizeof *t->buckets;
     if (!rc) {
@@ -357,6 +550,11 @@ int ph_part_emit_render(ph_part_table *t, const char *name, const char *keys_pat
                      (size_t)t->nverts * sizeof *t->assigned, err);
         t->assigned = NULL;
     }
+    if (!rc)
+        rc = pe_take_values(&c, o, out, err);
+    free(o->keys); /* not taken: an earlier step failed */
+    free(o->start);
+    o->keys = o->start = NULL;
     if (rc)
         pe_drop(out, first); /* all files or none */
     ph_part_free(t);         /* whatever was not moved */

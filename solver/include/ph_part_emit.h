@@ -12,6 +12,8 @@
 #ifndef PH_PART_EMIT_H
 #define PH_PART_EMIT_H
 
+#include <stddef.h>
+
 #include "ph_artifacts.h"
 #include "ph_err.h"
 #include "ph_part.h"
@@ -23,12 +25,38 @@
 int ph_part_emit_render(ph_part_table *t, const char *name, const char *keys_path,
                         ph_artifacts *out, ph_err *err);
 
+/* Values (--values 4|8), as one-graph tables have them: with values > 0
+ * the files also hold
+ *   NAME/NAME.keys    the keys in position order (NAME_find), embedded
+ *   NAME/NAME.start   the starting values in key order (if start), embedded
+ *                     writable; without it the values start at 0
+ * and NAME.h declares NAME_find, NAME_lookup, NAME_insert, NAME_delete and
+ * NAME_increment; NAME_test also runs every operation on every key (its
+ * second argument is NAME.start).  keys (keys_len = nkeys x key size
+ * bytes) and start (start_len = nkeys x values bytes, or NULL) are
+ * malloc'd and taken by ph_part_emit_render_opts whatever the outcome (set
+ * to NULL); ph_part_emit_render_text_opts only tests start for NULL. */
+typedef struct ph_part_emit_opts {
+    unsigned values; /* 0 (none), 4 or 8 */
+    void *keys;
+    size_t keys_len;
+    void *start;
+    size_t start_len;
+} ph_part_emit_opts;
+
+/* ph_part_emit_render with options (NULL: none). */
+int ph_part_emit_render_opts(ph_part_table *t, const char *name, const char *keys_path,
+                             ph_part_emit_opts *o, ph_artifacts *out, ph_err *err);
+
 /* The text files alone (.h, .c, _data.S, _test.c, _bench.c,
  * CMakeLists.txt): they need only t's nkeys, nbuckets, nverts and seed, so
  * a table whose data is written elsewhere (the cluster's assembly) renders
  * them without holding that data. */
 int ph_part_emit_render_text(const ph_part_table *t, const char *name, const char *keys_path,
                              ph_artifacts *out, ph_err *err);
+int ph_part_emit_render_text_opts(const ph_part_table *t, const char *name,
+                                  const char *keys_path, const ph_part_emit_opts *o,
+                                  ph_artifacts *out, ph_err *err);
 
 /* Map keys_path, solve it partitioned with o, write out_dir/NAME/... (each
  * file atomically; on failure none of them stays).  keys_path should be
@@ -51,5 +79,13 @@ int ph_part_create_file_sized(const char *keys_path, unsigned key_size, const ch
 int ph_part_create_file_emit(const char *keys_path, unsigned key_size, const char *out_dir,
                              const ph_part_opts *o, unsigned emit, ph_result_row *row,
                              ph_err *err);
+/* The same with values of `values` bytes (0: none; 4 or 8: needs
+ * PH_PART_EMIT_KEYS): the C files get NAME.keys, NAME.start and the value
+ * operations (ph_part_emit_render_opts), NAME.phc a values section.  They
+ * start at 0, or at values_path's values: one little-endian value per key
+ * in key order, exactly as many as keys (else one line naming it). */
+int ph_part_create_file_values(const char *keys_path, unsigned key_size, const char *out_dir,
+                               const ph_part_opts *o, unsigned emit, unsigned values,
+                               const char *values_path, ph_result_row *row, ph_err *err);
 
 #endif

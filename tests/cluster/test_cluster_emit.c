@@ -186,6 +186,25 @@ static void test_emit_values(void **state)
     assert_int_equal(run(LOCAL("create", keys, "-o", lout, "--emit", "bin", "--values", "8")), 0);
     check_files(lout, "val-2500", 0);
     check_phc_values(lout, "val-2500", keys, 8, NULL);
+
+    /* Partitioned (--partition 500): made in the client with --local, the
+     * values in NAME.phc and NAME.start, the keys in NAME.keys; through the
+     * coordinator refused with one line, nothing written. */
+    char pout[512], p[700], cout[512];
+    hx_path_buf(pout, sizeof pout, "vp-out");
+    assert_int_equal(run(LOCAL("create", keys, "-o", pout, "--emit", "c,bin", "--values", "4",
+                               "--values-file", vals, "--partition", "500")), 0);
+    check_files(pout, "val-2500", 1);
+    check_phc_values(pout, "val-2500", keys, 4, start);
+    snprintf(p, sizeof p, "%s/val-2500/val-2500.start", pout);
+    assert_true(hx_exists(p));
+    snprintf(p, sizeof p, "%s/val-2500/val-2500.keys", pout);
+    assert_true(hx_exists(p));
+    hx_path_buf(cout, sizeof cout, "vc-out");
+    assert_int_equal(run(CLIENT("create", keys, "-o", cout, "--values", "4", "--partition",
+                                "500")), 1);
+    snprintf(p, sizeof p, "%s/val-2500", cout);
+    assert_false(hx_exists(p));
     free(start);
     free(start32);
 }

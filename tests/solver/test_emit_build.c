@@ -529,6 +529,93 @@ static void test_values64_initial(void **state)
     free(v);
 }
 
+/* Partitioned tables with values (create --local --partition N --values):
+ * NAME.keys and NAME.start beside the table data, and the generated test,
+ * run by ctest with the keys file and NAME.start, runs every operation on
+ * every key and on non-members.  32-bit keys with 4-byte values from a
+ * values file; 64-bit keys with 8-byte values from 0; a values file of the
+ * wrong length refused naming it, nothing written. */
+static void part_values_case(const char *name, uint32_t n, unsigned values, bool start)
+{
+    char kp[1024], vp[1024], out[1024], dir[1200], log[1200], bdir[1300];
+    bool wide = strstr(name, "64") != NULL;
+    pathf(kp, sizeof kp, "%s/%s.keys", g_tmp, name);
+    pathf(vp, sizeof vp, "%s/%s.vals", g_tmp, name);
+    pathf(out, sizeof out, "%s/pv-out", g_tmp);
+    if (wide) {
+        write_keys64(kp, n, 91);
+    } else {
+        uint32_t *k = gen_keys(GEN_SHUFFLED, n, 17);
+        assert_non_null(k);
+        assert_int_equal(gen_keys_write(kp, k, n), 0);
+        free(k);
+    }
+    if (start) {
+        uint8_t *v = malloc((size_t)n * values);
+        assert_non_null(v);
+        for (size_t i = 0; i < (size_t)n * values; i++)
+            v[i] = (uint8_t)(i * 131 + 7);
+        ph_err e;
+        assert_int_equal(ph_fs_write_atomic(vp, v, (size_t)n * values, 0, &e), 0);
+        free(v);
+    }
+    ph_part_opts o;
+    ph_part_opts_init(&o);
+    o.threads = 2;
+    o.keys_per_bucket = 1000;
+    ph_result_row r;
+    ph_err err = {0};
+    if (ph_part_create_file_values(kp, PH_KEY_SIZE_AUTO, out, &o,
+                                   PH_PART_EMIT_C | PH_PART_EMIT_KEYS, values,
+                                   start ? vp : NULL, &r, &err) != 0)
+        fail_msg("%s: %s", name, err.msg);
+    pathf(dir, sizeof dir, "%s/%s", out, name);
+    pathf(log, sizeof log, "%s/%s.log", g_tmp, name);
+    pathf(bdir, sizeof bdir, "%s/build", dir);
+    int rc = build_table(dir, log);
+    char *ctest[] = {(char *)g_ctest, "--test-dir", bdir, "--output-on-failure", "-V", NULL};
+    if (rc == 0)
+        rc = run(ctest, log);
+    char *text = slurp(log);
+    char want[200];
+    snprintf(want, sizeof want, "values ok: every operation on %u keys", n);
+    if (rc != 0 || !strstr(text, want)) {
+        show_log(log);
+        fail_msg("%s: partitioned table with values did not build and pass (rc %d)", name, rc);
+    }
+    free(text);
+}
+
+static void test_values_partitioned(void **state)
+{
+    (void)state;
+    part_values_case("pvals-60000", 60000, 4, true);
+    part_values_case("pvals-40000-64", 40000, 8, false);
+    /* One value short: refused before anything is written. */
+    char kp[1024], vp[1024], out[1024], p[1200];
+    pathf(kp, sizeof kp, "%s/pvals-60000.keys", g_tmp);
+    pathf(vp, sizeof vp, "%s/short.vals", g_tmp);
+    pathf(out, sizeof out, "%s/pv-bad", g_tmp);
+    uint32_t *v = calloc(59999, 4);
+    ph_err err = {0};
+    assert_int_equal(ph_fs_write_atomic(vp, v, 59999 * 4, 0, &err), 0);
+    free(v);
+    ph_part_opts o;
+    ph_part_opts_init(&o);
+    o.keys_per_bucket = 1000;
+    ph_result_row r;
+    assert_int_equal(ph_part_create_file_values(kp, PH_KEY_SIZE_AUTO, out, &o,
+                                                PH_PART_EMIT_C | PH_PART_EMIT_KEYS, 4, vp, &r,
+                                                &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "short.vals: 59999 values"));
+    pathf(p, sizeof p, "%s/pvals-60000", out);
+    assert_int_equal(access(p, F_OK), -1);
+    /* Values without the key set: refused. */
+    assert_int_equal(ph_part_create_file_values(kp, PH_KEY_SIZE_AUTO, out, &o, PH_PART_EMIT_C,
+                                                4, NULL, &r, &err), PH_EINVAL);
+    assert_non_null(strstr(err.msg, "key set"));
+}
+
 /* Tables whose names used to collide (guards "A_B_H" for "A_B" and "a_b";
  * targets "pair_test" for the test of "pair" and the library "pair_test")
  * build side by side in one CMake project, and one program uses them all. */
@@ -620,7 +707,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_key64_pow2),     cmocka_unit_test(test_key64_compact),
         cmocka_unit_test(test_key64_partitioned),
         cmocka_unit_test(test_values32),       cmocka_unit_test(test_values_loose_fails),
-        cmocka_unit_test(test_values64_initial),
+        cmocka_unit_test(test_values64_initial), cmocka_unit_test(test_values_partitioned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
