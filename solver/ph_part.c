@@ -163,6 +163,7 @@ static void *split_run(void *arg)
 }
 
 static void run_threads(unsigned nt, void *(*fn)(void *), void *const *args);
+static void *big_alloc(size_t bytes, int zero);
 
 static unsigned split_threads(unsigned threads, uint32_t n, uint32_t nbuckets)
 {
@@ -181,8 +182,8 @@ static int split_keys(const void *keys, unsigned ksize, uint32_t n, uint64_t see
     s->ksize = ksize;
     s->start = calloc((size_t)nbuckets + 1, sizeof *s->start);
     if (with_keys)
-        s->keys = malloc((size_t)n * ksize);
-    s->pos = malloc((size_t)n * sizeof *s->pos);
+        s->keys = big_alloc((size_t)n * ksize, 0);
+    s->pos = big_alloc((size_t)n * sizeof *s->pos, 0);
     uint64_t *at = calloc((size_t)nt * nbuckets, sizeof *at);
     if (!s->start || (with_keys && !s->keys) || !s->pos || !at) {
         free(at);
@@ -512,24 +513,31 @@ static void run_threads(unsigned nt, void *(*fn)(void *), void *const *args)
         pthread_join(tid[i], NULL);
 }
 
-/* Zeroed values on transparent huge pages where the kernel gives them: a
- * lookup's two random reads then rarely miss the TLB as well as the cache. */
-#define HUGE_PAGE (2u << 20)
+/* Big arrays ask for transparent huge pages: the split's scatter writes to
+ * thousands of places at once and a lookup reads two random values, which
+ * with 4 KiB pages also miss the TLB.  The advice goes on the 2 MiB pages
+ * inside the block before anything touches them (a fresh block's pages are
+ * faulted in on first write); calloc leaves a fresh mapping unwritten, the
+ * kernel's zero pages being zero already. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void *big_alloc(size_t bytes, int zero)
+{
+    void *p = zero ? calloc(1, bytes ? bytes : 1) : malloc(bytes ? bytes : 1);
+#ifdef MADV_HUGEPAGE
+    if (p && bytes >= 2 * HUGE_PAGE) {
+        uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+        uintptr_t hi = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE_PAGE - 1);
+        if (hi > lo)
+            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* advice: fine if refused */
+    }
+#endif
+    return p;
+}
 
 static uint32_t *values_alloc(uint64_t count)
 {
-    size_t bytes = (size_t)count * sizeof(uint32_t);
-    if (bytes < HUGE_PAGE)
-        return calloc(count, sizeof(uint32_t));
-    size_t rounded = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-    uint32_t *p = aligned_alloc(HUGE_PAGE, rounded);
-    if (!p)
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(p, rounded, MADV_HUGEPAGE); /* advice only: fine if refused */
-#endif
-    memset(p, 0, bytes);
-    return p;
+    return big_alloc((size_t)count * sizeof(uint32_t), 1);
 }
 
 /* Entries from the bucket sizes: bases are prefix sums of vertex counts
