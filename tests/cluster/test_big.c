@@ -18,7 +18,8 @@
  *                           and the table equals create --local's byte for
  *                           byte
  *   big_coord_shutdown      the same after phcoord is shut down (SHUTDOWN)
- *                           instead of killed
+ *                           instead of killed, with --emit c,bin (NAME.phc
+ *                           too equals create --local's)
  *   big_coord_restart_bad_record / _bad_values  the same with one byte of
  *                           the record / of a saved group's values flipped
  *                           before the restart: solved from the start, one
@@ -341,6 +342,28 @@ static uint64_t wait_log_value(const char *path, const char *msg, const char *ke
     return v;
 }
 
+/* --emit of the restart tests' job and of the create --local they are
+ * compared with (NULL: the default, C files). */
+static const char *resume_emit;
+
+/* bulk-create --no-wait of in/ into out/ with --emit resume_emit. */
+static void submit_resume_job(char token[17])
+{
+    if (!resume_emit) {
+        assert_true(hx_submit_bulk(hx_path("in"), hx_path("out"), token));
+        return;
+    }
+    int rc = hx_client(HX_HANG_MS, "bulk-create", hx_path("in"), "-o", hx_path("out"),
+                       "--no-wait", "--json", "--emit", resume_emit, NULL);
+    char *j = hx_client_out();
+    const char *t = j ? strstr(j, "\"token\":\"") : NULL;
+    if (rc != 0 || !t || strlen(t) < 25)
+        fail_msg("bulk-create --emit %s exited %d: %s", resume_emit, rc, j ? j : "");
+    memcpy(token, t + 9, 16);
+    token[16] = '\0';
+    free(j);
+}
+
 /* A coordinator on a --state-dir assembles n keys of in/big.keys; it sends
  * no more than `hold` groups (PH_TEST_PART_HOLD), writes their progress
  * record and is killed (-9) there, or shut down: mid-assembly, with a
@@ -358,7 +381,7 @@ static uint64_t held_then_stopped(uint32_t n, uint32_t salt, const char *hold, c
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     hx_mkdir(hx_path("in"));
     hx_write_keys(hx_path("in/big.keys"), n, salt, false);
-    assert_true(hx_submit_bulk(hx_path("in"), hx_path("out"), token));
+    submit_resume_job(token);
     uint64_t saved = wait_log_value(hx_path("coord.log"), "test hold reached", "saved");
     if (kill9)
         hx_coord_kill9();
@@ -386,10 +409,13 @@ static char *restarted_to_the_end(const char *token)
     assert_int_equal(tmp_files(out), 0);
     assert_false(hx_exists(hx_path("out/big/big.values.partial")));
     assert_false(hx_exists(hx_path("out/big/big.values.resume")));
-    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", NULL);
+    int rc = resume_emit ? hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local",
+                                     "--emit", resume_emit, NULL)
+                         : hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", NULL);
     assert_int_equal(rc, 0);
-    static const char *const files[] = {".values", ".buckets", ".c", ".h", "_data.S"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    static const char *const files[] = {".values", ".buckets", ".c", ".h", "_data.S", ".phc"};
+    size_t nfiles = sizeof files / sizeof files[0] - (resume_emit ? 0 : 1);
+    for (size_t i = 0; i < nfiles; i++) {
         char a[1200], b[1200];
         snprintf(a, sizeof a, "%s/big/big%s", out, files[i]);
         snprintf(b, sizeof b, "%s/big/big%s", local, files[i]);
@@ -435,11 +461,13 @@ static void big_coord_restart(void **state)
 }
 
 /* phcoord shut down mid-assembly keeps the values and the record: the
- * restart takes them up too. */
+ * restart takes them up too; with --emit c,bin, NAME.phc is streamed from
+ * the resumed values and equals create --local's. */
 static void big_coord_shutdown(void **state)
 {
     (void)state;
     char token[17];
+    resume_emit = "c,bin";
     uint64_t saved = held_then_stopped(1100000, 53, "3", token, false);
     char *log = restarted_to_the_end(token);
     uint64_t groups = log_value(log, "partitioned table opened", "groups");
