@@ -219,10 +219,10 @@ static int create_big(cl_conn *c, const cl_args *a, const char *out_dir, bool *d
         ph_part_choose(a->partition, n) == PH_PART_OFF)
         return CL_EXIT_OK; /* the ordinary path reports a bad file */
     *done = true;
-    if (a->values) {
+    if (a->values_file) {
         ph_err_set(&err, PH_EINVAL, "%s: %llu keys make a partitioned table, which the "
-                   "cluster builds without values: use --local (or --partition off)", a->arg,
-                   (unsigned long long)n);
+                   "cluster builds with values from 0 only: --values-file needs --local",
+                   a->arg, (unsigned long long)n);
         return fail(CL_EXIT_OTHER, err.msg);
     }
     if (abs_path(a->arg, path, sizeof path, &err))

@@ -124,7 +124,6 @@ uint32_t coord_part_choose(const coord_job *j, uint64_t t)
     ph_err e;
     /* Groups of buckets carry 32- or 64-bit keys (PART_TASK key_size). */
     if (j->is_create || j->partition == PH_PROTO_PART_OFF ||
-        (j->table_flags & (PH_TABLE_VALUES32 | PH_TABLE_VALUES64)) || /* values: one graph */
         !bulk_path(j, t, path, sizeof path) ||
         ph_keys_map_count_sized_flags(path, coord_job_key_size(j, t), PH_KEYS_MAP_NOFOLLOW, &n,
                                       &e) != PH_OK)
@@ -439,6 +438,7 @@ typedef struct phc_feed {
     const coord_part *p;
     int kfd;                    /* the keys file, or -1 (index only) */
     const char *shown;          /* OUT/NAME */
+    const void *zeros;          /* the starting values of a table with values */
 } phc_feed;
 
 static int pread_full(int fd, void *buf, size_t len, uint64_t off)
@@ -481,6 +481,15 @@ static int feed_keys(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err
     return PH_OK;
 }
 
+/* Bytes per value of a table with values (--values 4|8: they start at 0
+ * through the cluster), else 0. */
+static unsigned part_value_size(const coord_part *p)
+{
+    return (p->table_flags & PH_TABLE_VALUES64)   ? 8
+           : (p->table_flags & PH_TABLE_VALUES32) ? 4
+                                                  : 0;
+}
+
 static int phc_fill(void *ctx, int fd, ph_err *err)
 {
     const phc_feed *f = ctx;
@@ -489,7 +498,8 @@ static int phc_fill(void *ctx, int fd, ph_err *err)
                        .buckets = p->buckets, .nverts = p->nverts, .key_size = p->key_size};
     ph_image_src src = {.kind = PH_IMAGE_PART, .part = &t, .key_size = (uint8_t)p->key_size,
                         .read_verts = feed_values, .read_keys = f->kfd >= 0 ? feed_keys : NULL,
-                        .read_ctx = ctx};
+                        .read_ctx = ctx, .values = f->zeros,
+                        .value_size = (uint8_t)(f->zeros ? part_value_size(p) : 0)};
     char shown[4800];
     snprintf(shown, sizeof shown, "%s/%s.phc", f->shown, p->name);
     return ph_image_write_fd(&src, fd, shown, err);
@@ -521,14 +531,62 @@ static int part_write_phc(coord_part *p, const char *shown, ph_err *err)
     int rc = PH_OK;
     if (!(p->table_flags & PH_TABLE_INDEX_ONLY))
         rc = open_keys_again(p, &f.kfd, err);
+    /* Zeros that are never written stay untouched pages, not memory. */
+    void *zeros = NULL;
+    if (!rc && part_value_size(p) && !(f.zeros = zeros = calloc(p->km.n, part_value_size(p))))
+        rc = ph_err_set(err, PH_ENOMEM, "%s: out of memory for %u values", shown, p->km.n);
     char where[4800];
     snprintf(where, sizeof where, "%s/%s", shown, final);
     if (!rc)
         rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, phc_fill, &f, 1, err);
+    free(zeros);
     if (f.kfd >= 0)
         close(f.kfd);
     /* A change after the keys were read is refused too (the .phc goes). */
     if (!rc && f.kfd >= 0 && ph_keys_map_unchanged(&p->km, p->path, err) != PH_OK) {
+        rc = PH_EINVAL;
+        (void)unlinkat(p->dirfd, final, 0);
+    }
+    return rc;
+}
+
+/* The keys file copied into the temporary, a buffer at a time. */
+static int keys_fill(void *ctx, int fd, ph_err *err)
+{
+    const phc_feed *f = ctx;
+    uint64_t total = (uint64_t)f->p->km.n * f->p->key_size;
+    size_t cap = 1u << 20;
+    char *buf = malloc(cap);
+    if (!buf)
+        return ph_err_set(err, PH_ENOMEM, "%s/%s.keys: out of memory for a copy buffer",
+                          f->shown, f->p->name);
+    int rc = PH_OK;
+    for (uint64_t off = 0; !rc && off < total; off += cap) {
+        size_t n = total - off < cap ? (size_t)(total - off) : cap;
+        rc = feed_keys(ctx, off, buf, n, err);
+        if (!rc && ph_fs_write_full(fd, buf, n) != 0)
+            rc = ph_err_set(err, PH_EIO, "%s/%s.keys: write failed: %s", f->shown, f->p->name,
+                            strerror(errno));
+    }
+    free(buf);
+    return rc;
+}
+
+/* Values (C files): OUT/NAME/NAME.keys, the keys in position order that
+ * NAME_find compares with, copied from the keys file (checked unchanged
+ * before and after, as for NAME.phc). */
+static int part_write_keys(coord_part *p, const char *shown, ph_err *err)
+{
+    char final[300], where[4800];
+    snprintf(final, sizeof final, "%s.keys", p->name);
+    snprintf(where, sizeof where, "%s/%s", shown, final);
+    phc_feed f = {.p = p, .kfd = -1, .shown = shown};
+    int rc = open_keys_again(p, &f.kfd, err);
+    if (!rc)
+        rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, keys_fill, &f, 1, err);
+    if (f.kfd >= 0)
+        close(f.kfd);
+    if (!rc && ph_keys_map_unchanged(&p->km, p->path, err) != PH_OK) {
         rc = PH_EINVAL;
         (void)unlinkat(p->dirfd, final, 0);
     }
@@ -551,8 +609,11 @@ static int part_finish(coord_part *p, ph_err *err)
     ph_part_table t = {.seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
                        .nverts = p->nverts, .key_size = p->key_size};
     ph_artifacts arts = {0};
+    ph_part_emit_opts eo = {.values = part_value_size(p)}; /* values from 0 */
     if (!rc && want_c)
-        rc = ph_part_emit_render_text(&t, p->name, p->path, &arts, err);
+        rc = ph_part_emit_render_text_opts(&t, p->name, p->path, &eo, &arts, err);
+    if (!rc && want_c && eo.values)
+        rc = part_write_keys(p, shown, err);
     if (!rc && want_c) {
         char bname[300];
         snprintf(bname, sizeof bname, "%s.buckets", p->name);

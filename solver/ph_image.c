@@ -113,7 +113,7 @@ static int plan_sections(const ph_image_src *s, image_plan *p, ph_err *err)
     }
     p->read_ctx = s->read_ctx;
     if (s->value_size) {
-        if (!s->keys)
+        if (!s->keys && !s->read_keys)
             return ph_err_set(err, PH_EINVAL, "table image: values without the keys");
         if (!s->values)
             return ph_err_set(err, PH_EINVAL, "table image: value size without values");

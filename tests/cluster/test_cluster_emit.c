@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -132,6 +133,23 @@ static void test_emit_local(void **state)
     assert_int_equal(run(LOCAL("create", keys, "-o", out, "--emit", "")), 1);
 }
 
+/* Two files of the same bytes (both readable). */
+static bool same_bytes(const char *a, const char *b)
+{
+    FILE *f = fopen(a, "rb"), *g = fopen(b, "rb");
+    bool same = f && g;
+    for (int x = 0, y = 0; same && (x != EOF || y != EOF);) {
+        x = fgetc(f);
+        y = fgetc(g);
+        same = x == y;
+    }
+    if (f)
+        fclose(f);
+    if (g)
+        fclose(g);
+    return same;
+}
+
 /* The .phc's values: value size vs, member i holding start[i] (NULL: 0);
  * a non-member has none. */
 static void check_phc_values(const char *out, const char *name, const char *keys_path,
@@ -189,7 +207,8 @@ static void test_emit_values(void **state)
 
     /* Partitioned (--partition 500): made in the client with --local, the
      * values in NAME.phc and NAME.start, the keys in NAME.keys; through the
-     * coordinator refused with one line, nothing written. */
+     * coordinator (values from 0) the same files as --local's, and a values
+     * file refused with one line, nothing written. */
     char pout[512], p[700], cout[512];
     hx_path_buf(pout, sizeof pout, "vp-out");
     assert_int_equal(run(LOCAL("create", keys, "-o", pout, "--emit", "c,bin", "--values", "4",
@@ -200,10 +219,28 @@ static void test_emit_values(void **state)
     assert_true(hx_exists(p));
     snprintf(p, sizeof p, "%s/val-2500/val-2500.keys", pout);
     assert_true(hx_exists(p));
+    char zout[512];
+    hx_path_buf(zout, sizeof zout, "vz-out");
     hx_path_buf(cout, sizeof cout, "vc-out");
-    assert_int_equal(run(CLIENT("create", keys, "-o", cout, "--values", "4", "--partition",
-                                "500")), 1);
-    snprintf(p, sizeof p, "%s/val-2500", cout);
+    assert_int_equal(run(LOCAL("create", keys, "-o", zout, "--emit", "c,bin", "--values", "8",
+                               "--partition", "500")), 0);
+    assert_int_equal(run(CLIENT("create", keys, "-o", cout, "--emit", "c,bin", "--values", "8",
+                                "--partition", "500")), 0);
+    check_phc_values(cout, "val-2500", keys, 8, NULL);
+    static const char *const files[] = {".h", ".c", ".keys", ".phc", ".values", ".buckets",
+                                        "_test.c", "_data.S"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char a[700], b[700];
+        snprintf(a, sizeof a, "%s/val-2500/val-2500%s", zout, files[i]);
+        snprintf(b, sizeof b, "%s/val-2500/val-2500%s", cout, files[i]);
+        if (!same_bytes(a, b))
+            fail_msg("val-2500%s differs between --local and the cluster", files[i]);
+    }
+    char rout[512];
+    hx_path_buf(rout, sizeof rout, "vr-out");
+    assert_int_equal(run(CLIENT("create", keys, "-o", rout, "--values", "4", "--values-file",
+                                vals, "--partition", "500")), 1);
+    snprintf(p, sizeof p, "%s/val-2500", rout);
     assert_false(hx_exists(p));
     free(start);
     free(start32);
