@@ -714,6 +714,10 @@ static void part_opened(coord *c, coord_wjob *wj)
     if (p->resumed.note[0])
         ph_log_warn("coord", "job=%s file=%s msg=\"saved assembly not used (%s): solved from "
                     "the start\"", j->token, j->tasks[p->task].file, p->resumed.note);
+    if (p->resumable && !p->save)
+        ph_log_info("coord", "job=%s file=%s msg=\"values file held by another assembly of "
+                    "the table: a one-off temporary, not resumable\"", j->token,
+                    j->tasks[p->task].file);
     ph_log_info("coord", "job=%s file=%s keys=%u buckets=%u groups=%u resumed=%u ms=%" PRIu64
                 " msg=\"partitioned table opened\"", j->token, j->tasks[p->task].file, p->km.n,
                 p->nbuckets, p->ngroups, p->resumed.groups, p->open_us / 1000);

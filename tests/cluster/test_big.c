@@ -20,6 +20,9 @@
  *   big_coord_shutdown      the same after phcoord is shut down (SHUTDOWN)
  *                           instead of killed, with --emit c,bin (NAME.phc
  *                           too equals create --local's)
+ *   big_values_file_held    another assembly holds the fixed-name values
+ *                           file (flock): a one-off temporary instead, the
+ *                           table right, the held file untouched
  *   big_coord_restart_bad_record / _bad_values  the same with one byte of
  *                           the record / of a saved group's values flipped
  *                           before the restart: solved from the start, one
@@ -58,6 +61,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -476,6 +481,41 @@ static void big_coord_shutdown(void **state)
     free(log);
 }
 
+/* Another assembly (here the test, as another coordinator on the same
+ * output directory would) holds OUT/big/big.values.partial: the table is
+ * assembled under a one-off temporary instead, right, and the held file
+ * is left as it was. */
+static void big_values_file_held(void **state)
+{
+    (void)state;
+    hx_coord_up_state(NULL, "coord.log");
+    hx_worker_slow("0", "worker.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    hx_mkdir(hx_path("in"));
+    hx_mkdir(hx_path("out"));
+    hx_mkdir(hx_path("out/big"));
+    hx_write_keys(hx_path("in/big.keys"), 1100000, 61, false);
+    hx_write_bytes(hx_path("out/big/big.values.partial"), "theirs", 6);
+    int fd = open(hx_path("out/big/big.values.partial"), O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    char token[17];
+    assert_true(hx_submit_bulk(hx_path("in"), hx_path("out"), token));
+    wait_token_ok(token);
+    close(fd);
+    verify_table(hx_path("out"), "big", hx_path("in/big.keys"));
+    assert_int_equal(tmp_files(hx_path("out")), 0);
+    char *theirs = hx_slurp(hx_path("out/big/big.values.partial"));
+    assert_non_null(theirs);
+    assert_string_equal(theirs, "theirs");
+    free(theirs);
+    assert_false(hx_exists(hx_path("out/big/big.values.resume")));
+    char *log = hx_slurp(hx_path("coord.log"));
+    assert_non_null(log);
+    assert_non_null(strstr(log, "values file held by another assembly"));
+    free(log);
+}
+
 /* A damaged record or values file between the kill and the restart: the
  * table is solved from the start, one line says why, the table is right. */
 static void restart_damaged(const char *file, long off, const char *why)
@@ -882,6 +922,7 @@ int main(int argc, char **argv)
         T(big_worker_killed),
         T(big_coord_restart),
         T(big_coord_shutdown),
+        T(big_values_file_held),
         T(big_coord_restart_bad_record),
         T(big_coord_restart_bad_values),
         T(big_file_changed),
