@@ -300,7 +300,7 @@ int hx_teardown(void **state)
         bad = 1;
     /* Whatever is left in their groups (a node process whose supervisor
      * died, a client): gone, whatever the outcome. */
-    hx_proc_kill_all();
+    hx_proc_release();
     if (!getenv("HX_KEEP") && !bad)
         nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     else

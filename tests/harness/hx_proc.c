@@ -21,15 +21,20 @@
 #include <cmocka.h>
 
 #define HX_MAX_PIDS 64
-#define HX_MAX_GROUPS 256
+#define HX_MAX_GROUPS 512
 
-/* Spawned and not yet reaped. */
+/* Spawned and not yet waited for. */
 static struct {
     pid_t pid;
     char kind;
 } procs[HX_MAX_PIDS];
-/* Every process group started since hx_proc_begin, reaped or not: a
- * daemon's children may outlive it in its group. */
+/* Process groups started since hx_proc_begin whose leader is not reaped:
+ * a daemon's children may outlive it in its group.  The leader is held
+ * unreaped (a zombie once it exits) until its group is killed: while it
+ * is, no new process can get its pid, so the group's number cannot pass to
+ * another process group (pids wrap within minutes on a busy machine,
+ * pid_max 32768) and the kill never hits a stranger: another test's
+ * daemon, or a shell's job.  Once reaped, a group is never signalled. */
 static volatile pid_t groups[HX_MAX_GROUPS];
 static volatile sig_atomic_t ngroups;
 static uint64_t budget_end;
@@ -113,6 +118,38 @@ void hx_proc_kill_all(void)
             kill(-groups[i], SIGKILL);
 }
 
+static bool held(pid_t pid)
+{
+    for (sig_atomic_t i = 0; i < ngroups; i++)
+        if (groups[i] == pid)
+            return true;
+    return false;
+}
+
+/* The leader has exited: whatever is left of its group goes (its number is
+ * still ours), then the leader is reaped and the group forgotten. */
+static void end_group(pid_t pid)
+{
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    for (sig_atomic_t i = 0; i < ngroups; i++)
+        if (groups[i] == pid)
+            groups[i] = 0;
+}
+
+void hx_proc_release(void)
+{
+    hx_proc_kill_all();
+    for (sig_atomic_t i = 0; i < ngroups; i++) {
+        pid_t g = groups[i];
+        groups[i] = 0; /* not signalled again once reaped */
+        while (g > 0 && waitpid(g, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
+    ngroups = 0;
+}
+
 static void on_fatal(int sig)
 {
     hx_proc_kill_all();
@@ -143,9 +180,8 @@ static void install_owner(void)
 void hx_proc_begin(const char *tag)
 {
     install_owner();
-    hx_proc_kill_all(); /* a previous test's leftovers, if any */
+    hx_proc_release(); /* a previous test's leftovers, if any */
     memset(procs, 0, sizeof procs);
-    ngroups = 0;
     snprintf(run_tag, sizeof run_tag, "%s", tag ? tag : "");
     const char *b = getenv("HX_BUDGET_MS");
     budget_end = hx_now_ms() + (b ? strtoull(b, NULL, 10) : 540000u);
@@ -153,7 +189,13 @@ void hx_proc_begin(const char *tag)
 
 static void track(pid_t pid, char kind)
 {
-    if (ngroups < HX_MAX_GROUPS) {
+    bool grouped = false;
+    for (sig_atomic_t i = 0; i < ngroups && !grouped; i++)
+        if (groups[i] <= 0) { /* a reaped group's slot */
+            groups[i] = pid;
+            grouped = true;
+        }
+    if (!grouped && ngroups < HX_MAX_GROUPS) {
         groups[ngroups] = pid;
         ngroups = ngroups + 1;
     }
@@ -236,36 +278,46 @@ pid_t hx_spawn_argv(char *const argv[], const char *out, const char *err)
     return spawn(argv, NULL, out, err, 'o');
 }
 
-static int decode_status(int st)
+static int decode_info(const siginfo_t *si)
 {
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
+}
+
+/* Wait for pid to exit until end (0: no deadline); its status, HX_TIMEOUT
+ * at the deadline, -1 if it is not our child.  A held group leader is left
+ * unreaped (end_group reaps it); any other child is reaped. */
+static int wait_exit(pid_t pid, uint64_t end)
+{
+    bool hold = held(pid);
+    int opts = WEXITED | (hold ? WNOWAIT : 0);
+    for (unsigned nap = 1;; nap = nap < 20 ? nap * 2 : 20) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        int r = waitid(P_PID, (id_t)pid, &si, opts | (end ? WNOHANG : 0));
+        if (r == 0 && si.si_pid == pid)
+            return decode_info(&si);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (end && hx_now_ms() >= end)
+            return HX_TIMEOUT;
+        if (end)
+            hx_sleep_ms(nap);
+    }
 }
 
 int hx_wait(pid_t pid, int deadline_ms)
 {
-    uint64_t end = hx_deadline(deadline_ms);
-    int st;
-    for (unsigned nap = 1;; nap = nap < 20 ? nap * 2 : 20) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            untrack(pid);
-            return decode_status(st);
-        }
-        if (r < 0 && errno != EINTR) {
-            untrack(pid);
-            return -1;
-        }
-        if (hx_now_ms() >= end)
-            break;
-        hx_sleep_ms(nap);
+    int rc = wait_exit(pid, hx_deadline(deadline_ms));
+    if (rc == HX_TIMEOUT) {
+        fprintf(stderr, "harness: pid %ld still running at its deadline; killed\n", (long)pid);
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+        wait_exit(pid, 0);
     }
-    fprintf(stderr, "harness: pid %ld still running at its deadline; killed\n", (long)pid);
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
+    if (rc != -1 && held(pid))
+        end_group(pid);
     untrack(pid);
-    return HX_TIMEOUT;
+    return rc;
 }
 
 bool hx_alive(pid_t pid)

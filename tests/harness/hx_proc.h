@@ -36,9 +36,15 @@ void hx_args_cat(hx_args *a, const hx_args *b);
  * the ctest timeout of 600 s) and the value of PH_HARNESS_RUN given to
  * children (NULL: none). */
 void hx_proc_begin(const char *run_tag);
-/* SIGKILL every process group started since hx_proc_begin.  Async-signal
- * safe (it runs from the fatal-signal handlers). */
+/* SIGKILL every process group started since hx_proc_begin and not yet
+ * ended by hx_wait.  Async-signal safe (it runs from the fatal-signal
+ * handlers).  Safe at any time: a group's leader is held unreaped until its
+ * group is killed, so no number killed here can have passed to another
+ * process group (pids are reused within minutes on a busy machine). */
 void hx_proc_kill_all(void);
+/* hx_proc_kill_all, then reap the group leaders and forget the groups
+ * (hx_teardown; hx_proc_begin does it for a previous test). */
+void hx_proc_release(void);
 /* Called by every wait and poll (at most once per call); NULL = none. */
 void hx_proc_set_pump(void (*pump)(void));
 void hx_pump(void);
@@ -52,7 +58,8 @@ pid_t hx_spawn(const hx_args *a, const char *cwd, const char *out, const char *e
 /* The same from a NULL-terminated argv. */
 pid_t hx_spawn_argv(char *const argv[], const char *out, const char *err);
 /* Wait up to deadline_ms; returns the exit code, 128+signal, or HX_TIMEOUT
- * after SIGKILLing it.  Untracks the pid. */
+ * after SIGKILLing it.  What is left of its process group is killed before
+ * it is reaped (its children, e.g. node processes); untracks the pid. */
 int hx_wait(pid_t pid, int deadline_ms);
 /* True while pid has not exited (it is not reaped). */
 bool hx_alive(pid_t pid);

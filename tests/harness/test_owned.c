@@ -6,11 +6,17 @@
  * phworker on a synthetic 2-node topology (a supervisor and two node
  * processes), reports its run tag, and ends that way.  The parent then
  * looks through /proc for any process carrying that tag in its
- * environment, and fails if one is still there after the deadline. */
+ * environment, and fails if one is still there after the deadline.
+ *
+ * group_ended_with_leader: when a process the harness started has exited
+ * and is waited for, what is left in its group is killed before it is
+ * reaped, while the group's number is still its own; teardown then never
+ * kills that number, which by then may be another process's group. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -155,6 +161,51 @@ static void aborted(void **state) { (void)state, one_ending(END_ABORT); }
 static void exited(void **state) { (void)state, one_ending(END_EXIT); }
 static void killed(void **state) { (void)state, one_ending(END_KILL); }
 
+/* Exited (a zombie, or gone once its parent reaped it). */
+static bool proc_gone(pid_t pid)
+{
+    char p[64], buf[512];
+    snprintf(p, sizeof p, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return true;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close_paren = strrchr(buf, ')'); /* "pid (comm) S ..." */
+    return close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z';
+}
+
+static void group_ended_with_leader(void **state)
+{
+    (void)state;
+    hx_proc_begin(NULL);
+    char pidfile[128], script[300];
+    snprintf(pidfile, sizeof pidfile, "/tmp/ph-owned-%ld.pid", (long)getpid());
+    unlink(pidfile);
+    /* The leader leaves a member behind in its group and exits. */
+    snprintf(script, sizeof script, "sleep 300 & echo $! > %s; exit 7", pidfile);
+    hx_args a = {0};
+    hx_args_add(&a, "/bin/sh", "-c", script, NULL);
+    pid_t pid = hx_spawn(&a, NULL, NULL, NULL);
+    assert_int_equal(hx_wait(pid, HX_HANG_MS), 7);
+    /* Reaped: no longer our child. */
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+    char *text = hx_slurp(pidfile);
+    assert_non_null(text);
+    pid_t member = (pid_t)atol(text);
+    free(text);
+    unlink(pidfile);
+    assert_true(member > 0);
+    bool gone = false;
+    for (uint64_t end = hx_now_ms() + 20000; !gone && hx_now_ms() < end; hx_sleep_ms(20))
+        gone = proc_gone(member);
+    if (!gone)
+        fail_msg("the group's member %ld outlived its waited-for leader", (long)member);
+    hx_proc_release();
+}
+
 int main(void)
 {
     unsetenv("PHCLUSTER_COORDINATOR");
@@ -163,6 +214,7 @@ int main(void)
         cmocka_unit_test(aborted),
         cmocka_unit_test(exited),
         cmocka_unit_test(killed),
+        cmocka_unit_test(group_ended_with_leader),
     };
     return cmocka_run_group_tests_name("harness_owned", t, NULL, NULL);
 }
