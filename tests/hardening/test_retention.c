@@ -15,6 +15,11 @@
  *   durable_order         with --state-dir, no task's journal record before
  *                         a sync that followed its files' write, and no
  *                         job's DONE before a sync (PH_TEST_DURABILITY_TRACE)
+ *   journal_without_start a journal as a coordinator without START records
+ *                         wrote it (built here, byte by byte): a running job
+ *                         resumes without redoing its finished table, its
+ *                         elapsed time counting from the restart; a finished
+ *                         one keeps its journaled elapsed time
  * phcoord runs in the test's temp dir, which its default --allow-root covers. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -32,6 +37,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "ph_journal.h"
 
 #define FILES_PER_JOB 2
 
@@ -350,6 +356,183 @@ static void durable_order(void **state)
     assert_true(syncs >= 2);
 }
 
+/* ---- a journal of an older coordinator ------------------------------------ */
+
+/* Record payloads in the journal's little-endian layout
+ * (coordinator/coord_journal.c), built here by hand: the test must not
+ * share the coordinator's encoder, or a change to both would go unseen. */
+typedef struct rec {
+    unsigned char b[1024];
+    size_t n;
+} rec;
+
+static void put_le(rec *r, uint64_t v, int bytes)
+{
+    assert_true(r->n + (size_t)bytes <= sizeof r->b);
+    for (int i = 0; i < bytes; i++)
+        r->b[r->n++] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_str(rec *r, const char *s)
+{
+    size_t len = strlen(s);
+    put_le(r, len, 4);
+    assert_true(r->n + len <= sizeof r->b);
+    memcpy(r->b + r->n, s, len);
+    r->n += len;
+}
+
+enum { REC_JOB = 1, REC_TASK = 2, REC_DONE = 3 };
+
+/* A bulk job over dir: flags 0, threads 0, seed 0, hash "auto", no keys,
+ * no partition (what an older coordinator wrote for `bulk-create`). */
+static void old_job(ph_journal *j, uint64_t id, const char *token, const char *dir,
+                    const char *out, int nfiles)
+{
+    rec r = {0};
+    put_le(&r, id, 8);
+    assert_int_equal(strlen(token), 16);
+    memcpy(r.b + r.n, token, 16);
+    r.n += 16;
+    put_le(&r, 0, 1); /* is_create */
+    put_le(&r, 0, 1); /* flags */
+    put_le(&r, 0, 4); /* threads */
+    put_le(&r, 0, 8); /* seed */
+    put_str(&r, "auto");
+    put_str(&r, dir);
+    put_str(&r, out);
+    put_le(&r, (uint64_t)nfiles, 8);
+    for (int f = 0; f < nfiles; f++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%d.keys", f);
+        put_str(&r, name);
+    }
+    put_str(&r, ""); /* keys: none for a bulk job */
+    ph_err err = {0};
+    assert_int_equal(ph_journal_append(j, REC_JOB, r.b, (uint32_t)r.n, true, &err), 0);
+}
+
+/* Task `task` of job `id` succeeded on node "old/numa0" with these seeds. */
+static void old_task(ph_journal *j, uint64_t id, uint64_t task, uint32_t keys, uint32_t seed0)
+{
+    rec r = {0};
+    put_le(&r, id, 8);
+    put_le(&r, task, 8);
+    put_le(&r, 0, 4); /* status: ok */
+    put_str(&r, "old/numa0");
+    put_le(&r, keys, 4);
+    put_str(&r, "mulshift");
+    for (uint32_t i = 0; i < 4; i++)
+        put_le(&r, seed0 + i, 4);
+    put_le(&r, 2 * keys + 1, 4); /* vertices */
+    put_le(&r, 1, 8);            /* attempts */
+    put_le(&r, 11, 8);           /* solve_us */
+    put_le(&r, 3, 8);            /* verify_us */
+    put_le(&r, 4 * (2 * keys + 1), 8); /* table_bytes */
+    put_str(&r, "");             /* error */
+    ph_err err = {0};
+    assert_int_equal(ph_journal_append(j, REC_TASK, r.b, (uint32_t)r.n, false, &err), 0);
+}
+
+static void old_done(ph_journal *j, uint64_t id, uint64_t elapsed_us)
+{
+    rec r = {0};
+    put_le(&r, id, 8);
+    put_le(&r, elapsed_us, 8);
+    ph_err err = {0};
+    assert_int_equal(ph_journal_append(j, REC_DONE, r.b, (uint32_t)r.n, true, &err), 0);
+}
+
+/* `wait TOKEN --json` of a job that must have succeeded with total tables;
+ * its elapsed_us. */
+static uint64_t waited_ok(const char *token, uint64_t total)
+{
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
+    char *out = hx_client_out();
+    if (rc != 0 || !out || !strstr(out, "\"state\":\"all_succeeded\""))
+        fail_msg("wait %s: exit %d, out: %s", token, rc, out ? out : "");
+    assert_int_equal(hx_field(out, "total"), total);
+    assert_int_equal(hx_field(out, "succeeded"), total);
+    uint64_t elapsed = hx_field(out, "elapsed_us");
+    free(out);
+    assert_true(elapsed != UINT64_MAX);
+    return elapsed;
+}
+
+/* Job 1 (3 tables, table 0 journaled done) was running when the old
+ * coordinator stopped; job 2 (1 table) had finished in 4.321 s. */
+static void journal_without_start(void **state)
+{
+    (void)state;
+    static const char tok1[] = "0123456789abcdef", tok2[] = "fedcba9876543210";
+    char dir1[1024], out1[1024], dir2[1024], out2[1024], log[1024];
+    snprintf(dir1, sizeof dir1, "%s", hx_path("keys1"));
+    snprintf(out1, sizeof out1, "%s", hx_path("out1"));
+    snprintf(dir2, sizeof dir2, "%s", hx_path("keys2"));
+    snprintf(out2, sizeof out2, "%s", hx_path("out2"));
+    snprintf(state_dir, sizeof state_dir, "%s", hx_path("state"));
+    hx_mkdir(dir1);
+    hx_mkdir(out1);
+    hx_mkdir(dir2);
+    hx_mkdir(out2);
+    hx_mkdir(state_dir);
+    for (int f = 0; f < 3; f++)
+        hx_write_keys(hx_path("keys1/t%d.keys", f), 50 + (uint32_t)f, 300u + (uint32_t)f, false);
+    hx_write_keys(hx_path("keys2/t0.keys"), 20, 400, false);
+
+    ph_journal *j;
+    ph_err err = {0};
+    assert_int_equal(ph_journal_open(hx_path("state/journal"), &j, &err), 0);
+    old_job(j, 1, tok1, dir1, out1, 3);
+    old_job(j, 2, tok2, dir2, out2, 1);
+    old_task(j, 2, 0, 20, 0x2000);
+    old_done(j, 2, 4321000);
+    old_task(j, 1, 0, 50, 0x1000); /* then the old coordinator stopped */
+    ph_journal_close(j);
+
+    /* The old coordinator ran days ago: a job without a START must not
+     * count its elapsed time from some other clock's zero. */
+    uint64_t before = hx_now_ms();
+    start_cluster(NULL);
+    uint64_t elapsed1 = waited_ok(tok1, 3);
+    uint64_t bound_us = (hx_now_ms() - before + 1000) * 1000;
+    fprintf(stderr, "resumed job: elapsed %llu us (bound %llu us)\n",
+            (unsigned long long)elapsed1, (unsigned long long)bound_us);
+    assert_true(elapsed1 <= bound_us);
+    assert_int_equal(waited_ok(tok2, 1), 4321000);
+
+    /* Table 0 was not redone: its row is the journal's, no file of it was
+     * written; tables 1 and 2 were made by the worker. */
+    char *csv = hx_slurp(hx_path("out1/results.csv"));
+    assert_non_null(csv);
+    assert_int_equal(hx_count(csv, "\n"), 4);
+    assert_int_equal(hx_count(csv, ",ok"), 3);
+    char row0[128];
+    snprintf(row0, sizeof row0, "t0.keys,50,mulshift,%u,%u,%u,%u,101,", 0x1000, 0x1001, 0x1002,
+             0x1003);
+    if (!strstr(csv, row0))
+        fail_msg("results.csv lacks the journaled row '%s':\n%s", row0, csv);
+    free(csv);
+    assert_false(hx_exists(hx_path("out1/t0")));
+    assert_true(hx_exists(hx_path("out1/t1/t1.c")));
+    assert_true(hx_exists(hx_path("out1/t2/t2.c")));
+    snprintf(log, sizeof log, "%s", hx_path("coord.log"));
+    char *text = hx_slurp(log);
+    assert_non_null(text);
+    assert_null(strstr(text, "not understood"));
+    free(text);
+
+    /* New jobs take ids after the replayed ones: both old tokens still
+     * answer, and the new job is a third one. */
+    char token[17];
+    assert_true(submit(3, token));
+    assert_int_equal(job_state(token), 0);
+    assert_string_not_equal(token, tok1);
+    assert_string_not_equal(token, tok2);
+    waited_ok(tok1, 3);
+    waited_ok(tok2, 1);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest all[] = {
@@ -363,6 +546,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(corrupt_snapshot, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(bad_retention_options, hx_setup, hx_teardown),
         cmocka_unit_test_setup_teardown(durable_order, hx_setup, hx_teardown),
+        cmocka_unit_test_setup_teardown(journal_without_start, hx_setup, hx_teardown),
     };
     return hx_run_tests("test_retention", "retention", all, sizeof all / sizeof all[0], argc, argv);
 }
