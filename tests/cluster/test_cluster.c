@@ -65,6 +65,28 @@ static int run(char *const argv[], const char *out)
     return hx_wait(hx_spawn_argv(argv, out, err), HX_HANG_MS);
 }
 
+/* Wait for client pid (a `wait`) while its job makes progress: tables keep
+ * appearing under out.  Under load a big job can take far longer than any
+ * fixed deadline; only a job that stops making progress for HX_HANG_MS (or
+ * the test's budget) is a hang: then the client is killed (HX_TIMEOUT). */
+static int wait_while_progress(pid_t pid, const char *out)
+{
+    int seen = -1;
+    uint64_t moved = hx_now_ms(), budget = hx_deadline(10 * HX_HANG_MS);
+    while (hx_alive(pid) && hx_now_ms() < budget) {
+        int n = hx_count_names(out, ".c");
+        if (n != seen) {
+            seen = n;
+            moved = hx_now_ms();
+        } else if (hx_now_ms() - moved > HX_HANG_MS) {
+            fprintf(stderr, "no table for %d ms (%d files so far)\n", HX_HANG_MS, n);
+            break;
+        }
+        hx_sleep_ms(250);
+    }
+    return hx_wait(pid, 0); /* exited: its status; still running: killed */
+}
+
 /* ---- fixture: coordinator + workers ------------------------------------ */
 
 /* Start phcoord on bind (port * = a free port) with the test's temp dir as
@@ -162,7 +184,7 @@ static void test_bulk_500(void **state)
     hx_path_buf(w2, sizeof w2, "wait2.json");
     pid_t p1 = hx_spawn_argv(CLIENT("wait", token, "--json"), w1, NULL);
     pid_t p2 = hx_spawn_argv(CLIENT("wait", token, "--json"), w2, NULL);
-    assert_int_equal(hx_wait(p1, HX_HANG_MS), 0);
+    assert_int_equal(wait_while_progress(p1, out), 0);
     assert_int_equal(hx_wait(p2, HX_HANG_MS), 0);
     char *j1 = hx_slurp(w1), *j2 = hx_slurp(w2);
     assert_non_null(j1);
@@ -591,7 +613,11 @@ static void test_frozen_worker_requeued(void **state)
     assert_non_null(tok);
     tok[strcspn(tok, "\n")] = '\0';
     hx_path_buf(res, sizeof res, "frozen.json");
-    assert_int_equal(run(CLIENT("wait", tok, "--json"), res), 0);
+    char errf[512];
+    hx_path_buf(errf, sizeof errf, "client.stderr");
+    assert_int_equal(wait_while_progress(hx_spawn_argv(CLIENT("wait", tok, "--json"), res, errf),
+                                         out),
+                     0);
     char *j = hx_slurp(res);
     assert_non_null(j);
     assert_int_equal(hx_field(j, "succeeded"), 120);

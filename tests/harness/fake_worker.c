@@ -13,9 +13,9 @@
 #include "ph_solver.h"
 #include "ph_wire.h"
 
-/* A scripted worker beats at the harness daemons' heartbeat (100 ms),
- * far inside their liveness. */
-#define FAKE_BEAT_MS 100
+/* A scripted worker beats at the harness daemons' heartbeat (1 s), far
+ * inside their liveness (10 s). */
+#define FAKE_BEAT_MS 1000
 #define FAKE_MAX 16
 
 /* Workers that sent READY and are not closed: the pump's list. */

@@ -20,8 +20,12 @@
  * long enough that a starved but live process is never dropped: a TSan
  * build beside two busy loops on two cores already loaded many times over
  * saw live peers silent for more than 3 s.  Tests that need a drop wait for
- * it by polling, so a longer liveness only makes them slower. */
-#define HX_HEARTBEAT_MS "100"
+ * it by polling, so a longer liveness only makes them slower.  The
+ * heartbeat is ten to a liveness, not more: at 100 ms, four TSan workers'
+ * beats alone (40 messages a second each way) outran a TSan coordinator
+ * starved at load average 25; it fell more than the liveness behind its
+ * socket, dropped every worker, and their reconnections never caught up. */
+#define HX_HEARTBEAT_MS "1000"
 #define HX_LIVENESS_MS "10000"
 
 extern const char *const hx_coord_bin;
