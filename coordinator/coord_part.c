@@ -23,10 +23,13 @@
  * written at their offset in the temporary file; the worker verified each
  * bucket too.  Since the split holds every position exactly once, the
  * groups' checks together check Index(keys[i]) == i for every key.  Once
- * every group is in: the keys file must be unchanged (else the table is
- * dropped), the values file is synced, the bucket records and the text
- * files are written (each atomically), and the values file is renamed into
- * place last.  Nothing at a final name is ever half-written.
+ * every group is in, on a writer thread: the keys file must be unchanged
+ * (else the table is dropped), the values file is synced, the bucket
+ * records and the text files are written (each atomically), with --emit
+ * bin NAME.phc is streamed from the values file and the keys file (no
+ * copy of either held), and the values file is renamed into place last
+ * (--emit bin alone: NAME.phc is the table, the values file goes).
+ * Nothing at a final name is ever half-written.
  *
  * With --state-dir the values file has a fixed name and a progress record
  * beside it (coord_part_resume.c): a coordinator restarted mid-assembly

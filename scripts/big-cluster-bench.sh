@@ -5,10 +5,15 @@
 #   scripts/big-cluster-bench.sh [BUILD_DIR] [SIZES...]   (default: build 10000000)
 # Env: PH_BENCH_RUNS (rounds, default 3; each round runs every setup once,
 # interleaved, so load changes hit them alike), PH_BIG_WORK (scratch dir,
-# default /tmp/ph-big-cluster-bench, removed at the end).
+# default /tmp/ph-big-cluster-bench, removed at the end), PH_BIG_KEY_SIZE
+# (4, default, or 8: random 64-bit keys from /dev/urandom), PH_BIG_EMIT
+# (--emit of every run, default c; another value adds the setup
+# cluster_2_workers_emit_c, two workers with --emit c, for an A/B in the
+# same rounds).
 # Per run: wall seconds of the client (end to end: submit, split, groups,
 # checks, files written), the coordinator's CPU seconds during the run
-# (/proc), and the load average before it.  The cluster's files are
+# (/proc), the coordinator's peak RSS during the run (VmHWM after
+# clear_refs), and the load average before it.  The cluster's files are
 # compared with --local's (they must be equal).  Printed as a table of the
 # best and median of the rounds, and the 1-worker / 2-worker ratio.
 set -euo pipefail
@@ -18,6 +23,8 @@ shift || true
 sizes=("$@")
 [[ ${#sizes[@]} -gt 0 ]] || sizes=(10000000)
 runs=${PH_BENCH_RUNS:-3}
+key_size=${PH_BIG_KEY_SIZE:-4}
+emit=${PH_BIG_EMIT:-c}
 work=${PH_BIG_WORK:-/tmp/ph-big-cluster-bench}
 for exe in bench/bench_part client/phclient coordinator/phcoord worker/phworker; do
   [[ -x $build/$exe ]] || { echo "big-cluster-bench: $build/$exe not built" >&2; exit 1; }
@@ -77,8 +84,9 @@ run() {
   local label=$1 out=$2
   shift 2
   rm -rf "$out"
-  local load c0 t0 t1 c1 w0 w1
+  local load c0 t0 t1 c1 w0 w1 hwm
   load=$(cut -d' ' -f1 /proc/loadavg)
+  echo 5 >"/proc/$coord/clear_refs" 2>/dev/null || true # peak RSS from here
   c0=$(cpu_s "$coord")
   w0=$(cpu_s "${wpids[@]}")
   t0=$(date +%s.%N)
@@ -86,8 +94,9 @@ run() {
   t1=$(date +%s.%N)
   c1=$(cpu_s "$coord")
   w1=$(cpu_s "${wpids[@]}")
+  hwm=$(awk '/^VmHWM/ { print $2 / 1024 }' "/proc/$coord/status")
   echo "$label $(awk "BEGIN { print $t1 - $t0 }") $(awk "BEGIN { print $c1 - $c0 }")" \
-    "$(awk "BEGIN { print $w1 - $w0 }") $load" >>"$results"
+    "$(awk "BEGIN { print $w1 - $w0 }") $load $hwm" >>"$results"
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
@@ -95,40 +104,56 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 "$build/coordinator/phcoord" --bind "$ep" --allow-root "$work" 2>"$work/coord.log" &
 coord=$!
 pids+=($coord)
+setups=(cluster_1_worker cluster_2_workers local_2_threads)
+[[ $emit == c ]] || setups+=(cluster_2_workers_emit_c)
 for n in "${sizes[@]}"; do
-  keys="$work/big-$n.keys"
-  "$build/bench/bench_part" --gen "$n" "$keys" >/dev/null
+  if [[ $key_size == 8 ]]; then
+    name="big-$n-64"
+    head -c "$((n * 8))" /dev/urandom >"$work/$name.keys"
+  else
+    name="big-$n"
+    "$build/bench/bench_part" --gen "$n" "$work/$name.keys" >/dev/null
+  fi
+  keys="$work/$name.keys"
   results="$work/results-$n.txt"
   : >"$results"
   for ((r = 1; r <= runs; r++)); do
     start_workers 1
-    run cluster_1_worker "$work/out1" "${client[@]}" create "$keys" -o "$work/out1"
+    run cluster_1_worker "$work/out1" "${client[@]}" create "$keys" -o "$work/out1" \
+      --emit "$emit"
     stop_workers
     start_workers 2
-    run cluster_2_workers "$work/out2" "${client[@]}" create "$keys" -o "$work/out2"
+    run cluster_2_workers "$work/out2" "${client[@]}" create "$keys" -o "$work/out2" \
+      --emit "$emit"
+    if [[ $emit != c ]]; then
+      run cluster_2_workers_emit_c "$work/outc" "${client[@]}" create "$keys" -o "$work/outc"
+    fi
     stop_workers
     wpids=()
     run local_2_threads "$work/outl" "$build/client/phclient" create "$keys" -o "$work/outl" \
-      --local --threads 2
-    for f in "$work"/outl/big-"$n"/*; do
+      --local --threads 2 --key-size "$key_size" --emit "$emit"
+    for f in "$work/outl/$name"/*; do
       b=$(basename "$f")
-      cmp -s "$f" "$work/out1/big-$n/$b" && cmp -s "$f" "$work/out2/big-$n/$b" ||
+      cmp -s "$f" "$work/out1/$name/$b" && cmp -s "$f" "$work/out2/$name/$b" ||
         { echo "big-cluster-bench: $b differs between cluster and --local" >&2; exit 1; }
     done
   done
-  echo "== $n keys, $runs rounds (wall s: best / median; CPU s of the coordinator and of the" \
-       "workers, medians; load before each run)"
+  echo "== $n keys of $key_size bytes, --emit $emit, $runs rounds (wall s: best / median; CPU s" \
+       "of the coordinator and of the workers, and the coordinator's peak RSS, medians; load" \
+       "before each run)"
   declare -A best med
-  for label in cluster_1_worker cluster_2_workers local_2_threads; do
+  for label in "${setups[@]}"; do
     mapfile -t w < <(awk -v k="$label" '$1 == k { print $2 }' "$results" | sort -g)
     mapfile -t c < <(awk -v k="$label" '$1 == k { print $3 }' "$results" | sort -g)
     mapfile -t wc < <(awk -v k="$label" '$1 == k { print $4 }' "$results" | sort -g)
+    mapfile -t rss < <(awk -v k="$label" '$1 == k { print $6 }' "$results" | sort -g)
     loads=$(awk -v k="$label" '$1 == k { printf "%s%s", s, $5; s = "," }' "$results")
     m=$(( (${#w[@]} - 1) / 2 ))
     best[$label]=${w[0]}
     med[$label]=${w[$m]}
-    printf "%-18s best %7.3f  median %7.3f  coord_cpu %6.3f  workers_cpu %6.3f  load %s\n" \
-      "$label" "${w[0]}" "${w[$m]}" "${c[$m]}" "${wc[$m]}" "$loads"
+    printf "%-24s best %7.3f  median %7.3f  coord_cpu %6.3f  workers_cpu %6.3f  coord_rss_mb" \
+      "$label" "${w[0]}" "${w[$m]}" "${c[$m]}" "${wc[$m]}"
+    printf " %7.1f  load %s\n" "${rss[$m]}" "$loads"
   done
   printf "speedup 2 workers vs 1: best %.2fx, median %.2fx\n" \
     "$(awk "BEGIN { print ${best[cluster_1_worker]} / ${best[cluster_2_workers]} }")" \
