@@ -1132,7 +1132,8 @@ static bool part_held(const coord_part *p)
 
 /* Groups came in since the last progress record: the next one goes to a
  * writer thread (one at a time; the groups that come in meanwhile go into
- * the one after).  A full pool skips it: the next group tries again. */
+ * the one after).  A full pool skips it: the next group tries again.
+ * Without a pool (--writers 0) the loop writes it. */
 static void part_save(coord *c, coord_job *j, coord_part *p)
 {
     if (!coord_psave_due(p->save, p->ndone))
@@ -1148,10 +1149,15 @@ static void part_save(coord *c, coord_job *j, coord_part *p)
     wj->part = p;
     wj->run = part_save_run;
     zmq_msg_init(&wj->frame);
-    if (coord_writer_submit(c->writer, wj)) {
-        p->checking++;
+    p->checking++;
+    if (coord_writer_submit(c->writer, wj))
+        return;
+    if (!c->writer) { /* --writers 0: the loop writes everything itself */
+        wj->status = part_save_run(wj);
+        part_saved(c, wj);
         return;
     }
+    p->checking--;
     coord_psave_written(p->save, false);
     coord_wjob_free(wj);
 }

@@ -26,7 +26,8 @@
  *   big_coord_restart_bad_record / _bad_values  the same with one byte of
  *                           the record / of a saved group's values flipped
  *                           before the restart: solved from the start, one
- *                           log line says why, the table is right
+ *                           log line says why, the table is right (_bad_values
+ *                           with --writers 0: no writer pool)
  *   big_file_changed        the keys file shrinks mid-job: the table fails with
  *                           a one-line error naming the file, nothing of it
  *                           is written, the coordinator serves on
@@ -350,6 +351,8 @@ static uint64_t wait_log_value(const char *path, const char *msg, const char *ke
 /* --emit of the restart tests' job and of the create --local they are
  * compared with (NULL: the default, C files). */
 static const char *resume_emit;
+/* phcoord --writers of the restart tests (NULL: its default). */
+static const char *resume_writers;
 
 /* bulk-create --no-wait of in/ into out/ with --emit resume_emit. */
 static void submit_resume_job(char token[17])
@@ -379,6 +382,8 @@ static uint64_t held_then_stopped(uint32_t n, uint32_t salt, const char *hold, c
 {
     hx_args extra = {0};
     hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
+    if (resume_writers)
+        hx_args_add(&extra, "--writers", resume_writers, NULL);
     setenv("PH_TEST_PART_HOLD", hold, 1);
     hx_coord_up_state(&extra, "coord.log");
     unsetenv("PH_TEST_PART_HOLD"); /* not for the workers, nor the restart */
@@ -545,6 +550,7 @@ static void big_coord_restart_bad_record(void **state)
 static void big_coord_restart_bad_values(void **state)
 {
     (void)state;
+    resume_writers = "0"; /* the loop writes the records and checks the values */
     restart_damaged("big.values.partial", 100, "values of group 0 damaged");
 }
 
