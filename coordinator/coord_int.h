@@ -197,7 +197,7 @@ typedef struct coord_wjob {
     int (*run)(struct coord_wjob *wj);
     coord_part *part;
     uint32_t group;                    /* a group's check: which */
-    uint64_t check_us;
+    uint64_t check_us, check_cpu_us;
 } coord_wjob;
 
 typedef struct coord_writer coord_writer;

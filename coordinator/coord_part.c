@@ -110,6 +110,8 @@ struct coord_part {
     uint32_t hold;              /* PH_TEST_PART_HOLD: groups sent at most */
     bool held;                  /* the hold's log line is out */
     uint64_t open_us, send_us, check_us, finish_us; /* the loop's time on it (log) */
+    uint64_t open_cpu_us;       /* the process's CPU during the build (log) */
+    uint64_t check_cpu_us;      /* the checking threads' CPU, summed (log) */
 };
 
 /* ---- opening ------------------------------------------------------------ */
@@ -290,8 +292,10 @@ static int part_build(coord_part *p, ph_err *err)
 static int part_build_run(coord_wjob *wj)
 {
     coord_part *p = wj->part;
+    uint64_t cpu0 = ph_time_process_cpu_us();
     int rc = part_build(p, &wj->err);
     p->open_us = ph_time_us() - p->start_us;
+    p->open_cpu_us = ph_time_process_cpu_us() - cpu0;
     return rc;
 }
 
@@ -404,11 +408,13 @@ static void part_close(coord *c, coord_job *j, coord_part *p, int status, const 
     j->inflight--;
     j->tasks[t].part = false;
     ph_log_info("coord", "job=%s file=%s status=%s ms=%" PRIu64 " open_ms=%" PRIu64
-                " send_ms=%" PRIu64 " check_ms=%" PRIu64 " finish_ms=%" PRIu64
+                " open_cpu_ms=%" PRIu64 " send_ms=%" PRIu64 " check_ms=%" PRIu64
+                " check_cpu_ms=%" PRIu64 " finish_ms=%" PRIu64
                 " groups=%u resumed=%u solved=%u msg=\"partitioned table closed\"", j->token,
                 j->tasks[t].file, status ? ph_err_name(status) : "ok", r.solve_us / 1000,
-                p->open_us / 1000, p->send_us / 1000, p->check_us / 1000, p->finish_us / 1000,
-                p->ngroups, p->resumed.groups, p->ndone - p->resumed.groups);
+                p->open_us / 1000, p->open_cpu_us / 1000, p->send_us / 1000, p->check_us / 1000,
+                p->check_cpu_us / 1000, p->finish_us / 1000, p->ngroups, p->resumed.groups,
+                p->ndone - p->resumed.groups);
     if (p->checking) { /* a writer thread still writes into its values file */
         p->closed = true;
         p->next = c->part_orphans;
@@ -1225,9 +1231,10 @@ static void group_settle(coord *c, coord_job *j, coord_part *p, coord_pgroup *pg
 static int group_check_run(coord_wjob *wj)
 {
     coord_part *p = wj->part;
-    uint64_t t0 = ph_time_us();
+    uint64_t t0 = ph_time_us(), cpu0 = ph_time_thread_cpu_us();
     int rc = group_place(p, &p->groups[wj->group], &wj->msg.u.part_result, &wj->err);
     wj->check_us = ph_time_us() - t0;
+    wj->check_cpu_us = ph_time_thread_cpu_us() - cpu0;
     return rc;
 }
 
@@ -1236,6 +1243,7 @@ static void group_checked(coord *c, coord_wjob *wj)
     coord_part *p = wj->part;
     p->checking--;
     p->check_us += wj->check_us;
+    p->check_cpu_us += wj->check_cpu_us;
     if (p->closed) {
         if (p->checking == 0)
             orphan_release(c, p);
