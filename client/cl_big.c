@@ -35,6 +35,12 @@ int cl_big_create(const cl_args *a, int *exit_code)
     uint32_t kpb = ph_part_choose(a->partition, n);
     if (kpb == PH_PART_OFF)
         return 0;
+    /* A bad values file is the same usage error as for one graph. */
+    if (a->values_file && ph_part_values_check(a->values_file, a->values, n, a->arg, &err)) {
+        fprintf(stderr, "phclient: %s\n", err.msg);
+        *exit_code = CL_EXIT_OTHER;
+        return 1;
+    }
     char keys[PATH_MAX];
     if (!realpath(a->arg, keys)) {
         fprintf(stderr, "phclient: %s: cannot resolve the path\n", a->arg);

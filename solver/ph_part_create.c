@@ -74,25 +74,34 @@ int ph_part_create_file_emit(const char *keys_path, unsigned key_size, const cha
     return ph_part_create_file_values(keys_path, key_size, out_dir, o, emit, 0, NULL, row, err);
 }
 
-/* The starting values: one little-endian value of vs bytes per key of the
- * nkeys, in key order; a length that is not that is one line naming the
- * file. */
+/* The starting values, checked (ph_part_values_check) and read. */
+int ph_part_values_check(const char *path, unsigned vs, uint64_t nkeys, const char *keys_path,
+                         ph_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return ph_err_set(err, PH_EIO, "%s: cannot read: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return ph_err_set(err, PH_EINVAL, "%s: not a regular file", path);
+    if ((uint64_t)st.st_size % vs)
+        return ph_err_set(err, PH_EINVAL, "%s: size %llu bytes is not a multiple of %u (values "
+                          "of %u bytes)", path, (unsigned long long)st.st_size, vs, vs);
+    if ((uint64_t)st.st_size != nkeys * vs)
+        return ph_err_set(err, PH_EINVAL, "%s: %llu values, but %s has %llu keys (one value "
+                          "per key, in key order)", path, (unsigned long long)st.st_size / vs,
+                          keys_path, (unsigned long long)nkeys);
+    return PH_OK;
+}
+
 static int read_start(const char *path, unsigned vs, uint32_t nkeys, const char *keys_path,
                       void **buf, size_t *len, ph_err *err)
 {
-    struct stat st;
     uint64_t want = (uint64_t)nkeys * vs;
     *buf = NULL;
-    if (stat(path, &st) != 0)
-        return ph_err_set(err, PH_EIO, "%s: cannot read: %s", path, strerror(errno));
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size % vs)
-        return ph_err_set(err, PH_EINVAL, "%s: size %llu bytes is not a multiple of %u (values "
-                          "of %u bytes)", path, (unsigned long long)st.st_size, vs, vs);
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != want)
-        return ph_err_set(err, PH_EINVAL, "%s: %llu values, but %s has %u keys (one value per "
-                          "key, in key order)", path,
-                          (unsigned long long)st.st_size / vs, keys_path, nkeys);
-    int rc = ph_fs_read_all(path, (size_t)want, buf, len, err);
+    int rc = ph_part_values_check(path, vs, nkeys, keys_path, err);
+    if (rc)
+        return rc;
+    rc = ph_fs_read_all(path, (size_t)want, buf, len, err);
     if (!rc && *len != want) { /* changed since the stat */
         free(*buf);
         *buf = NULL;

@@ -84,6 +84,13 @@ int ph_part_create_file_emit(const char *keys_path, unsigned key_size, const cha
  * operations (ph_part_emit_render_opts), NAME.phc a values section.  They
  * start at 0, or at values_path's values: one little-endian value per key
  * in key order, exactly as many as keys (else one line naming it). */
+/* A values file for nkeys keys of keys_path: a regular file of one value
+ * of vs bytes per key; else PH_EINVAL (PH_EIO if it cannot be read) with
+ * one line naming it (the size that is not a multiple of vs, or the count
+ * against the keys). */
+int ph_part_values_check(const char *path, unsigned vs, uint64_t nkeys, const char *keys_path,
+                         ph_err *err);
+
 int ph_part_create_file_values(const char *keys_path, unsigned key_size, const char *out_dir,
                                const ph_part_opts *o, unsigned emit, unsigned values,
                                const char *values_path, ph_result_row *row, ph_err *err);

@@ -236,6 +236,21 @@ static void test_emit_values(void **state)
         if (!same_bytes(a, b))
             fail_msg("val-2500%s differs between --local and the cluster", files[i]);
     }
+    /* A values file one value short, --local partitioned: one line naming
+     * it, exit 1, nothing written. */
+    char sv[512], sout[512], msg_path[512];
+    hx_path_buf(sv, sizeof sv, "short.values");
+    hx_write_bytes(sv, start32, (n - 1) * 4u);
+    hx_path_buf(sout, sizeof sout, "vs-out");
+    assert_int_equal(run(LOCAL("create", keys, "-o", sout, "--values", "4", "--values-file", sv,
+                               "--partition", "500")), 1);
+    hx_path_buf(msg_path, sizeof msg_path, "client.stderr");
+    char *msg = hx_slurp(msg_path);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "short.values: 2499 values, but "));
+    assert_int_equal(hx_count(msg, "\n"), 1);
+    free(msg);
+    assert_false(hx_exists(sout));
     char rout[512];
     hx_path_buf(rout, sizeof rout, "vr-out");
     assert_int_equal(run(CLIENT("create", keys, "-o", rout, "--values", "4", "--values-file",
