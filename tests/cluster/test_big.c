@@ -42,6 +42,10 @@
  *   big_key64_bad_length    a 64-bit keys file 4 bytes too long: one line naming
  *                           the file through create and bulk-create, nothing
  *                           written for it
+ *   big_key64_bad_group     a scripted worker answers one group of a 64-bit
+ *                           table rightly and the next with a value off: the
+ *                           coordinator's 64-bit check names the key, the table
+ *                           fails, nothing of it stays
  *   big_emit_bin            --emit bin (and --index-only): NAME.phc alone, the
  *                           bytes of create --local --emit bin; loaded with
  *                           phc_table_load, every key found, 1M non-members
@@ -69,6 +73,7 @@
 
 #include <cmocka.h>
 
+#include "fake_worker.h"
 #include "harness.h"
 #include "ph_part.h"
 #include "phcluster.h"
@@ -773,6 +778,91 @@ static void big_key64_bad_length(void **state)
     assert_int_equal(hx_client(HX_HANG_MS, "status", NULL), 0);
 }
 
+/* A scripted worker answers the groups of a 64-bit table: the first
+ * rightly (solved with the 64-bit bucket solver: the coordinator's 64-bit
+ * check takes it), the second with one vertex value off.  The coordinator
+ * finds the key whose index moved (named with all 16 hex digits), fails
+ * the table, and leaves nothing of it. */
+static void answer_group(fake_worker *f, bool lie)
+{
+    ph_msg m;
+    zmq_msg_t fr;
+    fake_recv(f, PH_MSG_PART_TASK, &m, &fr);
+    const ph_msg_part_task *t = &m.u.part_task;
+    assert_int_equal(t->key_size, 8);
+    uint32_t ngroup = t->counts.n / 4, nk = t->positions.n / 4;
+    assert_int_equal(t->keys.n, (size_t)nk * 8);
+    uint32_t *counts = malloc((size_t)ngroup * 4), *pos = malloc((size_t)nk * 4 + 4);
+    uint64_t *keys = malloc((size_t)nk * 8 + 8);
+    assert_true(counts && pos && keys);
+    memcpy(counts, t->counts.p, (size_t)ngroup * 4); /* little-endian host */
+    memcpy(pos, t->positions.p, (size_t)nk * 4);
+    memcpy(keys, t->keys.p, (size_t)nk * 8);
+    ph_part_group g = {.table_seed = t->table_seed, .nkeys = t->nkeys, .nbuckets = t->nbuckets,
+                       .bucket_lo = t->bucket_lo, .ngroup = ngroup, .counts = counts,
+                       .keys = keys, .key_size = 8, .pos = pos};
+    uint64_t nv = ph_part_group_nverts(&g), attempts;
+    uint32_t *seeds = malloc((size_t)ngroup * 4), *vals = malloc((size_t)nv * 4 + 4), maxa;
+    ph_err err = {0};
+    assert_int_equal(ph_part_solve_group(&g, seeds, vals, &attempts, &maxa, &err), 0);
+    if (lie) { /* the first key's first vertex value, one off */
+        assert_true(counts[0] > 0);
+        uint32_t u, v;
+        ph_part_vertices(ph_part_mix(keys[0] ^ t->table_seed), seeds[0],
+                         ph_part_bucket_nverts(counts[0]), &u, &v);
+        vals[u] += 1;
+    }
+    ph_msg r = {.type = PH_MSG_PART_RESULT};
+    r.u.part_result = (ph_msg_part_result){.job_id = t->job_id, .task_id = t->task_id,
+                                           .group = t->group, .status = PH_OK,
+                                           .error = ph_bytes_str(""), .numa_node = 7,
+                                           .bucket_lo = t->bucket_lo,
+                                           .seeds = {(const char *)seeds, ngroup * 4},
+                                           .values = {(const char *)vals, (uint32_t)nv * 4},
+                                           .attempts = attempts, .max_bucket_attempts = maxa};
+    fake_send(f, &r);
+    free(counts);
+    free(pos);
+    free(keys);
+    free(seeds);
+    free(vals);
+    ph_msg_free(&m);
+    zmq_msg_close(&fr);
+}
+
+static void big_key64_bad_group(void **state)
+{
+    (void)state;
+    hx_coord_up(NULL, NULL, "coord.log");
+    fake_worker f;
+    fake_join(&f, "liar", 1, 4);
+    char dir[1024], keys[1100], out[1024], token[17];
+    snprintf(dir, sizeof dir, "%s", hx_path("in"));
+    hx_mkdir(dir);
+    snprintf(keys, sizeof keys, "%s/lie-64.keys", dir);
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    write_keys64(keys, 1100000, 5);
+    assert_true(hx_submit_bulk(dir, out, token));
+    answer_group(&f, false);
+    wait_parts_done(1); /* the right group was checked and counted */
+    answer_group(&f, true);
+    int rc = hx_client(HX_HANG_MS, "wait", token, NULL);
+    char *err = hx_client_err();
+    fprintf(stderr, "wait: exit %d: %s", rc, err ? err : "\n");
+    assert_int_not_equal(rc, 0);
+    assert_non_null(err);
+    const char *k = strstr(err, "fail verification: key 0x");
+    assert_non_null(k);
+    k += strlen("fail verification: key 0x");
+    assert_int_equal(strspn(k, "0123456789abcdef"), 16); /* a 64-bit key */
+    free(err);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/lie-64", out);
+    assert_false(hx_exists(path));
+    assert_int_equal(tmp_files(out), 0);
+    fake_close(&f);
+}
+
 /* ---- --emit bin ------------------------------------------------------------- */
 
 static int cmp_u64v(const void *a, const void *b)
@@ -935,6 +1025,7 @@ int main(int argc, char **argv)
         T(big_duplicate_key),
         T(big_key64_two_workers),
         T(big_key64_bad_length),
+        T(big_key64_bad_group),
         T(big_emit_bin),
         T(big_emit_c_bin64),
     };
