@@ -38,7 +38,9 @@
  *   big_key64_two_workers   2M 64-bit keys (pairs differing only in their high
  *                           half) through `create` with two workers: the files
  *                           equal those of `create --local --key-size 8`, every
- *                           key looks up to its position
+ *                           key looks up to its position; then one bulk job of a
+ *                           big 64-bit and a big 32-bit file, each partitioned
+ *                           with its own key size
  *   big_key64_bad_length    a 64-bit keys file 4 bytes too long: one line naming
  *                           the file through create and bulk-create, nothing
  *                           written for it
@@ -729,6 +731,25 @@ static void big_key64_two_workers(void **state)
         if (!same_file(a, b))
             fail_msg("ids-64%s differs from create --local's", f);
     }
+    /* One bulk job of a big 64-bit file and a big 32-bit file: each file
+     * is partitioned with its own key size (from its name). */
+    char dir[1024], bout[1024], k32[1100], k64[1100];
+    snprintf(dir, sizeof dir, "%s", hx_path("mixed"));
+    snprintf(bout, sizeof bout, "%s", hx_path("bout"));
+    hx_mkdir(dir);
+    snprintf(k32, sizeof k32, "%s/narrow.keys", dir);
+    snprintf(k64, sizeof k64, "%s/wide-64.keys", dir);
+    hx_write_keys(k32, 1100000, 41, false);
+    write_keys64(k64, 1100000, 43);
+    rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", bout, NULL);
+    if (rc != 0)
+        hx_dump("client stderr", hx_path("client.err"));
+    assert_int_equal(rc, 0);
+    verify_table(bout, "narrow", k32);
+    verify_table64(bout, "wide-64", k64);
+    log = hx_slurp(hx_path("coord.log"));
+    assert_true(hx_count(log, "partitioned table opened") >= 3);
+    free(log);
 }
 
 /* A 64-bit keys file whose length is not a multiple of 8: one line naming
