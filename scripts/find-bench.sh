@@ -1,23 +1,45 @@
 #!/usr/bin/env bash
-# Lookup speed of generated tables: NAME_index, NAME_find on members and
-# NAME_find on non-members, as the generated NAME_bench measures them (best of
-# ROUNDS rounds, keys in file order, so the table stays in cache for small
-# sets).  Random 32-bit keys are generated per size; each table goes through
-# `phclient create --local` and its own CMakeLists (Release).
+# Lookup speed of tables, generated and through libphcluster.
 #
-#   scripts/find-bench.sh [SIZES...]        default: 1000 10000 100000
+#   scripts/find-bench.sh [SIZES...]          generated code (default 1000 10000 100000)
+#   scripts/find-bench.sh --lib [SPECS...]    the library against generated code
 #
-# Environment:
-#   PH_BENCH_BUILD   phcluster build directory (default: <repo>/build-bench)
-#   PH_FIND_ROUNDS   rounds per table (default: 15)
-#   PH_FIND_HASH     --hash for the tables (default: auto)
+# Generated code: per size, random 32-bit keys (seeded by the size) through
+# `phclient create --local` and the table's own CMakeLists (Release), then
+# its NAME_test and NAME_bench (NAME_index, NAME_find on members and on
+# non-members; best of ROUNDS, keys in file order).
+#
+# --lib: per SPEC, SIZE[:64][:part] (64-bit keys; a partitioned table of
+# buckets of 4096 keys, else one graph), random keys seeded by the size,
+# `phclient create --local --emit c,bin`, then bench/bench_lib_vs_gen.c
+# compiled -O2 with the generated sources, once linked with
+# libphcluster.so and once with libphcluster.a: in one process, rounds
+# alternating between the two paths, the generated NAME_index / NAME_find
+# against phc_table_index / phc_table_find / phc_table_find_batch on the
+# table loaded from NAME.phc; medians and lib/gen ratios (thread CPU time).
+# Default specs: 1000, 100000 and 1000000 keys, 32- and 64-bit, one graph,
+# and 1000000 keys partitioned, 32- and 64-bit.
+#
+# Environment: PH_BENCH_BUILD (default <repo>/build-bench), PH_FIND_ROUNDS
+# (15; --lib 31), PH_FIND_HASH (--hash of generated-code tables, auto).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${PH_BENCH_BUILD:-$repo/build-bench}
-rounds=${PH_FIND_ROUNDS:-15}
+lib=0
+if [ "${1:-}" = --lib ]; then
+  lib=1
+  shift
+fi
+rounds=${PH_FIND_ROUNDS:-$([ $lib = 1 ] && echo 31 || echo 15)}
 hash=${PH_FIND_HASH:-auto}
-sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 100000)
+specs=("$@")
+if [ ${#specs[@]} -eq 0 ]; then
+  if [ $lib = 1 ]; then
+    specs=(1000 1000:64 100000 100000:64 1000000 1000000:64 1000000:part 1000000:64:part)
+  else
+    specs=(1000 10000 100000)
+  fi
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -29,21 +51,71 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j2 --target phclient >/dev/null
+cmake --build "$build" -j2 --target phclient phcluster phcluster_static >/dev/null
 phclient=$build/client/phclient
+libdir=$build/lib
 
-for n in "${sizes[@]}"; do
-  name=find-$n
-  python3 - "$work/$name.keys" "$n" <<'PY'
+# write_keys PATH N BITS: N unique random keys of BITS bits, seeded by N.
+write_keys() {
+  python3 - "$@" <<'PY'
 import random, struct, sys
-path, n = sys.argv[1], int(sys.argv[2])
-keys = random.Random(n).sample(range(1 << 32), n)
+path, n, bits = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(n)
+if bits == 32:
+    keys = rng.sample(range(1 << 32), n)
+else:
+    seen, keys = set(), []
+    while len(keys) < n:
+        k = rng.getrandbits(64)
+        if k not in seen:
+            seen.add(k)
+            keys.append(k)
 with open(path, "wb") as f:
-    f.write(struct.pack(f"<{n}I", *keys))
+    f.write(struct.pack(f"<{n}{'I' if bits == 32 else 'Q'}", *keys))
 PY
+}
+
+# Generated code alone, through the table's own CMake project.
+gen_bench() {
+  local n=$1 name=find-$1
+  write_keys "$work/$name.keys" "$n" 32
   "$phclient" create "$work/$name.keys" -o "$work/out" --local --hash "$hash" >/dev/null
   cmake -S "$work/out/$name" -B "$work/b-$n" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$work/b-$n" -j2 >/dev/null
   "$work/b-$n/${name}_test" | tail -n 2
   "$work/b-$n/${name}_bench" "$rounds"
+}
+
+# The library against the generated code of the same table.
+lib_bench() {
+  local spec=$1 n=${1%%:*} bits=32 part=off suffix=""
+  case $spec in *:64*) bits=64; suffix=_64 ;; esac
+  case $spec in *:part*) part=4096; suffix=${suffix}_part ;; esac
+  local name=lib-$n$suffix sym
+  local keyfile=$work/$name.keys out=$work/out/$name
+  write_keys "$keyfile" "$n" "$bits"
+  "$phclient" create "$keyfile" -o "$work/out" --local --emit c,bin --partition "$part" \
+      --key-size $((bits / 8)) >/dev/null
+  local hdr=$name.h srcs=()
+  sym=$(sed -n 's/^#define \(.*\)_KEY_BITS .*/\1/p' "$out/$hdr")
+  for f in "$out"/*.c "$out"/*.S; do
+    case $f in *_test.c|*_bench.c|*'*'*) ;; *) srcs+=("$f") ;; esac
+  done
+  local has_find=()
+  grep -q "${sym}_find(" "$out/$hdr" && has_find=(-DGEN_HAS_FIND)
+  cc_bench() {
+    ${CC:-cc} -std=c11 -O2 -DGEN_SYM="$sym" -DGEN_HEADER="\"$hdr\"" "${has_find[@]}" \
+        -I"$out" -I"$repo/lib/include" -Wa,-I"$out" "$repo/bench/bench_lib_vs_gen.c" \
+        "${srcs[@]}" "$@"
+  }
+  cc_bench -L"$libdir" -lphcluster -Wl,-rpath,"$libdir" -o "$work/bench-so"
+  cc_bench "$libdir/libphcluster.a" -pthread -o "$work/bench-a"
+  echo "--- $n keys, $bits-bit, partition $part, load average $(cut -d' ' -f1 /proc/loadavg)"
+  echo -n "shared: "; "$work/bench-so" "$keyfile" "$out/$name.phc" "$rounds"
+  echo -n "static: "; "$work/bench-a" "$keyfile" "$out/$name.phc" "$rounds"
+  rm -rf "$out" "$work/bench-so" "$work/bench-a" "$keyfile"
+}
+
+for spec in "${specs[@]}"; do
+  if [ $lib = 1 ]; then lib_bench "$spec"; else gen_bench "$spec"; fi
 done
