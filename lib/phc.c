@@ -45,6 +45,8 @@ _Static_assert((int)PHC_HASH_AUTO == (int)PH_HASH_AUTO &&
                "public hash names are the solver's");
 _Static_assert(PHC_PARTITION_AUTO == PH_PART_AUTO && PHC_PARTITION_OFF == PH_PART_OFF,
                "partition modes");
+_Static_assert(sizeof(void *) != 8 || sizeof(phc_options) == 64,
+               "phc_options keeps its size (values took reserved words)");
 
 static void pick_lookups(phc_table *t);
 
@@ -83,7 +85,7 @@ static int options_check(const phc_options *o, ph_err *e)
         return ph_err_set(e, PH_EINVAL, "options.hash: %d is not a hash family", (int)o->hash);
     if (o->threads > 1024)
         return ph_err_set(e, PH_EINVAL, "options.threads: %u (0..1024)", o->threads);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (o->reserved[i])
             return ph_err_set(e, PH_EINVAL, "options.reserved[%d]: not zero", i);
     if (o->value_size != 0 && o->value_size != 4 && o->value_size != 8)

@@ -93,7 +93,7 @@ typedef struct phc_options {
                               with index_only) */
     const void *values;    /* the starting values: n of value_size bytes in
                               key order (copied); NULL (default): all 0 */
-    uint64_t reserved[2];  /* zero */
+    uint64_t reserved[3];  /* zero */
 } phc_options;
 
 typedef struct phc_table phc_table;
