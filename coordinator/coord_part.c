@@ -606,12 +606,37 @@ static int part_write_keys(coord_part *p, const char *shown, ph_err *err)
  * writer thread (or the loop when there is no pool); it touches only p.
  * --emit bin: NAME.phc alone (the values temporary then goes with the
  * part); c,bin: the C files, then NAME.phc, then the values last. */
+/* What a finish put at final names, removed again when a later step fails
+ * (an older table's file it did not replace stays). */
+enum { FIN_KEYS = 1, FIN_BUCKETS = 2, FIN_TEXT = 4, FIN_PHC = 8 };
+
+static void part_unfinish(coord_part *p, unsigned done, const ph_artifacts *arts)
+{
+    static const char *const ext[] = {".keys", ".buckets", NULL, ".phc"};
+    char name[300];
+    for (unsigned i = 0; i < 4; i++) {
+        if (!(done & (1u << i)) || !ext[i])
+            continue;
+        snprintf(name, sizeof name, "%s%s", p->name, ext[i]);
+        (void)unlinkat(p->dirfd, name, 0);
+    }
+    for (size_t i = 0; (done & FIN_TEXT) && i < arts->count; i++) {
+        const char *path = arts->items[i].path, *base = strrchr(path, '/');
+        size_t dir_len = base ? (size_t)(base - path) : 0;
+        if (base && dir_len == strlen(p->name) && strncmp(path, p->name, dir_len) == 0)
+            (void)unlinkat(p->dirfd, base + 1, 0); /* OUT/NAME/FILE */
+        else if (!base)
+            (void)unlinkat(p->outfd, path, 0);
+    }
+}
+
 static int part_finish(coord_part *p, ph_err *err)
 {
     char shown[4400], final[300];
     snprintf(shown, sizeof shown, "%s/%s", p->out_dir, p->name);
     snprintf(final, sizeof final, "%s.values", p->name);
     bool want_c = !(p->table_flags & PH_TABLE_NO_C), want_bin = p->table_flags & PH_TABLE_BIN;
+    unsigned done = 0;
     int rc = ph_keys_map_unchanged(&p->km, p->path, err);
     if (!rc && want_c && fsync(p->vfd) != 0)
         rc = ph_err_set(err, PH_EIO, "%s/%s: cannot sync: %s", shown, final, strerror(errno));
@@ -621,19 +646,19 @@ static int part_finish(coord_part *p, ph_err *err)
     ph_part_emit_opts eo = {.values = part_value_size(p)}; /* values from 0 */
     if (!rc && want_c)
         rc = ph_part_emit_render_text_opts(&t, p->name, p->path, &eo, &arts, err);
-    if (!rc && want_c && eo.values)
-        rc = part_write_keys(p, shown, err);
+    if (!rc && want_c && eo.values && !(rc = part_write_keys(p, shown, err)))
+        done |= FIN_KEYS;
     if (!rc && want_c) {
         char bname[300];
         snprintf(bname, sizeof bname, "%s.buckets", p->name);
         rc = ph_fs_write_atomic_at(p->dirfd, bname, shown, p->buckets,
                                    ((size_t)p->nbuckets + 1) * sizeof *p->buckets, 1, err);
+        done |= rc ? 0 : FIN_BUCKETS;
     }
-    if (!rc && want_c)
-        rc = ph_artifacts_write(&arts, p->out_dir, err);
-    ph_artifacts_free(&arts);
-    if (!rc && want_bin)
-        rc = part_write_phc(p, shown, err);
+    if (!rc && want_c && !(rc = ph_artifacts_write(&arts, p->out_dir, err)))
+        done |= FIN_TEXT;
+    if (!rc && want_bin && !(rc = part_write_phc(p, shown, err)))
+        done |= FIN_PHC;
     if (!rc && want_c && renameat(p->dirfd, p->vtmp, p->dirfd, final) != 0)
         rc = ph_err_set(err, PH_EIO, "%s/%s: cannot rename into place: %s", shown, final,
                         strerror(errno));
@@ -641,6 +666,9 @@ static int part_finish(coord_part *p, ph_err *err)
         p->vtmp[0] = '\0'; /* renamed: part_free must not remove it */
         coord_psave_remove(p->save, p->dirfd); /* its groups are all in place */
     }
+    if (rc) /* nothing of a failed table stays (its directory goes with the part) */
+        part_unfinish(p, done, &arts);
+    ph_artifacts_free(&arts);
     return rc;
 }
 

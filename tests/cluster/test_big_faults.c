@@ -19,7 +19,10 @@
  *                         the coordinator lives and serves the next job
  *   coord_disk_full       phcoord under RLIMIT_FSIZE: the big table fails
  *                         with one line, no OUT/big left, a small job after
- *                         it is written */
+ *                         it is written
+ *   coord_disk_full_phc   the same with --emit c,bin and a limit that only
+ *                         NAME.phc passes: the C and data files written
+ *                         before it go again */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -270,17 +273,22 @@ static void small_job_ok(void)
     assert_true(hx_alive(hx_coord_pid()));
 }
 
-/* bulk-create of in/ (one big.keys) to out/, waited for, in the background;
- * its stdout in hx_path("bulk.out"). */
-static pid_t bulk_big(void)
+/* bulk-create of in/ (one big.keys of n keys) to out/ with --emit emit,
+ * waited for, in the background; its stdout in hx_path("bulk.out"). */
+static pid_t bulk_big_emit(uint32_t n, const char *emit)
 {
     hx_mkdir(hx_path("in"));
     hx_mkdir(hx_path("out"));
-    hx_write_keys(hx_path("in/big.keys"), BIG_KEYS, 47, false);
+    hx_write_keys(hx_path("in/big.keys"), n, 47, false);
     hx_args a = {0};
     hx_args_add(&a, hx_client_bin, "bulk-create", hx_path("in"), "-o", hx_path("out"), "--json",
-                "--coordinator", hx_endpoint(), NULL);
+                "--emit", emit, "--coordinator", hx_endpoint(), NULL);
     return hx_spawn(&a, NULL, hx_path("bulk.out"), hx_path("bulk.err"));
+}
+
+static pid_t bulk_big(void)
+{
+    return bulk_big_emit(BIG_KEYS, "c");
 }
 
 static void bulk_failed_with(pid_t pid, const char *want)
@@ -344,12 +352,40 @@ static void coord_disk_full(void **state)
     small_job_ok();
 }
 
+/* The limit lets the values file (8.4 bytes a key) through but not
+ * NAME.phc (12.4 bytes a key), written after the C files: the table fails
+ * naming the limit and every file it had written goes again. */
+static void coord_disk_full_phc(void **state)
+{
+    (void)state;
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit was, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+    lim = was;
+    lim.rlim_cur = 12u << 20;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = hx_coord_start(NULL, NULL, hx_root(), "coord.log");
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+    if (rc != 0)
+        fail_msg("phcoord did not start (exit/status %d)", rc);
+    hx_args a = {0};
+    hx_args_add(&a, "--threads", "1", NULL);
+    hx_worker_start(&a, "worker.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    bulk_failed_with(bulk_big_emit(1200000, "c,bin"), "big.phc");
+    char *j = hx_slurp(hx_path("bulk.out"));
+    assert_non_null(strstr(j, "File too large"));
+    free(j);
+    small_job_ok();
+}
+
 int main(int argc, char **argv)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, hx_setup, hx_teardown)
     const struct CMUnitTest all[] = {
         T(local_keys_shrink), T(local_keys_rewritten), T(local_no_memory),
         T(local_disk_full),   T(coord_keys_shrink),    T(coord_disk_full),
+        T(coord_disk_full_phc),
     };
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
     size_t n = 0;
