@@ -1121,9 +1121,17 @@ static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result
     if (!rc && ph_part_check_group(&g, r->seeds.p, r->values.p, &why) != PH_OK)
         rc = ph_err_set(err, PH_EVERIFY, "the worker's buckets %u-%u fail verification: %s",
                         pg->b_lo, pg->b_lo + pg->ngroup - 1, why.msg);
-    if (!rc && write_all_at(p->vfd, r->values.p, (size_t)nv * 4,
-                            (off_t)((p->buckets[pg->b_lo] & PH_PART_BASE_MASK) * 4)) != 0)
+    off_t voff = (off_t)((p->buckets[pg->b_lo] & PH_PART_BASE_MASK) * 4);
+    if (!rc && write_all_at(p->vfd, r->values.p, (size_t)nv * 4, voff) != 0)
         rc = ph_err_set(err, PH_EIO, "cannot write the table's values: %s", strerror(errno));
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* Their write-back starts now, in the background, so the sync once
+     * every group is in waits for the last groups only, not for the whole
+     * file (the table's last, serial step).  Advice: the sync still
+     * checks that all of it reached the disk. */
+    if (!rc)
+        (void)sync_file_range(p->vfd, voff, (off_t)nv * 4, SYNC_FILE_RANGE_WRITE);
+#endif
     if (!rc)
         coord_psave_group(p->save, (uint32_t)(pg - p->groups), r->values.p, (size_t)nv * 4,
                           r->attempts, r->max_bucket_attempts);

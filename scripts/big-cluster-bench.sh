@@ -15,7 +15,9 @@
 # (/proc), the coordinator's peak RSS during the run (VmHWM after
 # clear_refs), and the load average before it.  The cluster's files are
 # compared with --local's (they must be equal).  Printed as a table of the
-# best and median of the rounds, and the 1-worker / 2-worker ratio.
+# best and median of the rounds, the coordinator's CPU in its build (read
+# and split) and in its group checks (medians, from its log), and the
+# 1-worker / 2-worker ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -155,6 +157,17 @@ for n in "${sizes[@]}"; do
       "$label" "${w[0]}" "${w[$m]}" "${c[$m]}" "${wc[$m]}"
     printf " %7.1f  load %s\n" "${rss[$m]}" "$loads"
   done
+  # The coordinator's own CPU by phase (its log; none from older builds):
+  # the build (read + split) and the group checks, medians over the
+  # cluster runs of this size.
+  mapfile -t oc < <(grep -F "file=$name.keys" "$work/coord.log" |
+    sed -n 's/.*open_cpu_ms=\([0-9]*\).*check_cpu_ms=\([0-9]*\).*/\1 \2/p')
+  if [[ ${#oc[@]} -gt 0 ]]; then
+    m=$(( (${#oc[@]} - 1) / 2 ))
+    printf "coordinator phases (median of %d tables): open_cpu %.3f s  check_cpu %.3f s\n" \
+      "${#oc[@]}" "$(printf '%s\n' "${oc[@]}" | awk '{print $1 / 1000}' | sort -g | sed -n "$((m + 1))p")" \
+      "$(printf '%s\n' "${oc[@]}" | awk '{print $2 / 1000}' | sort -g | sed -n "$((m + 1))p")"
+  fi
   printf "speedup 2 workers vs 1: best %.2fx, median %.2fx\n" \
     "$(awk "BEGIN { print ${best[cluster_1_worker]} / ${best[cluster_2_workers]} }")" \
     "$(awk "BEGIN { print ${med[cluster_1_worker]} / ${med[cluster_2_workers]} }")"
