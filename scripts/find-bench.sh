@@ -18,7 +18,7 @@
 # against phc_table_index / phc_table_find / phc_table_find_batch on the
 # table loaded from NAME.phc; medians and lib/gen ratios (thread CPU time).
 # Default specs: 1000, 100000 and 1000000 keys, 32- and 64-bit, one graph,
-# and 1000000 keys partitioned, 32- and 64-bit.
+# and 20000 (in cache) and 1000000 keys partitioned, 32- and 64-bit.
 #
 # Environment: PH_BENCH_BUILD (default <repo>/build-bench), PH_FIND_ROUNDS
 # (15; --lib 31), PH_FIND_HASH (--hash of generated-code tables, auto).
@@ -35,7 +35,8 @@ hash=${PH_FIND_HASH:-auto}
 specs=("$@")
 if [ ${#specs[@]} -eq 0 ]; then
   if [ $lib = 1 ]; then
-    specs=(1000 1000:64 100000 100000:64 1000000 1000000:64 1000000:part 1000000:64:part)
+    specs=(1000 1000:64 20000:part 20000:64:part 100000 100000:64 1000000 1000000:64
+           1000000:part 1000000:64:part)
   else
     specs=(1000 10000 100000)
   fi

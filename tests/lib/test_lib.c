@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "gen_keys.h"
+#include "lib_exported.h"
 #include "ph_fs.h"
 #include "ph_image.h"
 #include "phcluster.h"
@@ -40,6 +41,12 @@ static void check_table(const phc_table *t, const uint32_t *keys, uint32_t n)
     for (uint32_t i = 0; i < n; i++) {
         assert_int_equal(phc_table_index(t, keys[i]), i);
         assert_int_equal(phc_table_find(t, keys[i]), i);
+    }
+    /* The exported functions answer as the header's inline calls. */
+    for (uint32_t i = 0; i < n && i < 1000; i++) {
+        assert_int_equal(exported_index(t, keys[i]), i);
+        assert_int_equal(exported_find(t, keys[i]), i);
+        assert_int_equal(exported_find(t, keys[i] + 1), phc_table_find(t, keys[i] + 1));
     }
     uint32_t *sorted = malloc(n * sizeof *sorted);
     assert_non_null(sorted);
