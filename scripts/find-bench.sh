@@ -44,42 +44,18 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "=== machine ==="
-echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
-echo "nproc: $(nproc)"
-echo "compiler: $(${CC:-cc} --version | head -n1)"
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+. "$repo/scripts/bench-common.sh"
+bench_machine
 
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j2 --target phclient phcluster phcluster_static >/dev/null
 phclient=$build/client/phclient
 libdir=$build/lib
 
-# write_keys PATH N BITS: N unique random keys of BITS bits, seeded by N.
-write_keys() {
-  python3 - "$@" <<'PY'
-import random, struct, sys
-path, n, bits = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rng = random.Random(n)
-if bits == 32:
-    keys = rng.sample(range(1 << 32), n)
-else:
-    seen, keys = set(), []
-    while len(keys) < n:
-        k = rng.getrandbits(64)
-        if k not in seen:
-            seen.add(k)
-            keys.append(k)
-with open(path, "wb") as f:
-    f.write(struct.pack(f"<{n}{'I' if bits == 32 else 'Q'}", *keys))
-PY
-}
-
 # Generated code alone, through the table's own CMake project.
 gen_bench() {
   local n=$1 name=find-$1
-  write_keys "$work/$name.keys" "$n" 32
+  bench_keys "$work/$name.keys" "$n"
   "$phclient" create "$work/$name.keys" -o "$work/out" --local --hash "$hash" >/dev/null
   cmake -S "$work/out/$name" -B "$work/b-$n" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$work/b-$n" -j2 >/dev/null
@@ -94,7 +70,7 @@ lib_bench() {
   case $spec in *:part*) part=4096; suffix=${suffix}_part ;; esac
   local name=lib-$n$suffix sym
   local keyfile=$work/$name.keys out=$work/out/$name
-  write_keys "$keyfile" "$n" "$bits"
+  bench_keys "$keyfile" "$n" "$bits"
   "$phclient" create "$keyfile" -o "$work/out" --local --emit c,bin --partition "$part" \
       --key-size $((bits / 8)) >/dev/null
   local hdr=$name.h srcs=()

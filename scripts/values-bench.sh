@@ -20,11 +20,8 @@ sizes=("$@")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "=== machine ==="
-echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
-echo "nproc: $(nproc)"
-echo "compiler: $(${CC:-cc} --version | head -n1)"
-echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+. "$repo/scripts/bench-common.sh"
+bench_machine
 
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j2 --target phclient phcluster >/dev/null
@@ -32,13 +29,7 @@ libdir=$build/lib
 
 for n in "${sizes[@]}"; do
   name=val-$n
-  python3 - "$work/$name.keys" "$n" <<'PY'
-import random, struct, sys
-path, n = sys.argv[1], int(sys.argv[2])
-keys = random.Random(n).sample(range(1 << 32), n)
-with open(path, "wb") as f:
-    f.write(struct.pack(f"<{n}I", *keys))
-PY
+  bench_keys "$work/$name.keys" "$n"
   modes=(off)
   [ "$n" -ge 1048576 ] && modes+=(auto)
   for mode in "${modes[@]}"; do
