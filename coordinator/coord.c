@@ -8,10 +8,11 @@
  *   2. handle every message already queued (bounded batch),
  *   3. dispatch tasks while some worker has a free credit,
  *   4. heartbeat workers, drop silent ones (requeueing what they held),
- *      answer WAITs whose deadline passed.  A worker counts as silent only
- *      once every message queued for us has been read: when this loop was
- *      slow (a starved or sanitizer-slowed process), the heartbeats waiting
- *      in the socket are the workers' alibi, not their silence.
+ *      take back stalled tasks, answer WAITs whose deadline passed.  A
+ *      worker counts as silent, and a task as stalled, only once every
+ *      message queued for us has been read: when this loop was slow (a
+ *      starved or sanitizer-slowed process), the heartbeats and progress
+ *      waiting in the socket are the workers' alibi, not their silence.
  * This file owns the loop and routes each message to the file that handles
  * its kind (coord_client.c, coord_worker.c); decisions flow down from here
  * (coord_int.h draws the map).
@@ -344,8 +345,9 @@ static int loop(coord *c, ph_err *err)
                         (unsigned long long)(now - t2));
         coord_retain(c, now);
         coord_journal_flush(c->journal, false);
-        coord_workers_tick(c, now, socket_drained(c));
-        coord_stall_tick(c, now);
+        bool heard_all = socket_drained(c);
+        coord_workers_tick(c, now, heard_all);
+        coord_stall_tick(c, now, heard_all);
         coord_expire_waiters(c, now);
     }
     return PH_OK;

@@ -498,8 +498,9 @@ void coord_workers_tick(coord *c, uint64_t now, bool heard_all);
 #define COORD_STALL_SHOW_MS 5000u
 /* A PROGRESS from w: the steps of the tasks it has started. */
 void coord_on_progress(coord *c, coord_worker *w, const ph_msg_progress *p);
-/* Timer: take back stalled tasks, count the quiet ones per job. */
-void coord_stall_tick(coord *c, uint64_t now);
+/* Timer: take back stalled tasks, count the quiet ones per job; only when
+ * heard_all (every message queued for us was read). */
+void coord_stall_tick(coord *c, uint64_t now, bool heard_all);
 
 
 /* coord_dispatch.c */

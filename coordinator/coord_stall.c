@@ -104,9 +104,12 @@ static void scan_job(coord *c, coord_job *j, uint64_t now)
     j->stalled = j->state == PH_JOB_RUNNING ? quiet_now : 0;
 }
 
-void coord_stall_tick(coord *c, uint64_t now)
+void coord_stall_tick(coord *c, uint64_t now, bool heard_all)
 {
-    if (now - c->last_stall_ms < PH_PROTO_PROGRESS_MS)
+    /* After a slow iteration the workers' PROGRESS may still sit unread in
+     * our socket: judged then, honest tasks would look quiet.  As with
+     * silence (coord_workers_tick), what is queued is read first. */
+    if (!heard_all || now - c->last_stall_ms < PH_PROTO_PROGRESS_MS)
         return;
     c->last_stall_ms = now;
     /* A worker lists its started tasks every PH_PROTO_PROGRESS_MS while it
