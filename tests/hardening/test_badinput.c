@@ -643,7 +643,7 @@ static void bad_submit_outside_default_root(void **state)
  * and nothing may appear at the link's target. */
 static void refuse_through_link(const char *out, const char *named, const char *target)
 {
-    int rc = hx_client(30000, "create", hx_path("in/ten.keys"), "-o", out, NULL);
+    int rc = hx_client(HX_HANG_MS, "create", hx_path("in/ten.keys"), "-o", out, NULL);
     if (rc == 0) {
         hx_dump("client stdout", hx_path("client.out"));
         fail_msg("create -o %s: exit 0 with a link planted at %s", out, named);
@@ -672,7 +672,7 @@ static void bad_symlink_in_output(void **state)
     hx_mkdir(hx_path("outside/elsewhere"));
     plant_link(hx_path("outside/elsewhere"), hx_path("in/o1/ten"));
     snprintf(out, sizeof out, "%s", hx_path("in/o1"));
-    int rc = hx_client(30000, "create", hx_path("in/ten.keys"), "-o", out, NULL);
+    int rc = hx_client(HX_HANG_MS, "create", hx_path("in/ten.keys"), "-o", out, NULL);
     assert_int_not_equal(rc, 0);
     assert_one_line_naming("symbolic link", "ten");
     assert_int_equal(hx_count_names(hx_path("outside/elsewhere"), ""), 1); /* itself */
@@ -711,7 +711,7 @@ static void bad_symlink_in_output(void **state)
         unlink(hx_path("in/t/ten/ten.h.tmp.%ld.%d", pid, n));
     refuse_through_link(out, "results.csv.tmp.", hx_path("outside/rtmp-0"));
     /* After all that, a clean directory still works. */
-    rc = hx_client(30000, "create", hx_path("in/ten.keys"), "-o", hx_path("in/good"), NULL);
+    rc = hx_client(HX_HANG_MS, "create", hx_path("in/ten.keys"), "-o", hx_path("in/good"), NULL);
     assert_int_equal(rc, 0);
     assert_true(hx_exists(hx_path("in/good/ten/ten.h")));
     assert_cluster_alive();
@@ -727,7 +727,7 @@ static void bad_symlink_journal(void **state)
     hx_args a = {0};
     hx_args_add(&a, hx_coord_bin, "--bind", "tcp://127.0.0.1:*", "--state-dir",
                 hx_path("state"), "--allow-root", hx_root(), NULL);
-    int rc = hx_run(&a, hx_root(), NULL, hx_path("coord.err"), 20000);
+    int rc = hx_run(&a, hx_root(), NULL, hx_path("coord.err"), HX_HANG_MS);
     assert_true(rc != 0 && rc != HX_TIMEOUT);
     char *e = hx_slurp(hx_path("coord.err"));
     assert_non_null(e);
@@ -747,7 +747,7 @@ static void auth_keygen_cli(void **state)
     snprintf(prefix, sizeof prefix, "%s", hx_path("me"));
     hx_args a = {0};
     hx_args_add(&a, hx_client_bin, "keygen", prefix, NULL);
-    int rc = hx_run(&a, NULL, hx_path("keygen.out"), hx_path("keygen.err"), 10000);
+    int rc = hx_run(&a, NULL, hx_path("keygen.out"), hx_path("keygen.err"), HX_HANG_MS);
     if (rc != 0)
         hx_dump("phclient keygen stderr", hx_path("keygen.err"));
     assert_int_equal(rc, 0);
@@ -760,7 +760,7 @@ static void auth_keygen_cli(void **state)
     assert_int_equal(ph_curve_load_public(hx_path("me.pub"), pub2, &err), 0);
     assert_string_equal(pub, pub2);
     /* A second keygen must not overwrite the pair. */
-    rc = hx_run(&a, NULL, NULL, hx_path("keygen.err"), 10000);
+    rc = hx_run(&a, NULL, NULL, hx_path("keygen.err"), HX_HANG_MS);
     assert_true(rc != 0 && rc < 128);
     char sec2[PH_CURVE_Z85_LEN + 1];
     assert_int_equal(ph_curve_load_secret(hx_path("me.key"), sec2, NULL, &err), 0);

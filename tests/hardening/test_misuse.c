@@ -34,13 +34,13 @@ static void start_cluster(const hx_args *extra)
     hx_args w = {0};
     hx_args_add(&w, "--threads", "1", NULL);
     worker = hx_worker_start(&w, "worker.log");
-    assert_true(hx_wait_workers(1, 15000));
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
 }
 
 static void assert_cluster_alive(void)
 {
     assert_true(hx_alive(hx_coord_pid()));
-    assert_int_equal(hx_client(10000, "ping", NULL), 0);
+    assert_int_equal(hx_client(HX_HANG_MS, "ping", NULL), 0);
 }
 
 /* The results.csv line of file (starting "file,"), or NULL; malloc'd. */
@@ -75,7 +75,7 @@ static void misuse_name_clash(void **state)
     char keys[1024], out[1024];
     snprintf(keys, sizeof keys, "%s", hx_path("keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
-    int rc = hx_client(40000, "bulk-create", keys, "-o", out, NULL);
+    int rc = hx_client(HX_HANG_MS, "bulk-create", keys, "-o", out, NULL);
     char *err = hx_client_err();
     fprintf(stderr, "bulk-create exit %d, stderr: %s\n", rc, err ? err : "");
     assert_int_equal(rc, 2); /* some tables failed */
@@ -114,7 +114,7 @@ static void refuse_empty(const char *bin, const char *option, const char *const 
     char err[1024];
     snprintf(err, sizeof err, "%s", hx_path("refusal.err"));
     unlink(err);
-    int rc = hx_run(&a, hx_path("cwd"), NULL, err, 20000);
+    int rc = hx_run(&a, hx_path("cwd"), NULL, err, HX_HANG_MS);
     char *text = hx_slurp(err);
     fprintf(stderr, "%s %s...: exit %d: %s", bin, argv[0], rc, text ? text : "\n");
     assert_int_equal(rc, 1);
@@ -174,7 +174,7 @@ static void misuse_too_big(void **state)
     snprintf(keys, sizeof keys, "%s", hx_path("keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
     uint64_t t0 = hx_now_ms();
-    int rc = hx_client(30000, "create", big, "-o", out, "--partition", "off", NULL);
+    int rc = hx_client(HX_HANG_MS, "create", big, "-o", out, "--partition", "off", NULL);
     char *err = hx_client_err();
     fprintf(stderr, "create: exit %d after %llu ms: %s", rc,
             (unsigned long long)(hx_now_ms() - t0), err ? err : "\n");
@@ -184,7 +184,7 @@ static void misuse_too_big(void **state)
     assert_non_null(strstr(err, "67043328"));
     free(err);
     assert_false(hx_exists(hx_path("out/big")));
-    rc = hx_client(40000, "bulk-create", keys, "-o", out, "--partition", "off", NULL);
+    rc = hx_client(HX_HANG_MS, "bulk-create", keys, "-o", out, "--partition", "off", NULL);
     err = hx_client_err();
     fprintf(stderr, "bulk-create: exit %d: %s", rc, err ? err : "\n");
     assert_int_equal(rc, 2);

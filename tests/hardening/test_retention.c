@@ -60,7 +60,7 @@ static void start_cluster(const char *const *opts)
     hx_args w = {0};
     hx_args_add(&w, "--threads", "1", NULL);
     hx_worker_start(&w, "worker.log");
-    assert_true(hx_wait_workers(1, 20000));
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
 }
 
 /* Job i: FILES_PER_JOB small keys files in keys<i>, tables into out<i>.
@@ -81,7 +81,7 @@ static bool submit(int i, char token[17])
  * -1: anything else. */
 static int job_state(const char *token)
 {
-    int rc = hx_client(30000, "wait", token, "--json", NULL);
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
     char *out = hx_client_out(), *err = hx_client_err();
     int st = -1;
     if (rc == 0 && out && strstr(out, "\"state\":\"all_succeeded\"") &&
@@ -127,7 +127,7 @@ static void retention_keep_jobs(void **state)
     char tokens[N][17];
     run_jobs(N, tokens);
     for (int i = 0; i < N - KEEP; i++)
-        assert_true(forgotten_by(tokens[i], 10000));
+        assert_true(forgotten_by(tokens[i], HX_HANG_MS));
     for (int i = N - KEEP; i < N; i++)
         assert_int_equal(job_state(tokens[i]), 0);
     /* The forgetting is journaled: a restarted coordinator agrees. */
@@ -144,7 +144,7 @@ static void retention_ttl(void **state)
     start_cluster(opts);
     char token[1][17];
     run_jobs(1, token);
-    assert_true(forgotten_by(token[0], 20000));
+    assert_true(forgotten_by(token[0], HX_HANG_MS));
 }
 
 /* Bytes of the journal files in the state dir. */
@@ -171,7 +171,7 @@ static void compact_restart(void **state)
     char tokens[N][17];
     run_jobs(N, tokens);
     for (int i = 0; i < N - KEEP; i++)
-        assert_true(forgotten_by(tokens[i], 10000));
+        assert_true(forgotten_by(tokens[i], HX_HANG_MS));
     assert_true(hx_exists(hx_path("state/snapshot")));
     assert_false(hx_exists(hx_path("state/journal")));
     long bytes = journal_bytes();
@@ -211,7 +211,7 @@ static void compact_crash(int step)
          * journaled before its token was handed out. */
         hx_client(8000, "wait", tokens[n - 1], NULL);
     }
-    uint64_t end = hx_deadline(10000);
+    uint64_t end = hx_deadline(HX_HANG_MS);
     while (hx_alive(hx_coord_pid()) && hx_now_ms() < end)
         hx_sleep_ms(20);
     assert_false(hx_alive(hx_coord_pid()));
@@ -237,8 +237,8 @@ static void corrupt_snapshot(void **state)
     char tokens[N][17];
     run_jobs(N, tokens);
     assert_true(hx_exists(hx_path("state/snapshot")));
-    assert_int_equal(hx_client(20000, "shutdown", NULL), 0);
-    uint64_t end = hx_deadline(20000);
+    assert_int_equal(hx_client(HX_HANG_MS, "shutdown", NULL), 0);
+    uint64_t end = hx_deadline(HX_HANG_MS);
     while (hx_alive(hx_coord_pid()) && hx_now_ms() < end)
         hx_sleep_ms(20);
     assert_false(hx_alive(hx_coord_pid()));
@@ -316,7 +316,7 @@ static void durable_order(void **state)
     for (int f = 0; f < N; f++)
         hx_write_keys(hx_path("keys/t%03d.keys", f), 30 + (uint32_t)f, (uint32_t)f, false);
     assert_true(hx_submit_bulk(dir, out, token));
-    assert_int_equal(hx_client(60000, "wait", token, NULL), 0);
+    assert_int_equal(hx_client(HX_HANG_MS, "wait", token, NULL), 0);
 
     char *text = hx_slurp(trace);
     assert_non_null(text);
