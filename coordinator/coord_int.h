@@ -571,6 +571,11 @@ void coord_part_abandon(coord_job *j);
  * being built on a writer thread is dropped when its build comes back. */
 uint64_t coord_part_cancel(coord *c, coord_job *j);
 
+/* With --state-dir: task t of j failed; a saved assembly of its table
+ * that a restart left (the keys file gone or no longer a keys file, so the
+ * table was never opened) is removed with OUT/NAME if that leaves it empty. */
+void coord_part_discard_saved(const coord *c, const coord_job *j, uint64_t t);
+
 /* coord_part_resume.c (leaf): with --state-dir, a partitioned table's
  * values are assembled under a fixed name beside a progress record, so a
  * restarted coordinator sends only the groups not yet in. */
@@ -624,6 +629,11 @@ int coord_psave_write(coord_psave *s, int vfd, int dirfd, ph_err *err);
 void coord_psave_written(coord_psave *s, bool ok);
 /* Remove the record (the table failed, or its values are in place). */
 void coord_psave_remove(const coord_psave *s, int dirfd);
+/* A table that failed before (or without) its assembly was opened: the
+ * values file NAME.values.partial below dirfd and its record go, when the
+ * record is the job's (token) and no assembly holds the file; no link is
+ * followed.  true when both were removed. */
+bool coord_psave_discard(int dirfd, const char *name, const char *token);
 /* PH_TEST_PART_HOLD=N (tests and benchmarks only): each partitioned table
  * sends no more than N groups, and logs "test hold reached" once they are
  * all in its record; 0 when unset. */

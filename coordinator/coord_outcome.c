@@ -29,6 +29,8 @@ void coord_job_settle(coord *c, coord_job *j)
 void coord_task_settle(coord *c, coord_job *j, uint64_t t, coord_jw *jw,
                        const ph_msg_result *r, int status, const char *error)
 {
+    if (status) /* a saved assembly a restart left for it goes */
+        coord_part_discard_saved(c, j, t);
     bool complete = coord_job_finish_task(j, t, jw, r, status, error);
     coord_journal_task(c->journal, j, t, jw ? jw->node : "coordinator", status, error);
     if (complete)

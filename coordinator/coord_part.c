@@ -355,6 +355,30 @@ void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t kpb)
     part_opened(c, wj);
 }
 
+void coord_part_discard_saved(const coord *c, const coord_job *j, uint64_t t)
+{
+    if (!c->journal || j->is_create || !j->out_dir)
+        return;
+    const char *file = j->tasks[t].file;
+    char name[256], shown[4400];
+    ph_err e = {0};
+    int outfd = -1, dirfd = -1;
+    if (ph_keys_table_name(strrchr(file, '/') ? strrchr(file, '/') + 1 : file, name,
+                           sizeof name, &e) != PH_OK ||
+        ph_fs_open_dir(j->out_dir, 0, &outfd, &e) != PH_OK)
+        return;
+    snprintf(shown, sizeof shown, "%s/%s", j->out_dir, name);
+    if (ph_fs_open_dir_at(outfd, name, 0, shown, &dirfd, &e) == PH_OK) {
+        if (coord_psave_discard(dirfd, name, j->token)) {
+            ph_log_info("coord", "job=%s file=%s msg=\"saved assembly of the failed table "
+                        "removed\"", j->token, file);
+            (void)unlinkat(outfd, name, AT_REMOVEDIR); /* only if that left it empty */
+        }
+        close(dirfd);
+    }
+    close(outfd);
+}
+
 /* ---- closing -------------------------------------------------------------- */
 
 /* Unlink p from j's list; the caller frees it. */

@@ -388,6 +388,43 @@ void coord_psave_remove(const coord_psave *s, int dirfd)
         (void)unlinkat(dirfd, s->rname, 0);
 }
 
+/* Does the record at rname below dirfd name this job (magic, version,
+ * token)?  Read through no link, a regular file only. */
+static bool record_of(int dirfd, const char *rname, const char *token)
+{
+    int fd = openat(dirfd, rname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    psave_head h;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+              pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
+    close(fd);
+    char want[sizeof h.token] = {0};
+    memcpy(want, token, strnlen(token, sizeof want));
+    return ok && memcmp(h.magic, PSAVE_MAGIC, 8) == 0 && h.version == PSAVE_VERSION &&
+           memcmp(h.token, want, sizeof want) == 0;
+}
+
+bool coord_psave_discard(int dirfd, const char *name, const char *token)
+{
+    char vname[300], rname[300];
+    if (snprintf(vname, sizeof vname, "%s.values.partial", name) >= (int)sizeof vname ||
+        snprintf(rname, sizeof rname, "%s.values.resume", name) >= (int)sizeof rname)
+        return false;
+    int vfd = openat(dirfd, vname, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (vfd < 0)
+        return false;
+    struct stat st;
+    bool gone = false;
+    /* Locked first: an assembly that holds the file keeps it and its record. */
+    if (fstat(vfd, &st) == 0 && S_ISREG(st.st_mode) && flock(vfd, LOCK_EX | LOCK_NB) == 0 &&
+        record_of(dirfd, rname, token))
+        gone = unlinkat(dirfd, rname, 0) == 0 && unlinkat(dirfd, vname, 0) == 0;
+    close(vfd);
+    return gone;
+}
+
 uint32_t coord_psave_test_hold(void)
 {
     const char *v = getenv("PH_TEST_PART_HOLD");

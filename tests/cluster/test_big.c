@@ -28,6 +28,12 @@
  *                           before the restart: solved from the start, one
  *                           log line says why, the table is right (_bad_values
  *                           with --writers 0: no writer pool)
+ *   big_restart_keys_gone / _not_keys  the keys file of a table held
+ *                           mid-assembly is removed / replaced by 3 bytes
+ *                           before the restart: the table fails, and its
+ *                           saved values file and record are removed;
+ *                           _other_record: a record whose token is not the
+ *                           job's is left alone
  *   big_file_changed        the keys file shrinks mid-job: the table fails with
  *                           a one-line error naming the file, nothing of it
  *                           is written, the coordinator serves on
@@ -561,6 +567,54 @@ static void big_coord_restart_bad_values(void **state)
     restart_damaged("big.values.partial", 100, "values of group 0 damaged");
 }
 
+/* The keys file of a table held mid-assembly is gone (or no longer a
+ * keys file) when the restarted coordinator comes to it: the table fails
+ * before it is opened, and its saved values file and record go with it,
+ * and OUT/big, left empty.  own: the record is the job's; else its token
+ * is changed before the restart and both files stay. */
+static void restart_keys_broken(bool gone, bool own)
+{
+    char token[17];
+    held_then_stopped(1100000, gone ? 71 : 73, "3", token, true);
+    if (gone)
+        assert_int_equal(unlink(hx_path("in/big.keys")), 0);
+    else
+        hx_write_bytes(hx_path("in/big.keys"), "abc", 3);
+    if (!own)
+        flip_byte(hx_path("out/big/big.values.resume"), 16); /* a byte of the token */
+    hx_coord_restart("coord2.log");
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
+    char *j = hx_client_out();
+    fprintf(stderr, "wait: exit %d: %s", rc, j ? j : "\n");
+    assert_int_equal(rc, 2);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "big.keys"));
+    free(j);
+    assert_int_equal(hx_exists(hx_path("out/big/big.values.partial")), !own);
+    assert_int_equal(hx_exists(hx_path("out/big/big.values.resume")), !own);
+    assert_int_equal(hx_exists(hx_path("out/big")), !own);
+    assert_int_equal(tmp_files(hx_path("out")), 0);
+    assert_int_equal(hx_client(HX_HANG_MS, "ping", NULL), 0);
+}
+
+static void big_restart_keys_gone(void **state)
+{
+    (void)state;
+    restart_keys_broken(true, true);
+}
+
+static void big_restart_keys_not_keys(void **state)
+{
+    (void)state;
+    restart_keys_broken(false, true);
+}
+
+static void big_restart_keys_gone_other_record(void **state)
+{
+    (void)state;
+    restart_keys_broken(true, false);
+}
+
 static void big_file_changed(void **state)
 {
     (void)state;
@@ -1042,6 +1096,9 @@ int main(int argc, char **argv)
         T(big_values_file_held),
         T(big_coord_restart_bad_record),
         T(big_coord_restart_bad_values),
+        T(big_restart_keys_gone),
+        T(big_restart_keys_not_keys),
+        T(big_restart_keys_gone_other_record),
         T(big_file_changed),
         T(big_duplicate_key),
         T(big_key64_two_workers),
