@@ -140,19 +140,22 @@ static void part_free(coord_part *p)
 {
     if (!p)
         return;
-    if (p->vfd >= 0) {
-        /* Not renamed into place: the table failed (or, keep, the
-         * coordinator stops and its restart resumes it).  Its values and
-         * record go, and OUT/NAME too if that leaves it empty (an older
-         * table's files stay); before the close drops the values file's
-         * lock, so that no other assembly takes it up meanwhile. */
-        if (!p->keep && p->dirfd >= 0)
+    /* Not renamed into place: the table failed (or, keep, the coordinator
+     * stops and its restart resumes it).  Its values and record go, and
+     * OUT/NAME too if that leaves it empty (an older table's files stay,
+     * and a finished table's); before the close drops the values file's
+     * lock, so that no other assembly takes it up meanwhile. */
+    if (!p->keep && p->dirfd >= 0) {
+        if (p->vfd >= 0) {
             coord_psave_remove(p->save, p->dirfd);
-        if (!p->keep && p->vtmp[0] && p->dirfd >= 0 && unlinkat(p->dirfd, p->vtmp, 0) == 0 &&
-            p->outfd >= 0)
+            if (p->vtmp[0])
+                (void)unlinkat(p->dirfd, p->vtmp, 0);
+        }
+        if (p->outfd >= 0)
             (void)unlinkat(p->outfd, p->name, AT_REMOVEDIR);
-        close(p->vfd);
     }
+    if (p->vfd >= 0)
+        close(p->vfd);
     coord_psave_free(p->save);
     if (p->dirfd >= 0)
         close(p->dirfd);

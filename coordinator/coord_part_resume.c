@@ -84,6 +84,7 @@ struct coord_psave {
     char vname[300];           /* NAME.values.partial */
     char rname[300];           /* NAME.values.resume */
     char shown[4400];          /* OUT/NAME/NAME.values.resume, for errors */
+    char vshown[4400];         /* OUT/NAME/NAME.values.partial, for errors */
     psave_head head;
     psave_group *groups;       /* entry g written by the thread placing group g */
     unsigned char *img;        /* the record being written (busy) */
@@ -253,8 +254,8 @@ static int start_fresh(coord_psave *s, int dirfd, int vfd, ph_err *err)
     if (unlinkat(dirfd, s->rname, 0) != 0 && errno != ENOENT)
         return ph_err_set(err, PH_EIO, "%s: cannot remove: %s", s->shown, strerror(errno));
     if (ftruncate(vfd, 0) != 0 || ftruncate(vfd, (off_t)bytes) != 0)
-        return ph_err_set(err, PH_EIO, "%s.partial: cannot size to %" PRIu64 " bytes: %s",
-                          s->shown, bytes, strerror(errno));
+        return ph_err_set(err, PH_EIO, "%s: cannot size to %" PRIu64 " bytes: %s", s->vshown,
+                          bytes, strerror(errno));
     return PH_OK;
 }
 
@@ -273,6 +274,7 @@ int coord_psave_open(const coord_psave_id *id, int dirfd, const char *shown,
     snprintf(s->vname, sizeof s->vname, "%s.values.partial", id->name);
     snprintf(s->rname, sizeof s->rname, "%s.values.resume", id->name);
     snprintf(s->shown, sizeof s->shown, "%s/%s", shown, s->rname);
+    snprintf(s->vshown, sizeof s->vshown, "%s/%s", shown, s->vname);
     fill_head(&s->head, id);
     int fd = openat(dirfd, s->vname,
                     O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
@@ -281,8 +283,9 @@ int coord_psave_open(const coord_psave_id *id, int dirfd, const char *shown,
         int e = fd < 0 ? errno : EINVAL;
         if (fd >= 0)
             close(fd);
+        int rc = ph_err_set(err, PH_EIO, "%s: cannot open: %s", s->vshown, strerror(e));
         coord_psave_free(s);
-        return ph_err_set(err, PH_EIO, "%s/%s: cannot open: %s", shown, s->vname, strerror(e));
+        return rc;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) { /* another assembly of OUT/NAME has it */
         close(fd);
@@ -291,7 +294,8 @@ int coord_psave_open(const coord_psave_id *id, int dirfd, const char *shown,
     }
     if (!load(s, dirfd, fd, (uint64_t)st.st_size, groups, buckets, res)) {
         int rc = start_fresh(s, dirfd, fd, err);
-        if (rc) {
+        if (rc) { /* nothing of it is worth keeping: removed while locked */
+            (void)unlinkat(dirfd, s->vname, 0);
             close(fd);
             coord_psave_free(s);
             return rc;
@@ -368,7 +372,7 @@ int coord_psave_snapshot(coord_psave *s, const coord_pgroup *groups, const uint6
 int coord_psave_write(coord_psave *s, int vfd, int dirfd, ph_err *err)
 {
     if (fdatasync(vfd) != 0)
-        return ph_err_set(err, PH_EIO, "%s.partial: cannot sync: %s", s->shown, strerror(errno));
+        return ph_err_set(err, PH_EIO, "%s: cannot sync: %s", s->vshown, strerror(errno));
     return ph_fs_write_atomic_at(dirfd, s->rname, s->shown, s->img, s->img_len, 1, err);
 }
 

@@ -22,7 +22,10 @@
  *                         it is written
  *   coord_disk_full_phc   the same with --emit c,bin and a limit that only
  *                         NAME.phc passes: the C and data files written
- *                         before it go again */
+ *                         before it go again
+ *   coord_disk_full_state the same as coord_disk_full with --state-dir: the
+ *                         line names the fixed-name values file it could
+ *                         not size, which is not left behind */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -331,16 +334,17 @@ static void coord_keys_shrink(void **state)
     small_job_ok();
 }
 
-static void coord_disk_full(void **state)
+/* phcoord (extra: its other arguments, or NULL) under RLIMIT_FSIZE of mib
+ * MiB (SIGXFSZ ignored, so EFBIG), with one worker. */
+static void coord_under_fsize(const hx_args *extra, unsigned mib)
 {
-    (void)state;
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit was, lim;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
     lim = was;
-    lim.rlim_cur = 1u << 20;
+    lim.rlim_cur = (rlim_t)mib << 20;
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    int rc = hx_coord_start(NULL, NULL, hx_root(), "coord.log");
+    int rc = hx_coord_start(NULL, extra, hx_root(), "coord.log");
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
     if (rc != 0)
         fail_msg("phcoord did not start (exit/status %d)", rc);
@@ -348,7 +352,26 @@ static void coord_disk_full(void **state)
     hx_args_add(&a, "--threads", "1", NULL);
     hx_worker_start(&a, "worker.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
+}
+
+static void coord_disk_full(void **state)
+{
+    (void)state;
+    coord_under_fsize(NULL, 1);
     bulk_failed_with(bulk_big(), "File too large");
+    small_job_ok();
+}
+
+/* The same with --state-dir: the fixed-name values file cannot be sized;
+ * the line names it, and it is not left behind. */
+static void coord_disk_full_state(void **state)
+{
+    (void)state;
+    hx_mkdir(hx_path("state"));
+    hx_args extra = {0};
+    hx_args_add(&extra, "--state-dir", hx_path("state"), NULL);
+    coord_under_fsize(&extra, 1);
+    bulk_failed_with(bulk_big(), "/out/big/big.values.partial: cannot size to ");
     small_job_ok();
 }
 
@@ -358,20 +381,7 @@ static void coord_disk_full(void **state)
 static void coord_disk_full_phc(void **state)
 {
     (void)state;
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit was, lim;
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
-    lim = was;
-    lim.rlim_cur = 12u << 20;
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    int rc = hx_coord_start(NULL, NULL, hx_root(), "coord.log");
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
-    if (rc != 0)
-        fail_msg("phcoord did not start (exit/status %d)", rc);
-    hx_args a = {0};
-    hx_args_add(&a, "--threads", "1", NULL);
-    hx_worker_start(&a, "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    coord_under_fsize(NULL, 12);
     bulk_failed_with(bulk_big_emit(1200000, "c,bin"), "big.phc");
     char *j = hx_slurp(hx_path("bulk.out"));
     assert_non_null(strstr(j, "File too large"));
@@ -386,6 +396,7 @@ int main(int argc, char **argv)
         T(local_keys_shrink), T(local_keys_rewritten), T(local_no_memory),
         T(local_disk_full),   T(coord_keys_shrink),    T(coord_disk_full),
         T(coord_disk_full_phc),
+        T(coord_disk_full_state),
     };
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
     size_t n = 0;
