@@ -167,15 +167,23 @@ int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync
     return rc;
 }
 
-int ph_fs_write_atomic_at(int dirfd, const char *name, const char *shown, const void *data,
-                          size_t len, int fsync_file, ph_err *err)
+/* Before an atomic write of the plain name below dirfd: its temporary
+ * name in tmp (512 bytes), and no link at name. */
+static int atomic_at_prepare(int dirfd, const char *name, const char *shown, char *tmp,
+                             ph_err *err)
 {
     if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
         return ph_err_set(err, PH_EINVAL, "%s: not a plain file name", shown);
-    char tmp[512];
-    if (ph_fs_tmp_name(tmp, sizeof tmp, name, err))
+    if (ph_fs_tmp_name(tmp, 512, name, err))
         return PH_EINVAL;
-    int rc = refuse_link_at(dirfd, name, shown, err);
+    return refuse_link_at(dirfd, name, shown, err);
+}
+
+int ph_fs_write_atomic_at(int dirfd, const char *name, const char *shown, const void *data,
+                          size_t len, int fsync_file, ph_err *err)
+{
+    char tmp[512];
+    int rc = atomic_at_prepare(dirfd, name, shown, tmp, err);
     if (!rc)
         rc = write_tmp_then_rename(dirfd, name, tmp, shown, data, len, fsync_file, err);
     return rc;
@@ -184,12 +192,8 @@ int ph_fs_write_atomic_at(int dirfd, const char *name, const char *shown, const 
 int ph_fs_write_atomic_at_fill(int dirfd, const char *name, const char *shown,
                                ph_fs_fill_fn fill, void *ctx, int fsync_file, ph_err *err)
 {
-    if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
-        return ph_err_set(err, PH_EINVAL, "%s: not a plain file name", shown);
     char tmp[512];
-    if (ph_fs_tmp_name(tmp, sizeof tmp, name, err))
-        return PH_EINVAL;
-    int rc = refuse_link_at(dirfd, name, shown, err);
+    int rc = atomic_at_prepare(dirfd, name, shown, tmp, err);
     if (!rc)
         rc = fill_tmp_then_rename(dirfd, name, tmp, shown, fill, ctx, fsync_file, err);
     return rc;

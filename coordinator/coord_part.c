@@ -309,6 +309,22 @@ static int part_save_run(coord_wjob *wj);
 static void part_complete(coord *c, coord_job *j, coord_part *p);
 static bool part_held(const coord_part *p);
 
+/* A writer-pool job of p (task t of job j) that runs run; NULL when out
+ * of memory. */
+static coord_wjob *part_wjob(uint64_t job_id, uint64_t t, coord_part *p,
+                             int (*run)(coord_wjob *))
+{
+    coord_wjob *wj = calloc(1, sizeof *wj);
+    if (!wj)
+        return NULL;
+    wj->job_id = job_id;
+    wj->task_id = t;
+    wj->part = p;
+    wj->run = run;
+    zmq_msg_init(&wj->frame);
+    return wj;
+}
+
 /* The file's task becomes the part's: it runs (held by the coordinator)
  * while the file is read and split on a writer thread, so the loop goes on
  * serving heartbeats and other jobs meanwhile (a 100M-key file takes
@@ -317,7 +333,7 @@ void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t kpb)
 {
     ph_err err = {0};
     coord_part *p = calloc(1, sizeof *p);
-    coord_wjob *wj = p ? calloc(1, sizeof *wj) : NULL;
+    coord_wjob *wj = p ? part_wjob(j->id, t, p, part_build_run) : NULL;
     if (!wj || !bulk_path(j, t, p->path, sizeof p->path) ||
         snprintf(p->out_dir, sizeof p->out_dir, "%s", j->out_dir) >= (int)sizeof p->out_dir) {
         ph_err_set(&err, wj ? PH_EINVAL : PH_ENOMEM, "%s: %s", j->tasks[t].file,
@@ -347,11 +363,6 @@ void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t kpb)
     j->inflight++;
     p->next = j->parts;
     j->parts = p;
-    wj->job_id = j->id;
-    wj->task_id = t;
-    wj->part = p;
-    wj->run = part_build_run;
-    zmq_msg_init(&wj->frame);
     if (coord_writer_submit(c->writer, wj))
         return;
     wj->status = part_build_run(wj);
@@ -730,16 +741,11 @@ static void part_finished(coord *c, coord_wjob *wj)
  * table's NAME.phc takes seconds), the part left alone meanwhile. */
 static void part_finish_start(coord *c, coord_job *j, coord_part *p)
 {
-    coord_wjob *wj = calloc(1, sizeof *wj);
+    coord_wjob *wj = part_wjob(j->id, p->task, p, part_finish_run);
     if (!wj) {
         part_close(c, j, p, PH_ENOMEM, "out of memory finishing a partitioned table");
         return;
     }
-    wj->job_id = j->id;
-    wj->task_id = p->task;
-    wj->part = p;
-    wj->run = part_finish_run;
-    zmq_msg_init(&wj->frame);
     p->opening = true;
     if (coord_writer_submit(c->writer, wj))
         return;
@@ -1208,16 +1214,11 @@ static void part_save(coord *c, coord_job *j, coord_part *p)
     if (!coord_psave_due(p->save, p->ndone))
         return;
     ph_err err = {0};
-    coord_wjob *wj = calloc(1, sizeof *wj);
+    coord_wjob *wj = part_wjob(j->id, p->task, p, part_save_run);
     if (!wj || coord_psave_snapshot(p->save, p->groups, p->buckets, &err) != PH_OK) {
-        free(wj);
+        coord_wjob_free(wj);
         return;
     }
-    wj->job_id = j->id;
-    wj->task_id = p->task;
-    wj->part = p;
-    wj->run = part_save_run;
-    zmq_msg_init(&wj->frame);
     p->checking++;
     if (coord_writer_submit(c->writer, wj))
         return;
@@ -1354,18 +1355,13 @@ void coord_on_part_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m
     w->done++;
     /* The check and the write of the values go to the writer pool with the
      * frame they read from; the loop goes back to sending groups. */
-    coord_wjob *wj = calloc(1, sizeof *wj);
+    coord_wjob *wj = part_wjob(j->id, p->task, p, group_check_run);
     if (!wj) {
         group_settle(c, j, p, pg, r, PH_ENOMEM, "out of memory for a group's check");
         return;
     }
-    wj->job_id = j->id;
-    wj->task_id = p->task;
     wj->worker = w->serial;
-    wj->part = p;
     wj->group = r->group;
-    wj->run = group_check_run;
-    zmq_msg_init(&wj->frame);
     zmq_msg_move(&wj->frame, frame);
     wj->msg = *m;           /* views into the frame */
     c->taken = true;        /* recv_one must not free either */
