@@ -601,7 +601,8 @@ typedef struct coord_psave_resumed {
  * it is this assembly's and intact (groups named there set TASK_DONE and
  * their buckets' seeds set in buckets), else empty it and size it to
  * nverts values.  *out NULL (and PH_OK) when another assembly holds the
- * file: the caller uses a one-off temporary. *vfd: the values file (the
+ * file, or (res->note says why) it has other names (hard links): the
+ * caller uses a one-off temporary and leaves the file alone. *vfd: the values file (the
  * caller closes it, which drops the lock). */
 int coord_psave_open(const coord_psave_id *id, int dirfd, const char *shown,
                      coord_pgroup *groups, uint64_t *buckets, coord_psave **out, int *vfd,

@@ -781,10 +781,14 @@ static void part_opened(coord *c, coord_wjob *wj)
     }
     j->parts_total += p->ngroups;
     j->parts_done += p->resumed.groups;
-    if (p->resumed.note[0])
+    if (p->resumed.note[0] && p->save)
         ph_log_warn("coord", "job=%s file=%s msg=\"saved assembly not used (%s): solved from "
                     "the start\"", j->token, j->tasks[p->task].file, p->resumed.note);
-    if (p->resumable && !p->save)
+    else if (p->resumed.note[0])
+        ph_log_warn("coord", "job=%s file=%s msg=\"values file left alone (%s): a one-off "
+                    "temporary, not resumable\"", j->token, j->tasks[p->task].file,
+                    p->resumed.note);
+    else if (p->resumable && !p->save)
         ph_log_info("coord", "job=%s file=%s msg=\"values file held by another assembly of "
                     "the table: a one-off temporary, not resumable\"", j->token,
                     j->tasks[p->task].file);

@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,7 +288,17 @@ int coord_psave_open(const coord_psave_id *id, int dirfd, const char *shown,
         coord_psave_free(s);
         return rc;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) { /* another assembly of OUT/NAME has it */
+    /* Written in place, unlike every other output: a file with another
+     * name too (a hard link planted in OUT/NAME) is not this table's to
+     * truncate; and one unlinked by the assembly that held it until now
+     * (its name gone or reused) is no longer the values file. */
+    struct stat now;
+    if (st.st_nlink != 1)
+        snprintf(res->note, sizeof res->note, "%.150s has %ju links", s->vname,
+                 (uintmax_t)st.st_nlink);
+    if (res->note[0] || flock(fd, LOCK_EX | LOCK_NB) != 0 || /* another assembly has it */
+        fstatat(dirfd, s->vname, &now, AT_SYMLINK_NOFOLLOW) != 0 || now.st_dev != st.st_dev ||
+        now.st_ino != st.st_ino) {
         close(fd);
         coord_psave_free(s);
         return PH_OK;
@@ -422,7 +433,8 @@ bool coord_psave_discard(int dirfd, const char *name, const char *token)
     struct stat st;
     bool gone = false;
     /* Locked first: an assembly that holds the file keeps it and its record. */
-    if (fstat(vfd, &st) == 0 && S_ISREG(st.st_mode) && flock(vfd, LOCK_EX | LOCK_NB) == 0 &&
+    if (fstat(vfd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+        flock(vfd, LOCK_EX | LOCK_NB) == 0 &&
         record_of(dirfd, rname, token))
         gone = unlinkat(dirfd, rname, 0) == 0 && unlinkat(dirfd, vname, 0) == 0;
     close(vfd);

@@ -23,6 +23,9 @@
  *   big_values_file_held    another assembly holds the fixed-name values
  *                           file (flock): a one-off temporary instead, the
  *                           table right, the held file untouched
+ *   big_values_file_linked  the fixed-name values file is a hard link to
+ *                           another file: that file is left as it was, the
+ *                           table is assembled under a one-off temporary
  *   big_coord_restart_bad_record / _bad_values  the same with one byte of
  *                           the record / of a saved group's values flipped
  *                           before the restart: solved from the start, one
@@ -531,6 +534,39 @@ static void big_values_file_held(void **state)
     char *log = hx_slurp(hx_path("coord.log"));
     assert_non_null(log);
     assert_non_null(strstr(log, "values file held by another assembly"));
+    free(log);
+}
+
+/* OUT/big/big.values.partial is a second name of another file (a hard
+ * link planted in the output directory): that file is neither truncated
+ * nor written; the table is assembled under a one-off temporary, right. */
+static void big_values_file_linked(void **state)
+{
+    (void)state;
+    hx_coord_up_state(NULL, "coord.log");
+    hx_worker_slow("0", "worker.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    hx_mkdir(hx_path("in"));
+    hx_mkdir(hx_path("out"));
+    hx_mkdir(hx_path("out/big"));
+    hx_write_keys(hx_path("in/big.keys"), 1100000, 67, false);
+    hx_write_bytes(hx_path("victim"), "victim", 6);
+    char victim[1024];
+    snprintf(victim, sizeof victim, "%s", hx_path("victim"));
+    assert_int_equal(link(victim, hx_path("out/big/big.values.partial")), 0);
+    char token[17];
+    assert_true(hx_submit_bulk(hx_path("in"), hx_path("out"), token));
+    wait_token_ok(token);
+    verify_table(hx_path("out"), "big", hx_path("in/big.keys"));
+    assert_int_equal(tmp_files(hx_path("out")), 0);
+    char *v = hx_slurp(victim);
+    assert_non_null(v);
+    assert_string_equal(v, "victim");
+    free(v);
+    assert_false(hx_exists(hx_path("out/big/big.values.resume")));
+    char *log = hx_slurp(hx_path("coord.log"));
+    assert_non_null(log);
+    assert_non_null(strstr(log, "2 links"));
     free(log);
 }
 
@@ -1094,6 +1130,7 @@ int main(int argc, char **argv)
         T(big_coord_restart),
         T(big_coord_shutdown),
         T(big_values_file_held),
+        T(big_values_file_linked),
         T(big_coord_restart_bad_record),
         T(big_coord_restart_bad_values),
         T(big_restart_keys_gone),
