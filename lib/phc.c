@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -45,6 +46,8 @@ _Static_assert((int)PHC_HASH_AUTO == (int)PH_HASH_AUTO &&
                "public hash names are the solver's");
 _Static_assert(PHC_PARTITION_AUTO == PH_PART_AUTO && PHC_PARTITION_OFF == PH_PART_OFF,
                "partition modes");
+_Static_assert(offsetof(struct phc_table, lk) == 0 && offsetof(phc_lookup, fns) == 0,
+               "a table starts with the phc_table_lookups phcluster.h's inline calls read");
 _Static_assert(sizeof(void *) != 8 || sizeof(phc_options) == 64,
                "phc_options keeps its size (values took reserved words)");
 
