@@ -14,6 +14,7 @@
 #include "ph_keys.h"
 #include "ph_keys_map.h"
 #include "ph_part.h"
+#include "ph_part_emit.h"
 #include "ph_curve.h"
 #include "ph_fs.h"
 #include "ph_log.h"
@@ -219,16 +220,18 @@ static int create_big(cl_conn *c, const cl_args *a, const char *out_dir, bool *d
         ph_part_choose(a->partition, n) == PH_PART_OFF)
         return CL_EXIT_OK; /* the ordinary path reports a bad file */
     *done = true;
-    if (a->values_file) {
-        ph_err_set(&err, PH_EINVAL, "%s: %llu keys make a partitioned table, which the "
-                   "cluster builds with values from 0 only: --values-file needs --local",
-                   a->arg, (unsigned long long)n);
+    /* The values file, like the keys file, is read by the coordinator from
+     * the same path; checked here first for a quick one-line error. */
+    char vpath[PATH_MAX];
+    if (a->values_file && (ph_part_values_check(a->values_file, a->values, n, a->arg, &err) ||
+                           abs_path(a->values_file, vpath, sizeof vpath, &err)))
         return fail(CL_EXIT_OTHER, err.msg);
-    }
     if (abs_path(a->arg, path, sizeof path, &err))
         return fail(CL_EXIT_OTHER, err.msg);
     ph_msg req = {.type = PH_MSG_SUBMIT_BULK};
     req.u.submit_bulk.dir = ph_bytes_str(path);
+    if (a->values_file)
+        req.u.submit_bulk.values_file = ph_bytes_str(vpath);
     req.u.submit_bulk.out_dir = ph_bytes_str(out_dir);
     fill_opts(a, ks == 8 ? PH_TABLE_KEY64 : PH_TABLE_KEY32, &req.u.submit_bulk.opts);
     uint64_t total;

@@ -54,7 +54,17 @@ static int build_job(coord *c, const ph_msg *m, coord_job **out, ph_err *err)
         if (!rc)
             rc = submit_path(c, "SUBMIT_BULK.out_dir", "output directory", b->out_dir,
                              out_dir, err);
-        return rc ? rc : coord_job_bulk(dir, out_dir, &b->opts, out, err);
+        char vfile[COORD_PATH_MAX];
+        if (!rc && b->values_file.n)
+            rc = submit_path(c, "SUBMIT_BULK.values_file", "values file", b->values_file,
+                             vfile, err);
+        if (!rc)
+            rc = coord_job_bulk(dir, out_dir, &b->opts, out, err);
+        if (!rc && b->values_file.n && (rc = coord_job_values_file(*out, vfile, err)) != 0) {
+            coord_job_free(*out);
+            *out = NULL;
+        }
+        return rc;
     }
     const ph_msg_submit_create *s = &m->u.submit_create;
     int rc = submit_path(c, "SUBMIT_CREATE.out_dir", "output directory", s->out_dir, out_dir,

@@ -102,6 +102,9 @@ static bool send_task(coord *c, coord_job *j, coord_worker *w, size_t widx)
     size_t len = 0;
     char name[256];
     int rc = coord_job_name_check(j, tid, &err);
+    if (!rc && j->values_file) /* its values come with a partitioned table only */
+        rc = ph_err_set(&err, PH_EINVAL, "%s: the values file %s goes with a partitioned "
+                        "table; this one is one graph", t->file, j->values_file);
     if (!rc)
         rc = task_keys(j, tid, &kbuf, &len, &err);
     unsigned ks = coord_job_key_size(j, tid);

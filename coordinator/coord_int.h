@@ -144,6 +144,8 @@ typedef struct coord_job {
     size_t keys_len;
     char *values;          /* create: starting values (owned), NULL = all 0 */
     size_t values_len;
+    char *values_file;     /* bulk of one file, partitioned: its starting values
+                              (a resolved path, owned), NULL = all 0 */
 
     coord_task *tasks;     /* sorted by file name */
     ph_result_row *rows;   /* rows[i] for tasks[i] */
@@ -263,12 +265,17 @@ typedef struct coord_job_restore {
     size_t keys_len;
     const char *values;    /* create: starting values, NULL/0 = all 0 */
     size_t values_len;
+    const char *values_file; /* bulk: NULL or the job's values file */
 } coord_job_restore;
 
 /* A bulk job over the *.keys files of dir (both paths already resolved and
  * confined by the caller); creates out_dir. */
 int coord_job_bulk(const char *dir, const char *out_dir, const ph_opts *o, coord_job **out,
                    ph_err *err);
+/* The starting values of j, a bulk job of one keys file with values: the
+ * file at path (resolved and confined by the caller), read when its
+ * partitioned table is assembled.  PH_EINVAL for any other job. */
+int coord_job_values_file(coord_job *j, const char *path, ph_err *err);
 /* A create job of one in-band keys set named name. */
 int coord_job_create(const ph_msg_submit_create *m, const char *out_dir, coord_job **out,
                      ph_err *err);

@@ -710,8 +710,21 @@ void coord_job_free(coord_job *j)
     free_work(j);
     free(j->dir);
     free(j->out_dir);
+    free(j->values_file);
     free(j->jw);
     free(j);
+}
+
+int coord_job_values_file(coord_job *j, const char *path, ph_err *err)
+{
+    if (j->is_create || j->total != 1 ||
+        !(j->table_flags & (PH_TABLE_VALUES32 | PH_TABLE_VALUES64)))
+        return ph_err_set(err, PH_EINVAL, "SUBMIT_BULK.values_file: goes with a job of one "
+                          "keys file with values");
+    free(j->values_file);
+    if (!(j->values_file = strdup(path)))
+        return ph_err_set(err, PH_ENOMEM, "job: out of memory");
+    return PH_OK;
 }
 
 /* ---- rebuilding from the journal ------------------------------------------ */
@@ -728,6 +741,8 @@ int coord_jobs_restore(coord_jobs *t, const coord_job_restore *rs)
     if (!rc && rs->dir[0] && !(j->dir = strdup(rs->dir)))
         rc = -1;
     if (!rc && !(j->out_dir = strdup(rs->out_dir)))
+        rc = -1;
+    if (!rc && rs->values_file && !(j->values_file = strdup(rs->values_file)))
         rc = -1;
     if (!rc && rs->is_create) {
         if (!(j->keys = malloc(rs->keys_len ? rs->keys_len : 1)))

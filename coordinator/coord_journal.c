@@ -224,6 +224,8 @@ static void encode_job(jbuf *b, const coord_job *j)
         jb_u32(b, j->partition);
     if (values) /* a job with values: their starting bytes, empty = all 0 */
         jb_str(b, j->values ? j->values : "", j->values ? j->values_len : 0);
+    if (values && j->values_file) /* optional: a bulk job's values file */
+        jb_cstr(b, j->values_file);
 }
 
 static void encode_task(jbuf *b, const coord_job *j, uint64_t task, const char *node,
@@ -488,9 +490,12 @@ static int replay_job(const replay_ctx *rc_, jrd *r)
         files[i] = jr_dup(r);
     size_t klen = 0;
     const char *keys = jr_str(r, &klen);
+    char *values_file = NULL;
     if (rs->table_flags & (PH_TABLE_VALUES32 | PH_TABLE_VALUES64)) {
         rs->partition = (uint32_t)jr_uint(r, 4);
         rs->values = jr_str(r, &rs->values_len);
+        if (!r->bad && r->off < r->n)
+            rs->values_file = values_file = jr_dup(r);
     } else if (!r->bad && r->n - r->off == 4) {
         rs->partition = (uint32_t)jr_uint(r, 4);
     }
@@ -509,6 +514,7 @@ static int replay_job(const replay_ctx *rc_, jrd *r)
     free(files);
     free(dir);
     free(out_dir);
+    free(values_file);
     return rc;
 }
 

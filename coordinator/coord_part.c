@@ -83,6 +83,7 @@ struct coord_part {
     uint64_t seed, per_group;
     char name[256];             /* table name */
     char path[4096];            /* the keys file */
+    char vstart[4096];          /* the job's values file, "" = values from 0 */
     ph_keys_map km;
     uint64_t table_seed;
     uint32_t nbuckets;
@@ -266,12 +267,23 @@ static int part_values_file(coord_part *p, ph_err *err)
 
 /* The build: on a writer thread (or the loop when there is no pool); it
  * touches only p. */
+/* Bytes per value of a table with values (--values 4|8), else 0. */
+static unsigned part_value_size(const coord_part *p)
+{
+    return (p->table_flags & PH_TABLE_VALUES64)   ? 8
+           : (p->table_flags & PH_TABLE_VALUES32) ? 4
+                                                  : 0;
+}
+
 static int part_build(coord_part *p, ph_err *err)
 {
     const char *file = strrchr(p->path, '/') ? strrchr(p->path, '/') + 1 : p->path;
     int rc = ph_keys_table_name(file, p->name, sizeof p->name, err);
     if (!rc)
         rc = ph_keys_map_read_sized(p->path, p->key_size, PH_KEYS_MAP_NOFOLLOW, &p->km, err);
+    /* A values file that does not fit the keys fails the table now. */
+    if (!rc && p->vstart[0])
+        rc = ph_part_values_check(p->vstart, part_value_size(p), p->km.n, p->path, err);
     if (rc)
         return rc;
     p->table_seed = ph_part_table_seed(p->seed);
@@ -335,7 +347,9 @@ void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t kpb)
     coord_part *p = calloc(1, sizeof *p);
     coord_wjob *wj = p ? part_wjob(j->id, t, p, part_build_run) : NULL;
     if (!wj || !bulk_path(j, t, p->path, sizeof p->path) ||
-        snprintf(p->out_dir, sizeof p->out_dir, "%s", j->out_dir) >= (int)sizeof p->out_dir) {
+        snprintf(p->out_dir, sizeof p->out_dir, "%s", j->out_dir) >= (int)sizeof p->out_dir ||
+        snprintf(p->vstart, sizeof p->vstart, "%s", j->values_file ? j->values_file : "") >=
+            (int)sizeof p->vstart) {
         ph_err_set(&err, wj ? PH_EINVAL : PH_ENOMEM, "%s: %s", j->tasks[t].file,
                    wj ? "path too long" : "out of memory");
         free(wj);
@@ -484,8 +498,9 @@ static int write_all_at(int fd, const void *data, size_t len, off_t off)
 typedef struct phc_feed {
     const coord_part *p;
     int kfd;                    /* the keys file, or -1 (index only) */
+    int sfd;                    /* the job's values file, or -1 */
     const char *shown;          /* OUT/NAME */
-    const void *zeros;          /* the starting values of a table with values */
+    const void *zeros;          /* values from 0 (no values file) */
 } phc_feed;
 
 static int pread_full(int fd, void *buf, size_t len, uint64_t off)
@@ -528,13 +543,17 @@ static int feed_keys(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err
     return PH_OK;
 }
 
-/* Bytes per value of a table with values (--values 4|8: they start at 0
- * through the cluster), else 0. */
-static unsigned part_value_size(const coord_part *p)
+/* The starting values, from the job's values file (checked to hold one
+ * value per key when the table was opened and when it was opened again). */
+static int feed_start(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
 {
-    return (p->table_flags & PH_TABLE_VALUES64)   ? 8
-           : (p->table_flags & PH_TABLE_VALUES32) ? 4
-                                                  : 0;
+    const phc_feed *f = ctx;
+    int r = pread_full(f->sfd, buf, len, off);
+    if (r > 0)
+        return ph_err_set(err, PH_EINVAL, "%s: changed while being read", f->p->vstart);
+    if (r < 0)
+        return ph_err_set(err, PH_EIO, "%s: cannot read: %s", f->p->vstart, strerror(errno));
+    return PH_OK;
 }
 
 static int phc_fill(void *ctx, int fd, ph_err *err)
@@ -546,7 +565,9 @@ static int phc_fill(void *ctx, int fd, ph_err *err)
     ph_image_src src = {.kind = PH_IMAGE_PART, .part = &t, .key_size = (uint8_t)p->key_size,
                         .read_verts = feed_values, .read_keys = f->kfd >= 0 ? feed_keys : NULL,
                         .read_ctx = ctx, .values = f->zeros,
-                        .value_size = (uint8_t)(f->zeros ? part_value_size(p) : 0)};
+                        .read_values = f->sfd >= 0 ? feed_start : NULL,
+                        .value_size = (uint8_t)(f->zeros || f->sfd >= 0 ? part_value_size(p)
+                                                                         : 0)};
     char shown[4800];
     snprintf(shown, sizeof shown, "%s/%s.phc", f->shown, p->name);
     return ph_image_write_fd(&src, fd, shown, err);
@@ -567,6 +588,20 @@ static int open_keys_again(const coord_part *p, int *kfd, ph_err *err)
     return PH_OK;
 }
 
+/* The job's values file, one value per key of the table, no link followed. */
+static int open_start(const coord_part *p, int *sfd, ph_err *err)
+{
+    struct stat st;
+    uint64_t want = (uint64_t)p->km.n * part_value_size(p);
+    *sfd = open(p->vstart, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (*sfd < 0)
+        return ph_err_set(err, PH_EINVAL, "%s: cannot open: %s", p->vstart, strerror(errno));
+    if (fstat(*sfd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != want)
+        return ph_err_set(err, PH_EINVAL, "%s: changed while the table was built (the table "
+                          "needs %llu bytes of values)", p->vstart, (unsigned long long)want);
+    return PH_OK;
+}
+
 /* OUT/NAME/NAME.phc streamed from the values file and the keys file
  * (temporary + rename, no link followed): the coordinator holds neither
  * the vertex values nor the keys in position order, only a write buffer. */
@@ -574,19 +609,24 @@ static int part_write_phc(coord_part *p, const char *shown, ph_err *err)
 {
     char final[300];
     snprintf(final, sizeof final, "%s.phc", p->name);
-    phc_feed f = {.p = p, .kfd = -1, .shown = shown};
+    phc_feed f = {.p = p, .kfd = -1, .sfd = -1, .shown = shown};
     int rc = PH_OK;
     if (!(p->table_flags & PH_TABLE_INDEX_ONLY))
         rc = open_keys_again(p, &f.kfd, err);
     /* Zeros that are never written stay untouched pages, not memory. */
     void *zeros = NULL;
-    if (!rc && part_value_size(p) && !(f.zeros = zeros = calloc(p->km.n, part_value_size(p))))
+    if (!rc && part_value_size(p) && p->vstart[0])
+        rc = open_start(p, &f.sfd, err);
+    else if (!rc && part_value_size(p) &&
+             !(f.zeros = zeros = calloc(p->km.n, part_value_size(p))))
         rc = ph_err_set(err, PH_ENOMEM, "%s: out of memory for %u values", shown, p->km.n);
     char where[4800];
     snprintf(where, sizeof where, "%s/%s", shown, final);
     if (!rc)
         rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, phc_fill, &f, 1, err);
     free(zeros);
+    if (f.sfd >= 0)
+        close(f.sfd);
     if (f.kfd >= 0)
         close(f.kfd);
     /* A change after the keys were read is refused too (the .phc goes). */
@@ -597,25 +637,56 @@ static int part_write_phc(coord_part *p, const char *shown, ph_err *err)
     return rc;
 }
 
-/* The keys file copied into the temporary, a buffer at a time. */
-static int keys_fill(void *ctx, int fd, ph_err *err)
+/* total bytes from read(ctx, ...) into the temporary fd, a buffer at a
+ * time; ext names the file written in errors. */
+static int copy_fill(const phc_feed *f, int fd, ph_image_read_fn read, uint64_t total,
+                     const char *ext, ph_err *err)
 {
-    const phc_feed *f = ctx;
-    uint64_t total = (uint64_t)f->p->km.n * f->p->key_size;
     size_t cap = 1u << 20;
     char *buf = malloc(cap);
     if (!buf)
-        return ph_err_set(err, PH_ENOMEM, "%s/%s.keys: out of memory for a copy buffer",
-                          f->shown, f->p->name);
+        return ph_err_set(err, PH_ENOMEM, "%s/%s%s: out of memory for a copy buffer",
+                          f->shown, f->p->name, ext);
     int rc = PH_OK;
     for (uint64_t off = 0; !rc && off < total; off += cap) {
         size_t n = total - off < cap ? (size_t)(total - off) : cap;
-        rc = feed_keys(ctx, off, buf, n, err);
+        rc = read((void *)f, off, buf, n, err);
         if (!rc && ph_fs_write_full(fd, buf, n) != 0)
-            rc = ph_err_set(err, PH_EIO, "%s/%s.keys: write failed: %s", f->shown, f->p->name,
-                            strerror(errno));
+            rc = ph_err_set(err, PH_EIO, "%s/%s%s: write failed: %s", f->shown, f->p->name,
+                            ext, strerror(errno));
     }
     free(buf);
+    return rc;
+}
+
+/* The keys file copied into the temporary. */
+static int keys_fill(void *ctx, int fd, ph_err *err)
+{
+    const phc_feed *f = ctx;
+    return copy_fill(f, fd, feed_keys, (uint64_t)f->p->km.n * f->p->key_size, ".keys", err);
+}
+
+/* The job's values file copied into the temporary. */
+static int start_fill(void *ctx, int fd, ph_err *err)
+{
+    const phc_feed *f = ctx;
+    return copy_fill(f, fd, feed_start, (uint64_t)f->p->km.n * part_value_size(f->p),
+                     ".start", err);
+}
+
+/* Values from a values file (C files): OUT/NAME/NAME.start, embedded as
+ * the starting values, copied from the job's values file. */
+static int part_write_start(coord_part *p, const char *shown, ph_err *err)
+{
+    char final[300], where[4800];
+    snprintf(final, sizeof final, "%s.start", p->name);
+    snprintf(where, sizeof where, "%s/%s", shown, final);
+    phc_feed f = {.p = p, .kfd = -1, .sfd = -1, .shown = shown};
+    int rc = open_start(p, &f.sfd, err);
+    if (!rc)
+        rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, start_fill, &f, 1, err);
+    if (f.sfd >= 0)
+        close(f.sfd);
     return rc;
 }
 
@@ -627,7 +698,7 @@ static int part_write_keys(coord_part *p, const char *shown, ph_err *err)
     char final[300], where[4800];
     snprintf(final, sizeof final, "%s.keys", p->name);
     snprintf(where, sizeof where, "%s/%s", shown, final);
-    phc_feed f = {.p = p, .kfd = -1, .shown = shown};
+    phc_feed f = {.p = p, .kfd = -1, .sfd = -1, .shown = shown};
     int rc = open_keys_again(p, &f.kfd, err);
     if (!rc)
         rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, keys_fill, &f, 1, err);
@@ -646,13 +717,13 @@ static int part_write_keys(coord_part *p, const char *shown, ph_err *err)
  * part); c,bin: the C files, then NAME.phc, then the values last. */
 /* What a finish put at final names, removed again when a later step fails
  * (an older table's file it did not replace stays). */
-enum { FIN_KEYS = 1, FIN_BUCKETS = 2, FIN_TEXT = 4, FIN_PHC = 8 };
+enum { FIN_KEYS = 1, FIN_BUCKETS = 2, FIN_TEXT = 4, FIN_PHC = 8, FIN_START = 16 };
 
 static void part_unfinish(coord_part *p, unsigned done, const ph_artifacts *arts)
 {
-    static const char *const ext[] = {".keys", ".buckets", NULL, ".phc"};
+    static const char *const ext[] = {".keys", ".buckets", NULL, ".phc", ".start"};
     char name[300];
-    for (unsigned i = 0; i < 4; i++) {
+    for (unsigned i = 0; i < 5; i++) {
         if (!(done & (1u << i)) || !ext[i])
             continue;
         snprintf(name, sizeof name, "%s%s", p->name, ext[i]);
@@ -681,11 +752,16 @@ static int part_finish(coord_part *p, ph_err *err)
     ph_part_table t = {.seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
                        .nverts = p->nverts, .key_size = p->key_size};
     ph_artifacts arts = {0};
-    ph_part_emit_opts eo = {.values = part_value_size(p)}; /* values from 0 */
+    /* Values: from 0, or from the job's values file (NAME.start; the text
+     * renderer only asks whether there is one). */
+    ph_part_emit_opts eo = {.values = part_value_size(p),
+                            .start = p->vstart[0] ? (void *)p->vstart : NULL};
     if (!rc && want_c)
         rc = ph_part_emit_render_text_opts(&t, p->name, p->path, &eo, &arts, err);
     if (!rc && want_c && eo.values && !(rc = part_write_keys(p, shown, err)))
         done |= FIN_KEYS;
+    if (!rc && want_c && eo.start && !(rc = part_write_start(p, shown, err)))
+        done |= FIN_START;
     if (!rc && want_c) {
         char bname[300];
         snprintf(bname, sizeof bname, "%s.buckets", p->name);

@@ -383,6 +383,8 @@ static void enc_submit_bulk(enc *e, const ph_msg_submit_bulk *s)
     enc_str(e, s->dir);
     enc_str(e, s->out_dir);
     enc_opts(e, &s->opts);
+    if (s->values_file.n) /* shortest form: no values file, no fourth field */
+        enc_str(e, s->values_file);
 }
 
 /* JOB fields, shared by the JOB message and STATUS_REPLY's job entries. */
@@ -550,6 +552,8 @@ int ph_msg_encode(const ph_msg *m, char **buf, size_t *len, ph_err *err)
         nfields = job_nfields(&m->u.job);
     if (m->type == PH_MSG_SUBMIT_CREATE && m->u.submit_create.values.n)
         nfields = 5;
+    if (m->type == PH_MSG_SUBMIT_BULK && m->u.submit_bulk.values_file.n)
+        nfields = 4;
     enc e = { .rc = 0, .err = err, .type = ph_msg_type_name(m->type) };
     msgpack_sbuffer_init(&e.sb);
     msgpack_packer_init(&e.pk, &e.sb, msgpack_sbuffer_write);

@@ -415,13 +415,22 @@ static int dec_submit_create(dec *d, const msgpack_object *f, uint32_t nf,
     return 0;
 }
 
-static int dec_submit_bulk(dec *d, const msgpack_object *f, ph_msg_submit_bulk *v)
+static int dec_submit_bulk(dec *d, const msgpack_object *f, uint32_t nf,
+                           ph_msg_submit_bulk *v)
 {
     int rc;
+    v->values_file = (ph_bytes){NULL, 0};
     if ((rc = dec_str(d, &f[0], "dir", &v->dir))
-        || (rc = dec_str(d, &f[1], "out_dir", &v->out_dir)))
+        || (rc = dec_str(d, &f[1], "out_dir", &v->out_dir))
+        || (rc = dec_opts(d, &f[2], &v->opts)))
         return rc;
-    return dec_opts(d, &f[2], &v->opts);
+    if (nf == 4 && (rc = dec_str(d, &f[3], "values_file", &v->values_file)))
+        return rc;
+    if (nf == 4 && !v->values_file.n)
+        return dec_fail(d, "values_file", "empty (the shortest form leaves it out)");
+    if (v->values_file.n && !(v->opts.table_flags & (PH_TABLE_VALUES32 | PH_TABLE_VALUES64)))
+        return dec_fail(d, "values_file", "sent without opts.table_flags values");
+    return 0;
 }
 
 static int dec_node(dec *d, const msgpack_object *o, uint32_t i, ph_node_count *c)
@@ -596,7 +605,7 @@ static int dec_body(dec *d, const msgpack_object *f, uint32_t nf, ph_msg *m)
     case PH_MSG_PART_TASK: return dec_part_task(d, f, &m->u.part_task);
     case PH_MSG_PART_RESULT: return dec_part_result(d, f, &m->u.part_result);
     case PH_MSG_SUBMIT_CREATE: return dec_submit_create(d, f, nf, &m->u.submit_create);
-    case PH_MSG_SUBMIT_BULK: return dec_submit_bulk(d, f, &m->u.submit_bulk);
+    case PH_MSG_SUBMIT_BULK: return dec_submit_bulk(d, f, nf, &m->u.submit_bulk);
     case PH_MSG_JOB: return dec_job_fields(d, f, nf, &m->u.job);
     case PH_MSG_STATUS_REPLY: return dec_status_reply(d, f, &m->u.status_reply);
     case PH_MSG_CANCEL:
@@ -672,6 +681,7 @@ static int dec_message(dec *d, const msgpack_object *root, ph_msg *m)
     uint32_t got = root->via.array.size - 2;
     bool ok = m->type == PH_MSG_JOB             ? job_nfields_ok(got)
               : m->type == PH_MSG_SUBMIT_CREATE ? got == 4 || got == 5 /* values optional */
+              : m->type == PH_MSG_SUBMIT_BULK   ? got == 3 || got == 4 /* values file optional */
                                                 : got == (uint32_t)nf;
     if (!ok)
         return ph_err_set(d->err, PH_EPROTO, "%s: expected %d fields, got %u",

@@ -115,10 +115,14 @@ static int plan_sections(const ph_image_src *s, image_plan *p, ph_err *err)
     if (s->value_size) {
         if (!s->keys && !s->read_keys)
             return ph_err_set(err, PH_EINVAL, "table image: values without the keys");
-        if (!s->values)
+        if (!s->values && !s->read_values)
             return ph_err_set(err, PH_EINVAL, "table image: value size without values");
         p->data[SEC_VALUES] = s->values;
         p->len[SEC_VALUES] = nkeys * s->value_size;
+        if (!s->values) {
+            p->read[SEC_VALUES] = s->read_values;
+            p->rlen[SEC_VALUES] = p->len[SEC_VALUES];
+        }
     }
     uint64_t at = PH_IMAGE_HEADER;
     for (int i = 0; i < SEC_COUNT; i++) {

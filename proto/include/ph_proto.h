@@ -264,6 +264,10 @@ typedef struct ph_msg_submit_bulk {
     ph_bytes dir;        /* on the coordinator's host */
     ph_bytes out_dir;
     ph_opts opts;
+    /* Optional (a fourth field, sent only when not empty): the starting
+     * values of a one-file job with values (a big create), a file on the
+     * coordinator's host like dir. */
+    ph_bytes values_file;
 } ph_msg_submit_bulk;
 
 typedef struct ph_msg_wait {

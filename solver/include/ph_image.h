@@ -50,7 +50,7 @@ typedef int (*ph_image_read_fn)(void *ctx, uint64_t off, void *buf, size_t len, 
  * vertex values (part->assigned NULL) and its keys may come through read
  * functions instead: read_verts gives the nverts values (the spare zero
  * after them is the image's), read_keys the nkeys keys in position
- * order. */
+ * order, read_values (values NULL, value_size set) the nkeys values. */
 typedef struct ph_image_src {
     int kind;
     const ph_table *chm;
@@ -61,7 +61,8 @@ typedef struct ph_image_src {
     uint8_t value_size;   /* 0, 4 or 8 */
     ph_image_read_fn read_verts;
     ph_image_read_fn read_keys;
-    void *read_ctx;       /* both read functions' */
+    ph_image_read_fn read_values; /* values NULL: the nkeys values in key order */
+    void *read_ctx;       /* the read functions' */
 } ph_image_src;
 
 /* A parsed image: the tables' arrays point into the caller's buffer. */

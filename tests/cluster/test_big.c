@@ -20,6 +20,9 @@
  *   big_coord_shutdown      the same after phcoord is shut down (SHUTDOWN)
  *                           instead of killed, with --emit c,bin (NAME.phc
  *                           too equals create --local's)
+ *   big_values_restart      a big create with --values 4 --values-file through
+ *                           a coordinator killed mid-assembly: after the
+ *                           restart its files equal create --local's
  *   big_values_file_held    another assembly holds the fixed-name values
  *                           file (flock): a one-off temporary instead, the
  *                           table right, the held file untouched
@@ -500,6 +503,72 @@ static void big_coord_shutdown(void **state)
     assert_int_equal(log_value(log, "partitioned table opened", "resumed"), saved);
     assert_int_equal(log_value(log, "partitioned table closed", "solved"), groups - saved);
     free(log);
+}
+
+/* A big create with values from a values file (the coordinator reads it
+ * from its path, which travels in the job's journal record), the
+ * coordinator killed (-9) mid-assembly and restarted: the table's files,
+ * NAME.keys and NAME.start (the values) among them, equal create
+ * --local's. */
+static void big_values_restart(void **state)
+{
+    (void)state;
+    const uint32_t n = 1100000;
+    hx_args extra = {0};
+    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
+    setenv("PH_TEST_PART_HOLD", "3", 1);
+    hx_coord_up_state(&extra, "coord.log");
+    unsetenv("PH_TEST_PART_HOLD");
+    hx_worker_slow("0", "worker.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    hx_mkdir(hx_path("in"));
+    hx_write_keys(hx_path("in/big.keys"), n, 71, false);
+    uint32_t *v = malloc((size_t)n * 4);
+    assert_non_null(v);
+    for (uint32_t i = 0; i < n; i++)
+        v[i] = i * 5u + 3u;
+    hx_write_bytes(hx_path("in/big.vals"), v, (size_t)n * 4);
+    free(v);
+    char keys[1024], vals[1024], out[1024], local[1024], token[17];
+    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
+    snprintf(vals, sizeof vals, "%s", hx_path("in/big.vals"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    snprintf(local, sizeof local, "%s", hx_path("local"));
+    /* create waits for its job: it runs beside the test and waits through
+     * the restart; the job's token comes from status. */
+    hx_args ca = {0};
+    hx_args_add(&ca, hx_client_bin, "create", keys, "-o", out, "--values", "4",
+                "--values-file", vals, "--emit", "c,bin", "--coordinator", hx_endpoint(), NULL);
+    char cout[1024], cerr[1024];
+    hx_path_buf(cout, sizeof cout, "create.out");
+    hx_path_buf(cerr, sizeof cerr, "create.err");
+    pid_t client = hx_spawn(&ca, NULL, cout, cerr);
+    (void)wait_log_value(hx_path("coord.log"), "test hold reached", "saved");
+    hx_coord_kill9();
+    hx_coord_restart("coord2.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    assert_int_equal(hx_client(HX_HANG_MS, "status", "--json", NULL), 0);
+    char *j = hx_client_out();
+    const char *t = j ? strstr(j, "\"token\":\"") : NULL;
+    if (!t || strlen(t) < 25)
+        fail_msg("status after the restart names no job: %s", j ? j : "");
+    memcpy(token, t + 9, 16);
+    token[16] = '\0';
+    free(j);
+    wait_token_ok(token);
+    (void)hx_wait(client, HX_HANG_MS); /* its exit depends on when it lost the coordinator */
+    assert_int_equal(hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", "--values",
+                               "4", "--values-file", vals, "--emit", "c,bin", NULL), 0);
+    static const char *const files[] = {".values", ".buckets", ".c", ".h", "_data.S", ".phc",
+                                        ".keys", ".start", "_test.c"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char a[1200], b[1200];
+        snprintf(a, sizeof a, "%s/big/big%s", out, files[i]);
+        snprintf(b, sizeof b, "%s/big/big%s", local, files[i]);
+        if (!same_file(a, b))
+            fail_msg("big%s differs from create --local's", files[i]);
+    }
+    assert_int_equal(tmp_files(out), 0);
 }
 
 /* Another assembly (here the test, as another coordinator on the same
@@ -1129,6 +1198,7 @@ int main(int argc, char **argv)
         T(big_worker_killed),
         T(big_coord_restart),
         T(big_coord_shutdown),
+        T(big_values_restart),
         T(big_values_file_held),
         T(big_values_file_linked),
         T(big_coord_restart_bad_record),

@@ -207,8 +207,7 @@ static void test_emit_values(void **state)
 
     /* Partitioned (--partition 500): made in the client with --local, the
      * values in NAME.phc and NAME.start, the keys in NAME.keys; through the
-     * coordinator (values from 0) the same files as --local's, and a values
-     * file refused with one line, nothing written. */
+     * coordinator (values from 0) the same files as --local's. */
     char pout[512], p[700], cout[512];
     hx_path_buf(pout, sizeof pout, "vp-out");
     assert_int_equal(run(LOCAL("create", keys, "-o", pout, "--emit", "c,bin", "--values", "4",
@@ -251,12 +250,33 @@ static void test_emit_values(void **state)
     assert_int_equal(hx_count(msg, "\n"), 1);
     free(msg);
     assert_false(hx_exists(sout));
+    /* Through the coordinator with the values file (which it reads, like
+     * the keys file): --local's files, NAME.start included; a short one is
+     * refused with one line and exit 1, nothing written. */
     char rout[512];
     hx_path_buf(rout, sizeof rout, "vr-out");
-    assert_int_equal(run(CLIENT("create", keys, "-o", rout, "--values", "4", "--values-file",
-                                vals, "--partition", "500")), 1);
-    snprintf(p, sizeof p, "%s/val-2500", rout);
-    assert_false(hx_exists(p));
+    assert_int_equal(run(CLIENT("create", keys, "-o", rout, "--emit", "c,bin", "--values", "4",
+                                "--values-file", vals, "--partition", "500")), 0);
+    check_phc_values(rout, "val-2500", keys, 4, start);
+    static const char *const sfiles[] = {".h", ".c", ".keys", ".start", ".phc", ".values",
+                                         ".buckets", "_test.c", "_data.S", "/CMakeLists.txt"};
+    for (size_t i = 0; i < sizeof sfiles / sizeof sfiles[0]; i++) {
+        char a[700], b[700];
+        const char *sep = sfiles[i][0] == '/' ? "" : "/val-2500";
+        snprintf(a, sizeof a, "%s/val-2500%s%s", pout, sep, sfiles[i]);
+        snprintf(b, sizeof b, "%s/val-2500%s%s", rout, sep, sfiles[i]);
+        if (!same_bytes(a, b))
+            fail_msg("val-2500%s (values file) differs between --local and the cluster",
+                     sfiles[i]);
+    }
+    char qout[512];
+    hx_path_buf(qout, sizeof qout, "vq-out");
+    assert_int_equal(run(CLIENT("create", keys, "-o", qout, "--values", "4", "--values-file",
+                                sv, "--partition", "500")), 1);
+    msg = hx_slurp(msg_path);
+    assert_non_null(strstr(msg, "short.values: 2499 values, but "));
+    free(msg);
+    assert_false(hx_exists(qout));
     free(start);
     free(start32);
 }

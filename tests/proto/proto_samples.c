@@ -156,6 +156,7 @@ static const char *const labels[] = {
     "part-result", "part-result-failed", "job-parts", "submit-bulk-partition",
     "progress", "progress-empty",
     "cancel-task", "cancel", "cancel-reply", "cancel-reply-parts", "part-task-key64",
+    "submit-bulk-values-file",
 };
 
 int proto_sample_count(void)
@@ -180,7 +181,7 @@ static void sample_client(int i, ph_msg *m)
     case 9:
         m->type = PH_MSG_SUBMIT_BULK;
         m->u.submit_bulk = (ph_msg_submit_bulk){ ph_bytes_str("/srv/keys/sys32"),
-            ph_bytes_str(""), opts("mulrot", true, 2, 42) };
+            ph_bytes_str(""), opts("mulrot", true, 2, 42), {NULL, 0} };
         break;
     case 10:
         m->type = PH_MSG_WAIT;
@@ -249,7 +250,7 @@ static void sample_part(int i, ph_msg *m)
     default:
         m->type = PH_MSG_SUBMIT_BULK;
         m->u.submit_bulk = (ph_msg_submit_bulk){ ph_bytes_str("/srv/keys/big.keys"),
-            ph_bytes_str("/srv/out"), opts("auto", false, 1, 7) };
+            ph_bytes_str("/srv/out"), opts("auto", false, 1, 7), {NULL, 0} };
         m->u.submit_bulk.opts.partition = 4096;
         break;
     }
@@ -311,6 +312,13 @@ void proto_sample(int i, ph_msg *m)
         m->u.part_task = (ph_msg_part_task){ 9, 1, 2, ph_bytes_str("ids-64"),
             0xfedcba9876543210ull, 3, 7, 4, 8, 50, bin(part_counts, sizeof part_counts),
             bin(part_keys64, sizeof part_keys64), bin(part_pos, sizeof part_pos) };
+        break;
+    case 35: /* a big create with values from a file the coordinator reads */
+        m->type = PH_MSG_SUBMIT_BULK;
+        m->u.submit_bulk = (ph_msg_submit_bulk){ ph_bytes_str("/srv/keys/big.keys"),
+            ph_bytes_str("/srv/out"), opts("auto", false, 0, 3),
+            ph_bytes_str("/srv/keys/big.values") };
+        m->u.submit_bulk.opts.table_flags = PH_TABLE_VALUES32;
         break;
     default:
         if (i >= 23)
@@ -539,6 +547,7 @@ void proto_msg_walk(const ph_msg *m, proto_visit_fn fn, void *ctx)
         walk_b(fn, ctx, "dir", m->u.submit_bulk.dir);
         walk_b(fn, ctx, "out_dir", m->u.submit_bulk.out_dir);
         walk_opts(&m->u.submit_bulk.opts, fn, ctx);
+        walk_b(fn, ctx, "values_file", m->u.submit_bulk.values_file);
         break;
     case PH_MSG_RESULT: walk_result(&m->u.result, fn, ctx); break;
     case PH_MSG_PART_TASK: case PH_MSG_PART_RESULT: walk_part(m, fn, ctx); break;

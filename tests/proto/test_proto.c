@@ -443,7 +443,8 @@ static void test_opts_table_flags(void **state)
     frame_expect(&f, "SUBMIT_BULK.opts.table_flags: key size 4 and 8 both set");
 }
 
-/* Values: the flags, and SUBMIT_CREATE's optional fifth field. */
+/* Values: the flags, SUBMIT_CREATE's optional fifth field and
+ * SUBMIT_BULK's optional fourth. */
 static void test_values_fields(void **state)
 {
     (void)state;
@@ -487,6 +488,28 @@ static void test_values_fields(void **state)
         assert_string_equal(err.msg, bad[i].why);
         free(buf);
     }
+    /* SUBMIT_BULK's optional fourth field, the values file: kept with the
+     * values flag, refused without it. */
+    ph_msg b = {.type = PH_MSG_SUBMIT_BULK};
+    b.u.submit_bulk.dir = ph_bytes_str("/k/big.keys");
+    b.u.submit_bulk.out_dir = ph_bytes_str("/o");
+    b.u.submit_bulk.opts.hash = ph_bytes_str("auto");
+    b.u.submit_bulk.opts.table_flags = PH_TABLE_VALUES64;
+    assert_int_equal(ph_msg_encode(&b, &buf, &len4, &err), 0);
+    free(buf);
+    b.u.submit_bulk.values_file = ph_bytes_str("/k/big.vals");
+    assert_int_equal(ph_msg_encode(&b, &buf, &len, &err), 0);
+    assert_true(len > len4);
+    assert_int_equal(ph_msg_decode(buf, len, &m, &err), 0);
+    assert_int_equal(m.u.submit_bulk.values_file.n, 11);
+    assert_memory_equal(m.u.submit_bulk.values_file.p, "/k/big.vals", 11);
+    ph_msg_free(&m);
+    free(buf);
+    b.u.submit_bulk.opts.table_flags = 0;
+    assert_int_equal(ph_msg_encode(&b, &buf, &len, &err), 0);
+    assert_int_equal(ph_msg_decode(buf, len, &m, &err), PH_EPROTO);
+    assert_string_equal(err.msg, "SUBMIT_BULK.values_file: sent without opts.table_flags values");
+    free(buf);
 }
 
 static void test_field_types(void **state)
