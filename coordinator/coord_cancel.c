@@ -97,6 +97,7 @@ void coord_on_cancel(coord *c, const void *ident, size_t n, const ph_msg_cancel 
     coord_job_cancel(j);
     uint64_t told = cancel_running(c, j);
     uint64_t parts = coord_part_cancel(c, j);
+    coord_part_discard_queued(c, j); /* saved assemblies a restart left for them */
     ph_log_info("coord", "job=%s dropped=%" PRIu64 " running=%" PRIu64 " partitioned=%" PRIu64
                 " writing=%" PRIu64 " msg=\"job cancel requested\"", j->token, queued, told,
                 parts, j->writing);

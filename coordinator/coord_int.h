@@ -582,6 +582,9 @@ uint64_t coord_part_cancel(coord *c, coord_job *j);
  * that a restart left (the keys file gone or no longer a keys file, so the
  * table was never opened) is removed with OUT/NAME if that leaves it empty. */
 void coord_part_discard_saved(const coord *c, const coord_job *j, uint64_t t);
+/* The same for every task of cancelled j that is queued (never sent, or
+ * taken back) and not an open part: one open of OUT, one lookup a task. */
+void coord_part_discard_queued(const coord *c, const coord_job *j);
 
 /* coord_part_resume.c (leaf): with --state-dir, a partitioned table's
  * values are assembled under a fixed name beside a progress record, so a

@@ -383,27 +383,54 @@ void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t kpb)
     part_opened(c, wj);
 }
 
-void coord_part_discard_saved(const coord *c, const coord_job *j, uint64_t t)
+/* The saved assembly of file's table below OUT (outfd), if it is j's. */
+static void discard_in(int outfd, const coord_job *j, const char *file)
 {
-    if (!c->journal || j->is_create || !j->out_dir)
-        return;
-    const char *file = j->tasks[t].file;
     char name[256], shown[4400];
     ph_err e = {0};
-    int outfd = -1, dirfd = -1;
+    int dirfd = -1;
     if (ph_keys_table_name(strrchr(file, '/') ? strrchr(file, '/') + 1 : file, name,
-                           sizeof name, &e) != PH_OK ||
-        ph_fs_open_dir(j->out_dir, 0, &outfd, &e) != PH_OK)
+                           sizeof name, &e) != PH_OK)
         return;
     snprintf(shown, sizeof shown, "%s/%s", j->out_dir, name);
-    if (ph_fs_open_dir_at(outfd, name, 0, shown, &dirfd, &e) == PH_OK) {
-        if (coord_psave_discard(dirfd, name, j->token)) {
-            ph_log_info("coord", "job=%s file=%s msg=\"saved assembly of the failed table "
-                        "removed\"", j->token, file);
-            (void)unlinkat(outfd, name, AT_REMOVEDIR); /* only if that left it empty */
-        }
-        close(dirfd);
+    if (ph_fs_open_dir_at(outfd, name, 0, shown, &dirfd, &e) != PH_OK)
+        return;
+    if (coord_psave_discard(dirfd, name, j->token)) {
+        ph_log_info("coord", "job=%s file=%s msg=\"saved assembly of the table removed "
+                    "(failed or cancelled before it was opened)\"", j->token, file);
+        (void)unlinkat(outfd, name, AT_REMOVEDIR); /* only if that left it empty */
     }
+    close(dirfd);
+}
+
+/* OUT of j when saved assemblies may lie below it, else -1. */
+static int discard_out(const coord *c, const coord_job *j)
+{
+    int outfd = -1;
+    ph_err e = {0};
+    if (!c->journal || j->is_create || !j->out_dir ||
+        ph_fs_open_dir(j->out_dir, 0, &outfd, &e) != PH_OK)
+        return -1;
+    return outfd;
+}
+
+void coord_part_discard_saved(const coord *c, const coord_job *j, uint64_t t)
+{
+    int outfd = discard_out(c, j);
+    if (outfd < 0)
+        return;
+    discard_in(outfd, j, j->tasks[t].file);
+    close(outfd);
+}
+
+void coord_part_discard_queued(const coord *c, const coord_job *j)
+{
+    int outfd = discard_out(c, j);
+    if (outfd < 0)
+        return;
+    for (uint64_t t = 0; t < j->total; t++)
+        if (j->tasks[t].state == TASK_QUEUED && !j->tasks[t].part)
+            discard_in(outfd, j, j->tasks[t].file);
     close(outfd);
 }
 

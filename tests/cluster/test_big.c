@@ -40,6 +40,8 @@
  *                           saved values file and record are removed;
  *                           _other_record: a record whose token is not the
  *                           job's is left alone
+ *   big_restart_cancelled   a job cancelled after a restart, before its
+ *                           held table was opened again: the saved files go
  *   big_file_changed        the keys file shrinks mid-job: the table fails with
  *                           a one-line error naming the file, nothing of it
  *                           is written, the coordinator serves on
@@ -720,6 +722,29 @@ static void big_restart_keys_gone_other_record(void **state)
     restart_keys_broken(true, false);
 }
 
+/* A table held mid-assembly, the coordinator killed and restarted
+ * without workers (so the table is not opened again), the job cancelled:
+ * the saved values file and record go, and OUT/big, left empty. */
+static void big_restart_cancelled(void **state)
+{
+    (void)state;
+    char token[17];
+    held_then_stopped(1100000, 79, "3", token, true);
+    assert_int_equal(hx_stop_kind('w', HX_HANG_MS), 0);
+    hx_coord_restart("coord2.log");
+    assert_int_equal(hx_client(HX_HANG_MS, "cancel", token, NULL), 0);
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
+    char *j = hx_client_out();
+    fprintf(stderr, "wait: exit %d: %s", rc, j ? j : "\n");
+    assert_int_equal(rc, 5);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "\"state\":\"cancelled\""));
+    free(j);
+    assert_false(hx_exists(hx_path("out/big/big.values.partial")));
+    assert_false(hx_exists(hx_path("out/big/big.values.resume")));
+    assert_false(hx_exists(hx_path("out/big")));
+}
+
 static void big_file_changed(void **state)
 {
     (void)state;
@@ -1206,6 +1231,7 @@ int main(int argc, char **argv)
         T(big_restart_keys_gone),
         T(big_restart_keys_not_keys),
         T(big_restart_keys_gone_other_record),
+        T(big_restart_cancelled),
         T(big_file_changed),
         T(big_duplicate_key),
         T(big_key64_two_workers),
