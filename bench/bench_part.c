@@ -5,6 +5,7 @@
  *
  *   bench_part N|FILE.keys [THREADS [KEYS_PER_BUCKET [SEED]]]
  *   bench_part --gen N FILE.keys     (write N unique keys in scrambled order)
+ *   bench_part --gather N            (random reads of an array of N uint32)
  *
  * Prints one line: keys, threads, keys_per_bucket, buckets, solve_s (of it
  * split_s and layout_s, wall),
@@ -15,8 +16,14 @@
  *
  * PH_BENCH_SOLVES=K solves K times and reports the best wall and the best
  * process CPU of the K (solve_s, solve_verify_cpu_s); PH_BENCH_LOOKUPS=0
- * skips the lookups (their figures print as 0). */
+ * skips the lookups (their figures print as 0).
+ *
+ * --gather measures the bound under the lookups: 20M independent random
+ * reads of an array of N uint32 on transparent huge pages, the next reads
+ * prefetched 0, 8, 16, 32 or 64 reads ahead; best of 3 rounds, thread CPU
+ * ns per read. */
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <stdlib.h>
@@ -130,10 +137,54 @@ static int gen_file(const char *count, const char *path)
     return 0;
 }
 
+/* Random reads of an array of n uint32 on huge pages (see the top). */
+static int gather(const char *count)
+{
+    size_t n = (size_t)strtoull(count, NULL, 10), m = 20000000, huge = (size_t)2 << 20;
+    size_t bytes = (n * 4 + huge - 1) & ~(huge - 1);
+    uint32_t *a = n ? aligned_alloc(huge, bytes) : NULL;
+    uint32_t *idx = malloc(m * sizeof *idx);
+    if (!a || !idx) {
+        fprintf(stderr, "bench_part: out of memory for --gather %s\n", count);
+        return 1;
+    }
+#ifdef MADV_HUGEPAGE
+    (void)madvise(a, bytes, MADV_HUGEPAGE);
+#endif
+    for (size_t i = 0; i < n; i++)
+        a[i] = (uint32_t)i;
+    for (size_t i = 0; i < m; i++)
+        idx[i] = (uint32_t)(((uint64_t)scramble((uint32_t)i, 0x9a7) * n) >> 32);
+    static const unsigned dist[] = {0, 8, 16, 32, 64};
+    volatile uint64_t sink = 0;
+    for (unsigned d = 0; d < 5; d++) {
+        double best = 0;
+        for (int r = 0; r < 3; r++) {
+            uint64_t acc = 0;
+            double c0 = thread_cpu_ns();
+            for (size_t i = 0; i < m; i++) {
+                if (dist[d] && i + dist[d] < m)
+                    __builtin_prefetch(&a[idx[i + dist[d]]]);
+                acc += a[idx[i]];
+            }
+            keep_best(&best, (thread_cpu_ns() - c0) / m, r == 0);
+            sink += acc;
+        }
+        printf("gather values=%zu bytes=%zu prefetch=%u cpu_ns_per_read=%.2f\n", n, n * 4,
+               dist[d], best);
+    }
+    (void)sink;
+    free(idx);
+    free(a);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && !strcmp(argv[1], "--gen"))
         return gen_file(argv[2], argv[3]);
+    if (argc == 3 && !strcmp(argv[1], "--gather"))
+        return gather(argv[2]);
     if (argc < 2) {
         fprintf(stderr, "usage: bench_part N|FILE.keys [THREADS [KEYS_PER_BUCKET [SEED]]]\n");
         return 1;
