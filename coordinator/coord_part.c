@@ -557,17 +557,25 @@ static int feed_values(void *ctx, uint64_t off, void *buf, size_t len, ph_err *e
     return PH_OK;
 }
 
+/* len bytes at off of an input file (path, for errors) that was sized
+ * before: one that ends early changed while being read. */
+static int feed_input(int fd, const char *path, uint64_t off, void *buf, size_t len,
+                      ph_err *err)
+{
+    int r = pread_full(fd, buf, len, off);
+    if (r > 0)
+        return ph_err_set(err, PH_EINVAL, "%s: changed while being read", path);
+    if (r < 0)
+        return ph_err_set(err, PH_EIO, "%s: cannot read: %s", path, strerror(errno));
+    return PH_OK;
+}
+
 /* The keys in position order: the keys file itself, checked unchanged
  * before and after (part_write_phc). */
 static int feed_keys(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
 {
     const phc_feed *f = ctx;
-    int r = pread_full(f->kfd, buf, len, off);
-    if (r > 0)
-        return ph_err_set(err, PH_EINVAL, "%s: changed while being read", f->p->path);
-    if (r < 0)
-        return ph_err_set(err, PH_EIO, "%s: cannot read: %s", f->p->path, strerror(errno));
-    return PH_OK;
+    return feed_input(f->kfd, f->p->path, off, buf, len, err);
 }
 
 /* The starting values, from the job's values file (checked to hold one
@@ -575,12 +583,7 @@ static int feed_keys(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err
 static int feed_start(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
 {
     const phc_feed *f = ctx;
-    int r = pread_full(f->sfd, buf, len, off);
-    if (r > 0)
-        return ph_err_set(err, PH_EINVAL, "%s: changed while being read", f->p->vstart);
-    if (r < 0)
-        return ph_err_set(err, PH_EIO, "%s: cannot read: %s", f->p->vstart, strerror(errno));
-    return PH_OK;
+    return feed_input(f->sfd, f->p->vstart, off, buf, len, err);
 }
 
 static int phc_fill(void *ctx, int fd, ph_err *err)
