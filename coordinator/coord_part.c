@@ -171,22 +171,30 @@ static void part_free(coord_part *p)
     free(p);
 }
 
+/* Keys one frame of either direction carries. */
+static uint64_t frame_keys(unsigned key_size)
+{
+    return (ph_wire_max_frame() - PART_FRAME_SLACK) /
+           (key_size == 8 ? PART_FRAME_BYTES_PER_KEY64 : PART_FRAME_BYTES_PER_KEY);
+}
+
 /* Keys per group: --part-task-bytes of keys, within what one frame of
  * either direction carries. */
 static uint64_t group_keys(const coord *c, unsigned key_size)
 {
-    uint64_t cap = (ph_wire_max_frame() - PART_FRAME_SLACK) /
-                   (key_size == 8 ? PART_FRAME_BYTES_PER_KEY64 : PART_FRAME_BYTES_PER_KEY);
+    uint64_t cap = frame_keys(key_size);
     uint64_t want = (uint64_t)c->opts->part_task_bytes / key_size;
     if (want == 0)
         want = COORD_DEFAULT_PART_TASK_BYTES / key_size;
     return want < cap ? want : cap;
 }
 
-/* Bucket records and groups from the split. */
+/* Bucket records and groups from the split: consecutive buckets of up to
+ * per_group keys together, a bigger bucket (up to a frame's worth) in a
+ * group of its own. */
 static int part_layout(coord_part *p, ph_err *err)
 {
-    uint64_t per = p->per_group, base = 0;
+    uint64_t per = p->per_group, cap = frame_keys(p->key_size), base = 0;
     p->buckets = calloc((size_t)p->nbuckets + 1, sizeof *p->buckets);
     p->groups = calloc(p->nbuckets, sizeof *p->groups); /* at most one per bucket */
     if (!p->buckets || !p->groups)
@@ -195,7 +203,7 @@ static int part_layout(coord_part *p, ph_err *err)
     uint64_t in_group = 0;
     for (uint32_t b = 0; b < p->nbuckets; b++) {
         uint64_t k = p->start[b + 1] - p->start[b];
-        if (k > per)
+        if (k > cap)
             return ph_err_set(err, PH_EINVAL, "%s: a bucket of %" PRIu64 " keys does not fit "
                               "one %u-byte frame; use fewer keys per bucket (--partition)",
                               p->path, k, ph_wire_max_frame());

@@ -9,6 +9,9 @@
  *                           (PH_TEST_MAX_FRAME): the table is still built
  *                           (no frame outgrew the cap), while an unpartitioned
  *                           create of 100k keys is refused by that cap
+ *   big_buckets_over_group_bytes  buckets bigger than --part-task-bytes go
+ *                           one to a group and the table is built; a bucket
+ *                           past the frame cap is refused naming the frame
  *   big_worker_killed       kill -9 a worker holding groups: they are
  *                           requeued, another worker finishes the table
  *   big_coord_restart       kill -9 phcoord mid-assembly (held after a few
@@ -295,6 +298,44 @@ static void big_small_frames(void **state)
     assert_non_null(err);
     assert_non_null(strstr(err, "frame limit of 262144"));
     free(err);
+    unsetenv("PH_TEST_MAX_FRAME");
+}
+
+/* Buckets bigger than --part-task-bytes (64 KiB: 16384 keys a group) but
+ * well inside a frame each go as a group of their own, and the table is
+ * built; only a bucket past what a frame carries is refused, naming the
+ * frame (here under a 256 KiB cap: 20672 keys). */
+static void big_buckets_over_group_bytes(void **state)
+{
+    (void)state;
+    setenv("PH_TEST_MAX_FRAME", "262144", 1); /* every process started below */
+    hx_args extra = {0};
+    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
+    hx_coord_up(NULL, &extra, "coord.log");
+    hx_worker_slow("0", "worker.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    char dir[1024], keys[1024], out[1024];
+    snprintf(dir, sizeof dir, "%s", hx_path("in"));
+    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
+    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_mkdir(dir);
+    hx_write_keys(keys, 120000, 83, false);
+    int rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, "--partition", "18000", NULL);
+    if (rc != 0) {
+        hx_dump("client stdout", hx_path("client.out"));
+        hx_dump("coordinator log", hx_path("coord.log"));
+    }
+    assert_int_equal(rc, 0);
+    verify_table(out, "big", keys);
+    snprintf(out, sizeof out, "%s", hx_path("out2"));
+    rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, "--partition", "60000", "--json",
+                   NULL);
+    char *j = hx_client_out();
+    fprintf(stderr, "buckets of 60000 keys under a 256 KiB cap: exit %d: %s", rc, j ? j : "\n");
+    assert_int_equal(rc, 2);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "does not fit one 262144-byte frame"));
+    free(j);
     unsetenv("PH_TEST_MAX_FRAME");
 }
 
@@ -1220,6 +1261,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest all[] = {
         T(big_create_two_workers),
         T(big_small_frames),
+        T(big_buckets_over_group_bytes),
         T(big_worker_killed),
         T(big_coord_restart),
         T(big_coord_shutdown),
