@@ -138,9 +138,23 @@ typedef struct split_slice {
     uint64_t seed;
     uint32_t nbuckets;
     uint64_t *at;        /* nbuckets: counts, then next free slot per bucket */
+    uint64_t *sat;       /* two steps: next free slot per span of buckets */
     part_split *s;
-    int scatter;
+    int scatter;         /* 0 count, 1 scatter to buckets, 2 to spans */
 } split_slice;
+
+/* With many buckets the scatter goes in two steps.  Writing each key
+ * straight to its bucket keeps two lines per bucket in use at once (the
+ * key's and the position's): past a few thousand buckets they no longer
+ * fit the caches and nearly every write misses (100M keys, 24,414 buckets:
+ * the coordinator's read and split took 4.5 s of CPU).  So the keys first
+ * go to spans of SPLIT_SPAN consecutive buckets (a span's keys take the
+ * place its buckets will), then each span, a few MB at most, is copied
+ * aside and scattered to its buckets while in cache.  Both steps keep the
+ * order of the keys, so a bucket's keys keep ascending positions: the
+ * result is the one-step split's. */
+#define SPLIT_DIRECT_MAX 4096u
+#define SPLIT_SPAN 64u
 
 static void *split_run(void *arg)
 {
@@ -152,12 +166,55 @@ static void *split_run(void *arg)
                                      sl->nbuckets)]++;
         return NULL;
     }
+    if (sl->scatter == 2) {
+        for (uint32_t i = sl->lo; i < sl->hi; i++) {
+            uint64_t k = key_at(sl->keys, ks, i);
+            uint32_t b = ph_part_bucket_of(ph_part_mix(k ^ sl->seed), sl->nbuckets);
+            uint64_t at = sl->sat[b / SPLIT_SPAN]++;
+            key_put(sl->s->keys, ks, at, k);
+            sl->s->pos[at] = i;
+        }
+        return NULL;
+    }
     for (uint32_t i = sl->lo; i < sl->hi; i++) {
         uint64_t k = key_at(sl->keys, ks, i);
         uint64_t at = sl->at[ph_part_bucket_of(ph_part_mix(k ^ sl->seed), sl->nbuckets)]++;
         if (sl->s->keys)
             key_put(sl->s->keys, ks, at, k);
         sl->s->pos[at] = i;
+    }
+    return NULL;
+}
+
+/* The second step: spans first, first + step, ... to their buckets. */
+typedef struct split_regroup {
+    part_split *s;
+    uint64_t seed;
+    uint32_t nbuckets, first, step;
+    void *tk;            /* a span's keys and positions, copied aside */
+    uint32_t *tp;
+} split_regroup;
+
+static void *regroup_run(void *arg)
+{
+    split_regroup *r = arg;
+    part_split *s = r->s;
+    const unsigned ks = s->ksize;
+    uint64_t next[SPLIT_SPAN];
+    for (uint32_t b0 = r->first * SPLIT_SPAN; b0 < r->nbuckets; b0 += r->step * SPLIT_SPAN) {
+        uint32_t b1 = r->nbuckets - b0 < SPLIT_SPAN ? r->nbuckets : b0 + SPLIT_SPAN;
+        uint64_t lo = s->start[b0], cnt = s->start[b1] - lo;
+        memcpy(r->tk, (char *)s->keys + lo * ks, (size_t)cnt * ks);
+        memcpy(r->tp, s->pos + lo, (size_t)cnt * 4);
+        for (uint32_t b = b0; b < b1; b++)
+            next[b - b0] = s->start[b];
+        for (uint64_t j = 0; j < cnt; j++) {
+            uint64_t k = key_at(r->tk, ks, j);
+            uint32_t b = ph_part_bucket_of(ph_part_mix(k ^ r->seed), r->nbuckets);
+            uint64_t at = next[b - b0]++;
+            key_put(s->keys, ks, at, k);
+            s->pos[at] = r->tp[j];
+        }
     }
     return NULL;
 }
@@ -171,6 +228,60 @@ static unsigned split_threads(unsigned threads, uint32_t n, uint32_t nbuckets)
     while (nt > 1 && ((uint64_t)nt * nbuckets > SPLIT_COUNTERS_MAX || n / nt < 16384))
         nt--;
     return nt;
+}
+
+/* After the count: bucket starts, each thread's slots in each span (span
+ * g: thread 0's keys first, then thread 1's, ...), the scatter to spans,
+ * then spans to buckets (see SPLIT_SPAN). */
+static int split_two_steps(split_slice *sl, unsigned nt, part_split *s, uint32_t nbuckets)
+{
+    uint32_t nspans = (nbuckets + SPLIT_SPAN - 1) / SPLIT_SPAN;
+    uint64_t *sat = malloc((size_t)nt * nspans * sizeof *sat);
+    if (!sat)
+        return PH_ENOMEM;
+    uint64_t next = 0, widest = 0;
+    for (uint32_t b = 0; b < nbuckets; b++) {
+        s->start[b] = next;
+        for (unsigned t = 0; t < nt; t++)
+            next += sl[t].at[b];
+    }
+    s->start[nbuckets] = next;
+    for (uint32_t g = 0; g < nspans; g++) {
+        uint32_t b0 = g * SPLIT_SPAN, b1 = nbuckets - b0 < SPLIT_SPAN ? nbuckets : b0 + SPLIT_SPAN;
+        uint64_t at = s->start[b0];
+        for (unsigned t = 0; t < nt; t++) {
+            sat[(size_t)t * nspans + g] = at;
+            for (uint32_t b = b0; b < b1; b++)
+                at += sl[t].at[b];
+        }
+        if (s->start[b1] - s->start[b0] > widest)
+            widest = s->start[b1] - s->start[b0];
+    }
+    void *args[SPLIT_MAX_THREADS];
+    for (unsigned t = 0; t < nt; t++) {
+        sl[t].sat = sat + (size_t)t * nspans;
+        sl[t].scatter = 2;
+        args[t] = &sl[t];
+    }
+    run_threads(nt, split_run, args);
+    free(sat);
+    split_regroup rg[SPLIT_MAX_THREADS];
+    int rc = PH_OK;
+    for (unsigned t = 0; t < nt; t++) {
+        rg[t] = (split_regroup){.s = s, .seed = sl[t].seed, .nbuckets = nbuckets, .first = t,
+                                .step = nt, .tk = malloc((size_t)widest * s->ksize + 8),
+                                .tp = malloc((size_t)widest * 4 + 4)};
+        args[t] = &rg[t];
+        if (!rg[t].tk || !rg[t].tp)
+            rc = PH_ENOMEM;
+    }
+    if (!rc)
+        run_threads(nt, regroup_run, args);
+    for (unsigned t = 0; t < nt; t++) {
+        free(rg[t].tk);
+        free(rg[t].tp);
+    }
+    return rc;
 }
 
 /* with_keys: also the keys themselves grouped (else s->keys stays NULL). */
@@ -200,6 +311,13 @@ static int split_keys(const void *keys, unsigned ksize, uint32_t n, uint64_t see
         args[t] = &sl[t];
     }
     run_threads(nt, split_run, args);
+    if (with_keys && nbuckets > SPLIT_DIRECT_MAX) {
+        int rc = split_two_steps(sl, nt, s, nbuckets);
+        free(at);
+        if (rc)
+            split_free(s);
+        return rc;
+    }
     /* Bucket b: thread 0's keys first, then thread 1's, ... */
     uint64_t next = 0;
     for (uint32_t b = 0; b < nbuckets; b++) {

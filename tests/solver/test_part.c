@@ -307,6 +307,73 @@ static void test_groups_same_table(void **state)
     ph_part_free(&t);
 }
 
+/* The split by bucket, one step (few buckets) and two (many, also mostly
+ * empty ones), 4- and 8-byte keys, 1 and 3 threads: every position once,
+ * each key in its bucket beside its position, positions ascending within
+ * a bucket, the same arrays whatever the thread count. */
+static void split_check(const void *keys, unsigned ks, uint32_t n, uint32_t nb, unsigned threads,
+                        uint64_t **start_out, uint32_t **pos_out)
+{
+    uint64_t tseed = ph_part_table_seed(3), *start = NULL;
+    uint32_t *pos = NULL;
+    void *gk = NULL;
+    ph_err err = {0};
+    assert_int_equal(ph_part_split_positions_sized(keys, ks, n, tseed, nb, threads, &start, &gk,
+                                                   &pos, &err), 0);
+    assert_int_equal(start[0], 0);
+    assert_int_equal(start[nb], n);
+    uint8_t *seen = calloc(n, 1);
+    assert_non_null(seen);
+    for (uint32_t b = 0; b < nb; b++) {
+        assert_true(start[b] <= start[b + 1]);
+        for (uint64_t i = start[b]; i < start[b + 1]; i++) {
+            assert_true(pos[i] < n);
+            assert_false(seen[pos[i]]);
+            seen[pos[i]] = 1;
+            if (i > start[b])
+                assert_true(pos[i - 1] < pos[i]);
+            uint64_t k = ks == 8 ? ((const uint64_t *)keys)[pos[i]]
+                                 : ((const uint32_t *)keys)[pos[i]];
+            uint64_t g = ks == 8 ? ((const uint64_t *)gk)[i] : ((const uint32_t *)gk)[i];
+            assert_true(g == k);
+            assert_int_equal(ph_part_bucket_of(ph_part_mix(k ^ tseed), nb), b);
+        }
+    }
+    free(seen);
+    free(gk);
+    *start_out = start;
+    *pos_out = pos;
+}
+
+static void test_split_one_and_two_steps(void **state)
+{
+    (void)state;
+    const uint32_t n = 200000;
+    uint32_t *keys = gen_keys(GEN_SHUFFLED, n, 77);
+    uint64_t *keys64 = malloc((size_t)n * 8);
+    assert_non_null(keys64);
+    for (uint32_t i = 0; i < n; i++)
+        keys64[i] = (uint64_t)keys[i] << 32 | (keys[i] ^ 0x5a5a5a5au);
+    const uint32_t nbs[] = {1000, 20000, 150000}; /* one step, two, mostly tiny buckets */
+    for (unsigned c = 0; c < 3; c++) {
+        for (unsigned ks = 4; ks <= 8; ks += 4) {
+            const void *kv = ks == 8 ? (const void *)keys64 : (const void *)keys;
+            uint64_t *s1, *s3;
+            uint32_t *p1, *p3;
+            split_check(kv, ks, n, nbs[c], 1, &s1, &p1);
+            split_check(kv, ks, n, nbs[c], 3, &s3, &p3);
+            assert_memory_equal(s1, s3, ((size_t)nbs[c] + 1) * sizeof *s1);
+            assert_memory_equal(p1, p3, (size_t)n * sizeof *p1);
+            free(s1);
+            free(s3);
+            free(p1);
+            free(p3);
+        }
+    }
+    free(keys64);
+    free(keys);
+}
+
 /* The same group by group with 64-bit keys that differ only in their
  * high half: the groups give ph_part_solve64's table, and a tampered key
  * (one high bit) is caught by the check. */
@@ -571,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_threads_same_table),
         cmocka_unit_test(test_groups_same_table),
         cmocka_unit_test(test_groups_same_table64),
+        cmocka_unit_test(test_split_one_and_two_steps),
         cmocka_unit_test(test_image_stream),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_keys_map_changed),
