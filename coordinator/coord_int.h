@@ -164,6 +164,8 @@ typedef struct coord_job {
     bool cancel;           /* cancelled: nothing more is dispatched; ends
                               PH_JOB_CANCELLED once nothing is in flight */
     bool done_recorded;    /* replay: the journal has its DONE record */
+    bool restored;         /* rebuilt from the journal: a previous process may
+                              have left saved assemblies of its tables */
     bool forget;           /* retention ended: coord_jobs_sweep frees it */
     uint64_t done_elapsed_us; /* replay: its run time, from that record */
     uint64_t stalled;      /* running tasks quiet in the last stall scan */
@@ -580,7 +582,8 @@ uint64_t coord_part_cancel(coord *c, coord_job *j);
 
 /* With --state-dir: task t of j failed; a saved assembly of its table
  * that a restart left (the keys file gone or no longer a keys file, so the
- * table was never opened) is removed with OUT/NAME if that leaves it empty. */
+ * table was never opened) is removed with OUT/NAME if that leaves it empty.
+ * Only for a job rebuilt from the journal: no other job can have one. */
 void coord_part_discard_saved(const coord *c, const coord_job *j, uint64_t t);
 /* The same for every task of cancelled j that is queued (never sent, or
  * taken back) and not an open part: one open of OUT, one lookup a task. */

@@ -782,6 +782,7 @@ int coord_jobs_restore(coord_jobs *t, const coord_job_restore *rs)
     j->seed = rs->seed;
     j->start_us = ph_time_us();
     j->first_error_index = UINT64_MAX;
+    j->restored = true;
     j->next = j->total; /* unfinished tasks are queued again after replay */
     if (j->total == 0) {
         j->state = PH_JOB_NO_KEYS;

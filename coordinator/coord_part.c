@@ -416,7 +416,7 @@ static int discard_out(const coord *c, const coord_job *j)
 {
     int outfd = -1;
     ph_err e = {0};
-    if (!c->journal || j->is_create || !j->out_dir ||
+    if (!c->journal || !j->restored || j->is_create || !j->out_dir ||
         ph_fs_open_dir(j->out_dir, 0, &outfd, &e) != PH_OK)
         return -1;
     return outfd;
