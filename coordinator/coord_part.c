@@ -535,7 +535,6 @@ typedef struct phc_feed {
     int kfd;                    /* the keys file, or -1 (index only) */
     int sfd;                    /* the job's values file, or -1 */
     const char *shown;          /* OUT/NAME */
-    const void *zeros;          /* values from 0 (no values file) */
 } phc_feed;
 
 static int pread_full(int fd, void *buf, size_t len, uint64_t off)
@@ -586,6 +585,18 @@ static int feed_keys(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err
     return feed_input(f->kfd, f->p->path, off, buf, len, err);
 }
 
+/* Values from 0 (a table with values and no values file): streamed like
+ * the others, never held (a billion 8-byte zeros are 8 GB of address
+ * space, refused under a memory limit after the whole solve). */
+static int feed_zeros(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
+{
+    (void)ctx;
+    (void)off;
+    (void)err;
+    memset(buf, 0, len);
+    return PH_OK;
+}
+
 /* The starting values, from the job's values file (checked to hold one
  * value per key when the table was opened and when it was opened again). */
 static int feed_start(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
@@ -602,10 +613,8 @@ static int phc_fill(void *ctx, int fd, ph_err *err)
                        .buckets = p->buckets, .nverts = p->nverts, .key_size = p->key_size};
     ph_image_src src = {.kind = PH_IMAGE_PART, .part = &t, .key_size = (uint8_t)p->key_size,
                         .read_verts = feed_values, .read_keys = f->kfd >= 0 ? feed_keys : NULL,
-                        .read_ctx = ctx, .values = f->zeros,
-                        .read_values = f->sfd >= 0 ? feed_start : NULL,
-                        .value_size = (uint8_t)(f->zeros || f->sfd >= 0 ? part_value_size(p)
-                                                                         : 0)};
+                        .read_ctx = ctx, .read_values = f->sfd >= 0 ? feed_start : feed_zeros,
+                        .value_size = (uint8_t)part_value_size(p)};
     char shown[4800];
     snprintf(shown, sizeof shown, "%s/%s.phc", f->shown, p->name);
     return ph_image_write_fd(&src, fd, shown, err);
@@ -651,18 +660,12 @@ static int part_write_phc(coord_part *p, const char *shown, ph_err *err)
     int rc = PH_OK;
     if (!(p->table_flags & PH_TABLE_INDEX_ONLY))
         rc = open_keys_again(p, &f.kfd, err);
-    /* Zeros that are never written stay untouched pages, not memory. */
-    void *zeros = NULL;
     if (!rc && part_value_size(p) && p->vstart[0])
         rc = open_start(p, &f.sfd, err);
-    else if (!rc && part_value_size(p) &&
-             !(f.zeros = zeros = calloc(p->km.n, part_value_size(p))))
-        rc = ph_err_set(err, PH_ENOMEM, "%s: out of memory for %u values", shown, p->km.n);
     char where[4800];
     snprintf(where, sizeof where, "%s/%s", shown, final);
     if (!rc)
         rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, phc_fill, &f, 1, err);
-    free(zeros);
     if (f.sfd >= 0)
         close(f.sfd);
     if (f.kfd >= 0)
