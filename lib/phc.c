@@ -48,6 +48,10 @@ _Static_assert(PHC_PARTITION_AUTO == PH_PART_AUTO && PHC_PARTITION_OFF == PH_PAR
                "partition modes");
 _Static_assert(offsetof(struct phc_table, lk) == 0 && offsetof(phc_lookup, fns) == 0,
                "a table starts with the phc_table_lookups phcluster.h's inline calls read");
+_Static_assert(offsetof(phc_table_lookups, find) == sizeof(void *) &&
+                   offsetof(phc_table_lookups, values) == 2 * sizeof(void *) &&
+                   offsetof(phc_table_lookups, value_size) == 3 * sizeof(void *),
+               "the prefix keeps its layout: index, find, values, value_size");
 _Static_assert(sizeof(void *) != 8 || sizeof(phc_options) == 64,
                "phc_options keeps its size (values took reserved words)");
 
@@ -237,8 +241,8 @@ int phc_table_save(const phc_table *t, const char *path, phc_error *err)
         return fail_code(err, PHC_EINVAL, "save: no table or no path");
     const void *keys = t->key_size == 8 ? (const void *)t->keys64 : (const void *)t->keys;
     ph_image_src src = {.kind = t->kind, .chm = &t->chm, .part = &t->part, .keys = keys,
-                        .key_size = (uint8_t)t->key_size, .values = t->values,
-                        .value_size = (uint8_t)t->value_size};
+                        .key_size = (uint8_t)t->key_size, .values = t->lk.fns.values,
+                        .value_size = (uint8_t)t->lk.fns.value_size};
     return ph_image_save(&src, path, &e) ? fail(err, &e) : PHC_OK;
 }
 
@@ -353,7 +357,7 @@ void phc_table_free(phc_table *t)
         ph_part_free(&t->part);
     }
     free(t->keys_owned);
-    free(t->values);
+    free(t->lk.fns.values);
     if (t->map)
         munmap(t->map, t->map_len);
     free(t);

@@ -29,13 +29,12 @@ struct phc_table {
     void *map;                /* loaded from a file */
     size_t map_len;
     int built;                /* arrays owned by chm / part */
-    void *values;             /* value_size bytes per key, owned (also when loaded) */
-    unsigned value_size;      /* 0 (none), 4 or 8 */
 };
 
-/* t->values for t->nkeys keys of size bytes (4 or 8): a copy of initial
- * (nkeys values, host order), or all 0 when initial is NULL.  size 0
- * leaves the table without values. */
+/* The values (lk.fns.values and .value_size, in the prefix phcluster.h's
+ * inline calls read; owned, also when loaded) for t->nkeys keys of size
+ * bytes (4 or 8): a copy of initial (nkeys values, host order), or all 0
+ * when initial is NULL.  size 0 leaves the table without values. */
 int phc_values_init(phc_table *t, unsigned size, const void *initial, ph_err *e);
 
 #endif

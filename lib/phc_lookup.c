@@ -208,7 +208,11 @@ static void chm_params(phc_lookup *lk, const ph_table *c, unsigned key_size)
 
 void phc_lookup_init(phc_lookup *lk, const phc_lookup_src *src)
 {
+    void *values = lk->fns.values; /* phc_values_init's, kept */
+    uint32_t value_size = lk->fns.value_size;
     *lk = (phc_lookup){0};
+    lk->fns.values = values;
+    lk->fns.value_size = value_size;
     if (src->partitioned) {
         const ph_part_table *p = src->part;
         lk->assigned = p->assigned;

@@ -50,7 +50,9 @@ typedef struct phc_lookup_src {
     uint32_t nkeys;
 } phc_lookup_src;
 
-/* Fill lk for src: the functions of its shape and their parameters. */
+/* Fill lk for src: the functions of its shape and their parameters
+ * (fns.values and fns.value_size, phc_values_init's, are left as they
+ * are). */
 void phc_lookup_init(phc_lookup *lk, const phc_lookup_src *src);
 
 #endif

@@ -113,15 +113,20 @@ PHC_API int phc_table_build32(const uint32_t *keys, size_t n, const phc_options 
 PHC_API int phc_table_build64(const uint64_t *keys, size_t n, const phc_options *o,
                               phc_table **out, phc_error *err);
 
-/* Every table begins with these two pointers, set when the table is built
- * or loaded to the lookup code of its shape (hash family, vertex layout,
- * key size, partitioned or not), so that phc_table_index and
- * phc_table_find below are inline: one indirect call, no call into the
- * library first, no dispatch on the table's kind.  Part of the ABI; call
- * them through the two functions only. */
+/* Every table begins with this prefix, which the inline calls below read:
+ * the two lookup pointers, set when the table is built or loaded to the
+ * lookup code of its shape (hash family, vertex layout, key size,
+ * partitioned or not), so that phc_table_index and phc_table_find are one
+ * indirect call, no call into the library first, no dispatch on the
+ * table's kind; then the table's values (value_size bytes per key at the
+ * key's position, private memory the table owns; NULL and 0 without
+ * values), which phc_table_lookup and phc_table_increment read and change
+ * in place.  Part of the ABI; use it through those functions only. */
 typedef struct phc_table_lookups {
     uint32_t (*index)(const phc_table *t, uint64_t key);
     uint32_t (*find)(const phc_table *t, uint64_t key);
+    void *values;
+    uint32_t value_size; /* 0, 4 or 8 */
 } phc_table_lookups;
 
 #ifdef PHC_NO_INLINE
@@ -167,14 +172,65 @@ PHC_API int phc_table_has_keys(const phc_table *t);      /* 0 for index-only tab
  * table without values.  A 4-byte value takes the low 32 bits of what is
  * inserted and wraps at 2^32 when incremented (an 8-byte one at 2^64). */
 PHC_API unsigned phc_table_value_size(const phc_table *t); /* 0, 4 or 8 */
-/* The key's value; 0 for a key not in the set. */
-PHC_API uint64_t phc_table_lookup(const phc_table *t, uint64_t key);
 /* Sets the key's value; returns the value it had. */
 PHC_API uint64_t phc_table_insert(phc_table *t, uint64_t key, uint64_t value);
 /* Sets the key's value to 0; returns the value it had. */
 PHC_API uint64_t phc_table_delete(phc_table *t, uint64_t key);
+
+/* phc_table_lookup and phc_table_increment are inline where the header
+ * has the atomics the library uses: C11 <stdatomic.h> in C, the GCC/Clang
+ * __atomic built-ins (what <stdatomic.h> expands to there) in C++ or in
+ * C before C11.  They find the key through the table's prefix and load or
+ * add to its value with the same atomic operation and memory order as the
+ * exported functions of the same names, which PHC_NO_INLINE (or a
+ * compiler with neither) gives. */
+#if !defined(PHC_NO_INLINE) && !defined(__cplusplus) && defined(__STDC_VERSION__) && \
+    __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_ATOMICS__)
+#include <stdatomic.h>
+#define PHC_VALUE_LOAD_(p, bits) \
+    atomic_load_explicit((_Atomic uint##bits##_t *)(p), memory_order_acquire)
+#define PHC_VALUE_ADD1_(p, bits) \
+    atomic_fetch_add_explicit((_Atomic uint##bits##_t *)(p), 1, memory_order_acq_rel)
+#elif !defined(PHC_NO_INLINE) && defined(__GNUC__)
+#define PHC_VALUE_LOAD_(p, bits) __atomic_load_n((uint##bits##_t *)(p), __ATOMIC_ACQUIRE)
+#define PHC_VALUE_ADD1_(p, bits) \
+    __atomic_fetch_add((uint##bits##_t *)(p), 1, __ATOMIC_ACQ_REL)
+#endif
+
+#ifndef PHC_VALUE_LOAD_
+/* The key's value; 0 for a key not in the set. */
+PHC_API uint64_t phc_table_lookup(const phc_table *t, uint64_t key);
 /* Adds 1 to the key's value; returns the new value. */
 PHC_API uint64_t phc_table_increment(phc_table *t, uint64_t key);
+#else
+/* The key's value; 0 for a key not in the set. */
+static inline uint64_t phc_table_lookup(const phc_table *t, uint64_t key)
+{
+    const phc_table_lookups *p = (const phc_table_lookups *)(const void *)t;
+    uint32_t i = p->find(t, key);
+    if (i == PHC_NOT_FOUND)
+        return 0;
+    if (p->value_size == 8)
+        return PHC_VALUE_LOAD_((uint64_t *)p->values + i, 64);
+    if (p->value_size == 4)
+        return PHC_VALUE_LOAD_((uint32_t *)p->values + i, 32);
+    return 0;
+}
+
+/* Adds 1 to the key's value; returns the new value. */
+static inline uint64_t phc_table_increment(phc_table *t, uint64_t key)
+{
+    const phc_table_lookups *p = (const phc_table_lookups *)(const void *)t;
+    uint32_t i = p->find(t, key);
+    if (i == PHC_NOT_FOUND)
+        return PHC_NOT_MEMBER;
+    if (p->value_size == 8)
+        return PHC_VALUE_ADD1_((uint64_t *)p->values + i, 64) + 1;
+    if (p->value_size == 4)
+        return (uint32_t)(PHC_VALUE_ADD1_((uint32_t *)p->values + i, 32) + 1u);
+    return PHC_NOT_MEMBER;
+}
+#endif
 
 /* Write the table to path (a temporary beside it, then renamed: never half
  * a file).  The format is versioned, little-endian and checksummed.  The

@@ -4,7 +4,8 @@
  * 8-byte values; starting values; save and load with the values (a loaded
  * table takes writes, the file keeps what was saved); damaged values
  * sections refused; increments from several threads all counted (run
- * under TSan too). */
+ * under TSan too).  The header's inline lookup and increment are checked
+ * against the exported functions on every call. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "gen_keys.h"
+#include "lib_exported.h"
 #include "ph_fs.h"
 #include "ph_image.h"
 #include "phcluster.h"
@@ -93,16 +95,20 @@ static void *start_values(uint32_t n, unsigned vs)
  * table's find, which is checked exact in test_lib). */
 static int is_member(const phc_table *t, uint64_t k) { return phc_table_find(t, k) != PHC_NOT_FOUND; }
 
-/* Every call on member i, leaving its value at v0 again. */
+/* Every call on member i, leaving its value at v0 again; the inline
+ * lookup and increment against the exported ones. */
 static void check_member(phc_table *t, uint64_t key, uint64_t v0, unsigned vs, uint32_t i)
 {
     uint64_t m = mask_of(vs), v = (i * 2654435761ull + 0x100000007ull) & m;
     assert_int_equal(phc_table_lookup(t, key), v0);
+    assert_int_equal(exported_lookup(t, key), v0);
     assert_int_equal(phc_table_insert(t, key, v), v0);
     assert_int_equal(phc_table_lookup(t, key), v);
     assert_int_equal(phc_table_increment(t, key), (v + 1) & m);
-    assert_int_equal(phc_table_lookup(t, key), (v + 1) & m);
-    assert_int_equal(phc_table_delete(t, key), (v + 1) & m);
+    assert_int_equal(exported_increment(t, key), (v + 2) & m);
+    assert_int_equal(phc_table_lookup(t, key), (v + 2) & m);
+    assert_int_equal(exported_lookup(t, key), (v + 2) & m);
+    assert_int_equal(phc_table_delete(t, key), (v + 2) & m);
     assert_int_equal(phc_table_lookup(t, key), 0);
     assert_int_equal(phc_table_delete(t, key), 0);
     assert_int_equal(phc_table_insert(t, key, v0), 0);
@@ -122,9 +128,11 @@ static uint32_t check_outsiders(phc_table *t, const uint64_t *keys, uint32_t n, 
             continue;
         outside++;
         assert_int_equal(phc_table_lookup(t, k), 0);
+        assert_int_equal(exported_lookup(t, k), 0);
         assert_int_equal(phc_table_insert(t, k, 5), PHC_NOT_MEMBER);
         assert_int_equal(phc_table_delete(t, k), PHC_NOT_MEMBER);
         assert_int_equal(phc_table_increment(t, k), PHC_NOT_MEMBER);
+        assert_int_equal(exported_increment(t, k), PHC_NOT_MEMBER);
     }
     return outside;
 }
@@ -184,6 +192,8 @@ static void test_widths(void **state)
     assert_int_equal(phc_table_lookup(t, keys[7]), 5);
     assert_int_equal(phc_table_insert(t, keys[7], UINT32_MAX), 5);
     assert_int_equal(phc_table_increment(t, keys[7]), 0);
+    assert_int_equal(phc_table_insert(t, keys[7], UINT32_MAX), 0);
+    assert_int_equal(exported_increment(t, keys[7]), 0);
     assert_int_equal(phc_table_delete(t, keys[7]), 0);
     phc_table_free(t);
     o.value_size = 8;
@@ -192,15 +202,19 @@ static void test_widths(void **state)
     assert_int_equal(phc_table_increment(t, keys[9]), 0);
     assert_int_equal(phc_table_insert(t, keys[9], 0x100000005ull), 0);
     assert_int_equal(phc_table_increment(t, keys[9]), 0x100000006ull);
+    assert_int_equal(exported_increment(t, keys[9]), 0x100000007ull);
+    assert_int_equal(exported_lookup(t, keys[9]), 0x100000007ull);
     phc_table_free(t);
     /* No values: nothing to read or change for any key. */
     phc_options_init(&o);
     t = build(keys, 100, 0, &o);
     assert_int_equal(phc_table_value_size(t), 0);
     assert_int_equal(phc_table_lookup(t, keys[1]), 0);
+    assert_int_equal(exported_lookup(t, keys[1]), 0);
     assert_int_equal(phc_table_insert(t, keys[1], 1), PHC_NOT_MEMBER);
     assert_int_equal(phc_table_delete(t, keys[1]), PHC_NOT_MEMBER);
     assert_int_equal(phc_table_increment(t, keys[1]), PHC_NOT_MEMBER);
+    assert_int_equal(exported_increment(t, keys[1]), PHC_NOT_MEMBER);
     assert_int_equal(phc_table_find(t, keys[1]), 1);
     phc_table_free(t);
     free(keys);
