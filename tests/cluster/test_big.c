@@ -217,15 +217,32 @@ static void wait_token_ok(const char *token)
     free(j);
 }
 
+/* A coordinator and two workers (no delay), both registered. */
+static void cluster_two_workers(void)
+{
+    hx_coord_up(NULL, NULL, "coord.log");
+    hx_worker_slow("0", "w1.log");
+    hx_worker_slow("0", "w2.log");
+    assert_true(hx_wait_workers(2, HX_HANG_MS));
+}
+
+/* A phclient run's exit code rc is 0, else its stderr and the
+ * coordinator's log are shown and the test fails. */
+static void client_ok(int rc)
+{
+    if (rc != 0) {
+        hx_dump("client stderr", hx_path("client.err"));
+        hx_dump("coordinator log", hx_path("coord.log"));
+    }
+    assert_int_equal(rc, 0);
+}
+
 /* ---- the tests ------------------------------------------------------------- */
 
 static void big_create_two_workers(void **state)
 {
     (void)state;
-    hx_coord_up(NULL, NULL, "coord.log");
-    hx_worker_slow("0", "w1.log");
-    hx_worker_slow("0", "w2.log");
-    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    cluster_two_workers();
     char keys[1024], out[1024], local[1024];
     snprintf(keys, sizeof keys, "%s", hx_path("big.keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
@@ -267,21 +284,14 @@ static void big_small_frames(void **state)
 {
     (void)state;
     setenv("PH_TEST_MAX_FRAME", "262144", 1); /* every process started below */
-    hx_coord_up(NULL, NULL, "coord.log");
-    hx_worker_slow("0", "w1.log");
-    hx_worker_slow("0", "w2.log");
-    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    cluster_two_workers();
     char keys[1024], out[1024], small[1024];
     snprintf(keys, sizeof keys, "%s", hx_path("big.keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
     snprintf(small, sizeof small, "%s", hx_path("unpart.keys"));
     hx_write_keys(keys, 1500000, 23, false);
     int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, NULL);
-    if (rc != 0) {
-        hx_dump("client stderr", hx_path("client.err"));
-        hx_dump("coordinator log", hx_path("coord.log"));
-    }
-    assert_int_equal(rc, 0);
+    client_ok(rc);
     verify_table(out, "big", keys);
     char *st = status_json();
     uint64_t groups = st ? hx_field(st, "parts_total") : 0;
@@ -911,21 +921,14 @@ static void verify_table64(const char *out, const char *name, const char *keys_p
 static void big_key64_two_workers(void **state)
 {
     (void)state;
-    hx_coord_up(NULL, NULL, "coord.log");
-    hx_worker_slow("0", "w1.log");
-    hx_worker_slow("0", "w2.log");
-    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    cluster_two_workers();
     char keys[1024], out[1024], local[1024];
     snprintf(keys, sizeof keys, "%s", hx_path("ids-64.keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
     snprintf(local, sizeof local, "%s", hx_path("local"));
     write_keys64(keys, BIG64_KEYS, 7);
     int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, NULL);
-    if (rc != 0) {
-        hx_dump("client stderr", hx_path("client.err"));
-        hx_dump("coordinator log", hx_path("coord.log"));
-    }
-    assert_int_equal(rc, 0);
+    client_ok(rc);
     verify_table64(out, "ids-64", keys);
     assert_int_equal(tmp_files(out), 0);
     char *st = status_json();
@@ -1177,10 +1180,7 @@ static void same_files(const char *out, const char *local, const char *name,
 static void big_emit_bin(void **state)
 {
     (void)state;
-    hx_coord_up(NULL, NULL, "coord.log");
-    hx_worker_slow("0", "w1.log");
-    hx_worker_slow("0", "w2.log");
-    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    cluster_two_workers();
     char keys[1024], out[1024], local[1024], iout[1024], ilocal[1024];
     snprintf(keys, sizeof keys, "%s", hx_path("bin.keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
@@ -1189,11 +1189,7 @@ static void big_emit_bin(void **state)
     snprintf(ilocal, sizeof ilocal, "%s", hx_path("ilocal"));
     hx_write_keys(keys, 1500000, 29, false);
     int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, "--emit", "bin", NULL);
-    if (rc != 0) {
-        hx_dump("client stderr", hx_path("client.err"));
-        hx_dump("coordinator log", hx_path("coord.log"));
-    }
-    assert_int_equal(rc, 0);
+    client_ok(rc);
     char *log = hx_slurp(hx_path("coord.log"));
     assert_non_null(strstr(log, "partitioned table opened"));
     free(log);
@@ -1230,21 +1226,14 @@ static void big_emit_bin(void **state)
 static void big_emit_c_bin64(void **state)
 {
     (void)state;
-    hx_coord_up(NULL, NULL, "coord.log");
-    hx_worker_slow("0", "w1.log");
-    hx_worker_slow("0", "w2.log");
-    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    cluster_two_workers();
     char keys[1024], out[1024], local[1024];
     snprintf(keys, sizeof keys, "%s", hx_path("cb-64.keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));
     snprintf(local, sizeof local, "%s", hx_path("local"));
     write_keys64(keys, 1200000, 11);
     int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, "--emit", "c,bin", NULL);
-    if (rc != 0) {
-        hx_dump("client stderr", hx_path("client.err"));
-        hx_dump("coordinator log", hx_path("coord.log"));
-    }
-    assert_int_equal(rc, 0);
+    client_ok(rc);
     assert_int_equal(tmp_files(out), 0);
     verify_table64(out, "cb-64", keys);
     check_phc_file(out, "cb-64", keys, 8);
