@@ -981,9 +981,11 @@ int ph_part_check_group(const ph_part_group *g, const void *seeds, const void *v
 /* ---- lookup -------------------------------------------------------------- */
 
 /* Keys per group of ph_part_index_batch: enough reads in flight to cover a
- * memory access (two value reads per key), few enough that the prefetched
- * lines are still in L1 when read. */
-#define PART_BATCH 32u
+ * memory access (two value reads per key) with few groups' ends, where the
+ * reads in flight run out; of the 512 prefetched lines (32 KB) most are
+ * still in L1 when read, the rest in L2.  100M keys: 39-40 ns a key against 45-46 with groups of 32
+ * (medians, docs/BENCHMARKS.md). */
+#define PART_BATCH 256u
 
 void ph_part_index_batch(const ph_part_table *t, const uint32_t *keys, size_t n, uint32_t *out)
 {

@@ -127,7 +127,7 @@ static void pe_source(ph_sb *b, const pe_ctx *c)
                  "#if defined(__GNUC__)\n#define %s_PREFETCH(p) __builtin_prefetch(p)\n"
                  "#else\n#define %s_PREFETCH(p) ((void)(p))\n#endif\n\n"
                  "#define %s_BASE_MASK 0x%llxull\n"
-                 "#define %s_GROUP 32u\n\n"
+                 "#define %s_GROUP 256u\n\n"
                  "extern const uint64_t %s_buckets[%lluu];\n"
                  "extern const uint32_t %s_values[];\n\n",
                  c->name, t->nkeys, t->nbuckets, (unsigned long long)t->nverts, c->name,
