@@ -2,7 +2,8 @@
  * parallel, verify every key (see ph_part.h).
  *
  * The keys are split with a counting sort (count, prefix sums, scatter of
- * (key, position) pairs), so a bucket's keys sit together and a solving
+ * (key, position) pairs; in two steps past a few thousand buckets, see
+ * SPLIT_SPAN), so a bucket's keys sit together and a solving
  * thread touches only its bucket's slice and its own small graph.  A
  * bucket's seeds depend only on (table seed, bucket, attempt): the table is
  * the same whatever the thread count. */
