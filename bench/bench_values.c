@@ -10,8 +10,9 @@
  *   bench_values FILE.keys TABLE.phc [ROUNDS]
  *
  * Per round and per path: every key in file order (passes enough for 2M
- * calls) through increment, then through lookup; the best round of each
- * is printed, with lib/gen ratios.  Both paths increment every key the
+ * calls) through increment, then through lookup, then through find (what
+ * a lookup costs beyond its find); the best round of each is printed,
+ * with lib/gen ratios and the library's lookup/find.  Both paths increment every key the
  * same number of times, so at the end each key's value must agree, or it
  * exits 1.  Time is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID). */
 #define _POSIX_C_SOURCE 199309L
@@ -27,6 +28,7 @@
 #define CAT(a, b) CAT2(a, b)
 #define GEN_INCREMENT CAT(GEN_SYM, _increment)
 #define GEN_LOOKUP CAT(GEN_SYM, _lookup)
+#define GEN_FIND CAT(GEN_SYM, _find)
 
 static double now_ns(void)
 {
@@ -56,9 +58,9 @@ static uint32_t *read_keys(const char *path, uint32_t *n)
     return v;
 }
 
-enum { GEN_INC, LIB_INC, GEN_LOOK, LIB_LOOK, NTIMES };
+enum { GEN_INC, LIB_INC, GEN_LOOK, LIB_LOOK, GEN_FIND_, LIB_FIND, NTIMES };
 static const char *const names[NTIMES] = {"gen_increment", "lib_increment", "gen_lookup",
-                                          "lib_lookup"};
+                                          "lib_lookup",    "gen_find",      "lib_find"};
 
 /* ns per call of one path over `passes` passes of the keys. */
 static double run(int which, phc_table *t, const uint32_t *keys, uint32_t n, unsigned passes,
@@ -72,7 +74,9 @@ static double run(int which, phc_table *t, const uint32_t *keys, uint32_t n, uns
             case GEN_INC: acc += GEN_INCREMENT(keys[i]); break;
             case LIB_INC: acc += phc_table_increment(t, keys[i]); break;
             case GEN_LOOK: acc += GEN_LOOKUP(keys[i]); break;
-            default: acc += phc_table_lookup(t, keys[i]); break;
+            case LIB_LOOK: acc += phc_table_lookup(t, keys[i]); break;
+            case GEN_FIND_: acc += GEN_FIND(keys[i]); break;
+            default: acc += phc_table_find(t, keys[i]); break;
             }
         }
     double dt = now_ns() - t0;
@@ -122,8 +126,9 @@ int main(int argc, char **argv)
     printf("keys=%u", n);
     for (int w = 0; w < NTIMES; w++)
         printf(" %s=%.2f", names[w], best[w]);
-    printf(" ratio_increment=%.2f ratio_lookup=%.2f\n", best[LIB_INC] / best[GEN_INC],
-           best[LIB_LOOK] / best[GEN_LOOK]);
+    printf(" ratio_increment=%.2f ratio_lookup=%.2f ratio_find=%.2f lib_lookup_over_find=%.2f\n",
+           best[LIB_INC] / best[GEN_INC], best[LIB_LOOK] / best[GEN_LOOK],
+           best[LIB_FIND] / best[GEN_FIND_], best[LIB_LOOK] / best[LIB_FIND]);
     phc_table_free(t);
     free(keys);
     return sink == 42 ? 3 : 0;

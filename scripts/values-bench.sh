@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Values: the library's phc_table_increment and phc_table_lookup against a
-# generated table's NAME_increment and NAME_lookup.  For each size, random
+# generated table's NAME_increment and NAME_lookup (and phc_table_find
+# against NAME_find, what a lookup adds to its find).  For each size, random
 # 32-bit keys (seeded by the size), `phclient create --local --values 8
 # --emit c,bin` (one graph, then partitioned for sizes from 2^20), then
 # bench/bench_values.c compiled -O2 with the generated NAME.c (and
