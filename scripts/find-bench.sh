@@ -21,7 +21,11 @@
 # and 20000 (in cache) and 1000000 keys partitioned, 32- and 64-bit.
 #
 # Environment: PH_BENCH_BUILD (default <repo>/build-bench), PH_FIND_ROUNDS
-# (15; --lib 31), PH_FIND_HASH (--hash of generated-code tables, auto).
+# (15; --lib 31), PH_FIND_HASH (--hash of generated-code tables, auto),
+# PH_FIND_LIB_BASE (--lib: a directory with another libphcluster.so, e.g.
+# an older build's lib/; the shared binary then also runs against it,
+# alternating base / this tree twice, for an A/B in one run; the table
+# layout and phcluster.h must be the same in both).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${PH_BENCH_BUILD:-$repo/build-bench}
@@ -88,7 +92,16 @@ lib_bench() {
   cc_bench -L"$libdir" -lphcluster -Wl,-rpath,"$libdir" -o "$work/bench-so"
   cc_bench "$libdir/libphcluster.a" -pthread -o "$work/bench-a"
   echo "--- $n keys, $bits-bit, partition $part, load average $(cut -d' ' -f1 /proc/loadavg)"
-  echo -n "shared: "; "$work/bench-so" "$keyfile" "$out/$name.phc" "$rounds"
+  if [ -n "${PH_FIND_LIB_BASE:-}" ]; then
+    local r
+    for r in 1 2; do
+      echo -n "base $r: "
+      LD_LIBRARY_PATH=$PH_FIND_LIB_BASE "$work/bench-so" "$keyfile" "$out/$name.phc" "$rounds"
+      echo -n "shared $r: "; "$work/bench-so" "$keyfile" "$out/$name.phc" "$rounds"
+    done
+  else
+    echo -n "shared: "; "$work/bench-so" "$keyfile" "$out/$name.phc" "$rounds"
+  fi
   echo -n "static: "; "$work/bench-a" "$keyfile" "$out/$name.phc" "$rounds"
   rm -rf "$out" "$work/bench-so" "$work/bench-a" "$keyfile"
 }

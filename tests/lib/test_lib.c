@@ -240,6 +240,23 @@ static void check_table64(const phc_table *t, const uint64_t *keys, uint32_t n)
     for (uint32_t i = 0; i < n; i++)
         assert_int_equal(out[i], i);
     free(out);
+    /* The batch answers as find for members interleaved with misses (high
+     * bit flipped, low half only, random), over groups and a partial one. */
+    size_t np = 4 * (size_t)n + 3;
+    uint64_t *probe = malloc(np * sizeof *probe), pstate = 17;
+    uint32_t *pout = malloc(np * sizeof *pout);
+    assert_non_null(probe);
+    assert_non_null(pout);
+    for (size_t i = 0; i < np; i++) {
+        uint64_t k = keys[(i / 4) % n];
+        probe[i] = i % 4 == 0 ? k : i % 4 == 1 ? k ^ (1ull << 61)
+                 : i % 4 == 2 ? (uint32_t)k : gen_next(&pstate);
+    }
+    phc_table_find_batch(t, probe, np, pout);
+    for (size_t i = 0; i < np; i++)
+        assert_int_equal(pout[i], phc_table_find(t, probe[i]));
+    free(probe);
+    free(pout);
     uint64_t state = 9;
     for (uint32_t i = 0; i < n; i++) {
         assert_int_equal(phc_table_find(t, keys[i] ^ (1ull << 61)), PHC_NOT_FOUND);
