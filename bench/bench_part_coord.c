@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "ph_part.h"
+#include "ph_time.h"
 
 #define GROUP_KEYS (1u << 18)
 
@@ -30,12 +30,10 @@ static uint32_t scramble(uint32_t x, uint32_t salt)
     return x;
 }
 
+/* The process's CPU time (all threads), ns at microsecond resolution. */
 static double cpu_ns(void)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e9 +
-           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
+    return (double)ph_time_process_cpu_us() * 1e3;
 }
 
 typedef struct bgroup {

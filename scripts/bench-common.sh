@@ -1,5 +1,7 @@
-# bench-common.sh - sourced by the lookup benchmarks (find-bench.sh,
-# values-bench.sh): the machine header they print and their key files.
+# bench-common.sh - sourced by the benchmarks: the machine header and key
+# files of the lookup benchmarks (find-bench.sh, values-bench.sh), the CPU
+# time of processes for the cluster ones (big-cluster-bench.sh,
+# part-resume-bench.sh).
 
 # The machine, compiler, load and time, as every benchmark prints them.
 bench_machine() {
@@ -30,4 +32,14 @@ else:
 with open(path, "wb") as f:
     f.write(struct.pack(f"<{n}{'I' if bits == 32 else 'Q'}", *keys))
 PY
+}
+
+# cpu_s PID...: utime + stime of the processes, seconds (0 for none).
+cpu_s() { # utime + stime of pids, seconds (0 for none)
+  local sum=0 p
+  for p in "$@"; do
+    sum=$(awk -v hz="$(getconf CLK_TCK)" -v s="$sum" '{ print s + ($14 + $15) / hz }' \
+      "/proc/$p/stat")
+  done
+  echo "$sum"
 }

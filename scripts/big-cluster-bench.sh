@@ -44,14 +44,7 @@ port=$(( 20000 + RANDOM % 20000 ))
 ep="tcp://127.0.0.1:$port"
 client=("$build/client/phclient" --coordinator "$ep")
 
-cpu_s() { # utime + stime of pids, seconds (0 for none)
-  local sum=0 p
-  for p in "$@"; do
-    sum=$(awk -v hz="$(getconf CLK_TCK)" -v s="$sum" '{ print s + ($14 + $15) / hz }' \
-      "/proc/$p/stat")
-  done
-  echo "$sum"
-}
+. scripts/bench-common.sh
 
 start_workers() { # n: workers with --threads 1
   wpids=()
