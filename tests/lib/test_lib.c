@@ -14,18 +14,9 @@
 
 #include "gen_keys.h"
 #include "lib_exported.h"
+#include "lib_test_util.h"
 #include "ph_fs.h"
-#include "ph_image.h"
 #include "phcluster.h"
-
-static char g_dir[256];
-
-static const char *at(const char *name)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    return path;
-}
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -81,13 +72,12 @@ static void check_table(const phc_table *t, const uint32_t *keys, uint32_t n)
 
 static void round_trip(const uint32_t *keys, uint32_t n, const phc_options *o)
 {
-    phc_table *t, *l;
+    phc_table *t = lt_build32(keys, n, o), *l;
     phc_error e;
-    assert_int_equal(phc_table_build32(keys, n, o, &t, &e), PHC_OK);
     check_table(t, keys, n);
-    assert_int_equal(phc_table_save(t, at("rt.phc"), &e), PHC_OK);
+    assert_int_equal(phc_table_save(t, lt_at("rt.phc"), &e), PHC_OK);
     phc_table_free(t);
-    assert_int_equal(phc_table_load(at("rt.phc"), PHC_LOAD_VERIFY, &l, &e), PHC_OK);
+    assert_int_equal(phc_table_load(lt_at("rt.phc"), PHC_LOAD_VERIFY, &l, &e), PHC_OK);
     check_table(l, keys, n);
     assert_int_equal(phc_table_key_size(l), 4);
     phc_table_free(l);
@@ -173,13 +163,13 @@ static void test_index_only(void **state)
     phc_table_find_batch(t, keys, 2, out);
     assert_int_equal(out[0], PHC_NOT_FOUND);
     assert_int_equal(out[1], PHC_NOT_FOUND);
-    assert_int_equal(phc_table_save(t, at("io.phc"), &e), PHC_OK);
+    assert_int_equal(phc_table_save(t, lt_at("io.phc"), &e), PHC_OK);
     phc_table_free(t);
-    assert_int_equal(phc_table_load(at("io.phc"), 0, &t, &e), PHC_OK);
+    assert_int_equal(phc_table_load(lt_at("io.phc"), 0, &t, &e), PHC_OK);
     for (uint32_t i = 0; i < 2000; i++)
         assert_int_equal(phc_table_index(t, keys[i]), i);
     phc_table_free(t);
-    assert_int_equal(phc_table_load(at("io.phc"), PHC_LOAD_VERIFY, &t, &e), PHC_EINVAL);
+    assert_int_equal(phc_table_load(lt_at("io.phc"), PHC_LOAD_VERIFY, &t, &e), PHC_EINVAL);
     free(keys);
 }
 
@@ -215,20 +205,8 @@ static void test_build_errors(void **state)
 }
 
 /* 64-bit keys: members whose low halves collide (they differ only in the
- * high 32 bits) and random ones; non-members that differ from a member in
- * one high bit, and random 64-bit keys. */
-static uint64_t *keys64(uint32_t n, uint64_t seed)
-{
-    uint32_t *low = gen_keys(GEN_SHUFFLED, n / 2 + 1, seed);
-    uint64_t *k = malloc(n * sizeof *k);
-    assert_non_null(low);
-    assert_non_null(k);
-    for (uint32_t i = 0; i < n; i++)
-        k[i] = (uint64_t)low[i / 2] | (uint64_t)(0x9e370000u + (i & 1) * 0x100u + seed) << 32;
-    free(low);
-    return k;
-}
-
+ * high 32 bits: lt_keys64); non-members that differ from a member in one
+ * high bit, and random 64-bit keys. */
 static void check_table64(const phc_table *t, const uint64_t *keys, uint32_t n)
 {
     assert_int_equal(phc_table_key_size(t), 8);
@@ -279,22 +257,20 @@ static void test_round_trip_64(void **state)
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         uint32_t n = cases[c].n;
-        uint64_t *keys = keys64(n, c);
+        uint64_t *keys = lt_keys64(n, c, 0x9e370000u + (uint32_t)c);
         phc_options o;
         phc_options_init(&o);
         o.partition = cases[c].partition;
         o.compact = cases[c].compact;
         o.index_only = cases[c].index_only;
         o.threads = 2;
-        phc_table *t;
+        phc_table *t = lt_build64(keys, n, &o);
         phc_error e;
-        if (phc_table_build64(keys, n, &o, &t, &e))
-            fail_msg("%s", e.msg);
         if (!o.index_only)
             check_table64(t, keys, n);
-        assert_int_equal(phc_table_save(t, at("k64.phc"), &e), PHC_OK);
+        assert_int_equal(phc_table_save(t, lt_at("k64.phc"), &e), PHC_OK);
         phc_table_free(t);
-        assert_int_equal(phc_table_load(at("k64.phc"), o.index_only ? 0 : PHC_LOAD_VERIFY, &t,
+        assert_int_equal(phc_table_load(lt_at("k64.phc"), o.index_only ? 0 : PHC_LOAD_VERIFY, &t,
                                         &e), PHC_OK);
         if (o.index_only) {
             assert_false(phc_table_has_keys(t));
@@ -323,56 +299,19 @@ static image make_image(uint32_t n, uint32_t partition)
     phc_options o;
     phc_options_init(&o);
     o.partition = partition;
-    phc_table *t;
-    phc_error e;
-    assert_int_equal(phc_table_build32(keys, n, &o, &t, &e), PHC_OK);
-    assert_int_equal(phc_table_save(t, at("img.phc"), &e), PHC_OK);
+    phc_table *t = lt_build32(keys, n, &o);
+    image im = {0};
+    im.p = lt_save_image(t, "img.phc", &im.len);
     phc_table_free(t);
     free(keys);
-    image im = {0};
-    void *data;
-    ph_err pe;
-    assert_int_equal(ph_fs_read_all(at("img.phc"), 1u << 30, &data, &im.len, &pe), 0);
-    im.p = data;
     return im;
 }
 
 /* Load a modified copy (from a file: the real path), expect code. */
-static void expect_refused(const image *src, size_t len, void (*edit)(uint8_t *, size_t),
-                           int code, int fix_checksum)
+static void expect_refused(const image *src, size_t len, lt_edit edit, int code, int fix_checksum)
 {
-    uint8_t *copy = malloc(src->len ? src->len : 1);
-    memcpy(copy, src->p, src->len);
-    if (edit)
-        edit(copy, len);
-    if (fix_checksum) {
-        uint32_t c = ph_image_checksum(copy, len);
-        memcpy(copy + 48, &c, 4);
-    }
-    ph_err pe;
-    assert_int_equal(ph_fs_write_atomic(at("bad.phc"), copy, len, 0, &pe), 0);
-    phc_table *t = (phc_table *)&t;
-    phc_error e = {0};
-    int rc = phc_table_load(at("bad.phc"), 0, &t, &e);
-    if (rc != code)
-        print_error("expected %s, got %s: %s\n", phc_strerror(code), phc_strerror(rc), e.msg);
-    assert_int_equal(rc, code);
-    assert_null(t);
-    assert_int_equal(e.code, code);
-    assert_non_null(strstr(e.msg, "bad.phc"));
-    assert_null(strchr(e.msg, '\n'));
-    free(copy);
+    lt_expect_refused(src->p, src->len, len, edit, fix_checksum, code);
 }
-
-static uint64_t get64(const uint8_t *p, size_t off)
-{
-    uint64_t v;
-    memcpy(&v, p + off, 8);
-    return v;
-}
-
-static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
-static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
 
 static void test_truncated_everywhere(void **state)
 {
@@ -387,7 +326,8 @@ static void test_truncated_everywhere(void **state)
         expect_refused(im, 100, NULL, PHC_ETRUNC, 0);
         expect_refused(im, 191, NULL, PHC_ETRUNC, 0);
         for (int s = 0; s < 4; s++) {
-            uint64_t off = get64(im->p, 104 + 16 * (size_t)s), len = get64(im->p, 112 + 16 * (size_t)s);
+            uint64_t off = lt_get64(im->p, 104 + 16 * (size_t)s);
+            uint64_t len = lt_get64(im->p, 112 + 16 * (size_t)s);
             if (!len)
                 continue;
             size_t cuts[] = {off, off + 1, off + len - 1, off + len};
@@ -401,40 +341,40 @@ static void test_truncated_everywhere(void **state)
 
 static void flip_last(uint8_t *p, size_t len) { p[len - 1] ^= 0x40; }
 static void flip_checksum(uint8_t *p, size_t len) { (void)len; p[49] ^= 1; }
-static void flip_value(uint8_t *p, size_t len) { (void)len; p[get64(p, 104) + 3] ^= 0x10; }
+static void flip_value(uint8_t *p, size_t len) { (void)len; p[lt_get64(p, 104) + 3] ^= 0x10; }
 static void bad_magic(uint8_t *p, size_t len) { (void)len; p[0] = 'X'; }
-static void newer(uint8_t *p, size_t len) { (void)len; put32(p, 8, 2); }
-static void swapped(uint8_t *p, size_t len) { (void)len; put32(p, 12, 0x04030201u); }
-static void keys_out(uint8_t *p, size_t len) { put64(p, 136, len); }
-static void keys_wrap(uint8_t *p, size_t len) { (void)len; put64(p, 136, UINT64_MAX - 63); }
-static void keys_short(uint8_t *p, size_t len) { (void)len; put64(p, 144, get64(p, 144) - 4); }
-static void verts_misaligned(uint8_t *p, size_t len) { (void)len; put64(p, 104, get64(p, 104) + 8); }
-static void keys_over_verts(uint8_t *p, size_t len) { (void)len; put64(p, 136, get64(p, 104)); }
-static void count_up(uint8_t *p, size_t len) { (void)len; put64(p, 32, get64(p, 32) + 1); }
-static void count_huge(uint8_t *p, size_t len) { (void)len; put64(p, 32, 1ull << 40); }
-static void bad_kind(uint8_t *p, size_t len) { (void)len; put32(p, 24, 7); }
+static void newer(uint8_t *p, size_t len) { (void)len; lt_put32(p, 8, 2); }
+static void swapped(uint8_t *p, size_t len) { (void)len; lt_put32(p, 12, 0x04030201u); }
+static void keys_out(uint8_t *p, size_t len) { lt_put64(p, 136, len); }
+static void keys_wrap(uint8_t *p, size_t len) { (void)len; lt_put64(p, 136, UINT64_MAX - 63); }
+static void keys_short(uint8_t *p, size_t len) { (void)len; lt_put64(p, 144, lt_get64(p, 144) - 4); }
+static void verts_misaligned(uint8_t *p, size_t len) { (void)len; lt_put64(p, 104, lt_get64(p, 104) + 8); }
+static void keys_over_verts(uint8_t *p, size_t len) { (void)len; lt_put64(p, 136, lt_get64(p, 104)); }
+static void count_up(uint8_t *p, size_t len) { (void)len; lt_put64(p, 32, lt_get64(p, 32) + 1); }
+static void count_huge(uint8_t *p, size_t len) { (void)len; lt_put64(p, 32, 1ull << 40); }
+static void bad_kind(uint8_t *p, size_t len) { (void)len; lt_put32(p, 24, 7); }
 static void key8(uint8_t *p, size_t len) { (void)len; p[28] = 8; }
-static void bad_flags(uint8_t *p, size_t len) { (void)len; put32(p, 20, 0x80); }
+static void bad_flags(uint8_t *p, size_t len) { (void)len; lt_put32(p, 20, 0x80); }
 static void reserved(uint8_t *p, size_t len) { (void)len; p[180] = 1; }
-static void file_size(uint8_t *p, size_t len) { put64(p, 40, len + 1); }
+static void file_size(uint8_t *p, size_t len) { lt_put64(p, 40, len + 1); }
 static void width(uint8_t *p, size_t len) { (void)len; p[31] = 3; }
 /* Bucket entries: the second bucket's base past the values (its seed
  * kept), the end entry one vertex short of the table's count. */
 static void bucket_base(uint8_t *p, size_t len)
 {
     (void)len;
-    size_t at = get64(p, 120) + 8;
-    put64(p, at, (get64(p, at) & ~((1ull << 36) - 1)) | ((1ull << 36) - 1));
+    size_t at = lt_get64(p, 120) + 8;
+    lt_put64(p, at, (lt_get64(p, at) & ~((1ull << 36) - 1)) | ((1ull << 36) - 1));
 }
 static void bucket_verts(uint8_t *p, size_t len)
 {
     (void)len;
     uint32_t nbuckets;
     memcpy(&nbuckets, p + 96, 4);
-    size_t at = get64(p, 120) + 8 * (size_t)nbuckets;
-    put64(p, at, get64(p, at) - 1);
+    size_t at = lt_get64(p, 120) + 8 * (size_t)nbuckets;
+    lt_put64(p, at, lt_get64(p, at) - 1);
 }
-static void nbuckets_up(uint8_t *p, size_t len) { (void)len; put32(p, 96, 1u + *(uint32_t *)(p + 96)); }
+static void nbuckets_up(uint8_t *p, size_t len) { (void)len; lt_put32(p, 96, 1u + *(uint32_t *)(p + 96)); }
 
 static void test_damaged(void **state)
 {
@@ -475,11 +415,11 @@ static void test_damaged(void **state)
     free(longer);
     phc_table *t;
     phc_error e;
-    assert_int_equal(phc_table_load(g_dir, 0, &t, &e), PHC_EIO);
-    assert_int_equal(phc_table_load(at("none.phc"), 0, &t, &e), PHC_EIO);
+    assert_int_equal(phc_table_load(lt_at("."), 0, &t, &e), PHC_EIO);
+    assert_int_equal(phc_table_load(lt_at("none.phc"), 0, &t, &e), PHC_EIO);
     ph_err pe;
-    assert_int_equal(ph_fs_write_atomic(at("empty.phc"), "", 0, 0, &pe), 0);
-    assert_int_equal(phc_table_load(at("empty.phc"), 0, &t, &e), PHC_ETRUNC);
+    assert_int_equal(ph_fs_write_atomic(lt_at("empty.phc"), "", 0, 0, &pe), 0);
+    assert_int_equal(phc_table_load(lt_at("empty.phc"), 0, &t, &e), PHC_ETRUNC);
 }
 
 static void test_load_mem(void **state)
@@ -501,19 +441,18 @@ static void test_save_refuses_link(void **state)
     phc_error e;
     assert_int_equal(phc_table_build32(keys, 3, NULL, &t, &e), PHC_OK);
     char target[512];
-    snprintf(target, sizeof target, "%s", at("elsewhere"));
-    assert_int_equal(symlink(target, at("link.phc")), 0);
-    assert_int_equal(phc_table_save(t, at("link.phc"), &e), PHC_EPERM);
+    snprintf(target, sizeof target, "%s", lt_at("elsewhere"));
+    assert_int_equal(symlink(target, lt_at("link.phc")), 0);
+    assert_int_equal(phc_table_save(t, lt_at("link.phc"), &e), PHC_EPERM);
     assert_int_equal(access(target, F_OK), -1);
-    assert_int_equal(phc_table_save(t, at("nodir/x.phc"), &e), PHC_EIO);
+    assert_int_equal(phc_table_save(t, lt_at("nodir/x.phc"), &e), PHC_EIO);
     phc_table_free(t);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "%s/phc-lib.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(g_dir))
+    if (lt_dir_setup("phc-lib"))
         return -1;
     g_chm = make_image(3000, PHC_PARTITION_OFF);
     g_part = make_image(20000, 700);
@@ -525,9 +464,7 @@ static int teardown(void **state)
     (void)state;
     free(g_chm.p);
     free(g_part.p);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return lt_dir_teardown();
 }
 
 int main(void)

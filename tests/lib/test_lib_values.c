@@ -19,51 +19,35 @@
 
 #include "gen_keys.h"
 #include "lib_exported.h"
-#include "ph_fs.h"
-#include "ph_image.h"
+#include "lib_test_util.h"
 #include "phcluster.h"
-
-static char g_dir[256];
-
-static const char *at(const char *name)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    return path;
-}
 
 /* n keys: 32-bit ones, or 64-bit ones whose low halves pair up (members
  * that differ only in their high 32 bits). */
 static uint64_t *make_keys(uint32_t n, int wide, uint64_t seed)
 {
+    if (wide)
+        return lt_keys64(n, seed, 0x51ed0000u);
     uint32_t *low = gen_keys(GEN_SHUFFLED, n, seed);
     uint64_t *k = malloc(n * sizeof *k);
     assert_non_null(low);
     assert_non_null(k);
     for (uint32_t i = 0; i < n; i++)
-        k[i] = wide ? (uint64_t)low[i / 2] | (uint64_t)(0x51ed0000u + (i & 1)) << 32 : low[i];
+        k[i] = low[i];
     free(low);
     return k;
 }
 
 static phc_table *build(const uint64_t *k, uint32_t n, int wide, const phc_options *o)
 {
-    phc_table *t = NULL;
-    phc_error e = {0};
-    int rc;
-    if (wide) {
-        rc = phc_table_build64(k, n, o, &t, &e);
-    } else {
-        uint32_t *k32 = malloc(n * sizeof *k32);
-        assert_non_null(k32);
-        for (uint32_t i = 0; i < n; i++)
-            k32[i] = (uint32_t)k[i];
-        rc = phc_table_build32(k32, n, o, &t, &e);
-        free(k32);
-    }
-    if (rc)
-        print_error("build: %s\n", e.msg);
-    assert_int_equal(rc, PHC_OK);
+    if (wide)
+        return lt_build64(k, n, o);
+    uint32_t *k32 = malloc(n * sizeof *k32);
+    assert_non_null(k32);
+    for (uint32_t i = 0; i < n; i++)
+        k32[i] = (uint32_t)k[i];
+    phc_table *t = lt_build32(k32, n, o);
+    free(k32);
     return t;
 }
 
@@ -247,14 +231,6 @@ static void test_option_errors(void **state)
     assert_int_equal(phc_table_build32(keys, 6, &o, &t, &e), PHC_EINVAL);
 }
 
-static void *read_file(const char *path, size_t *len)
-{
-    void *p;
-    ph_err pe;
-    assert_int_equal(ph_fs_read_all(path, 1u << 30, &p, len, &pe), 0);
-    return p;
-}
-
 /* Saved after changes, loaded: the changed values; the loaded table takes
  * writes (the mapping is read-only: the values are a private copy) and
  * the file keeps what was saved until saved again. */
@@ -272,9 +248,9 @@ static void round_trip(uint32_t n, uint32_t partition, int wide, unsigned vs)
     phc_error e = {0};
     for (uint32_t i = 0; i < n; i += 3)
         phc_table_increment(t, keys[i]);
-    assert_int_equal(phc_table_save(t, at("v.phc"), &e), PHC_OK);
+    assert_int_equal(phc_table_save(t, lt_at("v.phc"), &e), PHC_OK);
     phc_table_free(t);
-    assert_int_equal(phc_table_load(at("v.phc"), PHC_LOAD_VERIFY, &l, &e), PHC_OK);
+    assert_int_equal(phc_table_load(lt_at("v.phc"), PHC_LOAD_VERIFY, &l, &e), PHC_OK);
     assert_int_equal(phc_table_value_size(l), vs);
     for (uint32_t i = 0; i < n; i++)
         assert_int_equal(phc_table_lookup(l, keys[i]),
@@ -284,13 +260,13 @@ static void round_trip(uint32_t n, uint32_t partition, int wide, unsigned vs)
     assert_true(check_outsiders(l, keys, n, wide) > n);
     /* The file is unchanged by those writes; saving writes them. */
     phc_table *again;
-    assert_int_equal(phc_table_load(at("v.phc"), 0, &again, &e), PHC_OK);
+    assert_int_equal(phc_table_load(lt_at("v.phc"), 0, &again, &e), PHC_OK);
     assert_int_equal(phc_table_lookup(again, keys[1]), start_of(1, vs));
     phc_table_free(again);
-    assert_int_equal(phc_table_save(l, at("v2.phc"), &e), PHC_OK);
+    assert_int_equal(phc_table_save(l, lt_at("v2.phc"), &e), PHC_OK);
     phc_table_free(l);
     size_t len;
-    void *img = read_file(at("v2.phc"), &len);
+    void *img = lt_read_file(lt_at("v2.phc"), &len);
     assert_int_equal(phc_table_load_mem(img, len, 0, &l, &e), PHC_OK);
     for (uint32_t i = 0; i < n; i++)
         assert_int_equal(phc_table_lookup(l, keys[i]), i);
@@ -312,56 +288,64 @@ static void test_save_load(void **state)
 
 /* ---- damaged values sections ------------------------------------------ */
 
-static uint64_t get64(const uint8_t *p, size_t off)
-{
-    uint64_t v;
-    memcpy(&v, p + off, 8);
-    return v;
-}
-
-static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
-static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
-
 #define SEC_KEYS_AT 136u   /* keys section: offset, length */
 #define SEC_VALUES_AT 152u /* values section: offset, length */
+#define VALUES_LEN_AT (SEC_VALUES_AT + 8)
 
-static void size8(uint8_t *p) { p[29] = 8; }           /* the section is sized for 4 */
-static void size0(uint8_t *p) { p[29] = 0; }           /* a section with no value size */
-static void size3(uint8_t *p) { p[29] = 3; }
-static void no_keys(uint8_t *p) { put32(p, 20, 0); put64(p, SEC_KEYS_AT, 0); put64(p, SEC_KEYS_AT + 8, 0); }
-static void values_short(uint8_t *p) { put64(p, SEC_VALUES_AT + 8, get64(p, SEC_VALUES_AT + 8) - 4); }
-static void values_long(uint8_t *p) { put64(p, SEC_VALUES_AT + 8, get64(p, SEC_VALUES_AT + 8) + 4); }
-static void values_over_keys(uint8_t *p) { put64(p, SEC_VALUES_AT, get64(p, SEC_KEYS_AT)); }
-static void values_misaligned(uint8_t *p) { put64(p, SEC_VALUES_AT, get64(p, SEC_VALUES_AT) + 4); }
-static void values_gone(uint8_t *p) { put64(p, SEC_VALUES_AT, 0); put64(p, SEC_VALUES_AT + 8, 0); }
-static void values_huge(uint8_t *p) { put64(p, SEC_VALUES_AT + 8, UINT64_MAX - 63); }
+static void size8(uint8_t *p, size_t len) { (void)len; p[29] = 8; } /* the section is sized for 4 */
+static void size0(uint8_t *p, size_t len) { (void)len; p[29] = 0; } /* no value size */
+static void size3(uint8_t *p, size_t len) { (void)len; p[29] = 3; }
 
-static void expect_refused(const uint8_t *img, size_t len, void (*edit)(uint8_t *), int fix,
-                           int code)
+static void no_keys(uint8_t *p, size_t len)
 {
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, img, len);
-    edit(copy);
-    if (fix) {
-        uint32_t c = ph_image_checksum(copy, len);
-        memcpy(copy + 48, &c, 4);
-    }
-    ph_err pe;
-    assert_int_equal(ph_fs_write_atomic(at("bad.phc"), copy, len, 0, &pe), 0);
-    phc_table *t = (phc_table *)&t;
-    phc_error e = {0};
-    int rc = phc_table_load(at("bad.phc"), 0, &t, &e);
-    if (rc != code)
-        print_error("expected %s, got %s: %s\n", phc_strerror(code), phc_strerror(rc), e.msg);
-    assert_int_equal(rc, code);
-    assert_null(t);
-    assert_non_null(strstr(e.msg, "bad.phc"));
-    assert_null(strchr(e.msg, '\n'));
-    free(copy);
+    (void)len;
+    lt_put32(p, 20, 0);
+    lt_put64(p, SEC_KEYS_AT, 0);
+    lt_put64(p, SEC_KEYS_AT + 8, 0);
 }
 
-static void flip_a_value(uint8_t *p) { p[get64(p, SEC_VALUES_AT) + 1] ^= 4; }
+static void values_short(uint8_t *p, size_t len)
+{
+    (void)len;
+    lt_put64(p, VALUES_LEN_AT, lt_get64(p, VALUES_LEN_AT) - 4);
+}
+
+static void values_long(uint8_t *p, size_t len)
+{
+    (void)len;
+    lt_put64(p, VALUES_LEN_AT, lt_get64(p, VALUES_LEN_AT) + 4);
+}
+
+static void values_over_keys(uint8_t *p, size_t len)
+{
+    (void)len;
+    lt_put64(p, SEC_VALUES_AT, lt_get64(p, SEC_KEYS_AT));
+}
+
+static void values_misaligned(uint8_t *p, size_t len)
+{
+    (void)len;
+    lt_put64(p, SEC_VALUES_AT, lt_get64(p, SEC_VALUES_AT) + 4);
+}
+
+static void values_gone(uint8_t *p, size_t len)
+{
+    (void)len;
+    lt_put64(p, SEC_VALUES_AT, 0);
+    lt_put64(p, VALUES_LEN_AT, 0);
+}
+
+static void values_huge(uint8_t *p, size_t len)
+{
+    (void)len;
+    lt_put64(p, VALUES_LEN_AT, UINT64_MAX - 63);
+}
+
+static void flip_a_value(uint8_t *p, size_t len)
+{
+    (void)len;
+    p[lt_get64(p, SEC_VALUES_AT) + 1] ^= 4;
+}
 
 static void test_damaged_values(void **state)
 {
@@ -374,30 +358,23 @@ static void test_damaged_values(void **state)
         o.partition = part ? 300 : PHC_PARTITION_OFF;
         o.value_size = 4;
         phc_table *t = build(keys, n, 0, &o);
-        phc_error e;
-        assert_int_equal(phc_table_save(t, at("good.phc"), &e), PHC_OK);
-        phc_table_free(t);
         size_t len;
-        uint8_t *img = read_file(at("good.phc"), &len);
-        assert_int_equal(get64(img, SEC_VALUES_AT + 8), (uint64_t)n * 4);
-        expect_refused(img, len, flip_a_value, 0, PHC_ECHECKSUM);
-        expect_refused(img, len, size8, 1, PHC_EFORMAT);
-        expect_refused(img, len, size0, 1, PHC_EFORMAT);
-        expect_refused(img, len, size3, 1, PHC_EFORMAT);
-        expect_refused(img, len, no_keys, 1, PHC_EFORMAT);
-        expect_refused(img, len, values_short, 1, PHC_EFORMAT);
-        expect_refused(img, len, values_long, 1, PHC_EFORMAT);
-        expect_refused(img, len, values_over_keys, 1, PHC_EFORMAT);
-        expect_refused(img, len, values_misaligned, 1, PHC_EFORMAT);
-        expect_refused(img, len, values_gone, 1, PHC_EFORMAT);
-        expect_refused(img, len, values_huge, 1, PHC_EFORMAT);
+        uint8_t *img = lt_save_image(t, "good.phc", &len);
+        phc_table_free(t);
+        assert_int_equal(lt_get64(img, VALUES_LEN_AT), (uint64_t)n * 4);
+        lt_expect_refused(img, len, len, flip_a_value, 0, PHC_ECHECKSUM);
+        lt_expect_refused(img, len, len, size8, 1, PHC_EFORMAT);
+        lt_expect_refused(img, len, len, size0, 1, PHC_EFORMAT);
+        lt_expect_refused(img, len, len, size3, 1, PHC_EFORMAT);
+        lt_expect_refused(img, len, len, no_keys, 1, PHC_EFORMAT);
+        lt_expect_refused(img, len, len, values_short, 1, PHC_EFORMAT);
+        lt_expect_refused(img, len, len, values_long, 1, PHC_EFORMAT);
+        lt_expect_refused(img, len, len, values_over_keys, 1, PHC_EFORMAT);
+        lt_expect_refused(img, len, len, values_misaligned, 1, PHC_EFORMAT);
+        lt_expect_refused(img, len, len, values_gone, 1, PHC_EFORMAT);
+        lt_expect_refused(img, len, len, values_huge, 1, PHC_EFORMAT);
         /* Cut inside the values: truncated. */
-        uint8_t *copy = malloc(len);
-        memcpy(copy, img, len);
-        ph_err pe;
-        assert_int_equal(ph_fs_write_atomic(at("cut.phc"), copy, len - 2, 0, &pe), 0);
-        assert_int_equal(phc_table_load(at("cut.phc"), 0, &t, &e), PHC_ETRUNC);
-        free(copy);
+        lt_expect_refused(img, len, len - 2, NULL, 0, PHC_ETRUNC);
         free(img);
         free(keys);
     }
@@ -476,17 +453,13 @@ static void test_threads(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "%s/phc-values.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return lt_dir_setup("phc-values");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return lt_dir_teardown();
 }
 
 int main(void)
