@@ -1,7 +1,8 @@
 # bench-common.sh - sourced by the benchmarks: the machine header and key
-# files of the lookup benchmarks (find-bench.sh, values-bench.sh), the CPU
-# time of processes for the cluster ones (big-cluster-bench.sh,
-# part-resume-bench.sh).
+# files of the lookup benchmarks (find-bench.sh, values-bench.sh); for the
+# cluster ones (big-cluster-bench.sh, part-resume-bench.sh) the scratch
+# directory and its cleanup, a coordinator and workers on loopback, the CPU
+# time of processes and the columns of their results.
 
 # The machine, compiler, load and time, as every benchmark prints them.
 bench_machine() {
@@ -42,4 +43,70 @@ cpu_s() { # utime + stime of pids, seconds (0 for none)
       "/proc/$p/stat")
   done
   echo "$sum"
+}
+
+# The machine in one line, as the cluster benchmarks print it.
+bench_machine_line() {
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+       "$(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# bench_cluster BUILD WORK: the cluster benchmark's programs checked built
+# in BUILD; WORK made afresh and removed when the script exits, after every
+# process in bench_pids is killed and waited for; a loopback endpoint on a
+# random port, ep, and client, the phclient command that talks to it.
+bench_name=$(basename "$0" .sh)
+bench_pids=()
+bench_cluster() {
+  bench_build=$1 bench_work=$2
+  local exe
+  for exe in bench/bench_part client/phclient coordinator/phcoord worker/phworker; do
+    [[ -x $bench_build/$exe ]] || { echo "$bench_name: $bench_build/$exe not built" >&2; exit 1; }
+  done
+  rm -rf "$bench_work" && mkdir -p "$bench_work"
+  trap bench_cleanup EXIT
+  ep="tcp://127.0.0.1:$(( 20000 + RANDOM % 20000 ))"
+  client=("$bench_build/client/phclient" --coordinator "$ep")
+}
+
+bench_cleanup() {
+  local p
+  for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${bench_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$bench_work"
+}
+
+# bench_coord LOG ARGS...: phcoord bound to ep with ARGS, its log in LOG,
+# its pid in coord; returns once it answers a ping.
+bench_coord() {
+  local log=$1
+  shift
+  "$bench_build/coordinator/phcoord" --bind "$ep" "$@" 2>"$log" &
+  coord=$!
+  bench_pids+=("$coord")
+  for _ in $(seq 200); do
+    "${client[@]}" ping >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "$bench_name: phcoord did not come up" >&2
+  exit 1
+}
+
+# bench_workers N: N `phworker --threads 1` on ep, their pids in wpids,
+# their logs appended to WORK/workers.log.
+bench_workers() {
+  local i
+  wpids=()
+  for ((i = 0; i < $1; i++)); do
+    "$bench_build/worker/phworker" --coordinator "$ep" --threads 1 \
+      2>>"$bench_work/workers.log" &
+    wpids+=($!)
+    bench_pids+=($!)
+  done
+}
+
+# bench_column FILE LABEL N: field N of FILE's lines whose first is LABEL,
+# in ascending order (one a line).
+bench_column() {
+  awk -v k="$2" -v n="$3" '$1 == k { print $n }' "$1" | sort -g
 }

@@ -28,31 +28,12 @@ runs=${PH_BENCH_RUNS:-3}
 key_size=${PH_BIG_KEY_SIZE:-4}
 emit=${PH_BIG_EMIT:-c}
 work=${PH_BIG_WORK:-/tmp/ph-big-cluster-bench}
-for exe in bench/bench_part client/phclient coordinator/phcoord worker/phworker; do
-  [[ -x $build/$exe ]] || { echo "big-cluster-bench: $build/$exe not built" >&2; exit 1; }
-done
-rm -rf "$work" && mkdir -p "$work"
-pids=()
-wpids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port=$(( 20000 + RANDOM % 20000 ))
-ep="tcp://127.0.0.1:$port"
-client=("$build/client/phclient" --coordinator "$ep")
-
 . scripts/bench-common.sh
+bench_cluster "$build" "$work"
+wpids=()
 
-start_workers() { # n: workers with --threads 1
-  wpids=()
-  for ((i = 0; i < $1; i++)); do
-    "$build/worker/phworker" --coordinator "$ep" --threads 1 2>>"$work/workers.log" &
-    wpids+=($!)
-    pids+=($!)
-  done
+start_workers() { # n: workers with --threads 1, returns once they registered
+  bench_workers "$1"
   for _ in $(seq 100); do
     local nw
     nw=$("${client[@]}" status --json | grep -o "\"pid\":" | wc -l || true)
@@ -94,11 +75,8 @@ run() {
     "$(awk "BEGIN { print $w1 - $w0 }") $load $hwm" >>"$results"
 }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
-     "$(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$build/coordinator/phcoord" --bind "$ep" --allow-root "$work" 2>"$work/coord.log" &
-coord=$!
-pids+=($coord)
+bench_machine_line
+bench_coord "$work/coord.log" --allow-root "$work"
 setups=(cluster_1_worker cluster_2_workers local_2_threads)
 [[ $emit == c ]] || setups+=(cluster_2_workers_emit_c)
 for n in "${sizes[@]}"; do
@@ -138,10 +116,10 @@ for n in "${sizes[@]}"; do
        "before each run)"
   declare -A best med
   for label in "${setups[@]}"; do
-    mapfile -t w < <(awk -v k="$label" '$1 == k { print $2 }' "$results" | sort -g)
-    mapfile -t c < <(awk -v k="$label" '$1 == k { print $3 }' "$results" | sort -g)
-    mapfile -t wc < <(awk -v k="$label" '$1 == k { print $4 }' "$results" | sort -g)
-    mapfile -t rss < <(awk -v k="$label" '$1 == k { print $6 }' "$results" | sort -g)
+    mapfile -t w < <(bench_column "$results" "$label" 2)
+    mapfile -t c < <(bench_column "$results" "$label" 3)
+    mapfile -t wc < <(bench_column "$results" "$label" 4)
+    mapfile -t rss < <(bench_column "$results" "$label" 6)
     loads=$(awk -v k="$label" '$1 == k { printf "%s%s", s, $5; s = "," }' "$results")
     m=$(( (${#w[@]} - 1) / 2 ))
     best[$label]=${w[0]}

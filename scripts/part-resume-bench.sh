@@ -27,38 +27,14 @@ n=${2:-10000000}
 runs=${PH_BENCH_RUNS:-3}
 work=${PH_RESUME_WORK:-/tmp/ph-part-resume-bench}
 nworkers=${PH_RESUME_WORKERS:-2}
-for exe in bench/bench_part client/phclient coordinator/phcoord worker/phworker; do
-  [[ -x $build/$exe ]] || { echo "part-resume-bench: $build/$exe not built" >&2; exit 1; }
-done
-rm -rf "$work" && mkdir -p "$work/in"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port=$(( 20000 + RANDOM % 20000 ))
-ep="tcp://127.0.0.1:$port"
-client=("$build/client/phclient" --coordinator "$ep")
-
 . scripts/bench-common.sh
+bench_cluster "$build" "$work"
+mkdir -p "$work/in"
 
-coord_start() { # log [env...]
-  local log=$1 state=(--state-dir "$work/state")
-  shift
-  [[ ${1:-} == nostate ]] && { state=(); shift; }
-  env "$@" "$build/coordinator/phcoord" --bind "$ep" --allow-root "$work" \
-    "${state[@]}" 2>"$log" &
-  coord=$!
-  pids+=($coord)
-  for _ in $(seq 200); do
-    "${client[@]}" ping >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  echo "part-resume-bench: phcoord did not come up" >&2
-  exit 1
+coord_start() { # log [nostate]: on the --state-dir unless nostate
+  local state=(--state-dir "$work/state")
+  [[ ${2:-} == nostate ]] && state=()
+  bench_coord "$1" --allow-root "$work" "${state[@]}"
 }
 
 wait_log() { # file pattern
@@ -78,8 +54,7 @@ keys="$work/in/big.keys"
 "$build/bench/bench_part" --gen "$n" "$keys" >/dev/null
 "$build/client/phclient" create "$keys" -o "$work/local" --local --threads 2 >/dev/null
 groups=0 # of the table at the default --part-task-bytes: an unheld run says
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
-     "$(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_machine_line
 results="$work/results.txt"
 : >"$results"
 
@@ -89,7 +64,7 @@ one_run() {
   rm -rf "$work/state" "$work/out"
   mkdir -p "$work/state"
   hold=$(( groups > 1 ? groups / 2 : 1 ))
-  coord_start "$work/coord1.log" PH_TEST_PART_HOLD="$hold"
+  PH_TEST_PART_HOLD=$hold coord_start "$work/coord1.log"
   local token
   token=$("${client[@]}" bulk-create "$work/in" -o "$work/out" --no-wait --json |
     grep -o '"token":"[0-9a-f]*"' | cut -d'"' -f4)
@@ -120,13 +95,8 @@ one_run() {
 }
 
 # The group count, from an unheld run's log.
-wpids=()
 coord_start "$work/coord0.log"
-for ((i = 0; i < nworkers; i++)); do
-  "$build/worker/phworker" --coordinator "$ep" --threads 1 2>>"$work/workers.log" &
-  wpids+=($!)
-  pids+=($!)
-done
+bench_workers "$nworkers"
 "${client[@]}" bulk-create "$work/in" -o "$work/out0" >/dev/null 2>&1
 groups=$(field "$work/coord0.log" "partitioned table opened" groups)
 rm -rf "$work/out0"
@@ -167,9 +137,9 @@ echo "== $n keys, $groups groups, $nworkers workers --threads 1, killed at $((gr
      "groups solved; load before each run)"
 declare -A med
 for label in resume scratch full_state full_nostate; do
-  mapfile -t w < <(awk -v k="$label" '$1 == k { print $2 }' "$results" | sort -g)
-  mapfile -t c < <(awk -v k="$label" '$1 == k { print $3 }' "$results" | sort -g)
-  mapfile -t wc < <(awk -v k="$label" '$1 == k { print $4 }' "$results" | sort -g)
+  mapfile -t w < <(bench_column "$results" "$label" 2)
+  mapfile -t c < <(bench_column "$results" "$label" 3)
+  mapfile -t wc < <(bench_column "$results" "$label" 4)
   solved=$(awk -v k="$label" '$1 == k { print $5 "/" $6; exit }' "$results")
   loads=$(awk -v k="$label" '$1 == k { printf "%s%s", s, $7; s = "," }' "$results")
   m=$(( (${#w[@]} - 1) / 2 ))
