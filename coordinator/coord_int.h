@@ -9,7 +9,8 @@
  *     coord_dispatch.c which task goes to which worker, and sending it
  *     coord_restore.c  applying the journal's records after a restart
  *       coord_part.c     big keys files: partitioned tables solved group by
- *                        group (below client, worker, stall and dispatch)
+ *                        group (below client, worker, stall and dispatch);
+ *                        coord_part_finish.c writes a finished one's files
  *       coord_outcome.c  what follows a task's final result: its row, its
  *                        journal record, the job's completion, its waiters
  *         leaves: coord_job.c (the job table), coord_journal.c (records

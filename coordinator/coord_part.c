@@ -23,19 +23,14 @@
  * written at their offset in the temporary file; the worker verified each
  * bucket too.  Since the split holds every position exactly once, the
  * groups' checks together check Index(keys[i]) == i for every key.  Once
- * every group is in, on a writer thread: the keys file must be unchanged
- * (else the table is dropped), the values file is synced, the bucket
- * records and the text files are written (each atomically), with --emit
- * bin NAME.phc is streamed from the values file and the keys file (no
- * copy of either held), and the values file is renamed into place last
- * (--emit bin alone: NAME.phc is the table, the values file goes).
- * Nothing at a final name is ever half-written.
+ * every group is in, coord_part_finish.c writes the table's files on a
+ * writer thread; the state both files share is in coord_part_int.h.
  *
  * With --state-dir the values file has a fixed name and a progress record
  * beside it (coord_part_resume.c): a coordinator restarted mid-assembly
  * opens the file again, keeps the groups the record names and sends only
  * the others.  Without it the values go to a one-off temporary name. */
-#include "coord_int.h"
+#include "coord_part_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,11 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ph_fs.h"
-#include "ph_image.h"
 #include "ph_keys.h"
 #include "ph_keys_map.h"
 #include "ph_log.h"
@@ -69,51 +62,6 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 #define PART_FRAME_BYTES_PER_KEY64 16u
 #define PART_SPLIT_THREADS 2u
 
-struct coord_part {
-    coord_part *next;
-    bool opening;               /* being built, or finished, on a writer thread:
-                                   the loop touches nothing below but this flag */
-    bool closed;                /* closed while groups were being checked on
-                                   writer threads: freed by the last of them */
-    uint32_t checking;          /* groups on writer threads */
-    uint64_t task;              /* the file's task in its job */
-    /* inputs of the build, copied from the job (the thread sees no job) */
-    char out_dir[4096];
-    uint32_t kpb, table_flags;
-    uint64_t seed, per_group;
-    char name[256];             /* table name */
-    char path[4096];            /* the keys file */
-    char vstart[4096];          /* the job's values file, "" = values from 0 */
-    ph_keys_map km;
-    uint64_t table_seed;
-    uint32_t nbuckets;
-    uint64_t *start;            /* nbuckets + 1 */
-    unsigned key_size;          /* 4 or 8 */
-    void *keys;                 /* the keys grouped by bucket (key_size bytes) */
-    uint32_t *pos;              /* their positions */
-    uint64_t *buckets;          /* nbuckets + 1 entries (ph_part.h): bases, then
-                                   seeds as groups arrive */
-    uint64_t nverts;
-    int outfd;                  /* OUT */
-    int dirfd;                  /* OUT/NAME */
-    int vfd;                    /* the values file, under vtmp in dirfd */
-    char vtmp[512];
-    coord_pgroup *groups;
-    uint32_t ngroups, ndone, cursor;
-    uint64_t attempts;
-    uint32_t max_bucket_attempts;
-    uint64_t start_us;
-    char token[17];             /* the job's: the progress record's owner */
-    bool resumable;             /* --state-dir: values under a fixed name */
-    bool keep;                  /* teardown: values and record stay for a restart */
-    coord_psave *save;          /* the progress record (resumable), or NULL */
-    coord_psave_resumed resumed; /* what the build took up from it */
-    uint32_t hold;              /* PH_TEST_PART_HOLD: groups sent at most */
-    bool held;                  /* the hold's log line is out */
-    uint64_t open_us, send_us, check_us, finish_us; /* the loop's time on it (log) */
-    uint64_t open_cpu_us;       /* the process's CPU during the build (log) */
-    uint64_t check_cpu_us;      /* the checking threads' CPU, summed (log) */
-};
 
 /* ---- opening ------------------------------------------------------------ */
 
@@ -137,7 +85,7 @@ uint32_t coord_part_choose(const coord_job *j, uint64_t t)
     return ph_part_choose(j->partition ? j->partition : PH_PART_AUTO, n);
 }
 
-static void part_free(coord_part *p)
+void coord_part_free(coord_part *p)
 {
     if (!p)
         return;
@@ -275,14 +223,6 @@ static int part_values_file(coord_part *p, ph_err *err)
 
 /* The build: on a writer thread (or the loop when there is no pool); it
  * touches only p. */
-/* Bytes per value of a table with values (--values 4|8), else 0. */
-static unsigned part_value_size(const coord_part *p)
-{
-    return (p->table_flags & PH_TABLE_VALUES64)   ? 8
-           : (p->table_flags & PH_TABLE_VALUES32) ? 4
-                                                  : 0;
-}
-
 static int part_build(coord_part *p, ph_err *err)
 {
     const char *file = strrchr(p->path, '/') ? strrchr(p->path, '/') + 1 : p->path;
@@ -291,7 +231,7 @@ static int part_build(coord_part *p, ph_err *err)
         rc = ph_keys_map_read_sized(p->path, p->key_size, PH_KEYS_MAP_NOFOLLOW, &p->km, err);
     /* A values file that does not fit the keys fails the table now. */
     if (!rc && p->vstart[0])
-        rc = ph_part_values_check(p->vstart, part_value_size(p), p->km.n, p->path, err);
+        rc = ph_part_values_check(p->vstart, coord_part_value_size(p), p->km.n, p->path, err);
     if (rc)
         return rc;
     p->table_seed = ph_part_table_seed(p->seed);
@@ -331,8 +271,8 @@ static bool part_held(const coord_part *p);
 
 /* A writer-pool job of p (task t of job j) that runs run; NULL when out
  * of memory. */
-static coord_wjob *part_wjob(uint64_t job_id, uint64_t t, coord_part *p,
-                             int (*run)(coord_wjob *))
+coord_wjob *coord_part_wjob(uint64_t job_id, uint64_t t, coord_part *p,
+                            int (*run)(coord_wjob *))
 {
     coord_wjob *wj = calloc(1, sizeof *wj);
     if (!wj)
@@ -353,7 +293,7 @@ void coord_part_open(coord *c, coord_job *j, uint64_t t, uint32_t kpb)
 {
     ph_err err = {0};
     coord_part *p = calloc(1, sizeof *p);
-    coord_wjob *wj = p ? part_wjob(j->id, t, p, part_build_run) : NULL;
+    coord_wjob *wj = p ? coord_part_wjob(j->id, t, p, part_build_run) : NULL;
     if (!wj || !bulk_path(j, t, p->path, sizeof p->path) ||
         snprintf(p->out_dir, sizeof p->out_dir, "%s", j->out_dir) >= (int)sizeof p->out_dir ||
         snprintf(p->vstart, sizeof p->vstart, "%s", j->values_file ? j->values_file : "") >=
@@ -485,7 +425,7 @@ static void part_row(const coord_part *p, ph_msg_result *r)
 
 /* The file's final result: the part is closed (temporary removed unless
  * it was renamed) and its task settled. */
-static void part_close(coord *c, coord_job *j, coord_part *p, int status, const char *error)
+void coord_part_close(coord *c, coord_job *j, coord_part *p, int status, const char *error)
 {
     uint64_t t = p->task;
     ph_msg_result r;
@@ -507,7 +447,7 @@ static void part_close(coord *c, coord_job *j, coord_part *p, int status, const 
         p->next = c->part_orphans;
         c->part_orphans = p;
     } else {
-        part_free(p);
+        coord_part_free(p);
     }
     coord_task_settle(c, j, t, coord_job_jw(j, NULL), status ? NULL : &r, status, error);
 }
@@ -528,348 +468,6 @@ static int write_all_at(int fd, const void *data, size_t len, off_t off)
     return 0;
 }
 
-/* ---- the table file (--emit bin) ------------------------------------------ */
-
-typedef struct phc_feed {
-    const coord_part *p;
-    int kfd;                    /* the keys file, or -1 (index only) */
-    int sfd;                    /* the job's values file, or -1 */
-    const char *shown;          /* OUT/NAME */
-} phc_feed;
-
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-    char *q = buf;
-    while (len > 0) {
-        ssize_t r = pread(fd, q, len, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r == 0 ? 1 : -1; /* 1: the file ended early */
-        q += r;
-        len -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
-/* The vertex values, from the values file the groups were written into. */
-static int feed_values(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
-{
-    const phc_feed *f = ctx;
-    int r = pread_full(f->p->vfd, buf, len, off);
-    if (r != 0)
-        return ph_err_set(err, PH_EIO, "%s/%s.values: cannot read back: %s", f->shown,
-                          f->p->name, r > 0 ? "shorter than its table" : strerror(errno));
-    return PH_OK;
-}
-
-/* len bytes at off of an input file (path, for errors) that was sized
- * before: one that ends early changed while being read. */
-static int feed_input(int fd, const char *path, uint64_t off, void *buf, size_t len,
-                      ph_err *err)
-{
-    int r = pread_full(fd, buf, len, off);
-    if (r > 0)
-        return ph_err_set(err, PH_EINVAL, "%s: changed while being read", path);
-    if (r < 0)
-        return ph_err_set(err, PH_EIO, "%s: cannot read: %s", path, strerror(errno));
-    return PH_OK;
-}
-
-/* The keys in position order: the keys file itself, checked unchanged
- * before and after (part_write_phc). */
-static int feed_keys(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
-{
-    const phc_feed *f = ctx;
-    return feed_input(f->kfd, f->p->path, off, buf, len, err);
-}
-
-/* Values from 0 (a table with values and no values file): streamed like
- * the others, never held (a billion 8-byte zeros are 8 GB of address
- * space, refused under a memory limit after the whole solve). */
-static int feed_zeros(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
-{
-    (void)ctx;
-    (void)off;
-    (void)err;
-    memset(buf, 0, len);
-    return PH_OK;
-}
-
-/* The starting values, from the job's values file (checked to hold one
- * value per key when the table was opened and when it was opened again). */
-static int feed_start(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
-{
-    const phc_feed *f = ctx;
-    return feed_input(f->sfd, f->p->vstart, off, buf, len, err);
-}
-
-static int phc_fill(void *ctx, int fd, ph_err *err)
-{
-    const phc_feed *f = ctx;
-    const coord_part *p = f->p;
-    ph_part_table t = {.seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
-                       .buckets = p->buckets, .nverts = p->nverts, .key_size = p->key_size};
-    ph_image_src src = {.kind = PH_IMAGE_PART, .part = &t, .key_size = (uint8_t)p->key_size,
-                        .read_verts = feed_values, .read_keys = f->kfd >= 0 ? feed_keys : NULL,
-                        .read_ctx = ctx, .read_values = f->sfd >= 0 ? feed_start : feed_zeros,
-                        .value_size = (uint8_t)part_value_size(p)};
-    char shown[4800];
-    snprintf(shown, sizeof shown, "%s/%s.phc", f->shown, p->name);
-    return ph_image_write_fd(&src, fd, shown, err);
-}
-
-/* The keys file again, for the keys section: the very file that was read
- * (same inode, size and mtime), no link followed. */
-static int open_keys_again(const coord_part *p, int *kfd, ph_err *err)
-{
-    struct stat st;
-    *kfd = open(p->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (*kfd < 0)
-        return ph_err_set(err, PH_EINVAL, "%s: cannot open again: %s", p->path,
-                          strerror(errno));
-    if (fstat(*kfd, &st) != 0 || (uint64_t)st.st_dev != p->km.dev ||
-        (uint64_t)st.st_ino != p->km.ino || (uint64_t)st.st_size != p->km.size)
-        return ph_err_set(err, PH_EINVAL, "%s: changed while being read", p->path);
-    return PH_OK;
-}
-
-/* The job's values file, one value per key of the table, no link followed. */
-static int open_start(const coord_part *p, int *sfd, ph_err *err)
-{
-    struct stat st;
-    uint64_t want = (uint64_t)p->km.n * part_value_size(p);
-    *sfd = open(p->vstart, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (*sfd < 0)
-        return ph_err_set(err, PH_EINVAL, "%s: cannot open: %s", p->vstart, strerror(errno));
-    if (fstat(*sfd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != want)
-        return ph_err_set(err, PH_EINVAL, "%s: changed while the table was built (the table "
-                          "needs %llu bytes of values)", p->vstart, (unsigned long long)want);
-    return PH_OK;
-}
-
-/* OUT/NAME/NAME.phc streamed from the values file and the keys file
- * (temporary + rename, no link followed): the coordinator holds neither
- * the vertex values nor the keys in position order, only a write buffer. */
-static int part_write_phc(coord_part *p, const char *shown, ph_err *err)
-{
-    char final[300];
-    snprintf(final, sizeof final, "%s.phc", p->name);
-    phc_feed f = {.p = p, .kfd = -1, .sfd = -1, .shown = shown};
-    int rc = PH_OK;
-    if (!(p->table_flags & PH_TABLE_INDEX_ONLY))
-        rc = open_keys_again(p, &f.kfd, err);
-    if (!rc && part_value_size(p) && p->vstart[0])
-        rc = open_start(p, &f.sfd, err);
-    char where[4800];
-    snprintf(where, sizeof where, "%s/%s", shown, final);
-    if (!rc)
-        rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, phc_fill, &f, 1, err);
-    if (f.sfd >= 0)
-        close(f.sfd);
-    if (f.kfd >= 0)
-        close(f.kfd);
-    /* A change after the keys were read is refused too (the .phc goes). */
-    if (!rc && f.kfd >= 0 && ph_keys_map_unchanged(&p->km, p->path, err) != PH_OK) {
-        rc = PH_EINVAL;
-        (void)unlinkat(p->dirfd, final, 0);
-    }
-    return rc;
-}
-
-/* total bytes from read(ctx, ...) into the temporary fd, a buffer at a
- * time; ext names the file written in errors. */
-static int copy_fill(const phc_feed *f, int fd, ph_image_read_fn read, uint64_t total,
-                     const char *ext, ph_err *err)
-{
-    size_t cap = 1u << 20;
-    char *buf = malloc(cap);
-    if (!buf)
-        return ph_err_set(err, PH_ENOMEM, "%s/%s%s: out of memory for a copy buffer",
-                          f->shown, f->p->name, ext);
-    int rc = PH_OK;
-    for (uint64_t off = 0; !rc && off < total; off += cap) {
-        size_t n = total - off < cap ? (size_t)(total - off) : cap;
-        rc = read((void *)f, off, buf, n, err);
-        if (!rc && ph_fs_write_full(fd, buf, n) != 0)
-            rc = ph_err_set(err, PH_EIO, "%s/%s%s: write failed: %s", f->shown, f->p->name,
-                            ext, strerror(errno));
-    }
-    free(buf);
-    return rc;
-}
-
-/* The keys file copied into the temporary. */
-static int keys_fill(void *ctx, int fd, ph_err *err)
-{
-    const phc_feed *f = ctx;
-    return copy_fill(f, fd, feed_keys, (uint64_t)f->p->km.n * f->p->key_size, ".keys", err);
-}
-
-/* The job's values file copied into the temporary. */
-static int start_fill(void *ctx, int fd, ph_err *err)
-{
-    const phc_feed *f = ctx;
-    return copy_fill(f, fd, feed_start, (uint64_t)f->p->km.n * part_value_size(f->p),
-                     ".start", err);
-}
-
-/* Values from a values file (C files): OUT/NAME/NAME.start, embedded as
- * the starting values, copied from the job's values file. */
-static int part_write_start(coord_part *p, const char *shown, ph_err *err)
-{
-    char final[300], where[4800];
-    snprintf(final, sizeof final, "%s.start", p->name);
-    snprintf(where, sizeof where, "%s/%s", shown, final);
-    phc_feed f = {.p = p, .kfd = -1, .sfd = -1, .shown = shown};
-    int rc = open_start(p, &f.sfd, err);
-    if (!rc)
-        rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, start_fill, &f, 1, err);
-    if (f.sfd >= 0)
-        close(f.sfd);
-    return rc;
-}
-
-/* Values (C files): OUT/NAME/NAME.keys, the keys in position order that
- * NAME_find compares with, copied from the keys file (checked unchanged
- * before and after, as for NAME.phc). */
-static int part_write_keys(coord_part *p, const char *shown, ph_err *err)
-{
-    char final[300], where[4800];
-    snprintf(final, sizeof final, "%s.keys", p->name);
-    snprintf(where, sizeof where, "%s/%s", shown, final);
-    phc_feed f = {.p = p, .kfd = -1, .sfd = -1, .shown = shown};
-    int rc = open_keys_again(p, &f.kfd, err);
-    if (!rc)
-        rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, keys_fill, &f, 1, err);
-    if (f.kfd >= 0)
-        close(f.kfd);
-    if (!rc && ph_keys_map_unchanged(&p->km, p->path, err) != PH_OK) {
-        rc = PH_EINVAL;
-        (void)unlinkat(p->dirfd, final, 0);
-    }
-    return rc;
-}
-
-/* Every group is in: write the rest, rename the values into place.  On a
- * writer thread (or the loop when there is no pool); it touches only p.
- * --emit bin: NAME.phc alone (the values temporary then goes with the
- * part); c,bin: the C files, then NAME.phc, then the values last. */
-/* What a finish put at final names, removed again when a later step fails
- * (an older table's file it did not replace stays). */
-enum { FIN_KEYS = 1, FIN_BUCKETS = 2, FIN_TEXT = 4, FIN_PHC = 8, FIN_START = 16 };
-
-static void part_unfinish(coord_part *p, unsigned done, const ph_artifacts *arts)
-{
-    static const char *const ext[] = {".keys", ".buckets", NULL, ".phc", ".start"};
-    char name[300];
-    for (unsigned i = 0; i < 5; i++) {
-        if (!(done & (1u << i)) || !ext[i])
-            continue;
-        snprintf(name, sizeof name, "%s%s", p->name, ext[i]);
-        (void)unlinkat(p->dirfd, name, 0);
-    }
-    for (size_t i = 0; (done & FIN_TEXT) && i < arts->count; i++) {
-        const char *path = arts->items[i].path, *base = strrchr(path, '/');
-        size_t dir_len = base ? (size_t)(base - path) : 0;
-        if (base && dir_len == strlen(p->name) && strncmp(path, p->name, dir_len) == 0)
-            (void)unlinkat(p->dirfd, base + 1, 0); /* OUT/NAME/FILE */
-        else if (!base)
-            (void)unlinkat(p->outfd, path, 0);
-    }
-}
-
-static int part_finish(coord_part *p, ph_err *err)
-{
-    char shown[4400], final[300];
-    snprintf(shown, sizeof shown, "%s/%s", p->out_dir, p->name);
-    snprintf(final, sizeof final, "%s.values", p->name);
-    bool want_c = !(p->table_flags & PH_TABLE_NO_C), want_bin = p->table_flags & PH_TABLE_BIN;
-    unsigned done = 0;
-    int rc = ph_keys_map_unchanged(&p->km, p->path, err);
-    if (!rc && want_c && fsync(p->vfd) != 0)
-        rc = ph_err_set(err, PH_EIO, "%s/%s: cannot sync: %s", shown, final, strerror(errno));
-    ph_part_table t = {.seed = p->table_seed, .nkeys = p->km.n, .nbuckets = p->nbuckets,
-                       .nverts = p->nverts, .key_size = p->key_size};
-    ph_artifacts arts = {0};
-    /* Values: from 0, or from the job's values file (NAME.start; the text
-     * renderer only asks whether there is one). */
-    ph_part_emit_opts eo = {.values = part_value_size(p),
-                            .start = p->vstart[0] ? (void *)p->vstart : NULL};
-    if (!rc && want_c)
-        rc = ph_part_emit_render_text_opts(&t, p->name, p->path, &eo, &arts, err);
-    if (!rc && want_c && eo.values && !(rc = part_write_keys(p, shown, err)))
-        done |= FIN_KEYS;
-    if (!rc && want_c && eo.start && !(rc = part_write_start(p, shown, err)))
-        done |= FIN_START;
-    if (!rc && want_c) {
-        char bname[300];
-        snprintf(bname, sizeof bname, "%s.buckets", p->name);
-        rc = ph_fs_write_atomic_at(p->dirfd, bname, shown, p->buckets,
-                                   ((size_t)p->nbuckets + 1) * sizeof *p->buckets, 1, err);
-        done |= rc ? 0 : FIN_BUCKETS;
-    }
-    if (!rc && want_c && !(rc = ph_artifacts_write(&arts, p->out_dir, err)))
-        done |= FIN_TEXT;
-    if (!rc && want_bin && !(rc = part_write_phc(p, shown, err)))
-        done |= FIN_PHC;
-    if (!rc && want_c && renameat(p->dirfd, p->vtmp, p->dirfd, final) != 0)
-        rc = ph_err_set(err, PH_EIO, "%s/%s: cannot rename into place: %s", shown, final,
-                        strerror(errno));
-    if (!rc && want_c) {
-        p->vtmp[0] = '\0'; /* renamed: part_free must not remove it */
-        coord_psave_remove(p->save, p->dirfd); /* its groups are all in place */
-    }
-    if (rc) /* nothing of a failed table stays (its directory goes with the part) */
-        part_unfinish(p, done, &arts);
-    ph_artifacts_free(&arts);
-    return rc;
-}
-
-static int part_finish_run(coord_wjob *wj)
-{
-    coord_part *p = wj->part;
-    uint64_t t0 = ph_time_us();
-    int rc = part_finish(p, &wj->err);
-    p->finish_us = ph_time_us() - t0;
-    return rc;
-}
-
-/* The finish came back (on the loop): the file's result. */
-static void part_finished(coord *c, coord_wjob *wj)
-{
-    coord_part *p = wj->part;
-    coord_job *j = coord_job_by_id(&c->jobs, wj->job_id);
-    p->opening = false;
-    ph_err err = wj->err;
-    int rc = wj->status;
-    coord_wjob_free(wj);
-    if (!j) { /* cannot happen: its task is running */
-        part_free(p);
-        return;
-    }
-    if (!rc && c->journal)
-        rc = coord_sync_dir(c, p->out_dir, &err);
-    part_close(c, j, p, rc, rc ? err.msg : "");
-}
-
-/* Every group is in: the files are written on a writer thread (a big
- * table's NAME.phc takes seconds), the part left alone meanwhile. */
-static void part_finish_start(coord *c, coord_job *j, coord_part *p)
-{
-    coord_wjob *wj = part_wjob(j->id, p->task, p, part_finish_run);
-    if (!wj) {
-        part_close(c, j, p, PH_ENOMEM, "out of memory finishing a partitioned table");
-        return;
-    }
-    p->opening = true;
-    if (coord_writer_submit(c->writer, wj))
-        return;
-    wj->status = part_finish_run(wj);
-    part_finished(c, wj);
-}
-
 /* The build came back (on the loop): its groups go out, or the file fails. */
 static void part_opened(coord *c, coord_wjob *wj)
 {
@@ -877,7 +475,7 @@ static void part_opened(coord *c, coord_wjob *wj)
     coord_job *j = coord_job_by_id(&c->jobs, wj->job_id);
     p->opening = false;
     if (!j || j->state != PH_JOB_RUNNING) { /* cannot happen: its task is running */
-        part_free(p);
+        coord_part_free(p);
         coord_wjob_free(wj);
         return;
     }
@@ -886,13 +484,13 @@ static void part_opened(coord *c, coord_wjob *wj)
         part_unlink(j, p);
         j->inflight--;
         j->tasks[t].part = false;
-        part_free(p);
+        coord_part_free(p);
         coord_wjob_free(wj);
         coord_task_dropped(c, j, t);
         return;
     }
     if (wj->status) {
-        part_close(c, j, p, wj->status, wj->err.msg);
+        coord_part_close(c, j, p, wj->status, wj->err.msg);
         coord_wjob_free(wj);
         return;
     }
@@ -923,8 +521,8 @@ void coord_part_done(coord *c, coord_wjob *wj)
         part_opened(c, wj);
     else if (wj->run == part_save_run)
         part_saved(c, wj);
-    else if (wj->run == part_finish_run)
-        part_finished(c, wj);
+    else if (wj->run == coord_part_finish_run)
+        coord_part_finished(c, wj);
     else
         group_checked(c, wj);
 }
@@ -934,7 +532,7 @@ void coord_part_orphans_free(coord *c)
     while (c->part_orphans) {
         coord_part *p = c->part_orphans;
         c->part_orphans = p->next;
-        part_free(p);
+        coord_part_free(p);
     }
 }
 
@@ -946,7 +544,7 @@ static void orphan_release(coord *c, coord_part *p)
             *q = p->next;
             break;
         }
-    part_free(p);
+    coord_part_free(p);
 }
 
 void coord_part_abandon(coord_job *j)
@@ -965,7 +563,7 @@ void coord_part_abandon(coord_job *j)
                 coord_psave_written(p->save, coord_psave_write(p->save, p->vfd, p->dirfd,
                                                                &err) == PH_OK);
         }
-        part_free(p);
+        coord_part_free(p);
     }
 }
 
@@ -1009,7 +607,7 @@ uint64_t coord_part_cancel(coord *c, coord_job *j)
             p->next = c->part_orphans;
             c->part_orphans = p;
         } else {
-            part_free(p);
+            coord_part_free(p);
         }
         n++;
     }
@@ -1122,7 +720,7 @@ static bool group_taken_back(coord *c, coord_job *j, coord_part *p, uint32_t g, 
     char msg[512];
     snprintf(msg, sizeof msg, "%s: buckets %u-%u: %s %u times; given up", j->tasks[p->task].file,
              pg->b_lo, pg->b_lo + pg->ngroup - 1, why, pg->tries);
-    part_close(c, j, p, code, msg);
+    coord_part_close(c, j, p, code, msg);
     return false;
 }
 
@@ -1305,7 +903,7 @@ static void part_complete(coord *c, coord_job *j, coord_part *p)
 {
     if (p->ndone < p->ngroups || p->checking)
         return;
-    part_finish_start(c, j, p);
+    coord_part_finish_start(c, j, p);
 }
 
 static int part_save_run(coord_wjob *wj)
@@ -1335,7 +933,7 @@ static void part_save(coord *c, coord_job *j, coord_part *p)
     if (!coord_psave_due(p->save, p->ndone))
         return;
     ph_err err = {0};
-    coord_wjob *wj = part_wjob(j->id, p->task, p, part_save_run);
+    coord_wjob *wj = coord_part_wjob(j->id, p->task, p, part_save_run);
     if (!wj || coord_psave_snapshot(p->save, p->groups, p->buckets, &err) != PH_OK) {
         coord_wjob_free(wj);
         return;
@@ -1397,7 +995,7 @@ static void group_settle(coord *c, coord_job *j, coord_part *p, coord_pgroup *pg
     pg->worker = 0;
     pg->state = TASK_DONE;
     if (rc) { /* a group that fails fails its table: the seeds are deterministic */
-        part_close(c, j, p, rc, error);
+        coord_part_close(c, j, p, rc, error);
         return;
     }
     p->ndone++;
@@ -1476,7 +1074,7 @@ void coord_on_part_result(coord *c, coord_worker *w, zmq_msg_t *frame, ph_msg *m
     w->done++;
     /* The check and the write of the values go to the writer pool with the
      * frame they read from; the loop goes back to sending groups. */
-    coord_wjob *wj = part_wjob(j->id, p->task, p, group_check_run);
+    coord_wjob *wj = coord_part_wjob(j->id, p->task, p, group_check_run);
     if (!wj) {
         group_settle(c, j, p, pg, r, PH_ENOMEM, "out of memory for a group's check");
         return;
