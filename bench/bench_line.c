@@ -3,20 +3,23 @@
  * per key) on the same keys in the same process.
  *
  * Layout:
- *   level 1  hash -> bucket of ~KEYS_PER_BUCKET keys; an 8-byte entry per
- *            bucket (first block in bits 0..31, bucket seed in 32..63), the
- *            next entry ending the bucket.  At 1024 keys a bucket the
- *            entries take 8 bits per 1024 keys and stay in L2/L3.
+ *   level 1  hash h -> bucket of ~KEYS_PER_BUCKET keys; an 8-byte entry per
+ *            bucket (first block in bits 0..31, the bucket's odd multiplier
+ *            in 32..63), the next entry ending the bucket.  At 1024 keys a
+ *            bucket the entries take 8 bytes per 1024 keys and stay in
+ *            L2/L3.
  *   level 2  a bucket of k keys owns ceil(k / LAMBDA) blocks of 64 bytes
- *            (64-byte aligned): word 0 the block's seed, words 1..15 the
- *            values of 15 vertices.  mix(h, bucket seed) picks a key's
- *            block (the bucket seed is retried until no block has more
- *            than 14 keys: 15 vertices hold at most a 14-edge forest);
- *            mix(h, block seed) picks two distinct vertices of the block
- *            (the block seed is retried until the block's edges form a
- *            forest), and values are assigned along the trees so that
- *            val[u] + val[v] == the key's position (mod 2^32).
- * Index = a cached entry read, then one line: its seed, then two words.
+ *            (64-byte aligned): word 0 the block's seed word, words 1..15
+ *            the values of 15 vertices.  h times the bucket's multiplier
+ *            picks a key's block (the multiplier is retried until no block
+ *            has more than 14 keys: 15 vertices hold at most a 14-edge
+ *            forest); h times a multiplier made of the seed word picks two
+ *            distinct vertices of the block (the seed word is retried until
+ *            the block's edges form a forest), and values are assigned
+ *            along the trees so that val[u] + val[v] == the key's position
+ *            (mod 2^32).
+ * Index = a cached entry read, then one line: its seed word, then two
+ * values in the same line.
  *
  *   bench_line N|FILE.keys [LAMBDA [KEYS_PER_BUCKET [THREADS]]]
  *        defaults 7, 1024, 2
@@ -58,30 +61,38 @@ typedef struct line_table {
 
 /* ---- lookup --------------------------------------------------------------- */
 
-/* The bucket seed s and block seed s draw from disjoint streams (the block
- * one offset by 2^32), so equal seed numbers do not give equal hashes. */
-static inline uint64_t bucket_hash(uint64_t h, uint32_t s) { return ph_part_mix(h + s * GOLDEN); }
-
-static inline uint64_t block_hash(uint64_t h, uint32_t s)
-{
-    return ph_part_mix(h + (s + (1ull << 32)) * GOLDEN);
-}
-
+/* The seeds are multipliers (multiply-shift hashing of the key's hash h,
+ * already mixed), not inputs to another full mix: a lookup that needs one
+ * line is bound by its instructions as much as by the memory, and a full
+ * mix per level costs about as much as the read it saves. */
 static inline uint32_t reduce32(uint32_t x, uint32_t n) { return (uint32_t)(((uint64_t)x * n) >> 32); }
 
-/* Block number within a bucket of nb blocks. */
-static inline uint32_t block_of(uint64_t h, uint32_t bucket_seed, uint32_t nb)
+/* Block number within a bucket of nb blocks: the low half of h (the high
+ * half chose the bucket) times the bucket's odd multiplier a. */
+static inline uint32_t block_of(uint64_t h, uint32_t a, uint32_t nb)
 {
-    return reduce32((uint32_t)bucket_hash(h, bucket_seed), nb);
+    return reduce32((uint32_t)h * a, nb);
 }
 
-/* Two distinct vertices 0..14 of a key in a block with seed s. */
-static inline void vertex_pair(uint64_t h, uint32_t s, unsigned *u, unsigned *v)
+/* Two distinct vertices 0..14 of a key in a block with seed word w: x the
+ * top half of h times an odd 64-bit multiplier made of w, then u from the
+ * top of x * 15 and v from the fraction left. */
+static inline void vertex_pair(uint64_t h, uint32_t w, unsigned *u, unsigned *v)
 {
-    uint64_t g = block_hash(h, s);
-    *u = reduce32((uint32_t)(g >> 32), LINE_VERTS);
-    *v = reduce32((uint32_t)g, LINE_VERTS - 1);
+    uint32_t x = (uint32_t)((h * ((uint64_t)w << 32 | w | 1)) >> 32);
+    uint64_t t = (uint64_t)x * LINE_VERTS;
+    *u = (unsigned)(t >> 32);
+    *v = reduce32((uint32_t)t, LINE_VERTS - 1);
     *v += *v >= *u;
+}
+
+/* The multiplier or seed word of attempt s (build only). */
+static uint32_t seed_word(uint32_t s, uint64_t salt)
+{
+    uint64_t x = (s ^ salt) * GOLDEN;
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ull;
+    return (uint32_t)(x ^ x >> 29) | 1;
 }
 
 static inline const uint32_t *line_of(const line_table *t, uint64_t h)
@@ -134,14 +145,14 @@ static unsigned uf_find(uint8_t *parent, unsigned x)
 }
 
 /* 1 if seed s puts the block's m keys on a forest; their edges in eu/ev. */
-static int block_try(const uint64_t *h, unsigned m, uint32_t s, uint8_t *eu, uint8_t *ev)
+static int block_try(const uint64_t *h, unsigned m, uint32_t w, uint8_t *eu, uint8_t *ev)
 {
     uint8_t parent[LINE_VERTS];
     for (unsigned i = 0; i < LINE_VERTS; i++)
         parent[i] = (uint8_t)i;
     for (unsigned i = 0; i < m; i++) {
         unsigned u, v;
-        vertex_pair(h[i], s, &u, &v);
+        vertex_pair(h[i], w, &u, &v);
         unsigned ru = uf_find(parent, u), rv = uf_find(parent, v);
         if (ru == rv)
             return 0;
@@ -185,9 +196,9 @@ static uint32_t block_solve(uint32_t *line, const uint64_t *h, const uint32_t *p
 {
     uint8_t eu[LINE_MAX_KEYS], ev[LINE_MAX_KEYS];
     for (uint32_t s = 0; s < LINE_MAX_SEEDS; s++)
-        if (block_try(h, m, s, eu, ev)) {
+        if (block_try(h, m, seed_word(s, 0x626c6f636bull), eu, ev)) {
             memset(line, 0, LINE_WORDS * sizeof *line);
-            line[0] = s;
+            line[0] = seed_word(s, 0x626c6f636bull);
             block_assign(line + 1, eu, ev, pos, m);
             return s + 1;
         }
@@ -203,15 +214,16 @@ typedef struct bucket_scratch {
     uint32_t cap, cap_blocks;
 } bucket_scratch;
 
-/* The first bucket seed whose blocks take at most LINE_MAX_KEYS keys
- * each: s + 1, or 0 if none of LINE_MAX_SEEDS did. */
-static uint32_t bucket_spread(bucket_scratch *sc, uint32_t k, uint32_t nb)
+/* The first bucket multiplier *a whose blocks take at most LINE_MAX_KEYS
+ * keys each: the attempts, or 0 if none of LINE_MAX_SEEDS did. */
+static uint32_t bucket_spread(bucket_scratch *sc, uint32_t k, uint32_t nb, uint32_t *a)
 {
     for (uint32_t s = 0; s < LINE_MAX_SEEDS; s++) {
         memset(sc->count, 0, nb * sizeof *sc->count);
+        *a = seed_word(s, 0x6275636b6574ull);
         uint32_t i = 0;
         for (; i < k; i++) {
-            sc->blk[i] = block_of(sc->h[i], s, nb);
+            sc->blk[i] = block_of(sc->h[i], *a, nb);
             if (++sc->count[sc->blk[i]] > LINE_MAX_KEYS)
                 break;
         }
@@ -259,11 +271,11 @@ static int bucket_solve(line_table *t, uint32_t b, const uint32_t *gk, const uin
         return 0;
     for (uint32_t i = 0; i < k; i++)
         sc->h[i] = ph_part_mix(gk[i] ^ t->seed);
-    uint32_t a = bucket_spread(sc, k, nb);
+    uint32_t mul, a = bucket_spread(sc, k, nb, &mul);
     if (!a)
         return -1;
     stats_note(&st->bucket_attempts, &st->max_bucket_attempts, a);
-    t->entries[b] |= (uint64_t)(a - 1) << 32;
+    t->entries[b] |= (uint64_t)mul << 32;
     bucket_group(sc, pos, k, nb);
     for (uint32_t j = 0, lo = 0; j < nb; j++) {
         uint32_t hi = sc->count[j];   /* the end of block j after grouping */
