@@ -39,7 +39,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "ph_keys.h"
+#include "bench_keys_int.h"
 #include "ph_part.h"
 #include "ph_time.h"
 
@@ -477,39 +477,6 @@ static int line_verify(const line_table *t, const uint32_t *keys, uint32_t n, un
 
 /* ---- measurement --------------------------------------------------------------- */
 
-/* A bijection of 32-bit values: unique keys in scrambled order (as
- * bench_part, so N keys here are bench_part's N keys). */
-static uint32_t scramble(uint32_t x, uint32_t salt)
-{
-    x ^= salt;
-    x *= 0x9e3779b1u;
-    x ^= x >> 15;
-    x *= 0x85ebca6bu;
-    x ^= x >> 13;
-    return x;
-}
-
-static uint32_t *make_keys(const char *arg, uint32_t *n)
-{
-    if (strstr(arg, ".keys")) {
-        ph_keys k;
-        ph_err err;
-        if (ph_keys_load(arg, &k, &err)) {
-            fprintf(stderr, "bench_line: %s\n", err.msg);
-            return NULL;
-        }
-        *n = k.n;
-        return k.v;
-    }
-    *n = (uint32_t)strtoul(arg, NULL, 10);
-    uint32_t *v = *n ? malloc((size_t)*n * sizeof *v) : NULL;
-    for (uint32_t i = 0; v && i < *n; i++)
-        v[i] = scramble(i, 0x5eed);
-    if (!v)
-        fprintf(stderr, "bench_line: %s: need a key count >= 1 or a .keys file\n", arg);
-    return v;
-}
-
 static double cpu_ns(clockid_t which)
 {
     struct timespec ts;
@@ -656,7 +623,7 @@ static int probes_make(const uint32_t *keys, uint32_t n, probe_set *p)
         return -1;
     }
     for (uint32_t i = 0; i < m; i++) {
-        want[i] = scramble(i, 0xabcd) % n;
+        want[i] = bench_scramble(i, 0xabcd) % n;
         order[i] = keys[want[i]];
     }
     return 0;
@@ -731,7 +698,7 @@ int main(int argc, char **argv)
     run_cfg c;
     if (parse_args(argc, argv, &c))
         return 1;
-    uint32_t *keys = make_keys(argv[1], &c.n);
+    uint32_t *keys = bench_make_keys("bench_line", argv[1], &c.n, 0x5eed);
     if (!keys)
         return 1;
     line_table lt = {0};

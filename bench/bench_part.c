@@ -30,39 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ph_keys.h"
+#include "bench_keys_int.h"
 #include "ph_part.h"
 #include "ph_time.h"
-
-/* A bijection of 32-bit values: unique keys in scrambled order. */
-static uint32_t scramble(uint32_t x, uint32_t salt)
-{
-    x ^= salt;
-    x *= 0x9e3779b1u;
-    x ^= x >> 15;
-    x *= 0x85ebca6bu;
-    x ^= x >> 13;
-    return x;
-}
-
-static uint32_t *make_keys(const char *arg, uint32_t *n, uint32_t salt)
-{
-    if (strstr(arg, ".keys")) {
-        ph_keys k;
-        ph_err err;
-        if (ph_keys_load(arg, &k, &err)) {
-            fprintf(stderr, "bench_part: %s\n", err.msg);
-            return NULL;
-        }
-        *n = k.n;
-        return k.v;
-    }
-    *n = (uint32_t)strtoul(arg, NULL, 10);
-    uint32_t *v = *n ? malloc((size_t)*n * sizeof *v) : NULL;
-    for (uint32_t i = 0; v && i < *n; i++)
-        v[i] = scramble(i, salt);
-    return v;
-}
 
 /* Process CPU seconds (user + system): meaningful on a shared machine. */
 static double cpu_s(void)
@@ -127,7 +97,7 @@ static int gen_file(const char *count, const char *path)
     for (uint32_t i = 0; f && i < n; i += 4096) {
         uint32_t m = n - i < 4096 ? n - i : 4096;
         for (uint32_t j = 0; j < m; j++)
-            buf[j] = scramble(i + j, 0x5eed); /* little-endian hosts only */
+            buf[j] = bench_scramble(i + j, 0x5eed); /* little-endian hosts only */
         if (fwrite(buf, 4, m, f) != m)
             break;
     }
@@ -155,7 +125,7 @@ static int gather(const char *count)
     for (size_t i = 0; i < n; i++)
         a[i] = (uint32_t)i;
     for (size_t i = 0; i < m; i++)
-        idx[i] = (uint32_t)(((uint64_t)scramble((uint32_t)i, 0x9a7) * n) >> 32);
+        idx[i] = (uint32_t)(((uint64_t)bench_scramble((uint32_t)i, 0x9a7) * n) >> 32);
     static const unsigned dist[] = {0, 8, 16, 32, 64};
     volatile uint64_t sink = 0;
     for (unsigned d = 0; d < 5; d++) {
@@ -204,7 +174,7 @@ int main(int argc, char **argv)
         return 1;
     }
     uint32_t n = 0;
-    uint32_t *keys = make_keys(argv[1], &n, 0x5eed);
+    uint32_t *keys = bench_make_keys("bench_part", argv[1], &n, 0x5eed);
     if (!keys)
         return 1;
     ph_part_opts o;
@@ -241,7 +211,7 @@ int main(int argc, char **argv)
     uint32_t *want = malloc((size_t)probes * sizeof *want);
     uint32_t *out = malloc((size_t)probes * sizeof *out);
     for (uint32_t i = 0; order && want && i < probes; i++) {
-        want[i] = scramble(i, 0xabcd) % n;
+        want[i] = bench_scramble(i, 0xabcd) % n;
         order[i] = keys[want[i]];
     }
     lookup_times lt = {0};

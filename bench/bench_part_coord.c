@@ -15,20 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_keys_int.h"
 #include "ph_part.h"
 #include "ph_time.h"
 
 #define GROUP_KEYS (1u << 18)
-
-static uint32_t scramble(uint32_t x, uint32_t salt)
-{
-    x ^= salt;
-    x *= 0x9e3779b1u;
-    x ^= x >> 15;
-    x *= 0x85ebca6bu;
-    x ^= x >> 13;
-    return x;
-}
 
 /* The process's CPU time (all threads), ns at microsecond resolution. */
 static double cpu_ns(void)
@@ -85,7 +76,7 @@ int main(int argc, char **argv)
     int rounds = argc > 3 ? atoi(argv[3]) : 3;
     uint32_t *keys = malloc((size_t)n * 4 + 4);
     for (uint32_t i = 0; keys && i < n; i++)
-        keys[i] = scramble(i, 0x5eed);
+        keys[i] = bench_scramble(i, 0x5eed);
     uint64_t tseed = ph_part_table_seed(1);
     uint32_t nb = ph_part_nbuckets(n, 0);
     double best_split = 0, best_check = 0;
