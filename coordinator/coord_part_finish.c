@@ -81,7 +81,7 @@ static int feed_input(int fd, const char *path, uint64_t off, void *buf, size_t 
 }
 
 /* The keys in position order: the keys file itself, checked unchanged
- * before and after (part_write_phc). */
+ * before and after (part_write_from). */
 static int feed_keys(void *ctx, uint64_t off, void *buf, size_t len, ph_err *err)
 {
     const phc_feed *f = ctx;
@@ -152,35 +152,6 @@ static int open_start(const coord_part *p, int *sfd, ph_err *err)
     return PH_OK;
 }
 
-/* OUT/NAME/NAME.phc streamed from the values file and the keys file
- * (temporary + rename, no link followed): the coordinator holds neither
- * the vertex values nor the keys in position order, only a write buffer. */
-static int part_write_phc(coord_part *p, const char *shown, ph_err *err)
-{
-    char final[300];
-    snprintf(final, sizeof final, "%s.phc", p->name);
-    phc_feed f = {.p = p, .kfd = -1, .sfd = -1, .shown = shown};
-    int rc = PH_OK;
-    if (!(p->table_flags & PH_TABLE_INDEX_ONLY))
-        rc = open_keys_again(p, &f.kfd, err);
-    if (!rc && coord_part_value_size(p) && p->vstart[0])
-        rc = open_start(p, &f.sfd, err);
-    char where[4800];
-    snprintf(where, sizeof where, "%s/%s", shown, final);
-    if (!rc)
-        rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, phc_fill, &f, 1, err);
-    if (f.sfd >= 0)
-        close(f.sfd);
-    if (f.kfd >= 0)
-        close(f.kfd);
-    /* A change after the keys were read is refused too (the .phc goes). */
-    if (!rc && f.kfd >= 0 && ph_keys_map_unchanged(&p->km, p->path, err) != PH_OK) {
-        rc = PH_EINVAL;
-        (void)unlinkat(p->dirfd, final, 0);
-    }
-    return rc;
-}
-
 /* total bytes from read(ctx, ...) into the temporary fd, a buffer at a
  * time; ext names the file written in errors. */
 static int copy_fill(const phc_feed *f, int fd, ph_image_read_fn read, uint64_t total,
@@ -218,41 +189,47 @@ static int start_fill(void *ctx, int fd, ph_err *err)
                      ".start", err);
 }
 
-/* Values from a values file (C files): OUT/NAME/NAME.start, embedded as
- * the starting values, copied from the job's values file. */
-static int part_write_start(coord_part *p, const char *shown, ph_err *err)
+/* The inputs a file of the finish streams from. */
+enum { FROM_KEYS = 1, FROM_START = 2 };
+
+/* OUT/NAME/NAME+ext written by fill (temporary + rename, no link
+ * followed) from the inputs from names: the keys file opened again (the
+ * very file that was read) and the job's values file.  A keys file that
+ * changed by the end is refused too: the file written from it goes. */
+static int part_write_from(coord_part *p, const char *shown, const char *ext, unsigned from,
+                           ph_fs_fill_fn fill, ph_err *err)
 {
     char final[300], where[4800];
-    snprintf(final, sizeof final, "%s.start", p->name);
+    snprintf(final, sizeof final, "%s%s", p->name, ext);
     snprintf(where, sizeof where, "%s/%s", shown, final);
     phc_feed f = {.p = p, .kfd = -1, .sfd = -1, .shown = shown};
-    int rc = open_start(p, &f.sfd, err);
+    int rc = PH_OK;
+    if (from & FROM_KEYS)
+        rc = open_keys_again(p, &f.kfd, err);
+    if (!rc && (from & FROM_START))
+        rc = open_start(p, &f.sfd, err);
     if (!rc)
-        rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, start_fill, &f, 1, err);
+        rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, fill, &f, 1, err);
     if (f.sfd >= 0)
         close(f.sfd);
-    return rc;
-}
-
-/* Values (C files): OUT/NAME/NAME.keys, the keys in position order that
- * NAME_find compares with, copied from the keys file (checked unchanged
- * before and after, as for NAME.phc). */
-static int part_write_keys(coord_part *p, const char *shown, ph_err *err)
-{
-    char final[300], where[4800];
-    snprintf(final, sizeof final, "%s.keys", p->name);
-    snprintf(where, sizeof where, "%s/%s", shown, final);
-    phc_feed f = {.p = p, .kfd = -1, .sfd = -1, .shown = shown};
-    int rc = open_keys_again(p, &f.kfd, err);
-    if (!rc)
-        rc = ph_fs_write_atomic_at_fill(p->dirfd, final, where, keys_fill, &f, 1, err);
     if (f.kfd >= 0)
         close(f.kfd);
-    if (!rc && ph_keys_map_unchanged(&p->km, p->path, err) != PH_OK) {
+    if (!rc && f.kfd >= 0 && ph_keys_map_unchanged(&p->km, p->path, err) != PH_OK) {
         rc = PH_EINVAL;
         (void)unlinkat(p->dirfd, final, 0);
     }
     return rc;
+}
+
+/* OUT/NAME/NAME.phc streamed from the values file and the keys file: the
+ * coordinator holds neither the vertex values nor the keys in position
+ * order, only a write buffer. */
+static int part_write_phc(coord_part *p, const char *shown, ph_err *err)
+{
+    unsigned from = (p->table_flags & PH_TABLE_INDEX_ONLY) ? 0 : FROM_KEYS;
+    if (coord_part_value_size(p) && p->vstart[0])
+        from |= FROM_START;
+    return part_write_from(p, shown, ".phc", from, phc_fill, err);
 }
 
 /* What a finish put at final names, removed again when a later step fails
@@ -302,9 +279,14 @@ static int part_finish(coord_part *p, ph_err *err)
                             .start = p->vstart[0] ? (void *)p->vstart : NULL};
     if (!rc && want_c)
         rc = ph_part_emit_render_text_opts(&t, p->name, p->path, &eo, &arts, err);
-    if (!rc && want_c && eo.values && !(rc = part_write_keys(p, shown, err)))
+    /* Values (C files): NAME.keys, the keys in position order that
+     * NAME_find compares with; from a values file, NAME.start, embedded
+     * as the starting values. */
+    if (!rc && want_c && eo.values &&
+        !(rc = part_write_from(p, shown, ".keys", FROM_KEYS, keys_fill, err)))
         done |= FIN_KEYS;
-    if (!rc && want_c && eo.start && !(rc = part_write_start(p, shown, err)))
+    if (!rc && want_c && eo.start &&
+        !(rc = part_write_from(p, shown, ".start", FROM_START, start_fill, err)))
         done |= FIN_START;
     if (!rc && want_c) {
         char bname[300];
