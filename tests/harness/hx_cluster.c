@@ -301,7 +301,8 @@ int hx_teardown(void **state)
     /* Whatever is left in their groups (a node process whose supervisor
      * died, a client): gone, whatever the outcome. */
     hx_proc_release();
-    if (!getenv("HX_KEEP") && !bad)
+    const char *keep = getenv("HX_KEEP"); /* set but empty counts as unset */
+    if ((!keep || !keep[0]) && !bad)
         nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     else
         fprintf(stderr, "harness: kept %s\n", root);

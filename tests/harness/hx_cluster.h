@@ -35,8 +35,9 @@ extern const char *const hx_client_bin;
 /* cmocka setup/teardown: a fresh temp dir; teardown stops the cluster
  * (SHUTDOWN to a live coordinator, SIGTERM to workers and swapped-out
  * coordinators, then SIGKILL to every process group started) and removes
- * the dir unless HX_KEEP is set in the environment.  Teardown fails when
- * the coordinator died during the test or a daemon does not exit 0. */
+ * the dir unless HX_KEEP is set to a non-empty value in the environment
+ * (HX_KEEP= counts as unset).  Teardown fails when the coordinator died
+ * during the test or a daemon does not exit 0. */
 int hx_setup(void **state);
 int hx_teardown(void **state);
 
