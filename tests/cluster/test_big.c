@@ -217,44 +217,137 @@ static void wait_token_ok(const char *token)
     free(j);
 }
 
+/* The cluster a test runs on: a coordinator (.small_groups: groups of 64
+ * KiB of keys, --part-task-bytes 65536; .state: on a --state-dir; .hold:
+ * PH_TEST_PART_HOLD for it alone; .writers: its --writers) and .workers
+ * workers taking .delay_ms (default 0) a task, all registered. */
+typedef struct big_cluster {
+    bool small_groups, state;
+    const char *hold, *writers, *delay_ms;
+    int workers;
+} big_cluster;
+
+/* Brings up bc; the first worker's pid (0 without workers). */
+static pid_t cluster_up(const big_cluster *bc)
+{
+    hx_args extra = {0};
+    if (bc->small_groups)
+        hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
+    if (bc->writers)
+        hx_args_add(&extra, "--writers", bc->writers, NULL);
+    if (bc->hold)
+        setenv("PH_TEST_PART_HOLD", bc->hold, 1);
+    if (bc->state)
+        hx_coord_up_state(&extra, "coord.log");
+    else
+        hx_coord_up(NULL, &extra, "coord.log");
+    unsetenv("PH_TEST_PART_HOLD"); /* not for the workers, nor a restart */
+    pid_t first = 0;
+    for (int i = 1; i <= bc->workers; i++) {
+        char log[32];
+        snprintf(log, sizeof log, "w%d.log", i);
+        pid_t w = hx_worker_slow(bc->delay_ms ? bc->delay_ms : "0", log);
+        first = first ? first : w;
+    }
+    assert_true(hx_wait_workers(bc->workers, HX_HANG_MS));
+    return first;
+}
+
 /* A coordinator and two workers (no delay), both registered. */
 static void cluster_two_workers(void)
 {
-    hx_coord_up(NULL, NULL, "coord.log");
-    hx_worker_slow("0", "w1.log");
-    hx_worker_slow("0", "w2.log");
-    assert_true(hx_wait_workers(2, HX_HANG_MS));
+    cluster_up(&(big_cluster){.workers = 2});
 }
 
-/* A phclient run's exit code rc is 0, else its stderr and the
+/* A test's paths: in/ holding the keys file, out/ for the cluster's
+ * tables and local/ for create --local's. */
+typedef struct big_files {
+    char in[1024], keys[1200], out[1024], local[1024];
+} big_files;
+
+/* f's paths, with the keys file in/name. */
+static void files_at(big_files *f, const char *name)
+{
+    snprintf(f->in, sizeof f->in, "%s", hx_path("in"));
+    snprintf(f->keys, sizeof f->keys, "%s/%s", f->in, name);
+    snprintf(f->out, sizeof f->out, "%s", hx_path("out"));
+    snprintf(f->local, sizeof f->local, "%s", hx_path("local"));
+}
+
+/* The same, and in/ made. */
+static void files_in(big_files *f, const char *name)
+{
+    files_at(f, name);
+    hx_mkdir(f->in);
+}
+
+/* A phclient run's exit code rc is 0, else its output, its stderr and the
  * coordinator's log are shown and the test fails. */
 static void client_ok(int rc)
 {
     if (rc != 0) {
+        hx_dump("client stdout", hx_path("client.out"));
         hx_dump("client stderr", hx_path("client.err"));
         hx_dump("coordinator log", hx_path("coord.log"));
     }
     assert_int_equal(rc, 0);
 }
 
-/* ---- the tests ------------------------------------------------------------- */
+/* Any exit code but 0, for client_refused. */
+#define EXIT_FAILED (-1)
 
-static void big_create_two_workers(void **state)
+/* A phclient run (what) refused: its exit code rc is want (EXIT_FAILED:
+ * any but 0) and text, its output or its stderr, holds needle ("": any
+ * text; NULL: text may be missing).  Where needle stands in text. */
+static const char *client_refused(const char *what, int rc, int want, const char *text,
+                                  const char *needle)
 {
-    (void)state;
-    cluster_two_workers();
-    char keys[1024], out[1024], local[1024];
-    snprintf(keys, sizeof keys, "%s", hx_path("big.keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    snprintf(local, sizeof local, "%s", hx_path("local"));
-    hx_write_keys(keys, BIG_KEYS, 17, false);
-    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, NULL);
-    if (rc != 0)
-        hx_dump("client stderr", hx_path("client.err"));
-    assert_int_equal(rc, 0);
-    verify_table(out, "big", keys);
-    assert_int_equal(tmp_files(out), 0);
-    /* Both workers solved groups, and status counted them all. */
+    fprintf(stderr, "%s: exit %d: %s", what, rc, text ? text : "\n");
+    if (want == EXIT_FAILED)
+        assert_int_not_equal(rc, 0);
+    else
+        assert_int_equal(rc, want);
+    if (!needle)
+        return NULL;
+    assert_non_null(text);
+    const char *at = strstr(text, needle);
+    if (!at)
+        fail_msg("%s: no \"%s\"", what, needle);
+    return at;
+}
+
+/* phclient wait of token exits want; its JSON output (the caller frees). */
+static char *wait_token_exit(const char *token, int want)
+{
+    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
+    char *j = hx_client_out();
+    client_refused("wait", rc, want, j, "");
+    return j;
+}
+
+/* The token of the job JSON text j names; what names the command. */
+static void token_from(const char *j, char token[17], const char *what)
+{
+    const char *t = j ? strstr(j, "\"token\":\"") : NULL;
+    if (!t || strlen(t) < 25)
+        fail_msg("%s names no job: %s", what, j ? j : "");
+    memcpy(token, t + 9, 16);
+    token[16] = '\0';
+}
+
+/* The coordinator's log (coord.log) has a line holding what. */
+static void coord_log_has(const char *what)
+{
+    char *log = hx_slurp(hx_path("coord.log"));
+    assert_non_null(log);
+    if (!strstr(log, what))
+        fail_msg("coord.log: no \"%s\"", what);
+    free(log);
+}
+
+/* Status counts the (only) job's groups, two at least, all done. */
+static void status_all_groups_done(void)
+{
     char *st = status_json();
     assert_non_null(st);
     uint64_t total = hx_field(st, "parts_total");
@@ -263,21 +356,50 @@ static void big_create_two_workers(void **state)
     assert_true(total >= 2 && total != UINT64_MAX);
     assert_int_equal(hx_field(st, "parts_done"), total);
     free(st);
-    char *log = hx_slurp(hx_path("coord.log"));
-    assert_non_null(strstr(log, "partitioned table opened"));
-    free(log);
+}
+
+/* OUT/NAME/NAME+file equals LOCAL/NAME/NAME+file for each of files (a
+ * file starting with '/' names OUT/NAME+file, e.g. "/CMakeLists.txt"). */
+static void same_files(const char *out, const char *local, const char *name,
+                       const char *const *files, size_t nfiles)
+{
+    for (size_t i = 0; i < nfiles; i++) {
+        const char *f = files[i];
+        char a[1200], b[1200];
+        if (f[0] == '/') {
+            snprintf(a, sizeof a, "%s/%s%s", out, name, f);
+            snprintf(b, sizeof b, "%s/%s%s", local, name, f);
+        } else {
+            snprintf(a, sizeof a, "%s/%s/%s%s", out, name, name, f);
+            snprintf(b, sizeof b, "%s/%s/%s%s", local, name, name, f);
+        }
+        if (!same_file(a, b))
+            fail_msg("%s%s differs from create --local's", name, f);
+    }
+}
+
+#define NFILES(a) (sizeof(a) / sizeof(a)[0])
+
+/* ---- the tests ------------------------------------------------------------- */
+
+static void big_create_two_workers(void **state)
+{
+    (void)state;
+    cluster_two_workers();
+    big_files f;
+    files_in(&f, "big.keys");
+    hx_write_keys(f.keys, BIG_KEYS, 17, false);
+    client_ok(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, NULL));
+    verify_table(f.out, "big", f.keys);
+    assert_int_equal(tmp_files(f.out), 0);
+    status_all_groups_done(); /* both workers solved groups, status counted them all */
+    coord_log_has("partitioned table opened");
     /* The same files as the in-process build of the same keys. */
-    rc = hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", "--threads", "2", NULL);
-    assert_int_equal(rc, 0);
+    assert_int_equal(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.local, "--local",
+                               "--threads", "2", NULL), 0);
     static const char *const files[] = {".values", ".buckets", ".c", ".h", "_data.S",
                                         "_test.c", "_bench.c"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char a[1200], b[1200];
-        snprintf(a, sizeof a, "%s/big/big%s", out, files[i]);
-        snprintf(b, sizeof b, "%s/big/big%s", local, files[i]);
-        if (!same_file(a, b))
-            fail_msg("big%s differs from create --local's", files[i]);
-    }
+    same_files(f.out, f.local, "big", files, NFILES(files));
 }
 
 static void big_small_frames(void **state)
@@ -285,14 +407,13 @@ static void big_small_frames(void **state)
     (void)state;
     setenv("PH_TEST_MAX_FRAME", "262144", 1); /* every process started below */
     cluster_two_workers();
-    char keys[1024], out[1024], small[1024];
-    snprintf(keys, sizeof keys, "%s", hx_path("big.keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    big_files f;
+    files_in(&f, "big.keys");
+    char small[1024];
     snprintf(small, sizeof small, "%s", hx_path("unpart.keys"));
-    hx_write_keys(keys, 1500000, 23, false);
-    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, NULL);
-    client_ok(rc);
-    verify_table(out, "big", keys);
+    hx_write_keys(f.keys, 1500000, 23, false);
+    client_ok(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, NULL));
+    verify_table(f.out, "big", f.keys);
     char *st = status_json();
     uint64_t groups = st ? hx_field(st, "parts_total") : 0;
     free(st);
@@ -301,12 +422,10 @@ static void big_small_frames(void **state)
     assert_true(groups >= 1500000 / ((262144 - 4096) / 12)); /* the cap sized them */
     /* The cap is real: 400 KB of keys in one SUBMIT_CREATE do not go. */
     hx_write_keys(small, 100000, 5, false);
-    rc = hx_client(HX_HANG_MS, "create", small, "-o", out, "--partition", "off", NULL);
+    int rc = hx_client(HX_HANG_MS, "create", small, "-o", f.out, "--partition", "off", NULL);
     char *err = hx_client_err();
-    fprintf(stderr, "unpartitioned create under the cap: exit %d: %s", rc, err ? err : "\n");
-    assert_int_not_equal(rc, 0);
-    assert_non_null(err);
-    assert_non_null(strstr(err, "frame limit of 262144"));
+    client_refused("unpartitioned create under the cap", rc, EXIT_FAILED, err,
+                   "frame limit of 262144");
     free(err);
     unsetenv("PH_TEST_MAX_FRAME");
 }
@@ -319,32 +438,18 @@ static void big_buckets_over_group_bytes(void **state)
 {
     (void)state;
     setenv("PH_TEST_MAX_FRAME", "262144", 1); /* every process started below */
-    hx_args extra = {0};
-    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
-    hx_coord_up(NULL, &extra, "coord.log");
-    hx_worker_slow("0", "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
-    char dir[1024], keys[1024], out[1024];
-    snprintf(dir, sizeof dir, "%s", hx_path("in"));
-    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    hx_mkdir(dir);
-    hx_write_keys(keys, 120000, 83, false);
-    int rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, "--partition", "18000", NULL);
-    if (rc != 0) {
-        hx_dump("client stdout", hx_path("client.out"));
-        hx_dump("coordinator log", hx_path("coord.log"));
-    }
-    assert_int_equal(rc, 0);
-    verify_table(out, "big", keys);
-    snprintf(out, sizeof out, "%s", hx_path("out2"));
-    rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, "--partition", "60000", "--json",
-                   NULL);
+    cluster_up(&(big_cluster){.small_groups = true, .workers = 1});
+    big_files f;
+    files_in(&f, "big.keys");
+    hx_write_keys(f.keys, 120000, 83, false);
+    client_ok(hx_client(HX_HANG_MS, "bulk-create", f.in, "-o", f.out, "--partition", "18000",
+                        NULL));
+    verify_table(f.out, "big", f.keys);
+    int rc = hx_client(HX_HANG_MS, "bulk-create", f.in, "-o", hx_path("out2"), "--partition",
+                       "60000", "--json", NULL);
     char *j = hx_client_out();
-    fprintf(stderr, "buckets of 60000 keys under a 256 KiB cap: exit %d: %s", rc, j ? j : "\n");
-    assert_int_equal(rc, 2);
-    assert_non_null(j);
-    assert_non_null(strstr(j, "does not fit one 262144-byte frame"));
+    client_refused("buckets of 60000 keys under a 256 KiB cap", rc, 2, j,
+                   "does not fit one 262144-byte frame");
     free(j);
     unsetenv("PH_TEST_MAX_FRAME");
 }
@@ -352,24 +457,19 @@ static void big_buckets_over_group_bytes(void **state)
 static void big_worker_killed(void **state)
 {
     (void)state;
-    hx_args extra = {0};
-    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
-    hx_coord_up(NULL, &extra, "coord.log");
-    pid_t victim = hx_worker_slow("400", "victim.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
-    char dir[1024], keys[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("in"));
-    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    hx_mkdir(dir);
-    hx_write_keys(keys, 2000000, 29, false);
-    assert_true(hx_submit_bulk(dir, out, token));
+    pid_t victim = cluster_up(&(big_cluster){.small_groups = true, .workers = 1,
+                                             .delay_ms = "400"});
+    big_files f;
+    files_in(&f, "big.keys");
+    hx_write_keys(f.keys, 2000000, 29, false);
+    char token[17];
+    assert_true(hx_submit_bulk(f.in, f.out, token));
     wait_parts_done(2); /* the victim is working: it holds its next groups */
     kill(victim, SIGKILL);
     assert_int_equal(hx_wait(victim, HX_HANG_MS), 128 + SIGKILL);
     hx_worker_slow("0", "healthy.log");
     wait_token_ok(token);
-    verify_table(out, "big", keys);
+    verify_table(f.out, "big", f.keys);
     char *log = hx_slurp(hx_path("coord.log"));
     assert_non_null(log);
     assert_non_null(strstr(log, "worker dropped"));
@@ -382,7 +482,7 @@ static void big_worker_killed(void **state)
     }
     assert_true(most >= 1);
     free(log);
-    assert_int_equal(tmp_files(out), 0);
+    assert_int_equal(tmp_files(f.out), 0);
 }
 
 /* The value of key= on the last line of log holding msg; UINT64_MAX if none. */
@@ -436,11 +536,9 @@ static void submit_resume_job(char token[17])
     int rc = hx_client(HX_HANG_MS, "bulk-create", hx_path("in"), "-o", hx_path("out"),
                        "--no-wait", "--json", "--emit", resume_emit, NULL);
     char *j = hx_client_out();
-    const char *t = j ? strstr(j, "\"token\":\"") : NULL;
-    if (rc != 0 || !t || strlen(t) < 25)
+    if (rc != 0)
         fail_msg("bulk-create --emit %s exited %d: %s", resume_emit, rc, j ? j : "");
-    memcpy(token, t + 9, 16);
-    token[16] = '\0';
+    token_from(j, token, "bulk-create --emit");
     free(j);
 }
 
@@ -452,17 +550,11 @@ static void submit_resume_job(char token[17])
 static uint64_t held_then_stopped(uint32_t n, uint32_t salt, const char *hold, char token[17],
                                   bool kill9)
 {
-    hx_args extra = {0};
-    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
-    if (resume_writers)
-        hx_args_add(&extra, "--writers", resume_writers, NULL);
-    setenv("PH_TEST_PART_HOLD", hold, 1);
-    hx_coord_up_state(&extra, "coord.log");
-    unsetenv("PH_TEST_PART_HOLD"); /* not for the workers, nor the restart */
-    hx_worker_slow("0", "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
-    hx_mkdir(hx_path("in"));
-    hx_write_keys(hx_path("in/big.keys"), n, salt, false);
+    cluster_up(&(big_cluster){.small_groups = true, .state = true, .hold = hold,
+                              .writers = resume_writers, .workers = 1});
+    big_files f;
+    files_in(&f, "big.keys");
+    hx_write_keys(f.keys, n, salt, false);
     submit_resume_job(token);
     uint64_t saved = wait_log_value(hx_path("coord.log"), "test hold reached", "saved");
     if (kill9)
@@ -483,27 +575,19 @@ static char *restarted_to_the_end(const char *token)
     hx_coord_restart("coord2.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS)); /* the worker reconnects by itself */
     wait_token_ok(token);
-    char keys[1024], out[1024], local[1024];
-    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    snprintf(local, sizeof local, "%s", hx_path("local"));
-    verify_table(out, "big", keys);
-    assert_int_equal(tmp_files(out), 0);
+    big_files f;
+    files_at(&f, "big.keys"); /* held_then_stopped's */
+    verify_table(f.out, "big", f.keys);
+    assert_int_equal(tmp_files(f.out), 0);
     assert_false(hx_exists(hx_path("out/big/big.values.partial")));
     assert_false(hx_exists(hx_path("out/big/big.values.resume")));
-    int rc = resume_emit ? hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local",
+    int rc = resume_emit ? hx_client(HX_HANG_MS, "create", f.keys, "-o", f.local, "--local",
                                      "--emit", resume_emit, NULL)
-                         : hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", NULL);
+                         : hx_client(HX_HANG_MS, "create", f.keys, "-o", f.local, "--local",
+                                     NULL);
     assert_int_equal(rc, 0);
     static const char *const files[] = {".values", ".buckets", ".c", ".h", "_data.S", ".phc"};
-    size_t nfiles = sizeof files / sizeof files[0] - (resume_emit ? 0 : 1);
-    for (size_t i = 0; i < nfiles; i++) {
-        char a[1200], b[1200];
-        snprintf(a, sizeof a, "%s/big/big%s", out, files[i]);
-        snprintf(b, sizeof b, "%s/big/big%s", local, files[i]);
-        if (!same_file(a, b))
-            fail_msg("big%s differs from create --local's", files[i]);
-    }
+    same_files(f.out, f.local, "big", files, NFILES(files) - (resume_emit ? 0 : 1));
     char *log = hx_slurp(hx_path("coord2.log"));
     assert_non_null(log);
     return log;
@@ -567,30 +651,22 @@ static void big_values_restart(void **state)
 {
     (void)state;
     const uint32_t n = 1100000;
-    hx_args extra = {0};
-    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
-    setenv("PH_TEST_PART_HOLD", "3", 1);
-    hx_coord_up_state(&extra, "coord.log");
-    unsetenv("PH_TEST_PART_HOLD");
-    hx_worker_slow("0", "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
-    hx_mkdir(hx_path("in"));
-    hx_write_keys(hx_path("in/big.keys"), n, 71, false);
+    cluster_up(&(big_cluster){.small_groups = true, .state = true, .hold = "3", .workers = 1});
+    big_files f;
+    files_in(&f, "big.keys");
+    hx_write_keys(f.keys, n, 71, false);
     uint32_t *v = malloc((size_t)n * 4);
     assert_non_null(v);
     for (uint32_t i = 0; i < n; i++)
         v[i] = i * 5u + 3u;
-    hx_write_bytes(hx_path("in/big.vals"), v, (size_t)n * 4);
-    free(v);
-    char keys[1024], vals[1024], out[1024], local[1024], token[17];
-    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
+    char vals[1024], token[17];
     snprintf(vals, sizeof vals, "%s", hx_path("in/big.vals"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    snprintf(local, sizeof local, "%s", hx_path("local"));
+    hx_write_bytes(vals, v, (size_t)n * 4);
+    free(v);
     /* create waits for its job: it runs beside the test and waits through
      * the restart; the job's token comes from status. */
     hx_args ca = {0};
-    hx_args_add(&ca, hx_client_bin, "create", keys, "-o", out, "--values", "4",
+    hx_args_add(&ca, hx_client_bin, "create", f.keys, "-o", f.out, "--values", "4",
                 "--values-file", vals, "--emit", "c,bin", "--coordinator", hx_endpoint(), NULL);
     char cout[1024], cerr[1024];
     hx_path_buf(cout, sizeof cout, "create.out");
@@ -602,26 +678,51 @@ static void big_values_restart(void **state)
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     assert_int_equal(hx_client(HX_HANG_MS, "status", "--json", NULL), 0);
     char *j = hx_client_out();
-    const char *t = j ? strstr(j, "\"token\":\"") : NULL;
-    if (!t || strlen(t) < 25)
-        fail_msg("status after the restart names no job: %s", j ? j : "");
-    memcpy(token, t + 9, 16);
-    token[16] = '\0';
+    token_from(j, token, "status after the restart");
     free(j);
     wait_token_ok(token);
     (void)hx_wait(client, HX_HANG_MS); /* its exit depends on when it lost the coordinator */
-    assert_int_equal(hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", "--values",
-                               "4", "--values-file", vals, "--emit", "c,bin", NULL), 0);
+    assert_int_equal(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.local, "--local",
+                               "--values", "4", "--values-file", vals, "--emit", "c,bin", NULL),
+                     0);
     static const char *const files[] = {".values", ".buckets", ".c", ".h", "_data.S", ".phc",
                                         ".keys", ".start", "_test.c"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char a[1200], b[1200];
-        snprintf(a, sizeof a, "%s/big/big%s", out, files[i]);
-        snprintf(b, sizeof b, "%s/big/big%s", local, files[i]);
-        if (!same_file(a, b))
-            fail_msg("big%s differs from create --local's", files[i]);
-    }
-    assert_int_equal(tmp_files(out), 0);
+    same_files(f.out, f.local, "big", files, NFILES(files));
+    assert_int_equal(tmp_files(f.out), 0);
+}
+
+/* A cluster on a --state-dir, in/big.keys of 1.1M keys (salt) and
+ * OUT/big made: the test then plants something at the values file's fixed
+ * name, OUT/big/big.values.partial. */
+static void values_name_taken_setup(big_files *f, uint32_t salt)
+{
+    cluster_up(&(big_cluster){.state = true, .workers = 1});
+    files_in(f, "big.keys");
+    hx_mkdir(f->out);
+    hx_mkdir(hx_path("out/big"));
+    hx_write_keys(f->keys, 1100000, salt, false);
+}
+
+/* The job of in/ succeeds with its table right, assembled under a
+ * one-off temporary: nothing temporary left, no progress record (the
+ * planted file is the test's to check). */
+static void values_name_taken_job(const big_files *f)
+{
+    char token[17];
+    assert_true(hx_submit_bulk(f->in, f->out, token));
+    wait_token_ok(token);
+    verify_table(f->out, "big", f->keys);
+    assert_int_equal(tmp_files(f->out), 0);
+    assert_false(hx_exists(hx_path("out/big/big.values.resume")));
+}
+
+/* path holds text and nothing else. */
+static void file_is(const char *path, const char *text)
+{
+    char *s = hx_slurp(path);
+    assert_non_null(s);
+    assert_string_equal(s, text);
+    free(s);
 }
 
 /* Another assembly (here the test, as another coordinator on the same
@@ -631,32 +732,16 @@ static void big_values_restart(void **state)
 static void big_values_file_held(void **state)
 {
     (void)state;
-    hx_coord_up_state(NULL, "coord.log");
-    hx_worker_slow("0", "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
-    hx_mkdir(hx_path("in"));
-    hx_mkdir(hx_path("out"));
-    hx_mkdir(hx_path("out/big"));
-    hx_write_keys(hx_path("in/big.keys"), 1100000, 61, false);
+    big_files f;
+    values_name_taken_setup(&f, 61);
     hx_write_bytes(hx_path("out/big/big.values.partial"), "theirs", 6);
     int fd = open(hx_path("out/big/big.values.partial"), O_RDWR);
     assert_true(fd >= 0);
     assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
-    char token[17];
-    assert_true(hx_submit_bulk(hx_path("in"), hx_path("out"), token));
-    wait_token_ok(token);
+    values_name_taken_job(&f);
     close(fd);
-    verify_table(hx_path("out"), "big", hx_path("in/big.keys"));
-    assert_int_equal(tmp_files(hx_path("out")), 0);
-    char *theirs = hx_slurp(hx_path("out/big/big.values.partial"));
-    assert_non_null(theirs);
-    assert_string_equal(theirs, "theirs");
-    free(theirs);
-    assert_false(hx_exists(hx_path("out/big/big.values.resume")));
-    char *log = hx_slurp(hx_path("coord.log"));
-    assert_non_null(log);
-    assert_non_null(strstr(log, "values file held by another assembly"));
-    free(log);
+    file_is(hx_path("out/big/big.values.partial"), "theirs");
+    coord_log_has("values file held by another assembly");
 }
 
 /* OUT/big/big.values.partial is a second name of another file (a hard
@@ -665,31 +750,15 @@ static void big_values_file_held(void **state)
 static void big_values_file_linked(void **state)
 {
     (void)state;
-    hx_coord_up_state(NULL, "coord.log");
-    hx_worker_slow("0", "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
-    hx_mkdir(hx_path("in"));
-    hx_mkdir(hx_path("out"));
-    hx_mkdir(hx_path("out/big"));
-    hx_write_keys(hx_path("in/big.keys"), 1100000, 67, false);
-    hx_write_bytes(hx_path("victim"), "victim", 6);
+    big_files f;
+    values_name_taken_setup(&f, 67);
     char victim[1024];
     snprintf(victim, sizeof victim, "%s", hx_path("victim"));
+    hx_write_bytes(victim, "victim", 6);
     assert_int_equal(link(victim, hx_path("out/big/big.values.partial")), 0);
-    char token[17];
-    assert_true(hx_submit_bulk(hx_path("in"), hx_path("out"), token));
-    wait_token_ok(token);
-    verify_table(hx_path("out"), "big", hx_path("in/big.keys"));
-    assert_int_equal(tmp_files(hx_path("out")), 0);
-    char *v = hx_slurp(victim);
-    assert_non_null(v);
-    assert_string_equal(v, "victim");
-    free(v);
-    assert_false(hx_exists(hx_path("out/big/big.values.resume")));
-    char *log = hx_slurp(hx_path("coord.log"));
-    assert_non_null(log);
-    assert_non_null(strstr(log, "2 links"));
-    free(log);
+    values_name_taken_job(&f);
+    file_is(victim, "victim");
+    coord_log_has("2 links");
 }
 
 /* A damaged record or values file between the kill and the restart: the
@@ -741,11 +810,7 @@ static void restart_keys_broken(bool gone, bool own)
     if (!own)
         flip_byte(hx_path("out/big/big.values.resume"), 16); /* a byte of the token */
     hx_coord_restart("coord2.log");
-    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
-    char *j = hx_client_out();
-    fprintf(stderr, "wait: exit %d: %s", rc, j ? j : "\n");
-    assert_int_equal(rc, 2);
-    assert_non_null(j);
+    char *j = wait_token_exit(token, 2);
     assert_non_null(strstr(j, "big.keys"));
     free(j);
     assert_int_equal(hx_exists(hx_path("out/big/big.values.partial")), !own);
@@ -784,11 +849,7 @@ static void big_restart_cancelled(void **state)
     assert_int_equal(hx_stop_kind('w', HX_HANG_MS), 0);
     hx_coord_restart("coord2.log");
     assert_int_equal(hx_client(HX_HANG_MS, "cancel", token, NULL), 0);
-    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
-    char *j = hx_client_out();
-    fprintf(stderr, "wait: exit %d: %s", rc, j ? j : "\n");
-    assert_int_equal(rc, 5);
-    assert_non_null(j);
+    char *j = wait_token_exit(token, 5);
     assert_non_null(strstr(j, "\"state\":\"cancelled\""));
     free(j);
     assert_false(hx_exists(hx_path("out/big/big.values.partial")));
@@ -799,29 +860,18 @@ static void big_restart_cancelled(void **state)
 static void big_file_changed(void **state)
 {
     (void)state;
-    hx_args extra = {0};
-    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
-    hx_coord_up(NULL, &extra, "coord.log");
-    hx_worker_slow("100", "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
-    char dir[1024], keys[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("in"));
-    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    hx_mkdir(dir);
-    hx_write_keys(keys, 1200000, 37, false);
-    assert_true(hx_submit_bulk(dir, out, token));
+    cluster_up(&(big_cluster){.small_groups = true, .workers = 1, .delay_ms = "100"});
+    big_files f;
+    files_in(&f, "big.keys");
+    hx_write_keys(f.keys, 1200000, 37, false);
+    char token[17];
+    assert_true(hx_submit_bulk(f.in, f.out, token));
     wait_parts_done(1);
-    assert_int_equal(truncate(keys, 4 * 1000000), 0);
-    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
-    char *j = hx_client_out();
-    fprintf(stderr, "wait: exit %d: %s", rc, j ? j : "\n");
-    assert_int_equal(rc, 2);
+    assert_int_equal(truncate(f.keys, 4 * 1000000), 0);
+    char *j = wait_token_exit(token, 2);
     assert_non_null(strstr(j, "big.keys: changed while the table was built"));
     free(j);
-    char bdir[1200];
-    snprintf(bdir, sizeof bdir, "%s/big", out);
-    assert_false(hx_exists(bdir)); /* not even an empty OUT/big */
+    assert_false(hx_exists(hx_path("out/big"))); /* not even an empty OUT/big */
     assert_true(hx_alive(hx_coord_pid()));
     assert_int_equal(hx_client(HX_HANG_MS, "ping", NULL), 0);
 }
@@ -829,29 +879,19 @@ static void big_file_changed(void **state)
 static void big_duplicate_key(void **state)
 {
     (void)state;
-    hx_args extra = {0};
-    hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
-    hx_coord_up(NULL, &extra, "coord.log");
-    hx_worker_slow("0", "w1.log");
-    hx_worker_slow("0", "w2.log");
-    assert_true(hx_wait_workers(2, HX_HANG_MS));
-    char dir[1024], keys[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("in"));
-    snprintf(keys, sizeof keys, "%s", hx_path("in/big.keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    hx_mkdir(dir);
-    hx_write_keys(keys, 1500000, 41, true); /* the last key repeats the first */
-    assert_true(hx_submit_bulk(dir, out, token));
-    int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
-    char *j = hx_client_out();
-    fprintf(stderr, "wait: exit %d: %s", rc, j ? j : "\n");
-    assert_int_equal(rc, 2);
+    cluster_up(&(big_cluster){.small_groups = true, .workers = 2});
+    big_files f;
+    files_in(&f, "big.keys");
+    hx_write_keys(f.keys, 1500000, 41, true); /* the last key repeats the first */
+    char token[17];
+    assert_true(hx_submit_bulk(f.in, f.out, token));
+    char *j = wait_token_exit(token, 2);
     assert_non_null(strstr(j, "duplicate key"));
     assert_non_null(strstr(j, "big.keys"));
     free(j);
     /* The values file goes once the checks still on writer threads are in. */
     char bdir[1200];
-    snprintf(bdir, sizeof bdir, "%s/big", out);
+    snprintf(bdir, sizeof bdir, "%s", hx_path("out/big"));
     uint64_t end = hx_deadline(HX_HANG_MS);
     while (hx_exists(bdir) && hx_now_ms() < end)
         hx_sleep_ms(50);
@@ -922,43 +962,19 @@ static void big_key64_two_workers(void **state)
 {
     (void)state;
     cluster_two_workers();
-    char keys[1024], out[1024], local[1024];
-    snprintf(keys, sizeof keys, "%s", hx_path("ids-64.keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    snprintf(local, sizeof local, "%s", hx_path("local"));
-    write_keys64(keys, BIG64_KEYS, 7);
-    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, NULL);
-    client_ok(rc);
-    verify_table64(out, "ids-64", keys);
-    assert_int_equal(tmp_files(out), 0);
-    char *st = status_json();
-    assert_non_null(st);
-    uint64_t total = hx_field(st, "parts_total");
-    assert_true(total >= 2 && total != UINT64_MAX);
-    assert_int_equal(hx_field(st, "parts_done"), total);
-    free(st);
-    char *log = hx_slurp(hx_path("coord.log"));
-    assert_non_null(log);
-    assert_non_null(strstr(log, "partitioned table opened"));
-    free(log);
-    rc = hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", "--key-size", "8",
-                   "--threads", "2", NULL);
-    assert_int_equal(rc, 0);
+    big_files f;
+    files_in(&f, "ids-64.keys");
+    write_keys64(f.keys, BIG64_KEYS, 7);
+    client_ok(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, NULL));
+    verify_table64(f.out, "ids-64", f.keys);
+    assert_int_equal(tmp_files(f.out), 0);
+    status_all_groups_done();
+    coord_log_has("partitioned table opened");
+    assert_int_equal(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.local, "--local",
+                               "--key-size", "8", "--threads", "2", NULL), 0);
     static const char *const files[] = {".values", ".buckets", ".c", ".h", "_data.S",
                                         "_test.c", "_bench.c", "/CMakeLists.txt"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char a[1200], b[1200];
-        const char *f = files[i];
-        if (f[0] == '/') {
-            snprintf(a, sizeof a, "%s/ids-64%s", out, f);
-            snprintf(b, sizeof b, "%s/ids-64%s", local, f);
-        } else {
-            snprintf(a, sizeof a, "%s/ids-64/ids-64%s", out, f);
-            snprintf(b, sizeof b, "%s/ids-64/ids-64%s", local, f);
-        }
-        if (!same_file(a, b))
-            fail_msg("ids-64%s differs from create --local's", f);
-    }
+    same_files(f.out, f.local, "ids-64", files, NFILES(files));
     /* One bulk job of a big 64-bit file and a big 32-bit file: each file
      * is partitioned with its own key size (from its name). */
     char dir[1024], bout[1024], k32[1100], k64[1100];
@@ -969,13 +985,10 @@ static void big_key64_two_workers(void **state)
     snprintf(k64, sizeof k64, "%s/wide-64.keys", dir);
     hx_write_keys(k32, 1100000, 41, false);
     write_keys64(k64, 1100000, 43);
-    rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", bout, NULL);
-    if (rc != 0)
-        hx_dump("client stderr", hx_path("client.err"));
-    assert_int_equal(rc, 0);
+    client_ok(hx_client(HX_HANG_MS, "bulk-create", dir, "-o", bout, NULL));
     verify_table(bout, "narrow", k32);
     verify_table64(bout, "wide-64", k64);
-    log = hx_slurp(hx_path("coord.log"));
+    char *log = hx_slurp(hx_path("coord.log"));
     assert_true(hx_count(log, "partitioned table opened") >= 3);
     free(log);
 }
@@ -986,43 +999,31 @@ static void big_key64_two_workers(void **state)
 static void big_key64_bad_length(void **state)
 {
     (void)state;
-    hx_coord_up(NULL, NULL, "coord.log");
-    hx_worker_slow("0", "w1.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
-    char dir[1024], bad[1100], out[1024];
-    snprintf(dir, sizeof dir, "%s", hx_path("in"));
-    hx_mkdir(dir);
-    snprintf(bad, sizeof bad, "%s/odd-64.keys", dir);
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    write_keys64(bad, (1u << 20) + 5, 3);
-    FILE *f = fopen(bad, "ab");
-    assert_non_null(f);
-    assert_int_equal(fwrite("\1\2\3\4", 1, 4, f), 4); /* 4 bytes too many */
-    fclose(f);
-    int rc = hx_client(HX_HANG_MS, "create", bad, "-o", out, NULL);
+    cluster_up(&(big_cluster){.workers = 1});
+    big_files f;
+    files_in(&f, "odd-64.keys");
+    write_keys64(f.keys, (1u << 20) + 5, 3);
+    FILE *kf = fopen(f.keys, "ab");
+    assert_non_null(kf);
+    assert_int_equal(fwrite("\1\2\3\4", 1, 4, kf), 4); /* 4 bytes too many */
+    fclose(kf);
+    int rc = hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, NULL);
     char *err = hx_client_err();
-    fprintf(stderr, "create: exit %d: %s", rc, err ? err : "\n");
-    assert_int_not_equal(rc, 0);
-    assert_non_null(err);
+    client_refused("create", rc, EXIT_FAILED, err, "odd-64.keys");
     assert_int_equal(hx_count(err, "\n"), 1);
-    assert_non_null(strstr(err, "odd-64.keys"));
     assert_non_null(strstr(err, "multiple of 8"));
     free(err);
-    rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, NULL);
+    rc = hx_client(HX_HANG_MS, "bulk-create", f.in, "-o", f.out, NULL);
     err = hx_client_err();
-    fprintf(stderr, "bulk-create: exit %d: %s", rc, err ? err : "\n");
-    assert_int_not_equal(rc, 0);
+    client_refused("bulk-create", rc, EXIT_FAILED, err, NULL);
     free(err);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/results.csv", out);
-    char *csv = hx_slurp(path);
+    char *csv = hx_slurp(hx_path("out/results.csv"));
     assert_non_null(csv);
     fprintf(stderr, "results.csv:\n%s", csv);
     assert_non_null(strstr(csv, "odd-64.keys"));
     assert_null(strstr(csv, ",ok"));
     free(csv);
-    snprintf(path, sizeof path, "%s/odd-64", out);
-    assert_false(hx_exists(path));
+    assert_false(hx_exists(hx_path("out/odd-64")));
     /* The coordinator still serves. */
     assert_int_equal(hx_client(HX_HANG_MS, "status", NULL), 0);
 }
@@ -1082,34 +1083,26 @@ static void answer_group(fake_worker *f, bool lie)
 static void big_key64_bad_group(void **state)
 {
     (void)state;
-    hx_coord_up(NULL, NULL, "coord.log");
-    fake_worker f;
-    fake_join(&f, "liar", 1, 4);
-    char dir[1024], keys[1100], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("in"));
-    hx_mkdir(dir);
-    snprintf(keys, sizeof keys, "%s/lie-64.keys", dir);
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    write_keys64(keys, 1100000, 5);
-    assert_true(hx_submit_bulk(dir, out, token));
-    answer_group(&f, false);
+    cluster_up(&(big_cluster){.workers = 0});
+    fake_worker fw;
+    fake_join(&fw, "liar", 1, 4);
+    big_files f;
+    files_in(&f, "lie-64.keys");
+    write_keys64(f.keys, 1100000, 5);
+    char token[17];
+    assert_true(hx_submit_bulk(f.in, f.out, token));
+    answer_group(&fw, false);
     wait_parts_done(1); /* the right group was checked and counted */
-    answer_group(&f, true);
+    answer_group(&fw, true);
     int rc = hx_client(HX_HANG_MS, "wait", token, NULL);
     char *err = hx_client_err();
-    fprintf(stderr, "wait: exit %d: %s", rc, err ? err : "\n");
-    assert_int_not_equal(rc, 0);
-    assert_non_null(err);
-    const char *k = strstr(err, "fail verification: key 0x");
-    assert_non_null(k);
+    const char *k = client_refused("wait", rc, EXIT_FAILED, err, "fail verification: key 0x");
     k += strlen("fail verification: key 0x");
     assert_int_equal(strspn(k, "0123456789abcdef"), 16); /* a 64-bit key */
     free(err);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/lie-64", out);
-    assert_false(hx_exists(path));
-    assert_int_equal(tmp_files(out), 0);
-    fake_close(&f);
+    assert_false(hx_exists(hx_path("out/lie-64")));
+    assert_int_equal(tmp_files(f.out), 0);
+    fake_close(&fw);
 }
 
 /* ---- --emit bin ------------------------------------------------------------- */
@@ -1162,18 +1155,6 @@ static void check_phc_file(const char *out, const char *name, const char *keys_p
     free(raw);
 }
 
-static void same_files(const char *out, const char *local, const char *name,
-                       const char *const *files, size_t nfiles)
-{
-    for (size_t i = 0; i < nfiles; i++) {
-        char a[1200], b[1200];
-        snprintf(a, sizeof a, "%s/%s/%s%s", out, name, name, files[i]);
-        snprintf(b, sizeof b, "%s/%s/%s%s", local, name, name, files[i]);
-        if (!same_file(a, b))
-            fail_msg("%s%s differs from create --local's", name, files[i]);
-    }
-}
-
 /* --emit bin: NAME.phc alone (no C files, no data files, no temporary),
  * the bytes create --local --emit bin writes; --index-only leaves the keys
  * out the same way. */
@@ -1181,41 +1162,32 @@ static void big_emit_bin(void **state)
 {
     (void)state;
     cluster_two_workers();
-    char keys[1024], out[1024], local[1024], iout[1024], ilocal[1024];
-    snprintf(keys, sizeof keys, "%s", hx_path("bin.keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    snprintf(local, sizeof local, "%s", hx_path("local"));
+    big_files f;
+    files_in(&f, "bin.keys");
+    char iout[1024], ilocal[1024];
     snprintf(iout, sizeof iout, "%s", hx_path("iout"));
     snprintf(ilocal, sizeof ilocal, "%s", hx_path("ilocal"));
-    hx_write_keys(keys, 1500000, 29, false);
-    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, "--emit", "bin", NULL);
-    client_ok(rc);
-    char *log = hx_slurp(hx_path("coord.log"));
-    assert_non_null(strstr(log, "partitioned table opened"));
-    free(log);
+    hx_write_keys(f.keys, 1500000, 29, false);
+    client_ok(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, "--emit", "bin", NULL));
+    coord_log_has("partitioned table opened");
     static const char *const c_files[] = {".c", ".h", ".values", ".buckets", "_data.S"};
-    for (size_t i = 0; i < sizeof c_files / sizeof c_files[0]; i++) {
-        char p[1200];
-        snprintf(p, sizeof p, "%s/bin/bin%s", out, c_files[i]);
-        assert_false(hx_exists(p));
-    }
-    assert_int_equal(tmp_files(out), 0);
-    check_phc_file(out, "bin", keys, 4);
-    assert_int_equal(hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", "--emit",
-                               "bin", "--threads", "2", NULL), 0);
+    for (size_t i = 0; i < NFILES(c_files); i++)
+        assert_false(hx_exists(hx_path("out/bin/bin%s", c_files[i])));
+    assert_int_equal(tmp_files(f.out), 0);
+    check_phc_file(f.out, "bin", f.keys, 4);
+    assert_int_equal(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.local, "--local",
+                               "--emit", "bin", "--threads", "2", NULL), 0);
     static const char *const phc[] = {".phc"};
-    same_files(out, local, "bin", phc, 1);
+    same_files(f.out, f.local, "bin", phc, 1);
 
-    assert_int_equal(hx_client(HX_HANG_MS, "create", keys, "-o", iout, "--emit", "bin",
+    assert_int_equal(hx_client(HX_HANG_MS, "create", f.keys, "-o", iout, "--emit", "bin",
                                "--index-only", NULL), 0);
-    assert_int_equal(hx_client(HX_HANG_MS, "create", keys, "-o", ilocal, "--local", "--emit",
-                               "bin", "--index-only", "--threads", "2", NULL), 0);
+    assert_int_equal(hx_client(HX_HANG_MS, "create", f.keys, "-o", ilocal, "--local",
+                               "--emit", "bin", "--index-only", "--threads", "2", NULL), 0);
     same_files(iout, ilocal, "bin", phc, 1);
-    char p[1200];
-    snprintf(p, sizeof p, "%s/bin/bin.phc", iout);
     phc_table *t;
     phc_error e;
-    if (phc_table_load(p, 0, &t, &e) != 0)
+    if (phc_table_load(hx_path("iout/bin/bin.phc"), 0, &t, &e) != 0)
         fail_msg("%s", e.msg);
     assert_false(phc_table_has_keys(t));
     phc_table_free(t);
@@ -1227,21 +1199,19 @@ static void big_emit_c_bin64(void **state)
 {
     (void)state;
     cluster_two_workers();
-    char keys[1024], out[1024], local[1024];
-    snprintf(keys, sizeof keys, "%s", hx_path("cb-64.keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    snprintf(local, sizeof local, "%s", hx_path("local"));
-    write_keys64(keys, 1200000, 11);
-    int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, "--emit", "c,bin", NULL);
-    client_ok(rc);
-    assert_int_equal(tmp_files(out), 0);
-    verify_table64(out, "cb-64", keys);
-    check_phc_file(out, "cb-64", keys, 8);
-    assert_int_equal(hx_client(HX_HANG_MS, "create", keys, "-o", local, "--local", "--emit",
-                               "c,bin", "--key-size", "8", "--threads", "2", NULL), 0);
+    big_files f;
+    files_in(&f, "cb-64.keys");
+    write_keys64(f.keys, 1200000, 11);
+    client_ok(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, "--emit", "c,bin", NULL));
+    assert_int_equal(tmp_files(f.out), 0);
+    verify_table64(f.out, "cb-64", f.keys);
+    check_phc_file(f.out, "cb-64", f.keys, 8);
+    assert_int_equal(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.local, "--local",
+                               "--emit", "c,bin", "--key-size", "8", "--threads", "2", NULL),
+                     0);
     static const char *const files[] = {".phc", ".values", ".buckets", ".c", ".h", "_data.S",
                                         "_test.c", "_bench.c"};
-    same_files(out, local, "cb-64", files, sizeof files / sizeof files[0]);
+    same_files(f.out, f.local, "cb-64", files, NFILES(files));
 }
 
 int main(int argc, char **argv)
