@@ -22,8 +22,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench_int.h"
 #include "phcluster.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -86,22 +86,6 @@ static uint64_t deposit(uint32_t x, uint64_t mask)
     return out;
 }
 
-static uint32_t scramble32(uint32_t x)
-{
-    x *= 0x9e3779b1u;
-    x ^= x >> 15;
-    x *= 0x85ebca6bu;
-    x ^= x >> 13;
-    return x;
-}
-
-static double cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -144,7 +128,7 @@ static inline __attribute__((always_inline)) uint32_t find_down(const set *s, ui
 static double time_find(const set *s, const uint64_t *keys, uint32_t n, int how)
 {
     uint32_t passes = 1 + 2000000u / n, acc = 0;
-    double t0 = cpu_ns();
+    double t0 = bench_thread_cpu_ns();
     for (uint32_t p = 0; p < passes; p++) {
         if (how == F64)
             for (uint32_t i = 0; i < n; i++)
@@ -154,7 +138,7 @@ static double time_find(const set *s, const uint64_t *keys, uint32_t n, int how)
                 acc += find_down(s, keys[i], how);
     }
     sink += acc;
-    return (cpu_ns() - t0) / ((double)passes * n);
+    return (bench_thread_cpu_ns() - t0) / ((double)passes * n);
 }
 
 static int build(const set *s, int down, uint64_t seed, phc_table **out, double *ms)
@@ -164,7 +148,7 @@ static int build(const set *s, int down, uint64_t seed, phc_table **out, double 
     o.threads = 1;
     o.seed = seed;
     phc_error e;
-    double t0 = cpu_ns();
+    double t0 = bench_thread_cpu_ns();
     int rc;
     if (down) {
         uint32_t *k32 = malloc((size_t)s->n * sizeof *k32);
@@ -177,7 +161,7 @@ static int build(const set *s, int down, uint64_t seed, phc_table **out, double 
     } else {
         rc = phc_table_build64(s->keys, s->n, &o, out, &e);
     }
-    *ms = (cpu_ns() - t0) / 1e6;
+    *ms = (bench_thread_cpu_ns() - t0) / 1e6;
     if (rc)
         fprintf(stderr, "bench_downsize: %s\n", e.msg);
     return rc;
@@ -193,7 +177,7 @@ static int run_mask(uint64_t mask, uint32_t n, int rounds, int have_pext)
     if (!keys || !miss || !t || !f)
         return 1;
     for (uint32_t i = 0; i < n; i++) {
-        keys[i] = s.base | deposit(scramble32(i), mask);
+        keys[i] = s.base | deposit(bench_scramble(i, 0), mask);
         miss[i] = keys[i] ^ (~mask & (1ull << __builtin_ctzll(~mask)));
     }
     s.keys = keys;

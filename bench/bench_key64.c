@@ -16,35 +16,17 @@
  * keys on also partitioned (2 threads). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <time.h>
 
+#include "bench_int.h"
 #include "ph_part.h"
 #include "ph_solver.h"
 #include "ph_time.h"
-
-static uint32_t scramble32(uint32_t x)
-{
-    x *= 0x9e3779b1u;
-    x ^= x >> 15;
-    x *= 0x85ebca6bu;
-    x ^= x >> 13;
-    return x;
-}
 
 static uint64_t scramble64(uint64_t x)
 {
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
     return x ^ (x >> 31);
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
 }
 
 typedef struct timing {
@@ -59,7 +41,7 @@ static timing solve_once(const void *keys, unsigned ks, uint32_t n, int part, ui
     ph_err err = {0};
     int rc;
     uint64_t attempts = 0;
-    double c0 = cpu_s();
+    double c0 = bench_process_cpu_s();
     uint64_t t0 = ph_time_us();
     if (part) {
         ph_part_opts o;
@@ -84,7 +66,7 @@ static timing solve_once(const void *keys, unsigned ks, uint32_t n, int part, ui
             ph_table_free(&t);
         }
     }
-    timing r = {(double)(ph_time_us() - t0) / 1e6, cpu_s() - c0, attempts};
+    timing r = {(double)(ph_time_us() - t0) / 1e6, bench_process_cpu_s() - c0, attempts};
     if (rc) {
         fprintf(stderr, "bench_key64: %u keys of %u bytes: %s\n", n, ks, err.msg);
         exit(1);
@@ -133,7 +115,7 @@ int main(int argc, char **argv)
             return 1;
         }
         for (uint32_t i = 0; i < n; i++) {
-            k32[i] = scramble32(i);
+            k32[i] = bench_scramble(i, 0);
             k64[i] = scramble64(i);
         }
         run_case(k32, k64, n, 0, rounds < 1 ? 1 : rounds);

@@ -9,18 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_int.h"
 #include "ph_keys.h"
-
-/* A bijection of 32-bit values: unique keys in scrambled order. */
-static inline uint32_t bench_scramble(uint32_t x, uint32_t salt)
-{
-    x ^= salt;
-    x *= 0x9e3779b1u;
-    x ^= x >> 15;
-    x *= 0x85ebca6bu;
-    x ^= x >> 13;
-    return x;
-}
 
 /* The keys of ARG: a .keys file, or N unique keys bench_scramble(i, salt).
  * NULL after a one-line error on stderr naming prog. */

@@ -25,9 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include GEN_HEADER
+#include "bench_int.h"
 #include "phcluster.h"
 
 #define CAT2(a, b) a##b
@@ -54,31 +54,6 @@ static uint32_t gen_find_of(key_t_ key)
 #define GEN_FIND gen_find_of
 #endif
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static key_t_ *read_keys(const char *path, uint32_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    rewind(f);
-    key_t_ *v = len > 0 && len % sizeof *v == 0 ? malloc((size_t)len) : NULL;
-    if (!v || fread(v, 1, (size_t)len, f) != (size_t)len) {
-        free(v);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    *n = (uint32_t)((size_t)len / sizeof *v);
-    return v;
-}
-
 enum { GEN_IX, GEN_HIT, GEN_MISS, LIB_IX, LIB_HIT, LIB_MISS, BATCH_HIT, BATCH_MISS, NTIMES };
 static const char *const names[NTIMES] = {"gen_index", "gen_find", "gen_find_miss",
                                           "lib_index", "lib_find", "lib_find_miss",
@@ -90,11 +65,11 @@ static volatile uint32_t sink;
 #define TIME_LOOP(EXPR)                                                                      \
     do {                                                                                     \
         uint32_t acc = 0;                                                                    \
-        double t0 = now_ns();                                                                \
+        double t0 = bench_thread_cpu_ns();                                                                \
         for (uint32_t p = 0; p < passes; p++)                                                \
             for (uint32_t i = 0; i < n; i++)                                                 \
                 acc += (EXPR);                                                               \
-        ns = (now_ns() - t0) / ((double)passes * n);                                         \
+        ns = (bench_thread_cpu_ns() - t0) / ((double)passes * n);                                         \
         sink += acc;                                                                         \
     } while (0)
 
@@ -109,12 +84,12 @@ static double run(int which, const key_t_ *v, uint32_t n)
     case LIB_HIT: case LIB_MISS: TIME_LOOP(phc_table_find(g_t, v[i])); break;
     default: {
         uint32_t acc = 0;
-        double t0 = now_ns();
+        double t0 = bench_thread_cpu_ns();
         for (uint32_t p = 0; p < passes; p++) {
             phc_table_find_batch(g_t, v, n, g_out);
             acc += g_out[p % n];
         }
-        ns = (now_ns() - t0) / ((double)passes * n);
+        ns = (bench_thread_cpu_ns() - t0) / ((double)passes * n);
         sink += acc;
     }
     }
@@ -156,7 +131,7 @@ int main(int argc, char **argv)
     if (rounds < 1)
         rounds = 1;
     uint32_t n = 0, nmiss = 0;
-    key_t_ *keys = read_keys(argv[1], &n);
+    key_t_ *keys = bench_read_values(argv[1], sizeof *keys, &n);
     phc_table *t;
     phc_error e;
     if (!keys || phc_table_load(argv[2], 0, &t, &e) != PHC_OK) {

@@ -25,30 +25,13 @@
  * thread CPU ns per read. */
 #include <stdio.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_int.h"
 #include "bench_keys_int.h"
 #include "ph_part.h"
 #include "ph_time.h"
-
-/* Process CPU seconds (user + system): meaningful on a shared machine. */
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
-
-static double thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 typedef struct lookup_times {
     double wall_ns, cpu_ns;             /* per lookup, best round */
@@ -69,17 +52,17 @@ static int time_lookups(const ph_part_table *t, const uint32_t *order, const uin
     volatile uint32_t sink = 0;
     for (int r = 0; r < 5; r++) {
         uint64_t w0 = ph_time_ns();
-        double c0 = thread_cpu_ns();
+        double c0 = bench_thread_cpu_ns();
         uint32_t acc = 0;
         for (uint32_t i = 0; i < probes; i++)
             acc += ph_part_index(t, order[i]);
-        keep_best(&lt->cpu_ns, (thread_cpu_ns() - c0) / probes, r == 0);
+        keep_best(&lt->cpu_ns, (bench_thread_cpu_ns() - c0) / probes, r == 0);
         keep_best(&lt->wall_ns, (double)(ph_time_ns() - w0) / probes, r == 0);
         sink += acc;
         w0 = ph_time_ns();
-        c0 = thread_cpu_ns();
+        c0 = bench_thread_cpu_ns();
         ph_part_index_batch(t, order, probes, out);
-        keep_best(&lt->batch_cpu_ns, (thread_cpu_ns() - c0) / probes, r == 0);
+        keep_best(&lt->batch_cpu_ns, (bench_thread_cpu_ns() - c0) / probes, r == 0);
         keep_best(&lt->batch_wall_ns, (double)(ph_time_ns() - w0) / probes, r == 0);
         for (uint32_t i = 0; i < probes; i++)
             if (out[i] != want[i])
@@ -132,13 +115,13 @@ static int gather(const char *count)
         double best = 0;
         for (int r = 0; r < 3; r++) {
             uint64_t acc = 0;
-            double c0 = thread_cpu_ns();
+            double c0 = bench_thread_cpu_ns();
             for (size_t i = 0; i < m; i++) {
                 if (dist[d] && i + dist[d] < m)
                     __builtin_prefetch(&a[idx[i + dist[d]]]);
                 acc += a[idx[i]];
             }
-            keep_best(&best, (thread_cpu_ns() - c0) / m, r == 0);
+            keep_best(&best, (bench_thread_cpu_ns() - c0) / m, r == 0);
             sink += acc;
         }
         printf("gather values=%zu bytes=%zu prefetch=%u cpu_ns_per_read=%.2f\n", n, n * 4,
@@ -150,10 +133,10 @@ static int gather(const char *count)
     double best = 0;
     for (int r = 0; r < 3; r++) {
         uint64_t h = (uint64_t)r;
-        double c0 = thread_cpu_ns();
+        double c0 = bench_thread_cpu_ns();
         for (size_t i = 0; i < m / 4; i++)
             h = ph_part_mix(h + a[((h >> 32) * n) >> 32] + 0x9e3779b97f4a7c15ull);
-        keep_best(&best, (thread_cpu_ns() - c0) / (m / 4), r == 0);
+        keep_best(&best, (bench_thread_cpu_ns() - c0) / (m / 4), r == 0);
         sink += h;
     }
     printf("gather values=%zu bytes=%zu dependent cpu_ns_per_read=%.2f\n", n, n * 4, best);
@@ -191,12 +174,12 @@ int main(int argc, char **argv)
     for (int r = 0; r < solves; r++) {
         if (r > 0)
             ph_part_free(&t);
-        double c0 = cpu_s();
+        double c0 = bench_process_cpu_s();
         if (ph_part_solve(keys, n, &o, &t, &err)) {
             fprintf(stderr, "bench_part: %s\n", err.msg);
             return 1;
         }
-        keep_best(&cpu, cpu_s() - c0, r == 0);
+        keep_best(&cpu, bench_process_cpu_s() - c0, r == 0);
         if (r == 0 || t.solve_us / 1e6 < wall) {
             split = t.split_us / 1e6;
             layout = t.layout_us / 1e6;

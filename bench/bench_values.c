@@ -19,9 +19,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include GEN_HEADER
+#include "bench_int.h"
 #include "phcluster.h"
 
 #define CAT2(a, b) a##b
@@ -29,34 +29,6 @@
 #define GEN_INCREMENT CAT(GEN_SYM, _increment)
 #define GEN_LOOKUP CAT(GEN_SYM, _lookup)
 #define GEN_FIND CAT(GEN_SYM, _find)
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static uint32_t *read_keys(const char *path, uint32_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f || fseek(f, 0, SEEK_END) != 0) {
-        if (f)
-            fclose(f);
-        return NULL;
-    }
-    long len = ftell(f);
-    rewind(f);
-    uint32_t *v = len > 0 ? malloc((size_t)len) : NULL;
-    if (!v || fread(v, 1, (size_t)len, f) != (size_t)len) {
-        free(v);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    *n = (uint32_t)(len / 4);
-    return v;
-}
 
 enum { GEN_INC, LIB_INC, GEN_LOOK, LIB_LOOK, GEN_FIND_, LIB_FIND, NTIMES };
 static const char *const names[NTIMES] = {"gen_increment", "lib_increment", "gen_lookup",
@@ -67,7 +39,7 @@ static double run(int which, phc_table *t, const uint32_t *keys, uint32_t n, uns
                   uint64_t *sink)
 {
     uint64_t acc = 0;
-    double t0 = now_ns();
+    double t0 = bench_thread_cpu_ns();
     for (unsigned p = 0; p < passes; p++)
         for (uint32_t i = 0; i < n; i++) {
             switch (which) {
@@ -79,7 +51,7 @@ static double run(int which, phc_table *t, const uint32_t *keys, uint32_t n, uns
             default: acc += phc_table_find(t, keys[i]); break;
             }
         }
-    double dt = now_ns() - t0;
+    double dt = bench_thread_cpu_ns() - t0;
     *sink += acc;
     return dt / ((double)passes * n);
 }
@@ -92,7 +64,7 @@ int main(int argc, char **argv)
     }
     int rounds = argc > 3 ? atoi(argv[3]) : 15;
     uint32_t n = 0;
-    uint32_t *keys = read_keys(argv[1], &n);
+    uint32_t *keys = bench_read_values(argv[1], sizeof *keys, &n);
     phc_table *t;
     phc_error e;
     if (!keys || n == 0) {
