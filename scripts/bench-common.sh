@@ -1,8 +1,10 @@
 # bench-common.sh - sourced by the benchmarks: the machine header and key
 # files of the lookup benchmarks (find-bench.sh, values-bench.sh); for the
-# cluster ones (big-cluster-bench.sh, part-resume-bench.sh) the scratch
-# directory and its cleanup, a coordinator and workers on loopback, the CPU
-# time of processes and the columns of their results.
+# cluster ones the scratch directory and the cleanup of their processes
+# (durability-bench.sh, fair-share-bench.sh, retention-bench.sh and the
+# next two), a coordinator and workers on loopback, the CPU time of
+# processes and the columns of their results (big-cluster-bench.sh,
+# part-resume-bench.sh).
 
 # The machine, compiler, load and time, as every benchmark prints them.
 bench_machine() {
@@ -51,22 +53,14 @@ bench_machine_line() {
        "$(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-# bench_cluster BUILD WORK: the cluster benchmark's programs checked built
-# in BUILD; WORK made afresh and removed when the script exits, after every
-# process in bench_pids is killed and waited for; a loopback endpoint on a
-# random port, ep, and client, the phclient command that talks to it.
+# bench_scratch WORK: WORK made afresh and removed when the script exits,
+# after every process in bench_pids is killed and waited for.
 bench_name=$(basename "$0" .sh)
 bench_pids=()
-bench_cluster() {
-  bench_build=$1 bench_work=$2
-  local exe
-  for exe in bench/bench_part client/phclient coordinator/phcoord worker/phworker; do
-    [[ -x $bench_build/$exe ]] || { echo "$bench_name: $bench_build/$exe not built" >&2; exit 1; }
-  done
+bench_scratch() {
+  bench_work=$1
   rm -rf "$bench_work" && mkdir -p "$bench_work"
   trap bench_cleanup EXIT
-  ep="tcp://127.0.0.1:$(( 20000 + RANDOM % 20000 ))"
-  client=("$bench_build/client/phclient" --coordinator "$ep")
 }
 
 bench_cleanup() {
@@ -74,6 +68,20 @@ bench_cleanup() {
   for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${bench_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$bench_work"
+}
+
+# bench_cluster BUILD WORK: the cluster benchmark's programs checked built
+# in BUILD; WORK as bench_scratch makes it; a loopback endpoint on a random
+# port, ep, and client, the phclient command that talks to it.
+bench_cluster() {
+  bench_build=$1
+  local exe
+  for exe in bench/bench_part client/phclient coordinator/phcoord worker/phworker; do
+    [[ -x $bench_build/$exe ]] || { echo "$bench_name: $bench_build/$exe not built" >&2; exit 1; }
+  done
+  bench_scratch "$2"
+  ep="tcp://127.0.0.1:$(( 20000 + RANDOM % 20000 ))"
+  client=("$bench_build/client/phclient" --coordinator "$ep")
 }
 
 # bench_coord LOG ARGS...: phcoord bound to ep with ARGS, its log in LOG,

@@ -29,17 +29,10 @@ build=${PH_DB_BUILD:-$repo/build-test}
 work=${PH_DB_WORK:-/tmp/ph-durability-bench}
 
 cmake --build "$build" -j2 --target phclient phcoord phworker >/dev/null
-rm -rf "$work"
+. "$repo/scripts/bench-common.sh"
+bench_scratch "$work"
 mkdir -p "$work/bin"
 cp "$build/client/phclient" "$build/coordinator/phcoord" "$build/worker/phworker" "$work/bin/"
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 one_run() { # mode round -> seconds on stdout
   local mode=$1 round=$2 dir="$work/$1-$2" extra=()
@@ -48,13 +41,13 @@ one_run() { # mode round -> seconds on stdout
   "$work/bin/phcoord" --bind 'tcp://127.0.0.1:*' --endpoint-file "$dir/ep" --allow-root / \
     --log-level warn "${extra[@]}" 2>"$dir/coord.log" &
   local cpid=$!
-  pids+=("$cpid")
+  bench_pids+=("$cpid")
   for _ in $(seq 200); do [ -s "$dir/ep" ] && break; sleep 0.05; done
   local ep
   ep=$(cat "$dir/ep")
   "$work/bin/phworker" --coordinator "$ep" --threads 2 --log-level warn 2>"$dir/worker.log" &
   local wpid=$!
-  pids+=("$wpid")
+  bench_pids+=("$wpid")
   local t0 t1
   t0=$(date +%s.%N)
   "$work/bin/phclient" --coordinator "$ep" bulk-create "$keys" -o "$dir/out" >/dev/null

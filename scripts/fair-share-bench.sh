@@ -49,24 +49,16 @@ phclient=$build/client/phclient
 phcoord=$build/coordinator/phcoord
 phworker=$build/worker/phworker
 
-rm -rf "$work"
-mkdir -p "$work"
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$repo/scripts/bench-common.sh"
+bench_scratch "$work"
 
 "$phcoord" --bind 'tcp://127.0.0.1:*' --endpoint-file "$work/endpoint" --log-level warn \
   --allow-root "$keys_root" --allow-root "$small" --allow-root "$big" --allow-root "$work" &
-pids+=($!)
+bench_pids+=($!)
 for _ in $(seq 100); do [ -s "$work/endpoint" ] && break; sleep 0.05; done
 ep=$(cat "$work/endpoint")
 "$phworker" --coordinator "$ep" --threads "$threads" --log-level warn &
-pids+=($!)
+bench_pids+=($!)
 for _ in $(seq 100); do
   "$phclient" --coordinator "$ep" status --json 2>/dev/null | grep -q '"pid":' && break
   sleep 0.1

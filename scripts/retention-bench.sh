@@ -29,21 +29,14 @@ checkpoints=("$@")
 [ ${#checkpoints[@]} -gt 0 ] || checkpoints=(1000 10000 100000)
 
 cmake --build "$build" -j2 --target phclient phcoord phworker >/dev/null
-rm -rf "$work"
+. "$repo/scripts/bench-common.sh"
+bench_scratch "$work"
 mkdir -p "$work/state" "$work/out" "$work/bin"
 # Copies: a rebuild during a long run must not swap the programs under it.
 cp "$build/client/phclient" "$build/coordinator/phcoord" "$build/worker/phworker" "$work/bin/"
 phclient=$work/bin/phclient
 phcoord=$work/bin/phcoord
 phworker=$work/bin/phworker
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 # 16 distinct little-endian uint32 keys.
 python3 -c 'import struct,sys; sys.stdout.buffer.write(b"".join(struct.pack("<I", i * 2654435761 % 2**32) for i in range(1, 17)))' \
@@ -53,11 +46,11 @@ cd "$work"
 "$phcoord" --bind 'tcp://127.0.0.1:*' --endpoint-file "$work/ep" --state-dir "$work/state" \
   --log-level info 2>"$work/coord.log" &
 coord_pid=$!
-pids+=("$coord_pid")
+bench_pids+=("$coord_pid")
 for _ in $(seq 100); do [ -s "$work/ep" ] && break; sleep 0.05; done
 ep=$(cat "$work/ep")
 "$phworker" --coordinator "$ep" --threads 1 --log-level warn 2>"$work/worker.log" &
-pids+=("$!")
+bench_pids+=("$!")
 
 finished() {
   # Jobs finished so far: the coordinator's own count is not exposed, so
