@@ -1,19 +1,21 @@
-# bench-common.sh - sourced by the benchmarks: the machine header and key
-# files of the lookup benchmarks (find-bench.sh, values-bench.sh); for the
-# cluster ones the scratch directory and the cleanup of their processes
-# (durability-bench.sh, fair-share-bench.sh, retention-bench.sh and the
-# next two), a coordinator and workers on loopback, the CPU time of
-# processes and the columns of their results (big-cluster-bench.sh,
-# part-resume-bench.sh).
+# bench-common.sh - sourced by the benchmarks: the machine, as a header
+# block or one line; the key files of the lookup benchmarks (find-bench.sh,
+# values-bench.sh); a scratch directory removed at exit with the processes
+# started in it stopped; for the cluster benchmarks (big-cluster-bench.sh,
+# part-resume-bench.sh) a coordinator and workers on loopback, the CPU time
+# of processes and the columns of their results.
 
-# The machine, compiler, load and time, as every benchmark prints them.
+# bench_machine [LINE...]: the machine, kernel, compiler, load and time, as
+# every benchmark prints them, then the benchmark's own LINEs.
 bench_machine() {
   echo "=== machine ==="
   echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
   echo "nproc: $(nproc)"
+  echo "kernel: $(uname -r)"
   echo "compiler: $(${CC:-cc} --version | head -n1)"
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  [[ $# -eq 0 ]] || printf '%s\n' "$@"
 }
 
 # bench_keys PATH N [BITS]: N unique random keys of BITS (32, default, or
@@ -47,7 +49,7 @@ cpu_s() { # utime + stime of pids, seconds (0 for none)
   echo "$sum"
 }
 
-# The machine in one line, as the cluster benchmarks print it.
+# The machine in one line, as the big-table benchmarks print it.
 bench_machine_line() {
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
        "$(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -22,14 +22,8 @@ if [ ! -d "$keys" ]; then
   exit 1
 fi
 
-echo "=== machine ==="
-echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
-echo "nproc: $(nproc)"
-echo "kernel: $(uname -r)"
-echo "compiler: $(${CC:-cc} --version | head -n1)"
-echo "cmph: $(pkg-config --modversion cmph 2>/dev/null || echo 'not found')"
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+. "$repo/scripts/bench-common.sh"
+bench_machine "cmph: $(pkg-config --modversion cmph 2>/dev/null || echo 'not found')"
 
 echo "=== build (Release, $build) ==="
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DPH_BENCH=ON >/dev/null

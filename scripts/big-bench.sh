@@ -16,10 +16,9 @@ work=${PH_BIG_WORK:-/tmp/ph-big-bench}
 for exe in bench/bench_part client/phclient bench/phbench; do
   [[ -x $build/$exe ]] || { echo "big-bench: $build/$exe not built" >&2; exit 1; }
 done
-rm -rf "$work" && mkdir -p "$work"
-trap 'rm -rf "$work"' EXIT
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
-     "$(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
+. scripts/bench-common.sh
+bench_scratch "$work"
+bench_machine_line
 for n in "${sizes[@]}"; do
   keys="$work/random-$n.keys"
   "$build/bench/bench_part" --gen "$n" "$keys"

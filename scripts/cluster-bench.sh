@@ -130,13 +130,8 @@ start_coord() { # sets EP, CPID
 }
 
 
-echo "=== machine ==="
-echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
-echo "nproc: $(nproc)"
-echo "kernel: $(uname -r)"
-echo "filesystem: $(df -T "$build" 2>/dev/null | awk 'NR==2 {print $2, $1}' || true)"
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+. "$repo/scripts/bench-common.sh"
+bench_machine "filesystem: $(df -T "$build" 2>/dev/null | awk 'NR==2 {print $2, $1}' || true)"
 echo "keys: $keys ($(find "$keys" -maxdepth 1 -name '*.keys' | wc -l) files), runs=$runs threads=$threads"
 
 echo "=== build (Release, $build) ==="

@@ -88,9 +88,7 @@ big_started() { # OUT
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
-echo "=== machine ==="
-echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
-echo "nproc: $(nproc)  load: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_machine
 echo "small: $small ($(find "$small" -name '*.keys' | wc -l) files)"
 echo "big:   $big ($(find "$big" -name '*.keys' | wc -l) files)"
 echo "phcoord + 1 phworker --threads $threads, outputs in $work"

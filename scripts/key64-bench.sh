@@ -15,11 +15,8 @@ if [ ! -x "$build/bench/bench_key64" ]; then
     cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$build" -j2 --target bench_key64 >/dev/null
 fi
-echo "=== machine ==="
-echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
-echo "nproc: $(nproc)"
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+. "$repo/scripts/bench-common.sh"
+bench_machine
 echo "=== bench_key64 $rounds $* ==="
 "$build/bench/bench_key64" "$rounds" "$@"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
