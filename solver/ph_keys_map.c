@@ -30,15 +30,7 @@ static int size_checks(const char *path, unsigned ks, const struct stat *st, ph_
 
 int ph_keys_map_count_sized(const char *path, unsigned key_size, uint64_t *n, ph_err *err)
 {
-    struct stat st;
-    unsigned ks = ph_keys_size_resolve(key_size, path);
-    if (stat(path, &st))
-        return ph_err_set(err, PH_EIO, "%s: %s", path,
-                          strerror(errno));
-    int rc = size_checks(path, ks, &st, err);
-    if (!rc)
-        *n = (uint64_t)st.st_size / ks;
-    return rc;
+    return ph_keys_map_count_sized_flags(path, key_size, 0, n, err);
 }
 
 int ph_keys_map_count(const char *path, uint64_t *n, ph_err *err)
