@@ -58,40 +58,56 @@ bench_machine_line
 results="$work/results.txt"
 : >"$results"
 
-# one_run LABEL: held at half, killed, restarted, timed to the end.
-one_run() {
-  local label=$1 hold
+coord_stop() {
+  "${client[@]}" shutdown >/dev/null 2>&1 || true
+  wait "$coord" 2>/dev/null || true
+}
+
+fresh_out() {
   rm -rf "$work/state" "$work/out"
   mkdir -p "$work/state"
+}
+
+# timed LABEL LOG [nostate] -- CMD...: phcoord started (its log in LOG)
+# and CMD run, timed together: wall seconds, the coordinator's and the
+# workers' CPU seconds, the groups solved and the table's (from LOG), the
+# load before; appended to results as one line; then the coordinator
+# stopped.
+timed() {
+  local label=$1 log=$2 state=$3 load c1 w0 w1 t0 t1 solved total
+  shift 4
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  w0=$(cpu_s "${wpids[@]}")
+  t0=$(date +%s.%N)
+  coord_start "$log" "$state"
+  "$@" >/dev/null 2>&1
+  t1=$(date +%s.%N)
+  c1=$(cpu_s "$coord")
+  w1=$(cpu_s "${wpids[@]}")
+  solved=$(field "$log" "partitioned table closed" solved)
+  total=$(field "$log" "partitioned table closed" groups)
+  echo "$label $(awk "BEGIN { print $t1 - $t0 }") $c1 $(awk "BEGIN { print $w1 - $w0 }")" \
+    "$solved $total $load" >>"$results"
+  coord_stop
+}
+
+# one_run LABEL: held at half, killed, restarted, timed to the end.
+one_run() {
+  local label=$1 hold token
+  fresh_out
   hold=$(( groups > 1 ? groups / 2 : 1 ))
   PH_TEST_PART_HOLD=$hold coord_start "$work/coord1.log"
-  local token
   token=$("${client[@]}" bulk-create "$work/in" -o "$work/out" --no-wait --json |
     grep -o '"token":"[0-9a-f]*"' | cut -d'"' -f4)
   wait_log "$work/coord1.log" "test hold reached"
   kill -9 "$coord"
   wait "$coord" 2>/dev/null || true
   [[ $label == scratch ]] && rm -f "$work/out/big/big.values.resume"
-  local load c1 w0 w1 t0 t1
-  load=$(cut -d' ' -f1 /proc/loadavg)
-  w0=$(cpu_s "${wpids[@]}")
-  t0=$(date +%s.%N)
-  coord_start "$work/coord2.log"
-  "${client[@]}" wait "$token" >/dev/null 2>&1
-  t1=$(date +%s.%N)
-  c1=$(cpu_s "$coord")
-  w1=$(cpu_s "${wpids[@]}")
+  timed "$label" "$work/coord2.log" state -- "${client[@]}" wait "$token"
   for f in "$work"/local/big/*; do
     cmp -s "$f" "$work/out/big/$(basename "$f")" ||
       { echo "part-resume-bench: $(basename "$f") differs from --local's" >&2; exit 1; }
   done
-  local solved total
-  solved=$(field "$work/coord2.log" "partitioned table closed" solved)
-  total=$(field "$work/coord2.log" "partitioned table closed" groups)
-  echo "$label $(awk "BEGIN { print $t1 - $t0 }") $c1 $(awk "BEGIN { print $w1 - $w0 }")" \
-    "$solved $total $load" >>"$results"
-  "${client[@]}" shutdown >/dev/null 2>&1 || true
-  wait "$coord" 2>/dev/null || true
 }
 
 # The group count, from an unheld run's log.
@@ -100,37 +116,21 @@ bench_workers "$nworkers"
 "${client[@]}" bulk-create "$work/in" -o "$work/out0" >/dev/null 2>&1
 groups=$(field "$work/coord0.log" "partitioned table opened" groups)
 rm -rf "$work/out0"
-"${client[@]}" shutdown >/dev/null 2>&1 || true
-wait "$coord" 2>/dev/null || true
+coord_stop
 
-# full LABEL: the table with no restart, on a --state-dir (progress records
-# written) or without one (none): what the records cost.
+# full LABEL STATE: the table with no restart, on a --state-dir (state:
+# progress records written) or without one (nostate): what the records
+# cost.
 full() {
-  local label=$1 load c1 w0 w1 t0 t1
-  rm -rf "$work/state" "$work/out"
-  mkdir -p "$work/state"
-  load=$(cut -d' ' -f1 /proc/loadavg)
-  w0=$(cpu_s "${wpids[@]}")
-  t0=$(date +%s.%N)
-  if [[ $label == full_state ]]; then coord_start "$work/coordf.log"
-  else coord_start "$work/coordf.log" nostate; fi
-  "${client[@]}" bulk-create "$work/in" -o "$work/out" >/dev/null 2>&1
-  t1=$(date +%s.%N)
-  c1=$(cpu_s "$coord")
-  w1=$(cpu_s "${wpids[@]}")
-  local total
-  total=$(field "$work/coordf.log" "partitioned table closed" groups)
-  echo "$label $(awk "BEGIN { print $t1 - $t0 }") $c1 $(awk "BEGIN { print $w1 - $w0 }")" \
-    "$total $total $load" >>"$results"
-  "${client[@]}" shutdown >/dev/null 2>&1 || true
-  wait "$coord" 2>/dev/null || true
+  fresh_out
+  timed "$1" "$work/coordf.log" "$2" -- "${client[@]}" bulk-create "$work/in" -o "$work/out"
 }
 
 for ((r = 1; r <= runs; r++)); do
   one_run resume
   one_run scratch
-  full full_state
-  full full_nostate
+  full full_state state
+  full full_nostate nostate
 done
 echo "== $n keys, $groups groups, $nworkers workers --threads 1, killed at $((groups / 2))" \
      "groups in, $runs rounds (after the restart: wall s best / median; CPU s medians;" \
