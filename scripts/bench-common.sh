@@ -115,6 +115,12 @@ bench_workers() {
   done
 }
 
+# The median of the numbers on stdin, one a line (the mean of the middle
+# two for an even count).
+bench_median() {
+  sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'
+}
+
 # bench_column FILE LABEL N: field N of FILE's lines whose first is LABEL,
 # in ascending order (one a line).
 bench_column() {

@@ -65,6 +65,6 @@ for r in $(seq "$runs"); do
   plain+=("$p"); state+=("$s")
   echo "round $r: plain ${p} s, state ${s} s"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-mp=$(median "${plain[@]}"); ms=$(median "${state[@]}")
+mp=$(printf '%s\n' "${plain[@]}" | bench_median)
+ms=$(printf '%s\n' "${state[@]}" | bench_median)
 echo "median: plain $mp s, state $ms s, ratio $(echo "scale=3; $ms / $mp" | bc)"

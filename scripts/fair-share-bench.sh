@@ -86,8 +86,6 @@ big_started() { # OUT
   return 1
 }
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-
 bench_machine
 echo "small: $small ($(find "$small" -name '*.keys' | wc -l) files)"
 echo "big:   $big ($(find "$big" -name '*.keys' | wc -l) files)"
@@ -109,9 +107,9 @@ for r in $(seq "$runs"); do
   printf '%-6s %10.3f %10.3f %10.3f\n' "$r" "$a" "$b" "$bt"
   echo "$a" >>"$work/alone"; echo "$b" >>"$work/beside"; echo "$bt" >>"$work/bigt"
 done
-ma=$(median <"$work/alone")
-mb=$(median <"$work/beside")
-mt=$(median <"$work/bigt")
+ma=$(bench_median <"$work/alone")
+mb=$(bench_median <"$work/beside")
+mt=$(bench_median <"$work/bigt")
 echo
 printf 'median: alone %.3f s, beside the big job %.3f s (ratio %.2f); big job %.3f s\n' \
   "$ma" "$mb" "$(echo "$mb / $ma" | bc -l)" "$mt"
