@@ -179,6 +179,22 @@ static void local_keys_rewritten(void **state)
                            "modified)");
 }
 
+/* The soft limit res lowered to cur, for the processes started until
+ * limit_restore(res, was) puts *was back (right after the fork: only the
+ * child runs under it). */
+static void limit_lower(int res, rlim_t cur, struct rlimit *was)
+{
+    assert_int_equal(getrlimit(res, was), 0);
+    struct rlimit lim = *was;
+    lim.rlim_cur = cur;
+    assert_int_equal(setrlimit(res, &lim), 0);
+}
+
+static void limit_restore(int res, const struct rlimit *was)
+{
+    assert_int_equal(setrlimit(res, was), 0);
+}
+
 /* `create --local` of a sparse file of n keys (zeros: never solved, the
  * allocation fails first) under an address-space limit of as_mb MiB. */
 static void no_memory_run(uint64_t n, unsigned as_mb, const char *want)
@@ -191,14 +207,10 @@ static void no_memory_run(uint64_t n, unsigned as_mb, const char *want)
     assert_true(fd >= 0);
     assert_int_equal(ftruncate(fd, (off_t)(n * 4)), 0);
     close(fd);
-    struct rlimit was, lim;
-    assert_int_equal(getrlimit(RLIMIT_AS, &was), 0);
-    lim = was;
-    lim.rlim_cur = (rlim_t)as_mb << 20;
-    /* Only the child runs under the limit: lowered around the fork. */
-    assert_int_equal(setrlimit(RLIMIT_AS, &lim), 0);
+    struct rlimit was;
+    limit_lower(RLIMIT_AS, (rlim_t)as_mb << 20, &was);
     pid_t pid = local_create(keys, out, NULL);
-    assert_int_equal(setrlimit(RLIMIT_AS, &was), 0);
+    limit_restore(RLIMIT_AS, &was);
     int rc = hx_wait(pid, HX_HANG_MS);
     assert_int_equal(rc, 2);
     one_line_with(hx_path("local.err"), want);
@@ -220,13 +232,10 @@ static void local_no_memory(void **state)
 static void local_too_large(const char *keys, const char *out)
 {
     signal(SIGXFSZ, SIG_IGN); /* inherited: a write past the limit is EFBIG */
-    struct rlimit was, lim;
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
-    lim = was;
-    lim.rlim_cur = 1u << 20; /* the values file takes ~10 MB */
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    struct rlimit was;
+    limit_lower(RLIMIT_FSIZE, 1u << 20, &was); /* the values file takes ~10 MB */
     pid_t pid = local_create(keys, out, NULL);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+    limit_restore(RLIMIT_FSIZE, &was);
     int rc = hx_wait(pid, HX_HANG_MS);
     assert_int_equal(rc, 2);
     one_line_with(hx_path("local.err"), "File too large");
@@ -261,6 +270,18 @@ static void local_disk_full(void **state)
 }
 
 /* ---- through a coordinator ---------------------------------------------- */
+
+/* phcoord's start returned rc (0: it is up); then one worker of one
+ * thread, registered. */
+static void coord_started_one_worker(int rc)
+{
+    if (rc != 0)
+        fail_msg("phcoord did not start (exit/status %d)", rc);
+    hx_args a = {0};
+    hx_args_add(&a, "--threads", "1", NULL);
+    hx_worker_start(&a, "worker.log");
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+}
 
 /* A small job after the failed one: the coordinator still writes tables. */
 static void small_job_ok(void)
@@ -319,12 +340,7 @@ static void coord_keys_shrink(void **state)
     setenv("PH_TEST_KEYS_READ_PAUSE", fifo, 1);
     int rc = hx_coord_start(NULL, NULL, hx_root(), "coord.log");
     unsetenv("PH_TEST_KEYS_READ_PAUSE");
-    if (rc != 0)
-        fail_msg("phcoord did not start (exit/status %d)", rc);
-    hx_args a = {0};
-    hx_args_add(&a, "--threads", "1", NULL);
-    hx_worker_start(&a, "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    coord_started_one_worker(rc);
     pid_t pid = bulk_big();
     int fd = fifo_writer(fifo);
     assert_true(fd >= 0);
@@ -339,19 +355,11 @@ static void coord_keys_shrink(void **state)
 static void coord_under_fsize(const hx_args *extra, unsigned mib)
 {
     signal(SIGXFSZ, SIG_IGN);
-    struct rlimit was, lim;
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
-    lim = was;
-    lim.rlim_cur = (rlim_t)mib << 20;
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    struct rlimit was;
+    limit_lower(RLIMIT_FSIZE, (rlim_t)mib << 20, &was);
     int rc = hx_coord_start(NULL, extra, hx_root(), "coord.log");
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
-    if (rc != 0)
-        fail_msg("phcoord did not start (exit/status %d)", rc);
-    hx_args a = {0};
-    hx_args_add(&a, "--threads", "1", NULL);
-    hx_worker_start(&a, "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    limit_restore(RLIMIT_FSIZE, &was);
+    coord_started_one_worker(rc);
 }
 
 static void coord_disk_full(void **state)
@@ -398,16 +406,6 @@ int main(int argc, char **argv)
         T(coord_disk_full_phc),
         T(coord_disk_full_state),
     };
-    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (argc < 2 || !strcmp(argv[1], all[i].name))
-            chosen[n++] = all[i];
-    if (n == 0) {
-        fprintf(stderr, "test_big_faults: no test named '%s'\n", argv[1]);
-        return 1;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    unsetenv("PHCLUSTER_COORDINATOR");
-    return _cmocka_run_group_tests(argc < 2 ? "big_faults" : argv[1], chosen, n, NULL, NULL);
+    return hx_run_tests("test_big_faults", "big_faults", all, sizeof all / sizeof all[0], argc,
+                        argv);
 }

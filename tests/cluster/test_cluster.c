@@ -40,6 +40,37 @@ static uint64_t rng(void)
 
 static void make_dir(const char *sub) { hx_mkdir(hx_path("%s", sub)); }
 
+/* The token of the job JSON in the file at json_path (the caller frees). */
+static char *job_token(const char *json_path)
+{
+    char *tj = hx_slurp(json_path);
+    assert_non_null(tj);
+    char *t = strstr(tj, "\"token\":\"");
+    assert_non_null(t);
+    char *token = strndup(t + 9, 16);
+    free(tj);
+    return token;
+}
+
+/* The file at path holds text. */
+static void file_has(const char *path, const char *text)
+{
+    char *s = hx_slurp(path);
+    assert_non_null(s);
+    if (!strstr(s, text))
+        fail_msg("%s: no \"%s\" in:\n%s", path, text, s);
+    free(s);
+}
+
+/* The file at path (a phclient's stderr) is one line holding text. */
+static void one_line_has(const char *path, const char *text)
+{
+    file_has(path, text);
+    char *s = hx_slurp(path);
+    assert_int_equal(hx_count(s, "\n"), 1);
+    free(s);
+}
+
 /* Sum of "key":N over the objects after "nodes":[ in a JOB JSON line. */
 static uint64_t sum_nodes(const char *json, const char *key)
 {
@@ -170,14 +201,7 @@ static void test_bulk_500(void **state)
     hx_path_buf(out, sizeof out, "bulk-out");
     hx_path_buf(tokf, sizeof tokf, "token.json");
     assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out, "--no-wait", "--json"), tokf), 0);
-    char *tj = hx_slurp(tokf);
-    assert_non_null(tj);
-    char *t = strstr(tj, "\"token\":\"");
-    assert_non_null(t);
-    char token[17];
-    memcpy(token, t + 9, 16);
-    token[16] = '\0';
-    free(tj);
+    char *token = job_token(tokf);
 
     /* Two independent clients wait on the same token. */
     hx_path_buf(w1, sizeof w1, "wait1.json");
@@ -202,6 +226,7 @@ static void test_bulk_500(void **state)
     assert_non_null(strstr(j1, "/numa1\""));
     free(j1);
     free(j2);
+    free(token);
 
     /* results.csv: header + one ok row per file; every table's C file. */
     char csv[600];
@@ -315,11 +340,8 @@ static void test_create_key64(void **state)
     hx_path_buf(out, sizeof out, "k64-out");
     assert_int_equal(run(CLIENT("create", keys, "-o", out), NULL), 0);
     hx_path_buf(h, sizeof h, "k64-out/wide64/wide64.h");
-    char *text = hx_slurp(h);
-    assert_non_null(text);
-    assert_non_null(strstr(text, "uint32_t wide64_index(uint64_t key);"));
-    assert_non_null(strstr(text, "uint32_t wide64_find(uint64_t key);"));
-    free(text);
+    file_has(h, "uint32_t wide64_index(uint64_t key);");
+    file_has(h, "uint32_t wide64_find(uint64_t key);");
     assert_int_equal(build_and_run_table("k64-out", "wide64"), 0);
     /* the same bytes under another name: --key-size 8 says what they are */
     char plain[512];
@@ -363,19 +385,13 @@ static void test_create_key64(void **state)
     hx_path_buf(out, sizeof out, "narrow-out");
     assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out, "--key-size", "4"), NULL), 0);
     hx_path_buf(h, sizeof h, "narrow-out/n64/n64.h");
-    text = hx_slurp(h);
-    assert_non_null(text);
-    assert_non_null(strstr(text, "uint32_t n64_index(uint32_t key);"));
-    free(text);
+    file_has(h, "uint32_t n64_index(uint32_t key);");
     assert_int_equal(build_and_run_table("narrow-out", "n64"), 0);
     /* and without it the same file is read as 200 64-bit keys */
     hx_path_buf(out, sizeof out, "narrow-out2");
     assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out), NULL), 0);
     hx_path_buf(csv, sizeof csv, "narrow-out2/results.csv");
-    rows = hx_slurp(csv);
-    assert_non_null(rows);
-    assert_non_null(strstr(rows, "n64.keys,200,mix,"));
-    free(rows);
+    file_has(csv, "n64.keys,200,mix,");
     hx_path_buf(p, sizeof p, "mix64/d-odd64.keys");
     /* create: a length that is not a multiple of 8 is one line naming the
      * file and the key size, before anything is sent */
@@ -383,11 +399,7 @@ static void test_create_key64(void **state)
     hx_path_buf(errf, sizeof errf, "k64.stderr");
     assert_int_equal(hx_wait(hx_spawn_argv(CLIENT("create", p, "-o", out), NULL, errf),
                              HX_HANG_MS), 1);
-    char *msg = hx_slurp(errf);
-    assert_non_null(msg);
-    assert_non_null(strstr(msg, "d-odd64.keys: size 20 bytes is not a multiple of 8 (key size 8"));
-    assert_int_equal(hx_count(msg, "\n"), 1);
-    free(msg);
+    one_line_has(errf, "d-odd64.keys: size 20 bytes is not a multiple of 8 (key size 8");
 }
 
 /* --values through the coordinator: a create of 64-bit keys with 64-bit
@@ -413,10 +425,7 @@ static void test_create_values(void **state)
     assert_int_equal(run(CLIENT("create", keys, "-o", out, "--values", "8", "--values-file",
                                 vals), NULL), 0);
     hx_path_buf(h, sizeof h, "values-out/counted64/counted64.h");
-    char *text = hx_slurp(h);
-    assert_non_null(text);
-    assert_non_null(strstr(text, "uint64_t counted64_increment(uint64_t key);"));
-    free(text);
+    file_has(h, "uint64_t counted64_increment(uint64_t key);");
     assert_int_equal(build_and_run_table("values-out", "counted64"), 0);
     make_dir("vbulk");
     char p[512], dir[512];
@@ -431,11 +440,7 @@ static void test_create_values(void **state)
     assert_int_equal(hx_wait(hx_spawn_argv(CLIENT("create", keys, "-o", out, "--values", "8",
                                                   "--values-file", vals), NULL, errf),
                              HX_HANG_MS), 1);
-    char *msg = hx_slurp(errf);
-    assert_non_null(msg);
-    assert_non_null(strstr(msg, "counted.vals: 2000 values, but "));
-    assert_int_equal(hx_count(msg, "\n"), 1);
-    free(msg);
+    one_line_has(errf, "counted.vals: 2000 values, but ");
 }
 
 /* --local: embedded coordinator + workers, same outputs as a cluster. */
@@ -469,16 +474,13 @@ static void test_local_bulk(void **state)
     /* Tables keep their keys (NAME_find) unless --index-only. */
     char c0[600], one[512], iout[512];
     hx_path_buf(c0, sizeof c0, "lbulk-out/l00-x/l00-x.c");
-    char *src = hx_slurp(c0);
-    assert_non_null(src);
-    assert_non_null(strstr(src, "uint32_t l00_x_find(uint32_t key)"));
-    free(src);
+    file_has(c0, "uint32_t l00_x_find(uint32_t key)");
     hx_path_buf(one, sizeof one, "lbulk/l00-x.keys");
     hx_path_buf(iout, sizeof iout, "lbulk-idx");
     assert_int_equal(run((char *const[]){(char *)hx_client_bin, "create", one, "-o", iout, "--local",
                                          "--index-only", NULL}, NULL), 0);
     hx_path_buf(c0, sizeof c0, "lbulk-idx/l00-x/l00-x.c");
-    src = hx_slurp(c0);
+    char *src = hx_slurp(c0);
     assert_non_null(src);
     assert_non_null(strstr(src, "uint32_t l00_x_index(uint32_t key)"));
     assert_null(strstr(src, "_find"));
@@ -662,17 +664,6 @@ static void test_coordinator_restart(void **state)
     assert_int_equal(run(CLIENT("bulk-create", dir, "-o", out), NULL), 0);
 }
 
-static char *job_token(const char *json_path)
-{
-    char *tj = hx_slurp(json_path);
-    assert_non_null(tj);
-    char *t = strstr(tj, "\"token\":\"");
-    assert_non_null(t);
-    char *token = strndup(t + 9, 16);
-    free(tj);
-    return token;
-}
-
 /* The scripted tests get a coordinator of their own, so the scripted
  * workers get every task; these swap it in and out. */
 static pid_t saved_pid;
@@ -806,10 +797,7 @@ static void test_bad_table_refused(void **state)
     hx_path_buf(p, sizeof p, "liar/out/p-3");
     assert_false(hx_exists(p));
     hx_path_buf(p, sizeof p, "liar/out/results.csv");
-    char *rows = hx_slurp(p);
-    assert_non_null(rows);
-    assert_non_null(strstr(rows, "EPROTO"));
-    free(rows);
+    file_has(p, "EPROTO");
     fake_close(&f);
     own_coord_stop();
 }
@@ -883,11 +871,8 @@ static void test_keys_read_once(void **state)
     free(token);
     char cfile[600], want[32];
     hx_path_buf(cfile, sizeof cfile, "once-out/k-200/k-200.c");
-    char *c = hx_slurp(cfile);
-    assert_non_null(c);
     snprintf(want, sizeof want, "seeds=0x%08x,", seed);
-    assert_non_null(strstr(c, want));
-    free(c);
+    file_has(cfile, want);
     fake_close(&f);
     own_coord_stop();
 }

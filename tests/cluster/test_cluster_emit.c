@@ -150,6 +150,22 @@ static bool same_bytes(const char *a, const char *b)
     return same;
 }
 
+/* A/NAME/NAME+file and B/NAME/NAME+file hold the same bytes for each of
+ * files (one starting with '/' names A/NAME+file, as "/CMakeLists.txt");
+ * what says which run's files differ. */
+static void same_files(const char *a, const char *b, const char *name,
+                       const char *const *files, size_t nfiles, const char *what)
+{
+    for (size_t i = 0; i < nfiles; i++) {
+        char pa[700], pb[700];
+        const char *sep = files[i][0] == '/' ? "" : "/", *stem = files[i][0] == '/' ? "" : name;
+        snprintf(pa, sizeof pa, "%s/%s%s%s%s", a, name, sep, stem, files[i]);
+        snprintf(pb, sizeof pb, "%s/%s%s%s%s", b, name, sep, stem, files[i]);
+        if (!same_bytes(pa, pb))
+            fail_msg("%s%s %sdiffers between --local and the cluster", name, files[i], what);
+    }
+}
+
 /* The .phc's values: value size vs, member i holding start[i] (NULL: 0);
  * a non-member has none. */
 static void check_phc_values(const char *out, const char *name, const char *keys_path,
@@ -228,13 +244,7 @@ static void test_emit_values(void **state)
     check_phc_values(cout, "val-2500", keys, 8, NULL);
     static const char *const files[] = {".h", ".c", ".keys", ".phc", ".values", ".buckets",
                                         "_test.c", "_data.S"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char a[700], b[700];
-        snprintf(a, sizeof a, "%s/val-2500/val-2500%s", zout, files[i]);
-        snprintf(b, sizeof b, "%s/val-2500/val-2500%s", cout, files[i]);
-        if (!same_bytes(a, b))
-            fail_msg("val-2500%s differs between --local and the cluster", files[i]);
-    }
+    same_files(zout, cout, "val-2500", files, sizeof files / sizeof files[0], "");
     /* A values file one value short, --local partitioned: one line naming
      * it, exit 1, nothing written. */
     char sv[512], sout[512], msg_path[512];
@@ -260,15 +270,8 @@ static void test_emit_values(void **state)
     check_phc_values(rout, "val-2500", keys, 4, start);
     static const char *const sfiles[] = {".h", ".c", ".keys", ".start", ".phc", ".values",
                                          ".buckets", "_test.c", "_data.S", "/CMakeLists.txt"};
-    for (size_t i = 0; i < sizeof sfiles / sizeof sfiles[0]; i++) {
-        char a[700], b[700];
-        const char *sep = sfiles[i][0] == '/' ? "" : "/val-2500";
-        snprintf(a, sizeof a, "%s/val-2500%s%s", pout, sep, sfiles[i]);
-        snprintf(b, sizeof b, "%s/val-2500%s%s", rout, sep, sfiles[i]);
-        if (!same_bytes(a, b))
-            fail_msg("val-2500%s (values file) differs between --local and the cluster",
-                     sfiles[i]);
-    }
+    same_files(pout, rout, "val-2500", sfiles, sizeof sfiles / sizeof sfiles[0],
+               "(values file) ");
     char qout[512];
     hx_path_buf(qout, sizeof qout, "vq-out");
     assert_int_equal(run(CLIENT("create", keys, "-o", qout, "--values", "4", "--values-file",
