@@ -271,15 +271,8 @@ static void emit_test(ph_sb *b, const emit_ctx *c)
         emit_find_test_helpers(b, c);
     if (c->vbytes)
         emit_values_test_helpers(b, c);
-    ph_sb_printf(b,
-              "int main(void)\n{\n"
-              "    for (uint32_t i = 0; i < %s_KEYS; i++) {\n"
-              "        uint32_t got = %s_index(%s_keys[i]);\n"
-              "        if (got != i) {\n"
-              "            fprintf(stderr, \"%s_test: key %s at position %%u: index %%u\\n\",\n"
-              "                    %s%s_keys[i], (unsigned)i, (unsigned)got);\n"
-              "            return 1;\n        }\n    }\n",
-              c->sym, c->sym, c->sym, c->sym, c->kfmt, c->kcast, c->sym);
+    ph_sb_puts(b, "int main(void)\n{\n");
+    emit_position_check(b, c, "index", "key");
     if (c->find)
         emit_find_test_body(b, c);
     if (c->vbytes)

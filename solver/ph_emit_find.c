@@ -63,17 +63,23 @@ void emit_find_test_helpers(ph_sb *b, const emit_ctx *c)
                  s, c->ktype, c->ktype, s, s, s, s, s, c->kfmt, c->kcast);
 }
 
-void emit_find_test_body(ph_sb *b, const emit_ctx *c)
+void emit_position_check(ph_sb *b, const emit_ctx *c, const char *fn, const char *what)
 {
     const char *s = c->sym;
     ph_sb_printf(b,
                  "    for (uint32_t i = 0; i < %s_KEYS; i++) {\n"
-                 "        uint32_t got = %s_find(%s_keys[i]);\n"
+                 "        uint32_t got = %s_%s(%s_keys[i]);\n"
                  "        if (got != i) {\n"
-                 "            fprintf(stderr, \"%s_test: member %s at position %%u: find %%u\\n\",\n"
+                 "            fprintf(stderr, \"%s_test: %s %s at position %%u: %s %%u\\n\",\n"
                  "                    %s%s_keys[i], (unsigned)i, (unsigned)got);\n"
                  "            return 1;\n        }\n    }\n",
-                 s, s, s, s, c->kfmt, c->kcast, s);
+                 s, s, fn, s, s, what, c->kfmt, fn, c->kcast, s);
+}
+
+void emit_find_test_body(ph_sb *b, const emit_ctx *c)
+{
+    const char *s = c->sym;
+    emit_position_check(b, c, "find", "member");
     /* Non-members next to members: +-1, the top bit flipped, and for 64-bit
      * keys one that differs from a member only in its high 32 bits. */
     const char *flip = c->key64 ? "0x8000000000000000ull" : "0x80000000u";

@@ -37,6 +37,10 @@ void emit_u32_list(ph_sb *b, const uint32_t *v, uint32_t n);
 /* The table's keys as such a body, in their type (uint32 or uint64 literals). */
 void emit_key_list(ph_sb *b, const emit_ctx *c);
 
+/* NAME_test.c, inside main: NAME_FN(NAME_keys[i]) == i for every key, or
+ * the key (named WHAT on stderr) and exit 1. */
+void emit_position_check(ph_sb *b, const emit_ctx *c, const char *fn, const char *what);
+
 /* CMakeLists.txt: the executables SYM-test and SYM-bench of NAME_test.c and
  * NAME_bench.c, linked to the library SYM (one-graph and partitioned
  * tables alike). */
