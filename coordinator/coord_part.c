@@ -103,6 +103,7 @@ void coord_part_free(coord_part *p)
         if (p->outfd >= 0)
             (void)unlinkat(p->outfd, p->name, AT_REMOVEDIR);
     }
+    coord_pvals_free(p->pv);
     if (p->vfd >= 0)
         close(p->vfd);
     coord_psave_free(p->save);
@@ -249,7 +250,14 @@ static int part_build(coord_part *p, ph_err *err)
     if (rc)
         return ph_err_set(err, PH_ENOMEM, "%s: %s", p->path, e.msg);
     rc = part_layout(p, err);
-    return rc ? rc : part_values_file(p, err);
+    if (!rc)
+        rc = part_values_file(p, err);
+    /* The values go to the disk without the page cache, unless NAME.phc
+     * reads them back (it would then read them from the disk). */
+    if (!rc && !(p->table_flags & PH_TABLE_BIN))
+        p->pv = coord_pvals_open(p->dirfd, p->vtmp, p->vfd, p->groups, p->ngroups, p->buckets,
+                                 p->nverts);
+    return rc;
 }
 
 static int part_build_run(coord_wjob *wj)
@@ -452,22 +460,6 @@ void coord_part_close(coord *c, coord_job *j, coord_part *p, int status, const c
     coord_task_settle(c, j, t, coord_job_jw(j, NULL), status ? NULL : &r, status, error);
 }
 
-static int write_all_at(int fd, const void *data, size_t len, off_t off)
-{
-    const char *q = data;
-    while (len > 0) {
-        ssize_t w = pwrite(fd, q, len, off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        q += w;
-        len -= (size_t)w;
-        off += w;
-    }
-    return 0;
-}
-
 /* The build came back (on the loop): its groups go out, or the file fails. */
 static void part_opened(coord *c, coord_wjob *wj)
 {
@@ -508,8 +500,9 @@ static void part_opened(coord *c, coord_wjob *wj)
                     "the table: a one-off temporary, not resumable\"", j->token,
                     j->tasks[p->task].file);
     ph_log_info("coord", "job=%s file=%s keys=%u buckets=%u groups=%u resumed=%u ms=%" PRIu64
-                " msg=\"partitioned table opened\"", j->token, j->tasks[p->task].file, p->km.n,
-                p->nbuckets, p->ngroups, p->resumed.groups, p->open_us / 1000);
+                " values_io=%s msg=\"partitioned table opened\"", j->token,
+                j->tasks[p->task].file, p->km.n, p->nbuckets, p->ngroups, p->resumed.groups,
+                p->open_us / 1000, p->pv ? "direct" : "cached");
     coord_wjob_free(wj);
     if (p->ndone == p->ngroups) /* every group was in before a restart */
         part_complete(c, j, p);
@@ -873,16 +866,16 @@ static int group_place(coord_part *p, coord_pgroup *pg, const ph_msg_part_result
     if (!rc && ph_part_check_group(&g, r->seeds.p, r->values.p, &why) != PH_OK)
         rc = ph_err_set(err, PH_EVERIFY, "the worker's buckets %u-%u fail verification: %s",
                         pg->b_lo, pg->b_lo + pg->ngroup - 1, why.msg);
-    off_t voff = (off_t)((p->buckets[pg->b_lo] & PH_PART_BASE_MASK) * 4);
-    if (!rc && write_all_at(p->vfd, r->values.p, (size_t)nv * 4, voff) != 0)
+    uint64_t voff = (p->buckets[pg->b_lo] & PH_PART_BASE_MASK) * 4;
+    if (!rc && coord_pvals_write(p->pv, p->vfd, r->values.p, (size_t)nv * 4, voff) != 0)
         rc = ph_err_set(err, PH_EIO, "cannot write the table's values: %s", strerror(errno));
 #ifdef SYNC_FILE_RANGE_WRITE
-    /* Their write-back starts now, in the background, so the sync once
-     * every group is in waits for the last groups only, not for the whole
-     * file (the table's last, serial step).  Advice: the sync still
-     * checks that all of it reached the disk. */
-    if (!rc)
-        (void)sync_file_range(p->vfd, voff, (off_t)nv * 4, SYNC_FILE_RANGE_WRITE);
+    /* Written through the page cache, their write-back starts now, in the
+     * background, so the sync once every group is in waits for the last
+     * groups only, not for the whole file (the table's last, serial step).
+     * Advice: the sync still checks that all of it reached the disk. */
+    if (!rc && !p->pv)
+        (void)sync_file_range(p->vfd, (off_t)voff, (off_t)nv * 4, SYNC_FILE_RANGE_WRITE);
 #endif
     if (!rc)
         coord_psave_group(p->save, (uint32_t)(pg - p->groups), r->values.p, (size_t)nv * 4,

@@ -5,6 +5,7 @@
  *                        checking and placing their answers, closing
  *   coord_part_finish.c  once every group is in: the table's files written
  *                        and renamed into place
+ *   coord_part_values.c  the groups' values written into the values file
  *
  * The rest of the coordinator sees coord_part only as the opaque type of
  * coord_int.h and calls only the coord_part_* functions declared there. */
@@ -13,6 +14,8 @@
 
 #include "coord_int.h"
 #include "ph_keys_map.h"
+
+typedef struct coord_pvals coord_pvals;
 
 struct coord_part {
     coord_part *next;
@@ -42,6 +45,7 @@ struct coord_part {
     int outfd;                  /* OUT */
     int dirfd;                  /* OUT/NAME */
     int vfd;                    /* the values file, under vtmp in dirfd */
+    coord_pvals *pv;            /* its direct writes, or NULL (through vfd) */
     char vtmp[512];
     coord_pgroup *groups;
     uint32_t ngroups, ndone, cursor;
@@ -89,5 +93,18 @@ void coord_part_finish_start(coord *c, coord_job *j, coord_part *p);
 int coord_part_finish_run(coord_wjob *wj);
 /* The finish came back (on the loop): the file's result. */
 void coord_part_finished(coord *c, coord_wjob *wj);
+
+/* coord_part_values.c */
+/* On the build's thread, once the values file vname below dirfd is open
+ * as vfd and sized to nverts values: its writer with direct I/O (the
+ * shared blocks laid out from the groups' bases in buckets), or NULL when
+ * the file system has none (or out of memory): the groups then go through
+ * vfd and the page cache. */
+coord_pvals *coord_pvals_open(int dirfd, const char *vname, int vfd, const coord_pgroup *groups,
+                              uint32_t ngroups, const uint64_t *buckets, uint64_t nverts);
+/* One group's values, len bytes at off (its whole range), from any writer
+ * thread; through vfd when pv is NULL.  -1 with errno on failure. */
+int coord_pvals_write(coord_pvals *pv, int vfd, const void *data, size_t len, uint64_t off);
+void coord_pvals_free(coord_pvals *pv);
 
 #endif
