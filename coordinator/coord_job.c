@@ -152,6 +152,14 @@ static bool is_keys_file(int dfd, const struct dirent *de)
     return fstatat(dfd, de->d_name, &st, 0) != 0 || !S_ISDIR(st.st_mode);
 }
 
+/* Frees the n strings of v, then v (NULL: nothing). */
+static void names_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 /* Sorted names of the regular *.keys files in dir. */
 static int list_keys(const char *dir, char ***names, size_t *count, ph_err *err)
 {
@@ -184,9 +192,7 @@ static int list_keys(const char *dir, char ***names, size_t *count, ph_err *err)
     }
     closedir(d);
     if (rc) {
-        for (size_t i = 0; i < n; i++)
-            free(v[i]);
-        free(v);
+        names_free(v, n);
         return rc;
     }
     if (n > 1)
@@ -234,9 +240,7 @@ static int mark_name_owners(coord_job *j, ph_err *err)
         rc = ph_emit_symbol_clashes((const char *const *)names, n, first, err);
     for (size_t i = 0; i < n && !rc; i++)
         j->tasks[i].name_owner = first[i];
-    for (size_t i = 0; names && i < n; i++)
-        free(names[i]);
-    free(names);
+    names_free(names, n);
     free(first);
     return rc;
 }
@@ -320,9 +324,7 @@ int coord_job_bulk(const char *dir, const char *out_dir, const ph_opts *o, coord
         rc = ph_err_set(err, PH_ENOMEM, "job: out of memory");
     free(file_dir);
     if (rc) {
-        for (size_t i = 0; i < n; i++)
-            free(names[i]);
-        free(names);
+        names_free(names, n);
         coord_job_free(j);
         return rc;
     }

@@ -92,21 +92,17 @@ static void jb_put(jbuf *b, const void *data, size_t len)
     b->n += len;
 }
 
-static void jb_u64(jbuf *b, uint64_t v)
+/* The low `bytes` bytes of v, little-endian. */
+static void jb_le(jbuf *b, uint64_t v, unsigned bytes)
 {
     unsigned char x[8];
-    for (int i = 0; i < 8; i++)
+    for (unsigned i = 0; i < bytes; i++)
         x[i] = (unsigned char)(v >> (8 * i));
-    jb_put(b, x, 8);
+    jb_put(b, x, bytes);
 }
 
-static void jb_u32(jbuf *b, uint32_t v)
-{
-    unsigned char x[4];
-    for (int i = 0; i < 4; i++)
-        x[i] = (unsigned char)(v >> (8 * i));
-    jb_put(b, x, 4);
-}
+static void jb_u64(jbuf *b, uint64_t v) { jb_le(b, v, 8); }
+static void jb_u32(jbuf *b, uint32_t v) { jb_le(b, v, 4); }
 
 static void jb_u8(jbuf *b, uint8_t v) { jb_put(b, &v, 1); }
 
