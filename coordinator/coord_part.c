@@ -431,6 +431,21 @@ static void part_row(const coord_part *p, ph_msg_result *r)
     r->table_bytes = ((uint64_t)p->nbuckets + 1) * sizeof *p->buckets + p->nverts * 4u;
 }
 
+/* p, unlinked from its job, is done with: freed now, or, while writer
+ * threads still have it (a group's check writing into its values file, a
+ * progress record), kept among the orphans for the last of them to free
+ * (part_back_closed). */
+static void part_drop(coord *c, coord_part *p)
+{
+    if (p->checking) {
+        p->closed = true;
+        p->next = c->part_orphans;
+        c->part_orphans = p;
+    } else {
+        coord_part_free(p);
+    }
+}
+
 /* The file's final result: the part is closed (temporary removed unless
  * it was renamed) and its task settled. */
 void coord_part_close(coord *c, coord_job *j, coord_part *p, int status, const char *error)
@@ -450,13 +465,7 @@ void coord_part_close(coord *c, coord_job *j, coord_part *p, int status, const c
                 p->open_us / 1000, p->open_cpu_us / 1000, p->send_us / 1000, p->check_us / 1000,
                 p->check_cpu_us / 1000, p->finish_us / 1000, p->ngroups, p->resumed.groups,
                 p->ndone - p->resumed.groups);
-    if (p->checking) { /* a writer thread still writes into its values file */
-        p->closed = true;
-        p->next = c->part_orphans;
-        c->part_orphans = p;
-    } else {
-        coord_part_free(p);
-    }
+    part_drop(c, p);
     coord_task_settle(c, j, t, coord_job_jw(j, NULL), status ? NULL : &r, status, error);
 }
 
@@ -540,6 +549,20 @@ static void orphan_release(coord *c, coord_part *p)
     coord_part_free(p);
 }
 
+/* A writer job wj of its part came back (its count in checking already
+ * taken off): when the part was closed meanwhile, wj is freed, the part
+ * too if this was the last, and true says there is nothing more to do. */
+static bool part_back_closed(coord *c, coord_wjob *wj)
+{
+    coord_part *p = wj->part;
+    if (!p->closed)
+        return false;
+    if (p->checking == 0)
+        orphan_release(c, p);
+    coord_wjob_free(wj);
+    return true;
+}
+
 void coord_part_abandon(coord_job *j)
 {
     while (j->parts) {
@@ -595,13 +618,7 @@ uint64_t coord_part_cancel(coord *c, coord_job *j)
         j->inflight--;
         j->tasks[p->task].part = false;
         coord_job_drop_task(j, p->task);
-        if (p->checking) { /* a writer thread still has it: freed by the last */
-            p->closed = true;
-            p->next = c->part_orphans;
-            c->part_orphans = p;
-        } else {
-            coord_part_free(p);
-        }
+        part_drop(c, p);
         n++;
     }
     return n;
@@ -951,12 +968,8 @@ static void part_saved(coord *c, coord_wjob *wj)
     coord_part *p = wj->part;
     p->checking--;
     coord_psave_written(p->save, wj->status == PH_OK);
-    if (p->closed) {
-        if (p->checking == 0)
-            orphan_release(c, p);
-        coord_wjob_free(wj);
+    if (part_back_closed(c, wj))
         return;
-    }
     coord_job *j = coord_job_by_id(&c->jobs, wj->job_id);
     if (wj->status)
         ph_log_warn("coord", "job=%s file=%s msg=\"progress record not written (a restart "
@@ -1020,12 +1033,8 @@ static void group_checked(coord *c, coord_wjob *wj)
     p->checking--;
     p->check_us += wj->check_us;
     p->check_cpu_us += wj->check_cpu_us;
-    if (p->closed) {
-        if (p->checking == 0)
-            orphan_release(c, p);
-        coord_wjob_free(wj);
+    if (part_back_closed(c, wj))
         return;
-    }
     coord_job *j = coord_job_by_id(&c->jobs, wj->job_id);
     char error[600] = "";
     if (wj->status)
