@@ -227,28 +227,29 @@ static int part_values_file(coord_part *p, ph_err *err)
 static int part_build(coord_part *p, ph_err *err)
 {
     const char *file = strrchr(p->path, '/') ? strrchr(p->path, '/') + 1 : p->path;
+    int fd = -1;
     int rc = ph_keys_table_name(file, p->name, sizeof p->name, err);
     if (!rc)
-        rc = ph_keys_map_read_sized(p->path, p->key_size, PH_KEYS_MAP_NOFOLLOW, &p->km, err);
+        rc = ph_keys_map_open_fd(p->path, p->key_size, PH_KEYS_MAP_NOFOLLOW, &p->km, &fd, err);
     /* A values file that does not fit the keys fails the table now. */
     if (!rc && p->vstart[0])
         rc = ph_part_values_check(p->vstart, coord_part_value_size(p), p->km.n, p->path, err);
+    if (!rc) {
+        p->table_seed = ph_part_table_seed(p->seed);
+        p->nbuckets = ph_part_nbuckets(p->km.n, p->kpb);
+        /* Split as it is read (twice: count, then scatter), a buffer at a
+         * time from the page cache: no copy of the file, whose fresh pages
+         * would cost as much as the split's own; grouped, the keys are sent
+         * as slices. */
+        rc = ph_part_split_fd(fd, p->path, p->key_size, p->km.n, p->table_seed, p->nbuckets,
+                              PART_SPLIT_THREADS, &p->start, &p->keys, &p->pos, err);
+    }
+    if (!rc)
+        rc = ph_keys_map_read_done(&p->km, fd, p->path, err);
+    if (fd >= 0)
+        close(fd);
     if (rc)
         return rc;
-    p->table_seed = ph_part_table_seed(p->seed);
-    p->nbuckets = ph_part_nbuckets(p->km.n, p->kpb);
-    ph_err e = {0};
-    const void *kv = p->key_size == 8 ? (const void *)p->km.v64 : (const void *)p->km.v;
-    rc = ph_part_split_positions_sized(kv, p->key_size, p->km.n, p->table_seed, p->nbuckets,
-                                       PART_SPLIT_THREADS, &p->start, &p->keys, &p->pos, &e);
-    /* Grouped, the keys are sent as slices: the file's copy is not needed
-     * again (ph_keys_map_unchanged looks at the file itself). */
-    free(p->km.copy);
-    p->km.copy = NULL;
-    p->km.v = NULL;
-    p->km.v64 = NULL;
-    if (rc)
-        return ph_err_set(err, PH_ENOMEM, "%s: %s", p->path, e.msg);
     rc = part_layout(p, err);
     if (!rc)
         rc = part_values_file(p, err);

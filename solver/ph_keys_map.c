@@ -127,25 +127,29 @@ static int read_all(int fd, const char *path, unsigned char *buf, size_t len, ph
     return PH_OK;
 }
 
-/* After the read: still the size and modification time it had (a file
- * rewritten in place without shrinking is caught when its mtime moved). */
-static int same_after_read(int fd, const char *path, const struct stat *was, ph_err *err)
+/* After the read: still the size and modification time it had when
+ * opened (a file rewritten in place without shrinking is caught when its
+ * mtime moved). */
+static int same_after_read(int fd, const char *path, const ph_keys_map *m, ph_err *err)
 {
     struct stat now;
     if (fstat(fd, &now))
         return ph_err_set(err, PH_EIO, "%s: %s", path, strerror(errno));
-    if (now.st_size != was->st_size || mtime_ns(&now) != mtime_ns(was))
-        return ph_err_set(err, PH_EINVAL, "%s: changed while being read (size %lld -> %lld "
-                          "bytes%s); nothing written", path, (long long)was->st_size,
+    if ((uint64_t)now.st_size != m->size || mtime_ns(&now) != m->mtime_ns)
+        return ph_err_set(err, PH_EINVAL, "%s: changed while being read (size %llu -> %lld "
+                          "bytes%s); nothing written", path, (unsigned long long)m->size,
                           (long long)now.st_size,
-                          now.st_size == was->st_size ? ", modified" : "");
+                          (uint64_t)now.st_size == m->size ? ", modified" : "");
     return PH_OK;
 }
 
-int ph_keys_map_read_sized(const char *path, unsigned key_size, int flags, ph_keys_map *out,
-                           ph_err *err)
+/* Open path and size it: out's identity and count, no key read; *fdp the
+ * open file. */
+static int open_sized(const char *path, unsigned key_size, int flags, ph_keys_map *out,
+                      int *fdp, ph_err *err)
 {
     memset(out, 0, sizeof *out);
+    *fdp = -1;
     unsigned ks = ph_keys_size_resolve(key_size, path);
     int oflags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
     if (flags & PH_KEYS_MAP_NOFOLLOW)
@@ -157,37 +161,67 @@ int ph_keys_map_read_sized(const char *path, unsigned key_size, int flags, ph_ke
     struct stat st;
     int rc = fstat(fd, &st) ? ph_err_set(err, PH_EIO, "%s: %s", path, strerror(errno))
                             : size_checks(path, ks, &st, err);
-    size_t len = rc ? 0 : (size_t)st.st_size;
-    unsigned char *buf = rc ? NULL : malloc(len);
-    if (!rc && !buf)
-        rc = ph_err_set(err, PH_ENOMEM, "%s: out of memory for a copy of its %zu keys "
-                        "(%zu bytes)", path, len / ks, len);
-    if (!rc) {
-        test_pause();
-        rc = read_all(fd, path, buf, len, err);
-    }
-    if (!rc)
-        rc = same_after_read(fd, path, &st, err);
-    close(fd);
     if (rc) {
-        free(buf);
+        close(fd);
         return rc;
     }
     out->dev = (uint64_t)st.st_dev;
     out->ino = (uint64_t)st.st_ino;
     out->size = (uint64_t)st.st_size;
     out->mtime_ns = mtime_ns(&st);
-    out->n = (uint32_t)(len / ks);
+    out->n = (uint32_t)(out->size / ks);
     out->key_size = ks;
+    *fdp = fd;
+    return PH_OK;
+}
+
+int ph_keys_map_read_sized(const char *path, unsigned key_size, int flags, ph_keys_map *out,
+                           ph_err *err)
+{
+    int fd;
+    int rc = open_sized(path, key_size, flags, out, &fd, err);
+    if (rc)
+        return rc;
+    size_t len = (size_t)out->size;
+    unsigned char *buf = malloc(len);
+    if (!buf)
+        rc = ph_err_set(err, PH_ENOMEM, "%s: out of memory for a copy of its %zu keys "
+                        "(%zu bytes)", path, len / out->key_size, len);
+    if (!rc) {
+        test_pause();
+        rc = read_all(fd, path, buf, len, err);
+    }
+    if (!rc)
+        rc = same_after_read(fd, path, out, err);
+    close(fd);
+    if (rc) {
+        free(buf);
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
     out->copy = buf;
 #if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-    copy_le(out->copy, buf, out->n, ks); /* in place: each key read before it is written */
+    copy_le(out->copy, buf, out->n, out->key_size); /* in place: each key read before it is written */
 #endif
-    if (ks == PH_KEY_SIZE_64)
+    if (out->key_size == PH_KEY_SIZE_64)
         out->v64 = out->copy;
     else
         out->v = out->copy;
     return PH_OK;
+}
+
+int ph_keys_map_open_fd(const char *path, unsigned key_size, int flags, ph_keys_map *out,
+                        int *fd, ph_err *err)
+{
+    int rc = open_sized(path, key_size, flags, out, fd, err);
+    if (!rc)
+        test_pause();
+    return rc;
+}
+
+int ph_keys_map_read_done(const ph_keys_map *m, int fd, const char *path, ph_err *err)
+{
+    return same_after_read(fd, path, m, err);
 }
 
 int ph_keys_map_unchanged(const ph_keys_map *m, const char *path, ph_err *err)

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ph_time.h"
 
@@ -133,7 +135,11 @@ static void split_free(part_split *s)
 #define SPLIT_MAX_THREADS 16u
 
 typedef struct split_slice {
-    const void *keys;
+    const void *keys;    /* the keys in memory, or NULL: read from fd */
+    int fd;              /* keys file, little-endian keys from offset 0 */
+    void *buf;           /* fd: SPLIT_READ_KEYS keys read at a time */
+    int failed;          /* fd: 0, or errno of a failed read, or -1 the file
+                            ended early, or -2 its keys moved between passes */
     unsigned ksize;
     uint32_t lo, hi;
     uint64_t seed;
@@ -143,6 +149,10 @@ typedef struct split_slice {
     part_split *s;
     int scatter;         /* 0 count, 1 scatter to buckets, 2 to spans */
 } split_slice;
+
+/* Keys a thread reads from a keys file at a time (a buffer that stays in
+ * cache while its keys are counted or scattered). */
+#define SPLIT_READ_KEYS 32768u
 
 /* With many buckets the scatter goes in two steps.  Writing each key
  * straight to its bucket keeps two lines per bucket in use at once (the
@@ -157,32 +167,80 @@ typedef struct split_slice {
 #define SPLIT_DIRECT_MAX 4096u
 #define SPLIT_SPAN 64u
 
+/* Keys [first, first + cnt) of sl, at keys (keys[0] is key first). */
+static void split_chunk(split_slice *sl, const void *keys, uint32_t first, uint32_t cnt)
+{
+    const unsigned ks = sl->ksize;
+    const uint64_t n = sl->s->start ? sl->s->start[sl->nbuckets] : 0;
+    if (!sl->scatter) {
+        for (uint32_t j = 0; j < cnt; j++)
+            sl->at[ph_part_bucket_of(ph_part_mix(key_at(keys, ks, j) ^ sl->seed),
+                                     sl->nbuckets)]++;
+        return;
+    }
+    for (uint32_t j = 0; j < cnt; j++) {
+        uint64_t k = key_at(keys, ks, j);
+        uint32_t b = ph_part_bucket_of(ph_part_mix(k ^ sl->seed), sl->nbuckets);
+        uint64_t at = sl->scatter == 2 ? sl->sat[b / SPLIT_SPAN]++ : sl->at[b]++;
+        /* Read twice from a file, the keys may have moved between the
+         * count and now: never a slot past the arrays (split_check then
+         * fails the split). */
+        if (sl->fd >= 0 && at >= n) {
+            sl->failed = -2;
+            continue;
+        }
+        if (sl->s->keys)
+            key_put(sl->s->keys, ks, at, k);
+        sl->s->pos[at] = first + j;
+    }
+}
+
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+static void keys_to_host(void *buf, uint32_t cnt, unsigned ks)
+{
+    unsigned char *p = buf;
+    for (uint32_t i = 0; i < cnt; i++, p += ks) {
+        uint64_t k = 0;
+        for (unsigned b = ks; b-- > 0;)
+            k = k << 8 | p[b];
+        key_put(buf, ks, i, k);
+    }
+}
+#endif
+
+/* cnt keys from key first of sl's file into its buffer. */
+static int split_read(split_slice *sl, uint32_t first, uint32_t cnt)
+{
+    size_t len = (size_t)cnt * sl->ksize, got = 0;
+    uint64_t off = (uint64_t)first * sl->ksize;
+    while (got < len) {
+        ssize_t r = pread(sl->fd, (char *)sl->buf + got, len - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            sl->failed = r < 0 ? errno : -1;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+    keys_to_host(sl->buf, cnt, sl->ksize);
+#endif
+    return 0;
+}
+
 static void *split_run(void *arg)
 {
     split_slice *sl = arg;
-    const unsigned ks = sl->ksize;
-    if (!sl->scatter) {
-        for (uint32_t i = sl->lo; i < sl->hi; i++)
-            sl->at[ph_part_bucket_of(ph_part_mix(key_at(sl->keys, ks, i) ^ sl->seed),
-                                     sl->nbuckets)]++;
+    if (sl->fd < 0) {
+        split_chunk(sl, (const char *)sl->keys + (size_t)sl->lo * sl->ksize, sl->lo,
+                    sl->hi - sl->lo);
         return NULL;
     }
-    if (sl->scatter == 2) {
-        for (uint32_t i = sl->lo; i < sl->hi; i++) {
-            uint64_t k = key_at(sl->keys, ks, i);
-            uint32_t b = ph_part_bucket_of(ph_part_mix(k ^ sl->seed), sl->nbuckets);
-            uint64_t at = sl->sat[b / SPLIT_SPAN]++;
-            key_put(sl->s->keys, ks, at, k);
-            sl->s->pos[at] = i;
-        }
-        return NULL;
-    }
-    for (uint32_t i = sl->lo; i < sl->hi; i++) {
-        uint64_t k = key_at(sl->keys, ks, i);
-        uint64_t at = sl->at[ph_part_bucket_of(ph_part_mix(k ^ sl->seed), sl->nbuckets)]++;
-        if (sl->s->keys)
-            key_put(sl->s->keys, ks, at, k);
-        sl->s->pos[at] = i;
+    for (uint32_t i = sl->lo; i < sl->hi && !sl->failed; i += SPLIT_READ_KEYS) {
+        uint32_t cnt = sl->hi - i < SPLIT_READ_KEYS ? sl->hi - i : SPLIT_READ_KEYS;
+        if (split_read(sl, i, cnt) == 0)
+            split_chunk(sl, sl->buf, i, cnt);
     }
     return NULL;
 }
@@ -194,6 +252,8 @@ typedef struct split_regroup {
     uint32_t nbuckets, first, step;
     void *tk;            /* a span's keys and positions, copied aside */
     uint32_t *tp;
+    int moved;           /* a bucket's keys did not fill its slots exactly
+                            (a keys file changed between the passes) */
 } split_regroup;
 
 static void *regroup_run(void *arg)
@@ -213,9 +273,15 @@ static void *regroup_run(void *arg)
             uint64_t k = key_at(r->tk, ks, j);
             uint32_t b = ph_part_bucket_of(ph_part_mix(k ^ r->seed), r->nbuckets);
             uint64_t at = next[b - b0]++;
+            if (at >= s->start[b + 1]) { /* only if the keys moved: see split_run */
+                r->moved = 1;
+                continue;
+            }
             key_put(s->keys, ks, at, k);
             s->pos[at] = r->tp[j];
         }
+        for (uint32_t b = b0; b < b1; b++)
+            r->moved |= next[b - b0] != s->start[b + 1];
     }
     return NULL;
 }
@@ -229,6 +295,29 @@ static unsigned split_threads(unsigned threads, uint32_t n, uint32_t nbuckets)
     while (nt > 1 && ((uint64_t)nt * nbuckets > SPLIT_COUNTERS_MAX || n / nt < 16384))
         nt--;
     return nt;
+}
+
+/* After a scatter from a keys file (slots: each thread's first slot per
+ * unit, saved before, nunits units of `width` buckets): PH_EIO (errno in
+ * sl->failed) for a failed read, PH_EINVAL when the file ended early or a
+ * thread's keys did not fill its slots of some unit exactly (they moved
+ * between the passes: the file changed). */
+static int split_filled(const split_slice *sl, unsigned nt, const uint64_t *slots,
+                        uint32_t nunits, const part_split *s, uint32_t nbuckets, uint32_t width)
+{
+    for (unsigned t = 0; t < nt; t++)
+        if (sl[t].failed)
+            return sl[t].failed > 0 ? PH_EIO : PH_EINVAL;
+    for (unsigned t = 0; t < nt; t++) {
+        const uint64_t *now = width == 1 ? sl[t].at : sl[t].sat;
+        for (uint32_t u = 0; u < nunits; u++) {
+            uint32_t next_b = (u + 1) * width < nbuckets ? (u + 1) * width : nbuckets;
+            uint64_t end = t + 1 < nt ? slots[(size_t)(t + 1) * nunits + u] : s->start[next_b];
+            if (now[u] != end)
+                return PH_EINVAL;
+        }
+    }
+    return PH_OK;
 }
 
 /* After the count: bucket starts, each thread's slots in each span (span
@@ -264,10 +353,20 @@ static int split_two_steps(split_slice *sl, unsigned nt, part_split *s, uint32_t
         sl[t].scatter = 2;
         args[t] = &sl[t];
     }
+    uint64_t *sat0 = sl[0].fd >= 0 ? malloc((size_t)nt * nspans * sizeof *sat0) : NULL;
+    if (sl[0].fd >= 0 && !sat0) {
+        free(sat);
+        return PH_ENOMEM;
+    }
+    if (sat0)
+        memcpy(sat0, sat, (size_t)nt * nspans * sizeof *sat0);
     run_threads(nt, split_run, args);
+    int rc = sat0 ? split_filled(sl, nt, sat0, nspans, s, nbuckets, SPLIT_SPAN) : PH_OK;
+    free(sat0);
     free(sat);
+    if (rc)
+        return rc;
     split_regroup rg[SPLIT_MAX_THREADS];
-    int rc = PH_OK;
     for (unsigned t = 0; t < nt; t++) {
         rg[t] = (split_regroup){.s = s, .seed = sl[t].seed, .nbuckets = nbuckets, .first = t,
                                 .step = nt, .tk = malloc((size_t)widest * s->ksize + 8),
@@ -281,44 +380,27 @@ static int split_two_steps(split_slice *sl, unsigned nt, part_split *s, uint32_t
     for (unsigned t = 0; t < nt; t++) {
         free(rg[t].tk);
         free(rg[t].tp);
+        if (!rc && rg[t].moved)
+            rc = PH_EINVAL;
     }
     return rc;
 }
 
-/* with_keys: also the keys themselves grouped (else s->keys stays NULL). */
-static int split_keys(const void *keys, unsigned ksize, uint32_t n, uint64_t seed,
-                      uint32_t nbuckets, unsigned threads, int with_keys, part_split *s)
+/* The count, then the scatter (in two steps with many buckets) of the
+ * slices sl; at0 (nt * nbuckets, reading from a file only): the slots
+ * saved before the scatter. */
+static int split_passes(split_slice *sl, unsigned nt, part_split *s, uint32_t nbuckets,
+                        int with_keys, uint64_t *at0)
 {
-    memset(s, 0, sizeof *s);
-    unsigned nt = split_threads(threads, n, nbuckets);
-    s->ksize = ksize;
-    s->start = calloc((size_t)nbuckets + 1, sizeof *s->start);
-    if (with_keys)
-        s->keys = big_alloc((size_t)n * ksize, 0);
-    s->pos = big_alloc((size_t)n * sizeof *s->pos, 0);
-    uint64_t *at = calloc((size_t)nt * nbuckets, sizeof *at);
-    if (!s->start || (with_keys && !s->keys) || !s->pos || !at) {
-        free(at);
-        split_free(s);
-        return PH_ENOMEM;
-    }
-    split_slice sl[SPLIT_MAX_THREADS];
     void *args[SPLIT_MAX_THREADS];
-    for (unsigned t = 0; t < nt; t++) {
-        sl[t] = (split_slice){.keys = keys, .ksize = ksize, .seed = seed, .nbuckets = nbuckets, .s = s,
-                              .lo = (uint32_t)((uint64_t)n * t / nt),
-                              .hi = (uint32_t)((uint64_t)n * (t + 1) / nt),
-                              .at = at + (size_t)t * nbuckets};
+    for (unsigned t = 0; t < nt; t++)
         args[t] = &sl[t];
-    }
     run_threads(nt, split_run, args);
-    if (with_keys && nbuckets > SPLIT_DIRECT_MAX) {
-        int rc = split_two_steps(sl, nt, s, nbuckets);
-        free(at);
-        if (rc)
-            split_free(s);
-        return rc;
-    }
+    for (unsigned t = 0; t < nt; t++)
+        if (sl[t].failed)
+            return sl[t].failed > 0 ? PH_EIO : PH_EINVAL;
+    if (with_keys && nbuckets > SPLIT_DIRECT_MAX)
+        return split_two_steps(sl, nt, s, nbuckets);
     /* Bucket b: thread 0's keys first, then thread 1's, ... */
     uint64_t next = 0;
     for (uint32_t b = 0; b < nbuckets; b++) {
@@ -330,11 +412,57 @@ static int split_keys(const void *keys, unsigned ksize, uint32_t n, uint64_t see
         }
     }
     s->start[nbuckets] = next;
+    if (sl[0].fd >= 0 && next != (uint64_t)sl[nt - 1].hi)
+        return PH_EINVAL; /* cannot happen: every key was counted */
+    if (sl[0].fd >= 0)
+        memcpy(at0, sl[0].at, (size_t)nt * nbuckets * sizeof *at0);
     for (unsigned t = 0; t < nt; t++)
         sl[t].scatter = 1;
     run_threads(nt, split_run, args);
+    return sl[0].fd >= 0 ? split_filled(sl, nt, at0, nbuckets, s, nbuckets, 1) : PH_OK;
+}
+
+/* with_keys: also the keys themselves grouped (else s->keys stays NULL).
+ * keys NULL: read from fd (each thread its slice, twice); a failure there
+ * is PH_EIO (errno in *read_errno) or PH_EINVAL (the file ended early or
+ * changed between the passes). */
+static int split_keys(const void *keys, int fd, unsigned ksize, uint32_t n, uint64_t seed,
+                      uint32_t nbuckets, unsigned threads, int with_keys, part_split *s,
+                      int *read_errno)
+{
+    memset(s, 0, sizeof *s);
+    unsigned nt = split_threads(threads, n, nbuckets);
+    s->ksize = ksize;
+    s->start = calloc((size_t)nbuckets + 1, sizeof *s->start);
+    if (with_keys)
+        s->keys = big_alloc((size_t)n * ksize, 0);
+    s->pos = big_alloc((size_t)n * sizeof *s->pos, 0);
+    uint64_t *at = calloc((size_t)nt * nbuckets * (fd >= 0 ? 2 : 1), sizeof *at);
+    split_slice sl[SPLIT_MAX_THREADS];
+    int rc = !s->start || (with_keys && !s->keys) || !s->pos || !at ? PH_ENOMEM : PH_OK;
+    for (unsigned t = 0; t < nt; t++) {
+        sl[t] = (split_slice){.keys = keys, .fd = keys ? -1 : fd, .ksize = ksize, .seed = seed,
+                              .nbuckets = nbuckets, .s = s,
+                              .lo = (uint32_t)((uint64_t)n * t / nt),
+                              .hi = (uint32_t)((uint64_t)n * (t + 1) / nt),
+                              .at = at ? at + (size_t)t * nbuckets : NULL};
+        if (!keys)
+            sl[t].buf = malloc((size_t)SPLIT_READ_KEYS * ksize);
+        if (!keys && !sl[t].buf)
+            rc = PH_ENOMEM;
+    }
+    if (!rc)
+        rc = split_passes(sl, nt, s, nbuckets, with_keys, at + (size_t)nt * nbuckets);
+    *read_errno = 0;
+    for (unsigned t = 0; t < nt; t++) {
+        if (sl[t].failed > 0)
+            *read_errno = sl[t].failed;
+        free(sl[t].buf);
+    }
     free(at);
-    return PH_OK;
+    if (rc)
+        split_free(s);
+    return rc;
 }
 
 /* ---- one bucket ---------------------------------------------------------- */
@@ -727,9 +855,11 @@ static int part_solve_any(const void *keys, unsigned ksize, uint32_t n, const ph
     out->nbuckets = ph_part_nbuckets(n, kpb);
     out->seed = ph_part_table_seed(o->seed);
     part_split s;
+    int read_errno;
     out->buckets = calloc((size_t)out->nbuckets + 1, sizeof *out->buckets);
     if (!out->buckets ||
-        split_keys(keys, ksize, n, out->seed, out->nbuckets, o->threads, 1, &s)) {
+        split_keys(keys, -1, ksize, n, out->seed, out->nbuckets, o->threads, 1, &s,
+                   &read_errno)) {
         ph_part_free(out);
         return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
                           out->nbuckets);
@@ -780,17 +910,37 @@ uint32_t ph_part_nbuckets(uint64_t n, uint32_t keys_per_bucket)
 
 uint32_t ph_part_bucket_nverts(uint32_t k) { return bucket_nverts(k); }
 
-int ph_part_split_positions_sized(const void *keys, unsigned key_size, uint32_t n,
-                                  uint64_t table_seed, uint32_t nbuckets, unsigned threads,
-                                  uint64_t **start, void **gkeys, uint32_t **pos, ph_err *err)
+/* The keys file fd (len bytes when opened) changed while it was split. */
+static int split_changed(int fd, const char *path, uint64_t len, ph_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < len)
+        return ph_err_set(err, PH_EINVAL, "%s: changed while being read (shrank to %lld of its "
+                          "%llu bytes); nothing written", path, (long long)st.st_size,
+                          (unsigned long long)len);
+    return ph_err_set(err, PH_EINVAL, "%s: changed while being read (its keys differ between "
+                      "two reads); nothing written", path);
+}
+
+/* The split of keys, or (keys NULL) of the keys file fd (path in errors). */
+static int split_positions(const void *keys, int fd, const char *path, unsigned key_size,
+                           uint32_t n, uint64_t table_seed, uint32_t nbuckets, unsigned threads,
+                           uint64_t **start, void **gkeys, uint32_t **pos, ph_err *err)
 {
     part_split s;
     unsigned ks = key_size == 8 ? 8 : 4;
+    int read_errno;
     *start = NULL;
     *pos = NULL;
     if (gkeys)
         *gkeys = NULL;
-    if (split_keys(keys, ks, n, table_seed, nbuckets, threads, gkeys != NULL, &s))
+    int rc = split_keys(keys, fd, ks, n, table_seed, nbuckets, threads, gkeys != NULL, &s,
+                        &read_errno);
+    if (rc == PH_EIO)
+        return ph_err_set(err, PH_EIO, "%s: read failed: %s", path, strerror(read_errno));
+    if (rc == PH_EINVAL)
+        return split_changed(fd, path, (uint64_t)n * ks, err);
+    if (rc)
         return ph_err_set(err, PH_ENOMEM, "out of memory splitting %u keys into %u buckets", n,
                           nbuckets);
     *start = s.start;
@@ -798,6 +948,22 @@ int ph_part_split_positions_sized(const void *keys, unsigned key_size, uint32_t 
     if (gkeys)
         *gkeys = s.keys;
     return PH_OK;
+}
+
+int ph_part_split_positions_sized(const void *keys, unsigned key_size, uint32_t n,
+                                  uint64_t table_seed, uint32_t nbuckets, unsigned threads,
+                                  uint64_t **start, void **gkeys, uint32_t **pos, ph_err *err)
+{
+    return split_positions(keys, -1, "", key_size, n, table_seed, nbuckets, threads, start,
+                           gkeys, pos, err);
+}
+
+int ph_part_split_fd(int fd, const char *path, unsigned key_size, uint32_t n,
+                     uint64_t table_seed, uint32_t nbuckets, unsigned threads, uint64_t **start,
+                     void **gkeys, uint32_t **pos, ph_err *err)
+{
+    return split_positions(NULL, fd, path, key_size, n, table_seed, nbuckets, threads, start,
+                           gkeys, pos, err);
 }
 
 int ph_part_split_positions(const uint32_t *keys, uint32_t n, uint64_t table_seed,

@@ -63,6 +63,17 @@ int ph_keys_map_read_sized(const char *path, unsigned key_size, int flags, ph_ke
 /* Key size 4. */
 int ph_keys_map_read(const char *path, int flags, ph_keys_map *out, ph_err *err);
 
+/* The file sized and opened, not read (same flags and checks): m's
+ * identity and key count, m->copy NULL, *fd the open file for the caller
+ * to read (little-endian keys) and close.  The caller reading it must
+ * treat a short read as a file that shrank ("changed while being read"),
+ * then call ph_keys_map_read_done.  Same test aid as above. */
+int ph_keys_map_open_fd(const char *path, unsigned key_size, int flags, ph_keys_map *out,
+                        int *fd, ph_err *err);
+/* After reading fd: PH_EINVAL "changed while being read" when its size or
+ * mtime moved since ph_keys_map_open_fd. */
+int ph_keys_map_read_done(const ph_keys_map *m, int fd, const char *path, ph_err *err);
+
 /* PH_EINVAL naming the file if path is no longer the file that was opened
  * as it was (replaced, resized or modified): a table built from keys that
  * changed under it must not be written. */

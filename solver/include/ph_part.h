@@ -207,6 +207,16 @@ int ph_part_split_positions(const uint32_t *keys, uint32_t n, uint64_t table_see
 int ph_part_split_positions_sized(const void *keys, unsigned key_size, uint32_t n,
                                   uint64_t table_seed, uint32_t nbuckets, unsigned threads,
                                   uint64_t **start, void **gkeys, uint32_t **pos, ph_err *err);
+/* The same from the keys file fd (n keys of key_size bytes, little-endian,
+ * from offset 0; path names it in errors) read in place of a copy of it:
+ * each thread reads its slice a buffer at a time, once to count and once
+ * to scatter.  A file that ends early, or whose keys moved between the two
+ * reads, is PH_EINVAL "PATH: changed while being read ..." (never a slot
+ * written twice or outside the arrays); a failed read PH_EIO.  The caller
+ * checks the file's size and mtime afterwards (ph_keys_map_read_done). */
+int ph_part_split_fd(int fd, const char *path, unsigned key_size, uint32_t n,
+                     uint64_t table_seed, uint32_t nbuckets, unsigned threads, uint64_t **start,
+                     void **gkeys, uint32_t **pos, ph_err *err);
 
 /* A group of consecutive buckets [bucket_lo, bucket_lo + ngroup) of a
  * table of nkeys keys and nbuckets buckets. */

@@ -374,6 +374,76 @@ static void test_split_one_and_two_steps(void **state)
     free(keys);
 }
 
+/* The split read from a keys file (ph_part_split_fd, 1 and 3 threads,
+ * several reads a slice) gives the in-memory split's arrays, one step and
+ * two; a file shorter than the keys asked for is "changed while being
+ * read (shrank to ...)", an unreadable one a failed read. */
+static void split_fd_same(const void *kv, unsigned ks, uint32_t n, uint32_t nb, int fd,
+                          unsigned threads)
+{
+    uint64_t tseed = ph_part_table_seed(3), *s1 = NULL, *s2 = NULL;
+    uint32_t *p1 = NULL, *p2 = NULL;
+    void *g1 = NULL, *g2 = NULL;
+    ph_err err = {0};
+    assert_int_equal(ph_part_split_positions_sized(kv, ks, n, tseed, nb, threads, &s1, &g1, &p1,
+                                                   &err), 0);
+    assert_int_equal(ph_part_split_fd(fd, "k", ks, n, tseed, nb, threads, &s2, &g2, &p2, &err),
+                     0);
+    assert_memory_equal(s1, s2, ((size_t)nb + 1) * sizeof *s1);
+    assert_memory_equal(p1, p2, (size_t)n * sizeof *p1);
+    assert_memory_equal(g1, g2, (size_t)n * ks);
+    free(s1);
+    free(s2);
+    free(p1);
+    free(p2);
+    free(g1);
+    free(g2);
+}
+
+static void test_split_from_file(void **state)
+{
+    (void)state;
+    const uint32_t n = 200000;
+    uint32_t *keys = gen_keys(GEN_SHUFFLED, n, 78);
+    uint64_t *keys64 = malloc((size_t)n * 8);
+    assert_non_null(keys64);
+    for (uint32_t i = 0; i < n; i++)
+        keys64[i] = (uint64_t)keys[i] << 32 | (keys[i] ^ 0x5a5a5a5au);
+    char path[] = "/tmp/ph_test_part_XXXXXX.keys";
+    int fd = mkstemps(path, 5);
+    assert_true(fd >= 0);
+    const uint32_t nbs[] = {1000, 20000}; /* one step, two */
+    for (unsigned ks = 4; ks <= 8; ks += 4) {
+        const void *kv = ks == 8 ? (const void *)keys64 : (const void *)keys;
+        assert_int_equal(ftruncate(fd, 0), 0);
+        assert_int_equal(pwrite(fd, kv, (size_t)n * ks, 0), (ssize_t)((size_t)n * ks));
+        for (unsigned c = 0; c < 2; c++) {
+            split_fd_same(kv, ks, n, nbs[c], fd, 1);
+            split_fd_same(kv, ks, n, nbs[c], fd, 3);
+        }
+    }
+    uint64_t *start = NULL;
+    uint32_t *pos = NULL;
+    void *gk = NULL;
+    ph_err err = {0};
+    assert_int_equal(ph_part_split_fd(fd, path, 8, n + 5000, 1, 1000, 2, &start, &gk, &pos, &err),
+                     PH_EINVAL);
+    assert_non_null(strstr(err.msg, "changed while being read (shrank to 1600000 of its"));
+    assert_null(start);
+    assert_null(pos);
+    assert_null(gk);
+    close(fd);
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(ph_part_split_fd(fd, path, 4, n, 1, 1000, 2, &start, &gk, &pos, &err),
+                     PH_EIO);
+    assert_non_null(strstr(err.msg, "read failed"));
+    close(fd);
+    unlink(path);
+    free(keys64);
+    free(keys);
+}
+
 /* The same group by group with 64-bit keys that differ only in their
  * high half: the groups give ph_part_solve64's table, and a tampered key
  * (one high bit) is caught by the check. */
@@ -639,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_groups_same_table),
         cmocka_unit_test(test_groups_same_table64),
         cmocka_unit_test(test_split_one_and_two_steps),
+        cmocka_unit_test(test_split_from_file),
         cmocka_unit_test(test_image_stream),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_keys_map_changed),
