@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,11 @@
 #include <unistd.h>
 
 #include "ph_time.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define PART_CHECK_AVX512 1
+#endif
 
 #define PART_DEFAULT_ATTEMPTS 1000u
 #define PART_MAX_THREADS 64u
@@ -1104,9 +1110,81 @@ static uint32_t le32_any(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* The check 8 keys at a time (AVX-512: 64-bit multiplies, masked loads,
+ * gathers of the two values), chosen at run time; the scalar loop stays
+ * the reference: a bucket the vector path does not pass is checked again
+ * by it, which names the first bad key. */
+#ifdef PART_CHECK_AVX512
+
+static bool check_avx512(void)
+{
+    static int state = -1; /* racing first calls compute the same answer */
+    int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+    if (s < 0) {
+        __builtin_cpu_init();
+        s = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512vl") && !getenv("PH_NO_SIMD");
+        __atomic_store_n(&state, s, __ATOMIC_RELAXED);
+    }
+    return s;
+}
+
+#define PART_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
+
+PART_AVX512 static inline __m512i mix8(__m512i x, __m512i c)
+{
+    x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 32));
+    x = _mm512_mullo_epi64(x, c);
+    x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 32));
+    x = _mm512_mullo_epi64(x, c);
+    return _mm512_xor_si512(x, _mm512_srli_epi64(x, 32));
+}
+
+/* One bucket's k keys (keys of ks bytes, their positions pos) through its
+ * seed and nv values at vals: true when each lies in bucket b and maps to
+ * its position (ph_part_mix, ph_part_bucket_of, ph_part_vertices). */
+PART_AVX512 static bool bucket_ok_avx512(const ph_part_group *g, const void *keys,
+                                         const uint32_t *pos, uint32_t k, uint32_t b,
+                                         uint32_t seed, uint32_t nv, const void *vals)
+{
+    const unsigned ks = g->key_size == 8 ? 8 : 4;
+    const __m512i c = _mm512_set1_epi64((long long)0xd6e8feb86659fd93ull);
+    const __m512i tseed = _mm512_set1_epi64((long long)g->table_seed);
+    const __m512i sadd = _mm512_set1_epi64((long long)((uint64_t)seed * 0x9e3779b97f4a7c15ull));
+    const __m512i nb = _mm512_set1_epi64(g->nbuckets), bv = _mm512_set1_epi64(b);
+    const __m512i half = _mm512_set1_epi64(nv / 2), rest = _mm512_set1_epi64(nv - nv / 2);
+    const __m512i nkeys = _mm512_set1_epi64(g->nkeys);
+    for (uint32_t i = 0; i < k; i += 8) {
+        __mmask8 m = k - i >= 8 ? 0xff : (__mmask8)((1u << (k - i)) - 1);
+        __m512i key = ks == 8 ? _mm512_maskz_loadu_epi64(m, (const uint64_t *)keys + i)
+                              : _mm512_cvtepu32_epi64(
+                                    _mm256_maskz_loadu_epi32(m, (const uint32_t *)keys + i));
+        __m512i h = mix8(_mm512_xor_si512(key, tseed), c);
+        __m512i bk = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srli_epi64(h, 32), nb), 32);
+        if (_mm512_mask_cmpneq_epi64_mask(m, bk, bv))
+            return false;
+        __m512i gh = mix8(_mm512_add_epi64(h, sadd), c);
+        __m512i u = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srli_epi64(gh, 32), half), 32);
+        __m512i v = _mm512_add_epi64(half, _mm512_srli_epi64(_mm512_mul_epu32(gh, rest), 32));
+        __m256i zero = _mm256_setzero_si256();
+        __m256i a = _mm512_mask_i64gather_epi32(zero, m, u, vals, 4);
+        __m256i d = _mm512_mask_i64gather_epi32(zero, m, v, vals, 4);
+        __m512i sum = _mm512_add_epi64(_mm512_cvtepu32_epi64(a), _mm512_cvtepu32_epi64(d));
+        sum = _mm512_mask_sub_epi64(sum, _mm512_cmpge_epu64_mask(sum, nkeys), sum, nkeys);
+        __m256i got = _mm512_cvtepi64_epi32(sum); /* the low halves, as the scalar check */
+        if (_mm256_mask_cmpneq_epi32_mask(m, got, _mm256_maskz_loadu_epi32(m, pos + i)))
+            return false;
+    }
+    return true;
+}
+#endif
+
 int ph_part_check_group(const ph_part_group *g, const void *seeds, const void *values,
                         ph_err *err)
 {
+#ifdef PART_CHECK_AVX512
+    const bool vec = check_avx512();
+#endif
     const unsigned char *sb = seeds, *vb = values;
     const unsigned ks = group_ksize(g);
     uint64_t at = 0, vbase = 0;
@@ -1124,6 +1202,14 @@ int ph_part_check_group(const ph_part_group *g, const void *seeds, const void *v
         if (seed > PH_PART_SEED_MASK) /* a bucket entry keeps 28 bits of it */
             return ph_err_set(err, PH_EVERIFY, "bucket %u: seed 0x%08x has more than 28 bits",
                               b, seed);
+#ifdef PART_CHECK_AVX512
+        if (vec && bucket_ok_avx512(g, (const char *)g->keys + at * ks, g->pos + at, k, b, seed,
+                                    nv, vb + 4 * vbase)) {
+            at += k;
+            vbase += nv;
+            continue;
+        }
+#endif
         for (uint32_t e = 0; e < k; e++) {
             uint64_t key = key_at(g->keys, ks, at + e);
             uint32_t p = g->pos[at + e], got = UINT32_MAX;

@@ -281,6 +281,16 @@ static void test_groups_same_table(void **state)
                 seeds[0] ^= 1;
             }
             assert_int_equal(bad, PH_EVERIFY);
+            /* A wrong position at any key of the first bucket (every lane
+             * of a vector check and the bucket's tail) is caught and named. */
+            for (uint32_t e = 0; e < counts[0]; e++) {
+                char want[64];
+                pos[e] ^= 1;
+                snprintf(want, sizeof want, "at position %u maps to", pos[e]);
+                assert_int_equal(ph_part_check_group(&g, seeds, vals + base, &err), PH_EVERIFY);
+                assert_non_null(strstr(err.msg, want));
+                pos[e] ^= 1;
+            }
             seeds[0] |= 1u << 28; /* more than a bucket entry keeps */
             assert_int_equal(ph_part_check_group(&g, seeds, vals + base, &err), PH_EVERIFY);
             assert_non_null(strstr(err.msg, "28 bits"));
