@@ -735,51 +735,74 @@ static bool group_taken_back(coord *c, coord_job *j, coord_part *p, uint32_t g, 
     return false;
 }
 
-uint64_t coord_part_take_back(coord *c, coord_worker *w)
+/* What each_running_group does with running group g of p (task of job
+ * j): false when that closed p (the table failed), which ends the walk
+ * of p. */
+typedef bool (*group_fn)(coord *c, coord_job *j, coord_part *p, uint32_t g, void *ctx);
+
+/* fn on every running group of every open part of the running jobs from
+ * jobs.v[first] on.  The part after p is taken before fn may close p, and
+ * a job that stopped running meanwhile (its last part failed) is left. */
+static void each_running_group(coord *c, size_t first, group_fn fn, void *ctx)
 {
-    uint64_t n = 0;
-    for (size_t k = 0; k < c->jobs.n; k++) {
+    for (size_t k = first; k < c->jobs.n; k++) {
         coord_job *j = c->jobs.v[k];
         coord_part *p = j->state == PH_JOB_RUNNING ? j->parts : NULL;
         while (p) {
             coord_part *next = p->next;
-            for (uint32_t g = 0; !p->opening && g < p->ngroups; g++) {
-                if (p->groups[g].state != TASK_RUNNING || p->groups[g].worker != w->serial)
-                    continue;
-                n++;
-                if (!group_taken_back(c, j, p, g, PH_ECLOSED, "its worker was lost"))
+            for (uint32_t g = 0; !p->opening && g < p->ngroups; g++)
+                if (p->groups[g].state == TASK_RUNNING && !fn(c, j, p, g, ctx))
                     break;
-            }
             p = j->state == PH_JOB_RUNNING ? next : NULL;
         }
     }
-    return n;
+}
+
+typedef struct take_back_walk {
+    const coord_worker *w; /* the lost worker */
+    uint64_t n;            /* its groups taken back */
+} take_back_walk;
+
+static bool take_back_group(coord *c, coord_job *j, coord_part *p, uint32_t g, void *ctx)
+{
+    take_back_walk *tb = ctx;
+    if (p->groups[g].worker != tb->w->serial)
+        return true;
+    tb->n++;
+    return group_taken_back(c, j, p, g, PH_ECLOSED, "its worker was lost");
+}
+
+uint64_t coord_part_take_back(coord *c, coord_worker *w)
+{
+    take_back_walk tb = {.w = w};
+    each_running_group(c, 0, take_back_group, &tb);
+    return tb.n;
+}
+
+typedef struct expire_walk {
+    uint64_t now, limit; /* ms */
+} expire_walk;
+
+static bool expire_group(coord *c, coord_job *j, coord_part *p, uint32_t g, void *ctx)
+{
+    const expire_walk *ew = ctx;
+    coord_pgroup *pg = &p->groups[g];
+    if (ew->now - pg->sent_ms <= ew->limit)
+        return true;
+    coord_worker *w = coord_worker_by_serial(c, pg->worker);
+    if (w)
+        coord_worker_release_bytes(w, pg->bytes);
+    ph_log_warn("coord", "job=%s file=%s group=%u worker=%s msg=\"group timed out\"", j->token,
+                j->tasks[p->task].file, g, w ? w->id : "?");
+    char why[64];
+    snprintf(why, sizeof why, "timed out after %llu ms", (unsigned long long)ew->limit);
+    return group_taken_back(c, j, p, g, PH_ETIMEOUT, why);
 }
 
 void coord_part_expire(coord *c, uint64_t now, uint64_t limit)
 {
-    for (size_t k = 0; k < c->jobs.n; k++) {
-        coord_job *j = c->jobs.v[k];
-        coord_part *p = j->state == PH_JOB_RUNNING ? j->parts : NULL;
-        while (p) {
-            coord_part *next = p->next;
-            for (uint32_t g = 0; !p->opening && g < p->ngroups; g++) {
-                coord_pgroup *pg = &p->groups[g];
-                if (pg->state != TASK_RUNNING || now - pg->sent_ms <= limit)
-                    continue;
-                coord_worker *w = coord_worker_by_serial(c, pg->worker);
-                if (w)
-                    coord_worker_release_bytes(w, pg->bytes);
-                ph_log_warn("coord", "job=%s file=%s group=%u worker=%s msg=\"group timed "
-                            "out\"", j->token, j->tasks[p->task].file, g, w ? w->id : "?");
-                char why[64];
-                snprintf(why, sizeof why, "timed out after %llu ms", (unsigned long long)limit);
-                if (!group_taken_back(c, j, p, g, PH_ETIMEOUT, why))
-                    break;
-            }
-            p = j->state == PH_JOB_RUNNING ? next : NULL;
-        }
-    }
+    expire_walk ew = {.now = now, .limit = limit};
+    each_running_group(c, 0, expire_group, &ew);
 }
 
 bool coord_part_progress(coord *c, coord_worker *w, const ph_group_progress *e, uint64_t now)
@@ -797,8 +820,6 @@ bool coord_part_progress(coord *c, coord_worker *w, const ph_group_progress *e, 
     return true;
 }
 
-/* Group g of p, held by w, is stalled: taken back like a timed-out one.
- * false when the file failed (p is gone). */
 /* Does w hold a running group of p other than g? */
 static bool holds_other_group(const coord_part *p, uint32_t g, const coord_worker *w)
 {
@@ -808,6 +829,8 @@ static bool holds_other_group(const coord_part *p, uint32_t g, const coord_worke
     return false;
 }
 
+/* Group g of p, held by w, is stalled: taken back like a timed-out one.
+ * false when the file failed (p is gone). */
 static bool group_stalled(coord *c, coord_job *j, coord_part *p, uint32_t g, coord_worker *w,
                           uint64_t quiet)
 {
@@ -828,31 +851,26 @@ static bool group_stalled(coord *c, coord_job *j, coord_part *p, uint32_t g, coo
     return group_taken_back(c, j, p, g, PH_ETIMEOUT, why);
 }
 
+static bool stall_group(coord *c, coord_job *j, coord_part *p, uint32_t g, void *ctx)
+{
+    uint64_t now = *(const uint64_t *)ctx;
+    coord_pgroup *pg = &p->groups[g];
+    coord_worker *w = coord_worker_by_serial(c, pg->worker);
+    if (!w || !w->reports_progress)
+        return true;
+    uint64_t since = coord_stall_quiet_since(w, pg->steps, pg->progress_ms);
+    uint64_t quiet = now > since ? now - since : 0;
+    uint64_t limit = coord_stall_limit_ms(c->opts, pg->bytes / 8u);
+    if (quiet >= limit && c->opts->stall_ms != 0)
+        return group_stalled(c, j, p, g, w, quiet);
+    if (quiet >= (limit < COORD_STALL_SHOW_MS ? limit : COORD_STALL_SHOW_MS))
+        j->stalled++;
+    return true;
+}
+
 void coord_part_stall(coord *c, uint64_t now)
 {
-    for (size_t k = c->first_live; k < c->jobs.n; k++) {
-        coord_job *j = c->jobs.v[k];
-        coord_part *p = j->state == PH_JOB_RUNNING ? j->parts : NULL;
-        while (p) {
-            coord_part *next = p->next;
-            bool alive = !p->opening;
-            for (uint32_t g = 0; alive && g < p->ngroups; g++) {
-                coord_pgroup *pg = &p->groups[g];
-                coord_worker *w = pg->state == TASK_RUNNING ? coord_worker_by_serial(c, pg->worker)
-                                                            : NULL;
-                if (!w || !w->reports_progress)
-                    continue;
-                uint64_t since = coord_stall_quiet_since(w, pg->steps, pg->progress_ms);
-                uint64_t quiet = now > since ? now - since : 0;
-                uint64_t limit = coord_stall_limit_ms(c->opts, pg->bytes / 8u);
-                if (quiet >= limit && c->opts->stall_ms != 0)
-                    alive = group_stalled(c, j, p, g, w, quiet);
-                else if (quiet >= (limit < COORD_STALL_SHOW_MS ? limit : COORD_STALL_SHOW_MS))
-                    j->stalled++;
-            }
-            p = j->state == PH_JOB_RUNNING ? next : NULL;
-        }
-    }
+    each_running_group(c, c->first_live, stall_group, &now);
 }
 
 /* Check a group's answer against what was sent, then place it: the
