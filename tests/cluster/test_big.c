@@ -14,6 +14,9 @@
  *                           past the frame cap is refused naming the frame
  *   big_worker_killed       kill -9 a worker holding groups: they are
  *                           requeued, another worker finishes the table
+ *   big_group_timeout       a group outliving --task-timeout-ms is taken
+ *                           back; with --max-tries 1 the table fails naming
+ *                           the buckets, nothing of it stays
  *   big_coord_restart       kill -9 phcoord mid-assembly (held after a few
  *                           groups by PH_TEST_PART_HOLD): the values file
  *                           and its progress record are there; restarted on
@@ -219,12 +222,14 @@ static void wait_token_ok(const char *token)
 
 /* The cluster a test runs on: a coordinator (.small_groups: groups of 64
  * KiB of keys, --part-task-bytes 65536; .state: on a --state-dir; .hold:
- * PH_TEST_PART_HOLD for it alone; .writers: its --writers) and .workers
- * workers taking .delay_ms (default 0) a task, all registered. */
+ * PH_TEST_PART_HOLD for it alone; .writers: its --writers; .extra: more
+ * of its options) and .workers workers taking .delay_ms (default 0) a
+ * task, all registered. */
 typedef struct big_cluster {
     bool small_groups, state;
     const char *hold, *writers, *delay_ms;
     int workers;
+    const hx_args *extra; /* more phcoord options, or NULL */
 } big_cluster;
 
 /* Brings up bc; the first worker's pid (0 without workers). */
@@ -235,6 +240,8 @@ static pid_t cluster_up(const big_cluster *bc)
         hx_args_add(&extra, "--part-task-bytes", "65536", NULL);
     if (bc->writers)
         hx_args_add(&extra, "--writers", bc->writers, NULL);
+    if (bc->extra)
+        hx_args_cat(&extra, bc->extra);
     if (bc->hold)
         setenv("PH_TEST_PART_HOLD", bc->hold, 1);
     if (bc->state)
@@ -483,6 +490,33 @@ static void big_worker_killed(void **state)
     assert_true(most >= 1);
     free(log);
     assert_int_equal(tmp_files(f.out), 0);
+}
+
+/* A group that outlives --task-timeout-ms (the worker sleeps 100 s on
+ * each) is taken back; with --max-tries 1 that fails the table with one
+ * error naming the buckets and the timeout, nothing of it stays, and the
+ * coordinator serves on.  (A second try would wait for a free thread: the
+ * worker's one thread still holds the group taken back.) */
+static void big_group_timeout(void **state)
+{
+    (void)state;
+    hx_args extra = {0};
+    hx_args_add(&extra, "--task-timeout-ms", "500", "--max-tries", "1", NULL);
+    cluster_up(&(big_cluster){.small_groups = true, .workers = 1, .delay_ms = "100000",
+                              .extra = &extra});
+    big_files f;
+    files_in(&f, "big.keys");
+    hx_write_keys(f.keys, 1100000, 89, false);
+    char token[17];
+    assert_true(hx_submit_bulk(f.in, f.out, token));
+    char *j = wait_token_exit(token, 2);
+    assert_non_null(strstr(j, "big.keys: buckets "));
+    assert_non_null(strstr(j, "timed out after 500 ms 1 times; given up"));
+    free(j);
+    coord_log_has("group timed out");
+    assert_false(hx_exists(hx_path("out/big")));
+    assert_int_equal(tmp_files(f.out), 0);
+    assert_int_equal(hx_client(HX_HANG_MS, "ping", NULL), 0);
 }
 
 /* The value of key= on the last line of log holding msg; UINT64_MAX if none. */
@@ -1222,6 +1256,7 @@ int main(int argc, char **argv)
         T(big_small_frames),
         T(big_buckets_over_group_bytes),
         T(big_worker_killed),
+        T(big_group_timeout),
         T(big_coord_restart),
         T(big_coord_shutdown),
         T(big_values_restart),
