@@ -1,4 +1,4 @@
-/* coord_part_int.h - a partitioned table's state, shared by the two files
+/* coord_part_int.h - a partitioned table's state, shared by the files
  * that work on it and by no other.
  *
  *   coord_part.c         opening (read, split, lay out), sending groups,
