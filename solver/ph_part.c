@@ -26,6 +26,35 @@
 #define PART_CHECK_AVX512 1
 #endif
 
+/* AVX-512 (64-bit multiplies, masked loads, gathers) for the split's
+ * bucket numbers and the group check, chosen at run time (PH_NO_SIMD turns
+ * it off). */
+#ifdef PART_CHECK_AVX512
+static bool check_avx512(void)
+{
+    static int state = -1; /* racing first calls compute the same answer */
+    int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+    if (s < 0) {
+        __builtin_cpu_init();
+        s = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512vl") && !getenv("PH_NO_SIMD");
+        __atomic_store_n(&state, s, __ATOMIC_RELAXED);
+    }
+    return s;
+}
+
+#define PART_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
+
+PART_AVX512 static inline __m512i mix8(__m512i x, __m512i c)
+{
+    x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 32));
+    x = _mm512_mullo_epi64(x, c);
+    x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 32));
+    x = _mm512_mullo_epi64(x, c);
+    return _mm512_xor_si512(x, _mm512_srli_epi64(x, 32));
+}
+#endif
+
 #define PART_DEFAULT_ATTEMPTS 1000u
 #define PART_MAX_THREADS 64u
 /* Duplicates always land in one bucket and make it cyclic for every seed:
@@ -144,6 +173,7 @@ typedef struct split_slice {
     const void *keys;    /* the keys in memory, or NULL: read from fd */
     int fd;              /* keys file, little-endian keys from offset 0 */
     void *buf;           /* fd: SPLIT_READ_KEYS keys read at a time */
+    uint32_t *bid;       /* SPLIT_READ_KEYS: the bucket of each key of a chunk */
     int failed;          /* fd: 0, or errno of a failed read, or -1 the file
                             ended early, or -2 its keys moved between passes */
     unsigned ksize;
@@ -156,8 +186,9 @@ typedef struct split_slice {
     int scatter;         /* 0 count, 1 scatter to buckets, 2 to spans */
 } split_slice;
 
-/* Keys a thread reads from a keys file at a time (a buffer that stays in
- * cache while its keys are counted or scattered). */
+/* Keys a thread takes at a time: read from a keys file into its buffer,
+ * their buckets computed into bid (both stay in cache), then counted or
+ * scattered. */
 #define SPLIT_READ_KEYS 32768u
 
 /* With many buckets the scatter goes in two steps.  Writing each key
@@ -173,20 +204,56 @@ typedef struct split_slice {
 #define SPLIT_DIRECT_MAX 4096u
 #define SPLIT_SPAN 64u
 
-/* Keys [first, first + cnt) of sl, at keys (keys[0] is key first). */
+#ifdef PART_CHECK_AVX512
+/* bid[j] = the bucket of keys[j], j < cnt, 8 keys at a time. */
+PART_AVX512 static void buckets_avx512(const void *keys, unsigned ks, uint32_t cnt,
+                                       uint64_t seed, uint32_t nbuckets, uint32_t *bid)
+{
+    const __m512i c = _mm512_set1_epi64((long long)0xd6e8feb86659fd93ull);
+    const __m512i ts = _mm512_set1_epi64((long long)seed), nb = _mm512_set1_epi64(nbuckets);
+    uint32_t j = 0;
+    for (; j + 8 <= cnt; j += 8) {
+        __m512i key = ks == 8 ? _mm512_loadu_si512((const uint64_t *)keys + j)
+                              : _mm512_cvtepu32_epi64(
+                                    _mm256_loadu_si256((const __m256i *)((const uint32_t *)keys + j)));
+        __m512i h = mix8(_mm512_xor_si512(key, ts), c);
+        __m512i b = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srli_epi64(h, 32), nb), 32);
+        _mm256_storeu_si256((__m256i *)(bid + j), _mm512_cvtepi64_epi32(b));
+    }
+    for (; j < cnt; j++)
+        bid[j] = ph_part_bucket_of(ph_part_mix(key_at(keys, ks, j) ^ seed), nbuckets);
+}
+#endif
+
+/* bid[j] = the bucket of keys[j], j < cnt (at most SPLIT_READ_KEYS). */
+static void split_buckets(const split_slice *sl, const void *keys, uint32_t cnt)
+{
+#ifdef PART_CHECK_AVX512
+    if (check_avx512()) {
+        buckets_avx512(keys, sl->ksize, cnt, sl->seed, sl->nbuckets, sl->bid);
+        return;
+    }
+#endif
+    for (uint32_t j = 0; j < cnt; j++)
+        sl->bid[j] = ph_part_bucket_of(ph_part_mix(key_at(keys, sl->ksize, j) ^ sl->seed),
+                                       sl->nbuckets);
+}
+
+/* Keys [first, first + cnt) of sl, at keys (keys[0] is key first), cnt at
+ * most SPLIT_READ_KEYS: their buckets first, then the count or scatter. */
 static void split_chunk(split_slice *sl, const void *keys, uint32_t first, uint32_t cnt)
 {
     const unsigned ks = sl->ksize;
     const uint64_t n = sl->s->start ? sl->s->start[sl->nbuckets] : 0;
+    split_buckets(sl, keys, cnt);
     if (!sl->scatter) {
         for (uint32_t j = 0; j < cnt; j++)
-            sl->at[ph_part_bucket_of(ph_part_mix(key_at(keys, ks, j) ^ sl->seed),
-                                     sl->nbuckets)]++;
+            sl->at[sl->bid[j]]++;
         return;
     }
     for (uint32_t j = 0; j < cnt; j++) {
         uint64_t k = key_at(keys, ks, j);
-        uint32_t b = ph_part_bucket_of(ph_part_mix(k ^ sl->seed), sl->nbuckets);
+        uint32_t b = sl->bid[j];
         uint64_t at = sl->scatter == 2 ? sl->sat[b / SPLIT_SPAN]++ : sl->at[b]++;
         /* Read twice from a file, the keys may have moved between the
          * count and now: never a slot past the arrays (split_check then
@@ -238,14 +305,11 @@ static int split_read(split_slice *sl, uint32_t first, uint32_t cnt)
 static void *split_run(void *arg)
 {
     split_slice *sl = arg;
-    if (sl->fd < 0) {
-        split_chunk(sl, (const char *)sl->keys + (size_t)sl->lo * sl->ksize, sl->lo,
-                    sl->hi - sl->lo);
-        return NULL;
-    }
     for (uint32_t i = sl->lo; i < sl->hi && !sl->failed; i += SPLIT_READ_KEYS) {
         uint32_t cnt = sl->hi - i < SPLIT_READ_KEYS ? sl->hi - i : SPLIT_READ_KEYS;
-        if (split_read(sl, i, cnt) == 0)
+        if (sl->fd < 0)
+            split_chunk(sl, (const char *)sl->keys + (size_t)i * sl->ksize, i, cnt);
+        else if (split_read(sl, i, cnt) == 0)
             split_chunk(sl, sl->buf, i, cnt);
     }
     return NULL;
@@ -454,7 +518,8 @@ static int split_keys(const void *keys, int fd, unsigned ksize, uint32_t n, uint
                               .at = at ? at + (size_t)t * nbuckets : NULL};
         if (!keys)
             sl[t].buf = malloc((size_t)SPLIT_READ_KEYS * ksize);
-        if (!keys && !sl[t].buf)
+        sl[t].bid = malloc((size_t)SPLIT_READ_KEYS * sizeof *sl[t].bid);
+        if ((!keys && !sl[t].buf) || !sl[t].bid)
             rc = PH_ENOMEM;
     }
     if (!rc)
@@ -464,6 +529,7 @@ static int split_keys(const void *keys, int fd, unsigned ksize, uint32_t n, uint
         if (sl[t].failed > 0)
             *read_errno = sl[t].failed;
         free(sl[t].buf);
+        free(sl[t].bid);
     }
     free(at);
     if (rc)
@@ -1110,36 +1176,10 @@ static uint32_t le32_any(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* The check 8 keys at a time (AVX-512: 64-bit multiplies, masked loads,
- * gathers of the two values), chosen at run time; the scalar loop stays
- * the reference: a bucket the vector path does not pass is checked again
- * by it, which names the first bad key. */
+/* The check 8 keys at a time (AVX-512: see the helpers at the top); the
+ * scalar loop stays the reference: a bucket the vector path does not pass
+ * is checked again by it, which names the first bad key. */
 #ifdef PART_CHECK_AVX512
-
-static bool check_avx512(void)
-{
-    static int state = -1; /* racing first calls compute the same answer */
-    int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
-    if (s < 0) {
-        __builtin_cpu_init();
-        s = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-            __builtin_cpu_supports("avx512vl") && !getenv("PH_NO_SIMD");
-        __atomic_store_n(&state, s, __ATOMIC_RELAXED);
-    }
-    return s;
-}
-
-#define PART_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
-
-PART_AVX512 static inline __m512i mix8(__m512i x, __m512i c)
-{
-    x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 32));
-    x = _mm512_mullo_epi64(x, c);
-    x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 32));
-    x = _mm512_mullo_epi64(x, c);
-    return _mm512_xor_si512(x, _mm512_srli_epi64(x, 32));
-}
-
 /* One bucket's k keys (keys of ks bytes, their positions pos) through its
  * seed and nv values at vals: true when each lies in bucket b and maps to
  * its position (ph_part_mix, ph_part_bucket_of, ph_part_vertices). */
