@@ -15,29 +15,6 @@
 #include "ph_fs.h"
 #include "ph_image.h"
 
-static char g_dir[256];
-
-int lt_dir_setup(const char *tag)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_dir, sizeof g_dir, "%s/%s.XXXXXX", tmp ? tmp : "/tmp", tag);
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-int lt_dir_teardown(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-const char *lt_at(const char *name)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    return path;
-}
-
 uint64_t *lt_keys64(uint32_t n, uint64_t seed, uint32_t high)
 {
     uint32_t *low = gen_keys(GEN_SHUFFLED, n / 2 + 1, seed);
@@ -85,8 +62,8 @@ void *lt_read_file(const char *path, size_t *len)
 uint8_t *lt_save_image(const phc_table *t, const char *name, size_t *len)
 {
     phc_error e = {0};
-    assert_int_equal(phc_table_save(t, lt_at(name), &e), PHC_OK);
-    return lt_read_file(lt_at(name), len);
+    assert_int_equal(phc_table_save(t, tu_at(name), &e), PHC_OK);
+    return lt_read_file(tu_at(name), len);
 }
 
 uint64_t lt_get64(const uint8_t *p, size_t off)
@@ -112,10 +89,10 @@ void lt_expect_refused(const uint8_t *img, size_t img_len, size_t len, lt_edit e
         memcpy(copy + 48, &c, 4);
     }
     ph_err pe;
-    assert_int_equal(ph_fs_write_atomic(lt_at("bad.phc"), copy, len, 0, &pe), 0);
+    assert_int_equal(ph_fs_write_atomic(tu_at("bad.phc"), copy, len, 0, &pe), 0);
     phc_table *t = (phc_table *)&t;
     phc_error e = {0};
-    int rc = phc_table_load(lt_at("bad.phc"), 0, &t, &e);
+    int rc = phc_table_load(tu_at("bad.phc"), 0, &t, &e);
     if (rc != code)
         print_error("expected %s, got %s: %s\n", phc_strerror(code), phc_strerror(rc), e.msg);
     assert_int_equal(rc, code);

@@ -1,7 +1,8 @@
-/* lib_test_util.h - what test_lib and test_lib_values share: a scratch
- * directory for the group, tables built from generated keys (asserted
- * built), saved images read back, header fields read and written in
- * place, and damaged images loaded from a file and checked refused.
+/* lib_test_util.h - what test_lib and test_lib_values share: the group's
+ * scratch directory (test_util.h, included here), tables built from
+ * generated keys (asserted built), saved images read back, header fields
+ * read and written in place, and damaged images loaded from a file and
+ * checked refused.
  * Failures are cmocka assertions. */
 #ifndef LIB_TEST_UTIL_H
 #define LIB_TEST_UTIL_H
@@ -10,13 +11,7 @@
 #include <stdint.h>
 
 #include "phcluster.h"
-
-/* A fresh directory $TMPDIR/TAG.XXXXXX (cmocka group setup: 0 or -1),
- * and its removal with all in it (group teardown). */
-int lt_dir_setup(const char *tag);
-int lt_dir_teardown(void);
-/* NAME inside that directory (a static buffer: the next call reuses it). */
-const char *lt_at(const char *name);
+#include "test_util.h"
 
 /* n 64-bit keys in pairs that share their low half (a shuffled 32-bit key
  * set of the seed) and differ in the high half: high and high + 1. */

@@ -75,9 +75,9 @@ static void round_trip(const uint32_t *keys, uint32_t n, const phc_options *o)
     phc_table *t = lt_build32(keys, n, o), *l;
     phc_error e;
     check_table(t, keys, n);
-    assert_int_equal(phc_table_save(t, lt_at("rt.phc"), &e), PHC_OK);
+    assert_int_equal(phc_table_save(t, tu_at("rt.phc"), &e), PHC_OK);
     phc_table_free(t);
-    assert_int_equal(phc_table_load(lt_at("rt.phc"), PHC_LOAD_VERIFY, &l, &e), PHC_OK);
+    assert_int_equal(phc_table_load(tu_at("rt.phc"), PHC_LOAD_VERIFY, &l, &e), PHC_OK);
     check_table(l, keys, n);
     assert_int_equal(phc_table_key_size(l), 4);
     phc_table_free(l);
@@ -163,13 +163,13 @@ static void test_index_only(void **state)
     phc_table_find_batch(t, keys, 2, out);
     assert_int_equal(out[0], PHC_NOT_FOUND);
     assert_int_equal(out[1], PHC_NOT_FOUND);
-    assert_int_equal(phc_table_save(t, lt_at("io.phc"), &e), PHC_OK);
+    assert_int_equal(phc_table_save(t, tu_at("io.phc"), &e), PHC_OK);
     phc_table_free(t);
-    assert_int_equal(phc_table_load(lt_at("io.phc"), 0, &t, &e), PHC_OK);
+    assert_int_equal(phc_table_load(tu_at("io.phc"), 0, &t, &e), PHC_OK);
     for (uint32_t i = 0; i < 2000; i++)
         assert_int_equal(phc_table_index(t, keys[i]), i);
     phc_table_free(t);
-    assert_int_equal(phc_table_load(lt_at("io.phc"), PHC_LOAD_VERIFY, &t, &e), PHC_EINVAL);
+    assert_int_equal(phc_table_load(tu_at("io.phc"), PHC_LOAD_VERIFY, &t, &e), PHC_EINVAL);
     free(keys);
 }
 
@@ -268,9 +268,9 @@ static void test_round_trip_64(void **state)
         phc_error e;
         if (!o.index_only)
             check_table64(t, keys, n);
-        assert_int_equal(phc_table_save(t, lt_at("k64.phc"), &e), PHC_OK);
+        assert_int_equal(phc_table_save(t, tu_at("k64.phc"), &e), PHC_OK);
         phc_table_free(t);
-        assert_int_equal(phc_table_load(lt_at("k64.phc"), o.index_only ? 0 : PHC_LOAD_VERIFY, &t,
+        assert_int_equal(phc_table_load(tu_at("k64.phc"), o.index_only ? 0 : PHC_LOAD_VERIFY, &t,
                                         &e), PHC_OK);
         if (o.index_only) {
             assert_false(phc_table_has_keys(t));
@@ -415,11 +415,11 @@ static void test_damaged(void **state)
     free(longer);
     phc_table *t;
     phc_error e;
-    assert_int_equal(phc_table_load(lt_at("."), 0, &t, &e), PHC_EIO);
-    assert_int_equal(phc_table_load(lt_at("none.phc"), 0, &t, &e), PHC_EIO);
+    assert_int_equal(phc_table_load(tu_at("."), 0, &t, &e), PHC_EIO);
+    assert_int_equal(phc_table_load(tu_at("none.phc"), 0, &t, &e), PHC_EIO);
     ph_err pe;
-    assert_int_equal(ph_fs_write_atomic(lt_at("empty.phc"), "", 0, 0, &pe), 0);
-    assert_int_equal(phc_table_load(lt_at("empty.phc"), 0, &t, &e), PHC_ETRUNC);
+    assert_int_equal(ph_fs_write_atomic(tu_at("empty.phc"), "", 0, 0, &pe), 0);
+    assert_int_equal(phc_table_load(tu_at("empty.phc"), 0, &t, &e), PHC_ETRUNC);
 }
 
 static void test_load_mem(void **state)
@@ -441,18 +441,17 @@ static void test_save_refuses_link(void **state)
     phc_error e;
     assert_int_equal(phc_table_build32(keys, 3, NULL, &t, &e), PHC_OK);
     char target[512];
-    snprintf(target, sizeof target, "%s", lt_at("elsewhere"));
-    assert_int_equal(symlink(target, lt_at("link.phc")), 0);
-    assert_int_equal(phc_table_save(t, lt_at("link.phc"), &e), PHC_EPERM);
+    snprintf(target, sizeof target, "%s", tu_at("elsewhere"));
+    assert_int_equal(symlink(target, tu_at("link.phc")), 0);
+    assert_int_equal(phc_table_save(t, tu_at("link.phc"), &e), PHC_EPERM);
     assert_int_equal(access(target, F_OK), -1);
-    assert_int_equal(phc_table_save(t, lt_at("nodir/x.phc"), &e), PHC_EIO);
+    assert_int_equal(phc_table_save(t, tu_at("nodir/x.phc"), &e), PHC_EIO);
     phc_table_free(t);
 }
 
 static int setup(void **state)
 {
-    (void)state;
-    if (lt_dir_setup("phc-lib"))
+    if (tu_setup(state))
         return -1;
     g_chm = make_image(3000, PHC_PARTITION_OFF);
     g_part = make_image(20000, 700);
@@ -461,10 +460,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    (void)state;
     free(g_chm.p);
     free(g_part.p);
-    return lt_dir_teardown();
+    return tu_teardown(state);
 }
 
 int main(void)

@@ -248,9 +248,9 @@ static void round_trip(uint32_t n, uint32_t partition, int wide, unsigned vs)
     phc_error e = {0};
     for (uint32_t i = 0; i < n; i += 3)
         phc_table_increment(t, keys[i]);
-    assert_int_equal(phc_table_save(t, lt_at("v.phc"), &e), PHC_OK);
+    assert_int_equal(phc_table_save(t, tu_at("v.phc"), &e), PHC_OK);
     phc_table_free(t);
-    assert_int_equal(phc_table_load(lt_at("v.phc"), PHC_LOAD_VERIFY, &l, &e), PHC_OK);
+    assert_int_equal(phc_table_load(tu_at("v.phc"), PHC_LOAD_VERIFY, &l, &e), PHC_OK);
     assert_int_equal(phc_table_value_size(l), vs);
     for (uint32_t i = 0; i < n; i++)
         assert_int_equal(phc_table_lookup(l, keys[i]),
@@ -260,13 +260,13 @@ static void round_trip(uint32_t n, uint32_t partition, int wide, unsigned vs)
     assert_true(check_outsiders(l, keys, n, wide) > n);
     /* The file is unchanged by those writes; saving writes them. */
     phc_table *again;
-    assert_int_equal(phc_table_load(lt_at("v.phc"), 0, &again, &e), PHC_OK);
+    assert_int_equal(phc_table_load(tu_at("v.phc"), 0, &again, &e), PHC_OK);
     assert_int_equal(phc_table_lookup(again, keys[1]), start_of(1, vs));
     phc_table_free(again);
-    assert_int_equal(phc_table_save(l, lt_at("v2.phc"), &e), PHC_OK);
+    assert_int_equal(phc_table_save(l, tu_at("v2.phc"), &e), PHC_OK);
     phc_table_free(l);
     size_t len;
-    void *img = lt_read_file(lt_at("v2.phc"), &len);
+    void *img = lt_read_file(tu_at("v2.phc"), &len);
     assert_int_equal(phc_table_load_mem(img, len, 0, &l, &e), PHC_OK);
     for (uint32_t i = 0; i < n; i++)
         assert_int_equal(phc_table_lookup(l, keys[i]), i);
@@ -450,18 +450,6 @@ static void test_threads(void **state)
     threads_sum(8, 100);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return lt_dir_setup("phc-values");
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return lt_dir_teardown();
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,5 +460,5 @@ int main(void)
         cmocka_unit_test(test_damaged_values),
         cmocka_unit_test(test_threads),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_setup, tu_teardown);
 }
