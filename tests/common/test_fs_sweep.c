@@ -14,25 +14,9 @@
 #include <unistd.h>
 
 #include "ph_fs.h"
+#include "test_util.h"
 
-static char base[64];
-
-static void touch(const char *rel)
-{
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s", base, rel);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fclose(f);
-}
-
-static int exists(const char *rel)
-{
-    char p[256];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/%s", base, rel);
-    return stat(p, &st) == 0;
-}
+static void touch(const char *rel) { tu_write_text(tu_at(rel), ""); }
 
 static long dead_pid(void)
 {
@@ -46,11 +30,8 @@ static long dead_pid(void)
 static void test_sweep(void **state)
 {
     (void)state;
-    snprintf(base, sizeof base, "/tmp/ph-sweep-%d", (int)getpid());
-    char p[256];
     ph_err err;
-    snprintf(p, sizeof p, "%s/t1/deeper", base);
-    assert_int_equal(ph_fs_mkdirs(p, &err), PH_OK);
+    assert_int_equal(ph_fs_mkdirs(tu_at("t1/deeper"), &err), PH_OK);
     long dead = dead_pid();
     char name[128];
     snprintf(name, sizeof name, "results.csv.tmp.%ld.3", dead);
@@ -65,23 +46,21 @@ static void test_sweep(void **state)
     touch("t1/notes.tmp.txt");
     touch("t1/y.tmp.12x.1");
     unsigned long removed = 0;
-    assert_int_equal(ph_fs_sweep_stale_tmp(base, 1, &removed, &err), PH_OK);
+    assert_int_equal(ph_fs_sweep_stale_tmp(tu_dir(), 1, &removed, &err), PH_OK);
     assert_int_equal(removed, 2);
     snprintf(name, sizeof name, "results.csv.tmp.%ld.3", dead);
-    assert_false(exists(name));
+    assert_false(tu_exists(name));
     snprintf(name, sizeof name, "t1/t1.c.tmp.%ld.7", dead);
-    assert_false(exists(name));
+    assert_false(tu_exists(name));
     snprintf(name, sizeof name, "t1/deeper/x.c.tmp.%ld.7", dead);
-    assert_true(exists(name));
+    assert_true(tu_exists(name));
     snprintf(name, sizeof name, "t1/t1.h.tmp.%ld.8", (long)getpid());
-    assert_true(exists(name));
-    assert_true(exists("t1/t1.c"));
-    assert_true(exists("t1/notes.tmp.txt"));
-    assert_true(exists("t1/y.tmp.12x.1"));
+    assert_true(tu_exists(name));
+    assert_true(tu_exists("t1/t1.c"));
+    assert_true(tu_exists("t1/notes.tmp.txt"));
+    assert_true(tu_exists("t1/y.tmp.12x.1"));
     /* A missing dir is nothing to sweep. */
     assert_int_equal(ph_fs_sweep_stale_tmp("/nonexistent-ph-sweep", 1, NULL, &err), PH_OK);
-    snprintf(p, sizeof p, "rm -rf '%s'", base);
-    assert_int_equal(system(p), 0);
 }
 
 /* Links in the swept tree: a link to a directory elsewhere (holding a stale
@@ -92,26 +71,18 @@ static void test_sweep(void **state)
 static void test_sweep_links(void **state)
 {
     (void)state;
-    snprintf(base, sizeof base, "/tmp/ph-sweepl-%d", (int)getpid());
-    char p[256], q[256];
     ph_err err;
-    snprintf(p, sizeof p, "%s/out/t1", base);
-    assert_int_equal(ph_fs_mkdirs(p, &err), PH_OK);
-    snprintf(p, sizeof p, "%s/elsewhere", base);
-    assert_int_equal(ph_fs_mkdirs(p, &err), PH_OK);
+    assert_int_equal(ph_fs_mkdirs(tu_at("out/t1"), &err), PH_OK);
+    assert_int_equal(ph_fs_mkdirs(tu_at("elsewhere"), &err), PH_OK);
     long dead = dead_pid();
     char name[128], victim[128], bait[128];
     snprintf(victim, sizeof victim, "elsewhere/v.c.tmp.%ld.1", dead);
     touch(victim);
     touch("elsewhere/precious");
     /* out/t2 -> ../elsewhere (a directory), out/t1/t1.h.tmp.DEAD.2 -> a file */
-    snprintf(p, sizeof p, "%s/out/t2", base);
-    snprintf(q, sizeof q, "%s/elsewhere", base);
-    assert_int_equal(symlink(q, p), 0);
+    assert_int_equal(symlink(tu_at("elsewhere"), tu_at("out/t2")), 0);
     snprintf(bait, sizeof bait, "out/t1/t1.h.tmp.%ld.2", dead);
-    snprintf(p, sizeof p, "%s/%s", base, bait);
-    snprintf(q, sizeof q, "%s/elsewhere/precious", base);
-    assert_int_equal(symlink(q, p), 0);
+    assert_int_equal(symlink(tu_at("elsewhere/precious"), tu_at(bait)), 0);
     /* the real stale ones */
     snprintf(name, sizeof name, "out/results.csv.tmp.%ld.3", dead);
     touch(name);
@@ -119,41 +90,37 @@ static void test_sweep_links(void **state)
     snprintf(real, sizeof real, "out/t1/t1.c.tmp.%ld.4", dead);
     touch(real);
 
-    snprintf(p, sizeof p, "%s/out", base);
-    int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open(tu_at("out"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     assert_true(fd >= 0);
     unsigned long removed = 0;
-    assert_int_equal(ph_fs_sweep_stale_tmp_at(fd, p, 2, &removed, &err), PH_OK);
+    assert_int_equal(ph_fs_sweep_stale_tmp_at(fd, tu_at("out"), 2, &removed, &err), PH_OK);
     close(fd);
     assert_int_equal(removed, 2);
-    assert_false(exists(name));
-    assert_false(exists(real));
-    assert_true(exists(victim));            /* not reached through out/t2 */
-    assert_true(exists("elsewhere/precious"));
+    assert_false(tu_exists(name));
+    assert_false(tu_exists(real));
+    assert_true(tu_exists(victim));            /* not reached through out/t2 */
+    assert_true(tu_exists("elsewhere/precious"));
     struct stat st;
-    snprintf(p, sizeof p, "%s/%s", base, bait);
-    assert_int_equal(lstat(p, &st), 0);      /* the link itself is left */
+    assert_int_equal(lstat(tu_at(bait), &st), 0); /* the link itself is left */
     assert_true(S_ISLNK(st.st_mode));
-    snprintf(p, sizeof p, "%s/out/t2", base);
-    assert_int_equal(lstat(p, &st), 0);
+    assert_int_equal(lstat(tu_at("out/t2"), &st), 0);
     assert_true(S_ISLNK(st.st_mode));
 
     /* The path form refuses a swept directory reached through a link. */
-    snprintf(p, sizeof p, "%s/link-to-elsewhere", base);
-    snprintf(q, sizeof q, "%s/elsewhere", base);
-    assert_int_equal(symlink(q, p), 0);
+    assert_int_equal(symlink(tu_at("elsewhere"), tu_at("link-to-elsewhere")), 0);
     removed = 0;
-    assert_int_equal(ph_fs_sweep_stale_tmp(p, 1, &removed, &err), PH_EPERM);
+    assert_int_equal(ph_fs_sweep_stale_tmp(tu_at("link-to-elsewhere"), 1, &removed, &err),
+                     PH_EPERM);
     assert_non_null(strstr(err.msg, "is a symbolic link"));
     assert_int_equal(removed, 0);
-    assert_true(exists(victim));
-    snprintf(p, sizeof p, "rm -rf '%s'", base);
-    assert_int_equal(system(p), 0);
+    assert_true(tu_exists(victim));
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sweep),
-                                       cmocka_unit_test(test_sweep_links)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sweep, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_links, tu_setup, tu_teardown),
+    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

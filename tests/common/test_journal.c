@@ -15,6 +15,7 @@
 
 #include "ph_crc.h"
 #include "ph_journal.h"
+#include "test_util.h"
 
 typedef struct seen {
     int count;
@@ -33,12 +34,6 @@ static int collect(void *ctx, uint8_t type, const void *data, uint32_t len)
     memcpy(s->data[s->count], data, len);
     s->count++;
     return 0;
-}
-
-static void temp_path(char *out, size_t n, const char *name)
-{
-    snprintf(out, n, "/tmp/ph-journal-%d-%s", (int)getpid(), name);
-    unlink(out);
 }
 
 static off_t file_size(const char *path)
@@ -65,8 +60,7 @@ static void write_records(const char *path, int n)
 static void test_round_trip(void **state)
 {
     (void)state;
-    char path[128];
-    temp_path(path, sizeof path, "rt");
+    const char *path = tu_at("rt");
     write_records(path, 10);
     write_records(path, 2); /* reopening appends */
     seen s = {0};
@@ -78,14 +72,12 @@ static void test_round_trip(void **state)
     assert_int_equal(s.types[3], 4);
     assert_memory_equal(s.data[3], "rec-3", 5);
     assert_memory_equal(s.data[11], "rec-1", 5);
-    unlink(path);
 }
 
 static void test_missing_is_empty(void **state)
 {
     (void)state;
-    char path[128];
-    temp_path(path, sizeof path, "missing");
+    const char *path = tu_at("missing");
     uint64_t records = 7;
     ph_err err;
     assert_int_equal(ph_journal_replay(path, collect, &(seen){0}, &records, &err), PH_OK);
@@ -95,8 +87,7 @@ static void test_missing_is_empty(void **state)
 static void test_torn_tail_cut(void **state)
 {
     (void)state;
-    char path[128];
-    temp_path(path, sizeof path, "torn");
+    const char *path = tu_at("torn");
     write_records(path, 5);
     off_t whole = file_size(path);
     /* Tear the last record anywhere inside it: four good records survive. */
@@ -117,14 +108,12 @@ static void test_torn_tail_cut(void **state)
         unlink(path);
         write_records(path, 5);
     }
-    unlink(path);
 }
 
 static void test_corruption_stops(void **state)
 {
     (void)state;
-    char path[128];
-    temp_path(path, sizeof path, "corrupt");
+    const char *path = tu_at("corrupt");
     write_records(path, 6);
     /* Flip one data byte of the third record (each is 10 + 5 bytes). */
     FILE *f = fopen(path, "r+b");
@@ -137,14 +126,12 @@ static void test_corruption_stops(void **state)
     assert_int_equal(ph_journal_replay(path, collect, &s, NULL, &err), PH_OK);
     assert_int_equal(s.count, 2);
     assert_int_equal(file_size(path), 30);
-    unlink(path);
 }
 
 static void test_callback_error_returned(void **state)
 {
     (void)state;
-    char path[128];
-    temp_path(path, sizeof path, "cb");
+    const char *path = tu_at("cb");
     ph_journal *j;
     ph_err err;
     assert_int_equal(ph_journal_open(path, &j, &err), PH_OK);
@@ -152,7 +139,6 @@ static void test_callback_error_returned(void **state)
     assert_int_equal(ph_journal_append(j, 1, big, sizeof big, true, &err), PH_OK);
     ph_journal_close(j);
     assert_int_equal(ph_journal_replay(path, collect, &(seen){0}, NULL, &err), -99);
-    unlink(path);
 }
 
 static void test_open_error_names_file(void **state)
@@ -170,8 +156,7 @@ static void test_open_error_names_file(void **state)
 static void test_failed_append_undone(void **state)
 {
     (void)state;
-    char path[128];
-    temp_path(path, sizeof path, "full");
+    const char *path = tu_at("full");
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -201,7 +186,6 @@ static void test_failed_append_undone(void **state)
     assert_int_equal(s.count, 2);
     assert_int_equal(s.types[1], 3);
     assert_memory_equal(s.data[1], "third", 5);
-    unlink(path);
 }
 
 static void test_crc32c_known_value(void **state)
@@ -223,5 +207,5 @@ int main(void)
         cmocka_unit_test(test_failed_append_undone),
         cmocka_unit_test(test_crc32c_known_value),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, tu_setup, tu_teardown);
 }

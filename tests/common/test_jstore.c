@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ph_jstore_int.h"
+#include "test_util.h"
 
 typedef struct seen {
     int count;
@@ -29,37 +30,12 @@ static int collect(void *ctx, uint8_t type, const void *data, uint32_t len)
     return 0;
 }
 
-static char dir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/ph-jstore-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static bool exists(const char *name)
-{
-    char p[512];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return stat(p, &st) == 0;
-}
-
 static ph_jstore *open_store(seen *s, ph_jstore_info *info)
 {
     ph_jstore *st = NULL;
     ph_err err = {0};
     memset(s, 0, sizeof *s);
-    int rc = ph_jstore_open(dir, collect, s, &st, info, &err);
+    int rc = ph_jstore_open(tu_dir(), collect, s, &st, info, &err);
     if (rc)
         fail_msg("open: %s", err.msg);
     return st;
@@ -109,8 +85,8 @@ static void test_round_trip_and_compact(void **state)
     assert_true(ph_jstore_snapshot_bytes(st) > 0);
     append(st, 3, "D");
     ph_jstore_close(st);
-    assert_false(exists("journal"));
-    assert_true(exists("journal.1"));
+    assert_false(tu_exists("journal"));
+    assert_true(tu_exists("journal.1"));
 
     seen s;
     ph_jstore_info info;
@@ -128,7 +104,7 @@ static void test_round_trip_and_compact(void **state)
     snap = snapshot_of(st, two, 1);
     assert_int_equal(ph_jstore_snapshot_commit(st, snap, &err), PH_OK);
     ph_jstore_close(st);
-    assert_false(exists("journal.1"));
+    assert_false(tu_exists("journal.1"));
     st = open_store(&s, &info);
     assert_int_equal(info.generation, 2);
     assert_int_equal(s.count, 1);
@@ -154,16 +130,16 @@ static void crash_after(int step)
         assert_int_equal(s.count, 3);
         assert_string_equal(s.recs[0], "1:A");
         assert_string_equal(s.recs[2], "2:C");
-        assert_false(exists("snapshot"));
-        assert_false(exists("journal.1"));
+        assert_false(tu_exists("snapshot"));
+        assert_false(tu_exists("journal.1"));
     } else {
         assert_int_equal(info.generation, 1);
         assert_int_equal(s.count, 2);
         assert_string_equal(s.recs[0], "7:S1");
         assert_string_equal(s.recs[1], "7:S2");
-        assert_false(exists("journal"));
+        assert_false(tu_exists("journal"));
     }
-    assert_false(exists("snapshot.tmp"));
+    assert_false(tu_exists("snapshot.tmp"));
     static const unsigned long stale[] = {0, 1, 2, 1, 0}; /* tmp; tmp + new log; old log */
     assert_int_equal(info.stale_removed, stale[step]);
 
@@ -188,7 +164,7 @@ static void test_abort(void **state)
     ph_jstore *st = three_records();
     ph_jsnap *snap = snapshot_of(st, snap_recs, 2);
     ph_jstore_snapshot_abort(st, snap);
-    assert_false(exists("snapshot.tmp"));
+    assert_false(tu_exists("snapshot.tmp"));
     append(st, 5, "F");
     ph_jstore_close(st);
     seen s;
@@ -213,23 +189,20 @@ static void expect_refused(void)
     ph_jstore *st = NULL;
     ph_err err = {0};
     seen s = {0};
-    assert_int_not_equal(ph_jstore_open(dir, collect, &s, &st, NULL, &err), PH_OK);
+    assert_int_not_equal(ph_jstore_open(tu_dir(), collect, &s, &st, NULL, &err), PH_OK);
     assert_null(st);
     assert_non_null(strstr(err.msg, "/snapshot"));
     assert_null(strchr(err.msg, '\n'));
     /* Nothing removed: the operator can still inspect or restore. */
-    assert_true(exists("snapshot"));
-    assert_true(exists("journal.1"));
+    assert_true(tu_exists("snapshot"));
+    assert_true(tu_exists("journal.1"));
 }
-
-static void snapshot_path(char *p, size_t n) { snprintf(p, n, "%s/snapshot", dir); }
 
 static void test_corrupt_byte(void **state)
 {
     (void)state;
     compacted_store();
-    char p[512];
-    snapshot_path(p, sizeof p);
+    const char *p = tu_at("snapshot");
     int fd = open(p, O_RDWR);
     assert_true(fd >= 0);
     unsigned char b;
@@ -244,8 +217,7 @@ static void test_truncated(void **state)
 {
     (void)state;
     compacted_store();
-    char p[512];
-    snapshot_path(p, sizeof p);
+    const char *p = tu_at("snapshot");
     struct stat st;
     assert_int_equal(stat(p, &st), 0);
     /* Cut exactly the end record (10-byte frame + 8 bytes): every record
@@ -258,8 +230,7 @@ static void test_trailing_garbage(void **state)
 {
     (void)state;
     compacted_store();
-    char p[512];
-    snapshot_path(p, sizeof p);
+    const char *p = tu_at("snapshot");
     FILE *f = fopen(p, "ab");
     assert_non_null(f);
     fputs("junk", f);
@@ -281,16 +252,16 @@ static void test_reserved_types(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_trip_and_compact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_after_snapshot, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_after_newlog, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_after_rename, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_after_all, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_byte, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trailing_garbage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reserved_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_and_compact, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_after_snapshot, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_after_newlog, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_after_rename, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_after_all, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_abort, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_byte, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_trailing_garbage, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_reserved_types, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

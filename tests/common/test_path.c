@@ -12,45 +12,24 @@
 #include <unistd.h>
 
 #include "ph_path.h"
+#include "test_util.h"
 
-static char base[PATH_MAX];
-
+/* The scratch directory holds root/in, root2 (a prefix look-alike of
+ * root) and root/escape, a link to /etc. */
 static int setup(void **state)
 {
-    (void)state;
-    char tmpl[] = "/tmp/ph-path-XXXXXX";
-    if (!mkdtemp(tmpl))
+    if (tu_setup(state))
         return -1;
-    if (!realpath(tmpl, base))
-        return -1;
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/root", base);
-    mkdir(p, 0755);
-    snprintf(p, sizeof p, "%s/root/in", base);
-    mkdir(p, 0755);
-    snprintf(p, sizeof p, "%s/root2", base);
-    mkdir(p, 0755);
-    snprintf(p, sizeof p, "%s/root/escape", base);
-    if (symlink("/etc", p))
-        return -1;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    tu_mkdir("root");
+    tu_mkdir("root/in");
+    tu_mkdir("root2");
+    return symlink("/etc", tu_at("root/escape")) ? -1 : 0;
 }
 
 static int check(const char *rel, char *resolved, ph_err *err)
 {
-    char root[PATH_MAX + 8], path[PATH_MAX + 64];
-    snprintf(root, sizeof root, "%s/root", base);
-    snprintf(path, sizeof path, "%s/%s", base, rel);
-    const char *roots[] = {"/nonexistent-root-for-test", root};
-    return ph_path_check_roots(path, roots, 2, resolved, PATH_MAX, err);
+    const char *roots[] = {"/nonexistent-root-for-test", tu_at("root")};
+    return ph_path_check_roots(tu_at(rel), roots, 2, resolved, PATH_MAX, err);
 }
 
 static void test_inside_accepted(void **state)
@@ -61,9 +40,7 @@ static void test_inside_accepted(void **state)
     assert_int_equal(check("root", res, &err), PH_OK);
     assert_int_equal(check("root/in", res, &err), PH_OK);
     assert_int_equal(check("root/./in/../in", res, &err), PH_OK);
-    char want[PATH_MAX + 16];
-    snprintf(want, sizeof want, "%s/root/in", base);
-    assert_string_equal(res, want);
+    assert_string_equal(res, tu_at("root/in"));
 }
 
 static void test_missing_output_accepted(void **state)
@@ -72,9 +49,7 @@ static void test_missing_output_accepted(void **state)
     char res[PATH_MAX];
     ph_err err;
     assert_int_equal(check("root/in/new/deeper", res, &err), PH_OK);
-    char want[PATH_MAX + 32];
-    snprintf(want, sizeof want, "%s/root/in/new/deeper", base);
-    assert_string_equal(res, want);
+    assert_string_equal(res, tu_at("root/in/new/deeper"));
 }
 
 static void test_escapes_refused(void **state)
@@ -105,5 +80,5 @@ int main(void)
         cmocka_unit_test(test_escapes_refused),
         cmocka_unit_test(test_empty_path),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, tu_teardown);
 }
