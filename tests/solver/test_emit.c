@@ -4,7 +4,7 @@
  * points at the emitter, not the solver; the generated code is compiled and
  * run by test_emit_build. */
 #include <dirent.h>
-#include <ftw.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +23,7 @@
 #include "ph_results_csv.h"
 #include "ph_fs.h"
 #include "ph_solver.h"
+#include "test_util.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -78,24 +79,6 @@ static void assert_contains(const char *hay, const char *needle)
 {
     if (!strstr(hay, needle))
         fail_msg("expected to find <%s> in:\n%.2000s", needle, hay);
-}
-
-static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-    (void)st, (void)type, (void)f;
-    return remove(p);
-}
-
-static void rm_rf(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
-static char *make_tmpdir(void)
-{
-    const char *base = getenv("TMPDIR");
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s/ph_test_emit_XXXXXX", base && *base ? base : "/tmp");
-    char *d = mkdtemp(buf);
-    assert_non_null(d);
-    return strdup(d);
 }
 
 static int count_tmp_files(const char *dir)
@@ -372,33 +355,25 @@ static void test_render_bad_table(void **state)
 static void test_artifacts_write(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
-    char out[600];
-    snprintf(out, sizeof out, "%s/out/deeper", dir);
+    const char *out = "out/deeper";
     ph_artifacts a = {0};
     ph_err err = {0};
     assert_int_equal(ph_artifacts_add(&a, "t/t.h", "hello\n", 6, &err), 0);
     assert_int_equal(ph_artifacts_add(&a, "t/sub/x.c", "", 0, &err), 0);
     assert_int_equal(ph_artifacts_add(&a, "top.txt", "abc", 3, &err), 0);
-    assert_int_equal(ph_artifacts_write(&a, out, &err), 0);
+    assert_int_equal(ph_artifacts_write(&a, tu_at(out), &err), 0);
     /* Written twice: the second write replaces, never appends. */
-    assert_int_equal(ph_artifacts_write(&a, out, &err), 0);
-    char p[700];
-    snprintf(p, sizeof p, "%s/t/t.h", out);
-    char *s = read_text(p);
+    assert_int_equal(ph_artifacts_write(&a, tu_at(out), &err), 0);
+    char *s = read_text(tu_atf("%s/t/t.h", out));
     assert_string_equal(s, "hello\n");
     free(s);
-    snprintf(p, sizeof p, "%s/t/sub/x.c", out);
-    s = read_text(p);
+    s = read_text(tu_atf("%s/t/sub/x.c", out));
     assert_string_equal(s, "");
     free(s);
-    snprintf(p, sizeof p, "%s/t", out);
-    assert_int_equal(count_tmp_files(p), 0);
-    assert_int_equal(count_tmp_files(out), 0);
+    assert_int_equal(count_tmp_files(tu_atf("%s/t", out)), 0);
+    assert_int_equal(count_tmp_files(tu_at(out)), 0);
     ph_artifacts_free(&a);
     assert_null(a.items);
-    rm_rf(dir);
-    free(dir);
 }
 
 /* A failure part-way (here a regular file where a directory must go) takes
@@ -406,37 +381,25 @@ static void test_artifacts_write(void **state)
 static void test_artifacts_write_all_or_nothing(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
-    char p[700];
-    snprintf(p, sizeof p, "%s/t", dir);
-    assert_int_equal(mkdir(p, 0755), 0);
-    snprintf(p, sizeof p, "%s/t/blocker", dir);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fclose(f);
+    tu_mkdir("t");
+    tu_write_text(tu_at("t/blocker"), "");
     ph_artifacts a = {0};
     ph_err err = {0};
     assert_int_equal(ph_artifacts_add(&a, "t/t.h", "h", 1, &err), 0);
     assert_int_equal(ph_artifacts_add(&a, "t/t.c", "c", 1, &err), 0);
     assert_int_equal(ph_artifacts_add(&a, "t/blocker/x.c", "x", 1, &err), 0);
-    assert_int_not_equal(ph_artifacts_write(&a, dir, &err), 0);
+    assert_int_not_equal(ph_artifacts_write(&a, tu_dir(), &err), 0);
     assert_non_null(strstr(err.msg, "blocker"));
     struct stat st;
-    snprintf(p, sizeof p, "%s/t/t.h", dir);
-    assert_int_not_equal(stat(p, &st), 0);
-    snprintf(p, sizeof p, "%s/t/t.c", dir);
-    assert_int_not_equal(stat(p, &st), 0);
-    snprintf(p, sizeof p, "%s/t", dir);
-    assert_int_equal(count_tmp_files(p), 0);
+    assert_int_not_equal(stat(tu_at("t/t.h"), &st), 0);
+    assert_int_not_equal(stat(tu_at("t/t.c"), &st), 0);
+    assert_int_equal(count_tmp_files(tu_at("t")), 0);
     ph_artifacts_free(&a);
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_artifacts_refuse_escape(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
     static const char *const bad[] = {"../x", "/abs", "a/../b", "a/..", "a//b", "./a",
                                       "a/", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -445,17 +408,13 @@ static void test_artifacts_refuse_escape(void **state)
         /* A good artifact first: nothing at all may be written. */
         assert_int_equal(ph_artifacts_add(&a, "good.txt", "g", 1, &err), 0);
         assert_int_equal(ph_artifacts_add(&a, bad[i], "x", 1, &err), 0);
-        assert_int_equal(ph_artifacts_write(&a, dir, &err), PH_EINVAL);
+        assert_int_equal(ph_artifacts_write(&a, tu_dir(), &err), PH_EINVAL);
         char want[64];
         snprintf(want, sizeof want, "'%s'", bad[i]);
         assert_non_null(strstr(err.msg, want));
-        char p[600];
-        snprintf(p, sizeof p, "%s/good.txt", dir);
-        assert_int_not_equal(access(p, F_OK), 0);
+        assert_int_not_equal(access(tu_at("good.txt"), F_OK), 0);
         ph_artifacts_free(&a);
     }
-    rm_rf(dir);
-    free(dir);
 }
 
 /* ---- results.csv ------------------------------------------------------- */
@@ -522,9 +481,7 @@ static void csv_next(const char **p, char *out, size_t outlen)
 static void test_csv_roundtrip(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
-    char out[600];
-    snprintf(out, sizeof out, "%s/res", dir); /* created by the write */
+    const char *out = tu_at("res"); /* created by the write */
     ph_result_row rows[3] = {sample_row("x,\"y\".keys", "ok"), sample_row("b-2.keys", "ESOLVE"),
                              sample_row("c-3.keys", "ok")};
     rows[2].seeds[3] = 0;
@@ -532,9 +489,7 @@ static void test_csv_roundtrip(void **state)
     ph_err err = {0};
     assert_int_equal(ph_results_csv_write(out, rows, 3, &err), 0);
     assert_int_equal(count_tmp_files(out), 0);
-    char path[700];
-    snprintf(path, sizeof path, "%s/results.csv", out);
-    char *text = read_text(path);
+    char *text = read_text(tu_at("res/results.csv"));
     const char *p = strchr(text, '\n') + 1;
     /* Written in file-name order: b-2, c-3, x,"y". */
     static const int order[3] = {1, 2, 0};
@@ -557,8 +512,6 @@ static void test_csv_roundtrip(void **state)
     }
     assert_int_equal(*p, '\0');
     free(text);
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_row_from_table(void **state)
@@ -620,10 +573,9 @@ static void test_create_from_keys(void **state)
 static void test_create_file(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
-    char kp[600], out[600], p[800];
-    snprintf(kp, sizeof kp, "%s/seq-300.keys", dir);
-    snprintf(out, sizeof out, "%s/out", dir);
+    char kp[PATH_MAX + 64], out[PATH_MAX + 64];
+    snprintf(kp, sizeof kp, "%s", tu_at("seq-300.keys"));
+    snprintf(out, sizeof out, "%s", tu_at("out"));
     uint32_t *k = gen_keys(GEN_SEQUENTIAL, 300, 2);
     assert_int_equal(gen_keys_write(kp, k, 300), 0);
     ph_result_row r;
@@ -633,17 +585,14 @@ static void test_create_file(void **state)
     assert_string_equal(r.status, "ok");
     const char *files[] = {"seq-300.h", "seq-300.c", "seq-300_test.c", "seq-300_bench.c",
                            "CMakeLists.txt"};
-    for (int i = 0; i < 5; i++) {
-        snprintf(p, sizeof p, "%s/seq-300/%s", out, files[i]);
-        assert_int_equal(access(p, R_OK), 0);
-    }
-    snprintf(p, sizeof p, "%s/results.csv", out);
-    assert_int_not_equal(access(p, F_OK), 0); /* the caller aggregates rows */
-    snprintf(p, sizeof p, "%s/seq-300", out);
-    assert_int_equal(count_tmp_files(p), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(access(tu_atf("out/seq-300/%s", files[i]), R_OK), 0);
+    /* the caller aggregates rows */
+    assert_int_not_equal(access(tu_at("out/results.csv"), F_OK), 0);
+    assert_int_equal(count_tmp_files(tu_at("out/seq-300")), 0);
 
     /* Failures still give a row naming the file. */
-    snprintf(kp, sizeof kp, "%s/missing-1.keys", dir);
+    snprintf(kp, sizeof kp, "%s", tu_at("missing-1.keys"));
     memset(&r, 0, sizeof r);
     int rc = ph_create_file(kp, out, NULL, &r, &err);
     assert_int_not_equal(rc, 0);
@@ -651,7 +600,7 @@ static void test_create_file(void **state)
     assert_string_equal(r.status, ph_err_name(rc));
     assert_non_null(strstr(err.msg, "missing-1.keys"));
 
-    snprintf(kp, sizeof kp, "%s/dup-3.keys", dir);
+    snprintf(kp, sizeof kp, "%s", tu_at("dup-3.keys"));
     uint32_t dup[3] = {1, 2, 1};
     assert_int_equal(gen_keys_write(kp, dup, 3), 0);
     rc = ph_create_file(kp, out, NULL, &r, &err);
@@ -659,8 +608,6 @@ static void test_create_file(void **state)
     assert_string_equal(r.status, "EDUP");
     assert_string_equal(r.file, "dup-3.keys");
     free(k);
-    rm_rf(dir);
-    free(dir);
 }
 
 int main(void)
@@ -675,14 +622,14 @@ int main(void)
         cmocka_unit_test(test_symbol_clashes),
         cmocka_unit_test(test_render_guards_distinct),
         cmocka_unit_test(test_render_bad_table),
-        cmocka_unit_test(test_artifacts_write),
-        cmocka_unit_test(test_artifacts_write_all_or_nothing),
-        cmocka_unit_test(test_artifacts_refuse_escape),
+        cmocka_unit_test_setup_teardown(test_artifacts_write, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_artifacts_write_all_or_nothing, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_artifacts_refuse_escape, tu_setup, tu_teardown),
         cmocka_unit_test(test_csv_quoting),
-        cmocka_unit_test(test_csv_roundtrip),
+        cmocka_unit_test_setup_teardown(test_csv_roundtrip, tu_setup, tu_teardown),
         cmocka_unit_test(test_row_from_table),
         cmocka_unit_test(test_create_from_keys),
-        cmocka_unit_test(test_create_file),
+        cmocka_unit_test_setup_teardown(test_create_file, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,23 +22,7 @@
 #include "ph_keys_map.h"
 #include "ph_part.h"
 #include "ph_solver.h"
-
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_key64.XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "test_util.h"
 
 /* Key sets.  HIGH_ONLY: n keys with one low half, differing only in the
  * high 32 bits; PAIRS: k and k | (i << 32) side by side (pairs that agree
@@ -165,26 +149,18 @@ static void test_solve64_duplicates(void **state)
     free(k);
 }
 
-static void write_file(const char *path, const void *p, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void test_keys_load(void **state)
 {
     (void)state;
-    char path[128];
+    const char *path;
     uint64_t k[4] = {5, 0x100000005ull, 0xffffffffffffffffull, 0};
     unsigned char raw[32];
     for (int i = 0; i < 4; i++)
         for (int b = 0; b < 8; b++)
             raw[i * 8 + b] = (unsigned char)(k[i] >> (8 * b));
     /* the name implies the key size */
-    snprintf(path, sizeof path, "%s/set64.keys", tmpdir);
-    write_file(path, raw, sizeof raw);
+    path = tu_at("set64.keys");
+    tu_write(path, raw, sizeof raw, 0644);
     assert_int_equal(ph_keys_size_of_name(path), 8);
     assert_int_equal(ph_keys_size_of_name("a/set.keys"), 4);
     assert_int_equal(ph_keys_size_of_name("a64/set.keys"), 4);
@@ -199,8 +175,8 @@ static void test_keys_load(void **state)
     /* the same bytes as 32-bit keys: 8 keys, a duplicate (0x00000000 twice) */
     assert_int_equal(ph_keys_load_sized(path, 4, &ks, &err), PH_EDUP);
     /* a length that is not a multiple of 8: one line naming file and size */
-    snprintf(path, sizeof path, "%s/odd64.keys", tmpdir);
-    write_file(path, raw, 28);
+    path = tu_at("odd64.keys");
+    tu_write(path, raw, 28, 0644);
     assert_int_equal(ph_keys_load_sized(path, PH_KEY_SIZE_AUTO, &ks, &err), PH_EINVAL);
     assert_non_null(strstr(err.msg, path));
     assert_non_null(strstr(err.msg, "key size 8"));
@@ -214,8 +190,8 @@ static void test_keys_load(void **state)
     ph_keys_map_close(&m);
     /* duplicate 64-bit keys name the file */
     uint64_t d[3] = {0x1111222233334444ull, 7, 0x1111222233334444ull};
-    snprintf(path, sizeof path, "%s/dup64.keys", tmpdir);
-    write_file(path, d, sizeof d); /* little-endian host */
+    path = tu_at("dup64.keys");
+    tu_write(path, d, sizeof d, 0644); /* little-endian host */
     assert_int_equal(ph_keys_load_sized(path, PH_KEY_SIZE_AUTO, &ks, &err), PH_EDUP);
     assert_non_null(strstr(err.msg, path));
     assert_non_null(strstr(err.msg, "0x1111222233334444"));
@@ -225,7 +201,7 @@ static void test_keys_load(void **state)
     assert_int_equal(ph_keys_from_bytes_sized(e, sizeof e, 8, "e", &ks, &err), 0);
     ph_keys_free(&ks);
     /* mapped: the keys in place */
-    snprintf(path, sizeof path, "%s/set64.keys", tmpdir);
+    path = tu_at("set64.keys");
     assert_int_equal(ph_keys_map_open_sized(path, PH_KEY_SIZE_AUTO, &m, &err), 0);
     assert_int_equal(m.key_size, 8);
     assert_int_equal(m.n, 4);
@@ -296,5 +272,5 @@ int main(void)
         cmocka_unit_test(test_part64),
         cmocka_unit_test(test_part64_duplicates),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_setup, tu_teardown);
 }

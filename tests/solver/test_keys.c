@@ -20,38 +20,7 @@
 
 #include "gen_keys.h"
 #include "ph_keys.h"
-
-static char tmpdir[64];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_keys.XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-/* path of a file in the temp dir (static buffer per call site is enough). */
-static void tmp_path(char *out, size_t outlen, const char *base)
-{
-    snprintf(out, outlen, "%s/%s", tmpdir, base);
-}
-
-static void write_bytes(const char *path, const void *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    if (len)
-        assert_int_equal(fwrite(buf, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
+#include "test_util.h"
 
 /* Does msg contain the decimal number x as a whole token (no digit, letter
  * or 'x' glued to either side)? */
@@ -97,8 +66,7 @@ static void assert_msg_has(const ph_err *err, const char *needle)
 static void test_load_nonexistent(void **state)
 {
     (void)state;
-    char path[256];
-    tmp_path(path, sizeof path, "no-such-file.keys");
+    const char *path = tu_at("no-such-file.keys");
     ph_keys k = {0};
     ph_err err = {0};
     int rc = ph_keys_load(path, &k, &err);
@@ -112,8 +80,7 @@ static void test_load_nonexistent(void **state)
 static void test_load_directory(void **state)
 {
     (void)state;
-    char path[256];
-    tmp_path(path, sizeof path, "adir.keys");
+    const char *path = tu_at("adir.keys");
     assert_int_equal(mkdir(path, 0700), 0);
     ph_keys k = {0};
     ph_err err = {0};
@@ -127,9 +94,8 @@ static void test_load_directory(void **state)
 static void test_load_empty(void **state)
 {
     (void)state;
-    char path[256];
-    tmp_path(path, sizeof path, "empty-0.keys");
-    write_bytes(path, "", 0);
+    const char *path = tu_at("empty-0.keys");
+    tu_write(path, "", 0, 0644);
     ph_keys k = {0};
     ph_err err = {0};
     assert_int_equal(ph_keys_load(path, &k, &err), PH_EINVAL);
@@ -146,14 +112,11 @@ static void test_load_ragged(void **state)
     unsigned char buf[4097];
     memset(buf, 0x5a, sizeof buf);
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        char path[256];
-        char base[64];
-        snprintf(base, sizeof base, "ragged-%zu.keys", sizes[i]);
-        tmp_path(path, sizeof path, base);
+        const char *path = tu_atf("ragged-%zu.keys", sizes[i]);
         /* distinct keys so only the size can be the reason for refusal */
         for (size_t j = 0; j + 4 <= sizes[i]; j += 4)
             buf[j] = (unsigned char)(j / 4), buf[j + 1] = (unsigned char)(j / 1024);
-        write_bytes(path, buf, sizes[i]);
+        tu_write(path, buf, sizes[i], 0644);
         ph_keys k = {0};
         ph_err err = {0};
         assert_int_equal(ph_keys_load(path, &k, &err), PH_EINVAL);
@@ -177,9 +140,7 @@ static void check_dup_file(uint32_t n, uint32_t first, uint32_t second, uint32_t
     for (uint32_t i = 0; i < n; i++)
         if (i != first && i != second && v[i] == value)
             fail_msg("generator produced the planted value twice");
-    char path[256], base[64];
-    snprintf(base, sizeof base, "dup-%u-%u-%u.keys", n, first, second);
-    tmp_path(path, sizeof path, base);
+    const char *path = tu_atf("dup-%u-%u-%u.keys", n, first, second);
     assert_int_equal(gen_keys_write(path, v, n), 0);
     free(v);
 
@@ -213,8 +174,7 @@ static void test_load_dup_zero(void **state)
 {
     (void)state;
     uint32_t v[3] = {0, 5, 0};
-    char path[256];
-    tmp_path(path, sizeof path, "zero-dup.keys");
+    const char *path = tu_at("zero-dup.keys");
     assert_int_equal(gen_keys_write(path, v, 3), 0);
     ph_keys k = {0};
     ph_err err = {0};
@@ -227,8 +187,7 @@ static void test_load_dup_zero(void **state)
 
 static void load_ok(const char *base, const uint32_t *v, uint32_t n, ph_keys *k)
 {
-    char path[256];
-    tmp_path(path, sizeof path, base);
+    const char *path = tu_at(base);
     assert_int_equal(gen_keys_write(path, v, n), 0);
     ph_err err = {0};
     int rc = ph_keys_load(path, k, &err);
@@ -287,9 +246,8 @@ static void test_load_little_endian(void **state)
         0x00, 0xff, 0x00, 0x00, /* 0x0000ff00 */
     };
     static const uint32_t want[] = {0x04030201u, 0x800000ffu, 0, 0x12345678u, 0x0000ff00u};
-    char path[256];
-    tmp_path(path, sizeof path, "le-5.keys");
-    write_bytes(path, bytes, sizeof bytes);
+    const char *path = tu_at("le-5.keys");
+    tu_write(path, bytes, sizeof bytes, 0644);
     ph_keys k = {0};
     ph_err err = {0};
     assert_int_equal(ph_keys_load(path, &k, &err), 0);
@@ -466,5 +424,5 @@ int main(void)
         cmocka_unit_test(test_table_name),
         cmocka_unit_test(test_table_name_small_buffer),
     };
-    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+    return cmocka_run_group_tests(tests, tu_setup, tu_teardown);
 }

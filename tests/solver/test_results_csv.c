@@ -12,7 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ph_results_csv.h"
+#include "test_util.h"
 
 #define HDR PH_RESULTS_CSV_HEADER
 
@@ -194,51 +195,8 @@ static void test_merge(void **state)
 
 /* ---- on disk ------------------------------------------------------------ */
 
-static char dir[64];
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/ph-rcsv-%d", (int)getpid());
-    return mkdir(dir, 0755);
-}
-
-static int teardown_dir(void **state)
-{
-    (void)state;
-    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *slurp(const char *name)
-{
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        return NULL;
-    char *buf = calloc(1, 1 << 16);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, (1 << 16) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static void put(const char *name, const char *text)
-{
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+/* NAME in the scratch directory, whole (NULL if it cannot be opened). */
+static char *slurp(const char *name) { return tu_slurp(tu_at(name), NULL); }
 
 static void test_write_merges(void **state)
 {
@@ -248,7 +206,7 @@ static void test_write_merges(void **state)
         char name[32];
         snprintf(name, sizeof name, "t%u.keys", 9 - i);
         ph_result_row r = row(name, 100 + i, "ok");
-        assert_int_equal(ph_results_csv_write(dir, &r, 1, &err), 0);
+        assert_int_equal(ph_results_csv_write(tu_dir(), &r, 1, &err), 0);
     }
     char *text = slurp("results.csv");
     assert_non_null(text);
@@ -272,12 +230,12 @@ static void test_write_keeps_malformed(void **state)
 {
     (void)state;
     const char *bad = HDR "a.keys,1,h,0,0,0,0,0,0,0,0,0,ok\nthis is not a row\n";
-    put("results.csv", bad);
+    tu_write_text(tu_at("results.csv"), bad);
     ph_result_row r = row("b.keys", 5, "ok");
     ph_err err = {0};
-    assert_int_equal(ph_results_csv_write(dir, &r, 1, &err), PH_EINVAL);
-    char want[128];
-    snprintf(want, sizeof want, "%s/results.csv: line 3: ", dir);
+    assert_int_equal(ph_results_csv_write(tu_dir(), &r, 1, &err), PH_EINVAL);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "%s: line 3: ", tu_at("results.csv"));
     assert_memory_equal(err.msg, want, strlen(want));
     assert_non_null(strstr(err.msg, "left as it is, no rows merged"));
     assert_null(strchr(err.msg, '\n'));
@@ -289,30 +247,24 @@ static void test_write_keeps_malformed(void **state)
 static void test_write_refuses_links(void **state)
 {
     (void)state;
-    char target[128], link[128];
-    snprintf(target, sizeof target, "%s/elsewhere.csv", dir);
-    put("elsewhere.csv", HDR);
-    snprintf(link, sizeof link, "%s/results.csv", dir);
-    assert_int_equal(symlink(target, link), 0);
+    tu_write_text(tu_at("elsewhere.csv"), HDR);
+    assert_int_equal(symlink(tu_at("elsewhere.csv"), tu_at("results.csv")), 0);
     ph_result_row r = row("b.keys", 5, "ok");
     ph_err err = {0};
-    assert_int_equal(ph_results_csv_write(dir, &r, 1, &err), PH_EPERM);
+    assert_int_equal(ph_results_csv_write(tu_dir(), &r, 1, &err), PH_EPERM);
     assert_non_null(strstr(err.msg, "results.csv: is a symbolic link"));
     char *text = slurp("elsewhere.csv");
     assert_string_equal(text, HDR);
     free(text);
-    unlink(link);
+    unlink(tu_at("results.csv"));
     /* a link at the lock file: refused before anything is read or written */
-    snprintf(link, sizeof link, "%s/" PH_RESULTS_CSV_LOCK, dir);
-    snprintf(target, sizeof target, "%s/lock-target", dir);
-    assert_int_equal(unlink(link), 0); /* made by the write above */
-    assert_int_equal(symlink(target, link), 0);
-    assert_int_equal(ph_results_csv_write(dir, &r, 1, &err), PH_EPERM);
+    assert_int_equal(unlink(tu_at(PH_RESULTS_CSV_LOCK)), 0); /* made by the write above */
+    assert_int_equal(symlink(tu_at("lock-target"), tu_at(PH_RESULTS_CSV_LOCK)), 0);
+    assert_int_equal(ph_results_csv_write(tu_dir(), &r, 1, &err), PH_EPERM);
     assert_non_null(strstr(err.msg, PH_RESULTS_CSV_LOCK ": is a symbolic link"));
     struct stat st;
-    assert_int_equal(lstat(target, &st), -1);
-    snprintf(link, sizeof link, "%s/results.csv", dir);
-    assert_int_equal(lstat(link, &st), -1);
+    assert_int_equal(lstat(tu_at("lock-target"), &st), -1);
+    assert_int_equal(lstat(tu_at("results.csv"), &st), -1);
 }
 
 int main(void)
@@ -321,9 +273,9 @@ int main(void)
         cmocka_unit_test(test_parse_good),
         cmocka_unit_test(test_parse_refusals),
         cmocka_unit_test(test_merge),
-        cmocka_unit_test_setup_teardown(test_write_merges, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_write_keeps_malformed, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_write_refuses_links, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_write_merges, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_write_keeps_malformed, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_write_refuses_links, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
