@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,45 +19,9 @@
 #include "ph_curve.h"
 #include "ph_local.h"
 #include "ph_zap.h"
+#include "test_util.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static char tmp_root[256];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static int setup_tmp(void **state)
-{
-    (void)state;
-    snprintf(tmp_root, sizeof tmp_root, "/tmp/ph_test_curve_XXXXXX");
-    return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int teardown_tmp(void **state)
-{
-    (void)state;
-    return nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *tpath(char *buf, const char *name)
-{
-    snprintf(buf, 512, "%s/%s", tmp_root, name);
-    return buf;
-}
-
-static void write_text(const char *path, const char *text, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    assert_true(fd >= 0);
-    size_t n = strlen(text);
-    assert_int_equal(write(fd, text, n), (ssize_t)n);
-    assert_int_equal(fchmod(fd, mode), 0);
-    close(fd);
-}
 
 static unsigned file_mode(const char *path)
 {
@@ -84,27 +47,26 @@ static int count_entries(const char *dir)
 static void test_keygen_modes(void **state)
 {
     (void)state;
-    char pfx[512], key[512], pub[512];
     ph_err err = {0};
     /* A permissive umask must not loosen the secret, a strict one must not
      * hide the public key. */
     mode_t old = umask(0);
-    assert_int_equal(ph_curve_keygen(tpath(pfx, "a"), &err), 0);
+    assert_int_equal(ph_curve_keygen(tu_at("a"), &err), 0);
     umask(077);
-    assert_int_equal(ph_curve_keygen(tpath(pfx, "b"), &err), 0);
+    assert_int_equal(ph_curve_keygen(tu_at("b"), &err), 0);
     umask(old);
-    assert_int_equal(file_mode(tpath(key, "a.key")), 0600);
-    assert_int_equal(file_mode(tpath(pub, "a.pub")), 0644);
-    assert_int_equal(file_mode(tpath(key, "b.key")), 0600);
-    assert_int_equal(file_mode(tpath(pub, "b.pub")), 0644);
-    assert_int_equal(count_entries(tmp_root), 4); /* no temporaries left */
+    assert_int_equal(file_mode(tu_at("a.key")), 0600);
+    assert_int_equal(file_mode(tu_at("a.pub")), 0644);
+    assert_int_equal(file_mode(tu_at("b.key")), 0600);
+    assert_int_equal(file_mode(tu_at("b.pub")), 0644);
+    assert_int_equal(count_entries(tu_dir()), 4); /* no temporaries left */
 
     char sec[41], derived[41], loaded[41], other[41];
-    assert_int_equal(ph_curve_load_secret(tpath(key, "a.key"), sec, derived, &err), 0);
-    assert_int_equal(ph_curve_load_public(tpath(pub, "a.pub"), loaded, &err), 0);
+    assert_int_equal(ph_curve_load_secret(tu_at("a.key"), sec, derived, &err), 0);
+    assert_int_equal(ph_curve_load_public(tu_at("a.pub"), loaded, &err), 0);
     assert_string_equal(derived, loaded);
     assert_int_equal(strlen(sec), 40);
-    assert_int_equal(ph_curve_load_public(tpath(pub, "b.pub"), other, &err), 0);
+    assert_int_equal(ph_curve_load_public(tu_at("b.pub"), other, &err), 0);
     assert_string_not_equal(loaded, other);
 }
 
@@ -114,20 +76,20 @@ static void test_keygen_no_overwrite(void **state)
     char pfx[512], pub[512];
     ph_err err = {0};
     char before[41], after[41];
-    assert_int_equal(ph_curve_keygen(tpath(pfx, "k"), &err), 0);
-    assert_int_equal(ph_curve_load_public(tpath(pub, "k.pub"), before, &err), 0);
+    assert_int_equal(ph_curve_keygen(tu_path(pfx, sizeof pfx, "k"), &err), 0);
+    assert_int_equal(ph_curve_load_public(tu_path(pub, sizeof pub, "k.pub"), before, &err), 0);
     assert_int_not_equal(ph_curve_keygen(pfx, &err), 0);
     assert_non_null(strstr(err.msg, "k.key"));
     assert_int_equal(ph_curve_load_public(pub, after, &err), 0);
     assert_string_equal(before, after);
-    assert_int_equal(count_entries(tmp_root), 2);
+    assert_int_equal(count_entries(tu_dir()), 2);
 
     /* An existing .pub alone also blocks keygen, and no .key is left. */
     char key[512];
-    write_text(tpath(pub, "p.pub"), "# placeholder\n", 0644);
-    assert_int_not_equal(ph_curve_keygen(tpath(pfx, "p"), &err), 0);
+    tu_write_text(tu_path(pub, sizeof pub, "p.pub"), "# placeholder\n");
+    assert_int_not_equal(ph_curve_keygen(tu_path(pfx, sizeof pfx, "p"), &err), 0);
     assert_non_null(strstr(err.msg, "p.pub"));
-    assert_int_not_equal(access(tpath(key, "p.key"), F_OK), 0);
+    assert_int_not_equal(access(tu_path(key, sizeof key, "p.key"), F_OK), 0);
 }
 
 static void test_load_refuses_open_secret(void **state)
@@ -136,8 +98,8 @@ static void test_load_refuses_open_secret(void **state)
     char pfx[512], key[512], pub[512];
     ph_err err = {0};
     char sec[41], p[41];
-    assert_int_equal(ph_curve_keygen(tpath(pfx, "s"), &err), 0);
-    tpath(key, "s.key");
+    assert_int_equal(ph_curve_keygen(tu_path(pfx, sizeof pfx, "s"), &err), 0);
+    tu_path(key, sizeof key, "s.key");
     assert_int_equal(chmod(key, 0644), 0);
     assert_int_equal(ph_curve_load_secret(key, sec, p, &err), PH_EPERM);
     assert_non_null(strstr(err.msg, key));
@@ -146,7 +108,7 @@ static void test_load_refuses_open_secret(void **state)
     /* The socket helpers go through the same check. */
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_DEALER);
-    assert_int_equal(ph_curve_client(s, key, tpath(pub, "s.pub"), &err), PH_EPERM);
+    assert_int_equal(ph_curve_client(s, key, tu_path(pub, sizeof pub, "s.pub"), &err), PH_EPERM);
     assert_int_equal(ph_curve_server_file(s, key, &err), PH_EPERM);
     assert_int_equal(chmod(key, 0600), 0);
     assert_int_equal(ph_curve_load_secret(key, sec, p, &err), 0);
@@ -173,24 +135,24 @@ static void test_load_bad_files(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char name[32];
         snprintf(name, sizeof name, "bad%zu.pub", i);
-        write_text(tpath(path, name), bad[i], 0644);
+        tu_write_text(tu_path(path, sizeof path, name), bad[i]);
         err.msg[0] = '\0';
         assert_int_equal(ph_curve_load_public(path, k, &err), PH_EINVAL);
         assert_non_null(strstr(err.msg, name));
     }
     /* CRLF, blank lines and indentation are fine. */
-    write_text(tpath(path, "ok.pub"),
-               "\r\n# c\r\n   rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7  \r\n\n", 0644);
+    tu_write_text(tu_path(path, sizeof path, "ok.pub"),
+                  "\r\n# c\r\n   rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7  \r\n\n");
     assert_int_equal(ph_curve_load_public(path, k, &err), 0);
     assert_string_equal(k, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
     /* Oversized and non-regular files. */
     char big[PH_CURVE_FILE_MAX + 100];
     memset(big, '#', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    write_text(tpath(path, "big.pub"), big, 0644);
+    tu_write_text(tu_path(path, sizeof path, "big.pub"), big);
     assert_int_equal(ph_curve_load_public(path, k, &err), PH_EINVAL);
-    assert_int_not_equal(ph_curve_load_public(tmp_root, k, &err), 0);
-    assert_int_not_equal(ph_curve_load_public(tpath(path, "missing.pub"), k, &err), 0);
+    assert_int_not_equal(ph_curve_load_public(tu_dir(), k, &err), 0);
+    assert_int_not_equal(ph_curve_load_public(tu_path(path, sizeof path, "missing.pub"), k, &err), 0);
     assert_non_null(strstr(err.msg, "missing.pub"));
 }
 
@@ -258,35 +220,34 @@ static void test_allow_list_load(void **state)
     ph_err err = {0};
     unsigned char (*keys)[32];
     size_t n;
-    write_text(tpath(path, "allow.txt"),
-               "# team keys\n\n"
-               "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n"
-               "  Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID  \n"
-               "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n", /* duplicate */
-               0644);
+    tu_write_text(tu_path(path, sizeof path, "allow.txt"),
+                  "# team keys\n\n"
+                  "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n"
+                  "  Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID  \n"
+                  "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n"); /* duplicate */
     assert_int_equal(ph_zap_load_allow(path, &keys, &n, &err), 0);
     assert_int_equal(n, 2);
     free(keys);
 
-    write_text(tpath(path, "allow_bad.txt"), "# x\nnot-a-key\n", 0644);
+    tu_write_text(tu_path(path, sizeof path, "allow_bad.txt"), "# x\nnot-a-key\n");
     assert_int_equal(ph_zap_load_allow(path, &keys, &n, &err), PH_EINVAL);
     assert_non_null(strstr(err.msg, "allow_bad.txt:2"));
     assert_null(keys);
 
-    write_text(tpath(path, "allow_empty.txt"), "# nobody\n", 0644);
+    tu_write_text(tu_path(path, sizeof path, "allow_empty.txt"), "# nobody\n");
     assert_int_equal(ph_zap_load_allow(path, &keys, &n, &err), PH_EINVAL);
 
     /* Directory: only *.pub count; the .key beside it is ignored. */
-    assert_int_equal(mkdir(tpath(dir, "allow.d"), 0755), 0);
+    assert_int_equal(mkdir(tu_path(dir, sizeof dir, "allow.d"), 0755), 0);
     assert_int_equal(ph_zap_load_allow(dir, &keys, &n, &err), PH_EINVAL); /* empty */
     assert_non_null(strstr(err.msg, "allow.d"));
-    assert_int_equal(ph_curve_keygen(tpath(pfx, "allow.d/w1"), &err), 0);
-    assert_int_equal(ph_curve_keygen(tpath(pfx, "allow.d/w2"), &err), 0);
-    write_text(tpath(path, "allow.d/README"), "not a key\n", 0644);
+    assert_int_equal(ph_curve_keygen(tu_path(pfx, sizeof pfx, "allow.d/w1"), &err), 0);
+    assert_int_equal(ph_curve_keygen(tu_path(pfx, sizeof pfx, "allow.d/w2"), &err), 0);
+    tu_write_text(tu_path(path, sizeof path, "allow.d/README"), "not a key\n");
     assert_int_equal(ph_zap_load_allow(dir, &keys, &n, &err), 0);
     assert_int_equal(n, 2);
     free(keys);
-    write_text(tpath(path, "allow.d/broken.pub"), "oops\n", 0644);
+    tu_write_text(tu_path(path, sizeof path, "allow.d/broken.pub"), "oops\n");
     assert_int_equal(ph_zap_load_allow(dir, &keys, &n, &err), PH_EINVAL);
     assert_non_null(strstr(err.msg, "broken.pub"));
 }
@@ -336,7 +297,7 @@ static void test_zap_frames(void **state)
     unsigned char gk[32], ok_[32];
     assert_int_equal(ph_curve_parse_z85(good, gk), 0);
     assert_int_equal(ph_curve_parse_z85(other, ok_), 0);
-    write_text(tpath(path, "allow.txt"), good, 0644);
+    tu_write_text(tu_path(path, sizeof path, "allow.txt"), good);
 
     void *ctx = zmq_ctx_new();
     ph_zap *zap;
@@ -412,13 +373,13 @@ static void test_zap_frames(void **state)
 
     /* Reload swaps the list: the old key is out, the new one in; a bad
      * file keeps the current list. */
-    write_text(path, other, 0644);
+    tu_write_text(path, other);
     assert_int_equal(ph_zap_reload(zap, &err), 0);
     zap_roundtrip(req, curve_ok, 7, id, st, user);
     assert_string_equal(st, "400");
     zap_roundtrip(req, unlisted, 7, id, st, user);
     assert_string_equal(st, "200");
-    write_text(path, "junk\n", 0644);
+    tu_write_text(path, "junk\n");
     assert_int_equal(ph_zap_reload(zap, &err), PH_EINVAL);
     zap_roundtrip(req, unlisted, 7, id, st, user);
     assert_string_equal(st, "200");
@@ -502,16 +463,16 @@ static void test_curve_handshake(void **state)
     char p[512], allow[512], srv_key[512], srv_pub[512], ok_key[512], bad_key[512];
     ph_err err = {0};
     assert_true(ph_curve_available());
-    assert_int_equal(mkdir(tpath(allow, "allow"), 0755), 0);
-    assert_int_equal(ph_curve_keygen(tpath(p, "server"), &err), 0);
-    assert_int_equal(ph_curve_keygen(tpath(p, "allow/good"), &err), 0);
-    assert_int_equal(ph_curve_keygen(tpath(p, "stranger"), &err), 0);
-    tpath(srv_key, "server.key");
-    tpath(srv_pub, "server.pub");
-    tpath(ok_key, "allow/good.key");
-    tpath(bad_key, "stranger.key");
+    assert_int_equal(mkdir(tu_path(allow, sizeof allow, "allow"), 0755), 0);
+    assert_int_equal(ph_curve_keygen(tu_path(p, sizeof p, "server"), &err), 0);
+    assert_int_equal(ph_curve_keygen(tu_path(p, sizeof p, "allow/good"), &err), 0);
+    assert_int_equal(ph_curve_keygen(tu_path(p, sizeof p, "stranger"), &err), 0);
+    tu_path(srv_key, sizeof srv_key, "server.key");
+    tu_path(srv_pub, sizeof srv_pub, "server.pub");
+    tu_path(ok_key, sizeof ok_key, "allow/good.key");
+    tu_path(bad_key, sizeof bad_key, "stranger.key");
     char good_pub[41];
-    assert_int_equal(ph_curve_load_public(tpath(p, "allow/good.pub"), good_pub, &err), 0);
+    assert_int_equal(ph_curve_load_public(tu_path(p, sizeof p, "allow/good.pub"), good_pub, &err), 0);
 
     void *sctx = zmq_ctx_new(), *cctx = zmq_ctx_new();
     ph_zap *zap;
@@ -624,15 +585,15 @@ static void test_local_split(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_keygen_modes, setup_tmp, teardown_tmp),
-        cmocka_unit_test_setup_teardown(test_keygen_no_overwrite, setup_tmp, teardown_tmp),
-        cmocka_unit_test_setup_teardown(test_load_refuses_open_secret, setup_tmp, teardown_tmp),
-        cmocka_unit_test_setup_teardown(test_load_bad_files, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_keygen_modes, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_keygen_no_overwrite, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_load_refuses_open_secret, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_load_bad_files, tu_setup, tu_teardown),
         cmocka_unit_test(test_loopback_table),
         cmocka_unit_test(test_local_split),
-        cmocka_unit_test_setup_teardown(test_allow_list_load, setup_tmp, teardown_tmp),
-        cmocka_unit_test_setup_teardown(test_zap_frames, setup_tmp, teardown_tmp),
-        cmocka_unit_test_setup_teardown(test_curve_handshake, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_allow_list_load, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_zap_frames, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_curve_handshake, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,6 +74,13 @@ const char *tu_atf(const char *fmt, ...)
     return out;
 }
 
+const char *tu_path(char *out, size_t size, const char *name)
+{
+    int n = snprintf(out, size, "%s/%s", g_dir, name);
+    assert_true(n > 0 && (size_t)n < size);
+    return out;
+}
+
 bool tu_exists(const char *name)
 {
     struct stat st;

@@ -23,6 +23,9 @@ const char *tu_dir(void);
  * calls. */
 const char *tu_at(const char *name);
 const char *tu_atf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* NAME inside the directory copied to out (size bytes, asserted to fit), for
+ * a path a test keeps; returns out. */
+const char *tu_path(char *out, size_t size, const char *name);
 
 /* Does NAME exist in the directory (lstat: a dangling link exists)? */
 bool tu_exists(const char *name);
