@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "coord_int.h"
 #include "ph_fs.h"
 #include "ph_wire.h"
+#include "test_util.h"
 
 #define EP "inproc://coord-dispatch-test"
 #define MAXW 4
@@ -28,7 +30,6 @@ typedef struct fixture {
     coord_opts opts;
     coord c;
     void *dealer[MAXW];
-    char tmp[256];
 } fixture;
 
 static int setup(void **state)
@@ -45,8 +46,7 @@ static int setup(void **state)
     ph_err err = {0};
     assert_int_equal(ph_wire_socket(f->ctx, ZMQ_ROUTER, &wo, &f->c.sock, &err), 0);
     assert_int_equal(zmq_bind(f->c.sock, EP), 0);
-    snprintf(f->tmp, sizeof f->tmp, "/tmp/ph-dispatch-%d-XXXXXX", (int)getpid());
-    assert_non_null(mkdtemp(f->tmp));
+    assert_int_equal(tu_setup(state), 0);
     *state = f;
     return 0;
 }
@@ -64,9 +64,7 @@ static int teardown(void **state)
     coord_jobs_free(&f->c.jobs);
     zmq_close(f->c.sock);
     zmq_ctx_term(f->ctx);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->tmp);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tu_teardown(state), 0);
     free(f);
     return 0;
 }
@@ -110,14 +108,14 @@ static coord_worker *add_worker(fixture *f, int i, const char *host, uint32_t th
 /* A bulk job over n generated keys files in its own input directory. */
 static coord_job *add_job(fixture *f, const char *name, unsigned n)
 {
-    char dir[512], out[512], path[600];
-    snprintf(dir, sizeof dir, "%s/%s-in", f->tmp, name);
-    snprintf(out, sizeof out, "%s/%s-out", f->tmp, name);
+    char dir[PATH_MAX + 64], out[PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s", tu_atf("%s-in", name));
+    snprintf(out, sizeof out, "%s", tu_atf("%s-out", name));
     ph_err err = {0};
     assert_int_equal(ph_fs_mkdirs(dir, &err), 0);
     for (unsigned i = 0; i < n; i++) {
         uint32_t keys[4] = {i, i + 1000, i + 2000, i + 3000};
-        snprintf(path, sizeof path, "%s/%s%04u.keys", dir, name, i);
+        const char *path = tu_atf("%s-in/%s%04u.keys", name, name, i);
         assert_int_equal(ph_fs_write_atomic(path, keys, sizeof keys, 0, &err), 0);
     }
     ph_opts o = {0};
@@ -260,9 +258,7 @@ static void test_given_up_after_max_tries(void **state)
     assert_int_equal(j->failed, 1);
     assert_int_equal(j->state, PH_JOB_SOME_FAILED);
     assert_non_null(strstr(j->first_error, "given up"));
-    char csv[600];
-    snprintf(csv, sizeof csv, "%s/k-out/results.csv", f->tmp);
-    assert_int_equal(access(csv, F_OK), 0);
+    assert_int_equal(access(tu_at("k-out/results.csv"), F_OK), 0);
 }
 
 /* A late answer from a worker the task was taken from is not counted. */

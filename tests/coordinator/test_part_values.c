@@ -26,6 +26,7 @@
 
 #include "coord_part_int.h"
 #include "ph_part.h"
+#include "test_util.h"
 
 /* Group sizes in values (4 bytes each): tiny ones sharing a 512-byte
  * block, ones ending mid-block, and big ones over several pages. */
@@ -62,20 +63,18 @@ static uint64_t group_off(const layout *l, uint32_t g)
     return (l->buckets[g] & PH_PART_BASE_MASK) * 4;
 }
 
-/* A layout and its values file of nverts zero values in a new directory
- * under /tmp. */
+/* A layout and its values file of nverts zero values in a new scratch
+ * directory. */
 typedef struct fixture {
     layout l;
-    char dir[64];
     int dirfd, fd;
 } fixture;
 
 static void fx_open(fixture *f)
 {
     lay_out(&f->l);
-    snprintf(f->dir, sizeof f->dir, "/tmp/ph-test-pvals-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_int_equal(tu_setup(NULL), 0);
+    f->dirfd = open(tu_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     assert_true(f->dirfd >= 0);
     f->fd = openat(f->dirfd, "t.values", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     assert_true(f->fd >= 0);
@@ -100,9 +99,7 @@ static void write_group(coord_pvals *pv, const fixture *f, uint32_t g)
  * the disk and the page cache agree on); then it goes. */
 static void fx_check_close(fixture *f)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/t.values", f->dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(tu_at("t.values"), O_RDONLY | O_CLOEXEC);
     assert_true(fd >= 0);
     uint64_t n = f->l.nverts;
     uint32_t *got = malloc(n * 4 + 1);
@@ -115,9 +112,8 @@ static void fx_check_close(fixture *f)
     free(got);
     close(fd);
     close(f->fd);
-    unlinkat(f->dirfd, "t.values", 0);
     close(f->dirfd);
-    rmdir(f->dir);
+    assert_int_equal(tu_teardown(NULL), 0);
     free(f->l.want);
 }
 
