@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ph_port.h"
+#include "test_util.h"
 
 static ph_port *make_port(size_t cap)
 {
@@ -399,13 +400,14 @@ static void test_fd_level(void **state)
 
 /* ---- whole-file reads -------------------------------------------------- */
 
+/* A new file of len bytes in the test's scratch directory; its path
+ * (caller frees). */
 static char *write_temp(const void *data, size_t len)
 {
-    char *path = strdup("/tmp/ph_test_port_XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, data, len), (ssize_t)len);
-    close(fd);
+    static unsigned count;
+    char *path = strdup(tu_atf("file%u", count++));
+    assert_non_null(path);
+    tu_write(path, data, len, 0644);
     return path;
 }
 
@@ -462,7 +464,6 @@ static void read_files(bool force_plain)
         assert_int_equal(via_uring, 0);
     for (int i = 0; i < NFILES; i++) {
         assert_int_equal(seen[i], 1);
-        unlink(paths[i]);
         free(paths[i]);
     }
     ph_port_destroy(p);
@@ -494,7 +495,6 @@ static void test_read_file_errors(void **state)
     assert_int_equal(ph_port_read_file(p, path, 1, 4, &err), PH_EINVAL);
     assert_non_null(strstr(err.msg, path));
     assert_int_equal(ph_port_depth(p), 0);
-    unlink(path);
     free(path);
     ph_port_destroy(p);
 }
@@ -523,7 +523,6 @@ static void test_read_file_close_in_flight(void **state)
     }
     assert_true(delivered <= 2);
     ph_port_destroy(p);
-    unlink(path);
     free(path);
 }
 
@@ -541,10 +540,10 @@ int main(void)
         cmocka_unit_test(test_close_wakes_waiters),
         cmocka_unit_test(test_close_still_drains),
         cmocka_unit_test(test_fd_level),
-        cmocka_unit_test(test_read_file_default),
-        cmocka_unit_test(test_read_file_plain),
-        cmocka_unit_test(test_read_file_errors),
-        cmocka_unit_test(test_read_file_close_in_flight),
+        cmocka_unit_test_setup_teardown(test_read_file_default, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_read_file_plain, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_read_file_errors, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_read_file_close_in_flight, tu_setup, tu_teardown),
     };
     printf("# port backend: %s, io_uring usable: %d\n", ph_port_backend_name(),
            (int)ph_port_uring_usable());

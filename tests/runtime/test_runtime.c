@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <hwloc.h>
 #include <pthread.h>
 #include <sched.h>
@@ -19,6 +20,7 @@
 #include "ph_log.h"
 #include "ph_runtime.h"
 #include "ph_topology.h"
+#include "test_util.h"
 
 #define TOPO2 "pack:2 numa:1 core:2 pu:1"  /* 2 nodes x 2 PUs */
 #define TOPO4 "pack:4 numa:1 core:3 pu:1"  /* 4 nodes x 3 PUs */
@@ -131,8 +133,8 @@ static void check_topology(const char *topo, unsigned nodes, unsigned pus)
 static void test_fake_logged_once(void **state)
 {
     (void)state;
-    char path[] = "/tmp/ph_test_rtlog_XXXXXX";
-    int fd = mkstemp(path);
+    const char *path = tu_at("stderr.log");
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     assert_true(fd >= 0);
     fflush(stderr);
     int saved = dup(STDERR_FILENO);
@@ -152,7 +154,6 @@ static void test_fake_logged_once(void **state)
     while (fgets(line, sizeof line, f))
         hits += strstr(line, "topology=fake") != NULL;
     fclose(f);
-    unlink(path);
     assert_int_equal(hits, 1);
 }
 
@@ -238,10 +239,7 @@ static void test_xml_topology(void **state)
     assert_int_equal(hwloc_topology_init(&t), 0);
     assert_int_equal(hwloc_topology_set_synthetic(t, TOPO2), 0);
     assert_int_equal(hwloc_topology_load(t), 0);
-    char path[] = "/tmp/ph_test_topo_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
+    const char *path = tu_at("topo2.xml");
     assert_int_equal(hwloc_topology_export_xml(t, path, 0), 0);
     hwloc_topology_destroy(t);
     ph_runtime *rt = make_rt(path, 0, 0, 0);
@@ -251,7 +249,6 @@ static void test_xml_topology(void **state)
     assert_false(info.bound);
     assert_int_equal(info.threads, 2);
     ph_runtime_destroy(rt, true, NULL);
-    unlink(path);
 }
 
 /* ---- the one topology loader (runtime, phworker, phclient --local) ----- */
@@ -653,8 +650,8 @@ static void test_fake_alloc(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fake_logged_once),
-        cmocka_unit_test(test_synthetic_2_nodes),
+        cmocka_unit_test_setup_teardown(test_fake_logged_once, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_synthetic_2_nodes, tu_setup, tu_teardown),
         cmocka_unit_test(test_synthetic_4_nodes),
         cmocka_unit_test(test_threads_per_node_and_cap),
         cmocka_unit_test(test_node_selection),
