@@ -37,6 +37,15 @@ void emit_find_source(ph_sb *b, const emit_ctx *c)
                      t->nkeys, c->sym, c->sym);
 }
 
+void emit_key_cmp(ph_sb *b, const emit_ctx *c)
+{
+    ph_sb_printf(b,
+                 "static int %s_cmp(const void *a, const void *b)\n{\n"
+                 "    %s x = *(const %s *)a, y = *(const %s *)b;\n"
+                 "    return (x > y) - (x < y);\n}\n\n",
+                 c->sym, c->ktype, c->ktype, c->ktype);
+}
+
 /* The test draws non-members from two sources: each member's neighbours
  * (keys that differ in the low bits are the likeliest to share vertices)
  * and a fixed pseudo-random stream; members are skipped by binary search
@@ -44,11 +53,7 @@ void emit_find_source(ph_sb *b, const emit_ctx *c)
 void emit_find_test_helpers(ph_sb *b, const emit_ctx *c)
 {
     const char *s = c->sym;
-    ph_sb_printf(b,
-                 "static int %s_cmp(const void *a, const void *b)\n{\n"
-                 "    %s x = *(const %s *)a, y = *(const %s *)b;\n"
-                 "    return (x > y) - (x < y);\n}\n\n",
-                 s, c->ktype, c->ktype, c->ktype);
+    emit_key_cmp(b, c);
     ph_sb_printf(b,
                  "/* 0 if key is a member or is found as none; 1 if it is a non-member\n"
                  " * correctly rejected; exits at a non-member that is accepted. */\n"

@@ -50,7 +50,10 @@ void emit_cmake_programs(ph_sb *b, const char *sym, const char *name);
 void emit_find_decl(ph_sb *b, const emit_ctx *c);
 /* NAME.c, after NAME_index: the key set and NAME_find. */
 void emit_find_source(ph_sb *b, const emit_ctx *c);
-/* NAME_test.c, helpers before main: non-members drawn and checked. */
+/* NAME_test.c: NAME_cmp, the key order qsort and bsearch use. */
+void emit_key_cmp(ph_sb *b, const emit_ctx *c);
+/* NAME_test.c, helpers before main: NAME_cmp, and non-members drawn and
+ * checked. */
 void emit_find_test_helpers(ph_sb *b, const emit_ctx *c);
 /* NAME_test.c, inside main after the Index loop: every member found at its
  * position, every non-member rejected. */
@@ -71,7 +74,26 @@ void emit_values_source(ph_sb *b, const emit_ctx *c);
  * through NAME_find.  They read c's sym, ktype and vtype alone. */
 void emit_values_guard(ph_sb *b, const emit_ctx *c);
 void emit_values_ops(ph_sb *b, const emit_ctx *c, const char *array);
+/* NAME_test.c, before main: the starting values (NAME_start). */
 void emit_values_test_helpers(ph_sb *b, const emit_ctx *c);
+
+/* Where NAME_test.c holds what the values checks read, as C expressions:
+ * the keys in position order, their count, and the starting values
+ * (NULL: the values start at 0). */
+typedef struct emit_values_src {
+    const char *keys;
+    const char *count;
+    const char *start;
+} emit_values_src;
+
+/* NAME_test.c, inside a function returning int (1 at the first failure,
+ * message on stderr): every operation on every member, then on
+ * non-members (each member's neighbour and 100,000 random keys), which
+ * must change nothing; every member ends with its starting value.  Needs
+ * NAME_cmp (emit_key_cmp) and <stdlib.h>, <string.h>, <stdio.h>; reads c's
+ * sym, ktype, key64, kfmt, kcast and vtype alone. */
+void emit_values_checks(ph_sb *b, const emit_ctx *c, const emit_values_src *src);
+/* The same for a one-graph table: over NAME_keys and NAME_start. */
 void emit_values_test_body(ph_sb *b, const emit_ctx *c);
 
 #endif

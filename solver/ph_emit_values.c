@@ -111,65 +111,96 @@ void emit_values_test_helpers(ph_sb *b, const emit_ctx *c)
     emit_value_list(b, c);
 }
 
-/* Every operation on every key, then on non-members (the neighbours of
- * each key and 100,000 random keys): nothing may change for them, and
- * every member must end with its starting value. */
-void emit_values_test_body(ph_sb *b, const emit_ctx *c)
+/* Every operation on every member, in position order: NAME_find finds it
+ * at its position, and lookup, insert, increment and delete see and leave
+ * the values they must; the member ends with its starting value. */
+static void emit_member_checks(ph_sb *b, const emit_ctx *c, const emit_values_src *src)
 {
     const char *s = c->sym, *k = c->ktype, *v = c->vtype;
     char v0[EMIT_NAME_MAX + 32];
-    snprintf(v0, sizeof v0, c->values ? "%s_start[i]" : "0", s);
+    snprintf(v0, sizeof v0, src->start ? "%s[i]" : "0", src->start);
     ph_sb_printf(b,
-                 "    for (uint32_t i = 0; i < %s_KEYS; i++) {\n"
-                 "        %s key = %s_keys[i];\n"
+                 "    /* Bit n of bad: check n below failed. */\n"
+                 "    for (uint32_t i = 0; i < %s; i++) {\n"
+                 "        %s key = %s[i];\n"
                  "        %s v0 = %s, v = (%s)(i * 2654435761u + 7u);\n"
-                 "        int bad = %s_lookup(key) != v0;\n"
-                 "        bad |= (%s_insert(key, v) != v0) << 1;\n"
-                 "        bad |= (%s_lookup(key) != v) << 2;\n"
-                 "        bad |= (%s_increment(key) != (%s)(v + 1u)) << 3;\n"
-                 "        bad |= (%s_lookup(key) != (%s)(v + 1u)) << 4;\n"
-                 "        bad |= (%s_delete(key) != (%s)(v + 1u)) << 5;\n"
-                 "        bad |= (%s_lookup(key) != 0) << 6;\n"
-                 "        bad |= (%s_insert(key, v0) != 0) << 7;\n"
-                 "        bad |= (%s_lookup(key) != v0) << 8;\n"
+                 "        int bad = %s_find(key) != i;\n"
+                 "        bad |= (%s_lookup(key) != v0) << 1;\n"
+                 "        bad |= (%s_insert(key, v) != v0) << 2;\n"
+                 "        bad |= (%s_lookup(key) != v) << 3;\n"
+                 "        bad |= (%s_increment(key) != (%s)(v + 1u)) << 4;\n"
+                 "        bad |= (%s_lookup(key) != (%s)(v + 1u)) << 5;\n"
+                 "        bad |= (%s_delete(key) != (%s)(v + 1u)) << 6;\n"
+                 "        bad |= (%s_lookup(key) != 0) << 7;\n"
+                 "        bad |= (%s_insert(key, v0) != 0) << 8;\n"
+                 "        bad |= (%s_lookup(key) != v0) << 9;\n"
                  "        if (bad) {\n"
                  "            fprintf(stderr, \"%s_test: values of member %s at position %%u: "
                  "failed checks 0x%%x\\n\",\n"
                  "                    %skey, (unsigned)i, (unsigned)bad);\n"
                  "            return 1;\n        }\n    }\n",
-                 s, k, s, v, v0, v, s, s, s, s, v, s, v, s, v, s, s, s, s, c->kfmt, c->kcast);
+                 src->count, k, src->keys, v, v0, v, s, s, s, s, s, v, s, v, s, v, s, s, s, s,
+                 c->kfmt, c->kcast);
+}
+
+/* Non-members: each member's neighbour (key + 1) and 100,000 random keys,
+ * members among them skipped by binary search over a sorted copy of the
+ * keys; every operation must refuse them. */
+static void emit_nonmember_checks(ph_sb *b, const emit_ctx *c, const emit_values_src *src)
+{
+    const char *s = c->sym, *k = c->ktype, *n = src->count, *keys = src->keys;
+    int shift = c->key64 ? 0 : 32;
     ph_sb_printf(b,
-                 "    %s *vsorted = malloc(sizeof %s_keys);\n"
+                 "    %s *vsorted = malloc(((size_t)%s + 1) * sizeof *vsorted);\n"
                  "    if (!vsorted) {\n        fprintf(stderr, \"%s_test: out of memory\\n\");\n"
                  "        return 1;\n    }\n"
-                 "    memcpy(vsorted, %s_keys, sizeof %s_keys);\n"
-                 "    qsort(vsorted, %s_KEYS, sizeof vsorted[0], %s_cmp);\n"
+                 "    memcpy(vsorted, %s, (size_t)%s * sizeof *vsorted);\n"
+                 "    qsort(vsorted, %s, sizeof *vsorted, %s_cmp);\n"
                  "    unsigned long outside = 0;\n"
                  "    uint64_t y = 0x2545f4914f6cdd1dull;\n"
-                 "    for (uint32_t i = 0; i < %s_KEYS + 100000u; i++) {\n"
-                 "        %s key = (%s)(y >> %d);\n"
-                 "        if (i < %s_KEYS)\n            key = %s_keys[i] + 1u;\n"
+                 "    for (uint32_t i = 0; i < %s + 100000u; i++) {\n"
+                 "        %s key;\n"
+                 "        if (i < %s)\n            key = %s[i] + 1u;\n"
                  "        else {\n            y ^= y << 13;\n            y ^= y >> 7;\n"
                  "            y ^= y << 17;\n            key = (%s)(y >> %d);\n        }\n"
-                 "        if (bsearch(&key, vsorted, %s_KEYS, sizeof key, %s_cmp))\n"
+                 "        if (bsearch(&key, vsorted, %s, sizeof key, %s_cmp))\n"
                  "            continue;\n"
                  "        outside++;\n"
-                 "        if (%s_lookup(key) != 0 || %s_insert(key, 5u) != %s_NOT_MEMBER ||\n"
-                 "            %s_delete(key) != %s_NOT_MEMBER || %s_increment(key) != %s_NOT_MEMBER) {\n"
+                 "        if (%s_find(key) != %s_NOT_FOUND || %s_lookup(key) != 0 ||\n"
+                 "            %s_insert(key, 5u) != %s_NOT_MEMBER || %s_delete(key) != %s_NOT_MEMBER ||\n"
+                 "            %s_increment(key) != %s_NOT_MEMBER) {\n"
                  "            fprintf(stderr, \"%s_test: values: non-member %s not refused\\n\", "
                  "%skey);\n"
                  "            return 1;\n        }\n    }\n"
                  "    free(vsorted);\n",
-                 k, s, s, s, s, s, s, s, k, k, c->key64 ? 0 : 32, s, s, k, c->key64 ? 0 : 32, s,
-                 s, s, s, s, s, s, s, s, s, c->kfmt, c->kcast);
+                 k, n, s, keys, n, n, s, n, k, n, keys, k, shift, n, s, s, s, s, s, s, s, s, s,
+                 s, s, c->kfmt, c->kcast);
+}
+
+void emit_values_checks(ph_sb *b, const emit_ctx *c, const emit_values_src *src)
+{
+    const char *s = c->sym;
+    emit_member_checks(b, c, src);
+    emit_nonmember_checks(b, c, src);
     ph_sb_printf(b,
-                 "    for (uint32_t i = 0; i < %s_KEYS; i++) {\n"
-                 "        %s v0 = %s;\n"
-                 "        if (%s_lookup(%s_keys[i]) != v0) {\n"
+                 "    for (uint32_t i = 0; i < %s; i++)\n"
+                 "        if (%s_lookup(%s[i]) != %s%s) {\n"
                  "            fprintf(stderr, \"%s_test: values: member at position %%u changed by "
                  "non-members\\n\", (unsigned)i);\n"
-                 "            return 1;\n        }\n    }\n"
+                 "            return 1;\n        }\n"
                  "    printf(\"%s_test: values ok: every operation on %%u keys, %%lu non-members "
-                 "refused\\n\", (unsigned)%s_KEYS, outside);\n",
-                 s, v, v0, s, s, s, s, s);
+                 "refused\\n\", (unsigned)%s, outside);\n",
+                 src->count, s, src->keys, src->start ? src->start : "0",
+                 src->start ? "[i]" : "", s, s, src->count);
+}
+
+/* The one-graph test: keys and starting values are arrays of the test. */
+void emit_values_test_body(ph_sb *b, const emit_ctx *c)
+{
+    char keys[EMIT_NAME_MAX + 16], count[EMIT_NAME_MAX + 16], start[EMIT_NAME_MAX + 16];
+    snprintf(keys, sizeof keys, "%s_keys", c->sym);
+    snprintf(count, sizeof count, "%s_KEYS", c->sym);
+    snprintf(start, sizeof start, "%s_start", c->sym);
+    emit_values_src src = {.keys = keys, .count = count, .start = c->values ? start : NULL};
+    emit_values_checks(b, c, &src);
 }

@@ -53,6 +53,9 @@ static void pe_names(pe_ctx *c)
     snprintf(c->guard, sizeof c->guard, "%s_H", c->sym);
     snprintf(c->ec.sym, sizeof c->ec.sym, "%s", c->sym);
     c->ec.ktype = c->ktype;
+    c->ec.key64 = c->ksize == 8;
+    c->ec.kfmt = c->ksize == 8 ? "0x%016llx" : "0x%08x";
+    c->ec.kcast = c->ksize == 8 ? "(unsigned long long)" : "(unsigned)";
     c->ec.vbytes = c->vbytes;
     c->ec.vtype = c->vbytes == 8 ? "uint64_t" : "uint32_t";
     c->ec.values = c->start ? "" : NULL; /* only tested against NULL by the header */
@@ -227,15 +230,10 @@ static void pe_read_keys(ph_sb *b, const pe_ctx *c)
  * member ends with its starting value. */
 static void pe_test_values(ph_sb *b, const pe_ctx *c)
 {
-    const char *s = c->sym, *k = c->ktype, *v = c->ec.vtype;
-    const char *kfmt = c->ksize == 8 ? "0x%016llx" : "0x%08x";
-    const char *kcast = c->ksize == 8 ? "(unsigned long long)" : "(unsigned)";
-    ph_sb_printf(b,
-                 "static int %s_cmp(const void *a, const void *b)\n{\n"
-                 "    %s x = *(const %s *)a, y = *(const %s *)b;\n"
-                 "    return (x > y) - (x < y);\n}\n\n"
-                 "static int check_values(const %s *keys, uint32_t n, const char *start_path)\n{\n",
-                 s, k, k, k, k);
+    const char *v = c->ec.vtype;
+    emit_key_cmp(b, &c->ec);
+    ph_sb_printf(b, "static int check_values(const %s *keys, uint32_t n, const char *start_path)\n{\n",
+                 c->ktype);
     if (c->start)
         ph_sb_printf(b,
                      "    FILE *f = start_path ? fopen(start_path, \"rb\") : NULL;\n"
@@ -249,58 +247,9 @@ static void pe_test_values(ph_sb *b, const pe_ctx *c)
                      v, c->name);
     else
         ph_sb_puts(b, "    (void)start_path; /* the values start at 0 */\n");
-    ph_sb_printf(b,
-                 "    for (uint32_t i = 0; i < n; i++) {\n"
-                 "        %s key = keys[i];\n"
-                 "        %s v0 = %s, v = (%s)(i * 2654435761u + 7u);\n"
-                 "        int bad = %s_find(key) != i;\n"
-                 "        bad |= (%s_lookup(key) != v0) << 1;\n"
-                 "        bad |= (%s_insert(key, v) != v0) << 2;\n"
-                 "        bad |= (%s_lookup(key) != v) << 3;\n"
-                 "        bad |= (%s_increment(key) != (%s)(v + 1u)) << 4;\n"
-                 "        bad |= (%s_delete(key) != (%s)(v + 1u)) << 5;\n"
-                 "        bad |= (%s_lookup(key) != 0) << 6;\n"
-                 "        bad |= (%s_insert(key, v0) != 0) << 7;\n"
-                 "        if (bad) {\n"
-                 "            fprintf(stderr, \"%s_test: values of member %s at position %%u: "
-                 "failed checks 0x%%x\\n\",\n"
-                 "                    %skey, (unsigned)i, (unsigned)bad);\n"
-                 "            return 1;\n        }\n    }\n",
-                 k, v, c->start ? "start[i]" : "0", v, s, s, s, s, s, v, s, v, s, s, s, kfmt,
-                 kcast);
-    ph_sb_printf(b,
-                 "    %s *sorted = malloc((size_t)n * sizeof *sorted);\n"
-                 "    if (!sorted)\n        return 1;\n"
-                 "    memcpy(sorted, keys, (size_t)n * sizeof *sorted);\n"
-                 "    qsort(sorted, n, sizeof *sorted, %s_cmp);\n"
-                 "    unsigned long outside = 0;\n"
-                 "    uint64_t y = 0x2545f4914f6cdd1dull;\n"
-                 "    for (uint32_t i = 0; i < n + 100000u; i++) {\n"
-                 "        %s key;\n"
-                 "        if (i < n)\n            key = keys[i] + 1u;\n"
-                 "        else {\n            y ^= y << 13;\n            y ^= y >> 7;\n"
-                 "            y ^= y << 17;\n            key = (%s)(y >> %d);\n        }\n"
-                 "        if (bsearch(&key, sorted, n, sizeof key, %s_cmp))\n"
-                 "            continue;\n"
-                 "        outside++;\n"
-                 "        if (%s_find(key) != %s_NOT_FOUND || %s_lookup(key) != 0 ||\n"
-                 "            %s_insert(key, 5u) != %s_NOT_MEMBER || %s_delete(key) != %s_NOT_MEMBER ||\n"
-                 "            %s_increment(key) != %s_NOT_MEMBER) {\n"
-                 "            fprintf(stderr, \"%s_test: values: non-member %s not refused\\n\", "
-                 "%skey);\n"
-                 "            return 1;\n        }\n    }\n"
-                 "    free(sorted);\n",
-                 k, s, k, k, c->ksize == 8 ? 0 : 32, s, s, s, s, s, s, s, s, s, s, s, kfmt, kcast);
-    ph_sb_printf(b,
-                 "    for (uint32_t i = 0; i < n; i++)\n"
-                 "        if (%s_lookup(keys[i]) != %s) {\n"
-                 "            fprintf(stderr, \"%s_test: values: member at position %%u changed by "
-                 "non-members\\n\", (unsigned)i);\n"
-                 "            return 1;\n        }\n"
-                 "    printf(\"%s_test: values ok: every operation on %%u keys, %%lu non-members "
-                 "refused\\n\", (unsigned)n, outside);\n"
-                 "%s    return 0;\n}\n\n",
-                 s, c->start ? "start[i]" : "0", s, s, c->start ? "    free(start);\n" : "");
+    emit_values_src src = {.keys = "keys", .count = "n", .start = c->start ? "start" : NULL};
+    emit_values_checks(b, &c->ec, &src);
+    ph_sb_printf(b, "%s    return 0;\n}\n\n", c->start ? "    free(start);\n" : "");
 }
 
 static void pe_test(ph_sb *b, const pe_ctx *c)
@@ -334,8 +283,7 @@ static void pe_test(ph_sb *b, const pe_ctx *c)
                  "    printf(\"%s_test: %%u keys ok\\n\", (unsigned)n);\n"
                  "%s"
                  "    free(out);\n    free(keys);\n    return 0;\n}\n",
-                 c->ktype, s, c->name, s, s, s, c->ksize == 8 ? "0x%016llx" : "0x%08x",
-                 c->ksize == 8 ? "(unsigned long long)" : "(unsigned)", s,
+                 c->ktype, s, c->name, s, s, s, c->ec.kfmt, c->ec.kcast, s,
                  c->vbytes ? "    if (check_values(keys, n, argc > 2 ? argv[2] : NULL))\n"
                              "        return 1;\n" : "");
 }
