@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ph_solve_int.h"
 #include "ph_time.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -27,22 +28,9 @@
 #endif
 
 /* AVX-512 (64-bit multiplies, masked loads, gathers) for the split's
- * bucket numbers and the group check, chosen at run time (PH_NO_SIMD turns
- * it off). */
+ * bucket numbers and the group check, where ph_simd_avx512 says the CPU
+ * has it (PH_NO_SIMD turns it off). */
 #ifdef PART_CHECK_AVX512
-static bool check_avx512(void)
-{
-    static int state = -1; /* racing first calls compute the same answer */
-    int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
-    if (s < 0) {
-        __builtin_cpu_init();
-        s = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-            __builtin_cpu_supports("avx512vl") && !getenv("PH_NO_SIMD");
-        __atomic_store_n(&state, s, __ATOMIC_RELAXED);
-    }
-    return s;
-}
-
 #define PART_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
 
 PART_AVX512 static inline __m512i mix8(__m512i x, __m512i c)
@@ -229,7 +217,7 @@ PART_AVX512 static void buckets_avx512(const void *keys, unsigned ks, uint32_t c
 static void split_buckets(const split_slice *sl, const void *keys, uint32_t cnt)
 {
 #ifdef PART_CHECK_AVX512
-    if (check_avx512()) {
+    if (ph_simd_avx512()) {
         buckets_avx512(keys, sl->ksize, cnt, sl->seed, sl->nbuckets, sl->bid);
         return;
     }
@@ -1223,7 +1211,7 @@ int ph_part_check_group(const ph_part_group *g, const void *seeds, const void *v
                         ph_err *err)
 {
 #ifdef PART_CHECK_AVX512
-    const bool vec = check_avx512();
+    const bool vec = ph_simd_avx512();
 #endif
     const unsigned char *sb = seeds, *vb = values;
     const unsigned ks = group_ksize(g);

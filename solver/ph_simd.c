@@ -10,16 +10,37 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-bool ph_simd_avx2(void)
+/* probe's answer, asked once (racing first calls compute the same one),
+ * and false whenever PH_NO_SIMD is set. */
+static bool simd_cached(int *state, int (*probe)(void))
 {
-    static int state = -1; /* racing first calls compute the same answer */
-    int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+    int s = __atomic_load_n(state, __ATOMIC_RELAXED);
     if (s < 0) {
         __builtin_cpu_init();
-        s = __builtin_cpu_supports("avx2") && !getenv("PH_NO_SIMD");
-        __atomic_store_n(&state, s, __ATOMIC_RELAXED);
+        s = probe() && !getenv("PH_NO_SIMD");
+        __atomic_store_n(state, s, __ATOMIC_RELAXED);
     }
     return s;
+}
+
+static int probe_avx2(void) { return __builtin_cpu_supports("avx2"); }
+
+static int probe_avx512(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl");
+}
+
+bool ph_simd_avx2(void)
+{
+    static int state = -1;
+    return simd_cached(&state, probe_avx2);
+}
+
+bool ph_simd_avx512(void)
+{
+    static int state = -1;
+    return simd_cached(&state, probe_avx512);
 }
 
 __attribute__((target("avx2"))) bool ph_hash_mulshift_avx2(const uint32_t *keys, uint32_t n,
@@ -49,6 +70,11 @@ __attribute__((target("avx2"))) bool ph_hash_mulshift_avx2(const uint32_t *keys,
 #else
 
 bool ph_simd_avx2(void)
+{
+    return false;
+}
+
+bool ph_simd_avx512(void)
 {
     return false;
 }

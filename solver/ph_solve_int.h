@@ -14,6 +14,8 @@ void ph_solve_seeds_for_attempt(ph_hash_kind kind, uint64_t seed, uint64_t attem
 
 /* True when the CPU runs AVX2 (checked once) and PH_NO_SIMD is unset. */
 bool ph_simd_avx2(void);
+/* The same for AVX-512 F, DQ and VL (ph_part.c's split and group check). */
+bool ph_simd_avx512(void);
 
 /* MULSHIFT in power-of-two mode, 8 keys at a time; the same vertices as
  * ph_vertex_u/v.  Returns true (kept boolean for other vector paths). */
