@@ -355,15 +355,23 @@ static void split_check(const void *keys, unsigned ks, uint32_t n, uint32_t nb, 
     *pos_out = pos;
 }
 
+/* 64-bit keys made of keys[i] in both halves (the low one scrambled), so
+ * they are unique wherever keys[] is; malloc'd, the caller frees. */
+static uint64_t *wide_keys(const uint32_t *keys, uint32_t n)
+{
+    uint64_t *w = malloc((size_t)n * 8);
+    assert_non_null(w);
+    for (uint32_t i = 0; i < n; i++)
+        w[i] = (uint64_t)keys[i] << 32 | (keys[i] ^ 0x5a5a5a5au);
+    return w;
+}
+
 static void test_split_one_and_two_steps(void **state)
 {
     (void)state;
     const uint32_t n = 200000;
     uint32_t *keys = gen_keys(GEN_SHUFFLED, n, 77);
-    uint64_t *keys64 = malloc((size_t)n * 8);
-    assert_non_null(keys64);
-    for (uint32_t i = 0; i < n; i++)
-        keys64[i] = (uint64_t)keys[i] << 32 | (keys[i] ^ 0x5a5a5a5au);
+    uint64_t *keys64 = wide_keys(keys, n);
     const uint32_t nbs[] = {1000, 20000, 150000}; /* one step, two, mostly tiny buckets */
     for (unsigned c = 0; c < 3; c++) {
         for (unsigned ks = 4; ks <= 8; ks += 4) {
@@ -415,10 +423,7 @@ static void test_split_from_file(void **state)
     (void)state;
     const uint32_t n = 200000;
     uint32_t *keys = gen_keys(GEN_SHUFFLED, n, 78);
-    uint64_t *keys64 = malloc((size_t)n * 8);
-    assert_non_null(keys64);
-    for (uint32_t i = 0; i < n; i++)
-        keys64[i] = (uint64_t)keys[i] << 32 | (keys[i] ^ 0x5a5a5a5au);
+    uint64_t *keys64 = wide_keys(keys, n);
     char path[] = "/tmp/ph_test_part_XXXXXX.keys";
     int fd = mkstemps(path, 5);
     assert_true(fd >= 0);
