@@ -25,7 +25,8 @@ if [ -z "$bindir" ] || [ ! -e "$bindir/phcoord" ] || [ ! -e "$bindir/phworker" ]
     exit 77
 fi
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp" "$bindir"' EXIT
+holder=""
+trap '[ -z "$holder" ] || kill "$holder" 2>/dev/null; rm -rf "$tmp" "$bindir"' EXIT
 fail() { echo "slurm-shim-test: FAIL: $*" >&2; cat "$tmp/job.out" >&2 || true; exit 1; }
 
 cat >"$bindir/srun" <<'EOF'
@@ -116,4 +117,29 @@ if pgrep -f "phworker --coordinator tcp://127.0.0.1:$port" >/dev/null; then
 fi
 sed "s/^/slurm-shim-test: job: /" "$tmp/job.out"
 
+# A port already held (by another coordinator, on a port the kernel chose
+# free): the script must fail at once with one line naming the endpoint,
+# start no worker, and leave the holder alone (the ping it answers is not
+# taken for our coordinator's, nor is it sent a shutdown).
+"$bindir/phcoord" --bind 'tcp://127.0.0.1:*' --endpoint-file "$tmp/holder.ep" \
+    >"$tmp/holder.log" 2>&1 &
+holder=$!
+waited=0
+until [ -s "$tmp/holder.ep" ]; do
+    kill -0 "$holder" 2>/dev/null || { cat "$tmp/holder.log" >&2; fail "holder phcoord exited"; }
+    [ $waited -lt 1200 ] || fail "holder phcoord wrote no endpoint in 120 s"
+    sleep 0.1
+    waited=$((waited + 1))
+done
+held=$(cat "$tmp/holder.ep")
+held=${held##*:}
+run_job "$held"
+[ "$rc" -ne 0 ] || fail "sbatch script succeeded on a port another coordinator holds"
+[ "$rc" -ne 124 ] || fail "sbatch script hung on a port another coordinator holds"
+grep -qx "phcluster: phcoord on tcp://127.0.0.1:$held exited ([1-9][0-9]*) before answering a ping; its error is above" \
+    "$tmp/job.out" || fail "no one-line error naming tcp://127.0.0.1:$held"
+! grep -q 'bulk-create exited' "$tmp/job.out" || fail "the job ran on a port another coordinator holds"
+[ ! -e "$tmp/out/results.csv" ] || fail "results.csv written on a port another coordinator holds"
+kill -0 "$holder" 2>/dev/null || fail "the batch script stopped the coordinator holding its port"
+sed "s/^/slurm-shim-test: taken port: /" "$tmp/job.out"
 echo "slurm-shim-test: ok"
