@@ -43,6 +43,7 @@ static char bind_ep[64];
 
 static const char *coord_extra; /* one more option for phcoord, or NULL */
 
+/* The first start picks the port (bind_ep empty); a restart keeps it. */
 static void start_coord(const char *log, const char *state_dir)
 {
     hx_args extra = {0};
@@ -52,7 +53,10 @@ static void start_coord(const char *log, const char *state_dir)
         hx_args_add(&extra, "--state-dir", state_dir, NULL);
     /* A stopped worker is never dropped: its tasks stay in flight. */
     hx_args_add(&extra, "--liveness-ms", "600000", NULL);
-    hx_coord_up(bind_ep, &extra, log);
+    if (bind_ep[0])
+        hx_coord_up(bind_ep, &extra, log);
+    else
+        hx_coord_up_port(bind_ep, sizeof bind_ep, &extra, log);
 }
 
 /* Coordinator on a fixed loopback port (a restarted one gets it again) and
@@ -66,7 +70,7 @@ static pid_t start_worker(const char *delay_ms, const char *log)
 
 static pid_t start_cluster(const char *state_dir, const char *delay_ms)
 {
-    snprintf(bind_ep, sizeof bind_ep, "tcp://127.0.0.1:%d", hx_free_port());
+    bind_ep[0] = '\0';
     start_coord("coord.log", state_dir);
     return start_worker(delay_ms, "worker.log");
 }

@@ -43,18 +43,22 @@
 
 static char bind_ep[64], state_dir[1024];
 
+/* The first start picks the port (bind_ep empty); a restart keeps it. */
 static void start_coord(const char *log, const char *const *opts)
 {
     hx_args extra = {0};
     hx_args_add(&extra, "--state-dir", state_dir, NULL);
     for (int i = 0; opts && opts[i]; i++)
         hx_args_add(&extra, opts[i], NULL);
-    hx_coord_up(bind_ep, &extra, log);
+    if (bind_ep[0])
+        hx_coord_up(bind_ep, &extra, log);
+    else
+        hx_coord_up_port(bind_ep, sizeof bind_ep, &extra, log);
 }
 
 static void start_cluster(const char *const *opts)
 {
-    snprintf(bind_ep, sizeof bind_ep, "tcp://127.0.0.1:%d", hx_free_port());
+    bind_ep[0] = '\0';
     snprintf(state_dir, sizeof state_dir, "%s", hx_path("state"));
     start_coord("coord.log", opts);
     hx_args w = {0};

@@ -112,20 +112,44 @@ void hx_coord_up(const char *bind, const hx_args *extra, const char *log)
         fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
 }
 
+/* phcoord's own error when the port was taken: "--bind EP: Address already
+ * in use" in its log. */
+static bool bind_lost(const char *bind, const char *log)
+{
+    char want[128];
+    snprintf(want, sizeof want, "--bind %s: Address already in use", bind);
+    char *l = hx_slurp(hx_path("%s", log));
+    bool lost = l && strstr(l, want);
+    free(l);
+    return lost;
+}
+
+void hx_coord_up_port(char *bind, size_t len, const hx_args *extra, const char *log)
+{
+    for (int tries = 1;; tries++) {
+        snprintf(bind, len, "tcp://127.0.0.1:%d", hx_free_port());
+        int rc = hx_coord_start(bind, extra, hx_root(), log);
+        if (rc == 0)
+            return;
+        if (rc < 0 || tries == 5 || !bind_lost(bind, log))
+            fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
+        fprintf(stderr, "harness: %s was taken before phcoord bound it; another port\n", bind);
+    }
+}
+
 static char state_bind[64];
 static hx_args state_args;
 
 void hx_coord_up_state(const hx_args *extra, const char *log)
 {
     static char dir[1024];
-    snprintf(state_bind, sizeof state_bind, "tcp://127.0.0.1:%d", hx_free_port());
     snprintf(dir, sizeof dir, "%s", hx_path("state"));
     hx_mkdir(dir);
     state_args = (hx_args){0};
     hx_args_add(&state_args, "--state-dir", dir, NULL);
     if (extra)
         hx_args_cat(&state_args, extra);
-    hx_coord_up(state_bind, &state_args, log);
+    hx_coord_up_port(state_bind, sizeof state_bind, &state_args, log);
 }
 
 void hx_coord_restart(const char *log)

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -144,16 +146,81 @@ long hx_hwm_kb(pid_t pid)
     return kb;
 }
 
-int hx_free_port(void)
+/* Ports a test binds by number come from below the kernel's ephemeral
+ * range (ip_local_port_range): a port in that range goes to any outgoing
+ * connection and any bind to port 0 on the machine (the clients and workers
+ * of the tests beside this one under ctest -j), so one found free there can
+ * be taken before phcoord binds it, or between a coordinator's kill and its
+ * restart on the same port; a worker reconnecting to a stopped coordinator
+ * can even be given that very port and connect to itself.  Below the range
+ * only a process that names the number can take it, and the tests of this
+ * suite agree among themselves through a reservation (port_reserve). */
+#define HX_PORT_FLOOR 10000 /* clear of the usual services' ports */
+
+static void port_range(int *lo, int *hi)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t al = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    int elo = 32768, ehi = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d %d", &elo, &ehi) != 2)
+            elo = 32768, ehi = 60999;
+        fclose(f);
+    }
+    if (elo > HX_PORT_FLOOR + 1000) /* the usual case: [10000, elo) */
+        *lo = HX_PORT_FLOOR, *hi = elo - 1;
+    else /* an ephemeral range reaching low: above it */
+        *lo = ehi + 1, *hi = 65535;
+    assert_true(*lo <= *hi);
 }
 
+/* An abstract Unix socket named after the port, bound for the rest of this
+ * process: another test process asking for the same number sees it taken.
+ * No file is left behind, and the name goes when the process ends however
+ * it ends. */
+static bool port_reserve(int port)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "phcluster-test-port-%d", port);
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+    if (bind(fd, (struct sockaddr *)&a, len) == 0)
+        return true; /* fd stays open: it is the reservation */
+    close(fd);
+    return false;
+}
+
+/* Nothing listens on the port (SO_REUSEADDR, as libzmq's listener sets:
+ * connections of an earlier owner in TIME_WAIT do not stop a bind). */
+static bool port_bindable(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int one = 1;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+int hx_free_port(void)
+{
+    static uint32_t rng;
+    if (!rng) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        rng = ((uint32_t)getpid() * 2654435761u) ^ (uint32_t)ts.tv_nsec ^ 1u;
+    }
+    int lo, hi;
+    port_range(&lo, &hi);
+    for (int tries = 0; tries < 1000; tries++) {
+        rng ^= rng << 13, rng ^= rng >> 17, rng ^= rng << 5; /* xorshift32 */
+        int port = lo + (int)(rng % (uint32_t)(hi - lo + 1));
+        if (port_bindable(port) && port_reserve(port))
+            return port;
+    }
+    fail_msg("harness: no free loopback port in %d..%d after 1000 tries", lo, hi);
+    return -1;
+}

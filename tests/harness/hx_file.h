@@ -25,7 +25,12 @@ int hx_csv_rows_for(const char *csv_text, const char *name);
 void hx_dump(const char *label, const char *path);
 /* Peak RSS (VmHWM) of a live process in KiB, 0 if unknown. */
 long hx_hwm_kb(pid_t pid);
-/* A loopback TCP port that was free a moment ago. */
+/* A loopback TCP port that was free a moment ago, from below the kernel's
+ * ephemeral range (no connection or bind to port 0 is ever given it), and
+ * reserved for the rest of this process against every other test process
+ * that asks here: one a coordinator can be killed and restarted on.  A
+ * process outside this suite may still bind it by number; see
+ * hx_coord_up_port. */
 int hx_free_port(void);
 
 #endif
