@@ -14,20 +14,30 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "nodes-test: FAIL: $*" >&2; exit 1; }
+# On a loaded machine the coordinator may take longer than phclient's
+# default 2 s to answer; the waits below end on the event, their 120 s only
+# catch a hang.
+export PHCLUSTER_REACH_MS=60000
 
 cd "$tmp"
 "$coord" --bind 'tcp://127.0.0.1:*' --endpoint-file "$tmp/ep" 2>"$tmp/coord.log" &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s "$tmp/ep" ] && break; sleep 0.05; done
-[ -s "$tmp/ep" ] || fail "phcoord wrote no endpoint file"
+coord_pid=$!
+pids+=("$coord_pid")
+end=$((SECONDS + 120))
+until [ -s "$tmp/ep" ]; do
+    kill -0 "$coord_pid" 2>/dev/null || fail "phcoord exited: $(cat "$tmp/coord.log")"
+    [ $SECONDS -lt $end ] || fail "phcoord wrote no endpoint file in 120 s"
+    sleep 0.05
+done
 ep=$(cat "$tmp/ep")
 topo="pack:4 numa:1 core:1 pu:1"
 
 "$worker" --coordinator "$ep" --nodes 1,3 --topology "$topo" 2>"$tmp/worker.log" &
 pids+=($!)
 status=""
-for _ in $(seq 1 100); do
-    status=$("$client" --coordinator "$ep" status --json)
+end=$((SECONDS + 120))
+while [ $SECONDS -lt $end ]; do
+    status=$("$client" --coordinator "$ep" status --json) || status=""
     [ "$(grep -o '"numa_node":' <<<"$status" | wc -l)" -ge 2 ] && break
     sleep 0.05
 done

@@ -35,6 +35,11 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+# On a loaded machine the coordinator may take longer than phclient's
+# default 2 s to answer; the waits below end on the event, their 120 s only
+# catch a hang.
+PHCLUSTER_REACH_MS=60000
+export PHCLUSTER_REACH_MS
 
 # ExecStart without the program path, %i filled in.
 cmdline() { sed -n 's/^ExecStart=[^ ]* //p' "$deploy/systemd/$1" | sed 's/%i/0/g'; }
@@ -57,9 +62,15 @@ export PH_LOG_SYSLOG_PREFIX
 
 eval "set -- $(cmdline phcoord.service)"
 "$coord" "$@" 2>"$tmp/coord.log" &
-pids="$pids $!"
-for _ in $(seq 1 50); do [ -s "$tmp/ep" ] && break; sleep 0.1; done
-[ -s "$tmp/ep" ] || fail "phcoord (unit command line: $*) wrote no endpoint file"
+coord_pid=$!
+pids="$pids $coord_pid"
+waited=0
+until [ -s "$tmp/ep" ]; do
+    kill -0 "$coord_pid" 2>/dev/null || fail "phcoord (unit command line: $*) exited"
+    [ $waited -lt 1200 ] || fail "phcoord (unit command line: $*) wrote no endpoint file in 120 s"
+    sleep 0.1
+    waited=$((waited + 1))
+done
 [ "$(stat -c %a "$tmp/run")" = 700 ] || fail "the socket's directory $tmp/run is not 0700"
 PHCLUSTER_COORDINATOR=$(cat "$tmp/ep")
 export PHCLUSTER_COORDINATOR
@@ -70,10 +81,12 @@ pids="$pids $!"
 
 "$client" ping >/dev/null 2>"$tmp/client.log" || fail "phclient ping"
 n=0
-for _ in $(seq 1 50); do
+waited=0
+while [ $waited -lt 1200 ]; do
     n=$("$client" status --json 2>>"$tmp/client.log" | grep -o '"numa_node":0' | wc -l) || n=0
     [ "$n" -ge 1 ] && break
     sleep 0.1
+    waited=$((waited + 1))
 done
 [ "$n" -ge 1 ] || fail "the worker started from phworker@0's command line did not register"
 
