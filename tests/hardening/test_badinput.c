@@ -300,10 +300,10 @@ static void assert_pong(void)
     const unsigned char ping[] = {0x92, HX_PROTO, 0x0F};
     assert_int_equal(zmq_send(s, ping, sizeof ping, 0), (int)sizeof ping);
     unsigned char buf[256];
-    int n = recv_within(s, buf, sizeof buf, 5000);
+    int n = recv_within(s, buf, sizeof buf, HX_HANG_MS);
     zmq_close(s);
     if (n < 3)
-        fail_msg("no PONG within 5 s after the bad frame");
+        fail_msg("no PONG within %d ms after the bad frame", HX_HANG_MS);
     assert_int_equal(buf[0], 0x94);
     assert_int_equal(buf[1], HX_PROTO);
     assert_int_equal(buf[2], 24);
@@ -318,11 +318,11 @@ static void send_expect_error(const char *what, const void *const *parts, const 
     for (int i = 0; i < nparts; i++)
         assert_true(zmq_send(s, parts[i], lens[i], i + 1 < nparts ? ZMQ_SNDMORE : 0) >= 0);
     unsigned char buf[1024];
-    int n = recv_within(s, buf, sizeof buf, 5000);
+    int n = recv_within(s, buf, sizeof buf, HX_HANG_MS);
     zmq_close(s);
     if (n < 3 || buf[1] != HX_PROTO || buf[2] != 25)
-        fail_msg("%s: expected an ERROR reply within 5 s, got %d bytes (type %d)", what, n,
-                 n >= 3 ? buf[2] : -1);
+        fail_msg("%s: expected an ERROR reply within %d ms, got %d bytes (type %d)", what,
+                 HX_HANG_MS, n, n >= 3 ? buf[2] : -1);
     if (n < (int)sizeof buf)
         buf[n] = '\0';
     fprintf(stderr, "%s -> ERROR reply (%d bytes)\n", what, n);
@@ -418,7 +418,7 @@ static void bad_frame_oversized(void **state)
     assert_int_equal(zmq_send(s, big, len, 0), (int)len);
     free(big);
     unsigned char ev[256];
-    int n = recv_within(mon, ev, sizeof ev, 15000);
+    int n = recv_within(mon, ev, sizeof ev, HX_HANG_MS);
     int more = 0;
     size_t more_len = sizeof more;
     if (n > 0 && zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &more_len) == 0 && more)
@@ -427,7 +427,8 @@ static void bad_frame_oversized(void **state)
     zmq_close(mon);
     zmq_close(s);
     if (n < 2)
-        fail_msg("the 64 MiB+ frame did not get the connection dropped within 15 s");
+        fail_msg("the 64 MiB+ frame did not get the connection dropped within %d ms",
+                 HX_HANG_MS);
     fprintf(stderr, "oversized frame: coordinator dropped the connection\n");
     assert_pong();
     close_zmq();
@@ -492,7 +493,7 @@ static size_t tcp_read(int fd, unsigned char *buf, size_t cap, size_t want, int 
 static void zmtp_handshake(int fd)
 {
     unsigned char buf[512];
-    assert_true(tcp_read(fd, buf, 10, 10, 5000) == 10);
+    assert_true(tcp_read(fd, buf, 10, 10, HX_HANG_MS) == 10);
     assert_int_equal(buf[0], 0xFF);
     unsigned char g[64] = {0xFF};
     g[9] = 0x7F;
@@ -500,7 +501,7 @@ static void zmtp_handshake(int fd)
     memcpy(g + 12, "NULL", 4);
     tcp_send(fd, g, sizeof g);
     /* 54 greeting bytes, then READY: flags 0x04, size, "\x05READY" */
-    size_t n = tcp_read(fd, buf, sizeof buf, 54 + 8, 5000);
+    size_t n = tcp_read(fd, buf, sizeof buf, 54 + 8, HX_HANG_MS);
     assert_true(n >= 54 + 8);
     assert_memory_equal(buf + 54 + 2, "\x05READY", 6);
     static const unsigned char ready[] = {
@@ -539,7 +540,7 @@ static void bad_tcp_garbage(void **state)
 
     int half = tcp_connect(); /* held open, silent, during the rest */
     unsigned char sig[10];
-    assert_true(tcp_read(half, sig, sizeof sig, sizeof sig, 5000) == sizeof sig);
+    assert_true(tcp_read(half, sig, sizeof sig, sizeof sig, HX_HANG_MS) == sizeof sig);
     tcp_send(half, sig, 5);
 
     /* Control: the same raw handshake + a PING frame gets a PONG, so the
@@ -560,7 +561,7 @@ static void bad_tcp_garbage(void **state)
     zmtp_handshake(big);
     static const unsigned char huge[] = {0x02, 0, 0, 0x01, 0, 0, 0, 0, 0, 0x92, 0x01};
     tcp_send(big, huge, sizeof huge);
-    if (!tcp_closed_within(big, 10000))
+    if (!tcp_closed_within(big, HX_HANG_MS))
         fail_msg("a frame header announcing 1 TiB did not get the connection dropped");
     close(big);
 
