@@ -115,7 +115,11 @@ bench_cleanup() {
 
 # bench_cluster BUILD WORK: the cluster benchmark's programs checked built
 # in BUILD; WORK as bench_scratch makes it; a loopback endpoint on a random
-# port, ep, and client, the phclient command that talks to it.
+# port, ep, and client, the phclient command that talks to it.  The port
+# is below the kernel's ephemeral range (ip_local_port_range), which every
+# connection and bind to port 0 on the machine draws from: one picked
+# there could be taken before phcoord binds it, or between a coordinator's
+# stop and its restart on the same endpoint.
 bench_cluster() {
   bench_build=$1
   local exe
@@ -123,23 +127,33 @@ bench_cluster() {
     [[ -x $bench_build/$exe ]] || { echo "$bench_name: $bench_build/$exe not built" >&2; exit 1; }
   done
   bench_scratch "$2"
-  ep="tcp://127.0.0.1:$(( 20000 + RANDOM % 20000 ))"
+  local eph_lo
+  eph_lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [[ $eph_lo -gt 11000 ]] || eph_lo=11000
+  ep="tcp://127.0.0.1:$(( 10000 + (RANDOM * 32768 + RANDOM) % (eph_lo - 10000) ))"
   client=("$bench_build/client/phclient" --coordinator "$ep")
 }
 
 # bench_coord LOG ARGS...: phcoord bound to ep with ARGS, its log in LOG,
-# its pid in coord; returns once it answers a ping.
+# its pid in coord; returns once it has bound (its endpoint file is
+# written) and answers a ping: a ping alone may be answered by whatever
+# else holds the port.  If it exits first, the benchmark stops with its log.
 bench_coord() {
-  local log=$1
+  local log=$1 epf=$bench_work/coord.endpoint
   shift
-  "$bench_build/coordinator/phcoord" --bind "$ep" "$@" 2>"$log" &
+  rm -f "$epf"
+  "$bench_build/coordinator/phcoord" --bind "$ep" --endpoint-file "$epf" "$@" 2>"$log" &
   coord=$!
   bench_pids+=("$coord")
-  for _ in $(seq 200); do
-    "${client[@]}" ping >/dev/null 2>&1 && return 0
-    sleep 0.05
+  for _ in $(seq 1200); do
+    if ! kill -0 "$coord" 2>/dev/null; then
+      echo "$bench_name: phcoord on $ep exited before answering a ping: $(tail -n 1 "$log")" >&2
+      exit 1
+    fi
+    [[ -s $epf ]] && "${client[@]}" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
   done
-  echo "$bench_name: phcoord did not come up" >&2
+  echo "$bench_name: phcoord on $ep answered no ping" >&2
   exit 1
 }
 
