@@ -3,16 +3,17 @@
 # RSS), lookup in random order (single and batched), and libcmph CHM/BDZ on
 # the same 10M keys.
 #   scripts/big-bench.sh [BUILD_DIR] [SIZES...]     (default: build-test 10000000)
-# Keys are generated (unique, scrambled order) in $PH_BIG_WORK (default
-# /tmp/ph-big-bench), removed at the end.  PH_BIG_CMPH=0 skips libcmph (its
-# CHM needs ~20 s per 10M keys); it is only run for sets of at most 10M keys.
+# Keys are generated (unique, scrambled order) in $PH_BIG_WORK (default a
+# fresh ${TMPDIR:-/tmp}/ph-big-bench.XXXXXX, so runs side by side do not
+# share it), removed at the end.  PH_BIG_CMPH=0 skips libcmph (its CHM
+# needs ~20 s per 10M keys); it is only run for sets of at most 10M keys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-test}
 shift || true
 sizes=("$@")
 [[ ${#sizes[@]} -gt 0 ]] || sizes=(10000000)
-work=${PH_BIG_WORK:-/tmp/ph-big-bench}
+work=${PH_BIG_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/ph-big-bench.XXXXXX")}
 for exe in bench/bench_part client/phclient bench/phbench; do
   [[ -x $build/$exe ]] || { echo "big-bench: $build/$exe not built" >&2; exit 1; }
 done

@@ -5,8 +5,9 @@
 #   scripts/big-cluster-bench.sh [BUILD_DIR] [SIZES...]   (default: build 10000000)
 # Env: PH_BENCH_RUNS (rounds, default 3; each round runs every setup once,
 # interleaved, so load changes hit them alike), PH_BIG_WORK (scratch dir,
-# default /tmp/ph-big-cluster-bench, removed at the end), PH_BIG_KEY_SIZE
-# (4, default, or 8: random 64-bit keys from /dev/urandom), PH_BIG_EMIT
+# default a fresh ${TMPDIR:-/tmp}/ph-big-cluster-bench.XXXXXX, so runs side
+# by side do not share it; removed at the end), PH_BIG_KEY_SIZE (4,
+# default, or 8: random 64-bit keys from /dev/urandom), PH_BIG_EMIT
 # (--emit of every run, default c; another value adds the setup
 # cluster_2_workers_emit_c, two workers with --emit c, for an A/B in the
 # same rounds).
@@ -27,7 +28,7 @@ sizes=("$@")
 runs=${PH_BENCH_RUNS:-3}
 key_size=${PH_BIG_KEY_SIZE:-4}
 emit=${PH_BIG_EMIT:-c}
-work=${PH_BIG_WORK:-/tmp/ph-big-cluster-bench}
+work=${PH_BIG_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/ph-big-cluster-bench.XXXXXX")}
 . scripts/bench-common.sh
 bench_cluster "$build" "$work"
 wpids=()

@@ -8,7 +8,8 @@
 #   plain   no --state-dir: nothing journaled, nothing synced;
 #   state   --state-dir: tables synced by syncfs in batches before their
 #           journal records (coordinator/coord_durable.c).
-# Outputs and state go under $PH_DB_WORK (default /tmp/ph-durability-bench,
+# Outputs and state go under $PH_DB_WORK (default a fresh
+# /tmp/ph-durability-bench.XXXXXX, so runs side by side do not share it; on
 # the disk's filesystem: tmpfs would make the syncs free), a fresh directory
 # per run, all removed at the end only (on ext4, creating files soon after
 # deleting many is slow: docs/BENCHMARKS.md).  Prints each run's wall time,
@@ -26,7 +27,7 @@ done
 [ -d "$keys" ] || { echo "durability-bench.sh: $keys: no such keys directory" >&2; exit 1; }
 runs=${PH_BENCH_RUNS:-3}
 build=${PH_DB_BUILD:-$repo/build-test}
-work=${PH_DB_WORK:-/tmp/ph-durability-bench}
+work=${PH_DB_WORK:-$(mktemp -d /tmp/ph-durability-bench.XXXXXX)}
 
 cmake --build "$build" -j2 --target phclient phcoord phworker >/dev/null
 . "$repo/scripts/bench-common.sh"

@@ -7,9 +7,10 @@
 # existed).
 #   scripts/part-resume-bench.sh [BUILD_DIR] [KEYS]   (default: build 10000000)
 # Env: PH_BENCH_RUNS (rounds, default 3; each round runs both setups,
-# interleaved), PH_RESUME_WORK (scratch dir, default
-# /tmp/ph-part-resume-bench, removed at the end), PH_RESUME_WORKERS (workers
-# with --threads 1, default 2).
+# interleaved), PH_RESUME_WORK (scratch dir, default a fresh
+# ${TMPDIR:-/tmp}/ph-part-resume-bench.XXXXXX, so runs side by side do not
+# share it; removed at the end), PH_RESUME_WORKERS (workers with --threads
+# 1, default 2).
 # The first phcoord sends half the table's groups (PH_TEST_PART_HOLD, a test
 # and benchmark aid) and is killed once their progress record is written.
 # Per run: wall seconds from the restart to `phclient wait` returning (the
@@ -25,7 +26,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 n=${2:-10000000}
 runs=${PH_BENCH_RUNS:-3}
-work=${PH_RESUME_WORK:-/tmp/ph-part-resume-bench}
+work=${PH_RESUME_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/ph-part-resume-bench.XXXXXX")}
 nworkers=${PH_RESUME_WORKERS:-2}
 . scripts/bench-common.sh
 bench_cluster "$build" "$work"

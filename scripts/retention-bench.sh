@@ -16,14 +16,14 @@
 #
 # Environment:
 #   PH_RB_BUILD   Release build directory (default <repo>/build-test)
-#   PH_RB_WORK    work directory, state dir included (default
-#                 /tmp/ph-retention-bench)
+#   PH_RB_WORK    work directory, state dir included (default a fresh
+#                 ${TMPDIR:-/tmp}/ph-retention-bench.XXXXXX)
 #   PH_CLIENTS    concurrent clients (default 4)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${PH_RB_BUILD:-$repo/build-test}
-work=${PH_RB_WORK:-/tmp/ph-retention-bench}
+work=${PH_RB_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/ph-retention-bench.XXXXXX")}
 clients=${PH_CLIENTS:-4}
 checkpoints=("$@")
 [ ${#checkpoints[@]} -gt 0 ] || checkpoints=(1000 10000 100000)
