@@ -293,12 +293,13 @@ static int split_read(split_slice *sl, uint32_t first, uint32_t cnt)
 static void *split_run(void *arg)
 {
     split_slice *sl = arg;
-    for (uint32_t i = sl->lo; i < sl->hi && !sl->failed; i += SPLIT_READ_KEYS) {
-        uint32_t cnt = sl->hi - i < SPLIT_READ_KEYS ? sl->hi - i : SPLIT_READ_KEYS;
+    uint32_t cnt;
+    for (uint64_t i = sl->lo; !sl->failed && (cnt = ph_part_chunk_len(i, sl->hi, SPLIT_READ_KEYS));
+         i += cnt) {
         if (sl->fd < 0)
-            split_chunk(sl, (const char *)sl->keys + (size_t)i * sl->ksize, i, cnt);
-        else if (split_read(sl, i, cnt) == 0)
-            split_chunk(sl, sl->buf, i, cnt);
+            split_chunk(sl, (const char *)sl->keys + (size_t)i * sl->ksize, (uint32_t)i, cnt);
+        else if (split_read(sl, (uint32_t)i, cnt) == 0)
+            split_chunk(sl, sl->buf, (uint32_t)i, cnt);
     }
     return NULL;
 }
@@ -369,7 +370,8 @@ static int split_filled(const split_slice *sl, unsigned nt, const uint64_t *slot
     for (unsigned t = 0; t < nt; t++) {
         const uint64_t *now = width == 1 ? sl[t].at : sl[t].sat;
         for (uint32_t u = 0; u < nunits; u++) {
-            uint32_t next_b = (u + 1) * width < nbuckets ? (u + 1) * width : nbuckets;
+            uint64_t unit_end = (uint64_t)(u + 1) * width;
+            uint32_t next_b = unit_end < nbuckets ? (uint32_t)unit_end : nbuckets;
             uint64_t end = t + 1 < nt ? slots[(size_t)(t + 1) * nunits + u] : s->start[next_b];
             if (now[u] != end)
                 return PH_EINVAL;

@@ -22,4 +22,13 @@ bool ph_simd_avx512(void);
 bool ph_hash_mulshift_avx2(const uint32_t *keys, uint32_t n, const uint32_t s[4],
                            uint32_t shift, uint32_t half, uint32_t *eu, uint32_t *ev);
 
+/* Keys in the chunk that starts at key i of a slice ending at hi: at most
+ * max, 0 once i reaches hi.  i is 64-bit because the chunk after the last
+ * one of a slice that ends near 2^32 - 1 starts past 2^32: a 32-bit i
+ * would wrap there and walk the slice again, without end. */
+static inline uint32_t ph_part_chunk_len(uint64_t i, uint32_t hi, uint32_t max)
+{
+    return i >= hi ? 0 : hi - i < max ? (uint32_t)(hi - i) : max;
+}
+
 #endif
