@@ -7,7 +7,8 @@
  * (8.4 bytes a key), which on the 2-core VM of docs/BENCHMARKS.md cost the
  * coordinator 0.1-0.2 s of CPU per 10M keys (perf: copy_folio_from_iter_atomic),
  * then kernel threads write them back.  Written with O_DIRECT the values go
- * from a small reused buffer to the disk.
+ * from a bounce buffer of at most 1 MiB a write (heap memory, which malloc
+ * hands out again group after group) to the disk.
  *
  * Direct I/O takes whole blocks (the file system's offset alignment, from
  * statx) at aligned memory.  A group's interior blocks are written from a
@@ -35,16 +36,19 @@
 
 /* Bounce buffer: the interior goes out in writes of at most this. */
 #define PVALS_CHUNK (1u << 20)
-/* Page size the one-way rule is kept at, and the buffers' alignment. */
-#define PVALS_PAGE 4096u
+/* The buffers' alignment, the stride of the shared blocks' copies and the
+ * largest block or memory alignment used: whatever the file system asks
+ * up to this, every buffer meets it. */
+#define PVALS_ALIGN 4096u
 
 struct coord_pvals {
     int dfd;                    /* the values file, O_DIRECT */
     uint32_t align;             /* block: offset and length of every direct write */
-    uint64_t direct_end;        /* below: direct I/O; from here: the page cache */
+    uint64_t direct_end;        /* below: direct I/O; from here: the page cache;
+                                   a multiple of the page size */
     uint32_t nedges;
     uint64_t *edge;             /* block numbers of the shared blocks, ascending */
-    unsigned char *edge_buf;    /* nedges blocks, PVALS_PAGE-aligned */
+    unsigned char *edge_buf;    /* nedges copies, PVALS_ALIGN bytes apart */
     bool *edge_loaded;
     pthread_mutex_t lock;       /* the shared blocks */
 };
@@ -56,6 +60,8 @@ static int write_all_at(int fd, const void *data, size_t len, uint64_t off)
         ssize_t w = pwrite(fd, q, len, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w == 0)
+            errno = EIO; /* no progress and no reason given */
         if (w <= 0)
             return -1;
         q += w;
@@ -75,14 +81,22 @@ static uint32_t direct_align(int fd)
         !(sx.stx_mask & STATX_DIOALIGN))
         return 0;
     uint32_t a = sx.stx_dio_offset_align, m = sx.stx_dio_mem_align;
-    if (a == 0 || m == 0 || a > PVALS_PAGE || PVALS_PAGE % a != 0 || m > PVALS_PAGE ||
-        PVALS_PAGE % m != 0)
+    if (a == 0 || m == 0 || a > PVALS_ALIGN || PVALS_ALIGN % a != 0 || m > PVALS_ALIGN ||
+        PVALS_ALIGN % m != 0)
         return 0;
     return a;
 #else
     (void)fd;
     return 0;
 #endif
+}
+
+/* The page size the one-way rule is kept at: the system's (a 16 or 64 KiB
+ * page written both ways at once could lose data), at least PVALS_ALIGN. */
+static uint64_t pvals_page(void)
+{
+    long sz = sysconf(_SC_PAGESIZE);
+    return sz > (long)PVALS_ALIGN ? (uint64_t)sz : PVALS_ALIGN;
 }
 
 /* The blocks that group boundaries fall inside (not on a block's start),
@@ -102,8 +116,8 @@ static int edges_lay_out(coord_pvals *pv, const coord_pgroup *groups, uint32_t n
         pv->edge[pv->nedges++] = block;
     }
     pv->edge_loaded = calloc(pv->nedges ? pv->nedges : 1, sizeof *pv->edge_loaded);
-    if (!pv->edge_loaded || posix_memalign((void **)&pv->edge_buf, PVALS_PAGE,
-                                           ((size_t)pv->nedges + 1) * pv->align) != 0) {
+    if (!pv->edge_loaded || posix_memalign((void **)&pv->edge_buf, PVALS_ALIGN,
+                                           ((size_t)pv->nedges + 1) * PVALS_ALIGN) != 0) {
         pv->edge_buf = NULL;
         return -1;
     }
@@ -128,7 +142,8 @@ coord_pvals *coord_pvals_open(int dirfd, const char *vname, int vfd, const coord
     }
     pv->dfd = dfd;
     pv->align = align;
-    pv->direct_end = nverts * 4u / PVALS_PAGE * PVALS_PAGE;
+    uint64_t page = pvals_page();
+    pv->direct_end = nverts * 4u / page * page;
     if (edges_lay_out(pv, groups, ngroups, buckets, nverts * 4u) != 0 ||
         pthread_mutex_init(&pv->lock, NULL) != 0) {
         free(pv->edge);
@@ -177,7 +192,7 @@ static int edge_write(coord_pvals *pv, const void *data, size_t len, uint64_t of
         errno = EINVAL; /* cannot happen: every shared block was laid out */
         return -1;
     }
-    unsigned char *buf = pv->edge_buf + (size_t)s * pv->align;
+    unsigned char *buf = pv->edge_buf + (size_t)s * PVALS_ALIGN;
     int rc = 0;
     pthread_mutex_lock(&pv->lock);
     if (!pv->edge_loaded[s]) {
@@ -205,7 +220,7 @@ static int interior_write(coord_pvals *pv, const char *data, uint64_t len, uint6
 {
     size_t cap = len < PVALS_CHUNK ? (size_t)len : PVALS_CHUNK;
     void *bounce = NULL;
-    if (posix_memalign(&bounce, PVALS_PAGE, cap) != 0) {
+    if (posix_memalign(&bounce, PVALS_ALIGN, cap) != 0) {
         errno = ENOMEM;
         return -1;
     }
