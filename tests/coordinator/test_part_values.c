@@ -11,8 +11,12 @@
  *   resumed_keeps      half the groups in the file before the writer is
  *                      opened (a restart): the other half written, the
  *                      first half's bytes are still there
- *   cached_fallback    no writer (NULL): the same result through the fd */
+ *   cached_fallback    no writer (NULL): the same result through the fd
+ *   threads_at_once    four threads write neighbouring groups at once (the
+ *                      writer threads of a table): the shared blocks keep
+ *                      every group's bytes */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -156,12 +160,53 @@ static void cached_fallback(void **state)
     fx_check_close(&f);
 }
 
+#define NTHREADS 4u
+
+typedef struct writer_arg {
+    coord_pvals *pv;
+    const fixture *f;
+    uint32_t first; /* groups first, first + NTHREADS, ... */
+} writer_arg;
+
+static void *write_every_nth(void *arg)
+{
+    const writer_arg *w = arg;
+    const layout *l = &w->f->l;
+    for (uint32_t g = w->first; g < NG; g += NTHREADS)
+        if (coord_pvals_write(w->pv, w->f->fd, l->want + group_off(l, g) / 4,
+                              (size_t)sizes[g] * 4, group_off(l, g)) != 0)
+            return (void *)1;
+    return NULL;
+}
+
+static void threads_at_once(void **state)
+{
+    (void)state;
+    fixture f;
+    fx_open(&f);
+    coord_pvals *pv = fx_writer(&f);
+    pthread_t tid[NTHREADS];
+    writer_arg args[NTHREADS];
+    for (uint32_t t = 0; t < NTHREADS; t++) {
+        args[t] = (writer_arg){.pv = pv, .f = &f, .first = t};
+        assert_int_equal(pthread_create(&tid[t], NULL, write_every_nth, &args[t]), 0);
+    }
+    for (uint32_t t = 0; t < NTHREADS; t++) {
+        void *failed = NULL;
+        assert_int_equal(pthread_join(tid[t], &failed), 0);
+        assert_null(failed);
+    }
+    coord_pvals_free(pv);
+    fx_check_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest all[] = {
         cmocka_unit_test(direct_order_any),
         cmocka_unit_test(resumed_keeps),
         cmocka_unit_test(cached_fallback),
+        cmocka_unit_test(threads_at_once),
     };
     return cmocka_run_group_tests_name("coordinator_part_values", all, NULL, NULL);
 }
