@@ -170,6 +170,8 @@ typedef struct split_slice {
     uint32_t nbuckets;
     uint64_t *at;        /* nbuckets: counts, then next free slot per bucket */
     uint64_t *sat;       /* two steps: next free slot per span of buckets */
+    const uint64_t *next_first; /* fd scatter: the next thread's first slot
+                                   per unit (saved before), NULL for the last */
     part_split *s;
     int scatter;         /* 0 count, 1 scatter to buckets, 2 to spans */
 } split_slice;
@@ -227,12 +229,22 @@ static void split_buckets(const split_slice *sl, const void *keys, uint32_t cnt)
                                        sl->nbuckets);
 }
 
+/* A scatter from a keys file: the end of sl's slots in unit u (a bucket,
+ * or with scatter 2 a span of SPLIT_SPAN buckets), the next thread's first
+ * slot there, or for the last thread the unit's end. */
+static uint64_t slot_end(const split_slice *sl, uint32_t u)
+{
+    if (sl->next_first)
+        return sl->next_first[u];
+    uint64_t b = sl->scatter == 2 ? ((uint64_t)u + 1) * SPLIT_SPAN : (uint64_t)u + 1;
+    return sl->s->start[b < sl->nbuckets ? b : sl->nbuckets];
+}
+
 /* Keys [first, first + cnt) of sl, at keys (keys[0] is key first), cnt at
  * most SPLIT_READ_KEYS: their buckets first, then the count or scatter. */
 static void split_chunk(split_slice *sl, const void *keys, uint32_t first, uint32_t cnt)
 {
     const unsigned ks = sl->ksize;
-    const uint64_t n = sl->s->start ? sl->s->start[sl->nbuckets] : 0;
     split_buckets(sl, keys, cnt);
     if (!sl->scatter) {
         for (uint32_t j = 0; j < cnt; j++)
@@ -241,12 +253,13 @@ static void split_chunk(split_slice *sl, const void *keys, uint32_t first, uint3
     }
     for (uint32_t j = 0; j < cnt; j++) {
         uint64_t k = key_at(keys, ks, j);
-        uint32_t b = sl->bid[j];
-        uint64_t at = sl->scatter == 2 ? sl->sat[b / SPLIT_SPAN]++ : sl->at[b]++;
+        uint32_t u = sl->scatter == 2 ? sl->bid[j] / SPLIT_SPAN : sl->bid[j];
+        uint64_t at = sl->scatter == 2 ? sl->sat[u]++ : sl->at[u]++;
         /* Read twice from a file, the keys may have moved between the
-         * count and now: never a slot past the arrays (split_check then
+         * count and now: never a slot outside this thread's own, so no
+         * slot is written twice or by two threads (split_filled then
          * fails the split). */
-        if (sl->fd >= 0 && at >= n) {
+        if (sl->fd >= 0 && at >= slot_end(sl, u)) {
             sl->failed = -2;
             continue;
         }
@@ -420,6 +433,8 @@ static int split_two_steps(split_slice *sl, unsigned nt, part_split *s, uint32_t
     }
     if (sat0)
         memcpy(sat0, sat, (size_t)nt * nspans * sizeof *sat0);
+    for (unsigned t = 0; sat0 && t + 1 < nt; t++)
+        sl[t].next_first = sat0 + (size_t)(t + 1) * nspans;
     run_threads(nt, split_run, args);
     int rc = sat0 ? split_filled(sl, nt, sat0, nspans, s, nbuckets, SPLIT_SPAN) : PH_OK;
     free(sat0);
@@ -476,6 +491,8 @@ static int split_passes(split_slice *sl, unsigned nt, part_split *s, uint32_t nb
         return PH_EINVAL; /* cannot happen: every key was counted */
     if (sl[0].fd >= 0)
         memcpy(at0, sl[0].at, (size_t)nt * nbuckets * sizeof *at0);
+    for (unsigned t = 0; sl[0].fd >= 0 && t + 1 < nt; t++)
+        sl[t].next_first = at0 + (size_t)(t + 1) * nbuckets;
     for (unsigned t = 0; t < nt; t++)
         sl[t].scatter = 1;
     run_threads(nt, split_run, args);

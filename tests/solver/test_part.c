@@ -459,6 +459,36 @@ static void test_split_from_file(void **state)
     free(keys);
 }
 
+/* A keys file whose keys differ between the count and the scatter (here
+ * /dev/urandom, which gives other keys at every read): every thread count,
+ * one step and two, 4- and 8-byte keys, the split fails as a changed file
+ * and nothing is returned; no slot is written out of bounds (ASan) or by
+ * two threads (TSan). */
+static void test_split_keys_move(void **state)
+{
+    (void)state;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        skip();
+    const uint32_t n = 100000, nbs[] = {1000, 20000};
+    for (unsigned ks = 4; ks <= 8; ks += 4)
+        for (unsigned c = 0; c < 2; c++)
+            for (unsigned threads = 1; threads <= 3; threads += 2) {
+                uint64_t *start = NULL;
+                uint32_t *pos = NULL;
+                void *gk = NULL;
+                ph_err err = {0};
+                assert_int_equal(ph_part_split_fd(fd, "/dev/urandom", ks, n, 1, nbs[c], threads,
+                                                  &start, &gk, &pos, &err),
+                                 PH_EINVAL);
+                assert_non_null(strstr(err.msg, "/dev/urandom: changed while being read"));
+                assert_null(start);
+                assert_null(pos);
+                assert_null(gk);
+            }
+    close(fd);
+}
+
 /* The same group by group with 64-bit keys that differ only in their
  * high half: the groups give ph_part_solve64's table, and a tampered key
  * (one high bit) is caught by the check. */
@@ -725,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_groups_same_table64),
         cmocka_unit_test(test_split_one_and_two_steps),
         cmocka_unit_test(test_split_from_file),
+        cmocka_unit_test(test_split_keys_move),
         cmocka_unit_test(test_image_stream),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_keys_map_changed),
