@@ -288,6 +288,15 @@ static void files_in(big_files *f, const char *name)
     hx_mkdir(f->in);
 }
 
+/* IN/big.keys of n keys (salt and dup as hx_write_keys) submitted as a
+ * bulk job into OUT; token its token. */
+static void submit_big(big_files *f, uint32_t n, uint32_t salt, bool dup, char token[17])
+{
+    files_in(f, "big.keys");
+    hx_write_keys(f->keys, n, salt, dup);
+    assert_true(hx_submit_bulk(f->in, f->out, token));
+}
+
 /* A phclient run's exit code rc is 0, else its output, its stderr and the
  * coordinator's log are shown and the test fails. */
 static void client_ok(int rc)
@@ -467,10 +476,8 @@ static void big_worker_killed(void **state)
     pid_t victim = cluster_up(&(big_cluster){.small_groups = true, .workers = 1,
                                              .delay_ms = "400"});
     big_files f;
-    files_in(&f, "big.keys");
-    hx_write_keys(f.keys, 2000000, 29, false);
     char token[17];
-    assert_true(hx_submit_bulk(f.in, f.out, token));
+    submit_big(&f, 2000000, 29, false, token);
     wait_parts_done(2); /* the victim is working: it holds its next groups */
     kill(victim, SIGKILL);
     assert_int_equal(hx_wait(victim, HX_HANG_MS), 128 + SIGKILL);
@@ -505,10 +512,8 @@ static void big_group_timeout(void **state)
     cluster_up(&(big_cluster){.small_groups = true, .workers = 1, .delay_ms = "100000",
                               .extra = &extra});
     big_files f;
-    files_in(&f, "big.keys");
-    hx_write_keys(f.keys, 1100000, 89, false);
     char token[17];
-    assert_true(hx_submit_bulk(f.in, f.out, token));
+    submit_big(&f, 1100000, 89, false, token);
     char *j = wait_token_exit(token, 2);
     assert_non_null(strstr(j, "big.keys: buckets "));
     assert_non_null(strstr(j, "timed out after 500 ms 1 times; given up"));
@@ -896,10 +901,8 @@ static void big_file_changed(void **state)
     (void)state;
     cluster_up(&(big_cluster){.small_groups = true, .workers = 1, .delay_ms = "100"});
     big_files f;
-    files_in(&f, "big.keys");
-    hx_write_keys(f.keys, 1200000, 37, false);
     char token[17];
-    assert_true(hx_submit_bulk(f.in, f.out, token));
+    submit_big(&f, 1200000, 37, false, token);
     wait_parts_done(1);
     assert_int_equal(truncate(f.keys, 4 * 1000000), 0);
     char *j = wait_token_exit(token, 2);
@@ -915,10 +918,8 @@ static void big_duplicate_key(void **state)
     (void)state;
     cluster_up(&(big_cluster){.small_groups = true, .workers = 2});
     big_files f;
-    files_in(&f, "big.keys");
-    hx_write_keys(f.keys, 1500000, 41, true); /* the last key repeats the first */
     char token[17];
-    assert_true(hx_submit_bulk(f.in, f.out, token));
+    submit_big(&f, 1500000, 41, true, token); /* the last key repeats the first */
     char *j = wait_token_exit(token, 2);
     assert_non_null(strstr(j, "duplicate key"));
     assert_non_null(strstr(j, "big.keys"));
