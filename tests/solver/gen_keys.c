@@ -178,3 +178,11 @@ int gen_keys_write(const char *path, const uint32_t *v, uint32_t n)
         rc = -1;
     return rc;
 }
+
+uint64_t *gen_keys_wide(const uint32_t *keys, uint32_t n)
+{
+    uint64_t *w = malloc((size_t)n * 8);
+    for (uint32_t i = 0; w && i < n; i++)
+        w[i] = (uint64_t)keys[i] << 32 | (keys[i] ^ 0x5a5a5a5au);
+    return w;
+}

@@ -46,6 +46,10 @@ void gen_keys_shuffle(uint32_t *v, uint32_t n, uint64_t seed);
 uint32_t *gen_keys(gen_kind kind, uint32_t n, uint64_t seed);
 const char *gen_kind_name(gen_kind kind);
 
+/* 64-bit keys made of keys[i] in both halves (the low one scrambled), so
+ * they are unique wherever keys[] is; NULL on allocation failure. */
+uint64_t *gen_keys_wide(const uint32_t *keys, uint32_t n);
+
 /* Write v as a raw little-endian keys file.  0 on success, -1 on error. */
 int gen_keys_write(const char *path, const uint32_t *v, uint32_t n);
 

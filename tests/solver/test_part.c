@@ -355,14 +355,11 @@ static void split_check(const void *keys, unsigned ks, uint32_t n, uint32_t nb, 
     *pos_out = pos;
 }
 
-/* 64-bit keys made of keys[i] in both halves (the low one scrambled), so
- * they are unique wherever keys[] is; malloc'd, the caller frees. */
+/* gen_keys_wide of keys, asserted allocated; the caller frees. */
 static uint64_t *wide_keys(const uint32_t *keys, uint32_t n)
 {
-    uint64_t *w = malloc((size_t)n * 8);
+    uint64_t *w = gen_keys_wide(keys, n);
     assert_non_null(w);
-    for (uint32_t i = 0; i < n; i++)
-        w[i] = (uint64_t)keys[i] << 32 | (keys[i] ^ 0x5a5a5a5au);
     return w;
 }
 

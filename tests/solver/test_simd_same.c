@@ -36,15 +36,6 @@ static void put(FILE *f, const void *data, size_t len)
     assert_int_equal(fwrite(data, 1, len, f), len);
 }
 
-static uint64_t *wide(const uint32_t *keys, uint32_t n)
-{
-    uint64_t *w = malloc((size_t)n * 8);
-    assert_non_null(w);
-    for (uint32_t i = 0; i < n; i++)
-        w[i] = (uint64_t)keys[i] << 32 | (keys[i] ^ 0x5a5a5a5au);
-    return w;
-}
-
 /* The split's arrays, one step (few buckets) and two (many), from memory
  * and from a keys file (keys_path holds the same keys). */
 static void dump_split(FILE *f, const void *keys, unsigned ks, uint32_t nb,
@@ -82,6 +73,16 @@ static void put_part(FILE *f, const ph_part_table *t)
     put(f, t->assigned, (size_t)t->nverts * sizeof *t->assigned);
 }
 
+/* The group check's verdict and message. */
+static void put_check(FILE *f, const ph_part_group *g, const uint32_t *seeds,
+                      const uint32_t *vals)
+{
+    ph_err err = {0};
+    int rc = ph_part_check_group(g, seeds, vals, &err);
+    put(f, &rc, sizeof rc);
+    put(f, err.msg, sizeof err.msg);
+}
+
 /* The group check of t's first buckets with each key's position wrong in
  * turn, then each value: the verdicts and their messages. */
 static void dump_checks(FILE *f, const ph_part_table *t, const uint32_t *keys)
@@ -103,19 +104,13 @@ static void dump_checks(FILE *f, const ph_part_table *t, const uint32_t *keys)
     uint64_t nv = ph_part_base(t, ngroup);
     for (uint64_t e = 0; e < start[ngroup]; e++) {
         pos[e] ^= 1;
-        memset(&err, 0, sizeof err);
-        int rc = ph_part_check_group(&g, seeds, vals, &err);
+        put_check(f, &g, seeds, vals);
         pos[e] ^= 1;
-        put(f, &rc, sizeof rc);
-        put(f, err.msg, sizeof err.msg);
     }
     for (uint64_t x = 0; x < nv; x++) {
         vals[x] ^= 0x10;
-        memset(&err, 0, sizeof err);
-        int rc = ph_part_check_group(&g, seeds, vals, &err);
+        put_check(f, &g, seeds, vals);
         vals[x] ^= 0x10;
-        put(f, &rc, sizeof rc);
-        put(f, err.msg, sizeof err.msg);
     }
     free(start);
     free(pos);
@@ -142,7 +137,8 @@ static void dump(const char *path)
 {
     uint32_t *keys = gen_keys(GEN_SHUFFLED, SIMD_KEYS, 91);
     assert_non_null(keys);
-    uint64_t *keys64 = wide(keys, SIMD_KEYS);
+    uint64_t *keys64 = gen_keys_wide(keys, SIMD_KEYS);
+    assert_non_null(keys64);
     char k32[4200], k64[4200];
     snprintf(k32, sizeof k32, "%s.k32", path);
     snprintf(k64, sizeof k64, "%s.k64", path);
