@@ -1,6 +1,7 @@
-/* bench_line: measured, not built - an order-preserving table where a key
- * needs ONE cache line of values, against ph_part (two random value reads
- * per key) on the same keys in the same process.
+/* bench_line: an experimental order-preserving table, measured and not
+ * adopted (docs/BENCHMARKS.md, "Lookup: one cache line per key"), where a
+ * key needs ONE cache line of values, against ph_part (two random value
+ * reads per key) on the same keys in the same process.
  *
  * Layout:
  *   level 1  hash h -> bucket of ~KEYS_PER_BUCKET keys; an 8-byte entry per
