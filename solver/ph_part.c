@@ -25,6 +25,7 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define PART_CHECK_AVX512 1
+#define PART_NT_STORES 1 /* SSE2: every x86-64 */
 #endif
 
 /* AVX-512 (64-bit multiplies, masked loads, gathers) for the split's
@@ -172,6 +173,7 @@ typedef struct split_slice {
     uint64_t *sat;       /* two steps: next free slot per span of buckets */
     const uint64_t *next_first; /* fd scatter: the next thread's first slot
                                    per unit (saved before), NULL for the last */
+    struct split_wc *wc; /* two steps: a line of keys and positions per span */
     part_split *s;
     int scatter;         /* 0 count, 1 scatter to buckets, 2 to spans */
 } split_slice;
@@ -193,6 +195,88 @@ typedef struct split_slice {
  * result is the one-step split's. */
 #define SPLIT_DIRECT_MAX 4096u
 #define SPLIT_SPAN 64u
+
+/* The scatter to spans writes each span's keys and positions through a
+ * buffer of SPLIT_WC_SLOTS slots (one 64-byte line of positions) that goes
+ * out whole, bypassing the caches (non-temporal stores), once its slots
+ * are in: a line written piecemeal is first read from memory, and the
+ * spans' lines are evicted long before they are full, so the scatter paid
+ * for every line twice.  A thread's first and last lines of a span (shared
+ * with the thread before or after it) go out with ordinary stores. */
+#define SPLIT_WC_SLOTS 16u
+
+typedef struct split_wc {
+    _Alignas(64) uint64_t k[SPLIT_WC_SLOTS]; /* keys, as uint32 when 4 bytes */
+    uint32_t pos[SPLIT_WC_SLOTS];
+    uint32_t lo;         /* the first slot buffered in this line */
+} split_wc;
+
+/* Slots [from, to) of the line of w, the slots from slot `line` on. */
+static void wc_flush(part_split *s, const split_wc *w, uint64_t line, unsigned from, unsigned to)
+{
+    const unsigned ks = s->ksize;
+    char *kd = (char *)s->keys + line * ks;
+    uint32_t *pd = s->pos + line;
+#ifdef PART_NT_STORES
+    if (from == 0 && to == SPLIT_WC_SLOTS) { /* the arrays are 64-byte aligned (big_alloc) */
+        const __m128i *ks_src = (const __m128i *)(const void *)w->k;
+        const __m128i *ps_src = (const __m128i *)(const void *)w->pos;
+        for (unsigned q = 0; q < SPLIT_WC_SLOTS * ks / 16; q++)
+            _mm_stream_si128((__m128i *)(void *)kd + q, _mm_load_si128(ks_src + q));
+        for (unsigned q = 0; q < SPLIT_WC_SLOTS * 4 / 16; q++)
+            _mm_stream_si128((__m128i *)(void *)pd + q, _mm_load_si128(ps_src + q));
+        return;
+    }
+#endif
+    memcpy(kd + (size_t)from * ks, (const char *)w->k + (size_t)from * ks,
+           (size_t)(to - from) * ks);
+    memcpy(pd + from, w->pos + from, (size_t)(to - from) * 4);
+}
+
+static uint64_t slot_end(const split_slice *sl, uint32_t u);
+
+/* Keys [first, first + cnt) of sl to their spans through the buffers
+ * (their buckets in sl->bid).  Read from a file, a slot outside this
+ * thread's own (the keys moved since the count) fails the split, as in
+ * split_chunk, before anything is buffered for it. */
+static void split_spans_wc(split_slice *sl, const void *keys, uint32_t first, uint32_t cnt)
+{
+    const unsigned ks = sl->ksize;
+    for (uint32_t j = 0; j < cnt; j++) {
+        uint32_t sp = sl->bid[j] / SPLIT_SPAN;
+        uint64_t at = sl->sat[sp]++;
+        if (sl->fd >= 0 && at >= slot_end(sl, sp)) {
+            sl->failed = -2;
+            return;
+        }
+        split_wc *w = &sl->wc[sp];
+        unsigned i = (unsigned)(at % SPLIT_WC_SLOTS);
+        if (ks == 8)
+            w->k[i] = key_at(keys, 8, j);
+        else
+            ((uint32_t *)(void *)w->k)[i] = (uint32_t)key_at(keys, 4, j);
+        w->pos[i] = first + j;
+        if (i == SPLIT_WC_SLOTS - 1) {
+            wc_flush(sl->s, w, at + 1 - SPLIT_WC_SLOTS, w->lo, SPLIT_WC_SLOTS);
+            w->lo = 0;
+        }
+    }
+}
+
+/* The end of a thread's scatter to spans: each span's last, partial line
+ * out, and the non-temporal stores ordered before the threads are joined. */
+static void split_spans_wc_done(split_slice *sl, uint32_t nspans)
+{
+    for (uint32_t sp = 0; !sl->failed && sp < nspans; sp++) {
+        const split_wc *w = &sl->wc[sp];
+        unsigned hi = (unsigned)(sl->sat[sp] % SPLIT_WC_SLOTS);
+        if (hi > w->lo)
+            wc_flush(sl->s, w, sl->sat[sp] - hi, w->lo, hi);
+    }
+#ifdef PART_NT_STORES
+    _mm_sfence();
+#endif
+}
 
 #ifdef PART_CHECK_AVX512
 /* bid[j] = the bucket of keys[j], j < cnt, 8 keys at a time. */
@@ -246,6 +330,10 @@ static void split_chunk(split_slice *sl, const void *keys, uint32_t first, uint3
 {
     const unsigned ks = sl->ksize;
     split_buckets(sl, keys, cnt);
+    if (sl->scatter == 2 && sl->wc) {
+        split_spans_wc(sl, keys, first, cnt);
+        return;
+    }
     if (!sl->scatter) {
         for (uint32_t j = 0; j < cnt; j++)
             sl->at[sl->bid[j]]++;
@@ -314,6 +402,8 @@ static void *split_run(void *arg)
         else if (split_read(sl, (uint32_t)i, cnt) == 0)
             split_chunk(sl, sl->buf, (uint32_t)i, cnt);
     }
+    if (sl->scatter == 2 && sl->wc)
+        split_spans_wc_done(sl, (sl->nbuckets + SPLIT_SPAN - 1) / SPLIT_SPAN);
     return NULL;
 }
 
@@ -421,9 +511,15 @@ static int split_two_steps(split_slice *sl, unsigned nt, part_split *s, uint32_t
             widest = s->start[b1] - s->start[b0];
     }
     void *args[SPLIT_MAX_THREADS];
+    /* The buffers are advice: without them each key goes straight to its
+     * slot. */
+    split_wc *wc = aligned_alloc(64, (size_t)nt * nspans * sizeof *wc);
     for (unsigned t = 0; t < nt; t++) {
         sl[t].sat = sat + (size_t)t * nspans;
         sl[t].scatter = 2;
+        sl[t].wc = wc ? wc + (size_t)t * nspans : NULL;
+        for (uint32_t g = 0; wc && g < nspans; g++)
+            sl[t].wc[g].lo = (uint32_t)(sl[t].sat[g] % SPLIT_WC_SLOTS);
         args[t] = &sl[t];
     }
     uint64_t *sat0 = sl[0].fd >= 0 ? malloc((size_t)nt * nspans * sizeof *sat0) : NULL;
@@ -437,6 +533,9 @@ static int split_two_steps(split_slice *sl, unsigned nt, part_split *s, uint32_t
         sl[t].next_first = sat0 + (size_t)(t + 1) * nspans;
     run_threads(nt, split_run, args);
     int rc = sat0 ? split_filled(sl, nt, sat0, nspans, s, nbuckets, SPLIT_SPAN) : PH_OK;
+    for (unsigned t = 0; t < nt; t++)
+        sl[t].wc = NULL;
+    free(wc);
     free(sat0);
     free(sat);
     if (rc)
@@ -849,7 +948,12 @@ static void run_threads(unsigned nt, void *(*fn)(void *), void *const *args)
 
 static void *big_alloc(size_t bytes, int zero)
 {
-    void *p = zero ? calloc(1, bytes ? bytes : 1) : malloc(bytes ? bytes : 1);
+    /* 64-byte aligned: the split writes whole lines of it (split_wc). */
+    void *p = NULL;
+    if (zero)
+        p = calloc(1, bytes ? bytes : 1);
+    else if (posix_memalign(&p, 64, bytes ? bytes : 1) != 0)
+        p = NULL;
 #ifdef MADV_HUGEPAGE
     if (p && bytes >= 2 * HUGE_PAGE) {
         uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
