@@ -483,15 +483,12 @@ static int split_filled(const split_slice *sl, unsigned nt, const uint64_t *slot
     return PH_OK;
 }
 
-/* After the count: bucket starts, each thread's slots in each span (span
- * g: thread 0's keys first, then thread 1's, ...), the scatter to spans,
- * then spans to buckets (see SPLIT_SPAN). */
-static int split_two_steps(split_slice *sl, unsigned nt, part_split *s, uint32_t nbuckets)
+/* After the count: bucket starts, and each thread's first slot in each
+ * span into sat (span g: thread 0's keys first, then thread 1's, ...);
+ * the most keys a span holds. */
+static uint64_t spans_lay_out(const split_slice *sl, unsigned nt, part_split *s,
+                              uint32_t nbuckets, uint32_t nspans, uint64_t *sat)
 {
-    uint32_t nspans = (nbuckets + SPLIT_SPAN - 1) / SPLIT_SPAN;
-    uint64_t *sat = malloc((size_t)nt * nspans * sizeof *sat);
-    if (!sat)
-        return PH_ENOMEM;
     uint64_t next = 0, widest = 0;
     for (uint32_t b = 0; b < nbuckets; b++) {
         s->start[b] = next;
@@ -510,37 +507,18 @@ static int split_two_steps(split_slice *sl, unsigned nt, part_split *s, uint32_t
         if (s->start[b1] - s->start[b0] > widest)
             widest = s->start[b1] - s->start[b0];
     }
-    void *args[SPLIT_MAX_THREADS];
-    /* The buffers are advice: without them each key goes straight to its
-     * slot. */
-    split_wc *wc = aligned_alloc(64, (size_t)nt * nspans * sizeof *wc);
-    for (unsigned t = 0; t < nt; t++) {
-        sl[t].sat = sat + (size_t)t * nspans;
-        sl[t].scatter = 2;
-        sl[t].wc = wc ? wc + (size_t)t * nspans : NULL;
-        for (uint32_t g = 0; wc && g < nspans; g++)
-            sl[t].wc[g].lo = (uint32_t)(sl[t].sat[g] % SPLIT_WC_SLOTS);
-        args[t] = &sl[t];
-    }
-    uint64_t *sat0 = sl[0].fd >= 0 ? malloc((size_t)nt * nspans * sizeof *sat0) : NULL;
-    if (sl[0].fd >= 0 && !sat0) {
-        free(sat);
-        return PH_ENOMEM;
-    }
-    if (sat0)
-        memcpy(sat0, sat, (size_t)nt * nspans * sizeof *sat0);
-    for (unsigned t = 0; sat0 && t + 1 < nt; t++)
-        sl[t].next_first = sat0 + (size_t)(t + 1) * nspans;
-    run_threads(nt, split_run, args);
-    int rc = sat0 ? split_filled(sl, nt, sat0, nspans, s, nbuckets, SPLIT_SPAN) : PH_OK;
-    for (unsigned t = 0; t < nt; t++)
-        sl[t].wc = NULL;
-    free(wc);
-    free(sat0);
-    free(sat);
-    if (rc)
-        return rc;
+    return widest;
+}
+
+/* The second step on nt threads: each span, at most widest keys, to its
+ * buckets.  PH_EINVAL when a bucket's keys did not fill its slots (a keys
+ * file changed between the passes). */
+static int spans_regroup(const split_slice *sl, unsigned nt, part_split *s, uint32_t nbuckets,
+                         uint64_t widest)
+{
     split_regroup rg[SPLIT_MAX_THREADS];
+    void *args[SPLIT_MAX_THREADS];
+    int rc = PH_OK;
     for (unsigned t = 0; t < nt; t++) {
         rg[t] = (split_regroup){.s = s, .seed = sl[t].seed, .nbuckets = nbuckets, .first = t,
                                 .step = nt, .tk = malloc((size_t)widest * s->ksize + 8),
@@ -558,6 +536,46 @@ static int split_two_steps(split_slice *sl, unsigned nt, part_split *s, uint32_t
             rc = PH_EINVAL;
     }
     return rc;
+}
+
+/* After the count: the slots of each span (spans_lay_out), the scatter to
+ * spans, then spans to buckets (spans_regroup; see SPLIT_SPAN).  Read from
+ * a keys file, each thread's first slots are kept to bound and check its
+ * scatter. */
+static int split_two_steps(split_slice *sl, unsigned nt, part_split *s, uint32_t nbuckets)
+{
+    uint32_t nspans = (nbuckets + SPLIT_SPAN - 1) / SPLIT_SPAN;
+    size_t bytes = (size_t)nt * nspans * sizeof(uint64_t);
+    uint64_t *sat = malloc(bytes), *sat0 = sl[0].fd >= 0 ? malloc(bytes) : NULL;
+    if (!sat || (sl[0].fd >= 0 && !sat0)) {
+        free(sat);
+        free(sat0);
+        return PH_ENOMEM;
+    }
+    uint64_t widest = spans_lay_out(sl, nt, s, nbuckets, nspans, sat);
+    if (sat0)
+        memcpy(sat0, sat, bytes);
+    /* The buffers are advice: without them each key goes straight to its
+     * slot. */
+    split_wc *wc = aligned_alloc(64, (size_t)nt * nspans * sizeof *wc);
+    void *args[SPLIT_MAX_THREADS];
+    for (unsigned t = 0; t < nt; t++) {
+        sl[t].sat = sat + (size_t)t * nspans;
+        sl[t].next_first = sat0 && t + 1 < nt ? sat0 + (size_t)(t + 1) * nspans : NULL;
+        sl[t].wc = wc ? wc + (size_t)t * nspans : NULL;
+        for (uint32_t g = 0; wc && g < nspans; g++)
+            sl[t].wc[g].lo = (uint32_t)(sl[t].sat[g] % SPLIT_WC_SLOTS);
+        sl[t].scatter = 2;
+        args[t] = &sl[t];
+    }
+    run_threads(nt, split_run, args);
+    int rc = sat0 ? split_filled(sl, nt, sat0, nspans, s, nbuckets, SPLIT_SPAN) : PH_OK;
+    for (unsigned t = 0; t < nt; t++)
+        sl[t].wc = NULL;
+    free(wc);
+    free(sat0);
+    free(sat);
+    return rc ? rc : spans_regroup(sl, nt, s, nbuckets, widest);
 }
 
 /* The count, then the scatter (in two steps with many buckets) of the
