@@ -24,6 +24,7 @@
 #include "ph_keys_map.h"
 #include "ph_image.h"
 #include "ph_part.h"
+#include "test_util.h"
 
 /* Independent check of the whole table; returns the number of bad keys. */
 static uint32_t check_table(const ph_part_table *t, const uint32_t *keys, uint32_t n)
@@ -421,8 +422,9 @@ static void test_split_from_file(void **state)
     const uint32_t n = 200000;
     uint32_t *keys = gen_keys(GEN_SHUFFLED, n, 78);
     uint64_t *keys64 = wide_keys(keys, n);
-    char path[] = "/tmp/ph_test_part_XXXXXX.keys";
-    int fd = mkstemps(path, 5);
+    char path[4200];
+    tu_path(path, sizeof path, "split.keys");
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     assert_true(fd >= 0);
     const uint32_t nbs[] = {1000, 20000}; /* one step, two */
     for (unsigned ks = 4; ks <= 8; ks += 4) {
@@ -707,10 +709,8 @@ static void test_split_done(void **state)
 static void test_keys_map_changed(void **state)
 {
     (void)state;
-    char path[] = "/tmp/ph_test_part_XXXXXX.keys";
-    int fd = mkstemps(path, 5);
-    assert_true(fd >= 0);
-    close(fd);
+    char path[4200];
+    tu_path(path, sizeof path, "changed.keys");
     uint32_t *keys = gen_keys(GEN_RANDOM, 1000, 3);
     assert_int_equal(gen_keys_write(path, keys, 1000), 0);
     ph_keys_map m;
@@ -758,5 +758,5 @@ int main(void)
         cmocka_unit_test(test_keys_map_changed),
         cmocka_unit_test(test_split_done),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, tu_setup, tu_teardown);
 }
