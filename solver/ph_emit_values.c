@@ -145,7 +145,9 @@ static void emit_member_checks(ph_sb *b, const emit_ctx *c, const emit_values_sr
 
 /* Non-members: each member's neighbour (key + 1) and 100,000 random keys,
  * members among them skipped by binary search over a sorted copy of the
- * keys; every operation must refuse them. */
+ * keys; every operation must refuse them.  The loop counts in 64 bits: a
+ * table of more than 2^32 - 100,000 keys would wrap a 32-bit bound and
+ * try next to none. */
 static void emit_nonmember_checks(ph_sb *b, const emit_ctx *c, const emit_values_src *src)
 {
     const char *s = c->sym, *k = c->ktype, *n = src->count, *keys = src->keys;
@@ -158,7 +160,7 @@ static void emit_nonmember_checks(ph_sb *b, const emit_ctx *c, const emit_values
                  "    qsort(vsorted, %s, sizeof *vsorted, %s_cmp);\n"
                  "    unsigned long outside = 0;\n"
                  "    uint64_t y = 0x2545f4914f6cdd1dull;\n"
-                 "    for (uint32_t i = 0; i < %s + 100000u; i++) {\n"
+                 "    for (uint64_t i = 0; i < (uint64_t)%s + 100000u; i++) {\n"
                  "        %s key;\n"
                  "        if (i < %s)\n            key = %s[i] + 1u;\n"
                  "        else {\n            y ^= y << 13;\n            y ^= y >> 7;\n"
