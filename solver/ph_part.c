@@ -196,13 +196,13 @@ typedef struct split_slice {
 #define SPLIT_DIRECT_MAX 4096u
 #define SPLIT_SPAN 64u
 
-/* The scatter to spans writes each span's keys and positions through a
- * buffer of SPLIT_WC_SLOTS slots (one 64-byte line of positions) that goes
- * out whole, bypassing the caches (non-temporal stores), once its slots
- * are in: a line written piecemeal is first read from memory, and the
- * spans' lines are evicted long before they are full, so the scatter paid
- * for every line twice.  A thread's first and last lines of a span (shared
- * with the thread before or after it) go out with ordinary stores. */
+/* Both steps write each span's (then each bucket's) keys and positions
+ * through a buffer of SPLIT_WC_SLOTS slots (one 64-byte line of positions)
+ * that goes out whole, bypassing the caches (non-temporal stores), once
+ * its slots are in: a line written piecemeal is first read from memory,
+ * and the lines are evicted long before they are full, so the scatter paid
+ * for every line twice.  A thread's first and last lines of a span or
+ * bucket (shared with its neighbours) go out with ordinary stores. */
 #define SPLIT_WC_SLOTS 16u
 
 typedef struct split_wc {
@@ -233,6 +233,30 @@ static void wc_flush(part_split *s, const split_wc *w, uint64_t line, unsigned f
     memcpy(pd + from, w->pos + from, (size_t)(to - from) * 4);
 }
 
+/* Slot `at` (of w's line) gets key and position; a line whose slots are
+ * all in goes out. */
+static inline void wc_put(part_split *s, split_wc *w, uint64_t at, uint64_t key, uint32_t pos)
+{
+    unsigned i = (unsigned)(at % SPLIT_WC_SLOTS);
+    if (s->ksize == 8)
+        w->k[i] = key;
+    else
+        ((uint32_t *)(void *)w->k)[i] = (uint32_t)key;
+    w->pos[i] = pos;
+    if (i == SPLIT_WC_SLOTS - 1) {
+        wc_flush(s, w, at + 1 - SPLIT_WC_SLOTS, w->lo, SPLIT_WC_SLOTS);
+        w->lo = 0;
+    }
+}
+
+/* The last, partial line of w, whose next free slot is next. */
+static void wc_rest(part_split *s, const split_wc *w, uint64_t next)
+{
+    unsigned hi = (unsigned)(next % SPLIT_WC_SLOTS);
+    if (hi > w->lo)
+        wc_flush(s, w, next - hi, w->lo, hi);
+}
+
 static uint64_t slot_end(const split_slice *sl, uint32_t u);
 
 /* Keys [first, first + cnt) of sl to their spans through the buffers
@@ -249,17 +273,7 @@ static void split_spans_wc(split_slice *sl, const void *keys, uint32_t first, ui
             sl->failed = -2;
             return;
         }
-        split_wc *w = &sl->wc[sp];
-        unsigned i = (unsigned)(at % SPLIT_WC_SLOTS);
-        if (ks == 8)
-            w->k[i] = key_at(keys, 8, j);
-        else
-            ((uint32_t *)(void *)w->k)[i] = (uint32_t)key_at(keys, 4, j);
-        w->pos[i] = first + j;
-        if (i == SPLIT_WC_SLOTS - 1) {
-            wc_flush(sl->s, w, at + 1 - SPLIT_WC_SLOTS, w->lo, SPLIT_WC_SLOTS);
-            w->lo = 0;
-        }
+        wc_put(sl->s, &sl->wc[sp], at, key_at(keys, ks, j), first + j);
     }
 }
 
@@ -267,12 +281,8 @@ static void split_spans_wc(split_slice *sl, const void *keys, uint32_t first, ui
  * out, and the non-temporal stores ordered before the threads are joined. */
 static void split_spans_wc_done(split_slice *sl, uint32_t nspans)
 {
-    for (uint32_t sp = 0; !sl->failed && sp < nspans; sp++) {
-        const split_wc *w = &sl->wc[sp];
-        unsigned hi = (unsigned)(sl->sat[sp] % SPLIT_WC_SLOTS);
-        if (hi > w->lo)
-            wc_flush(sl->s, w, sl->sat[sp] - hi, w->lo, hi);
-    }
+    for (uint32_t sp = 0; !sl->failed && sp < nspans; sp++)
+        wc_rest(sl->s, &sl->wc[sp], sl->sat[sp]);
 #ifdef PART_NT_STORES
     _mm_sfence();
 #endif
@@ -299,18 +309,24 @@ PART_AVX512 static void buckets_avx512(const void *keys, unsigned ks, uint32_t c
 }
 #endif
 
-/* bid[j] = the bucket of keys[j], j < cnt (at most SPLIT_READ_KEYS). */
-static void split_buckets(const split_slice *sl, const void *keys, uint32_t cnt)
+/* bid[j] = the bucket of keys[j] (ks bytes each), j < cnt. */
+static void bucket_ids(const void *keys, unsigned ks, uint32_t cnt, uint64_t seed,
+                       uint32_t nbuckets, uint32_t *bid)
 {
 #ifdef PART_CHECK_AVX512
     if (ph_simd_avx512()) {
-        buckets_avx512(keys, sl->ksize, cnt, sl->seed, sl->nbuckets, sl->bid);
+        buckets_avx512(keys, ks, cnt, seed, nbuckets, bid);
         return;
     }
 #endif
     for (uint32_t j = 0; j < cnt; j++)
-        sl->bid[j] = ph_part_bucket_of(ph_part_mix(key_at(keys, sl->ksize, j) ^ sl->seed),
-                                       sl->nbuckets);
+        bid[j] = ph_part_bucket_of(ph_part_mix(key_at(keys, ks, j) ^ seed), nbuckets);
+}
+
+/* sl->bid[j] = the bucket of keys[j], j < cnt (at most SPLIT_READ_KEYS). */
+static void split_buckets(const split_slice *sl, const void *keys, uint32_t cnt)
+{
+    bucket_ids(keys, sl->ksize, cnt, sl->seed, sl->nbuckets, sl->bid);
 }
 
 /* A scatter from a keys file: the end of sl's slots in unit u (a bucket,
@@ -414,37 +430,69 @@ typedef struct split_regroup {
     uint32_t nbuckets, first, step;
     void *tk;            /* a span's keys and positions, copied aside */
     uint32_t *tp;
+    split_wc *wc;        /* SPLIT_SPAN: a line per bucket of the span, or NULL */
     int moved;           /* a bucket's keys did not fill its slots exactly
                             (a keys file changed between the passes) */
 } split_regroup;
+
+/* Keys of the regroup whose buckets are computed at a time. */
+#define REGROUP_CHUNK 2048u
+
+/* Span [b0, b1) of r, its cnt keys and positions copied aside, to its
+ * buckets (through the line buffers when r has them, as the scatter to
+ * spans: the span, 2 MB at the default sizes, is out of L2 by then). */
+static void regroup_span(split_regroup *r, uint32_t b0, uint32_t b1, uint64_t cnt)
+{
+    part_split *s = r->s;
+    const unsigned ks = s->ksize;
+    uint64_t next[SPLIT_SPAN];
+    uint32_t bid[REGROUP_CHUNK];
+    for (uint32_t b = b0; b < b1; b++) {
+        next[b - b0] = s->start[b];
+        if (r->wc)
+            r->wc[b - b0].lo = (uint32_t)(s->start[b] % SPLIT_WC_SLOTS);
+    }
+    for (uint64_t c0 = 0; c0 < cnt; c0 += REGROUP_CHUNK) {
+        uint32_t m = cnt - c0 < REGROUP_CHUNK ? (uint32_t)(cnt - c0) : REGROUP_CHUNK;
+        const void *kc = (const char *)r->tk + c0 * ks;
+        bucket_ids(kc, ks, m, r->seed, r->nbuckets, bid);
+        for (uint32_t j = 0; j < m; j++) {
+            uint32_t b = bid[j];
+            uint64_t at = next[b - b0]++;
+            if (at >= s->start[b + 1]) { /* only if the keys moved: see split_run */
+                r->moved = 1;
+                continue;
+            }
+            if (r->wc) {
+                wc_put(s, &r->wc[b - b0], at, key_at(kc, ks, j), r->tp[c0 + j]);
+            } else {
+                key_put(s->keys, ks, at, key_at(kc, ks, j));
+                s->pos[at] = r->tp[c0 + j];
+            }
+        }
+    }
+    for (uint32_t b = b0; b < b1; b++) {
+        if (r->wc)
+            wc_rest(s, &r->wc[b - b0], next[b - b0]);
+        r->moved |= next[b - b0] != s->start[b + 1];
+    }
+}
 
 static void *regroup_run(void *arg)
 {
     split_regroup *r = arg;
     part_split *s = r->s;
     const unsigned ks = s->ksize;
-    uint64_t next[SPLIT_SPAN];
     for (uint32_t b0 = r->first * SPLIT_SPAN; b0 < r->nbuckets; b0 += r->step * SPLIT_SPAN) {
         uint32_t b1 = r->nbuckets - b0 < SPLIT_SPAN ? r->nbuckets : b0 + SPLIT_SPAN;
         uint64_t lo = s->start[b0], cnt = s->start[b1] - lo;
         memcpy(r->tk, (char *)s->keys + lo * ks, (size_t)cnt * ks);
         memcpy(r->tp, s->pos + lo, (size_t)cnt * 4);
-        for (uint32_t b = b0; b < b1; b++)
-            next[b - b0] = s->start[b];
-        for (uint64_t j = 0; j < cnt; j++) {
-            uint64_t k = key_at(r->tk, ks, j);
-            uint32_t b = ph_part_bucket_of(ph_part_mix(k ^ r->seed), r->nbuckets);
-            uint64_t at = next[b - b0]++;
-            if (at >= s->start[b + 1]) { /* only if the keys moved: see split_run */
-                r->moved = 1;
-                continue;
-            }
-            key_put(s->keys, ks, at, k);
-            s->pos[at] = r->tp[j];
-        }
-        for (uint32_t b = b0; b < b1; b++)
-            r->moved |= next[b - b0] != s->start[b + 1];
+        regroup_span(r, b0, b1, cnt);
     }
+#ifdef PART_NT_STORES
+    _mm_sfence();
+#endif
     return NULL;
 }
 
@@ -522,7 +570,8 @@ static int spans_regroup(const split_slice *sl, unsigned nt, part_split *s, uint
     for (unsigned t = 0; t < nt; t++) {
         rg[t] = (split_regroup){.s = s, .seed = sl[t].seed, .nbuckets = nbuckets, .first = t,
                                 .step = nt, .tk = malloc((size_t)widest * s->ksize + 8),
-                                .tp = malloc((size_t)widest * 4 + 4)};
+                                .tp = malloc((size_t)widest * 4 + 4),
+                                .wc = aligned_alloc(64, SPLIT_SPAN * sizeof(split_wc))};
         args[t] = &rg[t];
         if (!rg[t].tk || !rg[t].tp)
             rc = PH_ENOMEM;
@@ -532,6 +581,7 @@ static int spans_regroup(const split_slice *sl, unsigned nt, part_split *s, uint
     for (unsigned t = 0; t < nt; t++) {
         free(rg[t].tk);
         free(rg[t].tp);
+        free(rg[t].wc);
         if (!rc && rg[t].moved)
             rc = PH_EINVAL;
     }
