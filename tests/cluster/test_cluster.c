@@ -133,10 +133,18 @@ static int start_coord(const char *bind, char *const extra[])
 
 /* One coordinator and two phworker commands: one with a thread on this
  * machine's first node, one with --all-nodes on a synthetic 2-node
- * topology (two node processes). */
+ * topology (two node processes).  The coordinator is on a port of its own
+ * (hx_coord_start_port): test_coordinator_restart brings it back there
+ * while the workers reconnect, and a port the kernel picked could be
+ * handed to one of their connections (or another test's) meanwhile. */
 static int setup_cluster(void **state)
 {
-    if (hx_setup(state) != 0 || start_coord(NULL, NULL) != 0)
+    static char bind[64];
+    if (hx_setup(state) != 0)
+        return -1;
+    hx_args c = {0};
+    hx_args_add(&c, "--allow-root", hx_root(), NULL);
+    if (hx_coord_start_port(bind, sizeof bind, &c, NULL, "coord.log") != 0)
         return -1;
     hx_args a = {0}, b = {0};
     hx_args_add(&a, "--threads", "1", NULL);

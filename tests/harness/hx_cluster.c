@@ -124,17 +124,23 @@ static bool bind_lost(const char *bind, const char *log)
     return lost;
 }
 
-void hx_coord_up_port(char *bind, size_t len, const hx_args *extra, const char *log)
+int hx_coord_start_port(char *bind, size_t len, const hx_args *extra, const char *cwd,
+                        const char *log)
 {
     for (int tries = 1;; tries++) {
         snprintf(bind, len, "tcp://127.0.0.1:%d", hx_free_port());
-        int rc = hx_coord_start(bind, extra, hx_root(), log);
-        if (rc == 0)
-            return;
-        if (rc < 0 || tries == 5 || !bind_lost(bind, log))
-            fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
+        int rc = hx_coord_start(bind, extra, cwd, log);
+        if (rc == 0 || rc < 0 || tries == 5 || !bind_lost(bind, log))
+            return rc;
         fprintf(stderr, "harness: %s was taken before phcoord bound it; another port\n", bind);
     }
+}
+
+void hx_coord_up_port(char *bind, size_t len, const hx_args *extra, const char *log)
+{
+    int rc = hx_coord_start_port(bind, len, extra, hx_root(), log);
+    if (rc != 0)
+        fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
 }
 
 static char state_bind[64];

@@ -64,10 +64,15 @@ int hx_coord_start_default(const hx_args *extra, const char *cwd, const char *lo
 /* hx_coord_start in hx_root() that fails the test, naming phcoord's exit
  * code (its log was printed), unless the coordinator came up. */
 void hx_coord_up(const char *bind, const hx_args *extra, const char *log);
-/* hx_coord_up on a loopback port of its own (hx_free_port), written to
- * bind (tcp://127.0.0.1:PORT) for a later restart there.  If phcoord finds
- * the port taken after all (its bind error for that port, nothing else), it
- * is started again on another one, up to five times. */
+/* hx_coord_start on a loopback port of its own (hx_free_port), written to
+ * bind (tcp://127.0.0.1:PORT) for a later restart there: unlike a port the
+ * kernel picks (tcp://127.0.0.1:*), no connection is given it while the
+ * coordinator is down.  If phcoord finds the port taken after all (its
+ * bind error for that port, nothing else), it is started again on another
+ * one, up to five times. */
+int hx_coord_start_port(char *bind, size_t len, const hx_args *extra, const char *cwd,
+                        const char *log);
+/* The same in hx_root(), failing the test unless the coordinator came up. */
 void hx_coord_up_port(char *bind, size_t len, const hx_args *extra, const char *log);
 /* A coordinator that can be killed and started again where it was: on a
  * fixed loopback port (hx_coord_up_port), with --state-dir hx_path("state") (made here) and
