@@ -59,11 +59,12 @@ int ph_fs_mkdirs(const char *dir, ph_err *err)
     return PH_OK;
 }
 
-int ph_fs_write_full(int fd, const void *data, size_t len)
+/* write(2) (off < 0) or pwrite(2) at off until all len bytes are out. */
+static int put_full(int fd, const void *data, size_t len, int64_t off)
 {
     const char *p = data;
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        ssize_t w = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -73,8 +74,20 @@ int ph_fs_write_full(int fd, const void *data, size_t len)
         }
         p += w;
         len -= (size_t)w;
+        if (off >= 0)
+            off += w;
     }
     return 0;
+}
+
+int ph_fs_write_full(int fd, const void *data, size_t len)
+{
+    return put_full(fd, data, len, -1);
+}
+
+int ph_fs_pwrite_full(int fd, const void *data, size_t len, uint64_t off)
+{
+    return put_full(fd, data, len, (int64_t)off);
 }
 
 int ph_fs_tmp_name(char *out, size_t outlen, const char *path, ph_err *err)
@@ -142,7 +155,7 @@ typedef struct mem_fill {
 static int fill_from_memory(void *ctx, int fd, ph_err *err)
 {
     const mem_fill *m = ctx;
-    if (ph_fs_write_full(fd, m->data, m->len) != 0)
+    if (ph_fs_write_fresh(fd, m->data, m->len) != 0)
         return ph_err_set(err, PH_EIO, "%s: cannot write: %s", m->shown, strerror(errno));
     return PH_OK;
 }

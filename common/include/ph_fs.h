@@ -7,6 +7,7 @@
 #define PH_FS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ph_err.h"
 
@@ -23,6 +24,46 @@ int ph_fs_write_atomic(const char *path, const void *data, size_t len, int fsync
 /* write(2) until all len bytes are out (EINTR retried): 0, or -1 with
  * errno set (a zero-byte write counts as an error: the disk is full). */
 int ph_fs_write_full(int fd, const void *data, size_t len);
+
+/* pwrite(2) until all len bytes are out at off (EINTR retried): 0, or -1
+ * with errno set (a zero-byte write counts as an error). */
+int ph_fs_pwrite_full(int fd, const void *data, size_t len, uint64_t off);
+
+/* ---- direct I/O (ph_fs_direct.c) ---------------------------------------
+ * Big files written once and not read back go to the disk from a reused
+ * buffer with O_DIRECT instead of through fresh page-cache pages, which on
+ * the VM of docs/BENCHMARKS.md cost several times more to fill. */
+
+/* The bounce buffer: direct writes go out in pieces of at most this. */
+#define PH_FS_DIRECT_CHUNK (1u << 20)
+/* The alignment of the buffers direct writes are made from, and the
+ * largest block or memory alignment used: whatever a file system asks up
+ * to this, such a buffer meets it. */
+#define PH_FS_DIRECT_ALIGN 4096u
+
+/* The direct I/O block of fd's file system (the offset and length every
+ * direct write must be a multiple of), or 0 when it reports none this
+ * writer can use (none, or a block or memory alignment that does not
+ * divide PH_FS_DIRECT_ALIGN). */
+uint32_t ph_fs_direct_align(int fd);
+
+/* The page every page of a file is written one way only at (direct, or
+ * through the page cache: a page written both ways at once could lose
+ * data): the system's page size, at least PH_FS_DIRECT_ALIGN. */
+uint64_t ph_fs_direct_page(void);
+
+/* len bytes of data to dfd (opened or set O_DIRECT) at off, both multiples
+ * of its block, copied through a page-aligned bounce buffer of at most
+ * PH_FS_DIRECT_CHUNK: 0, or -1 with errno set. */
+int ph_fs_direct_pwrite(int dfd, const void *data, uint64_t len, uint64_t off);
+
+/* len bytes of data into the empty regular file fd (opened for writing):
+ * a file of PH_FS_DIRECT_CHUNK bytes or more has its whole pages
+ * (ph_fs_direct_page) written with direct I/O and the rest through the
+ * page cache; a smaller one, or one on a file system without direct I/O
+ * (tmpfs), all through the page cache.  0, or -1 with errno set.  Every
+ * temp-then-rename write from memory (ph_fs_write_atomic*) uses it. */
+int ph_fs_write_fresh(int fd, const void *data, size_t len);
 
 /* The temporary name for path: "path.tmp.PID.N", N counting up in this
  * process.  Every temp-then-rename writer uses it, so that
