@@ -227,31 +227,44 @@ static void pe_read_keys(ph_sb *b, const pe_ctx *c)
 /* With values: every operation on every member (starting from the values
  * of argv[2], NAME.start, or 0), then on non-members (each member's
  * neighbour and 100,000 random keys), which must change nothing; every
- * member ends with its starting value. */
+ * member ends with its starting value.  The checks return at the first
+ * failure, so they are a function of their own (values_checks) and
+ * check_values frees the starting values it read on every path. */
 static void pe_test_values(ph_sb *b, const pe_ctx *c)
 {
     const char *v = c->ec.vtype;
     emit_key_cmp(b, &c->ec);
-    ph_sb_printf(b, "static int check_values(const %s *keys, uint32_t n, const char *start_path)\n{\n",
-                 c->ktype);
+    ph_sb_printf(b, "static int values_checks(const %s *keys, uint32_t n", c->ktype);
     if (c->start)
-        ph_sb_printf(b,
-                     "    FILE *f = start_path ? fopen(start_path, \"rb\") : NULL;\n"
-                     "    %s *start = malloc((size_t)n * sizeof *start + sizeof *start);\n"
-                     "    size_t got = f && start ? fread(start, sizeof *start, (size_t)n + 1, f) : 0;\n"
-                     "    if (f)\n        fclose(f);\n"
-                     "    if (got != n) {\n"
-                     "        fprintf(stderr, \"%%s: expected %%u starting values\\n\",\n"
-                     "                start_path ? start_path : \"%s.start (argv[2])\", (unsigned)n);\n"
-                     "        free(start);\n        return 1;\n    }\n",
-                     v, c->name);
-    else
-        ph_sb_puts(b, "    (void)start_path; /* the values start at 0 */\n");
+        ph_sb_printf(b, ", const %s *start", v);
+    ph_sb_puts(b, ")\n{\n");
     emit_values_src src = {.keys = "keys", .count = "n", .start = c->start ? "start" : NULL};
     emit_values_checks(b, &c->ec, &src);
-    ph_sb_printf(b, "%s    return 0;\n}\n\n", c->start ? "    free(start);\n" : "");
+    ph_sb_puts(b, "    return 0;\n}\n\n");
+    ph_sb_printf(b, "static int check_values(const %s *keys, uint32_t n, const char *start_path)\n{\n",
+                 c->ktype);
+    if (!c->start) {
+        ph_sb_puts(b, "    (void)start_path; /* the values start at 0 */\n"
+                      "    return values_checks(keys, n);\n}\n\n");
+        return;
+    }
+    ph_sb_printf(b,
+                 "    FILE *f = start_path ? fopen(start_path, \"rb\") : NULL;\n"
+                 "    %s *start = malloc((size_t)n * sizeof *start + sizeof *start);\n"
+                 "    size_t got = f && start ? fread(start, sizeof *start, (size_t)n + 1, f) : 0;\n"
+                 "    if (f)\n        fclose(f);\n"
+                 "    int rc = 1;\n"
+                 "    if (got != n)\n"
+                 "        fprintf(stderr, \"%%s: expected %%u starting values\\n\",\n"
+                 "                start_path ? start_path : \"%s.start (argv[2])\", (unsigned)n);\n"
+                 "    else\n"
+                 "        rc = values_checks(keys, n, start);\n"
+                 "    free(start);\n    return rc;\n}\n\n",
+                 v, c->name);
 }
 
+/* main has one exit path, which frees the keys and the batch's output
+ * whatever failed. */
 static void pe_test(ph_sb *b, const pe_ctx *c)
 {
     const char *s = c->sym;
@@ -268,11 +281,7 @@ static void pe_test(ph_sb *b, const pe_ctx *c)
     if (c->vbytes)
         pe_test_values(b, c);
     ph_sb_printf(b,
-                 "int main(int argc, char **argv)\n{\n    uint32_t n = 0;\n"
-                 "    %s *keys = argc > 1 ? read_keys(argv[1], &n) : NULL;\n"
-                 "    uint32_t *out = keys ? malloc((size_t)n * 4 + 4) : NULL;\n"
-                 "    if (!keys || !out) {\n        fprintf(stderr, \"usage: %s_test %s.keys\\n\");\n"
-                 "        return 2;\n    }\n"
+                 "static int check_positions(const %s *keys, uint32_t n, uint32_t *out)\n{\n"
                  "    %s_index_batch(keys, n, out);\n"
                  "    for (uint32_t i = 0; i < n; i++) {\n"
                  "        uint32_t got = %s_index(keys[i]);\n"
@@ -281,11 +290,22 @@ static void pe_test(ph_sb *b, const pe_ctx *c)
                  "                    %skeys[i], (unsigned)i, (unsigned)got, (unsigned)out[i]);\n"
                  "            return 1;\n        }\n    }\n"
                  "    printf(\"%s_test: %%u keys ok\\n\", (unsigned)n);\n"
+                 "    return 0;\n}\n\n",
+                 c->ktype, s, s, s, c->ec.kfmt, c->ec.kcast, s);
+    ph_sb_printf(b,
+                 "int main(int argc, char **argv)\n{\n    uint32_t n = 0;\n"
+                 "    %s *keys = argc > 1 ? read_keys(argv[1], &n) : NULL;\n"
+                 "    uint32_t *out = keys ? malloc((size_t)n * 4 + 4) : NULL;\n"
+                 "    int rc = 2;\n"
+                 "    if (!keys || !out)\n"
+                 "        fprintf(stderr, \"usage: %s_test %s.keys\\n\");\n"
+                 "    else\n        rc = check_positions(keys, n, out);\n"
                  "%s"
-                 "    free(out);\n    free(keys);\n    return 0;\n}\n",
-                 c->ktype, s, c->name, s, s, s, c->ec.kfmt, c->ec.kcast, s,
-                 c->vbytes ? "    if (check_values(keys, n, argc > 2 ? argv[2] : NULL))\n"
-                             "        return 1;\n" : "");
+                 "    free(out);\n    free(keys);\n    return rc;\n}\n",
+                 c->ktype, s, c->name,
+                 c->vbytes ? "    if (rc == 0)\n"
+                             "        rc = check_values(keys, n, argc > 2 ? argv[2] : NULL);\n"
+                           : "");
 }
 
 static void pe_bench(ph_sb *b, const pe_ctx *c)

@@ -5,7 +5,8 @@
  * it, configure and build the generated folder with CMake (warnings as
  * errors), run its ctest, its NAME_test and one round of NAME_bench.  Then
  * a table with one corrupted value must make its NAME_test fail: proof that
- * the generated test can fail at all. */
+ * the generated test can fail at all; failing tests built with ASan must
+ * still free what they allocated. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -63,6 +64,23 @@ static int run(char *const argv[], const char *log)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* run() with LeakSanitizer on and none of this process's other ASan
+ * options (abort_on_error would turn a leak report into a signal): a
+ * program built with asan that leaks says LeakSanitizer on stderr. */
+static int run_leak_checked(char *const argv[], const char *log)
+{
+    const char *was = getenv("ASAN_OPTIONS");
+    char *saved = was ? strdup(was) : NULL;
+    assert_int_equal(setenv("ASAN_OPTIONS", "detect_leaks=1", 1), 0);
+    int rc = run(argv, log);
+    if (saved)
+        setenv("ASAN_OPTIONS", saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(saved);
+    return rc;
+}
+
 static char *slurp(const char *path)
 {
     void *data = NULL;
@@ -105,13 +123,18 @@ static void text_add(text_buf *t, const char *fmt, ...)
     t->n += (size_t)len;
 }
 
-/* Configure and build dir/build; 0 if both steps succeed. */
-static int build_table(const char *dir, const char *log)
+/* Configure and build dir/build; 0 if both steps succeed.  asan: with
+ * AddressSanitizer, whose leak check fails a program that exits with
+ * memory it did not free (run it with run_leak_checked). */
+static int build_table(const char *dir, const char *log, bool asan)
 {
     char bdir[1024];
     pathf(bdir, sizeof bdir, "%s/build", dir);
     char *conf[] = {(char *)g_cmake, "-S", (char *)dir, "-B", bdir,
-                    "-DCMAKE_C_FLAGS=-Wall -Wextra -Wshadow -Werror", NULL};
+                    asan ? "-DCMAKE_C_FLAGS=-Wall -Wextra -Wshadow -Werror "
+                           "-fsanitize=address -fno-omit-frame-pointer"
+                         : "-DCMAKE_C_FLAGS=-Wall -Wextra -Wshadow -Werror",
+                    NULL};
     char *build[] = {(char *)g_cmake, "--build", bdir, "-j", "2", NULL};
     int rc = run(conf, log);
     if (rc == 0)
@@ -126,7 +149,7 @@ static void build_and_pass(const char *out, const char *name)
     pathf(dir, sizeof dir, "%s/%s", out, name);
     pathf(log, sizeof log, "%s/%s.log", g_tmp, name);
     pathf(bdir, sizeof bdir, "%s/build", dir);
-    int rc = build_table(dir, log);
+    int rc = build_table(dir, log, false);
     char *ctest[] = {(char *)g_ctest, "--test-dir", bdir, "--output-on-failure", NULL};
     if (rc == 0)
         rc = run(ctest, log);
@@ -287,7 +310,7 @@ static void test_key64_partitioned(void **state)
     assert_int_equal(r.keys, n);
     pathf(dir, sizeof dir, "%s/part-64", out);
     pathf(log, sizeof log, "%s/part-64.log", g_tmp);
-    int rc = build_table(dir, log);
+    int rc = build_table(dir, log, false);
     pathf(exe, sizeof exe, "%s/build/part-64_test", dir);
     char *test[] = {exe, kp, NULL};
     if (rc == 0)
@@ -353,7 +376,7 @@ static void test_corrupt_table_fails(void **state)
     assert_int_equal(ph_artifacts_write(&a, out, &err), 0);
     pathf(log, sizeof log, "%s/bad-5000.log", g_tmp);
     pathf(out, sizeof out, "%s/bad/bad-5000", g_tmp);
-    if (build_table(out, log) != 0) {
+    if (build_table(out, log, false) != 0) {
         show_log(log);
         fail_msg("corrupted table did not build");
     }
@@ -372,7 +395,7 @@ static void test_corrupt_table_fails(void **state)
  * `from` in NAME.c by `to` (when from is set), write, build and run
  * NAME_test; returns its exit status, the log text in *text (caller frees). */
 static int render_build_run(const char *name, const ph_emit_opts *opts, const char *from,
-                            const char *to, char **text)
+                            const char *to, bool asan, char **text)
 {
     const uint32_t n = 5000;
     uint32_t *k = gen_keys(GEN_RANDOM, n, 4242);
@@ -407,13 +430,13 @@ static int render_build_run(const char *name, const ph_emit_opts *opts, const ch
     assert_int_equal(ph_artifacts_write(&a, out, &err), 0);
     pathf(log, sizeof log, "%s/%s.log", g_tmp, name);
     pathf(out, sizeof out, "%s/%s-out/%s", g_tmp, name, name);
-    if (build_table(out, log) != 0) {
+    if (build_table(out, log, asan) != 0) {
         show_log(log);
         fail_msg("%s: generated table did not build", name);
     }
     pathf(exe, sizeof exe, "%s/build/%s_test", out, name);
     char *test[] = {exe, NULL};
-    int rc = run(test, log);
+    int rc = asan ? run_leak_checked(test, log) : run(test, log);
     *text = slurp(log);
     ph_artifacts_free(&a);
     ph_table_free(&t);
@@ -422,14 +445,15 @@ static int render_build_run(const char *name, const ph_emit_opts *opts, const ch
 }
 
 /* A find that accepts keys outside the set must make the generated test
- * fail: proof that its non-member checks can fail. */
+ * fail: proof that its non-member checks can fail.  Built with ASan, the
+ * test must also free its sorted copy of the keys on the way out. */
 static void test_find_accepting_fails(void **state)
 {
     (void)state;
     char *text = NULL;
     int rc = render_build_run("loose-5000", NULL, "_keyset[i] == key", "_keyset[i] != key + 1u",
-                              &text);
-    if (rc != 1 || !strstr(text, "non-member 0x"))
+                              true, &text);
+    if (rc != 1 || !strstr(text, "non-member 0x") || strstr(text, "LeakSanitizer"))
         fail_msg("a find accepting non-members passed its test (rc %d):\n%s", rc, text);
     free(text);
 }
@@ -442,7 +466,7 @@ static void test_index_only(void **state)
     ph_emit_opts_init(&eo);
     eo.index_only = true;
     char *text = NULL;
-    int rc = render_build_run("bare-5000", &eo, NULL, NULL, &text);
+    int rc = render_build_run("bare-5000", &eo, NULL, NULL, false, &text);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(text, "bare_5000_test: 5000 keys ok"));
     assert_null(strstr(text, "non-members"));
@@ -458,14 +482,15 @@ static void test_values32(void **state)
     ph_emit_opts_init(&eo);
     eo.values = 4;
     char *text = NULL;
-    int rc = render_build_run("vals-5000", &eo, NULL, NULL, &text);
+    int rc = render_build_run("vals-5000", &eo, NULL, NULL, false, &text);
     if (rc != 0 || !strstr(text, "vals_5000_test: values ok: every operation on 5000 keys"))
         fail_msg("values table failed its test (rc %d):\n%s", rc, text);
     free(text);
 }
 
 /* A lookup that answers for a non-member must make the generated test
- * fail: proof that its non-member checks of the values can fail. */
+ * fail: proof that its non-member checks of the values can fail; built
+ * with ASan, without leaking its sorted copy of the keys. */
 static void test_values_loose_fails(void **state)
 {
     (void)state;
@@ -474,8 +499,8 @@ static void test_values_loose_fails(void **state)
     eo.values = 4;
     char *text = NULL;
     int rc = render_build_run("vloose-5000", &eo, "_NOT_FOUND ? 0 :", "_NOT_FOUND ? 1 :",
-                              &text);
-    if (rc != 1 || !strstr(text, "values: non-member"))
+                              true, &text);
+    if (rc != 1 || !strstr(text, "values: non-member") || strstr(text, "LeakSanitizer"))
         fail_msg("a lookup answering for non-members passed its test (rc %d):\n%s", rc, text);
     free(text);
 }
@@ -508,7 +533,7 @@ static void test_values64_initial(void **state)
     assert_int_equal(ph_artifacts_write(&a, out, &err), 0);
     pathf(out, sizeof out, "%s/%s-out/%s", g_tmp, name, name);
     pathf(log, sizeof log, "%s/%s.log", g_tmp, name);
-    int rc = build_table(out, log);
+    int rc = build_table(out, log, false);
     pathf(exe, sizeof exe, "%s/build/%s_test", out, name);
     char *test[] = {exe, NULL};
     if (rc == 0)
@@ -527,6 +552,31 @@ static void test_values64_initial(void **state)
     ph_table_free(&t);
     free(k);
     free(v);
+}
+
+/* A partitioned table's test given other starting values than the
+ * table's (vp with one byte changed) fails at the member checks, and
+ * frees what it read (its ASan build reports any leak). */
+static void part_values_wrong_start(const char *name, const char *kp, const char *vp,
+                                    const char *bdir, size_t len)
+{
+    char wrong[1200], log[1200], exe[1400];
+    pathf(wrong, sizeof wrong, "%s.wrong", vp);
+    pathf(log, sizeof log, "%s/%s-wrong.log", g_tmp, name);
+    pathf(exe, sizeof exe, "%s/%s_test", bdir, name);
+    char *v = slurp(vp);
+    v[len / 2] ^= 1;
+    ph_err e;
+    assert_int_equal(ph_fs_write_atomic(wrong, v, len, 0, &e), 0);
+    free(v);
+    char *test[] = {exe, (char *)kp, wrong, NULL};
+    int rc = run_leak_checked(test, log);
+    char *text = slurp(log);
+    if (rc != 1 || !strstr(text, "values of member") || strstr(text, "LeakSanitizer")) {
+        show_log(log);
+        fail_msg("%s: wrong starting values: rc %d, want 1 without a leak", name, rc);
+    }
+    free(text);
 }
 
 /* Partitioned tables with values (create --local --partition N --values):
@@ -572,10 +622,10 @@ static void part_values_case(const char *name, uint32_t n, unsigned values, bool
     pathf(dir, sizeof dir, "%s/%s", out, name);
     pathf(log, sizeof log, "%s/%s.log", g_tmp, name);
     pathf(bdir, sizeof bdir, "%s/build", dir);
-    int rc = build_table(dir, log);
+    int rc = build_table(dir, log, true);
     char *ctest[] = {(char *)g_ctest, "--test-dir", bdir, "--output-on-failure", "-V", NULL};
     if (rc == 0)
-        rc = run(ctest, log);
+        rc = run_leak_checked(ctest, log);
     char *text = slurp(log);
     char want[200];
     snprintf(want, sizeof want, "values ok: every operation on %u keys", n);
@@ -584,6 +634,8 @@ static void part_values_case(const char *name, uint32_t n, unsigned values, bool
         fail_msg("%s: partitioned table with values did not build and pass (rc %d)", name, rc);
     }
     free(text);
+    if (start)
+        part_values_wrong_start(name, kp, vp, bdir, n * values);
 }
 
 static void test_values_partitioned(void **state)
@@ -667,7 +719,7 @@ static void test_tables_in_one_program(void **state)
     free(mc.p);
     char log[1200], exe[1200];
     pathf(log, sizeof log, "%s/together.log", g_tmp);
-    if (build_table(out, log) != 0) {
+    if (build_table(out, log, false) != 0) {
         show_log(log);
         fail_msg("tables with formerly colliding names did not build together");
     }
