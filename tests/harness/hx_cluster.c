@@ -4,7 +4,6 @@
 #endif
 #include "hx_cluster.h"
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,12 +17,12 @@
 #include <cmocka.h>
 
 #include "hx_file.h"
+#include "test_util.h"
 
 const char *const hx_coord_bin = PHCOORD_BIN;
 const char *const hx_worker_bin = PHWORKER_BIN;
 const char *const hx_client_bin = PHCLIENT_BIN;
 
-static char root[256];
 static char endpoint[256];
 static hx_args client_pre; /* e.g. CURVE options for every phclient */
 static pid_t coord;
@@ -33,7 +32,7 @@ const char *hx_path(const char *fmt, ...)
     static char ring[32][1024];
     static int next;
     char *out = ring[next++ % 32];
-    int n = snprintf(out, sizeof ring[0], "%s/", root);
+    int n = snprintf(out, sizeof ring[0], "%s/", tu_dir());
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(out + n, sizeof ring[0] - (size_t)n, fmt, ap);
@@ -43,14 +42,14 @@ const char *hx_path(const char *fmt, ...)
 
 void hx_path_buf(char *out, size_t len, const char *fmt, ...)
 {
-    int n = snprintf(out, len, "%s/", root);
+    int n = snprintf(out, len, "%s/", tu_dir());
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(out + n, len - (size_t)n, fmt, ap);
     va_end(ap);
 }
 
-const char *hx_root(void) { return root; }
+const char *hx_root(void) { return tu_dir(); }
 const char *hx_endpoint(void) { return endpoint; }
 pid_t hx_coord_pid(void) { return coord; }
 
@@ -285,30 +284,39 @@ bool hx_submit_bulk(const char *dir, const char *out, char token[17])
 
 /* ---- fixture ------------------------------------------------------------- */
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+/* The TMPDIR this program started with, put back before each test: a test
+ * may point TMPDIR into its own directory (the default endpoint's tests),
+ * which its teardown removes, and the next test's directory (tu_setup,
+ * under $TMPDIR) must not follow it there. */
+static void tmpdir_as_started(void)
 {
-    (void)st, (void)flag, (void)ftw;
-    /* Best effort: a leftover entry must not fail the test. */
-    remove(p);
-    return 0;
+    static bool known;
+    static char *start; /* NULL: TMPDIR was not set */
+    if (!known) {
+        const char *t = getenv("TMPDIR");
+        start = t ? strdup(t) : NULL;
+        known = true;
+    }
+    if (start)
+        setenv("TMPDIR", start, 1);
+    else
+        unsetenv("TMPDIR");
 }
 
 int hx_setup(void **state)
 {
-    (void)state;
     memset(&client_pre, 0, sizeof client_pre);
     coord = 0;
     endpoint[0] = '\0';
-    snprintf(root, sizeof root, "/tmp/ph-test-XXXXXX");
-    if (!mkdtemp(root))
+    tmpdir_as_started();
+    if (tu_setup(state) != 0)
         return -1;
-    hx_proc_begin(root);
+    hx_proc_begin(tu_dir());
     return 0;
 }
 
 int hx_teardown(void **state)
 {
-    (void)state;
     int bad = 0;
     if (coord > 0 && hx_alive(coord)) {
         int rc = hx_coord_stop();
@@ -332,10 +340,12 @@ int hx_teardown(void **state)
      * died, a client): gone, whatever the outcome. */
     hx_proc_release();
     const char *keep = getenv("HX_KEEP"); /* set but empty counts as unset */
-    if ((!keep || !keep[0]) && !bad)
-        nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    else
-        fprintf(stderr, "harness: kept %s\n", root);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", tu_dir());
+    if ((keep && keep[0]) || bad)
+        fprintf(stderr, "harness: kept %s\n", dir);
+    else if (tu_teardown(state) != 0) /* a leftover entry does not fail the test */
+        fprintf(stderr, "harness: could not remove all of %s\n", dir);
     return bad ? -1 : 0;
 }
 

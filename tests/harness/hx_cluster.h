@@ -1,6 +1,7 @@
 /* hx_cluster.h - a cluster of real phcoord/phworker/phclient processes.
  *
- * Each test gets its own temporary directory (hx_root), a coordinator on a
+ * Each test gets its own temporary directory (hx_root: the scratch
+ * directory of tests/util, $TMPDIR/PROGRAM.XXXXXX), a coordinator on a
  * loopback port (or, hx_coord_start_default, the local ipc endpoint) it
  * discovers through --endpoint-file, and workers, all
  * owned by the test (hx_proc.h): hx_teardown stops them, and nothing
@@ -32,12 +33,14 @@ extern const char *const hx_coord_bin;
 extern const char *const hx_worker_bin;
 extern const char *const hx_client_bin;
 
-/* cmocka setup/teardown: a fresh temp dir; teardown stops the cluster
- * (SHUTDOWN to a live coordinator, SIGTERM to workers and swapped-out
- * coordinators, then SIGKILL to every process group started) and removes
- * the dir unless HX_KEEP is set to a non-empty value in the environment
- * (HX_KEEP= counts as unset).  Teardown fails when the coordinator died
- * during the test or a daemon does not exit 0. */
+/* cmocka setup/teardown: a fresh temp dir (tu_setup, under the TMPDIR the
+ * program started with, whatever a test set it to since); teardown stops
+ * the cluster (SHUTDOWN to a live coordinator, SIGTERM to workers and
+ * swapped-out coordinators, then SIGKILL to every process group started)
+ * and removes the dir (tu_teardown) unless HX_KEEP is set to a non-empty
+ * value in the environment (HX_KEEP= counts as unset) or teardown fails:
+ * it fails when the coordinator died during the test or a daemon does not
+ * exit 0. */
 int hx_setup(void **state);
 int hx_teardown(void **state);
 

@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "test_util.h"
 
 enum ending { END_FAIL, END_ABORT, END_EXIT, END_KILL };
 static const char *const ending_name[] = {"failed assertion", "abort()", "exit(3)", "SIGKILL"};
@@ -114,6 +115,9 @@ static void one_ending(enum ending how)
         close(go[1]);
         report_fd = rep[1];
         go_fd = go[0];
+        /* The child's directory goes inside this test's, which teardown
+         * removes whatever the child left. */
+        setenv("TMPDIR", tu_dir(), 1);
         _exit(child());
     }
     close(rep[1]);
@@ -150,10 +154,6 @@ static void one_ending(enum ending how)
     if (left)
         fail_msg("%s: %d processes of the test still running (PH_HARNESS_RUN=%s)",
                  ending_name[how], left, tag);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tag);
-    if (strncmp(tag, "/tmp/ph-test-", 13) == 0 && system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tag);
 }
 
 static void failed_assertion(void **state) { (void)state, one_ending(END_FAIL); }
@@ -180,9 +180,8 @@ static void group_ended_with_leader(void **state)
 {
     (void)state;
     hx_proc_begin(NULL);
-    char pidfile[128], script[300];
-    snprintf(pidfile, sizeof pidfile, "/tmp/ph-owned-%ld.pid", (long)getpid());
-    unlink(pidfile);
+    char pidfile[4200], script[4400];
+    tu_path(pidfile, sizeof pidfile, "member.pid");
     /* The leader leaves a member behind in its group and exits. */
     snprintf(script, sizeof script, "sleep 300 & echo $! > %s; exit 7", pidfile);
     hx_args a = {0};
@@ -210,11 +209,11 @@ int main(void)
 {
     unsetenv("PHCLUSTER_COORDINATOR");
     const struct CMUnitTest t[] = {
-        cmocka_unit_test(failed_assertion),
-        cmocka_unit_test(aborted),
-        cmocka_unit_test(exited),
-        cmocka_unit_test(killed),
-        cmocka_unit_test(group_ended_with_leader),
+        cmocka_unit_test_setup_teardown(failed_assertion, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(aborted, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(exited, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(killed, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(group_ended_with_leader, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests_name("harness_owned", t, NULL, NULL);
 }
