@@ -636,16 +636,19 @@ static void fault_stall_requeue(void **state)
     print_log_lines(hx_path("coord.log"), "stalled");
 }
 
-/* Tasks that take 4x --stall-ms but progress all along (each slice of
- * --task-delay-ms is a step) are never taken back. */
+/* Tasks that take 2x --stall-ms but progress all along (each slice of
+ * --task-delay-ms is a step) are never taken back.  The worker reports
+ * progress every second, so a limit of 5 s leaves 4 s for a report to come
+ * late on a loaded machine (live peers were seen silent for 3 s) before an
+ * honest task would look stalled. */
 static void fault_stall_honest(void **state)
 {
     (void)state;
     enum { N = 2 };
     hx_args extra = {0};
-    hx_args_add(&extra, "--stall-ms", "2000", NULL);
+    hx_args_add(&extra, "--stall-ms", "5000", NULL);
     start_coord(&extra);
-    hx_worker_slow("8000", "slow.log");
+    hx_worker_slow("10000", "slow.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], out[1024], token[17];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
