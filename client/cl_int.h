@@ -40,7 +40,7 @@ typedef struct cl_args {
     bool compact;
     bool index_only;         /* tables without the key set (no NAME_find) */
     bool emit_c, emit_bin;   /* --emit: C sources (default), NAME.phc */
-    unsigned key_size;       /* --key-size 4|8; 0 = from the file name (*64.keys: 8) */
+    unsigned key_size;       /* --key-size 4|8; 0 = from the file name (ids64.keys: 8) */
     unsigned values;         /* --values 4|8: bytes per value; 0 = no values */
     const char *values_file; /* --values-file F: starting values (create) */
     unsigned threads;        /* solver threads per table; 0 = worker decides */

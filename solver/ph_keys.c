@@ -1,6 +1,7 @@
 /* ph_keys.c - load and validate a set of 32- or 64-bit keys (see ph_keys.h). */
 #include "ph_keys.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,12 +93,20 @@ int ph_keys_check_unique64(const uint64_t *v, uint32_t n, const char *name, ph_e
     return keys_hash_check(v, PH_KEY_SIZE_64, n, name, err);
 }
 
+/* Only a letter before the "64" marks 64-bit keys: key sets are commonly
+ * named NAME-COUNT.keys (mfc42-6164.keys, wsock-64.keys), and a count that
+ * ends in 64 must not turn a file of 32-bit keys into half as many 64-bit
+ * ones. */
 unsigned ph_keys_size_of_name(const char *path)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t len = strlen(base);
-    return len >= 7 && !strcmp(base + len - 7, "64.keys") ? PH_KEY_SIZE_64 : PH_KEY_SIZE_32;
+    if (len < 8 || strcmp(base + len - 7, "64.keys"))
+        return PH_KEY_SIZE_32;
+    char c = base[len - 8];
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    return letter ? PH_KEY_SIZE_64 : PH_KEY_SIZE_32;
 }
 
 unsigned ph_keys_size_resolve(unsigned key_size, const char *path)

@@ -106,7 +106,8 @@ typedef struct ph_opts {
 #define PH_TABLE_NO_C 4u       /* leave out the C sources (with PH_TABLE_BIN) */
 /* The key size.  TASK and SUBMIT_CREATE: KEY64 set = the keys are 8-byte
  * little-endian, else 4-byte.  SUBMIT_BULK: KEY64 = every file is 8-byte,
- * KEY32 = every file is 4-byte, neither = by file name (*64.keys: 8).  A
+ * KEY32 = every file is 4-byte, neither = by file name (ph_keys_size_of_name:
+ * 8 for a letter then "64.keys", as in ids64.keys).  A
  * job of 32-bit keys encodes as before the key size existed; a peer that
  * predates it refuses a KEY64 job as "unknown bits set". */
 #define PH_TABLE_KEY64 8u

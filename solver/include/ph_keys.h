@@ -1,8 +1,8 @@
 /* ph_keys.h - load and validate a set of 32-bit or 64-bit keys.
  *
  * A keys file is raw little-endian keys with no header: uint32 (key size 4,
- * the default) or uint64 (key size 8; a file whose name ends in "64.keys"
- * is read as 8 unless told otherwise).  The position of a key in the file
+ * the default) or uint64 (key size 8; a file whose name ends in a letter
+ * then "64.keys" is read as 8 unless told otherwise).  The position of a key in the file
  * is its index in the table, so keys are never reordered: unsorted unique
  * keys are fine, duplicates are refused. */
 #ifndef PH_KEYS_H
@@ -27,8 +27,9 @@ typedef struct ph_keys {
     unsigned key_size; /* 4 or 8 */
 } ph_keys;
 
-/* The key size a keys file's name implies: 8 when its base name ends in
- * "64.keys" (foo64.keys, sys-64.keys), else 4. */
+/* The key size a keys file's name implies: 8 when its base name ends in a
+ * letter then "64.keys" (foo64.keys, ids-u64.keys), else 4 (also for
+ * NAME-64.keys and NAME-1264.keys, where the digits are a key count). */
 unsigned ph_keys_size_of_name(const char *path);
 
 /* key_size as given (4 or 8), or from path's name when PH_KEY_SIZE_AUTO. */

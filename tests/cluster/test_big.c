@@ -998,10 +998,10 @@ static void big_key64_two_workers(void **state)
     (void)state;
     cluster_two_workers();
     big_files f;
-    files_in(&f, "ids-64.keys");
+    files_in(&f, "ids64.keys");
     write_keys64(f.keys, BIG64_KEYS, 7);
     client_ok(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, NULL));
-    verify_table64(f.out, "ids-64", f.keys);
+    verify_table64(f.out, "ids64", f.keys);
     assert_int_equal(tmp_files(f.out), 0);
     status_all_groups_done();
     coord_log_has("partitioned table opened");
@@ -1009,7 +1009,7 @@ static void big_key64_two_workers(void **state)
                                "--key-size", "8", "--threads", "2", NULL), 0);
     static const char *const files[] = {".values", ".buckets", ".c", ".h", "_data.S",
                                         "_test.c", "_bench.c", "/CMakeLists.txt"};
-    same_files(f.out, f.local, "ids-64", files, NFILES(files));
+    same_files(f.out, f.local, "ids64", files, NFILES(files));
     /* One bulk job of a big 64-bit file and a big 32-bit file: each file
      * is partitioned with its own key size (from its name). */
     char dir[1024], bout[1024], k32[1100], k64[1100];
@@ -1017,12 +1017,12 @@ static void big_key64_two_workers(void **state)
     snprintf(bout, sizeof bout, "%s", hx_path("bout"));
     hx_mkdir(dir);
     snprintf(k32, sizeof k32, "%s/narrow.keys", dir);
-    snprintf(k64, sizeof k64, "%s/wide-64.keys", dir);
+    snprintf(k64, sizeof k64, "%s/wide64.keys", dir);
     hx_write_keys(k32, 1100000, 41, false);
     write_keys64(k64, 1100000, 43);
     client_ok(hx_client(HX_HANG_MS, "bulk-create", dir, "-o", bout, NULL));
     verify_table(bout, "narrow", k32);
-    verify_table64(bout, "wide-64", k64);
+    verify_table64(bout, "wide64", k64);
     char *log = hx_slurp(hx_path("coord.log"));
     assert_true(hx_count(log, "partitioned table opened") >= 3);
     free(log);
@@ -1036,7 +1036,7 @@ static void big_key64_bad_length(void **state)
     (void)state;
     cluster_up(&(big_cluster){.workers = 1});
     big_files f;
-    files_in(&f, "odd-64.keys");
+    files_in(&f, "odd64.keys");
     write_keys64(f.keys, (1u << 20) + 5, 3);
     FILE *kf = fopen(f.keys, "ab");
     assert_non_null(kf);
@@ -1044,7 +1044,7 @@ static void big_key64_bad_length(void **state)
     fclose(kf);
     int rc = hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, NULL);
     char *err = hx_client_err();
-    client_refused("create", rc, EXIT_FAILED, err, "odd-64.keys");
+    client_refused("create", rc, EXIT_FAILED, err, "odd64.keys");
     assert_int_equal(hx_count(err, "\n"), 1);
     assert_non_null(strstr(err, "multiple of 8"));
     free(err);
@@ -1055,10 +1055,10 @@ static void big_key64_bad_length(void **state)
     char *csv = hx_slurp(hx_path("out/results.csv"));
     assert_non_null(csv);
     fprintf(stderr, "results.csv:\n%s", csv);
-    assert_non_null(strstr(csv, "odd-64.keys"));
+    assert_non_null(strstr(csv, "odd64.keys"));
     assert_null(strstr(csv, ",ok"));
     free(csv);
-    assert_false(hx_exists(hx_path("out/odd-64")));
+    assert_false(hx_exists(hx_path("out/odd64")));
     /* The coordinator still serves. */
     assert_int_equal(hx_client(HX_HANG_MS, "status", NULL), 0);
 }
@@ -1122,7 +1122,7 @@ static void big_key64_bad_group(void **state)
     fake_worker fw;
     fake_join(&fw, "liar", 1, 4);
     big_files f;
-    files_in(&f, "lie-64.keys");
+    files_in(&f, "lie64.keys");
     write_keys64(f.keys, 1100000, 5);
     char token[17];
     assert_true(hx_submit_bulk(f.in, f.out, token));
@@ -1135,7 +1135,7 @@ static void big_key64_bad_group(void **state)
     k += strlen("fail verification: key 0x");
     assert_int_equal(strspn(k, "0123456789abcdef"), 16); /* a 64-bit key */
     free(err);
-    assert_false(hx_exists(hx_path("out/lie-64")));
+    assert_false(hx_exists(hx_path("out/lie64")));
     assert_int_equal(tmp_files(f.out), 0);
     fake_close(&fw);
 }
@@ -1235,18 +1235,18 @@ static void big_emit_c_bin64(void **state)
     (void)state;
     cluster_two_workers();
     big_files f;
-    files_in(&f, "cb-64.keys");
+    files_in(&f, "cb64.keys");
     write_keys64(f.keys, 1200000, 11);
     client_ok(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, "--emit", "c,bin", NULL));
     assert_int_equal(tmp_files(f.out), 0);
-    verify_table64(f.out, "cb-64", f.keys);
-    check_phc_file(f.out, "cb-64", f.keys, 8);
+    verify_table64(f.out, "cb64", f.keys);
+    check_phc_file(f.out, "cb64", f.keys, 8);
     assert_int_equal(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.local, "--local",
                                "--emit", "c,bin", "--key-size", "8", "--threads", "2", NULL),
                      0);
     static const char *const files[] = {".phc", ".values", ".buckets", ".c", ".h", "_data.S",
                                         "_test.c", "_bench.c"};
-    same_files(f.out, f.local, "cb-64", files, NFILES(files));
+    same_files(f.out, f.local, "cb64", files, NFILES(files));
 }
 
 int main(int argc, char **argv)

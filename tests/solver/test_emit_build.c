@@ -250,7 +250,7 @@ static void write_keys64(const char *path, uint32_t n, uint64_t seed)
     free(k);
 }
 
-/* A table of 64-bit keys (the name wide-64.keys says so): uint64_t Index
+/* A table of 64-bit keys (the name wide64.keys says so): uint64_t Index
  * and find, and its generated test checks every key, the non-members next
  * to them (one differing only in the high 32 bits among them) and 1M
  * random 64-bit keys. */
@@ -281,7 +281,7 @@ static void key64_case(const char *name, uint32_t n, bool compact)
 static void test_key64_pow2(void **state)
 {
     (void)state;
-    key64_case("wide-64", 5000, false);
+    key64_case("wide64", 5000, false);
 }
 
 static void test_key64_compact(void **state)
@@ -297,7 +297,7 @@ static void test_key64_partitioned(void **state)
     (void)state;
     const uint32_t n = 300000;
     char kp[1024], out[1024], dir[1200], log[1200], exe[1300];
-    pathf(kp, sizeof kp, "%s/part-64.keys", g_tmp);
+    pathf(kp, sizeof kp, "%s/part64.keys", g_tmp);
     pathf(out, sizeof out, "%s/out", g_tmp);
     write_keys64(kp, n, 65);
     ph_part_opts o;
@@ -306,17 +306,17 @@ static void test_key64_partitioned(void **state)
     ph_result_row r;
     ph_err err = {0};
     if (ph_part_create_file_sized(kp, PH_KEY_SIZE_AUTO, out, &o, &r, &err) != 0)
-        fail_msg("part-64: %s", err.msg);
+        fail_msg("part64: %s", err.msg);
     assert_int_equal(r.keys, n);
-    pathf(dir, sizeof dir, "%s/part-64", out);
-    pathf(log, sizeof log, "%s/part-64.log", g_tmp);
+    pathf(dir, sizeof dir, "%s/part64", out);
+    pathf(log, sizeof log, "%s/part64.log", g_tmp);
     int rc = build_table(dir, log, false);
-    pathf(exe, sizeof exe, "%s/build/part-64_test", dir);
+    pathf(exe, sizeof exe, "%s/build/part64_test", dir);
     char *test[] = {exe, kp, NULL};
     if (rc == 0)
         rc = run(test, log);
     char *text = slurp(log);
-    if (rc != 0 || !strstr(text, "part_64_test: 300000 keys ok")) {
+    if (rc != 0 || !strstr(text, "part64_test: 300000 keys ok")) {
         show_log(log);
         fail_msg("partitioned 64-bit table did not build and pass (rc %d)", rc);
     }
@@ -642,7 +642,7 @@ static void test_values_partitioned(void **state)
 {
     (void)state;
     part_values_case("pvals-60000", 60000, 4, true);
-    part_values_case("pvals-40000-64", 40000, 8, false);
+    part_values_case("pvals-40000-u64", 40000, 8, false);
     /* One value short: refused before anything is written. */
     char kp[1024], vp[1024], out[1024], p[1200];
     pathf(kp, sizeof kp, "%s/pvals-60000.keys", g_tmp);

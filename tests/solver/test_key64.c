@@ -164,6 +164,13 @@ static void test_keys_load(void **state)
     assert_int_equal(ph_keys_size_of_name(path), 8);
     assert_int_equal(ph_keys_size_of_name("a/set.keys"), 4);
     assert_int_equal(ph_keys_size_of_name("a64/set.keys"), 4);
+    assert_int_equal(ph_keys_size_of_name("a/ids-u64.keys"), 8);
+    assert_int_equal(ph_keys_size_of_name("sys64.keys"), 8);
+    /* digits before "64.keys" are a key count (NAME-COUNT.keys): 32-bit */
+    assert_int_equal(ph_keys_size_of_name("a/mfc42-6164.keys"), 4);
+    assert_int_equal(ph_keys_size_of_name("a/wsock-64.keys"), 4);
+    assert_int_equal(ph_keys_size_of_name("a/x_64.keys"), 4);
+    assert_int_equal(ph_keys_size_of_name("64.keys"), 4);
     ph_keys ks;
     ph_err err = {0};
     assert_int_equal(ph_keys_load_sized(path, PH_KEY_SIZE_AUTO, &ks, &err), 0);
