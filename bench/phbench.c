@@ -706,10 +706,12 @@ static void pb_usage(FILE *f)
             "  --compact     non-power-of-two vertices\n"
             "  --seed S      start seed (default: ph_solve_opts_init's)\n"
             "  --max-attempts N  give up after N graphs (default: ph_solve's)\n"
+            "  --repeat R    solves per file and solver, the median reported (default 3,\n"
+            "                at most %d)\n"
             "  --no-cmph     only our solver\n"
             "  --csv         comma-separated rows\n"
             "  --verbose     per-file lines even for directories of > %d files\n",
-            PB_MANY_FILES);
+            PB_MAX_REPEAT, PB_MANY_FILES);
 }
 
 static int pb_parse_uint(const char *s, unsigned long long max, unsigned long long *out)

@@ -38,7 +38,7 @@ static void usage(FILE *f)
             "                      e.g. 0,2-3)\n"
             "  --threads N         threads per node (default: its processing units)\n"
             "  --prefetch N        tasks held beyond the threads (default max(32, 4 x\n"
-            "                      threads); past the threads, the coordinator sends only\n"
+            "                      threads)); past the threads, the coordinator sends only\n"
             "                      while the keys held total under 1 MiB\n"
             "  --topology STR      hwloc synthetic description or XML file instead of this\n"
             "                      machine, e.g. \"pack:2 numa:1 core:1 pu:1\" (binding is off)\n"
