@@ -277,10 +277,7 @@ static void coord_started_one_worker(int rc)
 {
     if (rc != 0)
         fail_msg("phcoord did not start (exit/status %d)", rc);
-    hx_args a = {0};
-    hx_args_add(&a, "--threads", "1", NULL);
-    hx_worker_start(&a, "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    hx_worker_up("worker.log");
 }
 
 /* A small job after the failed one: the coordinator still writes tables. */

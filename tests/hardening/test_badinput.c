@@ -53,10 +53,7 @@ static void start_cluster(const hx_args *extra)
     int rc = hx_coord_start(NULL, extra, in, "coord.log");
     if (rc != 0)
         fail_msg("phcoord did not start (exit %d): see its log above", rc);
-    hx_args w = {0};
-    hx_args_add(&w, "--threads", "1", NULL);
-    worker = hx_worker_start(&w, "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    worker = hx_worker_up("worker.log");
 }
 
 static void assert_cluster_alive(void)

@@ -673,10 +673,7 @@ static void fault_stall_big(void **state)
 {
     (void)state;
     start_coord(NULL);
-    hx_args wa = {0};
-    hx_args_add(&wa, "--threads", "1", NULL);
-    hx_worker_start(&wa, "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    hx_worker_up("worker.log");
     char dir[1024], out[1024];
     snprintf(dir, sizeof dir, "%s", hx_path("keys"));
     snprintf(out, sizeof out, "%s", hx_path("out"));

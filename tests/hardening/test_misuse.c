@@ -31,10 +31,7 @@ static pid_t worker;
 static void start_cluster(const hx_args *extra)
 {
     hx_coord_up(NULL, extra, "coord.log");
-    hx_args w = {0};
-    hx_args_add(&w, "--threads", "1", NULL);
-    worker = hx_worker_start(&w, "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    worker = hx_worker_up("worker.log");
 }
 
 static void assert_cluster_alive(void)

@@ -33,13 +33,8 @@
 
 static void start_cluster(void)
 {
-    int rc = hx_coord_start(NULL, NULL, hx_root(), "coord.log");
-    if (rc != 0)
-        fail_msg("phcoord did not start (exit %d): see its log above", rc);
-    hx_args w = {0};
-    hx_args_add(&w, "--threads", "1", NULL);
-    hx_worker_start(&w, "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    hx_coord_up(NULL, NULL, "coord.log");
+    hx_worker_up("worker.log");
 }
 
 /* ---- reading results.csv back with the project's strict parser ---------- */

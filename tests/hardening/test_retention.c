@@ -61,10 +61,7 @@ static void start_cluster(const char *const *opts)
     bind_ep[0] = '\0';
     snprintf(state_dir, sizeof state_dir, "%s", hx_path("state"));
     start_coord("coord.log", opts);
-    hx_args w = {0};
-    hx_args_add(&w, "--threads", "1", NULL);
-    hx_worker_start(&w, "worker.log");
-    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    hx_worker_up("worker.log");
 }
 
 /* Job i: FILES_PER_JOB small keys files in keys<i>, tables into out<i>.

@@ -356,6 +356,15 @@ pid_t hx_worker_slow(const char *delay_ms, const char *log)
     return hx_worker_start(&a, log);
 }
 
+pid_t hx_worker_up(const char *log)
+{
+    hx_args a = {0};
+    hx_args_add(&a, "--threads", "1", NULL);
+    pid_t pid = hx_worker_start(&a, log);
+    assert_true(hx_wait_workers(1, HX_HANG_MS));
+    return pid;
+}
+
 int hx_run_tests(const char *prog, const char *group, const struct CMUnitTest *all, size_t n,
                  int argc, char **argv)
 {

@@ -93,6 +93,9 @@ pid_t hx_worker_start(const hx_args *extra, const char *log);
 /* A worker of one thread whose every task takes at least delay_ms
  * (--threads 1 --task-delay-ms delay_ms): slow enough to be caught busy. */
 pid_t hx_worker_slow(const char *delay_ms, const char *log);
+/* The one worker most tests run: one thread (--threads 1), logging to log;
+ * the test fails unless a worker is registered within HX_HANG_MS. */
+pid_t hx_worker_up(const char *log);
 
 /* phclient ARGS... --coordinator EP with a deadline; stdout goes to
  * hx_path("client.out"), stderr to hx_path("client.err") (both replaced).
