@@ -21,31 +21,11 @@
 
 #include <cmocka.h>
 
-char *hx_slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    for (size_t got; buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
-        len += got;
-        if (cap - len < 2) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
+#include "test_util.h"
+
+/* Plain file reads and writes are tests/util's; these keep the harness's
+ * spelling for the many process tests that use it. */
+char *hx_slurp(const char *path) { return tu_slurp(path, NULL); }
 
 bool hx_exists(const char *path)
 {
@@ -57,10 +37,7 @@ void hx_mkdir(const char *path) { assert_int_equal(mkdir(path, 0755), 0); }
 
 void hx_write_bytes(const char *path, const void *data, size_t len)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
+    tu_write(path, data, len, 0644);
 }
 
 void hx_write_keys(const char *path, uint32_t n, uint32_t salt, bool dup)

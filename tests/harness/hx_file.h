@@ -7,12 +7,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Whole file, NUL-terminated (malloc'd, caller frees); NULL if unreadable. */
+/* Whole file, NUL-terminated (malloc'd, caller frees); NULL if it cannot be
+ * opened.  A read error fails the test (tu_slurp). */
 char *hx_slurp(const char *path);
 bool hx_exists(const char *path);
 void hx_mkdir(const char *path);
 /* n unique keys (a bijection of i), the last repeating the first if dup. */
 void hx_write_keys(const char *path, uint32_t n, uint32_t salt, bool dup);
+/* len bytes of data to path, created or truncated with mode 0644 (tu_write). */
 void hx_write_bytes(const char *path, const void *data, size_t len);
 int hx_count(const char *s, const char *sub);
 /* Unsigned value of "key":N in a JSON text (UINT64_MAX if absent). */
