@@ -82,6 +82,17 @@ static void make_bulk(const char *dir, int nfiles, uint32_t salt)
     }
 }
 
+/* make_bulk(keys/, nfiles, salt) submitted without waiting (hx_submit_bulk)
+ * to out/, whose path is copied to out; the job's token to token. */
+static void bulk_submitted(char *out, size_t len, int nfiles, uint32_t salt, char token[17])
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
+    snprintf(out, len, "%s", hx_path("out"));
+    make_bulk(dir, nfiles, salt);
+    assert_true(hx_submit_bulk(dir, out, token));
+}
+
 /* The output of a finished job: header + exactly one ok row per file, no
  * temporary file left behind. */
 static void check_results(const char *out, int nfiles)
@@ -195,11 +206,8 @@ static void fault_kill_worker(void **state)
     hx_worker_slow("10", "healthy.log");
     pid_t victim = hx_worker_slow("300", "victim.log");
     assert_true(hx_wait_workers(2, HX_HANG_MS));
-    char dir[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    make_bulk(dir, N, 1000);
-    assert_true(hx_submit_bulk(dir, out, token));
+    char out[1024], token[17];
+    bulk_submitted(out, sizeof out, N, 1000, token);
     wait_victim_busy(victim, 20);
     kill(victim, SIGKILL);
     assert_int_equal(hx_wait(victim, HX_HANG_MS), 128 + SIGKILL);
@@ -236,11 +244,8 @@ static void fault_kill_node_child(void **state)
     free(st);
     pid_t victim = (pid_t)pids[0];
     assert_true(victim != sup);
-    char dir[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    make_bulk(dir, N, 4000);
-    assert_true(hx_submit_bulk(dir, out, token));
+    char out[1024], token[17];
+    bulk_submitted(out, sizeof out, N, 4000, token);
     wait_victim_busy(victim, 10);
     assert_int_equal(kill(victim, SIGKILL), 0);
     wait_all_ok(token, N);
@@ -269,11 +274,8 @@ static void fault_stop_worker(void **state)
     hx_worker_slow("10", "healthy.log");
     pid_t victim = hx_worker_slow("1000", "victim.log");
     assert_true(hx_wait_workers(2, HX_HANG_MS));
-    char dir[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    make_bulk(dir, N, 2000);
-    assert_true(hx_submit_bulk(dir, out, token));
+    char out[1024], token[17];
+    bulk_submitted(out, sizeof out, N, 2000, token);
     wait_victim_busy(victim, 5);
     kill(victim, SIGSTOP);
     uint64_t t0 = hx_now_ms(), drop_end = hx_deadline(HX_HANG_MS);
@@ -320,11 +322,8 @@ static void fault_coord_restart(void **state)
     hx_coord_up_state(NULL, "coord.log");
     hx_worker_slow("25", "worker.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
-    char dir[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    make_bulk(dir, N, 3000);
-    assert_true(hx_submit_bulk(dir, out, token));
+    char out[1024], token[17];
+    bulk_submitted(out, sizeof out, N, 3000, token);
     /* A client already waiting must survive the restart too. */
     hx_args wa = {0};
     hx_args_add(&wa, hx_client_bin, "wait", token, "--json", "--coordinator", hx_endpoint(),
@@ -600,11 +599,8 @@ static void fault_stall_requeue(void **state)
     (void)state;
     enum { N = 30 };
     pid_t stuck = start_stuck_cluster("2000", "0");
-    char dir[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    make_bulk(dir, N, 5000);
-    assert_true(hx_submit_bulk(dir, out, token));
+    char out[1024], token[17];
+    bulk_submitted(out, sizeof out, N, 5000, token);
     wait_victim_busy(stuck, 0);
     hx_worker_slow("0", "healthy.log");
     wait_all_ok(token, N);
@@ -650,11 +646,8 @@ static void fault_stall_honest(void **state)
     start_coord(&extra);
     hx_worker_slow("10000", "slow.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
-    char dir[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    make_bulk(dir, N, 6000);
-    assert_true(hx_submit_bulk(dir, out, token));
+    char out[1024], token[17];
+    bulk_submitted(out, sizeof out, N, 6000, token);
     int rc = hx_client(HX_HANG_MS, "wait", token, "--json", NULL);
     char *j = hx_client_out();
     fprintf(stderr, "wait exited %d: %s", rc, j ? j : "");
@@ -705,11 +698,8 @@ static void fault_stall_status(void **state)
 {
     (void)state;
     pid_t stuck = start_stuck_cluster("0", "1");
-    char dir[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    make_bulk(dir, 2, 7000);
-    assert_true(hx_submit_bulk(dir, out, token));
+    char out[1024], token[17];
+    bulk_submitted(out, sizeof out, 2, 7000, token);
     /* The first table is done, the second sticks: poll until it shows. */
     uint64_t end = hx_deadline(HX_HANG_MS), stalled = 0;
     char *st = NULL;
@@ -851,11 +841,8 @@ static void fault_restart_elapsed(void **state)
     hx_coord_up_state(NULL, "coord.log");
     pid_t slow = hx_worker_slow("400", "slow.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
-    char dir[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
-    make_bulk(dir, N, 5000);
-    assert_true(hx_submit_bulk(dir, out, token));
+    char out[1024], token[17];
+    bulk_submitted(out, sizeof out, N, 5000, token);
     uint64_t submitted = hx_now_ms();
     /* Some tables done and 3 s gone, the job not finished. */
     uint64_t end = hx_deadline(HX_HANG_MS), done = 0;
