@@ -102,17 +102,10 @@
 
 #define BIG_KEYS 2500000u
 
-static char *status_json(void)
-{
-    if (hx_client(HX_HANG_MS, "status", "--json", NULL) != 0)
-        return NULL;
-    return hx_client_out();
-}
-
 /* parts_done of the (only) job in status; 0 if absent. */
 static uint64_t parts_done(void)
 {
-    char *st = status_json();
+    char *st = hx_status_json();
     uint64_t v = st ? hx_field(st, "parts_done") : UINT64_MAX;
     free(st);
     return v == UINT64_MAX ? 0 : v;
@@ -364,7 +357,7 @@ static void coord_log_has(const char *what)
 /* Status counts the (only) job's groups, two at least, all done. */
 static void status_all_groups_done(void)
 {
-    char *st = status_json();
+    char *st = hx_status_json();
     assert_non_null(st);
     uint64_t total = hx_field(st, "parts_total");
     fprintf(stderr, "status: parts_total=%llu parts_done=%llu\n", (unsigned long long)total,
@@ -430,7 +423,7 @@ static void big_small_frames(void **state)
     hx_write_keys(f.keys, 1500000, 23, false);
     client_ok(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, NULL));
     verify_table(f.out, "big", f.keys);
-    char *st = status_json();
+    char *st = hx_status_json();
     uint64_t groups = st ? hx_field(st, "parts_total") : 0;
     free(st);
     fprintf(stderr, "1.5M keys in %llu groups under a 256 KiB frame cap\n",

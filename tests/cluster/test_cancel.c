@@ -92,18 +92,12 @@ static void submit(const char *dir, const char *out, char token[17])
     assert_true(hx_submit_bulk(d, o, token));
 }
 
-/* `phclient status --json` text (caller frees), or NULL. */
-static char *status_json(void)
-{
-    return hx_client(HX_HANG_MS, "status", "--json", NULL) == 0 ? hx_client_out() : NULL;
-}
-
 /* Poll status until its JSON contains `want` (with at least `min` for the
  * first "key":N after it when key is set); false at the hang deadline. */
 static bool status_until(const char *want, const char *key, uint64_t min)
 {
     for (uint64_t end = hx_deadline(HX_HANG_MS); hx_now_ms() < end; hx_sleep_ms(50)) {
-        char *s = status_json();
+        char *s = hx_status_json();
         const char *p = s ? strstr(s, want) : NULL;
         bool ok = p && (!key || (hx_field(p, key) != UINT64_MAX && hx_field(p, key) >= min));
         free(s);
@@ -117,7 +111,7 @@ static bool status_until(const char *want, const char *key, uint64_t min)
 static bool worker_idle(void)
 {
     for (uint64_t end = hx_deadline(HX_HANG_MS); hx_now_ms() < end; hx_sleep_ms(50)) {
-        char *s = status_json();
+        char *s = hx_status_json();
         const char *w = s ? strstr(s, "\"workers\":[{") : NULL;
         bool idle = w && hx_field(w, "running") == 0;
         free(s);
@@ -251,7 +245,7 @@ static void cancel_stops_task(void **state)
     wait_cancelled_empty(token);
     assert_int_equal(check_rows_match_tables("out", 4), 0);
     /* A cancelled task is not a failure of the worker. */
-    char *s = status_json();
+    char *s = hx_status_json();
     assert_non_null(s);
     assert_int_equal(hx_field(s, "running"), 0);
     assert_int_equal(hx_field(s, "failed"), 0);
@@ -354,7 +348,7 @@ static void cancel_compacted(void **state)
     /* The other job was resumed, not cancelled. */
     char want[64];
     snprintf(want, sizeof want, "\"token\":\"%s\",\"state\":\"running\"", other);
-    char *st = status_json();
+    char *st = hx_status_json();
     assert_non_null(st);
     assert_non_null(strstr(st, want));
     free(st);

@@ -44,13 +44,6 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static char *status_json(void)
-{
-    if (hx_client(HX_HANG_MS, "status", "--json", NULL) != 0)
-        return NULL;
-    return hx_client_out();
-}
-
 /* "running" of the worker with this pid in a status text; -1 if absent. */
 static long worker_running(const char *st, pid_t pid)
 {
@@ -170,7 +163,7 @@ static void wait_victim_busy(pid_t victim, uint64_t min_done)
     long running = -1;
     uint64_t done = 0;
     while (hx_now_ms() < end) {
-        char *st = status_json();
+        char *st = hx_status_json();
         running = worker_running(st, victim);
         done = job_succeeded(st);
         free(st);
@@ -238,7 +231,7 @@ static void fault_kill_node_child(void **state)
                 "--task-delay-ms", "40", NULL);
     pid_t sup = hx_worker_start(&a, "supervisor.log");
     assert_true(hx_wait_workers(2, HX_HANG_MS));
-    char *st = status_json();
+    char *st = hx_status_json();
     long pids[4];
     assert_int_equal(status_pids(st, pids, 4), 2);
     free(st);
@@ -253,7 +246,7 @@ static void fault_kill_node_child(void **state)
     /* The supervisor replaced the dead node process. */
     bool replaced = false;
     for (uint64_t end = hx_deadline(HX_HANG_MS); !replaced && hx_now_ms() < end;) {
-        st = status_json();
+        st = hx_status_json();
         int n = status_pids(st, pids, 4);
         free(st);
         replaced = n == 2 && pids[0] != victim && pids[1] != victim;
@@ -282,7 +275,7 @@ static void fault_stop_worker(void **state)
     /* Application heartbeats (the harness's liveness) must drop it. */
     bool dropped = false;
     while (!dropped && hx_now_ms() < drop_end) {
-        char *st = status_json();
+        char *st = hx_status_json();
         dropped = st && worker_running(st, victim) < 0;
         free(st);
         if (!dropped)
@@ -300,7 +293,7 @@ static void fault_stop_worker(void **state)
     uint64_t end = hx_deadline(HX_HANG_MS);
     bool settled = false;
     while (!settled && hx_now_ms() < end) {
-        char *st = status_json();
+        char *st = hx_status_json();
         settled = st && worker_running(st, victim) == 0;
         free(st);
         if (!settled)
@@ -334,7 +327,7 @@ static void fault_coord_restart(void **state)
 
     uint64_t end = hx_deadline(HX_HANG_MS), done = 0;
     while (done < 40 && hx_now_ms() < end) {
-        char *st = status_json();
+        char *st = hx_status_json();
         done = job_succeeded(st);
         free(st);
         if (done < 40)
@@ -413,7 +406,7 @@ static void fault_restart_values(void **state)
     uint64_t end = hx_deadline(HX_HANG_MS);
     bool seen = false;
     while (!seen && hx_now_ms() < end) {
-        char *st = status_json();
+        char *st = hx_status_json();
         seen = st && strstr(st, "\"total\":1");
         free(st);
         if (!seen)
@@ -544,7 +537,7 @@ static void fault_backpressure(void **state)
     uint64_t end = hx_deadline(HX_HANG_MS), done = 0;
     long max_running = 0;
     while (done < 20 && hx_now_ms() < end) {
-        char *st = status_json();
+        char *st = hx_status_json();
         done = job_succeeded(st);
         long r = worker_running(st, w);
         max_running = r > max_running ? r : max_running;
@@ -611,7 +604,7 @@ static void fault_stall_requeue(void **state)
     char *st = NULL;
     while (hx_now_ms() < end) {
         free(st);
-        st = status_json();
+        st = hx_status_json();
         const char *w = worker_entry(st, stuck);
         stuck_n = w ? hx_field(w, "stuck") : 0;
         if (stuck_n == 1)
@@ -705,7 +698,7 @@ static void fault_stall_status(void **state)
     char *st = NULL;
     while (hx_now_ms() < end) {
         free(st);
-        st = status_json();
+        st = hx_status_json();
         const char *j = first_job(st);
         stalled = j ? hx_field(j, "stalled") : 0;
         if (stalled == 1)
@@ -764,7 +757,7 @@ static void fault_stall_group(void **state)
     assert_true(log_has("coord.log", "msg=\"group stalled; taken back\""));
     uint64_t end = hx_deadline(HX_HANG_MS), stuck_n = 0;
     while (stuck_n != 1 && hx_now_ms() < end) {
-        char *st = status_json();
+        char *st = hx_status_json();
         const char *w = worker_entry(st, stuck);
         stuck_n = w ? hx_field(w, "stuck") : 0;
         free(st);
@@ -814,7 +807,7 @@ static void fault_stall_recover(void **state)
     assert_true(late);
     uint64_t stuck_n = 1;
     while (stuck_n != 0 && hx_now_ms() < end) {
-        char *st = status_json();
+        char *st = hx_status_json();
         const char *w = worker_entry(st, stuck);
         stuck_n = w ? hx_field(w, "stuck") : 1;
         free(st);
@@ -847,7 +840,7 @@ static void fault_restart_elapsed(void **state)
     /* Some tables done and 3 s gone, the job not finished. */
     uint64_t end = hx_deadline(HX_HANG_MS), done = 0;
     while (hx_now_ms() < end && (done < 2 || hx_now_ms() - submitted < 3000)) {
-        char *st = status_json();
+        char *st = hx_status_json();
         done = job_succeeded(st);
         free(st);
         hx_sleep_ms(50);

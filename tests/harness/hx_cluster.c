@@ -244,11 +244,16 @@ void hx_client_defaults(const hx_args *pre)
 char *hx_client_out(void) { return hx_slurp(hx_path("client.out")); }
 char *hx_client_err(void) { return hx_slurp(hx_path("client.err")); }
 
-int hx_workers_registered(void)
+char *hx_status_json(void)
 {
     if (hx_client(HX_HANG_MS, "status", "--json", NULL) != 0)
-        return -1;
-    char *s = hx_client_out();
+        return NULL;
+    return hx_client_out();
+}
+
+int hx_workers_registered(void)
+{
+    char *s = hx_status_json();
     int n = s ? hx_count(s, "\"pid\":") : -1;
     free(s);
     return n;

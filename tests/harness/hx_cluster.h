@@ -118,6 +118,9 @@ struct CMUnitTest;
 int hx_run_tests(const char *prog, const char *group, const struct CMUnitTest *all, size_t n,
                  int argc, char **argv);
 
+/* Text of `phclient status --json` (malloc'd, caller frees); NULL if it
+ * fails. */
+char *hx_status_json(void);
 /* Number of workers in `phclient status --json` (-1 if it fails). */
 int hx_workers_registered(void);
 bool hx_wait_workers(int n, int deadline_ms);
