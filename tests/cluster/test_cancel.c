@@ -53,10 +53,7 @@ static void start_coord(const char *log, const char *state_dir)
         hx_args_add(&extra, "--state-dir", state_dir, NULL);
     /* A stopped worker is never dropped: its tasks stay in flight. */
     hx_args_add(&extra, "--liveness-ms", "600000", NULL);
-    if (bind_ep[0])
-        hx_coord_up(bind_ep, &extra, log);
-    else
-        hx_coord_up_port(bind_ep, sizeof bind_ep, &extra, log);
+    hx_coord_up_at(bind_ep, sizeof bind_ep, &extra, log);
 }
 
 /* Coordinator on a fixed loopback port (a restarted one gets it again) and

@@ -50,10 +50,7 @@ static void start_coord(const char *log, const char *const *opts)
     hx_args_add(&extra, "--state-dir", state_dir, NULL);
     for (int i = 0; opts && opts[i]; i++)
         hx_args_add(&extra, opts[i], NULL);
-    if (bind_ep[0])
-        hx_coord_up(bind_ep, &extra, log);
-    else
-        hx_coord_up_port(bind_ep, sizeof bind_ep, &extra, log);
+    hx_coord_up_at(bind_ep, sizeof bind_ep, &extra, log);
 }
 
 static void start_cluster(const char *const *opts)

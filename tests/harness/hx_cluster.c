@@ -142,6 +142,14 @@ void hx_coord_up_port(char *bind, size_t len, const hx_args *extra, const char *
         fail_msg("phcoord did not start (exit/status %d): see its log above", rc);
 }
 
+void hx_coord_up_at(char *bind, size_t len, const hx_args *extra, const char *log)
+{
+    if (bind[0])
+        hx_coord_up(bind, extra, log);
+    else
+        hx_coord_up_port(bind, len, extra, log);
+}
+
 static char state_bind[64];
 static hx_args state_args;
 

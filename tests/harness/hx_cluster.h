@@ -77,6 +77,10 @@ int hx_coord_start_port(char *bind, size_t len, const hx_args *extra, const char
                         const char *log);
 /* The same in hx_root(), failing the test unless the coordinator came up. */
 void hx_coord_up_port(char *bind, size_t len, const hx_args *extra, const char *log);
+/* hx_coord_up on bind when it is set (a restart where the coordinator was),
+ * else hx_coord_up_port, which writes the port it took to bind (len bytes)
+ * for the next start. */
+void hx_coord_up_at(char *bind, size_t len, const hx_args *extra, const char *log);
 /* A coordinator that can be killed and started again where it was: on a
  * fixed loopback port (hx_coord_up_port), with --state-dir hx_path("state") (made here) and
  * extra (NULL for none; its strings must outlive the restart), started as
