@@ -268,10 +268,10 @@ typedef struct big_files {
 /* f's paths, with the keys file in/name. */
 static void files_at(big_files *f, const char *name)
 {
-    snprintf(f->in, sizeof f->in, "%s", hx_path("in"));
+    hx_path_buf(f->in, sizeof f->in, "in");
     snprintf(f->keys, sizeof f->keys, "%s/%s", f->in, name);
-    snprintf(f->out, sizeof f->out, "%s", hx_path("out"));
-    snprintf(f->local, sizeof f->local, "%s", hx_path("local"));
+    hx_path_buf(f->out, sizeof f->out, "out");
+    hx_path_buf(f->local, sizeof f->local, "local");
 }
 
 /* The same, and in/ made. */
@@ -419,7 +419,7 @@ static void big_small_frames(void **state)
     big_files f;
     files_in(&f, "big.keys");
     char small[1024];
-    snprintf(small, sizeof small, "%s", hx_path("unpart.keys"));
+    hx_path_buf(small, sizeof small, "unpart.keys");
     hx_write_keys(f.keys, 1500000, 23, false);
     client_ok(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, NULL));
     verify_table(f.out, "big", f.keys);
@@ -692,7 +692,7 @@ static void big_values_restart(void **state)
     for (uint32_t i = 0; i < n; i++)
         v[i] = i * 5u + 3u;
     char vals[1024], token[17];
-    snprintf(vals, sizeof vals, "%s", hx_path("in/big.vals"));
+    hx_path_buf(vals, sizeof vals, "in/big.vals");
     hx_write_bytes(vals, v, (size_t)n * 4);
     free(v);
     /* create waits for its job: it runs beside the test and waits through
@@ -785,7 +785,7 @@ static void big_values_file_linked(void **state)
     big_files f;
     values_name_taken_setup(&f, 67);
     char victim[1024];
-    snprintf(victim, sizeof victim, "%s", hx_path("victim"));
+    hx_path_buf(victim, sizeof victim, "victim");
     hx_write_bytes(victim, "victim", 6);
     assert_int_equal(link(victim, hx_path("out/big/big.values.partial")), 0);
     values_name_taken_job(&f);
@@ -919,7 +919,7 @@ static void big_duplicate_key(void **state)
     free(j);
     /* The values file goes once the checks still on writer threads are in. */
     char bdir[1200];
-    snprintf(bdir, sizeof bdir, "%s", hx_path("out/big"));
+    hx_path_buf(bdir, sizeof bdir, "out/big");
     uint64_t end = hx_deadline(HX_HANG_MS);
     while (hx_exists(bdir) && hx_now_ms() < end)
         hx_sleep_ms(50);
@@ -1006,8 +1006,8 @@ static void big_key64_two_workers(void **state)
     /* One bulk job of a big 64-bit file and a big 32-bit file: each file
      * is partitioned with its own key size (from its name). */
     char dir[1024], bout[1024], k32[1100], k64[1100];
-    snprintf(dir, sizeof dir, "%s", hx_path("mixed"));
-    snprintf(bout, sizeof bout, "%s", hx_path("bout"));
+    hx_path_buf(dir, sizeof dir, "mixed");
+    hx_path_buf(bout, sizeof bout, "bout");
     hx_mkdir(dir);
     snprintf(k32, sizeof k32, "%s/narrow.keys", dir);
     snprintf(k64, sizeof k64, "%s/wide64.keys", dir);
@@ -1193,8 +1193,8 @@ static void big_emit_bin(void **state)
     big_files f;
     files_in(&f, "bin.keys");
     char iout[1024], ilocal[1024];
-    snprintf(iout, sizeof iout, "%s", hx_path("iout"));
-    snprintf(ilocal, sizeof ilocal, "%s", hx_path("ilocal"));
+    hx_path_buf(iout, sizeof iout, "iout");
+    hx_path_buf(ilocal, sizeof ilocal, "ilocal");
     hx_write_keys(f.keys, 1500000, 29, false);
     client_ok(hx_client(HX_HANG_MS, "create", f.keys, "-o", f.out, "--emit", "bin", NULL));
     coord_log_has("partitioned table opened");

@@ -84,8 +84,8 @@ static void make_keys(const char *dir, int n, uint32_t salt)
 static void submit(const char *dir, const char *out, char token[17])
 {
     char d[1024], o[1024];
-    snprintf(d, sizeof d, "%s", hx_path("%s", dir));
-    snprintf(o, sizeof o, "%s", hx_path("%s", out));
+    hx_path_buf(d, sizeof d, "%s", dir);
+    hx_path_buf(o, sizeof o, "%s", out);
     assert_true(hx_submit_bulk(d, o, token));
 }
 
@@ -253,7 +253,7 @@ static void cancel_after_restart(void **state)
 {
     (void)state;
     char sd[1024];
-    snprintf(sd, sizeof sd, "%s", hx_path("state"));
+    hx_path_buf(sd, sizeof sd, "state");
     pid_t w = start_cluster(sd, FOREVER_MS);
     make_keys("keys", 5, 300);
     char token[17];
@@ -313,7 +313,7 @@ static void cancel_then_crash(void **state)
 {
     (void)state;
     char sd[1024], token[17];
-    snprintf(sd, sizeof sd, "%s", hx_path("state"));
+    hx_path_buf(sd, sizeof sd, "state");
     pid_t w = start_cluster(sd, FOREVER_MS);
     cancel_stuck(w, 3, token);
     restart_cancelled(sd, token, 3, "jobs=1 running=0 msg=\"state restored\"");
@@ -325,7 +325,7 @@ static void cancel_compacted(void **state)
     (void)state;
     enum { N = 300 };
     char sd[1024], token[17], other[17];
-    snprintf(sd, sizeof sd, "%s", hx_path("state"));
+    hx_path_buf(sd, sizeof sd, "state");
     coord_extra = "--journal-compact-bytes=4096";
     pid_t w = start_cluster(sd, FOREVER_MS);
     cancel_stuck(w, N, token);

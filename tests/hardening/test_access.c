@@ -39,7 +39,7 @@ static char sock_path[320];  /* local_dir/coord */
 /* XDG_RUNTIME_DIR=<tmp>/run (mode 0755, as /run/user/UID's parent is). */
 static void use_run_dir(void)
 {
-    snprintf(run_dir, sizeof run_dir, "%s", hx_path("run"));
+    hx_path_buf(run_dir, sizeof run_dir, "run");
     snprintf(local_dir, sizeof local_dir, "%s/phcluster", run_dir);
     snprintf(sock_path, sizeof sock_path, "%s/coord", local_dir);
     hx_mkdir(run_dir);
@@ -329,7 +329,7 @@ static void access_other_user_refused(void **state)
     assert_int_equal(rc, 13); /* EACCES from the kernel */
     char ep[1100], out[1024];
     snprintf(ep, sizeof ep, "ipc://%s", sock_path);
-    snprintf(out, sizeof out, "%s", hx_path("pub/out"));
+    hx_path_buf(out, sizeof out, "pub/out");
     char *submit[] = {(char *)hx_client_bin, "create", (char *)hx_path("pub/ten.keys"), "-o", out,
                       "--coordinator", ep, NULL};
     rc = as_nobody("submit", 0, false, submit, false);

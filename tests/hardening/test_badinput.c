@@ -45,7 +45,7 @@ static pid_t worker;
 static void start_cluster(const hx_args *extra)
 {
     char in[1024];
-    snprintf(in, sizeof in, "%s", hx_path("in"));
+    hx_path_buf(in, sizeof in, "in");
     if (!hx_exists(in))
         hx_mkdir(in);
     if (!hx_exists(hx_path("outside")))
@@ -100,7 +100,7 @@ static void refuse_create(const char *file_in, const char *table, const char *wh
     snprintf(file, sizeof file, "%s", file_in);
     start_cluster(NULL);
     char out[1024];
-    snprintf(out, sizeof out, "%s", hx_path("in/out"));
+    hx_path_buf(out, sizeof out, "in/out");
     int rc = hx_client(HX_HANG_MS, "create", file, "-o", out, NULL);
     assert_refused_rc(rc);
     const char *base = strrchr(file, '/') + 1;
@@ -199,7 +199,7 @@ static void bad_nonregular_entries(void **state)
     assert_int_equal(mkfifo(hx_path("in/mixed/x.keys"), 0644), 0);
     hx_write_keys(hx_path("outside/secret.keys"), 100, 12, false);
     char target[1024];
-    snprintf(target, sizeof target, "%s", hx_path("outside/secret.keys"));
+    hx_path_buf(target, sizeof target, "outside/secret.keys");
     assert_int_equal(symlink(target, hx_path("in/mixed/y.keys")), 0);
     hx_mkdir(hx_path("in/mixed/w.keys"));
     int rc = hx_client(HX_HANG_MS, "bulk-create", hx_path("in/mixed"), "-o", hx_path("in/out"),
@@ -249,7 +249,7 @@ static void bad_output_not_writable(void **state)
     hx_mkdir(hx_path("in/kdir"));
     hx_write_keys(hx_path("in/kdir/k.keys"), 100, 14, false);
     char out[1024];
-    snprintf(out, sizeof out, "%s", hx_path("in/afile/sub"));
+    hx_path_buf(out, sizeof out, "in/afile/sub");
     int rc = hx_client(HX_HANG_MS, "create", hx_path("in/k.keys"), "-o", out, NULL);
     assert_refused_rc(rc);
     assert_one_line_naming("afile", NULL);
@@ -580,7 +580,7 @@ static void submit_outside_roots(bool explicit)
 {
     hx_mkdir(hx_path("in"));
     char in[1024];
-    snprintf(in, sizeof in, "%s", hx_path("in"));
+    hx_path_buf(in, sizeof in, "in");
     hx_args extra = {0};
     if (explicit)
         hx_args_add(&extra, "--allow-root", in, NULL);
@@ -602,8 +602,8 @@ static void submit_outside_roots(bool explicit)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char src[1024], out[1024];
-        snprintf(src, sizeof src, "%s", hx_path("%s", cases[i].src));
-        snprintf(out, sizeof out, "%s", hx_path("%s", cases[i].out));
+        hx_path_buf(src, sizeof src, "%s", cases[i].src);
+        hx_path_buf(out, sizeof out, "%s", cases[i].out);
         int rc = hx_client(HX_HANG_MS, cases[i].cmd, src, "-o", out, NULL);
         if (rc != 1) {
             hx_dump("client stderr", hx_path("client.err"));
@@ -669,7 +669,7 @@ static void bad_symlink_in_output(void **state)
     hx_mkdir(hx_path("in/o1"));
     hx_mkdir(hx_path("outside/elsewhere"));
     plant_link(hx_path("outside/elsewhere"), hx_path("in/o1/ten"));
-    snprintf(out, sizeof out, "%s", hx_path("in/o1"));
+    hx_path_buf(out, sizeof out, "in/o1");
     int rc = hx_client(HX_HANG_MS, "create", hx_path("in/ten.keys"), "-o", out, NULL);
     assert_int_not_equal(rc, 0);
     assert_one_line_naming("symbolic link", "ten");
@@ -678,25 +678,25 @@ static void bad_symlink_in_output(void **state)
     /* Each table file in turn is a (dangling) link out of the root. */
     const char *files[] = {"ten.h", "ten.c", "ten_test.c", "ten_bench.c", "CMakeLists.txt"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(out, sizeof out, "%s", hx_path("in/f%zu", i));
+        hx_path_buf(out, sizeof out, "in/f%zu", i);
         hx_mkdir(out);
         hx_mkdir(hx_path("in/f%zu/ten", i));
         snprintf(at, sizeof at, "%s/ten/%s", out, files[i]);
-        snprintf(target, sizeof target, "%s", hx_path("outside/%s", files[i]));
+        hx_path_buf(target, sizeof target, "outside/%s", files[i]);
         plant_link(target, at);
         refuse_through_link(out, files[i], target);
         /* Whole or nothing: no other file of the table stays. */
         assert_int_equal(hx_count_names(hx_path("in/f%zu/ten", i), ""), 2); /* it, link */
     }
     /* results.csv is a link out of the root. */
-    snprintf(out, sizeof out, "%s", hx_path("in/r"));
+    hx_path_buf(out, sizeof out, "in/r");
     hx_mkdir(out);
-    snprintf(target, sizeof target, "%s", hx_path("outside/results.csv"));
+    hx_path_buf(target, sizeof target, "outside/results.csv");
     plant_link(target, hx_path("in/r/results.csv"));
     refuse_through_link(out, "results.csv", target);
     /* The temporary names of results.csv and of a table file are links
      * (the coordinator's pid is known; the counter is planted far ahead). */
-    snprintf(out, sizeof out, "%s", hx_path("in/t"));
+    hx_path_buf(out, sizeof out, "in/t");
     hx_mkdir(out);
     hx_mkdir(hx_path("in/t/ten"));
     long pid = (long)hx_coord_pid();
@@ -742,7 +742,7 @@ static void auth_keygen_cli(void **state)
 {
     (void)state;
     char prefix[1024];
-    snprintf(prefix, sizeof prefix, "%s", hx_path("me"));
+    hx_path_buf(prefix, sizeof prefix, "me");
     hx_args a = {0};
     hx_args_add(&a, hx_client_bin, "keygen", prefix, NULL);
     int rc = hx_run(&a, NULL, hx_path("keygen.out"), hx_path("keygen.err"), HX_HANG_MS);
@@ -781,18 +781,18 @@ static void auth_curve_cluster(void **state)
     hx_mkdir(hx_path("keys"));
     hx_mkdir(hx_path("allow"));
     char server_key[1024], server_pub[1024], wkey[1024], ckey[1024], ikey[1024];
-    snprintf(server_key, sizeof server_key, "%s", hx_path("keys/server.key"));
-    snprintf(server_pub, sizeof server_pub, "%s", hx_path("keys/server.pub"));
-    snprintf(wkey, sizeof wkey, "%s", hx_path("allow/worker.key"));
-    snprintf(ckey, sizeof ckey, "%s", hx_path("allow/client.key"));
-    snprintf(ikey, sizeof ikey, "%s", hx_path("keys/intruder.key"));
+    hx_path_buf(server_key, sizeof server_key, "keys/server.key");
+    hx_path_buf(server_pub, sizeof server_pub, "keys/server.pub");
+    hx_path_buf(wkey, sizeof wkey, "allow/worker.key");
+    hx_path_buf(ckey, sizeof ckey, "allow/client.key");
+    hx_path_buf(ikey, sizeof ikey, "keys/intruder.key");
     keygen(hx_path("keys/server"));
     keygen(hx_path("allow/worker"));
     keygen(hx_path("allow/client"));
     keygen(hx_path("keys/intruder"));
     char allow[1024], in[1024];
-    snprintf(allow, sizeof allow, "%s", hx_path("allow"));
-    snprintf(in, sizeof in, "%s", hx_path("in"));
+    hx_path_buf(allow, sizeof allow, "allow");
+    hx_path_buf(in, sizeof in, "in");
     hx_mkdir(in);
     hx_args extra = {0};
     hx_args_add(&extra, "--curve-secret", server_key, "--curve-allow", allow, NULL);
@@ -893,8 +893,8 @@ static void auth_secret_mode_checked(void **state)
     keygen(hx_path("keys/server"));
     keygen(hx_path("keys/client"));
     char key[1024], allow[1024];
-    snprintf(key, sizeof key, "%s", hx_path("keys/server.key"));
-    snprintf(allow, sizeof allow, "%s", hx_path("keys/client.pub"));
+    hx_path_buf(key, sizeof key, "keys/server.key");
+    hx_path_buf(allow, sizeof allow, "keys/client.pub");
     assert_int_equal(chmod(key, 0644), 0);
     hx_args extra = {0};
     hx_args_add(&extra, "--curve-secret", key, "--curve-allow", allow, NULL);

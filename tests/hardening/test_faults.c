@@ -80,8 +80,8 @@ static void make_bulk(const char *dir, int nfiles, uint32_t salt)
 static void bulk_submitted(char *out, size_t len, int nfiles, uint32_t salt, char token[17])
 {
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, len, "%s", hx_path("out"));
+    hx_path_buf(dir, sizeof dir, "keys");
+    hx_path_buf(out, len, "out");
     make_bulk(dir, nfiles, salt);
     assert_true(hx_submit_bulk(dir, out, token));
 }
@@ -322,7 +322,7 @@ static void fault_coord_restart(void **state)
     hx_args_add(&wa, hx_client_bin, "wait", token, "--json", "--coordinator", hx_endpoint(),
                 NULL);
     char waiter_out[1024];
-    snprintf(waiter_out, sizeof waiter_out, "%s", hx_path("waiter.json"));
+    hx_path_buf(waiter_out, sizeof waiter_out, "waiter.json");
     pid_t waiter = hx_spawn(&wa, NULL, waiter_out, hx_path("waiter.err"));
 
     uint64_t end = hx_deadline(HX_HANG_MS), done = 0;
@@ -386,9 +386,9 @@ static void fault_restart_values(void **state)
     enum { N = 700 };
     hx_coord_up_state(NULL, "coord.log");
     char keys[1024], vals[1024], out[1024];
-    snprintf(keys, sizeof keys, "%s", hx_path("kv64.keys"));
-    snprintf(vals, sizeof vals, "%s", hx_path("kv.vals"));
-    snprintf(out, sizeof out, "%s", hx_path("vout"));
+    hx_path_buf(keys, sizeof keys, "kv64.keys");
+    hx_path_buf(vals, sizeof vals, "kv.vals");
+    hx_path_buf(out, sizeof out, "vout");
     FILE *kf = fopen(keys, "wb"), *vf = fopen(vals, "wb");
     assert_true(kf && vf);
     for (uint64_t i = 0; i < N; i++) {
@@ -422,15 +422,15 @@ static void fault_restart_values(void **state)
         hx_dump("create stderr", hx_path("create.err"));
     assert_int_equal(crc, 0);
     char exe[1100], src[1100], test[1100];
-    snprintf(src, sizeof src, "%s", hx_path("vout/kv64/kv64.c"));
+    hx_path_buf(src, sizeof src, "vout/kv64/kv64.c");
     /* The starting values came through the journal: value 1 is the file's. */
     char *c_text = hx_slurp(src);
     assert_non_null(c_text);
     assert_non_null(strstr(c_text, "static uint64_t kv64_values[700] = {"));
     assert_non_null(strstr(c_text, " 11400714819323198485ull,"));
     free(c_text);
-    snprintf(test, sizeof test, "%s", hx_path("vout/kv64/kv64_test.c"));
-    snprintf(exe, sizeof exe, "%s", hx_path("kv64_test"));
+    hx_path_buf(test, sizeof test, "vout/kv64/kv64_test.c");
+    hx_path_buf(exe, sizeof exe, "kv64_test");
     hx_args cc = {0};
     hx_args_add(&cc, "/usr/bin/cc", "-O1", "-o", exe, src, test, NULL);
     assert_int_equal(hx_wait(hx_spawn(&cc, NULL, NULL, hx_path("cc.err")), HX_HANG_MS), 0);
@@ -458,8 +458,8 @@ static void fault_poison(void **state)
     hx_worker_slow("100000", "stuck.log"); /* every task outlives the timeout */
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], out[1024];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(dir, sizeof dir, "keys");
+    hx_path_buf(out, sizeof out, "out");
     hx_mkdir(dir);
     hx_write_keys(hx_path("keys/poison.keys"), 100, 77, false);
     int rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, "--json", NULL);
@@ -506,8 +506,8 @@ static void fault_backpressure(void **state)
     int nfiles = env ? atoi(env) : 20000;
     assert_true(nfiles > 0);
     char dir[1024], out[1024];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(dir, sizeof dir, "keys");
+    hx_path_buf(out, sizeof out, "out");
     hx_mkdir(dir);
     uint64_t t0 = hx_now_ms();
     for (int i = 0; i < nfiles; i++) {
@@ -661,8 +661,8 @@ static void fault_stall_big(void **state)
     start_coord(NULL);
     hx_worker_up("worker.log");
     char dir[1024], out[1024];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(dir, sizeof dir, "keys");
+    hx_path_buf(out, sizeof out, "out");
     hx_mkdir(dir);
     hx_write_keys(hx_path("keys/big.keys"), 1u << 20, 99, false);
     /* One graph, one TASK (--partition auto would split it into groups). */
@@ -731,8 +731,8 @@ static void fault_stall_group(void **state)
     (void)state;
     pid_t stuck = start_stuck_cluster("2000", "0");
     char dir[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(dir, sizeof dir, "keys");
+    hx_path_buf(out, sizeof out, "out");
     hx_mkdir(dir);
     hx_write_keys(hx_path("keys/big.keys"), 1u << 20, 31, false); /* --partition auto */
     assert_true(hx_submit_bulk(dir, out, token));
@@ -785,8 +785,8 @@ static void fault_stall_recover(void **state)
     pid_t stuck = hx_worker_start(&sa, "stuck.log");
     assert_true(hx_wait_workers(1, HX_HANG_MS));
     char dir[1024], out[1024];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(dir, sizeof dir, "keys");
+    hx_path_buf(out, sizeof out, "out");
     make_bulk(dir, 1, 8000);
     int rc = hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, "--json", NULL);
     char *j = hx_client_out();

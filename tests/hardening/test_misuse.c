@@ -70,8 +70,8 @@ static void misuse_name_clash(void **state)
         hx_write_keys(hx_path("keys/%s", files[i]), 300u + (uint32_t)i, 40u + (uint32_t)i,
                       false);
     char keys[1024], out[1024];
-    snprintf(keys, sizeof keys, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(keys, sizeof keys, "keys");
+    hx_path_buf(out, sizeof out, "out");
     int rc = hx_client(HX_HANG_MS, "bulk-create", keys, "-o", out, NULL);
     char *err = hx_client_err();
     fprintf(stderr, "bulk-create exit %d, stderr: %s\n", rc, err ? err : "");
@@ -109,7 +109,7 @@ static void refuse_empty(const char *bin, const char *option, const char *const 
     for (int i = 0; argv[i]; i++)
         hx_args_add(&a, argv[i], NULL);
     char err[1024];
-    snprintf(err, sizeof err, "%s", hx_path("refusal.err"));
+    hx_path_buf(err, sizeof err, "refusal.err");
     unlink(err);
     int rc = hx_run(&a, hx_path("cwd"), NULL, err, HX_HANG_MS);
     char *text = hx_slurp(err);
@@ -130,7 +130,7 @@ static void misuse_empty_paths(void **state)
     hx_mkdir(hx_path("cwd"));
     hx_write_keys(hx_path("x.keys"), 100, 1, false);
     char keys[1024];
-    snprintf(keys, sizeof keys, "%s", hx_path("x.keys"));
+    hx_path_buf(keys, sizeof keys, "x.keys");
     const char *c1[] = {"create", keys, "-o", "", "--local", NULL};
     refuse_empty(hx_client_bin, "-o", c1);
     const char *c2[] = {"create", keys, "--out=", "--local", NULL};
@@ -167,9 +167,9 @@ static void misuse_too_big(void **state)
     hx_write_keys(hx_path("keys/big.keys"), 4200000, 7, false);
     hx_write_keys(hx_path("keys/small.keys"), 500, 8, false);
     char big[1024], keys[1024], out[1024];
-    snprintf(big, sizeof big, "%s", hx_path("keys/big.keys"));
-    snprintf(keys, sizeof keys, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(big, sizeof big, "keys/big.keys");
+    hx_path_buf(keys, sizeof keys, "keys");
+    hx_path_buf(out, sizeof out, "out");
     uint64_t t0 = hx_now_ms();
     int rc = hx_client(HX_HANG_MS, "create", big, "-o", out, "--partition", "off", NULL);
     char *err = hx_client_err();

@@ -105,10 +105,10 @@ static void results_ten_creates(void **state)
     (void)state;
     start_cluster();
     char out[1024];
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(out, sizeof out, "out");
     for (uint32_t i = 0; i < 10; i++) {
         char keys[1024];
-        snprintf(keys, sizeof keys, "%s", hx_path("t%02u.keys", i));
+        hx_path_buf(keys, sizeof keys, "t%02u.keys", i);
         hx_write_keys(keys, 100 + i, 10 + i, false);
         int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, NULL);
         if (rc != 0)
@@ -133,21 +133,21 @@ static void results_bulk_then_create(void **state)
     (void)state;
     start_cluster();
     char dir[1024], out[1024], one[1024], big[1024];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(dir, sizeof dir, "keys");
+    hx_path_buf(out, sizeof out, "out");
     hx_mkdir(dir);
     for (uint32_t i = 0; i < 5; i++)
         hx_write_keys(hx_path("keys/b%u.keys", i), 200 + i, 30 + i, false);
     assert_int_equal(hx_client(HX_HANG_MS, "bulk-create", dir, "-o", out, NULL), 0);
     /* a new name, and b2 rebuilt from a file of another size */
-    snprintf(one, sizeof one, "%s", hx_path("a.keys"));
+    hx_path_buf(one, sizeof one, "a.keys");
     hx_write_keys(one, 50, 3, false);
     assert_int_equal(hx_client(HX_HANG_MS, "create", one, "-o", out, NULL), 0);
-    snprintf(one, sizeof one, "%s", hx_path("b2.keys"));
+    hx_path_buf(one, sizeof one, "b2.keys");
     hx_write_keys(one, 77, 4, false);
     assert_int_equal(hx_client(HX_HANG_MS, "create", one, "-o", out, NULL), 0);
     /* a partitioned table written by phclient itself (client/cl_big.c) */
-    snprintf(big, sizeof big, "%s", hx_path("p.keys"));
+    hx_path_buf(big, sizeof big, "p.keys");
     hx_write_keys(big, 5000, 5, false);
     hx_args a = {0};
     hx_args_add(&a, hx_client_bin, "create", big, "-o", out, "--local", "--partition", "256",
@@ -187,17 +187,17 @@ static void results_concurrent(void **state)
     (void)state;
     start_cluster();
     char out[1024];
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(out, sizeof out, "out");
     static char keys[3][1024], single[8][1024];
     for (int d = 0; d < 3; d++) {
-        snprintf(keys[d], sizeof keys[d], "%s", hx_path("keys%d", d));
+        hx_path_buf(keys[d], sizeof keys[d], "keys%d", d);
         hx_mkdir(keys[d]);
         for (uint32_t i = 0; i < 12; i++)
             hx_write_keys(hx_path("keys%d/d%d-%02u.keys", d, d, i), 100 + i, 50u * d + i,
                           false);
     }
     for (int i = 0; i < 8; i++) {
-        snprintf(single[i], sizeof single[i], "%s", hx_path("s%d.keys", i));
+        hx_path_buf(single[i], sizeof single[i], "s%d.keys", i);
         hx_write_keys(single[i], 60 + (uint32_t)i, 900u + (uint32_t)i, false);
     }
     char token[17];
@@ -249,11 +249,11 @@ static void results_malformed(void **state)
     (void)state;
     start_cluster();
     char out[1024], keys[1024];
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(out, sizeof out, "out");
     hx_mkdir(out);
     const char *bad = "file,keys,hash\nsomething else entirely\n";
     hx_write_bytes(hx_path("out/results.csv"), bad, strlen(bad));
-    snprintf(keys, sizeof keys, "%s", hx_path("n.keys"));
+    hx_path_buf(keys, sizeof keys, "n.keys");
     hx_write_keys(keys, 300, 8, false);
     int rc = hx_client(HX_HANG_MS, "create", keys, "-o", out, NULL);
     char *err = hx_client_err();

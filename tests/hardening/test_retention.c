@@ -56,7 +56,7 @@ static void start_coord(const char *log, const char *const *opts)
 static void start_cluster(const char *const *opts)
 {
     bind_ep[0] = '\0';
-    snprintf(state_dir, sizeof state_dir, "%s", hx_path("state"));
+    hx_path_buf(state_dir, sizeof state_dir, "state");
     start_coord("coord.log", opts);
     hx_worker_up("worker.log");
 }
@@ -66,8 +66,8 @@ static void start_cluster(const char *const *opts)
 static bool submit(int i, char token[17])
 {
     char dir[1024], out[1024];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys%d", i));
-    snprintf(out, sizeof out, "%s", hx_path("out%d", i));
+    hx_path_buf(dir, sizeof dir, "keys%d", i);
+    hx_path_buf(out, sizeof out, "out%d", i);
     hx_mkdir(dir);
     for (int f = 0; f < FILES_PER_JOB; f++)
         hx_write_keys(hx_path("keys%d/t%d.keys", i, f), 40 + (uint32_t)f, (uint32_t)(i * 7 + f),
@@ -243,7 +243,7 @@ static void corrupt_snapshot(void **state)
     hx_coord_kill9(); /* reap it */
 
     char snap[1024];
-    snprintf(snap, sizeof snap, "%s", hx_path("state/snapshot"));
+    hx_path_buf(snap, sizeof snap, "state/snapshot");
     int fd = open(snap, O_RDWR);
     assert_true(fd >= 0);
     unsigned char b;
@@ -274,7 +274,7 @@ static void expect_refused(const char *opt, const char *value)
     hx_args a = {0};
     hx_args_add(&a, hx_coord_bin, opt, value, NULL);
     char err[1024];
-    snprintf(err, sizeof err, "%s", hx_path("opt.err"));
+    hx_path_buf(err, sizeof err, "opt.err");
     unlink(err);
     assert_int_equal(hx_run(&a, hx_root(), NULL, err, 10000), 1);
     char *text = hx_slurp(err);
@@ -303,13 +303,13 @@ static void durable_order(void **state)
     (void)state;
     enum { N = 60 };
     char trace[1024];
-    snprintf(trace, sizeof trace, "%s", hx_path("durability.trace"));
+    hx_path_buf(trace, sizeof trace, "durability.trace");
     setenv("PH_TEST_DURABILITY_TRACE", trace, 1);
     start_cluster(NULL);
     unsetenv("PH_TEST_DURABILITY_TRACE");
     char dir[1024], out[1024], token[17];
-    snprintf(dir, sizeof dir, "%s", hx_path("keys"));
-    snprintf(out, sizeof out, "%s", hx_path("out"));
+    hx_path_buf(dir, sizeof dir, "keys");
+    hx_path_buf(out, sizeof out, "out");
     hx_mkdir(dir);
     for (int f = 0; f < N; f++)
         hx_write_keys(hx_path("keys/t%03d.keys", f), 30 + (uint32_t)f, (uint32_t)f, false);
@@ -464,11 +464,11 @@ static void journal_without_start(void **state)
     (void)state;
     static const char tok1[] = "0123456789abcdef", tok2[] = "fedcba9876543210";
     char dir1[1024], out1[1024], dir2[1024], out2[1024], log[1024];
-    snprintf(dir1, sizeof dir1, "%s", hx_path("keys1"));
-    snprintf(out1, sizeof out1, "%s", hx_path("out1"));
-    snprintf(dir2, sizeof dir2, "%s", hx_path("keys2"));
-    snprintf(out2, sizeof out2, "%s", hx_path("out2"));
-    snprintf(state_dir, sizeof state_dir, "%s", hx_path("state"));
+    hx_path_buf(dir1, sizeof dir1, "keys1");
+    hx_path_buf(out1, sizeof out1, "out1");
+    hx_path_buf(dir2, sizeof dir2, "keys2");
+    hx_path_buf(out2, sizeof out2, "out2");
+    hx_path_buf(state_dir, sizeof state_dir, "state");
     hx_mkdir(dir1);
     hx_mkdir(out1);
     hx_mkdir(dir2);
@@ -514,7 +514,7 @@ static void journal_without_start(void **state)
     assert_false(hx_exists(hx_path("out1/t0")));
     assert_true(hx_exists(hx_path("out1/t1/t1.c")));
     assert_true(hx_exists(hx_path("out1/t2/t2.c")));
-    snprintf(log, sizeof log, "%s", hx_path("coord.log"));
+    hx_path_buf(log, sizeof log, "coord.log");
     char *text = hx_slurp(log);
     assert_non_null(text);
     assert_null(strstr(text, "not understood"));

@@ -156,7 +156,7 @@ static hx_args state_args;
 void hx_coord_up_state(const hx_args *extra, const char *log)
 {
     static char dir[1024];
-    snprintf(dir, sizeof dir, "%s", hx_path("state"));
+    hx_path_buf(dir, sizeof dir, "state");
     hx_mkdir(dir);
     state_args = (hx_args){0};
     hx_args_add(&state_args, "--state-dir", dir, NULL);
