@@ -27,25 +27,33 @@ static char endpoint[256];
 static hx_args client_pre; /* e.g. CURVE options for every phclient */
 static pid_t coord;
 
+/* A path under the test's directory; a path that does not fit fails the
+ * test rather than being cut short into some other file's name. */
+static void path_vfmt(char *out, size_t len, const char *fmt, va_list ap)
+{
+    int n = snprintf(out, len, "%s/", tu_dir());
+    assert_true(n > 0 && (size_t)n < len);
+    int m = vsnprintf(out + n, len - (size_t)n, fmt, ap);
+    assert_true(m >= 0 && (size_t)m < len - (size_t)n);
+}
+
 const char *hx_path(const char *fmt, ...)
 {
     static char ring[32][1024];
     static int next;
     char *out = ring[next++ % 32];
-    int n = snprintf(out, sizeof ring[0], "%s/", tu_dir());
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(out + n, sizeof ring[0] - (size_t)n, fmt, ap);
+    path_vfmt(out, sizeof ring[0], fmt, ap);
     va_end(ap);
     return out;
 }
 
 void hx_path_buf(char *out, size_t len, const char *fmt, ...)
 {
-    int n = snprintf(out, len, "%s/", tu_dir());
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(out + n, len - (size_t)n, fmt, ap);
+    path_vfmt(out, len, fmt, ap);
     va_end(ap);
 }
 

@@ -45,7 +45,8 @@ int hx_setup(void **state);
 int hx_teardown(void **state);
 
 /* Absolute path under this test's temp dir; returns a static buffer from a
- * ring of 32 (safe for a few simultaneous uses, copy if kept). */
+ * ring of 32 (safe for a few simultaneous uses, copy if kept).  A path that
+ * does not fit fails the test. */
 const char *hx_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same into the caller's buffer. */
 void hx_path_buf(char *out, size_t len, const char *fmt, ...)
